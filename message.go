@@ -1,0 +1,104 @@
+package apiws
+
+import "time"
+
+// Direction says whether a message was sent or received.
+type Direction string
+
+// Directions.
+const (
+	Outbound Direction = "OUTBOUND"
+	Inbound  Direction = "INBOUND"
+)
+
+// MessageKind is what a message carries.
+type MessageKind string
+
+// Message kinds.
+const (
+	KindText     MessageKind = "TEXT"
+	KindImage    MessageKind = "IMAGE"
+	KindDocument MessageKind = "DOCUMENT"
+	KindAudio    MessageKind = "AUDIO"
+	KindVideo    MessageKind = "VIDEO"
+	KindLocation MessageKind = "LOCATION"
+	KindReaction MessageKind = "REACTION"
+	KindOther    MessageKind = "OTHER"
+)
+
+// MessageStatus is where a message stands.
+type MessageStatus string
+
+// Message statuses.
+const (
+	StatusQueued    MessageStatus = "QUEUED"
+	StatusSent      MessageStatus = "SENT"
+	StatusDelivered MessageStatus = "DELIVERED"
+	StatusRead      MessageStatus = "READ"
+	StatusPlayed    MessageStatus = "PLAYED"
+	StatusFailed    MessageStatus = "FAILED"
+	StatusReceived  MessageStatus = "RECEIVED"
+)
+
+// Rank orders the outbound statuses so a receipt can only move a message
+// forward: QUEUED < SENT < DELIVERED < READ < PLAYED. FAILED and RECEIVED
+// are final and rank highest.
+func (s MessageStatus) Rank() int {
+	switch s {
+	case StatusQueued:
+		return 1
+	case StatusSent:
+		return 2
+	case StatusDelivered:
+		return 3
+	case StatusRead:
+		return 4
+	case StatusPlayed:
+		return 5
+	case StatusFailed, StatusReceived:
+		return 6
+	}
+	return 0
+}
+
+// Advances reports whether moving from s to next is a step forward.
+func (s MessageStatus) Advances(next MessageStatus) bool {
+	return next.Rank() > s.Rank()
+}
+
+// MessageError explains why a message failed or is being retried.
+type MessageError struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable"`
+}
+
+// Stable message error codes.
+const (
+	MsgErrNotOnWhatsApp = "NOT_ON_WHATSAPP"
+	MsgErrNotConnected  = "NOT_CONNECTED"
+	MsgErrRateLimited   = "RATE_LIMITED"
+	MsgErrMediaInvalid  = "MEDIA_INVALID"
+	MsgErrTimeout       = "TIMEOUT"
+)
+
+// Message is the metadata of a message; its content is never part of it.
+type Message struct {
+	ID              string        `bun:"id,pk"`
+	AccountID       string        `bun:"account_id,notnull"`
+	NumberID        string        `bun:"number_id,notnull"`
+	Direction       Direction     `bun:"direction,notnull"`
+	Peer            string        `bun:"peer,notnull"`
+	Kind            MessageKind   `bun:"kind,notnull"`
+	Status          MessageStatus `bun:"status,notnull"`
+	WAMessageID     *string       `bun:"wa_message_id"`
+	ClientReference *string       `bun:"client_reference"`
+	Error           *MessageError `bun:"error,type:text"`
+	QueuedAt        *time.Time    `bun:"queued_at"`
+	SentAt          *time.Time    `bun:"sent_at"`
+	DeliveredAt     *time.Time    `bun:"delivered_at"`
+	ReadAt          *time.Time    `bun:"read_at"`
+	PlayedAt        *time.Time    `bun:"played_at"`
+	FailedAt        *time.Time    `bun:"failed_at"`
+	ReceivedAt      *time.Time    `bun:"received_at"`
+}
