@@ -164,3 +164,38 @@ type Page struct {
 
 // MaxPageSize is the most items one page holds.
 const MaxPageSize = 100
+
+// Session is a dashboard login. Its token is stored only as a SHA-256 hash.
+type Session struct {
+	ID        string     `bun:"id,pk"`
+	AccountID string     `bun:"account_id,notnull"`
+	TokenHash []byte     `bun:"token_hash,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	ExpiresAt time.Time  `bun:"expires_at,notnull"`
+	RevokedAt *time.Time `bun:"revoked_at"`
+	IP        *string    `bun:"ip"`
+	UserAgent *string    `bun:"user_agent"`
+}
+
+// OperatorKey is a key of the people who run apiws, made by the CLI.
+type OperatorKey struct {
+	ID         string     `bun:"id,pk"`
+	Name       string     `bun:"name,notnull"`
+	Prefix     string     `bun:"prefix,notnull"`
+	SecretHash []byte     `bun:"secret_hash,notnull"`
+	CreatedAt  time.Time  `bun:"created_at,notnull"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+}
+
+// AuditEntry is one line of the append-only audit log of security- and
+// privacy-relevant actions.
+type AuditEntry struct {
+	ID        int64   `bun:"id,pk,autoincrement"`
+	AccountID *string `bun:"account_id"`
+	// Actor says who acted: "account", "api_key:<id>", "operator:<id>", "system".
+	Actor   string    `bun:"actor,notnull"`
+	Action  string    `bun:"action,notnull"`
+	Details *string   `bun:"details"`
+	IP      *string   `bun:"ip"`
+	At      time.Time `bun:"at,notnull"`
+}

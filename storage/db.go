@@ -1,0 +1,158 @@
+// Package storage keeps apiws's data in PostgreSQL or SQLite through bun. It
+// is the only package that writes SQL.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/apiws/apiws"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// Supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is apiws's database: PostgreSQL or SQLite behind one bun.DB.
+type DB struct {
+	Bun     *bun.DB
+	Dialect Dialect
+}
+
+// Open connects to url: a postgres:// or postgresql:// URL, or else a SQLite
+// file path (its folder is created). SQLite runs in WAL mode with a busy
+// timeout, foreign keys and secure_delete on, so a CLI can work while a
+// server runs on the same file and deleted data is overwritten.
+func Open(ctx context.Context, url string) (*DB, error) {
+	var db *DB
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		sqldb, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(20)
+		sqldb.SetMaxIdleConns(20)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		db = &DB{Bun: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}
+	} else {
+		path := strings.TrimPrefix(url, "sqlite://")
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database folder: %w", err)
+			}
+		}
+		dsn := "file:" + path + "?_txlock=immediate" +
+			"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=foreign_keys(1)&_pragma=secure_delete(on)&_pragma=synchronous(NORMAL)"
+		sqldb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		// One writer at a time is SQLite's rule; a few readers run beside it.
+		sqldb.SetMaxOpenConns(8)
+		sqldb.SetMaxIdleConns(8)
+		db = &DB{Bun: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}
+	}
+	if err := db.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// SQL returns the underlying database handle, for libraries that bring their
+// own tables (whatsmeow's device store).
+func (db *DB) SQL() *sql.DB { return db.Bun.DB }
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.Bun.Close() }
+
+// Ping checks the database answers; for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := db.Bun.PingContext(ctx); err != nil {
+		return apiws.Errorf(apiws.EUNAVAILABLE, "database unavailable")
+	}
+	return nil
+}
+
+// Checkpoint folds SQLite's write-ahead log into the main file and truncates
+// it, so deleted (and securely overwritten) rows leave no copy behind in the
+// WAL. It does nothing on PostgreSQL.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	_, err := db.Bun.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// RunInTx runs fn in a transaction, committed when fn returns nil.
+func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return translate(db.Bun.RunInTx(ctx, nil, fn))
+}
+
+// isUniqueViolation reports whether err is a unique constraint violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// translate turns connection failures into EUNAVAILABLE so callers can tell
+// "the database is down" from a bug; other errors pass through.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apiws.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	var netErr net.Error
+	var pgConnErr *pgconn.ConnectError
+	switch {
+	case errors.As(err, &netErr), errors.As(err, &pgConnErr), errors.Is(err, sql.ErrConnDone):
+		return fmt.Errorf("%w: %v", apiws.Errorf(apiws.EUNAVAILABLE, "database unavailable"), err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "08") || strings.Contains(err.Error(), "connection refused") {
+		return fmt.Errorf("%w: %v", apiws.Errorf(apiws.EUNAVAILABLE, "database unavailable"), err)
+	}
+	return err
+}
+
+// notFound maps sql.ErrNoRows to an ENOTFOUND error naming what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return apiws.Errorf(apiws.ENOTFOUND, "%s not found", what)
+	}
+	return translate(err)
+}

@@ -1,0 +1,93 @@
+// Package storagetest opens real, migrated databases for tests: a SQLite
+// file in a temporary folder, and a private schema on the PostgreSQL server
+// named by APIWS_TEST_POSTGRES_URL.
+package storagetest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/apiws/apiws/storage"
+)
+
+// PostgresURL is the server tests use: APIWS_TEST_POSTGRES_URL, or the
+// local one.
+func PostgresURL() string {
+	if u := os.Getenv("APIWS_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// Dialects are the databases every storage test runs on.
+var Dialects = []storage.Dialect{storage.SQLite, storage.Postgres}
+
+// URL returns a database URL of a new, empty database of the dialect that is
+// removed when the test ends: a SQLite file, or a PostgreSQL schema of its
+// own (through search_path).
+func URL(tb testing.TB, d storage.Dialect) string {
+	tb.Helper()
+	if d == storage.SQLite {
+		return filepath.Join(tb.TempDir(), "apiws.db")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("pgx", PostgresURL())
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		tb.Fatalf("postgres at %s is needed for this test (start it, or set APIWS_TEST_POSTGRES_URL): %v", PostgresURL(), err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", PostgresURL())
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(PostgresURL())
+	if err != nil {
+		tb.Fatalf("parse APIWS_TEST_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Open returns a migrated database of the dialect, closed when the test ends.
+func Open(tb testing.TB, d storage.Dialect) *storage.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, URL(tb, d))
+	if err != nil {
+		tb.Fatalf("open %s: %v", d, err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		tb.Fatalf("migrate %s: %v", d, err)
+	}
+	return db
+}
+
+// Each runs fn as a subtest on every dialect.
+func Each(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
+	t.Helper()
+	for _, d := range Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			fn(t, Open(t, d))
+		})
+	}
+}
