@@ -1,0 +1,147 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apiws/apiws"
+)
+
+// Account implements apiws.AccountService.
+func (s *Service) Account(ctx context.Context, id string) (*apiws.Account, error) {
+	return s.db.Account(ctx, id)
+}
+
+// UpdateAccount implements apiws.AccountService (rectification). Each
+// changed field is written to the audit log with its old and new value.
+func (s *Service) UpdateAccount(ctx context.Context, upd apiws.AccountUpdate) (*apiws.Account, error) {
+	c, err := apiws.RequireAccount(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if c.Kind != apiws.CredentialSession {
+		return nil, apiws.Errorf(apiws.EFORBIDDEN, "only a dashboard session may change the account")
+	}
+	acc, err := s.db.Account(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	var v validator
+	var entries []*apiws.AuditEntry
+	change := func(field, old, new string) {
+		if old != new {
+			entries = append(entries, audit(acc.ID, c, "account.rectify", fmt.Sprintf("%s: %q -> %q", field, old, new)))
+		}
+	}
+	if upd.Name != nil {
+		name := v.name(*upd.Name, path("name"))
+		change("name", acc.Name, name)
+		acc.Name = name
+	}
+	if upd.Email != nil {
+		email := v.email(*upd.Email, path("email"))
+		change("email", acc.Email, email)
+		acc.Email = email
+	}
+	if upd.Phone != nil {
+		phone := v.phone(upd.Phone, path("phone"))
+		if *upd.Phone == "" {
+			phone = nil // an empty phone removes it
+			v.errs = v.errs[:len(v.errs)-1]
+		}
+		change("phone", deref(acc.Phone), deref(phone))
+		acc.Phone = phone
+	}
+	if upd.Business != nil {
+		b := v.business(upd.Business)
+		change("business", fmt.Sprint(businessString(acc.Business)), fmt.Sprint(businessString(b)))
+		acc.Business = b
+	}
+	if err := v.errs.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.db.UpdateAccount(ctx, acc, entries); err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+func businessString(b *apiws.BusinessDetails) string {
+	if b.Empty() {
+		return ""
+	}
+	return fmt.Sprintf("name=%s website=%s country=%s vatId=%s address=%s",
+		deref(b.Name), deref(b.Website), deref(b.Country), deref(b.VatID), deref(b.Address))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// CurrentPolicy implements apiws.AccountService.
+func (s *Service) CurrentPolicy(ctx context.Context) (*apiws.PolicyVersion, error) {
+	ps, err := s.db.PolicyVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return policyAt(ps, s.now())
+}
+
+// policyAt returns the version in force at t: the latest one effective by
+// then.
+func policyAt(ps []*apiws.PolicyVersion, t time.Time) (*apiws.PolicyVersion, error) {
+	for _, p := range ps { // newest first
+		if !p.EffectiveAt.After(t) {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("no privacy policy in force at %s", t)
+}
+
+// PolicyVersions implements apiws.AccountService.
+func (s *Service) PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error) {
+	return s.db.PolicyVersions(ctx)
+}
+
+// AcceptPolicy implements apiws.AccountService: the version must be
+// published (in force or announced).
+func (s *Service) AcceptPolicy(ctx context.Context, version, ip string) (*apiws.Account, error) {
+	c, err := apiws.RequireAccount(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.db.PolicyVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found := false
+	for _, p := range ps {
+		found = found || p.Version == version
+	}
+	if !found {
+		return nil, apiws.FieldError(apiws.ENOTFOUND, []string{"version"}, "no policy version %s", version)
+	}
+	now := s.now()
+	consent := &apiws.Consent{AccountID: c.AccountID, PolicyVersion: version, AcceptedAt: now, IP: optional(ip)}
+	if err := s.db.AddConsent(ctx, consent, audit(c.AccountID, c, "policy.accept", version)); err != nil {
+		return nil, err
+	}
+	return s.db.Account(ctx, c.AccountID)
+}
+
+// Consents implements apiws.AccountService.
+func (s *Service) Consents(ctx context.Context, accountID string) ([]*apiws.Consent, error) {
+	return s.db.Consents(ctx, accountID)
+}
+
+// Accounts implements apiws.AccountService.
+func (s *Service) Accounts(ctx context.Context, page apiws.Page, search string) ([]*apiws.Account, int, error) {
+	if _, err := apiws.RequireOperator(ctx); err != nil {
+		return nil, 0, err
+	}
+	return s.db.ListAccounts(ctx, page.First, page.After, search)
+}

@@ -1,0 +1,127 @@
+// Package accounts is the domain service for accounts, dashboard sessions,
+// API keys, operator keys and policy consent.
+package accounts
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// SessionTTL is how long a dashboard session lasts.
+const SessionTTL = 30 * 24 * time.Hour
+
+// Login limits: per email against password guessing on one account, per IP
+// against spraying many.
+var (
+	loginPerEmail = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
+	loginPerIP    = apiws.Limit{Rate: 1, Burst: 30}
+)
+
+// Service implements apiws.AccountService and apiws.KeyService.
+type Service struct {
+	db      *storage.DB
+	limiter apiws.Limiter
+	log     *slog.Logger
+	now     func() time.Time
+
+	// lastUsed holds API key use times not yet written: a request never
+	// waits for that write; Flush writes them in one batch.
+	mu       sync.Mutex
+	lastUsed map[string]time.Time
+}
+
+var (
+	_ apiws.AccountService = (*Service)(nil)
+	_ apiws.KeyService     = (*Service)(nil)
+)
+
+// New returns the service over db.
+func New(db *storage.DB, limiter apiws.Limiter, log *slog.Logger) *Service {
+	return &Service{db: db, limiter: limiter, log: log, now: func() time.Time { return time.Now().UTC() }, lastUsed: map[string]time.Time{}}
+}
+
+// Run writes API key use times every interval until ctx ends, then once more.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
+				s.log.Error("flush api key use times", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := s.Flush(ctx); err != nil {
+				s.log.Warn("flush api key use times", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes the pending API key use times.
+func (s *Service) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	pending := s.lastUsed
+	s.lastUsed = map[string]time.Time{}
+	s.mu.Unlock()
+	if err := s.db.TouchAPIKeys(ctx, pending); err != nil {
+		// Put them back so the next flush tries again; newer times win.
+		s.mu.Lock()
+		for id, at := range pending {
+			if at.After(s.lastUsed[id]) {
+				s.lastUsed[id] = at
+			}
+		}
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *Service) touch(keyID string, at time.Time) {
+	s.mu.Lock()
+	s.lastUsed[keyID] = at
+	s.mu.Unlock()
+}
+
+// pendingUse returns the unwritten use time of a key, if any.
+func (s *Service) pendingUse(keyID string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.lastUsed[keyID]
+	return at, ok
+}
+
+func audit(accountID string, c *apiws.Caller, action string, details string) *apiws.AuditEntry {
+	e := &apiws.AuditEntry{Actor: actor(c), Action: action, At: time.Now().UTC()}
+	if accountID != "" {
+		e.AccountID = &accountID
+	}
+	if details != "" {
+		e.Details = &details
+	}
+	if c != nil && c.IP != "" {
+		e.IP = &c.IP
+	}
+	return e
+}
+
+func actor(c *apiws.Caller) string {
+	switch {
+	case c == nil:
+		return "system"
+	case c.Kind == apiws.CredentialAPIKey:
+		return "api_key:" + c.APIKeyID
+	case c.Kind == apiws.CredentialOperator:
+		return "operator:" + c.OperatorKeyID
+	case c.Kind == apiws.CredentialSession:
+		return "session:" + c.SessionID
+	}
+	return "anonymous"
+}
