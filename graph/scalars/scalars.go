@@ -1,0 +1,91 @@
+// Package scalars holds the GraphQL encodings of the schema's custom
+// scalars: Time and Date as time.Time, PhoneNumber as a string, Cursor as an
+// int64.
+package scalars
+
+import (
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// MarshalTime writes t in UTC with milliseconds, e.g. 2026-11-25T19:09:21.123Z.
+func MarshalTime(t time.Time) graphql.Marshaler {
+	return graphql.MarshalString(t.UTC().Format(timeLayout))
+}
+
+// UnmarshalTime reads any RFC 3339 timestamp.
+func UnmarshalTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string")
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("Time must be RFC 3339, e.g. 2026-11-25T19:09:21.123Z")
+	}
+	return t.UTC(), nil
+}
+
+// MarshalDate writes YYYY-MM-DD.
+func MarshalDate(t time.Time) graphql.Marshaler {
+	return graphql.MarshalString(t.UTC().Format(time.DateOnly))
+}
+
+// UnmarshalDate reads YYYY-MM-DD.
+func UnmarshalDate(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("Date must be a YYYY-MM-DD string")
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("Date must be YYYY-MM-DD")
+	}
+	return t, nil
+}
+
+// MarshalPhoneNumber writes the number as it is stored (E.164).
+func MarshalPhoneNumber(s string) graphql.Marshaler { return graphql.MarshalString(s) }
+
+// UnmarshalPhoneNumber reads a number, dropping spaces, dashes, dots and
+// brackets. Whether it is a real number is judged by the service, so a
+// malformed one is a userError on its input path, not a parse error.
+func UnmarshalPhoneNumber(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("PhoneNumber must be a string")
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '.', '(', ')', '\t':
+			return -1
+		}
+		return r
+	}, s), nil
+}
+
+// MarshalCursor writes the cursor as a decimal string.
+func MarshalCursor(c int64) graphql.Marshaler { return graphql.MarshalString(strconv.FormatInt(c, 10)) }
+
+// UnmarshalCursor reads a decimal string (or number).
+func UnmarshalCursor(v any) (int64, error) {
+	switch x := v.(type) {
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("Cursor must be a decimal integer string")
+		}
+		return n, nil
+	case int64:
+		return x, nil
+	case int:
+		return int64(x), nil
+	}
+	return 0, fmt.Errorf("Cursor must be a decimal integer string")
+}
