@@ -28,8 +28,10 @@ type Bus interface {
 	// source of truth. ev.Data is copied: the caller may reuse it.
 	Publish(ctx context.Context, topic string, ev apiws.Event) error
 	// Subscribe follows topic until ctx ends or the Subscription or the Bus
-	// is closed. Events published after Subscribe returns are delivered
-	// unless the Subscription receives an apiws.EventResync first.
+	// is closed. Each event published after Subscribe returns is delivered,
+	// or followed by an apiws.EventResync, or the Subscription ends with
+	// ErrSlowSubscriber; the one exception is a Publish that returned an
+	// error in another process, which only that process's caller learns of.
 	Subscribe(ctx context.Context, topic string) (*Subscription, error)
 	// Ping reports whether the broker is reachable (for /readyz); the
 	// in-process bus always is.

@@ -113,10 +113,15 @@ func (b *Redis) Subscribe(ctx context.Context, topic string) (*Subscription, err
 		return nil, err
 	}
 	if created {
-		// An error means the command may not have reached Redis; go-redis
+		// On a write error go-redis may already have reconnected, and its
+		// resubscription of the new connection does not include this
+		// channel yet: one retry puts it there. If Redis is down, go-redis
 		// keeps the channel and subscribes it on reconnecting, and the
-		// confirmation then settles this subscription.
-		_ = b.command(ctx, b.ps.Subscribe, topic)
+		// confirmation then settles this subscription. A duplicate
+		// SUBSCRIBE only costs a spurious resync.
+		if err := b.command(ctx, b.ps.Subscribe, topic); err != nil {
+			_ = b.command(ctx, b.ps.Subscribe, topic)
+		}
 	}
 	b.cmdMu.Unlock()
 	s.watch(ctx)
