@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is apiws's whole configuration, read once from the environment
+// (flags may override the address and database).
+type Config struct {
+	Addr                 string
+	DatabaseURL          string
+	RedisURL             string
+	SMTPURL              string
+	MailDir              string
+	AllowedOrigins       []string
+	TrustedProxies       []netip.Prefix
+	PublicURL            string
+	SecretKey            []byte
+	Production           bool
+	PlanMonthlyMessages  int
+	PlanSendsPerSecond   float64
+	RateLimitPerSecond   float64
+	SandboxDelay         float64
+	ShutdownGracePeriod  time.Duration
+	APIKeyFlushInterval  time.Duration
+	secretKeyWasProvided bool
+}
+
+// loadConfig reads the environment through getenv.
+func loadConfig(getenv func(string) string) (*Config, error) {
+	get := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	number := func(key string, def float64) float64 {
+		s := get(key, "")
+		if s == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 {
+			errs = append(errs, fmt.Errorf("%s must be a non-negative number, not %q", key, s))
+		}
+		return f
+	}
+	cfg := &Config{
+		Addr:                get("APIWS_ADDR", ":8080"),
+		DatabaseURL:         get("APIWS_DATABASE_URL", "./data/apiws.db"),
+		RedisURL:            get("APIWS_REDIS_URL", ""),
+		SMTPURL:             get("APIWS_SMTP_URL", ""),
+		MailDir:             get("APIWS_MAIL_DIR", "./data/mail"),
+		PublicURL:           strings.TrimSuffix(get("APIWS_PUBLIC_URL", ""), "/"),
+		Production:          get("APIWS_ENV", "") == "production",
+		PlanMonthlyMessages: int(number("APIWS_PLAN_MONTHLY_MESSAGES", 1000)),
+		PlanSendsPerSecond:  number("APIWS_PLAN_SENDS_PER_SECOND", 5),
+		RateLimitPerSecond:  number("APIWS_RATE_LIMIT_PER_SECOND", 20),
+		SandboxDelay:        number("APIWS_SANDBOX_DELAY", 1),
+		ShutdownGracePeriod: 15 * time.Second,
+		APIKeyFlushInterval: 5 * time.Second,
+	}
+	for _, o := range strings.Split(get("APIWS_ALLOWED_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		}
+	}
+	for _, p := range strings.Split(get("APIWS_TRUSTED_PROXIES", ""), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			p += map[bool]string{true: "/128", false: "/32"}[strings.Contains(p, ":")]
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("APIWS_TRUSTED_PROXIES: %q is not an address or CIDR", p))
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix)
+	}
+	if s := get("APIWS_SECRET_KEY", ""); s != "" {
+		key, err := hex.DecodeString(s)
+		if err != nil || len(key) != 32 {
+			errs = append(errs, errors.New("APIWS_SECRET_KEY must be 32 bytes as 64 hex characters"))
+		}
+		cfg.SecretKey, cfg.secretKeyWasProvided = key, true
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// isPostgres reports whether the database is PostgreSQL (else SQLite).
+func (c *Config) isPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// ensureSecretKey gives the embedded default a key of its own, kept beside
+// the SQLite file. A shared deployment (PostgreSQL) must set one, because
+// every instance has to use the same key.
+func (c *Config) ensureSecretKey() error {
+	if c.secretKeyWasProvided {
+		return nil
+	}
+	if c.isPostgres() {
+		return errors.New("APIWS_SECRET_KEY is required with PostgreSQL: every instance must share it (generate one with: openssl rand -hex 32)")
+	}
+	path := filepath.Join(filepath.Dir(strings.TrimPrefix(c.DatabaseURL, "sqlite://")), "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) != 32 {
+			return fmt.Errorf("%s does not hold 32 bytes as 64 hex characters", path)
+		}
+		c.SecretKey = key
+		return nil
+	}
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(randReader, key); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	c.SecretKey = key
+	return nil
+}
+
+// parseFlags lets flags override the environment for the serve command.
+func (c *Config) parseFlags(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("apiws serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address (APIWS_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres:// URL or SQLite path (APIWS_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis:// URL; unset: in-process events (APIWS_REDIS_URL)")
+	return fs.Parse(args)
+}

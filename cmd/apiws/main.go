@@ -1,0 +1,141 @@
+// Command apiws runs the apiws server and its maintenance commands.
+//
+//	apiws [serve]                        run the server (default)
+//	apiws migrate                        bring the database schema up to date
+//	apiws operator-key create --name N   make an operator key; prints the secret once
+//	apiws version                        print the version
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/apiws/apiws/accounts"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/usage"
+)
+
+var randReader io.Reader = rand.Reader
+
+// version is set at build time with -ldflags "-X main.version=..."; the
+// module's build info is used otherwise.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "apiws:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program: tests call it with their own environment and
+// outputs.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	switch cmd {
+	case "serve":
+		if err := cfg.parseFlags(args, stderr); err != nil {
+			return err
+		}
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		db, err := storage.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		names, err := db.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migrations\n", len(names))
+		for _, n := range names {
+			fmt.Fprintln(stdout, " ", n)
+		}
+		return nil
+	case "operator-key":
+		return operatorKey(ctx, cfg, log, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "apiws", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageText)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usageText)
+}
+
+const usageText = `usage:
+  apiws [serve] [--addr :8080] [--database-url URL] [--redis-url URL]
+  apiws migrate
+  apiws operator-key create --name NAME
+  apiws version
+Configuration is read from APIWS_* environment variables; see README.md.
+`
+
+func operatorKey(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: apiws operator-key create --name NAME")
+	}
+	fs := flag.NewFlagSet("apiws operator-key create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "a name to recognise the key by")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("--name is required")
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	svc := accounts.New(db, usage.NewMemoryLimiter(), log)
+	k, secret, err := svc.CreateOperatorKey(ctx, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "operator key %s (%s) created; the secret is shown once:\n", k.ID, k.Name)
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return "dev-" + s.Value
+			}
+		}
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}

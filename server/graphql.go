@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/apiws/apiws"
+)
+
+// graphqlHandler builds the gqlgen server explicitly: the transports apiws
+// speaks, its limits, and its error presentation.
+func (s *Server) graphqlHandler() http.Handler {
+	srv := handler.New(s.deps.Schema)
+	srv.AddTransport(transport.Websocket{
+		Implementation: gorillaWebsocket{upgrader: websocket.Upgrader{
+			CheckOrigin:     s.checkOrigin,
+			ReadBufferSize:  4096,
+			WriteBufferSize: 4096,
+		}},
+		InitFunc:              s.wsInit,
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 15 * time.Second,
+		PayloadReadLimit:      ptr(int64(maxPlainBody)),
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetDisableSuggestion(s.cfg.Production)
+	if !s.cfg.Production {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
+	srv.AroundOperations(s.metrics.aroundOperations)
+	srv.SetErrorPresenter(s.presentError)
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		s.log.ErrorContext(ctx, "resolver panic", "panic", v)
+		return errors.New("internal error")
+	})
+	return withWSState(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+	}))
+}
+
+// presentError maps every error to what a client may see: an apiws error's
+// message and extensions.code; gqlgen's own parse and validation errors as
+// they are; anything else as "internal error" with the detail logged.
+func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
+	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	var ae *apiws.Error
+	if errors.As(err, &ae) {
+		gqlErr.Message = ae.Message
+		gqlErr.Extensions = map[string]any{"code": string(ae.Code)}
+		if ae.Code == apiws.ERATELIMITED {
+			gqlErr.Extensions["retryAfterMs"] = ae.RetryAfter.Milliseconds()
+		}
+		return gqlErr
+	}
+	var ge *gqlerror.Error
+	if errors.As(err, &ge) && ge.Err == nil {
+		// Produced by gqlgen itself (parse, validation, limits).
+		if gqlErr.Extensions == nil || gqlErr.Extensions["code"] == nil {
+			if gqlErr.Extensions == nil {
+				gqlErr.Extensions = map[string]any{}
+			}
+			gqlErr.Extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+		}
+		return gqlErr
+	}
+	s.log.ErrorContext(ctx, "internal error", "err", err, "path", gqlErr.Path.String())
+	gqlErr.Message = "internal error"
+	gqlErr.Extensions = map[string]any{"code": string(apiws.EINTERNAL)}
+	return gqlErr
+}
+
+func ptr[T any](v T) *T { return &v }

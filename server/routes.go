@@ -1,0 +1,20 @@
+package server
+
+import (
+	"net/http"
+)
+
+// routes is the one place that lists every endpoint.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	gql := s.graphqlHandler()
+	mux.Handle("/graphql", s.authenticate(s.limitBody(gql)))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	if s.deps.Playground != nil && !s.cfg.Production {
+		mux.Handle("/playground", s.deps.Playground)
+		mux.Handle("/playground/", s.deps.Playground)
+	}
+	return s.logRequests(mux)
+}

@@ -1,0 +1,68 @@
+// Package server wires HTTP: the GraphQL endpoint (POST, GET, websockets),
+// the playground, health, readiness and metrics.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/apiws/apiws"
+)
+
+// Config is the server's part of apiws's configuration.
+type Config struct {
+	// Production turns off introspection, the playground and field
+	// suggestions.
+	Production bool
+	// AllowedOrigins may open websockets and use cookies besides the
+	// server's own origin; requests without an Origin header are allowed.
+	AllowedOrigins []string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// ComplexityLimit caps a query's complexity (default 1000).
+	ComplexityLimit int
+}
+
+// Pinger reports whether a dependency is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are what the server needs from the rest of apiws.
+type Deps struct {
+	Schema graphql.ExecutableSchema
+	Keys   apiws.KeyService
+	Log    *slog.Logger
+	// Ready lists what /readyz checks, by name ("database", "redis").
+	Ready map[string]Pinger
+	// Playground serves /playground; nil leaves it out.
+	Playground http.Handler
+}
+
+// Server is apiws's HTTP handler.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns the server; mount it as the handler of an http.Server.
+func New(cfg Config, deps Deps) *Server {
+	if cfg.ComplexityLimit == 0 {
+		cfg.ComplexityLimit = 1000
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics()}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}

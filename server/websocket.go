@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/gorilla/websocket"
+
+	"github.com/apiws/apiws"
+)
+
+// closeForbidden is the close code of a websocket refused at
+// connection_init.
+const closeForbidden = 4403
+
+// gorillaWebsocket runs gqlgen's websocket transport on gorilla/websocket.
+type gorillaWebsocket struct {
+	upgrader websocket.Upgrader
+}
+
+var _ transport.WebsocketImplementation = gorillaWebsocket{}
+
+// Accept implements transport.WebsocketImplementation.
+func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	up := g.upgrader
+	up.Subprotocols = opts.Subprotocols
+	conn, err := up.Upgrade(w, r, opts.ResponseHeader)
+	if err != nil {
+		return nil, err
+	}
+	return &gorillaConn{Conn: conn, state: wsStateFrom(r.Context())}, nil
+}
+
+// gorillaConn adapts *websocket.Conn to transport.WebsocketConn.
+type gorillaConn struct {
+	*websocket.Conn
+	state *wsState
+}
+
+func (c *gorillaConn) NextReader() (int, io.Reader, error) {
+	mt, r, err := c.Conn.NextReader()
+	if websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) {
+		return mt, nil, transport.ErrWebsocketClosed
+	}
+	return mt, r, err
+}
+
+// WriteJSON writes one message, unless the connection was refused: a refused
+// websocket is closed with 4403 and nothing is ever sent on it (the older
+// graphql-ws protocol would otherwise send a connection_error).
+func (c *gorillaConn) WriteJSON(v any) error {
+	if c.state != nil && c.state.refused.Load() {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.Conn.WriteMessage(websocket.TextMessage, b)
+}
+
+func (c *gorillaConn) WriteClose(code int, msg string) error {
+	return c.Conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(time.Second))
+}
+
+// wsState is shared by the init function and the connection it belongs to.
+type wsState struct{ refused atomic.Bool }
+
+type wsStateKey struct{}
+
+func wsStateFrom(ctx context.Context) *wsState {
+	s, _ := ctx.Value(wsStateKey{}).(*wsState)
+	return s
+}
+
+// withWSState gives each websocket request its state before gqlgen sees it.
+func withWSState(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if websocket.IsWebSocketUpgrade(r) {
+			r = r.WithContext(context.WithValue(r.Context(), wsStateKey{}, &wsState{}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wsInit authenticates a websocket from its connection_init payload (or the
+// upgrade request's Authorization header). Without valid credentials the
+// socket is closed with 4403.
+func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	refuse := func(msg string) (context.Context, *transport.InitPayload, error) {
+		if st := wsStateFrom(ctx); st != nil {
+			st.refused.Store(true)
+		}
+		ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
+		return transport.AppendCloseReason(ctx, "Forbidden"), nil, errors.New(msg)
+	}
+	c := apiws.CallerFrom(ctx)
+	if auth := payload.Authorization(); auth != "" {
+		if !strings.Contains(auth, " ") {
+			auth = "Bearer " + auth // some clients send the bare token
+		}
+		r := requestFrom(ctx)
+		if r == nil {
+			return refuse("no request")
+		}
+		got, err := s.callerFor(r, auth)
+		if err != nil {
+			return refuse("invalid credentials")
+		}
+		c = got
+		ctx = apiws.WithCaller(ctx, c)
+	}
+	if c.Kind == apiws.CredentialNone {
+		return refuse("credentials required")
+	}
+	return ctx, nil, nil
+}
+
+type requestKey struct{}
+
+func requestFrom(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey{}).(*http.Request)
+	return r
+}
+
+// checkOrigin allows requests with no Origin, from the server's own origin,
+// and from the configured origins.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
