@@ -1,0 +1,144 @@
+// Package whatsapp connects WhatsApp numbers and moves messages through
+// them. The rest of apiws sees only the Connector interface; behind it run
+// either whatsmeow (real WhatsApp) or the sandbox (a simulation for
+// integrators and tests).
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/apiws/apiws"
+)
+
+// Connector connects WhatsApp numbers and moves messages through them. One
+// Connector serves many numbers; its methods are safe for concurrent use.
+// Connection changes, receipts and inbound messages are reported to the
+// EventHandler given to the Connector's constructor.
+type Connector interface {
+	// PairQR starts pairing a new device for n and returns a channel of
+	// PairEvents: QR codes as they rotate, then exactly one outcome (Success
+	// or Failure), then the channel is closed. Cancelling ctx aborts the
+	// pairing; the outcome is then a Failure with reason CANCELLED, which a
+	// reader that has stopped reading may never see. Only one pairing per
+	// number runs at a time: a second PairQR for n fails with ErrPairing.
+	PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEvent, error)
+	// PairPhone asks WhatsApp for a pairing code to type on the phone whose
+	// E.164 number is phone, as an alternative to scanning the QR code. It
+	// needs a pairing for n started by PairQR and still under way (else
+	// ErrNoPairing); the outcome arrives on that PairQR channel. The code is
+	// 8 characters, shown as "ABCD-EFGH".
+	PairPhone(ctx context.Context, n *apiws.Number, phone string) (string, error)
+	// Connect (re)connects the already paired number n. It returns once the
+	// connection is under way; CONNECTED (or a failure) arrives as a
+	// StateChange.
+	Connect(ctx context.Context, n *apiws.Number) error
+	// Disconnect closes n's connection and keeps its device keys, so Connect
+	// can resume it. Disconnecting a number that is not connected is a no-op.
+	Disconnect(ctx context.Context, n *apiws.Number) error
+	// Logout unlinks n's device from WhatsApp and deletes its device keys; n
+	// must be paired again to be used.
+	Logout(ctx context.Context, n *apiws.Number) error
+	// IsOnWhatsApp reports whether the E.164 number phone has WhatsApp,
+	// asking through n.
+	IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone string) (bool, error)
+	// Send transmits msg through n. msg.ID is the WhatsApp message id chosen
+	// when the message was queued and reused on every retry, so a retry is
+	// the same message to WhatsApp. Every error is a *SendError whose Code
+	// is one of the stable message error codes and whose Retryable says
+	// whether sending again may succeed.
+	Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error)
+}
+
+// EventHandler receives a Connector's events. It may be called from several
+// goroutines at once, but the events of one message (or of one number's
+// connection) arrive in order. It should return quickly: a Connector may
+// wait for it before reading more from WhatsApp.
+type EventHandler func(Event)
+
+// Errors returned by the pairing methods, for use with errors.Is.
+var (
+	// ErrPairing means a pairing for the number is already under way.
+	ErrPairing = errors.New("a pairing is already under way for this number")
+	// ErrNoPairing means PairPhone was called with no PairQR under way.
+	ErrNoPairing = errors.New("no pairing under way for this number: call PairQR first")
+	// ErrNotPaired means the number has no device keys to connect with.
+	ErrNotPaired = errors.New("number is not paired")
+	// ErrNotConnected means the number is not connected to WhatsApp.
+	ErrNotConnected = errors.New("number is not connected")
+	// ErrInvalidPhone means a phone number is not in E.164 form.
+	ErrInvalidPhone = errors.New("phone number is not a possible E.164 number")
+	// ErrClosed means the Connector has been closed.
+	ErrClosed = errors.New("connector is closed")
+)
+
+// OutgoingMessage is a message for Send to transmit.
+type OutgoingMessage struct {
+	// ID is the WhatsApp message id (see NewMessageID), the same on every
+	// retry of the message.
+	ID string
+	// To is the recipient in E.164 form, e.g. "+14155552671".
+	To   string
+	Kind apiws.MessageKind
+	// Text is the body of a TEXT message.
+	Text string
+	// Media is the attachment of an IMAGE, DOCUMENT, AUDIO or VIDEO message.
+	Media *Media
+}
+
+// Media is an attachment to send.
+type Media struct {
+	Data     []byte
+	MimeType string
+	// FileName is shown for documents.
+	FileName string
+	// Caption is shown under images, videos and documents.
+	Caption string
+}
+
+// SendResult is WhatsApp's acknowledgement of a sent message.
+type SendResult struct {
+	// WAMessageID is the id WhatsApp knows the message by; receipts carry it.
+	WAMessageID string
+	// At is when WhatsApp accepted the message.
+	At time.Time
+}
+
+// Stable send error codes. The first five are apiws's; CodeSendFailed is for
+// permanent failures none of them describes.
+const (
+	CodeNotOnWhatsApp = apiws.MsgErrNotOnWhatsApp
+	CodeNotConnected  = apiws.MsgErrNotConnected
+	CodeRateLimited   = apiws.MsgErrRateLimited
+	CodeMediaInvalid  = apiws.MsgErrMediaInvalid
+	CodeTimeout       = apiws.MsgErrTimeout
+	CodeSendFailed    = "SEND_FAILED"
+)
+
+// SendError is the error Send returns: a stable Code, a human message, and
+// whether a retry of the same message may succeed.
+type SendError struct {
+	Code      string
+	Message   string
+	Retryable bool
+	// Err is the underlying cause, if any, for logs.
+	Err error
+}
+
+// Error returns the code and the message.
+func (e *SendError) Error() string {
+	return e.Code + ": " + e.Message
+}
+
+// Unwrap returns the underlying cause.
+func (e *SendError) Unwrap() error { return e.Err }
+
+// MessageError converts e to the form apiws stores on a message.
+func (e *SendError) MessageError() *apiws.MessageError {
+	return &apiws.MessageError{Code: e.Code, Message: e.Message, Retryable: e.Retryable}
+}
+
+func sendErr(code, msg string, retryable bool, cause error) *SendError {
+	return &SendError{Code: code, Message: msg, Retryable: retryable, Err: cause}
+}

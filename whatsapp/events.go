@@ -1,0 +1,143 @@
+package whatsapp
+
+import (
+	"time"
+
+	"github.com/apiws/apiws"
+)
+
+// Event is something a Connector reports: a *StateChange, a *Receipt or an
+// *Inbound. The set is closed; switch on the type.
+type Event interface {
+	// Number returns the id of the apiws number the event is about.
+	Number() string
+	isEvent()
+}
+
+// StateChange reports that a number's connection state changed.
+type StateChange struct {
+	NumberID string
+	Status   apiws.NumberStatus
+	// Reason says why, in words, when WhatsApp gave one (a logout reason,
+	// a ban, a connect failure).
+	Reason string
+	// Code is WhatsApp's numeric reason (a ban or connect failure code), 0
+	// when there is none.
+	Code int
+	// BanExpiresAt is when a temporary ban ends, for BANNED; nil if unknown.
+	BanExpiresAt *time.Time
+	// Permanent means WhatsApp will not let the number back without action:
+	// the connector does not reconnect by itself.
+	Permanent bool
+	At        time.Time
+}
+
+// Receipt reports that outgoing messages moved on: delivered, read, played,
+// or failed after being sent.
+type Receipt struct {
+	NumberID string
+	// MessageIDs are the WhatsApp ids of the messages (SendResult.WAMessageID).
+	MessageIDs []string
+	// Status is DELIVERED, READ, PLAYED or FAILED. Receipts can arrive late
+	// or twice; apply them with apiws.MessageStatus.Advances.
+	Status apiws.MessageStatus
+	// Error explains a FAILED receipt.
+	Error *apiws.MessageError
+	At    time.Time
+}
+
+// Inbound is a message received by a number. Its content is in transit only:
+// apiws streams it and never stores it.
+type Inbound struct {
+	NumberID    string
+	WAMessageID string
+	// From is the sender in E.164 form; empty if it could not be resolved
+	// (a LID with no known phone number).
+	From string
+	// PushName is the name the sender set in WhatsApp.
+	PushName string
+	Kind     apiws.MessageKind
+	// Text is the body of a text message, the caption of media, the emoji of
+	// a reaction or the name of a location.
+	Text string
+	// Media describes an attachment; its bytes are not downloaded.
+	Media *InboundMedia
+	// ReactionTo is the id of the message a reaction is about.
+	ReactionTo string
+	// Latitude and Longitude are set for LOCATION.
+	Latitude, Longitude float64
+	At                  time.Time
+}
+
+// InboundMedia describes a received attachment.
+type InboundMedia struct {
+	MimeType string
+	FileName string
+	Caption  string
+	Size     int64
+}
+
+// Number returns the number the event is about.
+func (e *StateChange) Number() string { return e.NumberID }
+
+// Number returns the number the event is about.
+func (e *Receipt) Number() string { return e.NumberID }
+
+// Number returns the number the event is about.
+func (e *Inbound) Number() string { return e.NumberID }
+
+func (*StateChange) isEvent() {}
+func (*Receipt) isEvent()     {}
+func (*Inbound) isEvent()     {}
+
+// PairEvent is one step of a pairing: exactly one of QR, Success and Failure
+// is set.
+type PairEvent struct {
+	QR      *QRCode
+	Success *PairSuccess
+	Failure *PairFailure
+}
+
+// QRCode is a pairing QR code, valid until ExpiresAt, when the next one (or
+// the outcome) follows.
+type QRCode struct {
+	// Code is the text the QR code encodes.
+	Code string
+	// PNG is the QR code as an image: "data:image/png;base64,...".
+	PNG       string
+	ExpiresAt time.Time
+}
+
+// PairSuccess is a successful pairing: the number is linked and connecting.
+type PairSuccess struct {
+	// Phone is the number's E.164 phone number.
+	Phone string
+	// JID is the device's WhatsApp address; keep it in apiws.Number.JID,
+	// Connect finds the device keys by it.
+	JID string
+	// PushName is the name set on the phone; may be empty at first.
+	PushName string
+}
+
+// PairFailureReason says why a pairing failed.
+type PairFailureReason string
+
+// Pairing failure reasons.
+const (
+	// PairTimeout: every QR code expired unscanned.
+	PairTimeout PairFailureReason = "TIMEOUT"
+	// PairRejected: WhatsApp or the phone refused the link.
+	PairRejected PairFailureReason = "REJECTED"
+	// PairCancelled: the caller cancelled (ctx) or the connector closed.
+	PairCancelled PairFailureReason = "CANCELLED"
+	// PairClientOutdated: WhatsApp refuses this client version.
+	PairClientOutdated PairFailureReason = "CLIENT_OUTDATED"
+	// PairError: anything else (network, storage).
+	PairError PairFailureReason = "ERROR"
+)
+
+// PairFailure is a failed pairing.
+type PairFailure struct {
+	Reason  PairFailureReason
+	Message string
+}

@@ -1,0 +1,429 @@
+package whatsapp
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apiws/apiws"
+)
+
+// Sandbox is a Connector that simulates WhatsApp so integrators, the
+// dashboard and tests can run with no phone. Its rules are part of the
+// product (see DESIGN.md):
+//
+//   - pairing emits QR codes (real QR PNGs), then succeeds within 3 s, and
+//     the number gets a random phone in +1 555 01x xxxx;
+//   - a send to any possible number is SENT, then DELIVERED, then READ (AUDIO
+//     also PLAYED);
+//   - recipients ending in 0000 are not on WhatsApp (permanent
+//     NOT_ON_WHATSAPP); 0001 are delivered and never read; 0002 fail the
+//     first Send of each message id with a retryable TIMEOUT and accept the
+//     retry; 0003 also answer with an inbound echo of the message.
+//
+// Every simulated delay is multiplied by the delay scale given to
+// NewSandbox; 0 makes everything immediate, in the same order, and then
+// Close returns once every event has been reported. Sandbox
+// records every transmission so tests can prove a message went out once.
+type Sandbox struct {
+	handler EventHandler
+	scale   float64
+
+	mu            sync.Mutex
+	closed        bool
+	numbers       map[string]*sandboxNumber
+	phones        map[string]bool // handed out, so no two numbers share one
+	timedOut      map[string]bool // message ids whose first send failed (0002)
+	transmissions []Transmission
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ Connector = (*Sandbox)(nil)
+
+// Transmission is one message the Sandbox accepted for sending.
+type Transmission struct {
+	NumberID  string
+	MessageID string
+	To        string
+	Kind      apiws.MessageKind
+	At        time.Time
+}
+
+type sandboxNumber struct {
+	phone, jid string
+	paired     bool
+	connected  bool
+	// pairing is set while a PairQR runs: PairPhone needs one, a second
+	// PairQR is refused.
+	pairing bool
+}
+
+// The sandbox's simulated delays at scale 1.
+const (
+	sandboxQRRotate  = time.Second
+	sandboxPairAfter = 2 * time.Second // after the first QR code, under 3 s
+	sandboxSendAck   = 100 * time.Millisecond
+	sandboxDelivered = 500 * time.Millisecond
+	sandboxRead      = time.Second // after DELIVERED
+	sandboxPlayed    = time.Second // after READ
+	sandboxEcho      = 700 * time.Millisecond
+)
+
+// NewSandbox returns a Sandbox that reports events to handler and scales its
+// simulated delays by delay (1 = realistic, 0 = immediate). Close it to stop
+// its timers.
+func NewSandbox(handler EventHandler, delay float64) *Sandbox {
+	if delay < 0 {
+		delay = 0
+	}
+	return &Sandbox{
+		handler:  handler,
+		scale:    delay,
+		numbers:  make(map[string]*sandboxNumber),
+		phones:   make(map[string]bool),
+		timedOut: make(map[string]bool),
+		done:     make(chan struct{}),
+	}
+}
+
+// Close stops every simulated timer and waits for them; pairings under way
+// fail with CANCELLED. Later calls fail with ErrClosed. Close is idempotent.
+func (s *Sandbox) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Transmissions returns every message accepted for sending, in order.
+func (s *Sandbox) Transmissions() []Transmission {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Transmission, len(s.transmissions))
+	copy(out, s.transmissions)
+	return out
+}
+
+// TransmissionCount returns how many times the message with WhatsApp id
+// msgID was accepted for sending; more than 1 means it went out twice.
+func (s *Sandbox) TransmissionCount(msgID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.transmissions {
+		if t.MessageID == msgID {
+			n++
+		}
+	}
+	return n
+}
+
+// PairQR simulates pairing: QR codes, then success.
+func (s *Sandbox) PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	num := s.number(n.ID)
+	if num.pairing {
+		return nil, ErrPairing
+	}
+	num.pairing = true
+	// Room for every event, so the simulation never blocks on a reader.
+	ch := make(chan PairEvent, 3)
+	s.goLocked(func() { s.pair(ctx, n.ID, ch) })
+	return ch, nil
+}
+
+func (s *Sandbox) pair(ctx context.Context, numberID string, ch chan<- PairEvent) {
+	defer close(ch)
+	fail := func(reason PairFailureReason, msg string) {
+		s.mu.Lock()
+		s.numbers[numberID].pairing = false
+		s.mu.Unlock()
+		ch <- PairEvent{Failure: &PairFailure{Reason: reason, Message: msg}}
+	}
+	for i := range 2 {
+		code := fmt.Sprintf("2@sandbox-%s-%d,%s", numberID, i, NewMessageID())
+		png, err := qrDataURL(code)
+		if err != nil {
+			fail(PairError, err.Error())
+			return
+		}
+		ch <- PairEvent{QR: &QRCode{Code: code, PNG: png, ExpiresAt: time.Now().Add(s.scaled(sandboxQRRotate))}}
+		if err := s.wait(ctx, sandboxPairAfter/2); err != nil {
+			fail(PairCancelled, err.Error())
+			return
+		}
+	}
+
+	s.mu.Lock()
+	num := s.numbers[numberID]
+	phone := s.newPhoneLocked()
+	num.phone, num.jid = phone, phoneDigits(phone)+":1@s.whatsapp.net"
+	num.paired, num.connected, num.pairing = true, true, false
+	success := PairSuccess{Phone: num.phone, JID: num.jid, PushName: "Sandbox " + phone[len(phone)-4:]}
+	s.mu.Unlock()
+
+	ch <- PairEvent{Success: &success}
+	s.emit(&StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
+}
+
+// PairPhone returns a pairing code for a pairing under way; the sandbox
+// succeeds on its own schedule whether or not the code is used.
+func (s *Sandbox) PairPhone(ctx context.Context, n *apiws.Number, phone string) (string, error) {
+	if _, err := normalizePhone(phone); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
+	if num := s.numbers[n.ID]; num == nil || !num.pairing {
+		return "", ErrNoPairing
+	}
+	const alphabet = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+	var code strings.Builder
+	for i := range 8 {
+		if i == 4 {
+			code.WriteByte('-')
+		}
+		code.WriteByte(alphabet[randInt(len(alphabet))])
+	}
+	return code.String(), nil
+}
+
+// Connect resumes a paired number. A number paired by an earlier process
+// (the sandbox keeps no keys) is recognised by its JID and phone.
+func (s *Sandbox) Connect(ctx context.Context, n *apiws.Number) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	num := s.number(n.ID)
+	if !num.paired {
+		if num.phone != "" || n.JID == nil || n.Phone == nil {
+			// Known here but logged out, or never paired anywhere.
+			return ErrNotPaired
+		}
+		num.phone, num.jid, num.paired = *n.Phone, *n.JID, true
+		s.phones[num.phone] = true
+	}
+	num.connected = true
+	s.goLocked(func() {
+		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberConnected, At: time.Now()})
+	})
+	return nil
+}
+
+// Disconnect marks the number disconnected; it stays paired.
+func (s *Sandbox) Disconnect(ctx context.Context, n *apiws.Number) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	num := s.numbers[n.ID]
+	if num == nil || !num.connected {
+		return nil
+	}
+	num.connected = false
+	s.goLocked(func() {
+		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
+	})
+	return nil
+}
+
+// Logout unpairs the number; Connect then fails with ErrNotPaired.
+func (s *Sandbox) Logout(ctx context.Context, n *apiws.Number) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	num := s.number(n.ID)
+	if num.phone == "" && n.Phone != nil {
+		num.phone = *n.Phone // remember it so Connect knows the number left
+	}
+	num.paired, num.connected = false, false
+	s.goLocked(func() {
+		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
+	})
+	return nil
+}
+
+// IsOnWhatsApp reports false for numbers ending in 0000, true for any other
+// possible number.
+func (s *Sandbox) IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone string) (bool, error) {
+	p, err := normalizePhone(phone)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, ErrClosed
+	}
+	if num := s.numbers[n.ID]; num == nil || !num.connected {
+		return false, ErrNotConnected
+	}
+	return !strings.HasSuffix(p, "0000"), nil
+}
+
+// Send simulates sending by the sandbox rules. Receipts follow as events;
+// with a delay scale of 0 they may reach the handler before Send returns.
+func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error) {
+	to, serr := checkOutgoing(msg)
+	if serr != nil {
+		return SendResult{}, serr
+	}
+	if err := s.wait(ctx, sandboxSendAck); err != nil {
+		return SendResult{}, sendErr(CodeTimeout, "send interrupted", true, err)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return SendResult{}, sendErr(CodeNotConnected, "connector is closed", true, ErrClosed)
+	}
+	if num := s.numbers[n.ID]; num == nil || !num.connected {
+		return SendResult{}, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
+	}
+	switch {
+	case strings.HasSuffix(to, "0000"):
+		return SendResult{}, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not on WhatsApp", to), false, nil)
+	case strings.HasSuffix(to, "0002") && !s.timedOut[msg.ID]:
+		s.timedOut[msg.ID] = true
+		return SendResult{}, sendErr(CodeTimeout, "timed out waiting for WhatsApp to accept the message", true, nil)
+	}
+
+	now := time.Now()
+	s.transmissions = append(s.transmissions, Transmission{NumberID: n.ID, MessageID: msg.ID, To: to, Kind: msg.Kind, At: now})
+	s.goLocked(func() { s.receipts(n.ID, to, msg) })
+	if strings.HasSuffix(to, "0003") {
+		s.goLocked(func() { s.echo(n.ID, to, msg) })
+	}
+	return SendResult{WAMessageID: msg.ID, At: now}, nil
+}
+
+// receipts plays the receipts of one sent message, in order.
+func (s *Sandbox) receipts(numberID, to string, msg OutgoingMessage) {
+	type step struct {
+		after  time.Duration
+		status apiws.MessageStatus
+	}
+	steps := []step{{sandboxDelivered, apiws.StatusDelivered}}
+	if !strings.HasSuffix(to, "0001") {
+		steps = append(steps, step{sandboxRead, apiws.StatusRead})
+		if msg.Kind == apiws.KindAudio {
+			steps = append(steps, step{sandboxPlayed, apiws.StatusPlayed})
+		}
+	}
+	for _, st := range steps {
+		if s.wait(context.Background(), st.after) != nil {
+			return
+		}
+		s.emit(&Receipt{NumberID: numberID, MessageIDs: []string{msg.ID}, Status: st.status, At: time.Now()})
+	}
+}
+
+// echo answers a message to a 0003 recipient with the same content.
+func (s *Sandbox) echo(numberID, from string, msg OutgoingMessage) {
+	if s.wait(context.Background(), sandboxEcho) != nil {
+		return
+	}
+	in := &Inbound{NumberID: numberID, WAMessageID: NewMessageID(), From: from, PushName: "Sandbox echo", Kind: msg.Kind, Text: msg.Text, At: time.Now()}
+	if m := msg.Media; m != nil && msg.Kind != apiws.KindText {
+		in.Text = m.Caption
+		in.Media = &InboundMedia{MimeType: m.MimeType, FileName: m.FileName, Caption: m.Caption, Size: int64(len(m.Data))}
+	}
+	s.emit(in)
+}
+
+// number returns the state of numberID, creating it. s.mu must be held.
+func (s *Sandbox) number(numberID string) *sandboxNumber {
+	num := s.numbers[numberID]
+	if num == nil {
+		num = &sandboxNumber{}
+		s.numbers[numberID] = num
+	}
+	return num
+}
+
+// newPhoneLocked picks an unused phone in +1 555 010 0000..+1 555 019 9999.
+// Endings 0000..0003 are skipped: they are the sandbox's special recipients,
+// and one sandbox number should be able to message another normally.
+func (s *Sandbox) newPhoneLocked() string {
+	for {
+		last := randInt(10000)
+		if last <= 3 {
+			continue
+		}
+		p := fmt.Sprintf("+155501%d%04d", randInt(10), last)
+		if !s.phones[p] {
+			s.phones[p] = true
+			return p
+		}
+	}
+}
+
+// goLocked runs f in a goroutine Close waits for. s.mu must be held and s
+// not closed, so no goroutine starts after Close began waiting.
+func (s *Sandbox) goLocked(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// wait sleeps for d scaled; it returns an error if ctx ends or s closes first.
+func (s *Sandbox) wait(ctx context.Context, d time.Duration) error {
+	d = s.scaled(d)
+	if d <= 0 {
+		// Immediate steps run to the end even during Close, so Close on an
+		// unscaled sandbox means "after every event was reported".
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Sandbox) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * s.scale)
+}
+
+func (s *Sandbox) emit(e Event) {
+	if s.handler != nil {
+		s.handler(e)
+	}
+}
+
+func randInt(n int) int {
+	v, err := rand.Int(rand.Reader, big.NewInt(int64(n)))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return int(v.Int64())
+}

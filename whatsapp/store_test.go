@@ -1,0 +1,169 @@
+package whatsapp
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/types"
+	_ "modernc.org/sqlite"
+)
+
+// testDB is an empty database of one dialect for a test.
+type testDB struct {
+	db      *sql.DB
+	dialect string
+}
+
+// openSQLite opens a fresh SQLite file with foreign keys on, as apiws does.
+func openSQLite(t *testing.T) testDB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "wa.db")+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return testDB{db, "sqlite"}
+}
+
+// openPostgres creates a database of its own on the test server and drops
+// it when the test ends. The server is required: it fails, never skips.
+func openPostgres(t *testing.T) testDB {
+	t.Helper()
+	base := os.Getenv("APIWS_TEST_POSTGRES_URL")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	if err := admin.Ping(); err != nil {
+		admin.Close()
+		t.Fatalf("postgres unreachable at %s (set APIWS_TEST_POSTGRES_URL): %v", base, err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "apiws_test_wa_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	return testDB{db, "postgres"}
+}
+
+// testAccount stands in for the signed identity WhatsApp sends on pairing.
+func testAccount() *waAdv.ADVSignedDeviceIdentity {
+	return &waAdv.ADVSignedDeviceIdentity{
+		Details: []byte("details"), AccountSignature: make([]byte, 64),
+		AccountSignatureKey: make([]byte, 32), DeviceSignature: make([]byte, 64),
+	}
+}
+
+var databases = []struct {
+	name string
+	open func(*testing.T) testDB
+}{
+	{"sqlite", openSQLite},
+	{"postgres", openPostgres},
+}
+
+func TestDeviceStore(t *testing.T) {
+	for _, d := range databases {
+		t.Run(d.name, func(t *testing.T) {
+			ctx := context.Background()
+			tdb := d.open(t)
+			c, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil); err != nil {
+				t.Fatalf("second upgrade: %v", err)
+			}
+
+			dev := c.NewDevice()
+			jid := types.JID{User: "15550123456", Device: 7, Server: types.DefaultUserServer}
+			dev.ID, dev.PushName = &jid, "Shop"
+			dev.Account = testAccount()
+			if err := dev.Save(ctx); err != nil {
+				t.Fatalf("save: %v", err)
+			}
+			// A session-scoped row, which must go with the device.
+			if err := dev.Identities.PutIdentity(ctx, "14155552671.0", [32]byte{1}); err != nil {
+				t.Fatalf("put identity: %v", err)
+			}
+			lid := types.NewJID("123456789012345", types.HiddenUserServer)
+			if err := c.LIDMap.PutLIDMapping(ctx, lid, types.NewJID("14155552671", types.DefaultUserServer)); err != nil {
+				t.Fatalf("put lid: %v", err)
+			}
+
+			got, err := c.GetDevice(ctx, jid)
+			if err != nil || got == nil {
+				t.Fatalf("load: %v, %v", got, err)
+			}
+			if got.PushName != "Shop" || got.RegistrationID != dev.RegistrationID || *got.IdentityKey.Priv != *dev.IdentityKey.Priv || *got.NoiseKey.Priv != *dev.NoiseKey.Priv {
+				t.Error("loaded device differs from the saved one")
+			}
+			w := newWhatsmeow(c, nil, nil)
+			if p := w.phoneOfLID(lid); p != "+14155552671" {
+				t.Errorf("lid resolved to %q", p)
+			}
+
+			if err := c.DeleteDevice(ctx, got); err != nil {
+				t.Fatalf("delete: %v", err)
+			}
+			if again, err := c.GetDevice(ctx, jid); err != nil || again != nil {
+				t.Fatalf("after delete: %v, %v", again, err)
+			}
+			var identities int
+			if err := tdb.db.QueryRow("SELECT count(*) FROM whatsmeow_identity_keys").Scan(&identities); err != nil {
+				t.Fatal(err)
+			}
+			if identities != 0 {
+				t.Errorf("%d identity keys survived their device: foreign keys are off", identities)
+			}
+		})
+	}
+}
+
+func TestDeviceStoreRefuses(t *testing.T) {
+	ctx := context.Background()
+	t.Run("unknown dialect", func(t *testing.T) {
+		if _, err := openDeviceStore(ctx, openSQLite(t).db, "mysql", nil); err == nil {
+			t.Fatal("want an error")
+		}
+	})
+	t.Run("sqlite without foreign keys", func(t *testing.T) {
+		db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "nofk.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := openDeviceStore(ctx, db, "sqlite", nil); err == nil {
+			t.Fatal("want an error")
+		}
+	})
+}

@@ -1,0 +1,344 @@
+package whatsapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+)
+
+// fakeClient stands in for *whatsmeow.Client where the network would be:
+// the test plays WhatsApp's side through it.
+type fakeClient struct {
+	device *store.Device
+	qr     chan whatsmeow.QRChannelItem
+
+	mu        sync.Mutex
+	connected bool
+	handlers  map[uint32]whatsmeow.EventHandler
+	nextID    uint32
+	onWA      map[string]bool
+	sendErr   error
+	sent      []fakeSent
+	uploads   int
+	pairPhone string
+}
+
+type fakeSent struct {
+	to  types.JID
+	msg *waE2E.Message
+	id  types.MessageID
+}
+
+var _ waClient = (*fakeClient)(nil)
+
+func newFakeClient(d *store.Device) *fakeClient {
+	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}}
+}
+
+func (f *fakeClient) Connect() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.connected = true
+	return nil
+}
+func (f *fakeClient) Disconnect() { f.mu.Lock(); f.connected = false; f.mu.Unlock() }
+func (f *fakeClient) Logout(ctx context.Context) error {
+	f.Disconnect()
+	return f.device.Delete(ctx)
+}
+func (f *fakeClient) IsConnected() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.connected }
+func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {
+	return f.qr, nil
+}
+func (f *fakeClient) PairPhone(ctx context.Context, phone string, show bool, ct whatsmeow.PairClientType, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pairPhone = phone
+	return "ABCD-EFGH", nil
+}
+func (f *fakeClient) SendMessage(ctx context.Context, to types.JID, m *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return whatsmeow.SendResponse{}, f.sendErr
+	}
+	f.sent = append(f.sent, fakeSent{to: to, msg: m, id: extra[0].ID})
+	return whatsmeow.SendResponse{ID: extra[0].ID, Timestamp: testTime}, nil
+}
+func (f *fakeClient) Upload(ctx context.Context, data []byte, mt whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
+	f.mu.Lock()
+	f.uploads++
+	f.mu.Unlock()
+	return whatsmeow.UploadResponse{URL: "u", DirectPath: "/p", FileLength: uint64(len(data))}, nil
+}
+func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]types.IsOnWhatsAppResponse, len(phones))
+	for i, p := range phones {
+		out[i] = types.IsOnWhatsAppResponse{Query: p, IsIn: f.onWA[p], JID: types.NewJID(phoneDigits(p), types.DefaultUserServer)}
+	}
+	return out, nil
+}
+func (f *fakeClient) AddEventHandler(h whatsmeow.EventHandler) uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nextID++
+	f.handlers[f.nextID] = h
+	return f.nextID
+}
+func (f *fakeClient) RemoveEventHandler(id uint32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.handlers[id]
+	delete(f.handlers, id)
+	return ok
+}
+
+// emit plays an event from WhatsApp.
+func (f *fakeClient) emit(evt any) {
+	f.mu.Lock()
+	hs := make([]whatsmeow.EventHandler, 0, len(f.handlers))
+	for _, h := range f.handlers {
+		hs = append(hs, h)
+	}
+	f.mu.Unlock()
+	for _, h := range hs {
+		h(evt)
+	}
+}
+
+// completePairing does what whatsmeow does when the phone scans the code:
+// the device gets its id and identity and is saved, then success.
+func (f *fakeClient) completePairing(t *testing.T, jid types.JID) {
+	t.Helper()
+	f.device.ID, f.device.PushName, f.device.Account = &jid, "Shop", testAccount()
+	if err := f.device.Save(context.Background()); err != nil {
+		t.Fatalf("save paired device: %v", err)
+	}
+	f.qr <- whatsmeow.QRChannelSuccess
+	close(f.qr)
+}
+
+// harness is a Whatsmeow connector on a real SQLite device store whose
+// clients are fakes.
+type harness struct {
+	w       *Whatsmeow
+	rec     *recorder
+	clients chan *fakeClient
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	c, err := openDeviceStore(context.Background(), openSQLite(t).db, "sqlite", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{rec: &recorder{}, clients: make(chan *fakeClient, 8)}
+	h.w = newWhatsmeow(c, h.rec.handle, func(d *store.Device) waClient {
+		fc := newFakeClient(d)
+		h.clients <- fc
+		return fc
+	})
+	t.Cleanup(func() { h.w.Close() })
+	return h
+}
+
+func (h *harness) client(t *testing.T) *fakeClient {
+	t.Helper()
+	select {
+	case c := <-h.clients:
+		return c
+	case <-time.After(time.Second):
+		t.Fatal("no client was created")
+		return nil
+	}
+}
+
+var pairedJID = types.JID{User: "15550123456", Device: 7, Server: types.DefaultUserServer}
+
+// pair runs a pairing to success through the fake and returns the number.
+func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
+	t.Helper()
+	n := &apiws.Number{ID: "num_1"}
+	ch, err := h.w.PairQR(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := h.client(t)
+	fc.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@abc,def", Timeout: 60 * time.Second}
+	if ev := <-ch; ev.QR == nil || ev.QR.Code != "2@abc,def" || time.Until(ev.QR.ExpiresAt) < 50*time.Second {
+		t.Fatalf("first event %+v, want the QR code", ev)
+	} else {
+		checkQRPNG(t, ev.QR.PNG)
+	}
+	code, err := h.w.PairPhone(context.Background(), n, "+15550123456")
+	if err != nil || code != "ABCD-EFGH" || fc.pairPhone != "15550123456" {
+		t.Fatalf("PairPhone = %q, %v (asked for %q)", code, err, fc.pairPhone)
+	}
+	fc.completePairing(t, pairedJID)
+	ev, ok := <-ch
+	if !ok || ev.Success == nil {
+		t.Fatalf("outcome %+v", ev)
+	}
+	if _, open := <-ch; open {
+		t.Fatal("channel not closed after the outcome")
+	}
+	want := PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop"}
+	if *ev.Success != want {
+		t.Fatalf("success %+v, want %+v", *ev.Success, want)
+	}
+	n.Phone, n.JID = &ev.Success.Phone, &ev.Success.JID
+	return n, fc
+}
+
+func TestWhatsmeowPairAndSend(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	n, fc := h.pair(t)
+	if dev, err := h.w.container.GetDevice(ctx, pairedJID); err != nil || dev == nil {
+		t.Fatalf("paired device not in the store: %v", err)
+	}
+	fc.emit(&events.Connected{})
+
+	fc.onWA["+14155552671"] = true
+	msg := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindText, Text: "hello"}
+	res, err := h.w.Send(ctx, n, msg)
+	if err != nil || res.WAMessageID != msg.ID || !res.At.Equal(testTime) {
+		t.Fatalf("Send = %+v, %v", res, err)
+	}
+	if len(fc.sent) != 1 || fc.sent[0].id != types.MessageID(msg.ID) || fc.sent[0].to.User != "14155552671" || fc.sent[0].msg.GetConversation() != "hello" {
+		t.Fatalf("sent %+v", fc.sent)
+	}
+	img := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindImage, Media: &Media{Data: []byte("png"), MimeType: "image/png"}}
+	if _, err := h.w.Send(ctx, n, img); err != nil || fc.uploads != 1 || fc.sent[1].msg.GetImageMessage().GetDirectPath() != "/p" {
+		t.Fatalf("image send: %v, uploads %d", err, fc.uploads)
+	}
+
+	var se *SendError
+	if _, err := h.w.Send(ctx, n, OutgoingMessage{ID: "3EB0X", To: "+14155550000", Kind: apiws.KindText, Text: "x"}); !errors.As(err, &se) || se.Code != CodeNotOnWhatsApp || se.Retryable {
+		t.Errorf("send to a non-user: %v", err)
+	}
+	fc.sendErr = whatsmeow.ErrMessageTimedOut
+	if _, err := h.w.Send(ctx, n, msg); !errors.As(err, &se) || se.Code != CodeTimeout || !se.Retryable {
+		t.Errorf("timed out send: %v", err)
+	}
+	fc.sendErr = fmt.Errorf("%w %d", whatsmeow.ErrServerReturnedError, 429)
+	if _, err := h.w.Send(ctx, n, msg); !errors.As(err, &se) || se.Code != CodeRateLimited {
+		t.Errorf("rate limited send: %v", err)
+	}
+
+	fc.emit(&events.Receipt{MessageSource: types.MessageSource{Chat: peerPN, Sender: peerPN}, MessageIDs: []types.MessageID{types.MessageID(msg.ID)}, Type: types.ReceiptTypeRead, Timestamp: testTime})
+	fc.emit(&events.Message{Info: types.MessageInfo{MessageSource: direct, ID: "3EB0IN", Timestamp: testTime}, Message: &waE2E.Message{Conversation: strPtr("hi back")}})
+	fc.emit(&events.TemporaryBan{Code: events.TempBanBlockedByUsers, Expire: time.Hour})
+	evs := h.rec.all()
+	if len(evs) != 4 {
+		t.Fatalf("events %v", evs)
+	}
+	if sc, ok := evs[0].(*StateChange); !ok || sc.Status != apiws.NumberConnected || sc.NumberID != n.ID {
+		t.Errorf("event 0 = %+v", evs[0])
+	}
+	if r, ok := evs[1].(*Receipt); !ok || r.Status != apiws.StatusRead || r.MessageIDs[0] != msg.ID {
+		t.Errorf("event 1 = %+v", evs[1])
+	}
+	if in, ok := evs[2].(*Inbound); !ok || in.Text != "hi back" || in.From != "+14155552671" {
+		t.Errorf("event 2 = %+v", evs[2])
+	}
+	if sc, ok := evs[3].(*StateChange); !ok || sc.Status != apiws.NumberBanned || sc.BanExpiresAt == nil {
+		t.Errorf("event 3 = %+v", evs[3])
+	}
+}
+
+func strPtr(s string) *string { return &s }
+
+func TestWhatsmeowReconnectAndLogout(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	n, _ := h.pair(t)
+
+	if err := h.w.Disconnect(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	var se *SendError
+	if _, err := h.w.Send(ctx, n, OutgoingMessage{ID: "3EB0X", To: "+14155552671", Kind: apiws.KindText, Text: "x"}); !errors.As(err, &se) || se.Code != CodeNotConnected || !se.Retryable {
+		t.Fatalf("send while disconnected: %v", err)
+	}
+	if err := h.w.Connect(ctx, n); err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	fc := h.client(t)
+	if !fc.IsConnected() || fc.device.ID == nil || *fc.device.ID != pairedJID {
+		t.Fatal("Connect did not load the paired device")
+	}
+
+	if err := h.w.Logout(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if dev, err := h.w.container.GetDevice(ctx, pairedJID); err != nil || dev != nil {
+		t.Fatalf("device keys survived logout: %v", err)
+	}
+	if err := h.w.Connect(ctx, n); !errors.Is(err, ErrNotPaired) {
+		t.Errorf("Connect after logout: %v, want ErrNotPaired", err)
+	}
+	evs := h.rec.all()
+	if last, ok := evs[len(evs)-1].(*StateChange); !ok || last.Status != apiws.NumberLoggedOut {
+		t.Errorf("last event %+v, want LOGGED_OUT", evs[len(evs)-1])
+	}
+}
+
+func TestWhatsmeowPairingFailures(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		h := newHarness(t)
+		ch, err := h.w.PairQR(context.Background(), &apiws.Number{ID: "num_1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc := h.client(t)
+		fc.qr <- whatsmeow.QRChannelTimeout
+		close(fc.qr)
+		if ev := <-ch; ev.Failure == nil || ev.Failure.Reason != PairTimeout {
+			t.Fatalf("outcome %+v", ev)
+		}
+		if _, err := h.w.PairPhone(context.Background(), &apiws.Number{ID: "num_1"}, "+15550123456"); !errors.Is(err, ErrNoPairing) {
+			t.Errorf("PairPhone after failure: %v", err)
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		h := newHarness(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, err := h.w.PairQR(ctx, &apiws.Number{ID: "num_1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.w.PairQR(context.Background(), &apiws.Number{ID: "num_1"}); !errors.Is(err, ErrPairing) {
+			t.Errorf("second PairQR: %v", err)
+		}
+		fc := h.client(t)
+		cancel()
+		if ev := <-ch; ev.Failure == nil || ev.Failure.Reason != PairCancelled {
+			t.Fatalf("outcome %+v", ev)
+		}
+		if fc.IsConnected() {
+			t.Error("client still connected after cancel")
+		}
+	})
+	t.Run("rejected", func(t *testing.T) {
+		h := newHarness(t)
+		ch, _ := h.w.PairQR(context.Background(), &apiws.Number{ID: "num_1"})
+		fc := h.client(t)
+		fc.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventError, Error: whatsmeow.ErrPairInvalidDeviceSignature}
+		if ev := <-ch; ev.Failure == nil || ev.Failure.Reason != PairRejected {
+			t.Fatalf("outcome %+v", ev)
+		}
+	})
+}
