@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -398,4 +399,115 @@ func findInDatabase(t *testing.T, db *storage.DB, needle string) string {
 		rows.Close()
 	}
 	return ""
+}
+
+func TestUpdateAccount(t *testing.T) {
+	base := startServer(t, nil)
+	token, id := signUp(t, base, "rect@example.com")
+	signUp(t, base, "taken2@example.com")
+	update := `mutation($i: UpdateAccountInput!) { updateAccount(input: $i) {
+	  account { name email phone business { name country website } } userErrors { field code message } } }`
+
+	r := gql(t, base, token, update, map[string]any{"i": map[string]any{
+		"name": "Ann Rectified", "phone": "+1 (415) 555-0123", "business": map[string]any{"name": "Acme", "country": "de"}}})
+	acc := get(r.Data, "updateAccount", "account")
+	if str(acc, "name") != "Ann Rectified" || str(acc, "phone") != "+14155550123" || str(acc, "business", "country") != "DE" {
+		t.Fatalf("updateAccount = %+v", r)
+	}
+	for _, tt := range []struct {
+		in   map[string]any
+		want string
+	}{
+		{map[string]any{"email": "TAKEN2@example.com"}, "TAKEN@input.email"},
+		{map[string]any{"email": "nope"}, "INVALID@input.email"},
+		{map[string]any{"phone": "+1 555"}, "INVALID@input.phone"},
+		{map[string]any{"name": "Changed", "business": map[string]any{"country": "Germany"}}, "INVALID@input.business.country"},
+	} {
+		r := gql(t, base, token, update, map[string]any{"i": tt.in})
+		if got := userErrorCodes(get(r.Data, "updateAccount")); !slices.Contains(got, tt.want) {
+			t.Errorf("updateAccount(%v) = %v; want %s", tt.in, got, tt.want)
+		}
+	}
+	r = gql(t, base, token, `query($id: ID!) { node(id: $id) { id ... on Account { name email phone } } }`, map[string]any{"id": id})
+	if str(r.Data, "node", "name") != "Ann Rectified" || str(r.Data, "node", "email") != "rect@example.com" {
+		t.Fatalf("refused updates changed the account: %+v", r.Data)
+	}
+	other, _ := signUp(t, base, "nosy@example.com")
+	if r := gql(t, base, other, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}); get(r.Data, "node") != nil || len(r.Errors) > 0 {
+		t.Fatalf("node(another account) = %+v", r)
+	}
+	if r := gql(t, base, "", `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id}); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("node without credentials = %+v", r)
+	}
+}
+
+func TestAcceptPolicy(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "policy@example.com")
+	r := gql(t, base, token, `mutation { acceptPolicy(version: "9.9") { account { id } userErrors { field code } } }`, nil)
+	if got := userErrorCodes(get(r.Data, "acceptPolicy")); !slices.Equal(got, []string{"NOT_FOUND@version"}) {
+		t.Fatalf("acceptPolicy(unknown) = %v", got)
+	}
+	r = gql(t, base, token, `mutation { acceptPolicy(version: "1.0") { account { consents { policyVersion } } userErrors { code } } }`, nil)
+	if n := len(get(r.Data, "acceptPolicy", "account", "consents").([]any)); n != 2 {
+		t.Fatalf("consents after acceptPolicy: %d (%+v)", n, r)
+	}
+	r = gql(t, base, "", `{ policyVersions { version material } }`, nil)
+	if str(r.Data, "policyVersions", 0, "version") != "1.0" {
+		t.Fatalf("policyVersions = %+v", r)
+	}
+}
+
+func TestProductionMode(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_ENV": "production"})
+	if r := gql(t, base, "", `{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
+		t.Fatal("introspection answered in production")
+	}
+	r := gql(t, base, "", `{ privacyPolic { version } }`, nil)
+	if len(r.Errors) == 0 || strings.Contains(r.Errors[0].Message, "Did you mean") {
+		t.Fatalf("field suggestion in production: %+v", r.Errors)
+	}
+	resp, err := http.Get(base + "/playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/playground in production: %d", resp.StatusCode)
+	}
+	if r := gql(t, base, "", `{ privacyPolicy { version } }`, nil); str(r.Data, "privacyPolicy", "version") != "1.0" {
+		t.Fatalf("queries stopped working in production: %+v", r)
+	}
+}
+
+func TestDevelopmentSuggestsFields(t *testing.T) {
+	base := startServer(t, nil)
+	r := gql(t, base, "", `{ privacyPolic { version } }`, nil)
+	if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "Did you mean") {
+		t.Fatalf("no suggestion outside production: %+v", r.Errors)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_REDIS_URL": "redis://127.0.0.1:1/0"})
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with Redis unreachable: %d", resp.StatusCode)
+	}
+	if r := gql(t, base, "", `{ privacyPolicy { version } }`, nil); str(r.Data, "privacyPolicy", "version") != "1.0" {
+		t.Fatalf("queries fail with Redis down: %+v", r)
+	}
+	metrics, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.Body.Close()
+	body, _ := io.ReadAll(metrics.Body)
+	if !bytes.Contains(body, []byte(`apiws_graphql_operations_total{operation="anonymous",type="query"}`)) {
+		t.Fatalf("/metrics lacks the operation counter:\n%.2000s", body)
+	}
 }
