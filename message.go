@@ -101,4 +101,63 @@ type Message struct {
 	PlayedAt        *time.Time    `bun:"played_at"`
 	FailedAt        *time.Time    `bun:"failed_at"`
 	ReceivedAt      *time.Time    `bun:"received_at"`
+	// IdempotencyKey and RequestHash let a retried sendMessage return the
+	// first message; they are not part of the API's Message.
+	IdempotencyKey *string `bun:"idempotency_key"`
+	RequestHash    []byte  `bun:"request_hash"`
+}
+
+// MessageEvent is one status change in an account's event log. Seq is the
+// Cursor: strictly increasing within the account, in commit order.
+type MessageEvent struct {
+	AccountID string        `bun:"account_id,pk"`
+	Seq       int64         `bun:"seq,pk"`
+	MessageID string        `bun:"message_id,notnull"`
+	NumberID  string        `bun:"number_id,notnull"`
+	Status    MessageStatus `bun:"status,notnull"`
+	Error     *MessageError `bun:"error,type:text"`
+	At        time.Time     `bun:"at,notnull"`
+}
+
+// SendMessage is the input of a send.
+type SendMessage struct {
+	NumberID        string
+	To              string
+	Text            *string
+	Media           *MediaInput
+	ClientReference *string
+	IdempotencyKey  *string
+}
+
+// MediaInput is media to send: base64 Data or an https URL to fetch.
+type MediaInput struct {
+	Kind     MessageKind
+	Data     *string
+	URL      *string
+	MimeType string
+	FileName *string
+	Caption  *string
+}
+
+// MessageFilter narrows a list of messages.
+type MessageFilter struct {
+	NumberID        string
+	Status          []MessageStatus
+	Direction       *Direction
+	Peer            *string
+	Since           *time.Time
+	Until           *time.Time
+	ClientReference *string
+}
+
+// DebugCapture is a customer's permission to keep the message content of one
+// number until a time at most 30 days ahead.
+type DebugCapture struct {
+	ID        string     `bun:"id,pk"`
+	AccountID string     `bun:"account_id,notnull"`
+	NumberID  string     `bun:"number_id,notnull"`
+	Reason    string     `bun:"reason,notnull"`
+	CreatedAt time.Time  `bun:"created_at,notnull"`
+	Until     time.Time  `bun:"until,notnull"`
+	RevokedAt *time.Time `bun:"revoked_at"`
 }

@@ -1,0 +1,29 @@
+package messaging
+
+import (
+	"encoding/json"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/whatsapp"
+)
+
+// content is what the outbox holds for a message, sealed: everything needed
+// to transmit it, and nothing kept after.
+type content struct {
+	Kind  apiws.MessageKind `json:"kind"`
+	Text  string            `json:"text,omitempty"`
+	Media *whatsapp.Media   `json:"media,omitempty"`
+}
+
+func (c *content) marshal() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("marshal content: " + err.Error())
+	}
+	return b
+}
+
+func unmarshalContent(b []byte) (*content, error) {
+	c := new(content)
+	return c, json.Unmarshal(b, c)
+}

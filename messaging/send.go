@@ -1,0 +1,175 @@
+package messaging
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/phones"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/whatsapp"
+)
+
+// Input limits.
+const (
+	MaxTextLength      = 4096
+	maxKeyLength       = 255
+	maxReferenceLength = 255
+)
+
+func field(p ...string) []string { return append([]string{"input"}, p...) }
+
+// Send validates and queues a message: one transaction writes its metadata
+// (QUEUED), its sealed content in the outbox and its first event. With an
+// idempotency key used in the last 24 hours it returns the first message
+// (same input) or CONFLICT (different input), and queues nothing.
+func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Message, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeSend)
+	if err != nil {
+		return nil, err
+	}
+	var errs apiws.Errors
+	bad := func(code apiws.ErrorCode, f []string, msg string) {
+		errs = append(errs, &apiws.Error{Code: code, Field: f, Message: msg})
+	}
+	to, ok := phones.Normalize(in.To)
+	if !ok {
+		bad(apiws.EINVALID, field("to"), "is not a valid phone number in international form, e.g. +14155550123")
+	}
+	text := ""
+	if in.Text != nil {
+		text = *in.Text
+		if utf8.RuneCountInString(text) > MaxTextLength {
+			bad(apiws.EINVALID, field("text"), "must be at most 4096 characters")
+		}
+	}
+	if in.Media == nil && strings.TrimSpace(text) == "" {
+		bad(apiws.EINVALID, field("text"), "give a text, or media")
+	}
+	if in.IdempotencyKey != nil && (len(*in.IdempotencyKey) == 0 || len(*in.IdempotencyKey) > maxKeyLength) {
+		bad(apiws.EINVALID, field("idempotencyKey"), "must be 1 to 255 characters")
+	}
+	if in.ClientReference != nil && len(*in.ClientReference) > maxReferenceLength {
+		bad(apiws.EINVALID, field("clientReference"), "must be at most 255 characters")
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+
+	// The request hash identifies "the same parameters" for idempotency; it
+	// is taken before media is fetched so a retry does not fetch again.
+	hash := requestHash(in, to)
+	if in.IdempotencyKey != nil {
+		if m, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey); err == nil {
+			return s.replay(m, hash)
+		} else if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			return nil, err
+		}
+	}
+
+	acc, err := s.db.Account(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if acc.Status != apiws.AccountActive {
+		return nil, apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to send")
+	}
+	if acc.ProcessingRestricted {
+		return nil, apiws.FieldError(apiws.ERESTRICTED, field(), "processing is restricted on this account; sending is stopped")
+	}
+	n, err := s.numbers.Number(ctx, c.AccountID, in.NumberID)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		return nil, apiws.FieldError(apiws.ENOTFOUND, field("numberId"), "no such number")
+	} else if err != nil {
+		return nil, err
+	}
+	if n.Status != apiws.NumberConnected {
+		return nil, apiws.FieldError(apiws.ENOTCONNECTED, field("numberId"), "the number is not connected (status %s)", n.Status)
+	}
+	if s.usage != nil {
+		if err := s.usage.CheckQuota(ctx, c.AccountID); err != nil {
+			return nil, err
+		}
+	}
+
+	body := &content{Kind: apiws.KindText, Text: text}
+	if in.Media != nil {
+		media, err := s.loadMedia(ctx, in.Media)
+		if err != nil {
+			return nil, err
+		}
+		if media.Caption == "" {
+			media.Caption = text
+		}
+		body = &content{Kind: in.Media.Kind, Text: text, Media: media}
+	}
+
+	now := s.now()
+	waID := whatsapp.NewMessageID()
+	m := &apiws.Message{
+		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: n.ID, Direction: apiws.Outbound,
+		Peer: to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
+		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
+	}
+	ev, err := s.db.QueueMessage(ctx, m, s.seal.seal(m.ID, body.marshal()))
+	if errors.Is(err, storage.ErrDuplicate) && in.IdempotencyKey != nil {
+		// A concurrent send with the same key won the race.
+		first, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey)
+		if err != nil {
+			return nil, err
+		}
+		return s.replay(first, hash)
+	} else if err != nil {
+		return nil, err
+	}
+	s.publish(ev)
+	s.Nudge(n.ID)
+	return m, nil
+}
+
+// replay answers a send whose idempotency key was used before.
+func (s *Service) replay(first *apiws.Message, hash []byte) (*apiws.Message, error) {
+	if !bytes.Equal(first.RequestHash, hash) {
+		return nil, apiws.FieldError(apiws.ECONFLICT, field("idempotencyKey"), "this key was used for a different message")
+	}
+	return first, nil
+}
+
+// requestHash is a digest of everything that makes two sends the same.
+func requestHash(in apiws.SendMessage, to string) []byte {
+	norm := struct {
+		NumberID, To string
+		Text         *string
+		Media        *apiws.MediaInput
+		Ref          *string
+	}{in.NumberID, to, in.Text, in.Media, in.ClientReference}
+	b, _ := json.Marshal(norm)
+	h := sha256.Sum256(b)
+	return h[:]
+}
+
+// Message returns one of the caller's messages, or ENOTFOUND.
+func (s *Service) Message(ctx context.Context, id string) (*apiws.Message, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Message(ctx, c.AccountID, id)
+}
+
+// Messages pages an account's messages, newest first.
+func (s *Service) Messages(ctx context.Context, accountID string, f apiws.MessageFilter, page apiws.Page) ([]*apiws.Message, int, error) {
+	if f.Peer != nil {
+		p, ok := phones.Normalize(*f.Peer)
+		if !ok {
+			return nil, 0, apiws.FieldError(apiws.EINVALID, []string{"filter", "peer"}, "is not a valid phone number")
+		}
+		f.Peer = &p
+	}
+	return s.db.ListMessages(ctx, accountID, f, page.First, page.After)
+}

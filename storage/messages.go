@@ -1,0 +1,346 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// OutboxItem is a queued message's content waiting for transmission,
+// sealed (encrypted) by the messaging service.
+type OutboxItem struct {
+	bun.BaseModel `bun:"table:outbox"`
+	MessageID     string    `bun:"message_id,pk"`
+	AccountID     string    `bun:"account_id,notnull"`
+	NumberID      string    `bun:"number_id,notnull"`
+	Content       []byte    `bun:"content,notnull"`
+	Attempts      int       `bun:"attempts,notnull"`
+	NextAttemptAt time.Time `bun:"next_attempt_at,notnull"`
+}
+
+// capturedContent is content kept under a debug capture until its end.
+type capturedContent struct {
+	bun.BaseModel `bun:"table:captured_contents"`
+	MessageID     string    `bun:"message_id,pk"`
+	CaptureID     string    `bun:"capture_id,notnull"`
+	AccountID     string    `bun:"account_id,notnull"`
+	Content       []byte    `bun:"content,notnull"`
+	Until         time.Time `bun:"until,notnull"`
+}
+
+// ErrDuplicate reports a send whose idempotency key was used before.
+var ErrDuplicate = errors.New("idempotency key used before")
+
+// appendEvent adds a status change to the account's log. The counter row
+// is locked until the transaction ends, so sequence numbers of one account
+// are handed out in commit order: a reader never sees seq n+1 before n.
+func appendEvent(ctx context.Context, tx bun.Tx, ev *apiws.MessageEvent) error {
+	err := tx.NewRaw(`INSERT INTO event_counters (account_id, last_seq) VALUES (?, 1)
+		ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + 1
+		RETURNING last_seq`, ev.AccountID).Scan(ctx, &ev.Seq)
+	if err != nil {
+		return err
+	}
+	_, err = tx.NewInsert().Model(ev).Exec(ctx)
+	return err
+}
+
+// QueueMessage writes a new outbound message (QUEUED), its sealed content
+// in the outbox and its first event, in one transaction. A reused
+// idempotency key gives ErrDuplicate and writes nothing.
+func (db *DB) QueueMessage(ctx context.Context, m *apiws.Message, sealed []byte) (*apiws.MessageEvent, error) {
+	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+			if isUniqueViolation(err) {
+				return ErrDuplicate
+			}
+			return err
+		}
+		item := &OutboxItem{MessageID: m.ID, AccountID: m.AccountID, NumberID: m.NumberID, Content: sealed, NextAttemptAt: *m.QueuedAt}
+		if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// MessageByIdempotencyKey finds an account's message by its key, or
+// ENOTFOUND.
+func (db *DB) MessageByIdempotencyKey(ctx context.Context, accountID, key string) (*apiws.Message, error) {
+	m := new(apiws.Message)
+	err := db.Bun.NewSelect().Model(m).Where("account_id = ? AND idempotency_key = ?", accountID, key).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "message")
+	}
+	return m, nil
+}
+
+// ForgetIdempotencyKeys clears keys older than before, so they can be used
+// again (they are promised for 24 hours).
+func (db *DB) ForgetIdempotencyKeys(ctx context.Context, before time.Time) error {
+	_, err := db.Bun.NewUpdate().Model((*apiws.Message)(nil)).
+		Set("idempotency_key = NULL").Set("request_hash = NULL").
+		Where("idempotency_key IS NOT NULL AND queued_at < ?", before).Exec(ctx)
+	return translate(err)
+}
+
+// Message returns one of the account's messages, or ENOTFOUND.
+func (db *DB) Message(ctx context.Context, accountID, id string) (*apiws.Message, error) {
+	m := new(apiws.Message)
+	err := db.Bun.NewSelect().Model(m).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "message")
+	}
+	return m, nil
+}
+
+// MessagesByIDs returns the messages with the ids; missing ones are left out.
+func (db *DB) MessagesByIDs(ctx context.Context, ids []string) ([]*apiws.Message, error) {
+	var ms []*apiws.Message
+	err := db.Bun.NewSelect().Model(&ms).Where("id IN (?)", bun.List(ids)).Scan(ctx)
+	return ms, translate(err)
+}
+
+// ListMessages pages an account's messages, newest first; after is the id
+// of the last message of the previous page.
+func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.MessageFilter, first int, after string) ([]*apiws.Message, int, error) {
+	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where("account_id = ?", accountID)
+		if f.NumberID != "" {
+			q = q.Where("number_id = ?", f.NumberID)
+		}
+		if len(f.Status) > 0 {
+			q = q.Where("status IN (?)", bun.List(f.Status))
+		}
+		if f.Direction != nil {
+			q = q.Where("direction = ?", *f.Direction)
+		}
+		if f.Peer != nil {
+			q = q.Where("peer = ?", *f.Peer)
+		}
+		if f.ClientReference != nil {
+			q = q.Where("client_reference = ?", *f.ClientReference)
+		}
+		if f.Since != nil {
+			q = q.Where("COALESCE(queued_at, received_at) >= ?", f.Since.UTC())
+		}
+		if f.Until != nil {
+			q = q.Where("COALESCE(queued_at, received_at) < ?", f.Until.UTC())
+		}
+		return q
+	}
+	total, err := filter(db.Bun.NewSelect().Model((*apiws.Message)(nil))).Count(ctx)
+	if err != nil {
+		return nil, 0, translate(err)
+	}
+	var ms []*apiws.Message
+	q := filter(db.Bun.NewSelect().Model(&ms)).OrderExpr("id DESC").Limit(int64(first))
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, 0, translate(err)
+	}
+	return ms, int(total), nil
+}
+
+// EventsOfMessages returns the events of the messages, oldest first.
+func (db *DB) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.MessageEvent, error) {
+	var evs []*apiws.MessageEvent
+	err := db.Bun.NewSelect().Model(&evs).Where("message_id IN (?)", bun.List(ids)).OrderExpr("seq").Scan(ctx)
+	return evs, translate(err)
+}
+
+// EventsAfter returns up to limit events of the account after seq, oldest
+// first, optionally of one number.
+func (db *DB) EventsAfter(ctx context.Context, accountID string, after int64, numberID string, limit int) ([]*apiws.MessageEvent, error) {
+	var evs []*apiws.MessageEvent
+	q := db.Bun.NewSelect().Model(&evs).Where("account_id = ? AND seq > ?", accountID, after).OrderExpr("seq").Limit(int64(limit))
+	if numberID != "" {
+		q = q.Where("number_id = ?", numberID)
+	}
+	return evs, translate(q.Scan(ctx))
+}
+
+// LastEventSeq returns the account's newest cursor (0 when it has none).
+func (db *DB) LastEventSeq(ctx context.Context, accountID string) (int64, error) {
+	var seq int64
+	err := db.Bun.NewSelect().Table("event_counters").Column("last_seq").Where("account_id = ?", accountID).Scan(ctx, &seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, translate(err)
+}
+
+// NextOutbox returns the oldest outbox items of a number, in queue order.
+func (db *DB) NextOutbox(ctx context.Context, numberID string, limit int) ([]*OutboxItem, error) {
+	var items []*OutboxItem
+	err := db.Bun.NewSelect().Model(&items).Where("number_id = ?", numberID).OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
+	return items, translate(err)
+}
+
+// OutboxNumbers lists the numbers with queued messages.
+func (db *DB) OutboxNumbers(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := db.Bun.NewSelect().Model((*OutboxItem)(nil)).Distinct().Column("number_id").Scan(ctx, &ids)
+	return ids, translate(err)
+}
+
+// advance moves a message to status at time at if that is a step forward
+// (the state machine is monotonic) and appends the event; it reports
+// whether it did.
+func advance(ctx context.Context, tx bun.Tx, m *apiws.Message, status apiws.MessageStatus, at time.Time, merr *apiws.MessageError) (*apiws.MessageEvent, error) {
+	if !m.Status.Advances(status) {
+		return nil, nil
+	}
+	column := map[apiws.MessageStatus]string{
+		apiws.StatusSent: "sent_at", apiws.StatusDelivered: "delivered_at", apiws.StatusRead: "read_at",
+		apiws.StatusPlayed: "played_at", apiws.StatusFailed: "failed_at", apiws.StatusReceived: "received_at",
+	}[status]
+	q := tx.NewUpdate().Model((*apiws.Message)(nil)).Set("status = ?", status).Set(column+" = ?", at).
+		Where("id = ? AND status = ?", m.ID, m.Status)
+	if merr != nil {
+		q = q.Set("error = ?", merr)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, nil // moved on meanwhile
+	}
+	m.Status = status
+	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
+	return ev, appendEvent(ctx, tx, ev)
+}
+
+// MarkSent records WhatsApp's acceptance of a queued message: SENT (unless a
+// receipt already moved it further) and the content deleted from the outbox,
+// or moved into a debug capture when captureID is set.
+func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+	var evs []*apiws.MessageEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		m := new(apiws.Message)
+		if err := tx.NewSelect().Model(m).Where("id = ?", item.MessageID).Scan(ctx); err != nil {
+			return err
+		}
+		ev, err := advance(ctx, tx, m, apiws.StatusSent, at, nil)
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			evs = append(evs, ev)
+		}
+		return moveContent(ctx, tx, item, captureID, captureUntil)
+	})
+	return evs, err
+}
+
+// moveContent deletes an outbox item, keeping its content under a debug
+// capture when there is one.
+func moveContent(ctx context.Context, tx bun.Tx, item *OutboxItem, captureID string, until time.Time) error {
+	if captureID != "" {
+		c := &capturedContent{MessageID: item.MessageID, CaptureID: captureID, AccountID: item.AccountID, Content: item.Content, Until: until}
+		if _, err := tx.NewInsert().Model(c).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id = ?", item.MessageID).Exec(ctx)
+	return err
+}
+
+// MarkRetry schedules another attempt of an outbox item.
+func (db *DB) MarkRetry(ctx context.Context, messageID string, attempts int, next time.Time, merr *apiws.MessageError) error {
+	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model((*OutboxItem)(nil)).Set("attempts = ?", attempts).Set("next_attempt_at = ?", next).
+			Where("message_id = ?", messageID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewUpdate().Model((*apiws.Message)(nil)).Set("error = ?", merr).Where("id = ?", messageID).Exec(ctx)
+		return err
+	})
+}
+
+// MarkFailed ends a message as FAILED and deletes its content (or keeps it
+// under a debug capture).
+func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+	var evs []*apiws.MessageEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		m := new(apiws.Message)
+		if err := tx.NewSelect().Model(m).Where("id = ?", item.MessageID).Scan(ctx); err != nil {
+			return err
+		}
+		ev, err := advance(ctx, tx, m, apiws.StatusFailed, at, merr)
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			evs = append(evs, ev)
+		}
+		return moveContent(ctx, tx, item, captureID, captureUntil)
+	})
+	return evs, err
+}
+
+// ApplyReceipt moves the number's messages with the WhatsApp ids forward to
+// status. A receipt for a message whose acceptance is not recorded yet
+// records SENT first, so every log reads QUEUED, SENT, DELIVERED, READ.
+func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time) ([]*apiws.MessageEvent, error) {
+	var evs []*apiws.MessageEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var ms []*apiws.Message
+		err := tx.NewSelect().Model(&ms).Where("number_id = ? AND wa_message_id IN (?) AND direction = ?", numberID, bun.List(waIDs), apiws.Outbound).
+			OrderExpr("id").Scan(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			steps := []apiws.MessageStatus{status}
+			if m.Status == apiws.StatusQueued && status != apiws.StatusFailed {
+				steps = []apiws.MessageStatus{apiws.StatusSent, status}
+			}
+			for _, st := range steps {
+				var e *apiws.MessageError
+				if st == apiws.StatusFailed {
+					e = merr
+				}
+				ev, err := advance(ctx, tx, m, st, at, e)
+				if err != nil {
+					return err
+				}
+				if ev != nil {
+					evs = append(evs, ev)
+				}
+			}
+		}
+		return nil
+	})
+	return evs, err
+}
+
+// InsertInbound writes a received message's metadata (never its content)
+// and its RECEIVED event.
+func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.MessageEvent, error) {
+	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
