@@ -1,0 +1,119 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+func queued(acc *apiws.Account, numberID, waID string, key *string) *apiws.Message {
+	now := time.Now().UTC()
+	return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: numberID, Direction: apiws.Outbound,
+		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, WAMessageID: &waID, QueuedAt: &now, IdempotencyKey: key}
+}
+
+func statuses(evs []*apiws.MessageEvent) []apiws.MessageStatus {
+	var out []apiws.MessageStatus
+	for _, e := range evs {
+		out = append(out, e.Status)
+	}
+	return out
+}
+
+func TestMessageLifecycle(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc, c, s, a := newAccount("msgs@example.com")
+		if err := db.CreateAccount(ctx, acc, c, s, a); err != nil {
+			t.Fatal(err)
+		}
+		key := "order-1"
+		m := queued(acc, "num_1", "WA1", &key)
+		ev, err := db.QueueMessage(ctx, m, []byte("sealed"))
+		if err != nil || ev.Seq != 1 {
+			t.Fatalf("QueueMessage = %+v, %v", ev, err)
+		}
+		if _, err := db.QueueMessage(ctx, queued(acc, "num_1", "WA2", &key), []byte("x")); !errors.Is(err, storage.ErrDuplicate) {
+			t.Fatalf("reused key: %v", err)
+		}
+		items, _ := db.NextOutbox(ctx, "num_1", 10)
+		if len(items) != 1 || items[0].MessageID != m.ID {
+			t.Fatalf("outbox after a refused duplicate = %+v", items)
+		}
+
+		// A DELIVERED receipt before the acceptance is recorded: SENT first.
+		evs, err := db.ApplyReceipt(ctx, "num_1", []string{"WA1"}, apiws.StatusDelivered, nil, time.Now())
+		if err != nil || len(evs) != 2 || evs[0].Status != apiws.StatusSent || evs[1].Status != apiws.StatusDelivered {
+			t.Fatalf("early receipt = %v, %v", statuses(evs), err)
+		}
+		evs, _ = db.MarkSent(ctx, items[0], time.Now(), "", time.Time{})
+		if len(evs) != 0 {
+			t.Fatalf("late SENT moved the message back: %v", statuses(evs))
+		}
+		if items, _ := db.NextOutbox(ctx, "num_1", 10); len(items) != 0 {
+			t.Fatal("content still in the outbox after SENT")
+		}
+		db.ApplyReceipt(ctx, "num_1", []string{"WA1"}, apiws.StatusRead, nil, time.Now())
+		if evs, _ := db.ApplyReceipt(ctx, "num_1", []string{"WA1"}, apiws.StatusDelivered, nil, time.Now()); len(evs) != 0 {
+			t.Fatal("a late DELIVERED undid READ")
+		}
+		got, _ := db.Message(ctx, acc.ID, m.ID)
+		if got.Status != apiws.StatusRead || got.SentAt == nil || got.DeliveredAt == nil || got.ReadAt == nil {
+			t.Fatalf("message = %+v", got)
+		}
+		all, _ := db.EventsOfMessages(ctx, []string{m.ID})
+		want := []apiws.MessageStatus{apiws.StatusQueued, apiws.StatusSent, apiws.StatusDelivered, apiws.StatusRead}
+		if g := statuses(all); len(g) != len(want) || g[3] != apiws.StatusRead {
+			t.Fatalf("events = %v; want %v", g, want)
+		}
+		for i, e := range all {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("event %d has seq %d", i, e.Seq)
+			}
+		}
+		if _, err := db.Message(ctx, "acc_other", m.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Fatal("another account reads the message")
+		}
+	})
+}
+
+// Cursors of one account are handed out in commit order even when many
+// transactions append at once.
+func TestEventSequenceUnderConcurrency(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc, c, s, a := newAccount("seq@example.com")
+		if err := db.CreateAccount(ctx, acc, c, s, a); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 40; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := db.QueueMessage(ctx, queued(acc, "num_1", apiws.NewID("wa"), nil), []byte("x")); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		evs, err := db.EventsAfter(ctx, acc.ID, 0, "", 100)
+		if err != nil || len(evs) != 40 {
+			t.Fatalf("%d events, %v", len(evs), err)
+		}
+		for i, e := range evs {
+			if e.Seq != int64(i+1) {
+				t.Fatalf("seq %d at %d: gap or duplicate", e.Seq, i)
+			}
+		}
+		if last, _ := db.LastEventSeq(ctx, acc.ID); last != 40 {
+			t.Fatalf("LastEventSeq = %d", last)
+		}
+	})
+}
