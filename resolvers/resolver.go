@@ -6,7 +6,6 @@ package resolvers
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/graph/model"
@@ -94,10 +93,6 @@ func pageInfo(hasNext bool, endCursor string) *model.PageInfo {
 	}
 	return pi
 }
-
-func ptr[T any](v T) *T { return &v }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // notFoundAsNull answers null for a missing object (Query.node's contract)
 // and passes other errors on.

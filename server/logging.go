@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -75,4 +78,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
 			"status", status, "duration_ms", time.Since(start).Milliseconds(), "ip", s.clientIP(r))
 	})
+}
+
+// Hijack hands the connection to the websocket upgrader.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the response writer cannot be hijacked")
+	}
+	r.status = http.StatusSwitchingProtocols
+	return h.Hijack()
 }

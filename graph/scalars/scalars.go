@@ -23,11 +23,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("Time must be an RFC 3339 string")
+		return time.Time{}, fmt.Errorf("a time must be an RFC 3339 string, e.g. 2026-11-25T19:09:21.123Z")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("Time must be RFC 3339, e.g. 2026-11-25T19:09:21.123Z")
+		return time.Time{}, fmt.Errorf("a time must be RFC 3339, e.g. 2026-11-25T19:09:21.123Z")
 	}
 	return t.UTC(), nil
 }
@@ -41,11 +41,11 @@ func MarshalDate(t time.Time) graphql.Marshaler {
 func UnmarshalDate(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("Date must be a YYYY-MM-DD string")
+		return time.Time{}, fmt.Errorf("a date must be a YYYY-MM-DD string")
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("Date must be YYYY-MM-DD")
+		return time.Time{}, fmt.Errorf("a date must be YYYY-MM-DD")
 	}
 	return t, nil
 }
@@ -59,7 +59,7 @@ func MarshalPhoneNumber(s string) graphql.Marshaler { return graphql.MarshalStri
 func UnmarshalPhoneNumber(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("PhoneNumber must be a string")
+		return "", fmt.Errorf("a phone number must be a string")
 	}
 	return strings.Map(func(r rune) rune {
 		switch r {
@@ -79,7 +79,7 @@ func UnmarshalCursor(v any) (int64, error) {
 	case string:
 		n, err := strconv.ParseInt(x, 10, 64)
 		if err != nil || n < 0 {
-			return 0, fmt.Errorf("Cursor must be a decimal integer string")
+			return 0, fmt.Errorf("a cursor must be a decimal integer string")
 		}
 		return n, nil
 	case int64:
@@ -87,5 +87,5 @@ func UnmarshalCursor(v any) (int64, error) {
 	case int:
 		return int64(x), nil
 	}
-	return 0, fmt.Errorf("Cursor must be a decimal integer string")
+	return 0, fmt.Errorf("a cursor must be a decimal integer string")
 }

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// testSecretKey is APIWS_SECRET_KEY for tests.
+const testSecretKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+// lineWriter hands each complete line written to it to a channel.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		select {
+		case w.lines <- strings.TrimSpace(line):
+		default:
+		}
+	}
+}
+
+// startServer runs apiws in this process on a free port with env (over the
+// defaults: SQLite in a temporary folder, instant sandbox) and returns its
+// base URL. The server stops when the test ends.
+func startServer(t *testing.T, env map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	full := map[string]string{
+		"APIWS_ADDR":          "127.0.0.1:0",
+		"APIWS_DATABASE_URL":  dir + "/apiws.db",
+		"APIWS_MAIL_DIR":      dir + "/mail",
+		"APIWS_SANDBOX_DELAY": "0.02",
+		"APIWS_SECRET_KEY":    testSecretKey,
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, func(k string) string { return full[k] }, out, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with %v", err)
+		}
+	})
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case line := <-out.lines:
+			if addr, ok := strings.CutPrefix(line, "apiws listening on "); ok {
+				waitHealthy(t, addr)
+				return addr
+			}
+		case err := <-done:
+			t.Fatalf("server did not start: %v", err)
+		case <-deadline:
+			t.Fatal("server did not start within 20s")
+		}
+	}
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("/healthz never answered 200")
+}
+
+// databases are the configurations the end-to-end tests run on.
+func databases(t *testing.T) map[string]func(t *testing.T) map[string]string {
+	return map[string]func(t *testing.T) map[string]string{
+		"sqlite": func(t *testing.T) map[string]string { return nil },
+		"postgres": func(t *testing.T) map[string]string {
+			return map[string]string{"APIWS_DATABASE_URL": storagetest.URL(t, storage.Postgres)}
+		},
+	}
+}
+
+// gqlResponse is a GraphQL response with the HTTP status it came with.
+type gqlResponse struct {
+	Status int
+	Data   map[string]any
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	}
+}
+
+// code is the extensions.code of the first error, "" without errors.
+func (r *gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// gql posts one operation with an optional bearer token.
+func gql(t *testing.T, base, token, query string, vars map[string]any) *gqlResponse {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	return gqlRaw(t, base, token, body)
+}
+
+func gqlRaw(t *testing.T, base, token string, body []byte) *gqlResponse {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST /graphql: %v", err)
+	}
+	defer resp.Body.Close()
+	out := &gqlResponse{Status: resp.StatusCode}
+	raw, _ := io.ReadAll(bufio.NewReader(resp.Body))
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// get walks a path of keys and indexes through decoded JSON.
+func get(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			s, _ := v.([]any)
+			if k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
+
+func str(v any, path ...any) string {
+	s, _ := get(v, path...).(string)
+	return s
+}
+
+const signUpMutation = `mutation($i: SignUpInput!) { signUp(input: $i) {
+  token account { id name email status } userErrors { field code message } } }`
+
+func signUpInput(email string) map[string]any {
+	return map[string]any{"name": "Ann Example", "email": email, "password": "correct horse battery",
+		"birthDate": "1990-04-01", "acceptPolicyVersion": "1.0"}
+}
+
+// signUp makes an account and returns its session token and id.
+func signUp(t *testing.T, base, email string) (token, accountID string) {
+	t.Helper()
+	r := gql(t, base, "", signUpMutation, map[string]any{"i": signUpInput(email)})
+	token, accountID = str(r.Data, "signUp", "token"), str(r.Data, "signUp", "account", "id")
+	if token == "" || accountID == "" {
+		t.Fatalf("signUp(%s) = %+v", email, r)
+	}
+	return token, accountID
+}
+
+// userErrorCodes lists the codes and fields of a payload's userErrors.
+func userErrorCodes(payload any) []string {
+	var out []string
+	list, _ := get(payload, "userErrors").([]any)
+	for _, e := range list {
+		field, _ := get(e, "field").([]any)
+		var parts []string
+		for _, f := range field {
+			parts = append(parts, f.(string))
+		}
+		out = append(out, str(e, "code")+"@"+strings.Join(parts, "."))
+	}
+	return out
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// bodyHasErrors reports whether a GraphQL response body carries errors.
+func bodyHasErrors(resp *http.Response) bool {
+	defer resp.Body.Close()
+	var r gqlResponse
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	return len(r.Errors) > 0
+}
