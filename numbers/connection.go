@@ -21,7 +21,7 @@ func (s *Service) DisconnectNumber(ctx context.Context, id string) (*apiws.Numbe
 		return nil, err
 	}
 	if n.Status == apiws.NumberPairing {
-		s.endPairing(n.ID)
+		s.stopPairing(n.ID)
 		return s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "pairing cancelled", func(n *apiws.Number) bool {
 			return n.Status == apiws.NumberPairing
 		})
@@ -134,7 +134,7 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.endPairing(n.ID)
+	s.stopPairing(n.ID)
 	// LOGGED_OUT first, so that the connector's own LOGGED_OUT report finds
 	// nothing left to announce.
 	if n, err = s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "removed", nil); err != nil {

@@ -65,13 +65,15 @@ func (s *Service) startPairing(n *apiws.Number, conn whatsapp.Connector) error {
 		return apiws.Errorf(apiws.EUNAVAILABLE, "the server is shutting down")
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	s.pairings[n.ID] = cancel
+	p := &pairing{cancel: cancel, done: make(chan struct{})}
+	s.pairings[n.ID] = p
 	s.wg.Add(1)
 	s.mu.Unlock()
 
 	ch, err := conn.PairQR(ctx, n)
 	if err != nil {
-		s.endPairing(n.ID)
+		s.forgetPairing(n.ID, p)
+		close(p.done)
 		s.wg.Done()
 		s.pairingFailed(n, &whatsapp.PairFailure{Reason: whatsapp.PairError, Message: "pairing could not start"})
 		if errors.Is(err, whatsapp.ErrPairing) {
@@ -79,26 +81,39 @@ func (s *Service) startPairing(n *apiws.Number, conn whatsapp.Connector) error {
 		}
 		return fmt.Errorf("start pairing %s: %w", n.ID, err)
 	}
-	go s.follow(n, ch)
+	go s.follow(n, p, ch)
 	return nil
 }
 
-// endPairing forgets (and cancels) the pairing of the number, if this
-// process runs one.
-func (s *Service) endPairing(id string) {
+// forgetPairing drops p, the pairing of number id, from those this process
+// runs, and releases its context.
+func (s *Service) forgetPairing(id string, p *pairing) {
 	s.mu.Lock()
-	cancel := s.pairings[id]
-	delete(s.pairings, id)
+	if s.pairings[id] == p {
+		delete(s.pairings, id)
+	}
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	p.cancel()
+}
+
+// stopPairing cancels the pairing of the number, if this process runs one,
+// and waits until its outcome is recorded, so that no late write of it
+// lands on whatever the caller does next with the number.
+func (s *Service) stopPairing(id string) {
+	s.mu.Lock()
+	p := s.pairings[id]
+	s.mu.Unlock()
+	if p != nil {
+		p.cancel()
+		<-p.done
 	}
 }
 
 // follow records and publishes each step of a pairing until its outcome.
-func (s *Service) follow(n *apiws.Number, ch <-chan whatsapp.PairEvent) {
+func (s *Service) follow(n *apiws.Number, p *pairing, ch <-chan whatsapp.PairEvent) {
 	defer s.wg.Done()
-	defer s.endPairing(n.ID)
+	defer close(p.done)
+	defer s.forgetPairing(n.ID, p)
 	for ev := range ch {
 		switch {
 		case ev.QR != nil:

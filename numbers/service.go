@@ -49,7 +49,13 @@ type Service struct {
 
 	mu       sync.Mutex
 	closed   bool
-	pairings map[string]context.CancelFunc // by number id, those this process runs
+	pairings map[string]*pairing // by number id, those this process runs
+}
+
+// pairing is one pairing this process runs.
+type pairing struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed once its outcome is recorded
 }
 
 var _ apiws.NumberService = (*Service)(nil)
@@ -62,7 +68,7 @@ func New(db *storage.DB, bus events.Bus, log *slog.Logger, sandbox, real whatsap
 	return &Service{
 		db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
 		sandbox: sandbox, real: real,
-		ctx: ctx, cancel: cancel, pairings: make(map[string]context.CancelFunc),
+		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing),
 	}
 }
 
