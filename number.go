@@ -1,6 +1,9 @@
 package apiws
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // NumberStatus is the connection state of a WhatsApp number.
 type NumberStatus string
@@ -30,4 +33,67 @@ type Number struct {
 	ConnectedAt *time.Time   `bun:"connected_at"`
 	LastSeenAt  *time.Time   `bun:"last_seen_at"`
 	CreatedAt   time.Time    `bun:"created_at,notnull"`
+	// Pairing holds the QR code in force while Status is PAIRING, so a
+	// subscriber that joins late, on any instance, starts from it.
+	Pairing *PairingQRCode `bun:"pairing,type:text" json:"-"`
+	// PairingExpiresAt is when the pairing under way last promised its next
+	// step; a PAIRING number long past it was abandoned (its instance died).
+	PairingExpiresAt *time.Time `bun:"pairing_expires_at" json:"-"`
+}
+
+// NewNumber is the input of NumberService.ConnectNumber.
+type NewNumber struct {
+	Label   *string
+	Sandbox bool
+}
+
+// NumberFilter narrows a list of numbers; an empty Statuses means any.
+type NumberFilter struct {
+	Statuses []NumberStatus
+}
+
+// NumberStatusEvent reports that a number's connection state changed.
+// Number is the number as it was right after the change.
+type NumberStatusEvent struct {
+	Number *Number
+	Status NumberStatus
+	At     time.Time
+	Reason *string
+}
+
+// NumberService connects an account's WhatsApp numbers and follows their
+// connection state. Mutations act for the caller's account and need the
+// MANAGE_NUMBERS scope; subscriptions need READ. Another account's number
+// is reported exactly like a missing one (ENOTFOUND).
+type NumberService interface {
+	// ConnectNumber creates a number in PAIRING and starts pairing it; QR
+	// codes and the outcome follow on Pairing. An account pairs one number
+	// at a time: while another is pairing the answer is ECONFLICT. An
+	// account pending deletion gets EFORBIDDEN.
+	ConnectNumber(ctx context.Context, in NewNumber) (*Number, error)
+	// RequestPairingCode returns an 8-character code to type on the phone
+	// instead of scanning the QR code of the pairing under way.
+	RequestPairingCode(ctx context.Context, numberID, phone string) (string, error)
+	// DisconnectNumber closes the number's connection and keeps its device
+	// keys; a pairing under way is cancelled.
+	DisconnectNumber(ctx context.Context, id string) (*Number, error)
+	// ReconnectNumber connects a paired number again, or starts a new
+	// pairing for one that is not paired (any more).
+	ReconnectNumber(ctx context.Context, id string) (*Number, error)
+	// RemoveNumber logs the number out of WhatsApp, deletes its device keys
+	// and deletes it.
+	RemoveNumber(ctx context.Context, id string) error
+	// Number returns one number of the account, or ENOTFOUND.
+	Number(ctx context.Context, accountID, id string) (*Number, error)
+	// Numbers pages through the account's numbers, newest first; Page.After
+	// is the id of the last number of the previous page.
+	Numbers(ctx context.Context, accountID string, f NumberFilter, p Page) ([]*Number, int, error)
+	// Pairing follows the pairing of one of the caller's numbers: first the
+	// QR code in force, then each new one, then the outcome, after which the
+	// channel is closed. A number that is not pairing gives its outcome at
+	// once. The channel is also closed when ctx ends.
+	Pairing(ctx context.Context, numberID string) (<-chan PairingEvent, error)
+	// NumberStatus follows the status changes of the caller's numbers, or of
+	// one of them when numberID is not "", until ctx ends.
+	NumberStatus(ctx context.Context, numberID string) (<-chan *NumberStatusEvent, error)
 }

@@ -39,6 +39,16 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return notFoundAsNull(err)
 		}
 		return k, nil
+	case apiws.PrefixNumber:
+		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		n, err := r.svc.Numbers.Number(ctx, c.AccountID, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return n, nil
 	}
 	if _, err := apiws.RequireAccount(ctx, ""); err != nil && apiws.CallerFrom(ctx).Kind != apiws.CredentialOperator {
 		return nil, err
@@ -52,7 +62,11 @@ func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResol
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Subscription returns generated.SubscriptionResolver implementation.
+func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

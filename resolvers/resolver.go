@@ -15,6 +15,7 @@ import (
 type Services struct {
 	Accounts apiws.AccountService
 	Keys     apiws.KeyService
+	Numbers  apiws.NumberService
 }
 
 // Resolver is the root resolver.
@@ -58,6 +59,15 @@ func accountCaller(ctx context.Context, accountID string, scope apiws.Scope) err
 		return apiws.Errorf(apiws.ENOTFOUND, "not found")
 	}
 	return nil
+}
+
+// numberPayload shapes a NumberPayload from a service's answer.
+func numberPayload(n *apiws.Number, err error) (*model.NumberPayload, error) {
+	ues, err := userErrors(err)
+	if err != nil || len(ues) > 0 {
+		return &model.NumberPayload{UserErrors: ues}, err
+	}
+	return &model.NumberPayload{Number: n, UserErrors: ues}, nil
 }
 
 // pageArgs turns first/after arguments into a page, capped at

@@ -16,10 +16,12 @@ import (
 	"github.com/apiws/apiws/accounts"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
+	"github.com/apiws/apiws/whatsapp"
 )
 
 // serve runs the server until ctx ends, then shuts down gracefully.
@@ -64,7 +66,15 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
 	}()
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc})
+	numberSvc, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log)
+	if err != nil {
+		return err
+	}
+	// Deferred after bus.Close and db.Close, so it runs before them: pairings
+	// record their outcome and connectors stop while both are still open.
+	defer closeNumbers()
+
+	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc})
 	srv := server.New(server.Config{
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -110,4 +120,42 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		err = nil
 	}
 	return err
+}
+
+// startNumbers builds the numbers service over both connectors and starts
+// reconnecting every paired number in the background. The returned func
+// stops it all, the service before the connectors it uses.
+func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger) (*numbers.Service, func(), error) {
+	// The connectors need their event handler before the service that
+	// handles events exists; no event comes before the service first uses
+	// a connector, so svc is set by then.
+	var svc *numbers.Service
+	handle := func(e whatsapp.Event) {
+		if sc, ok := e.(*whatsapp.StateChange); ok {
+			svc.HandleStateChange(sc)
+		}
+	}
+	sandbox := whatsapp.NewSandbox(handle, cfg.SandboxDelay)
+	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, nil)
+	if err != nil {
+		_ = sandbox.Close()
+		return nil, nil, err
+	}
+	svc = numbers.New(db, bus, log, sandbox, wa)
+
+	reconnectCtx, stopReconnect := context.WithCancel(context.WithoutCancel(ctx))
+	reconnected := make(chan struct{})
+	go func() {
+		defer close(reconnected)
+		if err := svc.ReconnectAll(reconnectCtx); err != nil && reconnectCtx.Err() == nil {
+			log.Error("reconnect numbers", "err", err)
+		}
+	}()
+	return svc, func() {
+		stopReconnect()
+		<-reconnected
+		_ = svc.Close()
+		_ = wa.Close()
+		_ = sandbox.Close()
+	}, nil
 }

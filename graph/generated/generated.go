@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -51,6 +52,7 @@ type ComplexityRoot struct {
 		ID                   func(childComplexity int) int
 		LegalHold            func(childComplexity int) int
 		Name                 func(childComplexity int) int
+		Numbers              func(childComplexity int, first *int, after *string, status []apiws.NumberStatus) int
 		Phone                func(childComplexity int) int
 		ProcessingRestricted func(childComplexity int) int
 		Status               func(childComplexity int) int
@@ -115,18 +117,66 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptPolicy  func(childComplexity int, version string) int
-		CreateAPIKey  func(childComplexity int, input model.CreateAPIKeyInput) int
-		LogIn         func(childComplexity int, input model.LogInInput) int
-		LogOut        func(childComplexity int) int
-		RevokeAPIKey  func(childComplexity int, id string) int
-		SignUp        func(childComplexity int, input model.SignUpInput) int
-		UpdateAccount func(childComplexity int, input model.UpdateAccountInput) int
+		AcceptPolicy       func(childComplexity int, version string) int
+		ConnectNumber      func(childComplexity int, input model.ConnectNumberInput) int
+		CreateAPIKey       func(childComplexity int, input model.CreateAPIKeyInput) int
+		DisconnectNumber   func(childComplexity int, id string) int
+		LogIn              func(childComplexity int, input model.LogInInput) int
+		LogOut             func(childComplexity int) int
+		ReconnectNumber    func(childComplexity int, id string) int
+		RemoveNumber       func(childComplexity int, id string) int
+		RequestPairingCode func(childComplexity int, numberID string, phone string) int
+		RevokeAPIKey       func(childComplexity int, id string) int
+		SignUp             func(childComplexity int, input model.SignUpInput) int
+		UpdateAccount      func(childComplexity int, input model.UpdateAccountInput) int
+	}
+
+	NumberConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	NumberEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	NumberPayload struct {
+		Number     func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	NumberStatusEvent struct {
+		At     func(childComplexity int) int
+		Number func(childComplexity int) int
+		Reason func(childComplexity int) int
+		Status func(childComplexity int) int
 	}
 
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
+	}
+
+	PairingCodePayload struct {
+		Code       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	PairingFailure struct {
+		Message func(childComplexity int) int
+		Reason  func(childComplexity int) int
+	}
+
+	PairingQRCode struct {
+		Code      func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		Image     func(childComplexity int) int
+	}
+
+	PairingSuccess struct {
+		Number func(childComplexity int) int
 	}
 
 	PolicyVersion struct {
@@ -145,10 +195,32 @@ type ComplexityRoot struct {
 		Viewer         func(childComplexity int) int
 	}
 
+	RemoveNumberPayload struct {
+		RemovedNumberID func(childComplexity int) int
+		UserErrors      func(childComplexity int) int
+	}
+
+	Subscription struct {
+		NumberStatus func(childComplexity int, numberID *string) int
+		Pairing      func(childComplexity int, numberID string) int
+	}
+
 	UserError struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	WhatsAppNumber struct {
+		ConnectedAt func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Label       func(childComplexity int) int
+		LastSeenAt  func(childComplexity int) int
+		Phone       func(childComplexity int) int
+		PushName    func(childComplexity int) int
+		Sandbox     func(childComplexity int) int
+		Status      func(childComplexity int) int
 	}
 }
 
@@ -159,6 +231,7 @@ type ComplexityRoot struct {
 type AccountResolver interface {
 	APIKeys(ctx context.Context, obj *apiws.Account) ([]*apiws.APIKey, error)
 	Consents(ctx context.Context, obj *apiws.Account) ([]*apiws.Consent, error)
+	Numbers(ctx context.Context, obj *apiws.Account, first *int, after *string, status []apiws.NumberStatus) (*model.NumberConnection, error)
 }
 type MutationResolver interface {
 	LogOut(ctx context.Context) (bool, error)
@@ -168,6 +241,11 @@ type MutationResolver interface {
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKeyPayload, error)
 	AcceptPolicy(ctx context.Context, version string) (*model.AccountPayload, error)
+	ConnectNumber(ctx context.Context, input model.ConnectNumberInput) (*model.NumberPayload, error)
+	RequestPairingCode(ctx context.Context, numberID string, phone string) (*model.PairingCodePayload, error)
+	DisconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
+	ReconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
+	RemoveNumber(ctx context.Context, id string) (*model.RemoveNumberPayload, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -175,6 +253,10 @@ type QueryResolver interface {
 	PrivacyPolicy(ctx context.Context) (*apiws.PolicyVersion, error)
 	PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error)
 	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
+}
+type SubscriptionResolver interface {
+	NumberStatus(ctx context.Context, numberID *string) (<-chan *apiws.NumberStatusEvent, error)
+	Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -255,6 +337,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.numbers":
+		if e.ComplexityRoot.Account.Numbers == nil {
+			break
+		}
+
+		args, err := ec.field_Account_numbers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.Numbers(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].([]apiws.NumberStatus)), true
 	case "Account.phone":
 		if e.ComplexityRoot.Account.Phone == nil {
 			break
@@ -480,6 +573,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string)), true
+	case "Mutation.connectNumber":
+		if e.ComplexityRoot.Mutation.ConnectNumber == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_connectNumber_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConnectNumber(childComplexity, args["input"].(model.ConnectNumberInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -491,6 +595,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.disconnectNumber":
+		if e.ComplexityRoot.Mutation.DisconnectNumber == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_disconnectNumber_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DisconnectNumber(childComplexity, args["id"].(string)), true
 	case "Mutation.logIn":
 		if e.ComplexityRoot.Mutation.LogIn == nil {
 			break
@@ -508,6 +623,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogOut(childComplexity), true
+	case "Mutation.reconnectNumber":
+		if e.ComplexityRoot.Mutation.ReconnectNumber == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reconnectNumber_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReconnectNumber(childComplexity, args["id"].(string)), true
+	case "Mutation.removeNumber":
+		if e.ComplexityRoot.Mutation.RemoveNumber == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeNumber_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveNumber(childComplexity, args["id"].(string)), true
+	case "Mutation.requestPairingCode":
+		if e.ComplexityRoot.Mutation.RequestPairingCode == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestPairingCode_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestPairingCode(childComplexity, args["numberId"].(string), args["phone"].(string)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -542,6 +690,76 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
 
+	case "NumberConnection.edges":
+		if e.ComplexityRoot.NumberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberConnection.Edges(childComplexity), true
+	case "NumberConnection.pageInfo":
+		if e.ComplexityRoot.NumberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberConnection.PageInfo(childComplexity), true
+	case "NumberConnection.totalCount":
+		if e.ComplexityRoot.NumberConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberConnection.TotalCount(childComplexity), true
+
+	case "NumberEdge.cursor":
+		if e.ComplexityRoot.NumberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEdge.Cursor(childComplexity), true
+	case "NumberEdge.node":
+		if e.ComplexityRoot.NumberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberEdge.Node(childComplexity), true
+
+	case "NumberPayload.number":
+		if e.ComplexityRoot.NumberPayload.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberPayload.Number(childComplexity), true
+	case "NumberPayload.userErrors":
+		if e.ComplexityRoot.NumberPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberPayload.UserErrors(childComplexity), true
+
+	case "NumberStatusEvent.at":
+		if e.ComplexityRoot.NumberStatusEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.At(childComplexity), true
+	case "NumberStatusEvent.number":
+		if e.ComplexityRoot.NumberStatusEvent.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.Number(childComplexity), true
+	case "NumberStatusEvent.reason":
+		if e.ComplexityRoot.NumberStatusEvent.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.Reason(childComplexity), true
+	case "NumberStatusEvent.status":
+		if e.ComplexityRoot.NumberStatusEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.Status(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -554,6 +772,58 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "PairingCodePayload.code":
+		if e.ComplexityRoot.PairingCodePayload.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingCodePayload.Code(childComplexity), true
+	case "PairingCodePayload.userErrors":
+		if e.ComplexityRoot.PairingCodePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingCodePayload.UserErrors(childComplexity), true
+
+	case "PairingFailure.message":
+		if e.ComplexityRoot.PairingFailure.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingFailure.Message(childComplexity), true
+	case "PairingFailure.reason":
+		if e.ComplexityRoot.PairingFailure.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingFailure.Reason(childComplexity), true
+
+	case "PairingQRCode.code":
+		if e.ComplexityRoot.PairingQRCode.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingQRCode.Code(childComplexity), true
+	case "PairingQRCode.expiresAt":
+		if e.ComplexityRoot.PairingQRCode.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingQRCode.ExpiresAt(childComplexity), true
+	case "PairingQRCode.image":
+		if e.ComplexityRoot.PairingQRCode.Image == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingQRCode.Image(childComplexity), true
+
+	case "PairingSuccess.number":
+		if e.ComplexityRoot.PairingSuccess.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PairingSuccess.Number(childComplexity), true
 
 	case "PolicyVersion.effectiveAt":
 		if e.ComplexityRoot.PolicyVersion.EffectiveAt == nil {
@@ -628,6 +898,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "RemoveNumberPayload.removedNumberId":
+		if e.ComplexityRoot.RemoveNumberPayload.RemovedNumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveNumberPayload.RemovedNumberID(childComplexity), true
+	case "RemoveNumberPayload.userErrors":
+		if e.ComplexityRoot.RemoveNumberPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveNumberPayload.UserErrors(childComplexity), true
+
+	case "Subscription.numberStatus":
+		if e.ComplexityRoot.Subscription.NumberStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_numberStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.NumberStatus(childComplexity, args["numberId"].(*string)), true
+	case "Subscription.pairing":
+		if e.ComplexityRoot.Subscription.Pairing == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_pairing_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Pairing(childComplexity, args["numberId"].(string)), true
+
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
 			break
@@ -647,6 +953,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "WhatsAppNumber.connectedAt":
+		if e.ComplexityRoot.WhatsAppNumber.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.ConnectedAt(childComplexity), true
+	case "WhatsAppNumber.createdAt":
+		if e.ComplexityRoot.WhatsAppNumber.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.CreatedAt(childComplexity), true
+	case "WhatsAppNumber.id":
+		if e.ComplexityRoot.WhatsAppNumber.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.ID(childComplexity), true
+	case "WhatsAppNumber.label":
+		if e.ComplexityRoot.WhatsAppNumber.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Label(childComplexity), true
+	case "WhatsAppNumber.lastSeenAt":
+		if e.ComplexityRoot.WhatsAppNumber.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.LastSeenAt(childComplexity), true
+	case "WhatsAppNumber.phone":
+		if e.ComplexityRoot.WhatsAppNumber.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Phone(childComplexity), true
+	case "WhatsAppNumber.pushName":
+		if e.ComplexityRoot.WhatsAppNumber.PushName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.PushName(childComplexity), true
+	case "WhatsAppNumber.sandbox":
+		if e.ComplexityRoot.WhatsAppNumber.Sandbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Sandbox(childComplexity), true
+	case "WhatsAppNumber.status":
+		if e.ComplexityRoot.WhatsAppNumber.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Status(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -657,6 +1018,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BusinessDetailsInput", ec.unmarshalInputBusinessDetailsInput),
+			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
@@ -705,6 +1067,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -945,9 +1324,116 @@ type Query {
   node(id: ID!): Node
 }
 
+type Subscription
+
 type Mutation {
   "Ends the calling dashboard session."
   logOut: Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../schema/numbers.graphqls", Input: `# WhatsApp numbers: pairing, connection state and their subscriptions.
+# WhatsAppNumber.messages comes with the messages topic.
+
+extend type Mutation {
+  "Starts pairing a WhatsApp number; follow Subscription.pairing for QR codes."
+  connectNumber(input: ConnectNumberInput!): NumberPayload!
+  "Alternative to the QR code: an 8-character code to type on the phone."
+  requestPairingCode(numberId: ID!, phone: PhoneNumber!): PairingCodePayload!
+  disconnectNumber(id: ID!): NumberPayload!
+  reconnectNumber(id: ID!): NumberPayload!
+  "Logs the number out of WhatsApp and deletes its session keys."
+  removeNumber(id: ID!): RemoveNumberPayload!
+}
+
+extend type Subscription {
+  numberStatus(numberId: ID): NumberStatusEvent!
+  "QR codes as they rotate, then the outcome. Ends after the outcome."
+  pairing(numberId: ID!): PairingEvent!
+}
+
+extend type Account {
+  numbers(first: Int = 20, after: String, status: [NumberStatus!]): NumberConnection!
+}
+
+enum NumberStatus {
+  PAIRING
+  CONNECTING
+  CONNECTED
+  DISCONNECTED
+  LOGGED_OUT
+  BANNED
+}
+
+type WhatsAppNumber implements Node {
+  id: ID!
+  label: String
+  "A simulated number for trying the API without a phone."
+  sandbox: Boolean!
+  "Null until paired."
+  phone: PhoneNumber
+  pushName: String
+  status: NumberStatus!
+  connectedAt: Time
+  lastSeenAt: Time
+  createdAt: Time!
+}
+
+type NumberConnection {
+  edges: [NumberEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type NumberEdge {
+  cursor: String!
+  node: WhatsAppNumber!
+}
+
+input ConnectNumberInput {
+  label: String
+  sandbox: Boolean = false
+}
+
+type NumberPayload {
+  number: WhatsAppNumber
+  userErrors: [UserError!]!
+}
+
+type RemoveNumberPayload {
+  removedNumberId: ID
+  userErrors: [UserError!]!
+}
+
+type PairingCodePayload {
+  code: String
+  userErrors: [UserError!]!
+}
+
+union PairingEvent = PairingQRCode | PairingSuccess | PairingFailure
+
+type PairingQRCode {
+  "The string to render as a QR code."
+  code: String!
+  "The same as a PNG, as a data: URL."
+  image: String!
+  expiresAt: Time!
+}
+
+type PairingSuccess {
+  number: WhatsAppNumber!
+}
+
+type PairingFailure {
+  "TIMEOUT, REJECTED, or another reason."
+  reason: String!
+  message: String!
+}
+
+type NumberStatusEvent {
+  number: WhatsAppNumber!
+  status: NumberStatus!
+  at: Time!
+  reason: String
 }
 `, BuiltIn: false},
 }
@@ -985,6 +1471,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_apiKeys(ctx, field)
 	case "consents":
 		return ec.fieldContext_Account_consents(ctx, field)
+	case "numbers":
+		return ec.fieldContext_Account_numbers(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -1105,6 +1593,52 @@ func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type CreateApiKeyPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_NumberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NumberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NumberConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_NumberConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_NumberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NumberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_NumberEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_NumberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_NumberPayload_number(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_NumberPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_NumberStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "number":
+		return ec.fieldContext_NumberStatusEvent_number(ctx, field)
+	case "status":
+		return ec.fieldContext_NumberStatusEvent_status(ctx, field)
+	case "at":
+		return ec.fieldContext_NumberStatusEvent_at(ctx, field)
+	case "reason":
+		return ec.fieldContext_NumberStatusEvent_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberStatusEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -1113,6 +1647,16 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PairingCodePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_PairingCodePayload_code(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PairingCodePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PairingCodePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1131,6 +1675,16 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
 }
 
+func (ec *executionContext) childFields_RemoveNumberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "removedNumberId":
+		return ec.fieldContext_RemoveNumberPayload_removedNumberId(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RemoveNumberPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RemoveNumberPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "field":
@@ -1141,6 +1695,30 @@ func (ec *executionContext) childFields_UserError(ctx context.Context, field gra
 		return ec.fieldContext_UserError_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_WhatsAppNumber(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WhatsAppNumber_id(ctx, field)
+	case "label":
+		return ec.fieldContext_WhatsAppNumber_label(ctx, field)
+	case "sandbox":
+		return ec.fieldContext_WhatsAppNumber_sandbox(ctx, field)
+	case "phone":
+		return ec.fieldContext_WhatsAppNumber_phone(ctx, field)
+	case "pushName":
+		return ec.fieldContext_WhatsAppNumber_pushName(ctx, field)
+	case "status":
+		return ec.fieldContext_WhatsAppNumber_status(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_WhatsAppNumber_connectedAt(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_WhatsAppNumber_lastSeenAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WhatsAppNumber_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WhatsAppNumber", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1259,6 +1837,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Account_numbers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) ([]apiws.NumberStatus, error) {
+			return ec.unmarshalONumberStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐNumberStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1270,6 +1878,20 @@ func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context
 		return nil, err
 	}
 	args["version"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_connectNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConnectNumberInput, error) {
+			return ec.unmarshalNConnectNumberInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐConnectNumberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1287,6 +1909,20 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_disconnectNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1298,6 +1934,56 @@ func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reconnectNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestPairingCode_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "phone",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNPhoneNumber2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phone"] = arg1
 	return args, nil
 }
 
@@ -1398,6 +2084,34 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_numberStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_pairing_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberId"] = arg0
 	return args, nil
 }
 
@@ -1797,6 +2511,50 @@ func (ec *executionContext) fieldContext_Account_consents(_ context.Context, fie
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Consent(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_numbers(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_numbers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().Numbers(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["status"].([]apiws.NumberStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NumberConnection) graphql.Marshaler {
+			return ec.marshalNNumberConnection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_numbers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_numbers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2900,6 +3658,533 @@ func (ec *executionContext) fieldContext_Mutation_acceptPolicy(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_connectNumber(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_connectNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConnectNumber(ctx, fc.Args["input"].(model.ConnectNumberInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NumberPayload) graphql.Marshaler {
+			return ec.marshalNNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_connectNumber(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_connectNumber_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestPairingCode(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestPairingCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestPairingCode(ctx, fc.Args["numberId"].(string), fc.Args["phone"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PairingCodePayload) graphql.Marshaler {
+			return ec.marshalNPairingCodePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPairingCodePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestPairingCode(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PairingCodePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestPairingCode_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_disconnectNumber(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_disconnectNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DisconnectNumber(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NumberPayload) graphql.Marshaler {
+			return ec.marshalNNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_disconnectNumber(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_disconnectNumber_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reconnectNumber(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reconnectNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReconnectNumber(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NumberPayload) graphql.Marshaler {
+			return ec.marshalNNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reconnectNumber(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reconnectNumber_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeNumber(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveNumber(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RemoveNumberPayload) graphql.Marshaler {
+			return ec.marshalNRemoveNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐRemoveNumberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeNumber(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RemoveNumberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeNumber_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NumberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NumberEdge) graphql.Marshaler {
+			return ec.marshalNNumberEdge2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NumberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.NumberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _NumberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NumberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _NumberEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NumberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberPayload_number(ctx context.Context, field graphql.CollectedField, obj *model.NumberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberPayload_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalOWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NumberPayload_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.NumberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberStatusEvent_number(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberStatusEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.NumberStatus) graphql.Marshaler {
+			return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "NumberStatus")
+}
+
+func (ec *executionContext) _NumberStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NumberStatusEvent_reason(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2944,6 +4229,208 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingCodePayload_code(ctx context.Context, field graphql.CollectedField, obj *model.PairingCodePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingCodePayload_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PairingCodePayload_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingCodePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingCodePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PairingCodePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingCodePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingCodePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PairingCodePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PairingFailure_reason(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingFailure_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingFailure_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingFailure_message(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingFailure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingFailure_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingFailure_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingFailure", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingQRCode_code(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingQRCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingQRCode_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingQRCode_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingQRCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingQRCode_image(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingQRCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingQRCode_image(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Image, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingQRCode_image(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingQRCode", field, false, false, "String")
+}
+
+func (ec *executionContext) _PairingQRCode_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingQRCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingQRCode_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingQRCode_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PairingQRCode", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PairingSuccess_number(ctx context.Context, field graphql.CollectedField, obj *apiws.PairingSuccess) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PairingSuccess_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PairingSuccess_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PairingSuccess",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *apiws.PolicyVersion) (ret graphql.Marshaler) {
@@ -3321,6 +4808,149 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _RemoveNumberPayload_removedNumberId(ctx context.Context, field graphql.CollectedField, obj *model.RemoveNumberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RemoveNumberPayload_removedNumberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemovedNumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RemoveNumberPayload_removedNumberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RemoveNumberPayload", field, false, false, "ID")
+}
+
+func (ec *executionContext) _RemoveNumberPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RemoveNumberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RemoveNumberPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RemoveNumberPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RemoveNumberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_numberStatus(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_numberStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().NumberStatus(ctx, fc.Args["numberId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.NumberStatusEvent) graphql.Marshaler {
+			return ec.marshalNNumberStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumberStatusEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_numberStatus(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberStatusEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_numberStatus_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_pairing(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_pairing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Pairing(ctx, fc.Args["numberId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.PairingEvent) graphql.Marshaler {
+			return ec.marshalNPairingEvent2githubᚗcomᚋapiwsᚋapiwsᚐPairingEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_pairing(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type PairingEvent does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_pairing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *apiws.Error) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3388,6 +5018,213 @@ func (ec *executionContext) _UserError_message(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_UserError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserError", field, false, false, "String")
+}
+
+func (ec *executionContext) _WhatsAppNumber_id(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WhatsAppNumber_label(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_label(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Label, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_label(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "String")
+}
+
+func (ec *executionContext) _WhatsAppNumber_sandbox(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_sandbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sandbox, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_sandbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WhatsAppNumber_phone(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPhoneNumber2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "PhoneNumber")
+}
+
+func (ec *executionContext) _WhatsAppNumber_pushName(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_pushName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PushName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_pushName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "String")
+}
+
+func (ec *executionContext) _WhatsAppNumber_status(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.NumberStatus) graphql.Marshaler {
+			return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "NumberStatus")
+}
+
+func (ec *executionContext) _WhatsAppNumber_connectedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_connectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WhatsAppNumber_lastSeenAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_lastSeenAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSeenAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_lastSeenAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WhatsAppNumber_createdAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "Time")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -4533,6 +6370,59 @@ func UnmarshalBusinessDetailsInput(ctx context.Context, raw any) (apiws.Business
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConnectNumberInput(ctx context.Context, obj any) (model.ConnectNumberInput, error) {
+	var it model.ConnectNumberInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["sandbox"]; !present {
+		asMap["sandbox"] = false
+	}
+
+	fieldsInOrder := [...]string{"label", "sandbox"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "label":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("label"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Label = data
+		case "sandbox":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sandbox"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sandbox = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConnectNumberInput unmarshals raw into the ConnectNumberInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConnectNumberInput(ctx context.Context, raw any) (model.ConnectNumberInput, error) {
+	var out model.ConnectNumberInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectNumberInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -4793,6 +6683,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case apiws.Number:
+		return ec._WhatsAppNumber(ctx, sel, &obj)
+	case *apiws.Number:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WhatsAppNumber(ctx, sel, obj)
 	case apiws.APIKey:
 		return ec._ApiKey(ctx, sel, &obj)
 	case *apiws.APIKey:
@@ -4812,6 +6709,34 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return typedObj
 		} else {
 			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
+func (ec *executionContext) _PairingEvent(ctx context.Context, sel ast.SelectionSet, obj apiws.PairingEvent) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case *apiws.PairingSuccess:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PairingSuccess(ctx, sel, obj)
+	case *apiws.PairingQRCode:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PairingQRCode(ctx, sel, obj)
+	case *apiws.PairingFailure:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PairingFailure(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of PairingEvent must implement graphql.Marshaler", obj))
 		}
 	}
 }
@@ -4897,6 +6822,12 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_consents(ctx, field, obj)
+				})
+		case "numbers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_numbers(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -5390,6 +7321,208 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "connectNumber":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_connectNumber(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestPairingCode":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestPairingCode(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "disconnectNumber":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_disconnectNumber(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reconnectNumber":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reconnectNumber(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeNumber":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeNumber(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var numberConnectionImplementors = []string{"NumberConnection"}
+
+func (ec *executionContext) _NumberConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NumberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, numberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NumberConnection")
+		case "edges":
+			out.Values[i] = ec._NumberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._NumberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._NumberConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var numberEdgeImplementors = []string{"NumberEdge"}
+
+func (ec *executionContext) _NumberEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NumberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, numberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NumberEdge")
+		case "cursor":
+			out.Values[i] = ec._NumberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._NumberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var numberPayloadImplementors = []string{"NumberPayload"}
+
+func (ec *executionContext) _NumberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.NumberPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, numberPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NumberPayload")
+		case "number":
+			out.Values[i] = ec._NumberPayload_number(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._NumberPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var numberStatusEventImplementors = []string{"NumberStatusEvent"}
+
+func (ec *executionContext) _NumberStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.NumberStatusEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, numberStatusEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NumberStatusEvent")
+		case "number":
+			out.Values[i] = ec._NumberStatusEvent_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._NumberStatusEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._NumberStatusEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._NumberStatusEvent_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5426,6 +7559,158 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pairingCodePayloadImplementors = []string{"PairingCodePayload"}
+
+func (ec *executionContext) _PairingCodePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PairingCodePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pairingCodePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PairingCodePayload")
+		case "code":
+			out.Values[i] = ec._PairingCodePayload_code(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PairingCodePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pairingFailureImplementors = []string{"PairingFailure", "PairingEvent"}
+
+func (ec *executionContext) _PairingFailure(ctx context.Context, sel ast.SelectionSet, obj *apiws.PairingFailure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pairingFailureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PairingFailure")
+		case "reason":
+			out.Values[i] = ec._PairingFailure_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._PairingFailure_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pairingQRCodeImplementors = []string{"PairingQRCode", "PairingEvent"}
+
+func (ec *executionContext) _PairingQRCode(ctx context.Context, sel ast.SelectionSet, obj *apiws.PairingQRCode) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pairingQRCodeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PairingQRCode")
+		case "code":
+			out.Values[i] = ec._PairingQRCode_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "image":
+			out.Values[i] = ec._PairingQRCode_image(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._PairingQRCode_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pairingSuccessImplementors = []string{"PairingSuccess", "PairingEvent"}
+
+func (ec *executionContext) _PairingSuccess(ctx context.Context, sel ast.SelectionSet, obj *apiws.PairingSuccess) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pairingSuccessImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PairingSuccess")
+		case "number":
+			out.Values[i] = ec._PairingSuccess_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -5578,6 +7863,66 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var removeNumberPayloadImplementors = []string{"RemoveNumberPayload"}
+
+func (ec *executionContext) _RemoveNumberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RemoveNumberPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, removeNumberPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RemoveNumberPayload")
+		case "removedNumberId":
+			out.Values[i] = ec._RemoveNumberPayload_removedNumberId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RemoveNumberPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "numberStatus":
+		return ec._Subscription_numberStatus(ctx, fields[0])
+	case "pairing":
+		return ec._Subscription_pairing(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var userErrorImplementors = []string{"UserError"}
 
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj *apiws.Error) graphql.Marshaler {
@@ -5601,6 +7946,79 @@ func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet
 			}
 		case "message":
 			out.Values[i] = ec._UserError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var whatsAppNumberImplementors = []string{"WhatsAppNumber", "Node"}
+
+func (ec *executionContext) _WhatsAppNumber(ctx context.Context, sel ast.SelectionSet, obj *apiws.Number) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, whatsAppNumberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WhatsAppNumber")
+		case "id":
+			out.Values[i] = ec._WhatsAppNumber_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "label":
+			out.Values[i] = ec._WhatsAppNumber_label(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sandbox":
+			out.Values[i] = ec._WhatsAppNumber_sandbox(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phone":
+			out.Values[i] = ec._WhatsAppNumber_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pushName":
+			out.Values[i] = ec._WhatsAppNumber_pushName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._WhatsAppNumber_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectedAt":
+			out.Values[i] = ec._WhatsAppNumber_connectedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastSeenAt":
+			out.Values[i] = ec._WhatsAppNumber_lastSeenAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._WhatsAppNumber_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6169,6 +8587,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNConnectNumberInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐConnectNumberInput(ctx context.Context, v any) (model.ConnectNumberInput, error) {
+	res, err := ec.unmarshalInputConnectNumberInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNConsent2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐConsentᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Consent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -6253,12 +8676,124 @@ func (ec *executionContext) unmarshalNLogInInput2githubᚗcomᚋapiwsᚋapiwsᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNNumberConnection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberConnection(ctx context.Context, sel ast.SelectionSet, v *model.NumberConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NumberConnection!")
+		return graphql.Null
+	}
+	return ec._NumberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNumberEdge2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NumberEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNumberEdge2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNumberEdge2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberEdge(ctx context.Context, sel ast.SelectionSet, v *model.NumberEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NumberEdge!")
+		return graphql.Null
+	}
+	return ec._NumberEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberPayload(ctx context.Context, sel ast.SelectionSet, v *model.NumberPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NumberPayload!")
+		return graphql.Null
+	}
+	return ec._NumberPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx context.Context, v any) (apiws.NumberStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx context.Context, sel ast.SelectionSet, v apiws.NumberStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NumberStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus = map[string]apiws.NumberStatus{
+		"PAIRING":      apiws.NumberPairing,
+		"CONNECTING":   apiws.NumberConnecting,
+		"CONNECTED":    apiws.NumberConnected,
+		"DISCONNECTED": apiws.NumberDisconnected,
+		"LOGGED_OUT":   apiws.NumberLoggedOut,
+		"BANNED":       apiws.NumberBanned,
+	}
+	marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus = map[apiws.NumberStatus]string{
+		apiws.NumberPairing:      "PAIRING",
+		apiws.NumberConnecting:   "CONNECTING",
+		apiws.NumberConnected:    "CONNECTED",
+		apiws.NumberDisconnected: "DISCONNECTED",
+		apiws.NumberLoggedOut:    "LOGGED_OUT",
+		apiws.NumberBanned:       "BANNED",
+	}
+)
+
+func (ec *executionContext) marshalNNumberStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumberStatusEvent(ctx context.Context, sel ast.SelectionSet, v *apiws.NumberStatusEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NumberStatusEvent!")
+		return graphql.Null
+	}
+	return ec._NumberStatusEvent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
 	}
 	return ec._PageInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPairingCodePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPairingCodePayload(ctx context.Context, sel ast.SelectionSet, v *model.PairingCodePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PairingCodePayload!")
+		return graphql.Null
+	}
+	return ec._PairingCodePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPairingEvent2githubᚗcomᚋapiwsᚋapiwsᚐPairingEvent(ctx context.Context, sel ast.SelectionSet, v apiws.PairingEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PairingEvent!")
+		return graphql.Null
+	}
+	return ec._PairingEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPhoneNumber2string(ctx context.Context, v any) (string, error) {
+	res, err := scalars.UnmarshalPhoneNumber(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPhoneNumber2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := scalars.MarshalPhoneNumber(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PhoneNumber!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.PolicyVersion) graphql.Marshaler {
@@ -6283,6 +8818,14 @@ func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiw
 		return graphql.Null
 	}
 	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRemoveNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐRemoveNumberPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveNumberPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RemoveNumberPayload!")
+		return graphql.Null
+	}
+	return ec._RemoveNumberPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSignUpInput(ctx context.Context, v any) (model.SignUpInput, error) {
@@ -6390,6 +8933,14 @@ var (
 		apiws.EEXPIRED:           "EXPIRED",
 	}
 )
+
+func (ec *executionContext) marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx context.Context, sel ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WhatsAppNumber!")
+		return graphql.Null
+	}
+	return ec._WhatsAppNumber(ctx, sel, v)
+}
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
@@ -6592,6 +9143,24 @@ func (ec *executionContext) unmarshalOBusinessDetailsInput2ᚖgithubᚗcomᚋapi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -6615,6 +9184,42 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋ
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalONumberStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐNumberStatusᚄ(ctx context.Context, v any) ([]apiws.NumberStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]apiws.NumberStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalONumberStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐNumberStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.NumberStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOPhoneNumber2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -6704,6 +9309,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalars.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx context.Context, sel ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WhatsAppNumber(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

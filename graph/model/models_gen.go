@@ -36,6 +36,11 @@ type AuthPayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type ConnectNumberInput struct {
+	Label   *string `json:"label,omitempty"`
+	Sandbox *bool   `json:"sandbox,omitempty"`
+}
+
 type CreateAPIKeyInput struct {
 	Name      string        `json:"name"`
 	Scopes    []apiws.Scope `json:"scopes"`
@@ -57,12 +62,38 @@ type LogInInput struct {
 type Mutation struct {
 }
 
+type NumberConnection struct {
+	Edges      []*NumberEdge `json:"edges"`
+	PageInfo   *PageInfo     `json:"pageInfo"`
+	TotalCount int           `json:"totalCount"`
+}
+
+type NumberEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *apiws.Number `json:"node"`
+}
+
+type NumberPayload struct {
+	Number     *apiws.Number  `json:"number,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+type PairingCodePayload struct {
+	Code       *string        `json:"code,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type Query struct {
+}
+
+type RemoveNumberPayload struct {
+	RemovedNumberID *string        `json:"removedNumberId,omitempty"`
+	UserErrors      []*apiws.Error `json:"userErrors"`
 }
 
 type SignUpInput struct {
@@ -75,6 +106,9 @@ type SignUpInput struct {
 	AcceptPolicyVersion string                 `json:"acceptPolicyVersion"`
 	Phone               *string                `json:"phone,omitempty"`
 	Business            *apiws.BusinessDetails `json:"business,omitempty"`
+}
+
+type Subscription struct {
 }
 
 type UpdateAccountInput struct {

@@ -1,0 +1,185 @@
+package numbers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/whatsapp"
+)
+
+// DisconnectNumber implements apiws.NumberService. Disconnecting a pairing
+// number cancels its pairing; it ends LOGGED_OUT, as it was never linked.
+func (s *Service) DisconnectNumber(ctx context.Context, id string) (*apiws.Number, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeManageNumbers)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.callerNumber(ctx, c, id, "id")
+	if err != nil {
+		return nil, err
+	}
+	if n.Status == apiws.NumberPairing {
+		s.stopPairing(n.ID)
+		return s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "pairing cancelled", func(n *apiws.Number) bool {
+			return n.Status == apiws.NumberPairing
+		})
+	}
+	conn, err := s.connector(n.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Disconnect(ctx, n); err != nil {
+		return nil, fmt.Errorf("disconnect %s: %w", n.ID, err)
+	}
+	return s.setStatus(ctx, n.ID, apiws.NumberDisconnected, "disconnected by request", func(n *apiws.Number) bool {
+		return n.Status == apiws.NumberConnected || n.Status == apiws.NumberConnecting
+	})
+}
+
+// ReconnectNumber implements apiws.NumberService: a paired number connects
+// again; one that was never linked, or was logged out, pairs again (with the
+// same one-pairing-per-account rule as ConnectNumber).
+func (s *Service) ReconnectNumber(ctx context.Context, id string) (*apiws.Number, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeManageNumbers)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireActive(ctx, c.AccountID, "connect numbers"); err != nil {
+		return nil, err
+	}
+	n, err := s.callerNumber(ctx, c, id, "id")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := s.connector(n.Sandbox)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case n.Status == apiws.NumberPairing:
+		return nil, apiws.FieldError(apiws.ECONFLICT, []string{"id"}, "the number is pairing")
+	case n.Status == apiws.NumberConnected:
+		return n, nil
+	case n.JID == nil || n.Status == apiws.NumberLoggedOut:
+		return s.repair(ctx, n, conn)
+	}
+	if err := s.connect(ctx, n, conn); err != nil {
+		if errors.Is(err, whatsapp.ErrNotPaired) {
+			return nil, apiws.FieldError(apiws.ENOTCONNECTED, []string{"id"}, "the number is no longer linked to WhatsApp; reconnect it again to pair it")
+		}
+		return nil, err
+	}
+	return s.db.Number(ctx, c.AccountID, n.ID)
+}
+
+// repair moves n back to PAIRING and starts a new pairing.
+func (s *Service) repair(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) (*apiws.Number, error) {
+	toPairing := func() (*apiws.Number, error) {
+		return s.setStatus(ctx, n.ID, apiws.NumberPairing, "pairing again", nil)
+	}
+	got, err := toPairing()
+	if apiws.ErrorCodeOf(err) == apiws.ECONFLICT && s.abandonStale(ctx, n.AccountID) {
+		got, err = toPairing()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startPairing(got, conn); err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
+// connect moves a paired number to CONNECTING and has its connector connect
+// it; CONNECTED follows as a StateChange. A number whose device keys are
+// gone ends LOGGED_OUT and the error wraps whatsapp.ErrNotPaired.
+func (s *Service) connect(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) error {
+	if _, err := s.setStatus(ctx, n.ID, apiws.NumberConnecting, "connecting", nil); err != nil {
+		return err
+	}
+	err := conn.Connect(ctx, n)
+	if err == nil {
+		return nil
+	}
+	status, reason := apiws.NumberDisconnected, "connect failed"
+	if errors.Is(err, whatsapp.ErrNotPaired) {
+		status, reason = apiws.NumberLoggedOut, "no device keys"
+	}
+	// The write must happen even if the request that asked has gone.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
+	if _, serr := s.setStatus(wctx, n.ID, status, reason, func(n *apiws.Number) bool {
+		return n.Status == apiws.NumberConnecting
+	}); serr != nil {
+		s.log.Error("record connect failure", "number", n.ID, "err", serr)
+	}
+	return fmt.Errorf("connect %s: %w", n.ID, err)
+}
+
+// RemoveNumber implements apiws.NumberService. The number is deleted, not
+// kept as a tombstone: once messages refer to numbers, their metadata will
+// keep the number id they were sent through.
+func (s *Service) RemoveNumber(ctx context.Context, id string) error {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeManageNumbers)
+	if err != nil {
+		return err
+	}
+	n, err := s.callerNumber(ctx, c, id, "id")
+	if err != nil {
+		return err
+	}
+	conn, err := s.connector(n.Sandbox)
+	if err != nil {
+		return err
+	}
+	s.stopPairing(n.ID)
+	// LOGGED_OUT first, so that the connector's own LOGGED_OUT report finds
+	// nothing left to announce.
+	if n, err = s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "removed", nil); err != nil {
+		return err
+	}
+	if err := conn.Logout(ctx, n); err != nil {
+		return fmt.Errorf("log out %s: %w", n.ID, err)
+	}
+	return s.db.DeleteNumber(ctx, c.AccountID, n.ID)
+}
+
+// HandleStateChange records a connection change a connector reported and
+// publishes it. Changes of a PAIRING number are left to the pairing's
+// outcome, which knows the device it linked.
+func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	_, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
+		return n.Status != apiws.NumberPairing
+	})
+	if err != nil && apiws.ErrorCodeOf(err) != apiws.ENOTFOUND { // a removed number's last words
+		s.log.Error("record number state", "number", sc.NumberID, "status", sc.Status, "err", err)
+	}
+}
+
+// ReconnectAll connects every paired number that is neither logged out nor
+// banned; apiws calls it once when it starts. Failures are logged and
+// recorded on the number; the others go on.
+func (s *Service) ReconnectAll(ctx context.Context) error {
+	ns, err := s.db.PairedNumbers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		conn, err := s.connector(n.Sandbox)
+		if err != nil {
+			s.log.Warn("reconnect number", "number", n.ID, "err", err)
+			continue
+		}
+		if err := s.connect(ctx, n, conn); err != nil {
+			s.log.Warn("reconnect number", "number", n.ID, "err", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+// Package numbers is the domain service for WhatsApp numbers: pairing them,
+// following their connection state, reconnecting them when apiws starts,
+// and telling subscribers through the events Bus.
+//
+// A number's state lives in its database row; the Bus only carries news of
+// it. So every instance can answer for every number, and a subscriber that
+// missed events (an EventResync) reads the row again.
+package numbers
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/whatsapp"
+)
+
+// staleAfter is how long past its last promised step a PAIRING number is
+// taken as abandoned (its instance died mid-pairing), so that it no longer
+// blocks its account's next pairing.
+const staleAfter = 2 * time.Minute
+
+// writeTimeout bounds the database writes made for connector events, which
+// have no caller's context to end with.
+const writeTimeout = 10 * time.Second
+
+// Service implements apiws.NumberService.
+type Service struct {
+	db  *storage.DB
+	bus events.Bus
+	log *slog.Logger
+	now func() time.Time
+	// sandbox and real are the connectors of sandbox and real numbers; real
+	// may be nil, and real numbers are then unavailable.
+	sandbox, real whatsapp.Connector
+
+	// ctx outlives requests: pairings run under it, not under the
+	// connectNumber request that started them. Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	pairings map[string]*pairing // by number id, those this process runs
+}
+
+// pairing is one pairing this process runs.
+type pairing struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed once its outcome is recorded
+}
+
+var _ apiws.NumberService = (*Service)(nil)
+
+// New returns the service. sandbox serves numbers made with Sandbox set,
+// real the others (nil: connecting a real number is EUNAVAILABLE). The
+// connectors must report their StateChanges to HandleStateChange.
+func New(db *storage.DB, bus events.Bus, log *slog.Logger, sandbox, real whatsapp.Connector) *Service {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Service{
+		db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
+		sandbox: sandbox, real: real,
+		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing),
+	}
+}
+
+// Close cancels the pairings this process runs (they fail with CANCELLED)
+// and waits until their outcome is recorded. Close it before the
+// connectors and the database.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// Number implements apiws.NumberService.
+func (s *Service) Number(ctx context.Context, accountID, id string) (*apiws.Number, error) {
+	return s.db.Number(ctx, accountID, id)
+}
+
+// Numbers implements apiws.NumberService.
+func (s *Service) Numbers(ctx context.Context, accountID string, f apiws.NumberFilter, p apiws.Page) ([]*apiws.Number, int, error) {
+	return s.db.ListNumbers(ctx, accountID, f.Statuses, p.First, p.After)
+}
+
+// connector returns the connector serving numbers of the kind.
+func (s *Service) connector(sandbox bool) (whatsapp.Connector, error) {
+	c := s.real
+	if sandbox {
+		c = s.sandbox
+	}
+	if c == nil {
+		return nil, apiws.Errorf(apiws.EUNAVAILABLE, "this server cannot connect such numbers")
+	}
+	return c, nil
+}
+
+// callerNumber returns the caller's number with id, as a userError
+// NOT_FOUND on field when it is missing or another account's.
+func (s *Service) callerNumber(ctx context.Context, c *apiws.Caller, id string, field string) (*apiws.Number, error) {
+	if !apiws.ValidID(id, apiws.PrefixNumber) {
+		return nil, apiws.FieldError(apiws.ENOTFOUND, []string{field}, "no such number")
+	}
+	n, err := s.db.Number(ctx, c.AccountID, id)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		return nil, apiws.FieldError(apiws.ENOTFOUND, []string{field}, "no such number")
+	}
+	return n, err
+}
+
+// requireActive refuses what an account pending deletion may not do.
+func (s *Service) requireActive(ctx context.Context, accountID, what string) error {
+	acc, err := s.db.Account(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if acc.Status != apiws.AccountActive {
+		return apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to %s", what)
+	}
+	return nil
+}
+
+// cleanLabel trims a label; an empty one is no label.
+func cleanLabel(label *string) (*string, error) {
+	if label == nil {
+		return nil, nil
+	}
+	l := strings.TrimSpace(*label)
+	if l == "" {
+		return nil, nil
+	}
+	if utf8.RuneCountInString(l) > 100 {
+		return nil, apiws.FieldError(apiws.EINVALID, []string{"input", "label"}, "must be at most 100 characters")
+	}
+	return &l, nil
+}
+
+// pairingData is the Data of an EventPairing: exactly one field is set.
+type pairingData struct {
+	QR      *apiws.PairingQRCode  `json:"qr,omitempty"`
+	Success *apiws.Number         `json:"success,omitempty"`
+	Failure *apiws.PairingFailure `json:"failure,omitempty"`
+}
+
+// statusData is the Data of an EventNumberStatus. It carries the number
+// itself, so subscribers need no database read, and a removed number can
+// still be reported.
+type statusData struct {
+	Number *apiws.Number      `json:"number"`
+	Status apiws.NumberStatus `json:"status"`
+	At     time.Time          `json:"at"`
+	Reason *string            `json:"reason,omitempty"`
+}
+
+// publish sends an event about n. A failed publish is only logged: the row
+// is the source of truth, and the Bus tells subscribers to resync.
+func (s *Service) publish(n *apiws.Number, kind apiws.EventKind, data any) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		s.log.Error("encode event", "kind", kind, "number", n.ID, "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	ev := apiws.Event{Kind: kind, AccountID: n.AccountID, NumberID: n.ID, Data: b}
+	if err := s.bus.Publish(ctx, n.AccountID, ev); err != nil {
+		s.log.Warn("publish event", "kind", kind, "number", n.ID, "err", err)
+	}
+}
+
+// publishStatus tells numberStatus subscribers that n is now in n.Status.
+func (s *Service) publishStatus(n *apiws.Number, at time.Time, reason string) {
+	d := statusData{Number: n, Status: n.Status, At: at}
+	if reason != "" {
+		d.Reason = &reason
+	}
+	s.publish(n, apiws.EventNumberStatus, d)
+}
+
+// setStatus moves n to status (unless change refuses) and publishes the
+// change. It returns the number as it is afterwards.
+func (s *Service) setStatus(ctx context.Context, id string, status apiws.NumberStatus, reason string, change func(n *apiws.Number) bool) (*apiws.Number, error) {
+	at := s.now()
+	n, changed, err := s.db.ChangeNumber(ctx, id, func(n *apiws.Number) bool {
+		if n.Status == status || (change != nil && !change(n)) {
+			return false
+		}
+		if n.Status == apiws.NumberConnected || status == apiws.NumberConnected {
+			n.LastSeenAt = &at
+		}
+		if status == apiws.NumberConnected {
+			n.ConnectedAt = &at
+		}
+		if status != apiws.NumberPairing {
+			n.Pairing, n.PairingExpiresAt = nil, nil
+		}
+		n.Status = status
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		s.publishStatus(n, at, reason)
+	}
+	return n, nil
+}

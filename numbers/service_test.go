@@ -1,0 +1,147 @@
+package numbers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/numbers"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+	"github.com/apiws/apiws/whatsapp"
+)
+
+// env is a service over a real database, the in-process bus and an
+// immediate sandbox.
+type env struct {
+	db  *storage.DB
+	svc *numbers.Service
+	acc *apiws.Account
+	ctx context.Context // acts for acc through a dashboard session
+}
+
+func newEnv(t *testing.T, db *storage.DB) *env {
+	t.Helper()
+	bus := events.NewMemory(events.Options{})
+	var svc *numbers.Service
+	sandbox := whatsapp.NewSandbox(func(e whatsapp.Event) {
+		if sc, ok := e.(*whatsapp.StateChange); ok {
+			svc.HandleStateChange(sc)
+		}
+	}, 0.05)
+	svc = numbers.New(db, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), sandbox, nil)
+	t.Cleanup(func() {
+		_ = svc.Close()
+		_ = sandbox.Close()
+		_ = bus.Close()
+	})
+	now := time.Now().UTC()
+	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "N", Email: apiws.NewID("e") + "@example.com",
+		Status: apiws.AccountActive, PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+	err := db.CreateAccount(context.Background(), acc,
+		&apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
+		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte(acc.ID), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		&apiws.AuditEntry{Actor: "system", Action: "signup", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
+	return &env{db: db, svc: svc, acc: acc, ctx: ctx}
+}
+
+func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true}); apiws.ErrorCodeOf(err) != apiws.ECONFLICT {
+			t.Fatalf("second ConnectNumber = %v; want CONFLICT", err)
+		}
+		if _, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{}); apiws.ErrorCodeOf(err) != apiws.EUNAVAILABLE {
+			t.Fatalf("real number without a connector = %v; want UNAVAILABLE", err)
+		}
+		evs, err := e.svc.Pairing(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last apiws.PairingEvent
+		qrs := 0
+		for ev := range evs {
+			if _, ok := ev.(*apiws.PairingQRCode); ok {
+				qrs++
+			}
+			last = ev
+		}
+		ok, _ := last.(*apiws.PairingSuccess)
+		if qrs == 0 || ok == nil || ok.Number.Status != apiws.NumberConnected || ok.Number.Phone == nil {
+			t.Fatalf("pairing gave %d QR codes, then %#v", qrs, last)
+		}
+
+		// A late subscriber learns the outcome at once.
+		evs, err = e.svc.Pairing(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev := <-evs; ev.(*apiws.PairingSuccess) == nil {
+			t.Fatalf("late subscriber got %#v", ev)
+		}
+
+		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.DisconnectNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The CONNECTED of the pairing may come first.
+		for ev := range statuses {
+			if ev.Number.ID != n.ID {
+				t.Fatalf("status of another number: %+v", ev)
+			}
+			if ev.Status == apiws.NumberDisconnected {
+				break
+			}
+		}
+
+		// A fresh start (a new service and sandbox over the same database)
+		// brings the paired number back.
+		e2 := newEnv(t, db)
+		statuses2, err := e2.svc.NumberStatus(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e2.svc.ReconnectAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for ev := range statuses2 {
+			if ev.Status == apiws.NumberConnected {
+				break
+			}
+		}
+		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
+		if err != nil || got.Status != apiws.NumberConnected {
+			t.Fatalf("after ReconnectAll: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestPendingDeletionCannotConnect(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		if _, err := db.Bun.NewUpdate().Model((*apiws.Account)(nil)).Set("status = ?", apiws.AccountPendingDeletion).
+			Where("id = ?", e.acc.ID).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.ConnectNumber(e.ctx, apiws.NewNumber{Sandbox: true}); apiws.ErrorCodeOf(err) != apiws.EFORBIDDEN {
+			t.Fatalf("ConnectNumber while pending deletion = %v; want FORBIDDEN", err)
+		}
+	})
+}

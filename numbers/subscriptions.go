@@ -1,0 +1,187 @@
+package numbers
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/apiws/apiws"
+)
+
+// Pairing implements apiws.NumberService. It subscribes before it reads the
+// row, so nothing published after the read is missed; a QR code seen both
+// ways is sent once.
+func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.bus.Subscribe(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.subscribedNumber(ctx, c, numberID)
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	out := make(chan apiws.PairingEvent, 1)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		var lastQR string
+		send := func(ev apiws.PairingEvent) bool {
+			if qr, ok := ev.(*apiws.PairingQRCode); ok {
+				if qr.Code == lastQR {
+					return true
+				}
+				lastQR = qr.Code
+			}
+			select {
+			case out <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		// fromRow sends what the row says; final reports an outcome.
+		fromRow := func(n *apiws.Number) (final bool) {
+			ev, final := pairingState(n)
+			if ev != nil && !send(ev) {
+				return true
+			}
+			return final
+		}
+		if fromRow(n) {
+			return
+		}
+		for ev := range sub.C() {
+			switch {
+			case ev.Kind == apiws.EventResync:
+				n, err := s.db.Number(ctx, c.AccountID, numberID)
+				if err != nil || fromRow(n) {
+					return
+				}
+			case ev.Kind == apiws.EventPairing && ev.NumberID == numberID:
+				var d pairingData
+				if err := json.Unmarshal(ev.Data, &d); err != nil {
+					s.log.Error("decode pairing event", "number", numberID, "err", err)
+					continue
+				}
+				switch {
+				case d.QR != nil:
+					if !send(d.QR) {
+						return
+					}
+				case d.Success != nil:
+					send(&apiws.PairingSuccess{Number: d.Success})
+					return
+				case d.Failure != nil:
+					send(d.Failure)
+					return
+				}
+			}
+		}
+		// The subscription ended: ctx, the Bus closing, or a drop.
+	}()
+	return out, nil
+}
+
+// pairingState is what a number's row says of its pairing: the QR code in
+// force (nil if none yet) or, once it is over, the outcome (final).
+func pairingState(n *apiws.Number) (ev apiws.PairingEvent, final bool) {
+	switch {
+	case n.Status == apiws.NumberPairing:
+		if n.Pairing != nil {
+			return n.Pairing, false
+		}
+		return nil, false
+	case n.JID != nil && n.Status != apiws.NumberLoggedOut:
+		return &apiws.PairingSuccess{Number: n}, true
+	}
+	return &apiws.PairingFailure{Reason: "NOT_PAIRING", Message: "the number is not pairing; reconnect it to pair it"}, true
+}
+
+// NumberStatus implements apiws.NumberService. After an EventResync it
+// reads the numbers again and reports those whose status changed meanwhile.
+func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *apiws.NumberStatusEvent, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := s.bus.Subscribe(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	read := func() ([]*apiws.Number, error) {
+		if numberID != "" {
+			n, err := s.subscribedNumber(ctx, c, numberID)
+			if err != nil {
+				return nil, err
+			}
+			return []*apiws.Number{n}, nil
+		}
+		ns, _, err := s.db.ListNumbers(ctx, c.AccountID, nil, 1<<20, "")
+		return ns, err
+	}
+	ns, err := read()
+	if err != nil {
+		sub.Close()
+		return nil, err
+	}
+	known := make(map[string]apiws.NumberStatus, len(ns))
+	for _, n := range ns {
+		known[n.ID] = n.Status
+	}
+	out := make(chan *apiws.NumberStatusEvent, 1)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		send := func(ev *apiws.NumberStatusEvent) bool {
+			known[ev.Number.ID] = ev.Status
+			select {
+			case out <- ev:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for ev := range sub.C() {
+			switch {
+			case ev.Kind == apiws.EventResync:
+				ns, err := read()
+				if err != nil {
+					return
+				}
+				for _, n := range ns {
+					if known[n.ID] != n.Status && !send(&apiws.NumberStatusEvent{Number: n, Status: n.Status, At: s.now()}) {
+						return
+					}
+				}
+			case ev.Kind == apiws.EventNumberStatus && (numberID == "" || ev.NumberID == numberID):
+				var d statusData
+				if err := json.Unmarshal(ev.Data, &d); err != nil || d.Number == nil {
+					s.log.Error("decode number status event", "number", ev.NumberID, "err", err)
+					continue
+				}
+				if !send(&apiws.NumberStatusEvent{Number: d.Number, Status: d.Status, At: d.At, Reason: d.Reason}) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// subscribedNumber returns the caller's number for a subscription, where
+// there is no payload for a userError: a missing (or another account's)
+// number is a NOT_FOUND error.
+func (s *Service) subscribedNumber(ctx context.Context, c *apiws.Caller, id string) (*apiws.Number, error) {
+	if !apiws.ValidID(id, apiws.PrefixNumber) {
+		return nil, apiws.Errorf(apiws.ENOTFOUND, "no such number")
+	}
+	n, err := s.db.Number(ctx, c.AccountID, id)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		return nil, apiws.Errorf(apiws.ENOTFOUND, "no such number")
+	}
+	return n, err
+}

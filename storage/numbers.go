@@ -1,0 +1,145 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// errPairingConflict is what a second pairing of one account meets: the
+// numbers_one_pairing index allows one PAIRING number per account.
+func errPairingConflict() error {
+	return apiws.Errorf(apiws.ECONFLICT, "another number of this account is pairing; finish or remove it first")
+}
+
+// CreateNumber writes a new number. A PAIRING number while the account
+// already has one is ECONFLICT and writes nothing.
+func (db *DB) CreateNumber(ctx context.Context, n *apiws.Number) error {
+	_, err := db.Bun.NewInsert().Model(n).Exec(ctx)
+	if isUniqueViolation(err) {
+		return errPairingConflict()
+	}
+	return translate(err)
+}
+
+// Number returns one number of the account, or ENOTFOUND (also when it
+// belongs to another account).
+func (db *DB) Number(ctx context.Context, accountID, id string) (*apiws.Number, error) {
+	n := new(apiws.Number)
+	err := db.Bun.NewSelect().Model(n).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "number")
+	}
+	return n, nil
+}
+
+// NumberByID returns the number with id whatever its account, or
+// ENOTFOUND; for events that name a number only.
+func (db *DB) NumberByID(ctx context.Context, id string) (*apiws.Number, error) {
+	n := new(apiws.Number)
+	if err := db.Bun.NewSelect().Model(n).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "number")
+	}
+	return n, nil
+}
+
+// ListNumbers pages through an account's numbers, newest first, optionally
+// only those in the statuses. after is the id of the last number of the
+// previous page. The total counts every number the filter matches.
+func (db *DB) ListNumbers(ctx context.Context, accountID string, statuses []apiws.NumberStatus, first int, after string) ([]*apiws.Number, int, error) {
+	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where("account_id = ?", accountID)
+		if len(statuses) > 0 {
+			q = q.Where("status IN (?)", bun.List(statuses))
+		}
+		return q
+	}
+	total, err := filter(db.Bun.NewSelect().Model((*apiws.Number)(nil))).Count(ctx)
+	if err != nil {
+		return nil, 0, translate(err)
+	}
+	ns := []*apiws.Number{}
+	q := filter(db.Bun.NewSelect().Model(&ns)).OrderExpr("id DESC").Limit(int64(first))
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, 0, translate(err)
+	}
+	return ns, int(total), nil
+}
+
+// ChangeNumber reads the number with id, lets change modify it and, if
+// change reports a change, writes it back, all in one transaction so that
+// concurrent changes of one number apply one after the other. It returns
+// the number as it is afterwards. Moving a number to PAIRING while the
+// account has another PAIRING number is ECONFLICT.
+func (db *DB) ChangeNumber(ctx context.Context, id string, change func(n *apiws.Number) bool) (n *apiws.Number, changed bool, err error) {
+	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n = new(apiws.Number)
+		q := tx.NewSelect().Model(n).Where("id = ?", id)
+		if db.Dialect == Postgres {
+			q = q.For("UPDATE") // SQLite's immediate transactions already serialize writers
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err, "number")
+		}
+		if changed = change(n); !changed {
+			return nil
+		}
+		_, err := tx.NewUpdate().Model(n).WherePK().Exec(ctx)
+		if isUniqueViolation(err) {
+			return errPairingConflict()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return n, changed, nil
+}
+
+// DeleteNumber deletes one number of the account, or answers ENOTFOUND.
+func (db *DB) DeleteNumber(ctx context.Context, accountID, id string) error {
+	res, err := db.Bun.NewDelete().Model((*apiws.Number)(nil)).Where("id = ? AND account_id = ?", id, accountID).Exec(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return apiws.Errorf(apiws.ENOTFOUND, "number not found")
+	}
+	return nil
+}
+
+// AbandonStalePairings marks LOGGED_OUT (never linked) the account's PAIRING
+// numbers whose pairing last promised a step before the time given: the
+// instance that ran it is gone, and they would block every new pairing.
+// It returns how many there were.
+func (db *DB) AbandonStalePairings(ctx context.Context, accountID string, before time.Time) (int, error) {
+	res, err := db.Bun.NewUpdate().Model((*apiws.Number)(nil)).
+		Set("status = ?", apiws.NumberLoggedOut).
+		Set("pairing = NULL").
+		Set("pairing_expires_at = NULL").
+		Where("account_id = ? AND status = ?", accountID, apiws.NumberPairing).
+		Where("COALESCE(pairing_expires_at, created_at) < ?", before).
+		Exec(ctx)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PairedNumbers returns every number, of any account, that is paired and
+// neither logged out nor banned: those to reconnect when apiws starts.
+func (db *DB) PairedNumbers(ctx context.Context) ([]*apiws.Number, error) {
+	var ns []*apiws.Number
+	err := db.Bun.NewSelect().Model(&ns).
+		Where("status IN (?)", bun.List([]apiws.NumberStatus{apiws.NumberConnected, apiws.NumberConnecting, apiws.NumberDisconnected})).
+		Where("jid IS NOT NULL").
+		OrderExpr("id").Scan(ctx)
+	return ns, translate(err)
+}
