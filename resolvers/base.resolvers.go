@@ -49,6 +49,22 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return notFoundAsNull(err)
 		}
 		return n, nil
+	case apiws.PrefixMessage:
+		m, err := r.svc.Messages.Message(ctx, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return m, nil
+	case apiws.PrefixDebugCapture:
+		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		dc, err := r.svc.Messages.DebugCapture(ctx, c.AccountID, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return dc, nil
 	}
 	if _, err := apiws.RequireAccount(ctx, ""); err != nil && apiws.CallerFrom(ctx).Kind != apiws.CredentialOperator {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )
 
@@ -89,3 +90,10 @@ func (r *subscriptionResolver) NumberStatus(ctx context.Context, numberID *strin
 func (r *subscriptionResolver) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
 	return r.svc.Numbers.Pairing(ctx, numberID)
 }
+
+// WhatsAppNumber returns generated.WhatsAppNumberResolver implementation.
+func (r *Resolver) WhatsAppNumber() generated.WhatsAppNumberResolver {
+	return &whatsAppNumberResolver{r}
+}
+
+type whatsAppNumberResolver struct{ *Resolver }

@@ -8,7 +8,9 @@ import (
 	"errors"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/model"
+	"github.com/apiws/apiws/messaging"
 )
 
 // Services are the domain services the resolvers call.
@@ -16,6 +18,7 @@ type Services struct {
 	Accounts apiws.AccountService
 	Keys     apiws.KeyService
 	Numbers  apiws.NumberService
+	Messages *messaging.Service
 }
 
 // Resolver is the root resolver.
@@ -101,4 +104,48 @@ func notFoundAsNull(err error) (model.Node, error) {
 		return nil, nil
 	}
 	return nil, err
+}
+
+// messageConnection pages an account's messages (of one number when
+// numberID is set), newest first.
+func (r *Resolver) messageConnection(ctx context.Context, accountID, numberID string, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
+	p, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	var f apiws.MessageFilter
+	if filter != nil {
+		f = *filter
+	}
+	f.NumberID = numberID
+	want := p.First
+	p.First++ // one more tells whether a next page exists
+	ms, total, err := r.svc.Messages.Messages(ctx, accountID, f, p)
+	if err != nil {
+		return nil, err
+	}
+	hasNext := len(ms) > want
+	if hasNext {
+		ms = ms[:want]
+	}
+	conn := &model.MessageConnection{Edges: make([]*model.MessageEdge, 0, len(ms)), TotalCount: total}
+	end := ""
+	for _, m := range ms {
+		conn.Edges = append(conn.Edges, &model.MessageEdge{Cursor: m.ID, Node: m})
+		end = m.ID
+	}
+	conn.PageInfo = pageInfo(hasNext, end)
+	return conn, nil
+}
+
+// loadNumber resolves a number through the operation's loader.
+func (r *Resolver) loadNumber(ctx context.Context, id string) (*apiws.Number, error) {
+	return dataloaders.For(ctx).Number.Load(ctx, id)
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

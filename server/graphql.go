@@ -43,6 +43,9 @@ func (s *Server) graphqlHandler() http.Handler {
 	}
 	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
 	srv.AroundOperations(s.metrics.aroundOperations)
+	for _, mw := range s.deps.AroundOperations {
+		srv.AroundOperations(mw)
+	}
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		s.log.ErrorContext(ctx, "resolver panic", "panic", v)

@@ -41,6 +41,9 @@ type Deps struct {
 	Ready map[string]Pinger
 	// Playground serves /playground; nil leaves it out.
 	Playground http.Handler
+	// AroundOperations run around every GraphQL operation (per-operation
+	// dataloaders, usage recording).
+	AroundOperations []graphql.OperationMiddleware
 }
 
 // Server is apiws's HTTP handler.

@@ -143,3 +143,10 @@ func (db *DB) PairedNumbers(ctx context.Context) ([]*apiws.Number, error) {
 		OrderExpr("id").Scan(ctx)
 	return ns, translate(err)
 }
+
+// NumbersByIDs returns the numbers with the ids; missing ones are left out.
+func (db *DB) NumbersByIDs(ctx context.Context, ids []string) ([]*apiws.Number, error) {
+	var ns []*apiws.Number
+	err := db.Bun.NewSelect().Model(&ns).Where("id IN (?)", bun.List(ids)).Scan(ctx)
+	return ns, translate(err)
+}

@@ -8,14 +8,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/accounts"
+	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
@@ -66,15 +70,36 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
 	}()
 
-	numberSvc, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log)
+	// Connectors may report (a reconnected number's inbound messages)
+	// before the messaging service exists; until then there is nobody to
+	// tell.
+	var messaged atomic.Pointer[messaging.Service]
+	numberSvc, connectors, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log, func(e whatsapp.Event) {
+		if m := messaged.Load(); m != nil {
+			m.HandleConnectorEvent(e)
+		}
+	})
 	if err != nil {
 		return err
 	}
 	// Deferred after bus.Close and db.Close, so it runs before them: pairings
 	// record their outcome and connectors stop while both are still open.
 	defer closeNumbers()
+	messageSvc, err := messaging.New(messaging.Config{
+		SecretKey:      cfg.SecretKey,
+		SendsPerSecond: cfg.PlanSendsPerSecond,
+	}, db, bus, db, connectors, nil, log)
+	if err != nil {
+		return err
+	}
+	// Stopped before the numbers service and the connectors it sends through.
+	defer messageSvc.Close()
+	messaged.Store(messageSvc)
+	if err := messageSvc.Start(ctx); err != nil {
+		return err
+	}
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc})
+	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc})
 	srv := server.New(server.Config{
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -84,6 +109,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Keys:   accountSvc,
 		Log:    log,
 		Ready:  ready,
+		AroundOperations: []graphql.OperationMiddleware{
+			dataloaders.Middleware(db),
+		},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -125,7 +153,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 // startNumbers builds the numbers service over both connectors and starts
 // reconnecting every paired number in the background. The returned func
 // stops it all, the service before the connectors it uses.
-func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger) (*numbers.Service, func(), error) {
+func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, messages whatsapp.EventHandler) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
 	// The connectors need their event handler before the service that
 	// handles events exists; no event comes before the service first uses
 	// a connector, so svc is set by then.
@@ -133,13 +161,15 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 	handle := func(e whatsapp.Event) {
 		if sc, ok := e.(*whatsapp.StateChange); ok {
 			svc.HandleStateChange(sc)
+			return
 		}
+		messages(e) // receipts and inbound messages
 	}
 	sandbox := whatsapp.NewSandbox(handle, cfg.SandboxDelay)
 	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, nil)
 	if err != nil {
 		_ = sandbox.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	svc = numbers.New(db, bus, log, sandbox, wa)
 
@@ -151,7 +181,13 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 			log.Error("reconnect numbers", "err", err)
 		}
 	}()
-	return svc, func() {
+	connectors := func(n *apiws.Number) whatsapp.Connector {
+		if n.Sandbox {
+			return sandbox
+		}
+		return wa
+	}
+	return svc, connectors, func() {
 		stopReconnect()
 		<-reconnected
 		_ = svc.Close()

@@ -54,9 +54,46 @@ type CreateAPIKeyPayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type DebugCaptureInput struct {
+	NumberID string    `json:"numberId"`
+	Until    time.Time `json:"until"`
+	Reason   string    `json:"reason"`
+}
+
+type DebugCapturePayload struct {
+	DebugCapture *apiws.DebugCapture `json:"debugCapture,omitempty"`
+	UserErrors   []*apiws.Error      `json:"userErrors"`
+}
+
+type IncomingMessage struct {
+	Message *apiws.Message `json:"message"`
+	// Content in transit; not stored.
+	Text  *string    `json:"text,omitempty"`
+	Media *MediaInfo `json:"media,omitempty"`
+}
+
 type LogInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+}
+
+type MediaInfo struct {
+	Kind      apiws.MessageKind `json:"kind"`
+	MimeType  string            `json:"mimeType"`
+	FileName  *string           `json:"fileName,omitempty"`
+	Caption   *string           `json:"caption,omitempty"`
+	SizeBytes int               `json:"sizeBytes"`
+}
+
+type MessageConnection struct {
+	Edges      []*MessageEdge `json:"edges"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+type MessageEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *apiws.Message `json:"node"`
 }
 
 type Mutation struct {
@@ -94,6 +131,23 @@ type Query struct {
 type RemoveNumberPayload struct {
 	RemovedNumberID *string        `json:"removedNumberId,omitempty"`
 	UserErrors      []*apiws.Error `json:"userErrors"`
+}
+
+type SendMessageInput struct {
+	NumberID string `json:"numberId"`
+	To       string `json:"to"`
+	// Text, or the caption when media is given alone.
+	Text  *string           `json:"text,omitempty"`
+	Media *apiws.MediaInput `json:"media,omitempty"`
+	// Free text of the caller's own, kept with the metadata and filterable.
+	ClientReference *string `json:"clientReference,omitempty"`
+	// Up to 255 characters; reuse within 24 hours returns the first message.
+	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
+}
+
+type SendMessagePayload struct {
+	Message    *apiws.Message `json:"message,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
 type SignUpInput struct {

@@ -1,0 +1,88 @@
+// Package dataloaders batches the lookups of one GraphQL operation, so a
+// page's statement count does not grow with its size.
+package dataloaders
+
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// Loaders are one operation's batch loaders. Values are shared by every
+// field of the operation, never across operations or accounts.
+type Loaders struct {
+	Number        *dataloadgen.Loader[string, *apiws.Number]
+	Message       *dataloadgen.Loader[string, *apiws.Message]
+	MessageEvents *dataloadgen.Loader[string, []*apiws.MessageEvent]
+	APIKey        *dataloadgen.Loader[string, *apiws.APIKey]
+}
+
+// wait is how long a loader collects keys before it queries: resolvers of
+// one list run concurrently and ask within microseconds of each other.
+const wait = 500 * time.Microsecond
+
+// New returns fresh loaders over db. Without cache, each load batches but
+// reads afresh: a subscription resolves its fields once per event, and each
+// event must see the data as it is then.
+func New(db *storage.DB, cache bool) *Loaders {
+	opts := []dataloadgen.Option{dataloadgen.WithWait(wait)}
+	if !cache {
+		opts = append(opts, dataloadgen.WithoutCache())
+	}
+	return &Loaders{
+		Number: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Number, error) {
+			ns, err := db.NumbersByIDs(ctx, ids)
+			return byID(ns, func(n *apiws.Number) string { return n.ID }), err
+		}, opts...),
+		Message: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Message, error) {
+			ms, err := db.MessagesByIDs(ctx, ids)
+			return byID(ms, func(m *apiws.Message) string { return m.ID }), err
+		}, opts...),
+		MessageEvents: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*apiws.MessageEvent, error) {
+			evs, err := db.EventsOfMessages(ctx, ids)
+			out := make(map[string][]*apiws.MessageEvent, len(ids))
+			for _, id := range ids {
+				out[id] = []*apiws.MessageEvent{}
+			}
+			for _, ev := range evs {
+				out[ev.MessageID] = append(out[ev.MessageID], ev)
+			}
+			return out, err
+		}, opts...),
+		APIKey: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
+			ks, err := db.APIKeysByIDs(ctx, ids)
+			return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
+		}, opts...),
+	}
+}
+
+func byID[T any](items []T, id func(T) string) map[string]T {
+	m := make(map[string]T, len(items))
+	for _, it := range items {
+		m[id(it)] = it
+	}
+	return m
+}
+
+type loadersKey struct{}
+
+// For returns the operation's loaders.
+func For(ctx context.Context) *Loaders {
+	l, _ := ctx.Value(loadersKey{}).(*Loaders)
+	return l
+}
+
+// Middleware gives each GraphQL operation its own loaders: a websocket
+// carries many operations, and each must see fresh data.
+func Middleware(db *storage.DB) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		op := graphql.GetOperationContext(ctx)
+		cache := op.Operation == nil || op.Operation.Operation != "subscription"
+		return next(context.WithValue(ctx, loadersKey{}, New(db, cache)))
+	}
+}
