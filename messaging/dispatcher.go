@@ -148,7 +148,9 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 		return false
 	}
 	msg := whatsapp.OutgoingMessage{ID: *m[0].WAMessageID, To: m[0].Peer, Kind: body.Kind, Text: body.Text, Media: body.Media}
-	ctx, cancel := context.WithTimeout(s.ctx, 60*time.Second)
+	// Not cancelled when the service stops: Close waits for this send, so
+	// its outcome is recorded and a restart does not send it again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
 	_, err = s.connectors(n).Send(ctx, n, msg)
 	cancel()
 	if err == nil {

@@ -37,6 +37,7 @@ const (
 type DB struct {
 	Bun     *bun.DB
 	Dialect Dialect
+	queries *queryCounter
 }
 
 // Open connects to url: a postgres:// or postgresql:// URL, or else a SQLite
@@ -73,6 +74,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqldb.SetMaxIdleConns(8)
 		db = &DB{Bun: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}
 	}
+	db.queries = &queryCounter{}
+	db.Bun.AddQueryHook(db.queries)
 	if err := db.Ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err

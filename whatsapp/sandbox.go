@@ -39,6 +39,7 @@ type Sandbox struct {
 	phones        map[string]bool // handed out, so no two numbers share one
 	timedOut      map[string]bool // message ids whose first send failed (0002)
 	transmissions []Transmission
+	recorder      func(Transmission)
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -103,6 +104,15 @@ func (s *Sandbox) Close() error {
 	s.mu.Unlock()
 	s.wg.Wait()
 	return nil
+}
+
+// SetRecorder makes the Sandbox also hand every transmission to record
+// before Send returns, e.g. to keep them in the database, where every
+// instance and every restart adds to one record.
+func (s *Sandbox) SetRecorder(record func(Transmission)) {
+	s.mu.Lock()
+	s.recorder = record
+	s.mu.Unlock()
 }
 
 // Transmissions returns every message accepted for sending, in order.
@@ -294,29 +304,42 @@ func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage
 		return SendResult{}, sendErr(CodeTimeout, "send interrupted", true, err)
 	}
 
+	t, record, err := s.accept(n, msg, to)
+	if err != nil {
+		return SendResult{}, err
+	}
+	if record != nil {
+		record(t) // outside the lock: it may write to a database
+	}
+	return SendResult{WAMessageID: msg.ID, At: t.At}, nil
+}
+
+// accept applies the sandbox rules to one send and records the
+// transmission.
+func (s *Sandbox) accept(n *apiws.Number, msg OutgoingMessage, to string) (Transmission, func(Transmission), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return SendResult{}, sendErr(CodeNotConnected, "connector is closed", true, ErrClosed)
+		return Transmission{}, nil, sendErr(CodeNotConnected, "connector is closed", true, ErrClosed)
 	}
 	if num := s.numbers[n.ID]; num == nil || !num.connected {
-		return SendResult{}, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
+		return Transmission{}, nil, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
 	}
 	switch {
 	case strings.HasSuffix(to, "0000"):
-		return SendResult{}, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not on WhatsApp", to), false, nil)
+		return Transmission{}, nil, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not on WhatsApp", to), false, nil)
 	case strings.HasSuffix(to, "0002") && !s.timedOut[msg.ID]:
 		s.timedOut[msg.ID] = true
-		return SendResult{}, sendErr(CodeTimeout, "timed out waiting for WhatsApp to accept the message", true, nil)
+		return Transmission{}, nil, sendErr(CodeTimeout, "timed out waiting for WhatsApp to accept the message", true, nil)
 	}
 
-	now := time.Now()
-	s.transmissions = append(s.transmissions, Transmission{NumberID: n.ID, MessageID: msg.ID, To: to, Kind: msg.Kind, At: now})
+	t := Transmission{NumberID: n.ID, MessageID: msg.ID, To: to, Kind: msg.Kind, At: time.Now()}
+	s.transmissions = append(s.transmissions, t)
 	s.goLocked(func() { s.receipts(n.ID, to, msg) })
 	if strings.HasSuffix(to, "0003") {
 		s.goLocked(func() { s.echo(n.ID, to, msg) })
 	}
-	return SendResult{WAMessageID: msg.ID, At: now}, nil
+	return t, s.recorder, nil
 }
 
 // receipts plays the receipts of one sent message, in order.

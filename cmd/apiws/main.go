@@ -18,8 +18,10 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/apiws/apiws/accounts"
+	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
 )
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stdout, " ", n)
 		}
 		return nil
+	case "retention":
+		return retention(ctx, cfg, args, stdout, stderr)
 	case "operator-key":
 		return operatorKey(ctx, cfg, log, args, stdout, stderr)
 	case "version":
@@ -88,6 +92,7 @@ const usageText = `usage:
   apiws [serve] [--addr :8080] [--database-url URL] [--redis-url URL]
   apiws migrate
   apiws operator-key create --name NAME
+  apiws retention run [--as-of 2026-01-02T15:04:05Z]
   apiws version
 Configuration is read from APIWS_* environment variables; see README.md.
 `
@@ -120,6 +125,41 @@ func operatorKey(ctx context.Context, cfg *Config, log *slog.Logger, args []stri
 	}
 	fmt.Fprintf(stderr, "operator key %s (%s) created; the secret is shown once:\n", k.ID, k.Name)
 	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+// retention runs one retention sweep, as if at --as-of (default now).
+func retention(ctx context.Context, cfg *Config, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "run" {
+		return errors.New("usage: apiws retention run [--as-of TIME]")
+	}
+	fs := flag.NewFlagSet("apiws retention run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asOf := fs.String("as-of", "", "sweep as if at this RFC 3339 time")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	at := time.Now().UTC()
+	if *asOf != "" {
+		t, err := time.Parse(time.RFC3339Nano, *asOf)
+		if err != nil {
+			return fmt.Errorf("--as-of must be RFC 3339, e.g. 2027-01-02T15:04:05Z: %w", err)
+		}
+		at = t.UTC()
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	r, err := privacy.Sweep(ctx, db, at)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "retention sweep as of %s: %d captured contents purged\n", at.Format(time.RFC3339), r.CapturedContents)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
+	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/storage"
@@ -69,6 +71,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		defer close(done)
 		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
 	}()
+	sweeping := make(chan struct{})
+	go func() {
+		defer close(sweeping)
+		privacy.Run(workCtx, db, time.Minute, func(err error) { log.Error("retention sweep", "err", err) })
+	}()
+	defer func() { stopWork(); <-sweeping }()
 
 	// Connectors may report (a reconnected number's inbound messages)
 	// before the messaging service exists; until then there is nobody to
@@ -113,6 +121,10 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 			dataloaders.Middleware(db),
 		},
 	})
+
+	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
+	}, func() float64 { return float64(db.Statements()) }))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -166,6 +178,13 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 		messages(e) // receipts and inbound messages
 	}
 	sandbox := whatsapp.NewSandbox(handle, cfg.SandboxDelay)
+	sandbox.SetRecorder(func(t whatsapp.Transmission) {
+		err := db.RecordSandboxTransmission(context.Background(), &storage.SandboxTransmission{
+			NumberID: t.NumberID, MessageID: t.MessageID, Recipient: t.To, Kind: string(t.Kind), At: t.At.UTC()})
+		if err != nil {
+			log.Error("record sandbox transmission", "err", err)
+		}
+	})
 	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, nil)
 	if err != nil {
 		_ = sandbox.Close()
