@@ -14,6 +14,8 @@ var normalizeTests = []struct {
 	{"+1", "", false},
 	{"+12", "", false},
 	{"hello", "", false},
+	{"+1 800 FLOWERS", "", false},
+	{"+1 415 555 0123 ext. 5", "", false},
 	{"+999 1234567", "", false},
 	{"", "", false},
 }

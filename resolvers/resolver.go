@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/model"
@@ -128,6 +129,7 @@ func (r *Resolver) messageConnection(ctx context.Context, accountID, numberID st
 	if hasNext {
 		ms = ms[:want]
 	}
+	prefetch(ctx, ms)
 	conn := &model.MessageConnection{Edges: make([]*model.MessageEdge, 0, len(ms)), TotalCount: total}
 	end := ""
 	for _, m := range ms {
@@ -148,4 +150,54 @@ func nonEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// prefetch loads, in one batch each, what the page's selection asks of its
+// messages, so the count of statements does not depend on how many
+// resolvers reach their loader within its batching window.
+func prefetch(ctx context.Context, ms []*apiws.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	l := dataloaders.For(ctx)
+	if wants(ctx, "edges", "node", "events") {
+		ids := make([]string, len(ms))
+		for i, m := range ms {
+			ids[i] = m.ID
+		}
+		_, _ = l.MessageEvents.LoadAll(ctx, ids) // errors come back to the field that loads
+	}
+	if wants(ctx, "edges", "node", "number") {
+		seen := map[string]bool{}
+		var ids []string
+		for _, m := range ms {
+			if !seen[m.NumberID] {
+				seen[m.NumberID] = true
+				ids = append(ids, m.NumberID)
+			}
+		}
+		_, _ = l.Number.LoadAll(ctx, ids)
+	}
+}
+
+// wants reports whether the current field's selection reaches path.
+func wants(ctx context.Context, path ...string) bool {
+	op := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next *graphql.CollectedField
+		for j := range fields {
+			if fields[j].Name == name {
+				next = &fields[j]
+				break
+			}
+		}
+		if next == nil {
+			return false
+		}
+		if i < len(path)-1 {
+			fields = graphql.CollectFields(op, next.Selections, nil)
+		}
+	}
+	return true
 }

@@ -27,9 +27,10 @@ type statusRecorder struct {
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
+	if r.status != 0 {
+		return // a second call would only be logged as superfluous
 	}
+	r.status = code
 	r.ResponseWriter.WriteHeader(code)
 }
 

@@ -75,7 +75,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db = &DB{Bun: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}
 	}
 	db.queries = &queryCounter{}
-	db.Bun.AddQueryHook(db.queries)
+	db.Bun = db.Bun.WithQueryHook(db.queries)
 	if err := db.Ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err

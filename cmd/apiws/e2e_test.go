@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,9 +46,24 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 // startServer runs apiws in this process on a free port with env (over the
-// defaults: SQLite in a temporary folder, instant sandbox) and returns its
+// defaults: SQLite in a temporary folder, a fast sandbox) and returns its
 // base URL. The server stops when the test ends.
 func startServer(t *testing.T, env map[string]string) string {
+	t.Helper()
+	return startServerCtx(t, context.Background(), env)
+}
+
+// servers records, per base URL, each test server's database and a channel
+// closed when it has stopped.
+var servers sync.Map // base URL -> *testServer
+
+type testServer struct {
+	dbURL   string
+	stopped chan struct{}
+}
+
+// startServerCtx is startServer for a server that also stops when ctx ends.
+func startServerCtx(t *testing.T, ctx context.Context, env map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	full := map[string]string{
@@ -60,14 +76,17 @@ func startServer(t *testing.T, env map[string]string) string {
 	for k, v := range env {
 		full[k] = v
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	out := &lineWriter{lines: make(chan string, 16)}
 	done := make(chan error, 1)
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		done <- run(ctx, nil, func(k string) string { return full[k] }, out, io.Discard)
 	}()
 	t.Cleanup(func() {
 		cancel()
+		<-stopped
 		if err := <-done; err != nil {
 			t.Errorf("server stopped with %v", err)
 		}
@@ -78,14 +97,57 @@ func startServer(t *testing.T, env map[string]string) string {
 		case line := <-out.lines:
 			if addr, ok := strings.CutPrefix(line, "apiws listening on "); ok {
 				waitHealthy(t, addr)
+				servers.Store(addr, &testServer{dbURL: full["APIWS_DATABASE_URL"], stopped: stopped})
 				return addr
 			}
-		case err := <-done:
-			t.Fatalf("server did not start: %v", err)
+		case <-stopped:
+			t.Fatalf("server did not start: %v", <-done)
 		case <-deadline:
 			t.Fatal("server did not start within 20s")
 		}
 	}
+}
+
+// serverOf returns what startServer recorded of the server at base.
+func serverOf(t *testing.T, base string) *testServer {
+	t.Helper()
+	s, ok := servers.Load(base)
+	if !ok {
+		t.Fatalf("no test server at %s", base)
+	}
+	return s.(*testServer)
+}
+
+// waitStopped waits until the server at base has shut down.
+func waitStopped(t *testing.T, base string) {
+	t.Helper()
+	select {
+	case <-serverOf(t, base).stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop within 30s")
+	}
+}
+
+// metric reads one unlabelled value from /metrics.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s = %q", name, v)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 func waitHealthy(t *testing.T, base string) {

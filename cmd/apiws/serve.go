@@ -52,6 +52,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		if err != nil {
 			return fmt.Errorf("APIWS_REDIS_URL: %w", err)
 		}
+		redis.SetLogger(redisLogger{log: log})
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
 		rbus := events.NewRedis(rdb, events.Options{})
