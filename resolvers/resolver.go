@@ -15,6 +15,7 @@ import (
 type Services struct {
 	Accounts apiws.AccountService
 	Keys     apiws.KeyService
+	Usage    apiws.UsageService
 }
 
 // Resolver is the root resolver.

@@ -41,6 +41,9 @@ type Deps struct {
 	Ready map[string]Pinger
 	// Playground serves /playground; nil leaves it out.
 	Playground http.Handler
+	// Usage logs API calls and applies request rate limits; nil turns both
+	// off.
+	Usage Usage
 }
 
 // Server is apiws's HTTP handler.

@@ -46,6 +46,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		}
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
+		limiter = usage.NewRedisLimiter(rdb, "apiws:rl:")
 		rbus := events.NewRedis(rdb, events.Options{})
 		bus = rbus
 		ready["redis"] = rbus
@@ -64,7 +65,21 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
 	}()
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc})
+	usageSvc := usage.New(db, usage.Options{
+		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
+		RatePerSecond: cfg.RateLimitPerSecond,
+		Limiter:       limiter,
+		Log:           log,
+	})
+	// The call log is written until workCtx ends, after the HTTP server
+	// has stopped, so the last calls are flushed.
+	usageDone := make(chan struct{})
+	go func() {
+		defer close(usageDone)
+		usageSvc.Run(workCtx)
+	}()
+
+	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Usage: usageSvc})
 	srv := server.New(server.Config{
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -74,7 +89,9 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Keys:   accountSvc,
 		Log:    log,
 		Ready:  ready,
+		Usage:  usageSvc,
 	})
+	srv.Registry().MustRegister(usageSvc.Collectors()...)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -106,6 +123,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	err = hs.Shutdown(shutdownCtx)
 	stopWork()
 	<-done
+	<-usageDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
