@@ -33,7 +33,7 @@ type Usage interface {
 	CheckQuota(ctx context.Context, accountID string) error
 	// RecordMessage counts a message reaching status (QUEUED counts an
 	// accepted message).
-	RecordMessage(ctx context.Context, accountID string, status apiws.MessageStatus, at time.Time)
+	RecordMessage(ctx context.Context, accountID string, status apiws.MessageStatus, at time.Time) error
 }
 
 // Config tunes the service.
@@ -131,7 +131,9 @@ func (s *Service) publish(evs ...*apiws.MessageEvent) {
 			s.log.Warn("publish message event", "err", err, "account", ev.AccountID, "cursor", ev.Seq)
 		}
 		if s.usage != nil {
-			s.usage.RecordMessage(s.ctx, ev.AccountID, ev.Status, ev.At)
+			if err := s.usage.RecordMessage(context.WithoutCancel(s.ctx), ev.AccountID, ev.Status, ev.At); err != nil {
+				s.log.Warn("record message in usage", "err", err, "account", ev.AccountID)
+			}
 		}
 	}
 }

@@ -65,6 +65,16 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return notFoundAsNull(err)
 		}
 		return dc, nil
+	case apiws.PrefixAPICall:
+		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		call, err := r.svc.Usage.APICall(ctx, c.AccountID, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return call, nil
 	}
 	if _, err := apiws.RequireAccount(ctx, ""); err != nil && apiws.CallerFrom(ctx).Kind != apiws.CredentialOperator {
 		return nil, err

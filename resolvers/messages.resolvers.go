@@ -7,9 +7,9 @@ package resolvers
 
 import (
 	"context"
-	"github.com/apiws/apiws/dataloaders"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )

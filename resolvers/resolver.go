@@ -20,6 +20,7 @@ type Services struct {
 	Keys     apiws.KeyService
 	Numbers  apiws.NumberService
 	Messages *messaging.Service
+	Usage    apiws.UsageService
 }
 
 // Resolver is the root resolver.

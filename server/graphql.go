@@ -41,6 +41,11 @@ func (s *Server) graphqlHandler() http.Handler {
 	if !s.cfg.Production {
 		srv.Use(extension.Introspection{})
 	}
+	if s.deps.Usage != nil {
+		// Before limits, so an over-rate client costs no complexity count.
+		srv.Use(rateLimit{usage: s.deps.Usage})
+		srv.Use(callLog{usage: s.deps.Usage})
+	}
 	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
 	srv.AroundOperations(s.metrics.aroundOperations)
 	for _, mw := range s.deps.AroundOperations {
@@ -52,6 +57,9 @@ func (s *Server) graphqlHandler() http.Handler {
 		return errors.New("internal error")
 	})
 	return withWSState(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !websocket.IsWebSocketUpgrade(r) {
+			w, r = withHTTPState(w, r)
+		}
 		srv.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 	}))
 }

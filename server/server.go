@@ -44,6 +44,9 @@ type Deps struct {
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware
+	// Usage logs API calls and applies request rate limits; nil turns both
+	// off.
+	Usage Usage
 }
 
 // Server is apiws's HTTP handler.

@@ -1,5 +1,3 @@
-// Package usage records API calls, keeps the usage rollups, and enforces
-// quotas and rate limits.
 package usage
 
 import (

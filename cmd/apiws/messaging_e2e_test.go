@@ -444,7 +444,7 @@ func TestStatusAcrossRedisOutage(t *testing.T) {
 
 func TestRestartWithQueuedMessages(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"APIWS_DATABASE_URL": filepath.Join(dir, "apiws.db"), "APIWS_PLAN_SENDS_PER_SECOND": "40"}
+	env := map[string]string{"APIWS_DATABASE_URL": filepath.Join(dir, "apiws.db"), "APIWS_PLAN_SENDS_PER_SECOND": "40", "APIWS_RATE_LIMIT_PER_SECOND": "0"}
 	ctx, cancel := context.WithCancel(context.Background())
 	base := startServerCtx(t, ctx, env)
 	token, _ := signUp(t, base, "restart@example.com")
@@ -566,7 +566,7 @@ func countRows(t *testing.T, dbURL, table string) int {
 }
 
 func TestStatementCountDoesNotGrowWithPageSize(t *testing.T) {
-	base := startServer(t, map[string]string{"APIWS_SANDBOX_DELAY": "0", "APIWS_PLAN_SENDS_PER_SECOND": "1000"})
+	base := startServer(t, map[string]string{"APIWS_SANDBOX_DELAY": "0", "APIWS_PLAN_SENDS_PER_SECOND": "1000", "APIWS_RATE_LIMIT_PER_SECOND": "0"})
 	token, _ := signUp(t, base, "pages@example.com")
 	num := connectedNumber(t, base, token)
 	var last string
@@ -595,4 +595,28 @@ func TestStatementCountDoesNotGrowWithPageSize(t *testing.T) {
 		t.Fatalf("a page of 5 takes %v statements, a page of 50 %v", five, fifty)
 	}
 	t.Logf("statements per page: %v", five)
+}
+
+func TestQuotaRefusesSendsOverThePlan(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_PLAN_MONTHLY_MESSAGES": "2"})
+	token, _ := signUp(t, base, "quota@example.com")
+	num := connectedNumber(t, base, token)
+	a := send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "1"})
+	b := send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "2"})
+	r := gql(t, base, token, sendMutation, map[string]any{"i": map[string]any{"numberId": num, "to": "+14155550123", "text": "3"}})
+	if got := userErrorCodes(get(r.Data, "sendMessage")); len(got) != 1 || !strings.HasPrefix(got[0], "QUOTA_EXCEEDED") {
+		t.Fatalf("a send over the quota: %v", got)
+	}
+	q := gql(t, base, token, `{ viewer { quota { used limit resetsAt } plan { name monthlyMessages } messages { totalCount } } }`, nil)
+	if get(q.Data, "viewer", "quota", "used") != float64(2) || get(q.Data, "viewer", "quota", "limit") != float64(2) ||
+		get(q.Data, "viewer", "messages", "totalCount") != float64(2) {
+		t.Fatalf("after a refused send: %v", q.Data)
+	}
+	waitMessages(t, base, token, "read", func(ms map[string]any) bool { return statusOf(ms, a) == "READ" && statusOf(ms, b) == "READ" })
+	now := time.Now().UTC()
+	u := gql(t, base, token, `query($from: Time!, $to: Time!) { viewer { usage(from: $from, to: $to, granularity: DAY) { start messagesSent messagesRead apiCalls } } }`,
+		map[string]any{"from": now.Truncate(24 * time.Hour).Format(time.RFC3339), "to": now.Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.RFC3339)})
+	if get(u.Data, "viewer", "usage", 0, "messagesSent") != float64(2) || get(u.Data, "viewer", "usage", 0, "messagesRead") != float64(2) {
+		t.Fatalf("usage today: %v %v", u.Data, u.Errors)
+	}
 }

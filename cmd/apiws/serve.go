@@ -55,6 +55,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		redis.SetLogger(redisLogger{log: log})
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
+		limiter = usage.NewRedisLimiter(rdb, "apiws:rl:")
 		rbus := events.NewRedis(rdb, events.Options{})
 		bus = rbus
 		ready["redis"] = rbus
@@ -79,6 +80,20 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	}()
 	defer func() { stopWork(); <-sweeping }()
 
+	usageSvc := usage.New(db, usage.Options{
+		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
+		RatePerSecond: cfg.RateLimitPerSecond,
+		Limiter:       limiter,
+		Log:           log,
+	})
+	// The call log is written until workCtx ends, after the HTTP server
+	// has stopped, so the last calls are flushed.
+	usageDone := make(chan struct{})
+	go func() {
+		defer close(usageDone)
+		usageSvc.Run(workCtx)
+	}()
+
 	// Connectors may report (a reconnected number's inbound messages)
 	// before the messaging service exists; until then there is nobody to
 	// tell.
@@ -97,7 +112,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	messageSvc, err := messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
-	}, db, bus, db, connectors, nil, log)
+	}, db, bus, db, connectors, usageSvc, log)
 	if err != nil {
 		return err
 	}
@@ -108,7 +123,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		return err
 	}
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc})
+	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc})
 	srv := server.New(server.Config{
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -118,10 +133,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Keys:   accountSvc,
 		Log:    log,
 		Ready:  ready,
+		Usage:  usageSvc,
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(db),
 		},
 	})
+	srv.Registry().MustRegister(usageSvc.Collectors()...)
 
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
@@ -157,6 +174,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	err = hs.Shutdown(shutdownCtx)
 	stopWork()
 	<-done
+	<-usageDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -32,6 +32,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Account() AccountResolver
+	ApiCall() ApiCallResolver
 	DebugCapture() DebugCaptureResolver
 	Message() MessageResolver
 	MessageStatusEvent() MessageStatusEventResolver
@@ -46,6 +47,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Account struct {
+		APICalls             func(childComplexity int, first *int, after *string, filter *apiws.APICallFilter) int
 		APIKeys              func(childComplexity int) int
 		AnalyticsObjected    func(childComplexity int) int
 		Business             func(childComplexity int) int
@@ -60,8 +62,11 @@ type ComplexityRoot struct {
 		Name                 func(childComplexity int) int
 		Numbers              func(childComplexity int, first *int, after *string, status []apiws.NumberStatus) int
 		Phone                func(childComplexity int) int
+		Plan                 func(childComplexity int) int
 		ProcessingRestricted func(childComplexity int) int
+		Quota                func(childComplexity int) int
 		Status               func(childComplexity int) int
+		Usage                func(childComplexity int, from time.Time, to time.Time, granularity *apiws.Granularity) int
 	}
 
 	AccountConnection struct {
@@ -78,6 +83,30 @@ type ComplexityRoot struct {
 	AccountPayload struct {
 		Account    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
+	}
+
+	ApiCall struct {
+		APIKey        func(childComplexity int) int
+		At            func(childComplexity int) int
+		DurationMs    func(childComplexity int) int
+		ErrorCode     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		IP            func(childComplexity int) int
+		OK            func(childComplexity int) int
+		OperationName func(childComplexity int) int
+		OperationType func(childComplexity int) int
+		UserAgent     func(childComplexity int) int
+	}
+
+	ApiCallConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ApiCallEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	ApiKey struct {
@@ -263,6 +292,12 @@ type ComplexityRoot struct {
 		Number func(childComplexity int) int
 	}
 
+	Plan struct {
+		MonthlyMessages func(childComplexity int) int
+		Name            func(childComplexity int) int
+		SendsPerSecond  func(childComplexity int) int
+	}
+
 	PolicyVersion struct {
 		EffectiveAt func(childComplexity int) int
 		Material    func(childComplexity int) int
@@ -277,6 +312,12 @@ type ComplexityRoot struct {
 		PolicyVersions func(childComplexity int) int
 		PrivacyPolicy  func(childComplexity int) int
 		Viewer         func(childComplexity int) int
+	}
+
+	Quota struct {
+		Limit    func(childComplexity int) int
+		ResetsAt func(childComplexity int) int
+		Used     func(childComplexity int) int
 	}
 
 	RemoveNumberPayload struct {
@@ -294,6 +335,19 @@ type ComplexityRoot struct {
 		MessageStatus    func(childComplexity int, numberID *string, after *int64) int
 		NumberStatus     func(childComplexity int, numberID *string) int
 		Pairing          func(childComplexity int, numberID string) int
+	}
+
+	UsageBucket struct {
+		APICalls          func(childComplexity int) int
+		Errors            func(childComplexity int) int
+		MessagesDelivered func(childComplexity int) int
+		MessagesFailed    func(childComplexity int) int
+		MessagesRead      func(childComplexity int) int
+		MessagesReceived  func(childComplexity int) int
+		MessagesSent      func(childComplexity int) int
+		P50LatencyMs      func(childComplexity int) int
+		P95LatencyMs      func(childComplexity int) int
+		Start             func(childComplexity int) int
 	}
 
 	UserError struct {
@@ -326,6 +380,13 @@ type AccountResolver interface {
 	Messages(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
 	DebugCaptures(ctx context.Context, obj *apiws.Account) ([]*apiws.DebugCapture, error)
 	Numbers(ctx context.Context, obj *apiws.Account, first *int, after *string, status []apiws.NumberStatus) (*model.NumberConnection, error)
+	Plan(ctx context.Context, obj *apiws.Account) (*apiws.Plan, error)
+	Quota(ctx context.Context, obj *apiws.Account) (*apiws.Quota, error)
+	Usage(ctx context.Context, obj *apiws.Account, from time.Time, to time.Time, granularity *apiws.Granularity) ([]*apiws.UsageBucket, error)
+	APICalls(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.APICallFilter) (*model.APICallConnection, error)
+}
+type ApiCallResolver interface {
+	APIKey(ctx context.Context, obj *apiws.APICall) (*apiws.APIKey, error)
 }
 type DebugCaptureResolver interface {
 	Number(ctx context.Context, obj *apiws.DebugCapture) (*apiws.Number, error)
@@ -392,6 +453,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "Account.apiCalls":
+		if e.ComplexityRoot.Account.APICalls == nil {
+			break
+		}
+
+		args, err := ec.field_Account_apiCalls_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.APICalls(childComplexity, args["first"].(*int), args["after"].(*string), args["filter"].(*apiws.APICallFilter)), true
 	case "Account.apiKeys":
 		if e.ComplexityRoot.Account.APIKeys == nil {
 			break
@@ -486,18 +558,41 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Phone(childComplexity), true
+	case "Account.plan":
+		if e.ComplexityRoot.Account.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Plan(childComplexity), true
 	case "Account.processingRestricted":
 		if e.ComplexityRoot.Account.ProcessingRestricted == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Account.ProcessingRestricted(childComplexity), true
+	case "Account.quota":
+		if e.ComplexityRoot.Account.Quota == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.Quota(childComplexity), true
 	case "Account.status":
 		if e.ComplexityRoot.Account.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Account.Status(childComplexity), true
+	case "Account.usage":
+		if e.ComplexityRoot.Account.Usage == nil {
+			break
+		}
+
+		args, err := ec.field_Account_usage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.Usage(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["granularity"].(*apiws.Granularity)), true
 
 	case "AccountConnection.edges":
 		if e.ComplexityRoot.AccountConnection.Edges == nil {
@@ -543,6 +638,99 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountPayload.UserErrors(childComplexity), true
+
+	case "ApiCall.apiKey":
+		if e.ComplexityRoot.ApiCall.APIKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.APIKey(childComplexity), true
+	case "ApiCall.at":
+		if e.ComplexityRoot.ApiCall.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.At(childComplexity), true
+	case "ApiCall.durationMs":
+		if e.ComplexityRoot.ApiCall.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.DurationMs(childComplexity), true
+	case "ApiCall.errorCode":
+		if e.ComplexityRoot.ApiCall.ErrorCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.ErrorCode(childComplexity), true
+	case "ApiCall.id":
+		if e.ComplexityRoot.ApiCall.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.ID(childComplexity), true
+	case "ApiCall.ip":
+		if e.ComplexityRoot.ApiCall.IP == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.IP(childComplexity), true
+	case "ApiCall.ok":
+		if e.ComplexityRoot.ApiCall.OK == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.OK(childComplexity), true
+	case "ApiCall.operationName":
+		if e.ComplexityRoot.ApiCall.OperationName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.OperationName(childComplexity), true
+	case "ApiCall.operationType":
+		if e.ComplexityRoot.ApiCall.OperationType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.OperationType(childComplexity), true
+	case "ApiCall.userAgent":
+		if e.ComplexityRoot.ApiCall.UserAgent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCall.UserAgent(childComplexity), true
+
+	case "ApiCallConnection.edges":
+		if e.ComplexityRoot.ApiCallConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCallConnection.Edges(childComplexity), true
+	case "ApiCallConnection.pageInfo":
+		if e.ComplexityRoot.ApiCallConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCallConnection.PageInfo(childComplexity), true
+	case "ApiCallConnection.totalCount":
+		if e.ComplexityRoot.ApiCallConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCallConnection.TotalCount(childComplexity), true
+
+	case "ApiCallEdge.cursor":
+		if e.ComplexityRoot.ApiCallEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCallEdge.Cursor(childComplexity), true
+	case "ApiCallEdge.node":
+		if e.ComplexityRoot.ApiCallEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApiCallEdge.Node(childComplexity), true
 
 	case "ApiKey.createdAt":
 		if e.ComplexityRoot.ApiKey.CreatedAt == nil {
@@ -1287,6 +1475,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PairingSuccess.Number(childComplexity), true
 
+	case "Plan.monthlyMessages":
+		if e.ComplexityRoot.Plan.MonthlyMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.MonthlyMessages(childComplexity), true
+	case "Plan.name":
+		if e.ComplexityRoot.Plan.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.Name(childComplexity), true
+	case "Plan.sendsPerSecond":
+		if e.ComplexityRoot.Plan.SendsPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.SendsPerSecond(childComplexity), true
+
 	case "PolicyVersion.effectiveAt":
 		if e.ComplexityRoot.PolicyVersion.EffectiveAt == nil {
 			break
@@ -1360,6 +1567,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "Quota.limit":
+		if e.ComplexityRoot.Quota.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.Limit(childComplexity), true
+	case "Quota.resetsAt":
+		if e.ComplexityRoot.Quota.ResetsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.ResetsAt(childComplexity), true
+	case "Quota.used":
+		if e.ComplexityRoot.Quota.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Quota.Used(childComplexity), true
+
 	case "RemoveNumberPayload.removedNumberId":
 		if e.ComplexityRoot.RemoveNumberPayload.RemovedNumberID == nil {
 			break
@@ -1430,6 +1656,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Pairing(childComplexity, args["numberId"].(string)), true
+
+	case "UsageBucket.apiCalls":
+		if e.ComplexityRoot.UsageBucket.APICalls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.APICalls(childComplexity), true
+	case "UsageBucket.errors":
+		if e.ComplexityRoot.UsageBucket.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.Errors(childComplexity), true
+	case "UsageBucket.messagesDelivered":
+		if e.ComplexityRoot.UsageBucket.MessagesDelivered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.MessagesDelivered(childComplexity), true
+	case "UsageBucket.messagesFailed":
+		if e.ComplexityRoot.UsageBucket.MessagesFailed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.MessagesFailed(childComplexity), true
+	case "UsageBucket.messagesRead":
+		if e.ComplexityRoot.UsageBucket.MessagesRead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.MessagesRead(childComplexity), true
+	case "UsageBucket.messagesReceived":
+		if e.ComplexityRoot.UsageBucket.MessagesReceived == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.MessagesReceived(childComplexity), true
+	case "UsageBucket.messagesSent":
+		if e.ComplexityRoot.UsageBucket.MessagesSent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.MessagesSent(childComplexity), true
+	case "UsageBucket.p50LatencyMs":
+		if e.ComplexityRoot.UsageBucket.P50LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.P50LatencyMs(childComplexity), true
+	case "UsageBucket.p95LatencyMs":
+		if e.ComplexityRoot.UsageBucket.P95LatencyMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.P95LatencyMs(childComplexity), true
+	case "UsageBucket.start":
+		if e.ComplexityRoot.UsageBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UsageBucket.Start(childComplexity), true
 
 	case "UserError.code":
 		if e.ComplexityRoot.UserError.Code == nil {
@@ -1525,6 +1812,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ApiCallFilter", ec.unmarshalInputApiCallFilter),
 			graphql.NewInputUnmarshaler("BusinessDetailsInput", ec.unmarshalInputBusinessDetailsInput),
 			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
@@ -2124,6 +2412,79 @@ type NumberStatusEvent {
   reason: String
 }
 `, BuiltIn: false},
+	{Name: "../schema/usage.graphqls", Input: `# Usage: plans, quotas, usage buckets and the API-call log.
+
+extend type Account {
+  plan: Plan!
+  quota: Quota!
+  usage(from: Time!, to: Time!, granularity: Granularity = DAY): [UsageBucket!]!
+  apiCalls(first: Int = 50, after: String, filter: ApiCallFilter): ApiCallConnection!
+}
+
+type Plan {
+  name: String!
+  monthlyMessages: Int!
+  sendsPerSecond: Float!
+}
+
+type Quota {
+  used: Int!
+  limit: Int!
+  resetsAt: Time!
+}
+
+enum Granularity {
+  HOUR
+  DAY
+  MONTH
+}
+
+type UsageBucket {
+  start: Time!
+  apiCalls: Int!
+  errors: Int!
+  messagesSent: Int!
+  messagesDelivered: Int!
+  messagesRead: Int!
+  messagesFailed: Int!
+  messagesReceived: Int!
+  p50LatencyMs: Float
+  p95LatencyMs: Float
+}
+
+"One API call, kept 12 months."
+type ApiCall implements Node {
+  id: ID!
+  operationName: String
+  operationType: String!
+  apiKey: ApiKey
+  durationMs: Float!
+  ok: Boolean!
+  errorCode: String
+  ip: String
+  userAgent: String
+  at: Time!
+}
+
+input ApiCallFilter {
+  since: Time
+  until: Time
+  ok: Boolean
+  apiKeyId: ID
+  operationName: String
+}
+
+type ApiCallConnection {
+  edges: [ApiCallEdge!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type ApiCallEdge {
+  cursor: String!
+  node: ApiCall!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2165,6 +2526,14 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_debugCaptures(ctx, field)
 	case "numbers":
 		return ec.fieldContext_Account_numbers(ctx, field)
+	case "plan":
+		return ec.fieldContext_Account_plan(ctx, field)
+	case "quota":
+		return ec.fieldContext_Account_quota(ctx, field)
+	case "usage":
+		return ec.fieldContext_Account_usage(ctx, field)
+	case "apiCalls":
+		return ec.fieldContext_Account_apiCalls(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Account", field.Name)
 }
@@ -2199,6 +2568,54 @@ func (ec *executionContext) childFields_AccountPayload(ctx context.Context, fiel
 		return ec.fieldContext_AccountPayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiCall(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ApiCall_id(ctx, field)
+	case "operationName":
+		return ec.fieldContext_ApiCall_operationName(ctx, field)
+	case "operationType":
+		return ec.fieldContext_ApiCall_operationType(ctx, field)
+	case "apiKey":
+		return ec.fieldContext_ApiCall_apiKey(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_ApiCall_durationMs(ctx, field)
+	case "ok":
+		return ec.fieldContext_ApiCall_ok(ctx, field)
+	case "errorCode":
+		return ec.fieldContext_ApiCall_errorCode(ctx, field)
+	case "ip":
+		return ec.fieldContext_ApiCall_ip(ctx, field)
+	case "userAgent":
+		return ec.fieldContext_ApiCall_userAgent(ctx, field)
+	case "at":
+		return ec.fieldContext_ApiCall_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiCall", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiCallConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ApiCallConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ApiCallConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ApiCallConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiCallConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ApiCallEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ApiCallEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ApiCallEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApiCallEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2501,6 +2918,18 @@ func (ec *executionContext) childFields_PairingCodePayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type PairingCodePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Plan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Plan_name(ctx, field)
+	case "monthlyMessages":
+		return ec.fieldContext_Plan_monthlyMessages(ctx, field)
+	case "sendsPerSecond":
+		return ec.fieldContext_Plan_sendsPerSecond(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Plan", field.Name)
+}
+
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -2515,6 +2944,18 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_material(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_Quota(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "used":
+		return ec.fieldContext_Quota_used(ctx, field)
+	case "limit":
+		return ec.fieldContext_Quota_limit(ctx, field)
+	case "resetsAt":
+		return ec.fieldContext_Quota_resetsAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Quota", field.Name)
 }
 
 func (ec *executionContext) childFields_RemoveNumberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2535,6 +2976,32 @@ func (ec *executionContext) childFields_SendMessagePayload(ctx context.Context, 
 		return ec.fieldContext_SendMessagePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SendMessagePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UsageBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_UsageBucket_start(ctx, field)
+	case "apiCalls":
+		return ec.fieldContext_UsageBucket_apiCalls(ctx, field)
+	case "errors":
+		return ec.fieldContext_UsageBucket_errors(ctx, field)
+	case "messagesSent":
+		return ec.fieldContext_UsageBucket_messagesSent(ctx, field)
+	case "messagesDelivered":
+		return ec.fieldContext_UsageBucket_messagesDelivered(ctx, field)
+	case "messagesRead":
+		return ec.fieldContext_UsageBucket_messagesRead(ctx, field)
+	case "messagesFailed":
+		return ec.fieldContext_UsageBucket_messagesFailed(ctx, field)
+	case "messagesReceived":
+		return ec.fieldContext_UsageBucket_messagesReceived(ctx, field)
+	case "p50LatencyMs":
+		return ec.fieldContext_UsageBucket_p50LatencyMs(ctx, field)
+	case "p95LatencyMs":
+		return ec.fieldContext_UsageBucket_p95LatencyMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UsageBucket", field.Name)
 }
 
 func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2691,6 +3158,36 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Account_apiCalls_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*apiws.APICallFilter, error) {
+			return ec.unmarshalOApiCallFilter2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPICallFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Account_messages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2748,6 +3245,36 @@ func (ec *executionContext) field_Account_numbers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Account_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "granularity",
+		func(ctx context.Context, v any) (*apiws.Granularity, error) {
+			return ec.unmarshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["granularity"] = arg2
 	return args, nil
 }
 
@@ -3627,6 +4154,158 @@ func (ec *executionContext) fieldContext_Account_numbers(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Account_plan(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().Plan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
+			return ec.marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Plan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_quota(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_quota(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().Quota(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Quota) graphql.Marshaler {
+			return ec.marshalNQuota2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐQuota(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_quota(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Quota(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_usage(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_usage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().Usage(ctx, obj, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["granularity"].(*apiws.Granularity))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.UsageBucket) graphql.Marshaler {
+			return ec.marshalNUsageBucket2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐUsageBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_usage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UsageBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_usage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_apiCalls(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_apiCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().APICalls(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["filter"].(*apiws.APICallFilter))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.APICallConnection) graphql.Marshaler {
+			return ec.marshalNApiCallConnection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_apiCalls(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiCallConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_apiCalls_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AccountConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccountConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3828,6 +4507,387 @@ func (ec *executionContext) fieldContext_AccountPayload_userErrors(_ context.Con
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiCall_id(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ApiCall_operationName(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_operationName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OperationName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_operationName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCall_operationType(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_operationType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OperationType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_operationType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCall_apiKey(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_apiKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApiCall().APIKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.APIKey) graphql.Marshaler {
+			return ec.marshalOApiKey2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPIKey(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_apiKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiCall",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiKey(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiCall_durationMs(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_durationMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DurationMs(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_durationMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, true, false, "Float")
+}
+
+func (ec *executionContext) _ApiCall_ok(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OK, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ApiCall_errorCode(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_errorCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ErrorCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_errorCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCall_ip(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_ip(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IP, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_ip(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCall_userAgent(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_userAgent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserAgent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_userAgent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCall_at(ctx context.Context, field graphql.CollectedField, obj *apiws.APICall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCall_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCall_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCall", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ApiCallConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.APICallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCallConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.APICallEdge) graphql.Marshaler {
+			return ec.marshalNApiCallEdge2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCallConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiCallConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiCallEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiCallConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.APICallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCallConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCallConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiCallConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ApiCallConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.APICallConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCallConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCallConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCallConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ApiCallEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.APICallEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCallEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCallEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ApiCallEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ApiCallEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.APICallEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApiCallEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.APICall) graphql.Marshaler {
+			return ec.marshalNApiCall2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPICall(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApiCallEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApiCallEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApiCall(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6854,6 +7914,75 @@ func (ec *executionContext) fieldContext_PairingSuccess_number(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Plan_name(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plan_monthlyMessages(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_monthlyMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlyMessages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_monthlyMessages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plan_sendsPerSecond(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_sendsPerSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SendsPerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_sendsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Float")
+}
+
 func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *apiws.PolicyVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7229,6 +8358,75 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Quota_used(ctx context.Context, field graphql.CollectedField, obj *apiws.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_used(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Used, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_used(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Quota_limit(ctx context.Context, field graphql.CollectedField, obj *apiws.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Quota_resetsAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Quota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Quota_resetsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Quota_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Quota", field, false, false, "Time")
+}
+
 func (ec *executionContext) _RemoveNumberPayload_removedNumberId(ctx context.Context, field graphql.CollectedField, obj *model.RemoveNumberPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7522,6 +8720,236 @@ func (ec *executionContext) fieldContext_Subscription_pairing(ctx context.Contex
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _UsageBucket_start(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _UsageBucket_apiCalls(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_apiCalls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.APICalls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_apiCalls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_errors(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Errors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_errors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_messagesSent(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_messagesSent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesSent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_messagesSent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_messagesDelivered(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_messagesDelivered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesDelivered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_messagesDelivered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_messagesRead(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_messagesRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesRead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_messagesRead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_messagesFailed(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_messagesFailed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesFailed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_messagesFailed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_messagesReceived(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_messagesReceived(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessagesReceived, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_messagesReceived(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _UsageBucket_p50LatencyMs(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_p50LatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P50LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_p50LatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Float")
+}
+
+func (ec *executionContext) _UsageBucket_p95LatencyMs(ctx context.Context, field graphql.CollectedField, obj *apiws.UsageBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UsageBucket_p95LatencyMs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.P95LatencyMs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UsageBucket_p95LatencyMs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Float")
 }
 
 func (ec *executionContext) _UserError_field(ctx context.Context, field graphql.CollectedField, obj *apiws.Error) (ret graphql.Marshaler) {
@@ -8917,6 +10345,76 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputApiCallFilter(ctx context.Context, obj any) (apiws.APICallFilter, error) {
+	var it apiws.APICallFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"since", "until", "ok", "apiKeyId", "operationName"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "since":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("since"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Since = data
+		case "until":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("until"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Until = data
+		case "ok":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ok"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OK = data
+		case "apiKeyId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("apiKeyId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.APIKeyID = data
+		case "operationName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OperationName = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApiCallFilter unmarshals raw into the ApiCallFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApiCallFilter(ctx context.Context, raw any) (apiws.APICallFilter, error) {
+	var out apiws.APICallFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApiCallFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputBusinessDetailsInput(ctx context.Context, obj any) (apiws.BusinessDetails, error) {
 	var it apiws.BusinessDetails
 	if obj == nil {
@@ -9615,6 +11113,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ApiKey(ctx, sel, obj)
+	case apiws.APICall:
+		return ec._ApiCall(ctx, sel, &obj)
+	case *apiws.APICall:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ApiCall(ctx, sel, obj)
 	case apiws.Account:
 		return ec._Account(ctx, sel, &obj)
 	case *apiws.Account:
@@ -9759,6 +11264,30 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_numbers(ctx, field, obj)
 				})
+		case "plan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_plan(ctx, field, obj)
+				})
+		case "quota":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_quota(ctx, field, obj)
+				})
+		case "usage":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_usage(ctx, field, obj)
+				})
+		case "apiCalls":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_apiCalls(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9875,6 +11404,166 @@ func (ec *executionContext) _AccountPayload(ctx context.Context, sel ast.Selecti
 			}
 		case "userErrors":
 			out.Values[i] = ec._AccountPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiCallImplementors = []string{"ApiCall", "Node"}
+
+func (ec *executionContext) _ApiCall(ctx context.Context, sel ast.SelectionSet, obj *apiws.APICall) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiCallImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiCall")
+		case "id":
+			out.Values[i] = ec._ApiCall_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operationName":
+			out.Values[i] = ec._ApiCall_operationName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "operationType":
+			out.Values[i] = ec._ApiCall_operationType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "apiKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApiCall_apiKey(ctx, field, obj)
+				})
+		case "durationMs":
+			out.Values[i] = ec._ApiCall_durationMs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ok":
+			out.Values[i] = ec._ApiCall_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errorCode":
+			out.Values[i] = ec._ApiCall_errorCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ip":
+			out.Values[i] = ec._ApiCall_ip(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "userAgent":
+			out.Values[i] = ec._ApiCall_userAgent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ApiCall_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiCallConnectionImplementors = []string{"ApiCallConnection"}
+
+func (ec *executionContext) _ApiCallConnection(ctx context.Context, sel ast.SelectionSet, obj *model.APICallConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiCallConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiCallConnection")
+		case "edges":
+			out.Values[i] = ec._ApiCallConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ApiCallConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ApiCallConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var apiCallEdgeImplementors = []string{"ApiCallEdge"}
+
+func (ec *executionContext) _ApiCallEdge(ctx context.Context, sel ast.SelectionSet, obj *model.APICallEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, apiCallEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ApiCallEdge")
+		case "cursor":
+			out.Values[i] = ec._ApiCallEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ApiCallEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11178,6 +12867,49 @@ func (ec *executionContext) _PairingSuccess(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var planImplementors = []string{"Plan"}
+
+func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj *apiws.Plan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, planImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Plan")
+		case "name":
+			out.Values[i] = ec._Plan_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlyMessages":
+			out.Values[i] = ec._Plan_monthlyMessages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendsPerSecond":
+			out.Values[i] = ec._Plan_sendsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyVersionImplementors = []string{"PolicyVersion"}
 
 func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *apiws.PolicyVersion) graphql.Marshaler {
@@ -11311,6 +13043,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var quotaImplementors = []string{"Quota"}
+
+func (ec *executionContext) _Quota(ctx context.Context, sel ast.SelectionSet, obj *apiws.Quota) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, quotaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Quota")
+		case "used":
+			out.Values[i] = ec._Quota_used(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._Quota_limit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetsAt":
+			out.Values[i] = ec._Quota_resetsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var removeNumberPayloadImplementors = []string{"RemoveNumberPayload"}
 
 func (ec *executionContext) _RemoveNumberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RemoveNumberPayload) graphql.Marshaler {
@@ -11411,6 +13186,84 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var usageBucketImplementors = []string{"UsageBucket"}
+
+func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionSet, obj *apiws.UsageBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, usageBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UsageBucket")
+		case "start":
+			out.Values[i] = ec._UsageBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "apiCalls":
+			out.Values[i] = ec._UsageBucket_apiCalls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "errors":
+			out.Values[i] = ec._UsageBucket_errors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messagesSent":
+			out.Values[i] = ec._UsageBucket_messagesSent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messagesDelivered":
+			out.Values[i] = ec._UsageBucket_messagesDelivered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messagesRead":
+			out.Values[i] = ec._UsageBucket_messagesRead(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messagesFailed":
+			out.Values[i] = ec._UsageBucket_messagesFailed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messagesReceived":
+			out.Values[i] = ec._UsageBucket_messagesReceived(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "p50LatencyMs":
+			out.Values[i] = ec._UsageBucket_p50LatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "p95LatencyMs":
+			out.Values[i] = ec._UsageBucket_p95LatencyMs(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var userErrorImplementors = []string{"UserError"}
@@ -11971,6 +13824,46 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNApiCall2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPICall(ctx context.Context, sel ast.SelectionSet, v *apiws.APICall) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiCall!")
+		return graphql.Null
+	}
+	return ec._ApiCall(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApiCallConnection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallConnection(ctx context.Context, sel ast.SelectionSet, v *model.APICallConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiCallConnection!")
+		return graphql.Null
+	}
+	return ec._ApiCallConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNApiCallEdge2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.APICallEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNApiCallEdge2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNApiCallEdge2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAPICallEdge(ctx context.Context, sel ast.SelectionSet, v *model.APICallEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ApiCallEdge!")
+		return graphql.Null
+	}
+	return ec._ApiCallEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNApiKey2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPIKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.APIKey) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -12215,6 +14108,20 @@ var (
 		apiws.Inbound:  "INBOUND",
 	}
 )
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
@@ -12515,6 +14422,14 @@ func (ec *executionContext) marshalNPhoneNumber2string(ctx context.Context, sel 
 	return res
 }
 
+func (ec *executionContext) marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx context.Context, sel ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Plan!")
+		return graphql.Null
+	}
+	return ec._Plan(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.PolicyVersion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -12537,6 +14452,14 @@ func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiw
 		return graphql.Null
 	}
 	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNQuota2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐQuota(ctx context.Context, sel ast.SelectionSet, v *apiws.Quota) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Quota!")
+		return graphql.Null
+	}
+	return ec._Quota(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRemoveNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐRemoveNumberPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveNumberPayload) graphql.Marshaler {
@@ -12596,6 +14519,30 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 func (ec *executionContext) unmarshalNUpdateAccountInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐUpdateAccountInput(ctx context.Context, v any) (model.UpdateAccountInput, error) {
 	res, err := ec.unmarshalInputUpdateAccountInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUsageBucket2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐUsageBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.UsageBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUsageBucket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐUsageBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUsageBucket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐUsageBucket(ctx context.Context, sel ast.SelectionSet, v *apiws.UsageBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UsageBucket!")
+		return graphql.Null
+	}
+	return ec._UsageBucket(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
@@ -12823,6 +14770,14 @@ func (ec *executionContext) marshalOAccount2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAc
 	return ec._Account(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOApiCallFilter2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPICallFilter(ctx context.Context, v any) (*apiws.APICallFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputApiCallFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOApiKey2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *apiws.APIKey) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12927,6 +14882,55 @@ var (
 	marshalODirection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐDirection = map[apiws.Direction]string{
 		apiws.Outbound: "OUTBOUND",
 		apiws.Inbound:  "INBOUND",
+	}
+)
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity(ctx context.Context, v any) (*apiws.Granularity, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity(ctx context.Context, sel ast.SelectionSet, v *apiws.Granularity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity[*v])
+	return res
+}
+
+var (
+	unmarshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity = map[string]apiws.Granularity{
+		"HOUR":  apiws.Hour,
+		"DAY":   apiws.Day,
+		"MONTH": apiws.Month,
+	}
+	marshalOGranularity2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGranularity = map[apiws.Granularity]string{
+		apiws.Hour:  "HOUR",
+		apiws.Day:   "DAY",
+		apiws.Month: "MONTH",
 	}
 )
 

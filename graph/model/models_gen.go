@@ -24,6 +24,17 @@ type AccountPayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type APICallConnection struct {
+	Edges      []*APICallEdge `json:"edges"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+type APICallEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *apiws.APICall `json:"node"`
+}
+
 type APIKeyPayload struct {
 	APIKey     *apiws.APIKey  `json:"apiKey,omitempty"`
 	UserErrors []*apiws.Error `json:"userErrors"`

@@ -1,0 +1,133 @@
+package usage
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// recorder buffers API calls in memory and writes them in batches, so that
+// recording one never puts a database write on the request's path.
+type recorder struct {
+	s       *Service
+	calls   chan *apiws.APICall
+	dropped prometheus.Counter
+	written prometheus.Counter
+}
+
+func newRecorder(s *Service, size int) *recorder {
+	return &recorder{
+		s:     s,
+		calls: make(chan *apiws.APICall, size),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiws_api_calls_dropped_total",
+			Help: "API calls not logged because the write buffer was full or the database kept failing.",
+		}),
+		written: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiws_api_calls_written_total", Help: "API calls written to the call log.",
+		}),
+	}
+}
+
+// RecordCall implements apiws.UsageService: it queues c for the background
+// writer, or drops and counts it when the buffer is full.
+func (s *Service) RecordCall(c *apiws.APICall) {
+	select {
+	case s.rec.calls <- c:
+	default:
+		s.rec.dropped.Inc()
+	}
+}
+
+// Run writes recorded calls until ctx ends, then writes what is still
+// buffered and returns. Stop the HTTP server before ending ctx so that no
+// call is recorded after the last write.
+func (s *Service) Run(ctx context.Context) {
+	t := time.NewTicker(s.opt.FlushInterval)
+	defer t.Stop()
+	var batch []*apiws.APICall
+	for {
+		select {
+		case c := <-s.rec.calls:
+			batch = append(batch, c)
+			if len(batch) >= s.opt.BatchSize {
+				batch = s.write(ctx, batch)
+			}
+		case <-t.C:
+			batch = s.write(ctx, batch)
+		case <-ctx.Done():
+			s.drain(context.WithoutCancel(ctx), batch)
+			return
+		}
+	}
+}
+
+// drain writes the batch and everything buffered, giving up on a batch
+// that fails twice.
+func (s *Service) drain(ctx context.Context, batch []*apiws.APICall) {
+	for {
+		for len(batch) < s.opt.BatchSize {
+			select {
+			case c := <-s.rec.calls:
+				batch = append(batch, c)
+				continue
+			default:
+			}
+			break
+		}
+		if len(batch) == 0 {
+			return
+		}
+		if batch = s.write(ctx, batch); len(batch) > 0 {
+			if batch = s.write(ctx, batch); len(batch) > 0 {
+				s.rec.dropped.Add(float64(len(batch)))
+				batch = nil
+			}
+		}
+	}
+}
+
+// write writes a batch and its rollups; on failure it returns the batch to
+// try again with the next, unless that would hold more than a buffer's
+// worth, in which case the batch is dropped and counted.
+func (s *Service) write(ctx context.Context, batch []*apiws.APICall) []*apiws.APICall {
+	if len(batch) == 0 {
+		return batch
+	}
+	if err := s.db.WriteUsage(ctx, batch, callRows(batch)); err != nil {
+		s.log.Warn("write api calls", "err", err, "calls", len(batch))
+		if len(batch) >= s.opt.BufferSize {
+			s.rec.dropped.Add(float64(len(batch)))
+			return nil
+		}
+		return batch
+	}
+	s.rec.written.Add(float64(len(batch)))
+	return batch[:0]
+}
+
+// callRows counts calls into the hour and day rows they belong to.
+func callRows(calls []*apiws.APICall) []storage.UsageRow {
+	rows := make([]storage.UsageRow, 0, 2*len(calls))
+	for _, c := range calls {
+		var n apiws.UsageCounts
+		n.APICalls = 1
+		if !c.OK {
+			n.Errors = 1
+		}
+		n.Latency[apiws.LatencyBucket(c.Duration)] = 1
+		rows = appendRows(rows, c.AccountID, c.At, n)
+	}
+	return rows
+}
+
+// appendRows adds n to the hour and the day that hold at.
+func appendRows(rows []storage.UsageRow, accountID string, at time.Time, n apiws.UsageCounts) []storage.UsageRow {
+	return append(rows,
+		storage.UsageRow{AccountID: accountID, Period: storage.PeriodHour, Start: apiws.Hour.Truncate(at), Counts: n},
+		storage.UsageRow{AccountID: accountID, Period: storage.PeriodDay, Start: apiws.Day.Truncate(at), Counts: n})
+}

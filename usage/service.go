@@ -1,0 +1,90 @@
+package usage
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// Options configure a Service; zero fields take the defaults.
+type Options struct {
+	// Plan is every account's plan (there are no per-account plans yet).
+	Plan apiws.Plan
+	// RatePerSecond is the request rate allowed per API key or dashboard
+	// session; 0 turns request rate limits off. An account as a whole may
+	// make AccountRateFactor times as many.
+	RatePerSecond float64
+	// Limiter enforces the request rates (default: in memory).
+	Limiter apiws.Limiter
+	// BufferSize bounds the calls waiting to be written (default 10000);
+	// past it calls are dropped and counted.
+	BufferSize int
+	// BatchSize is the most calls written in one transaction (default 500).
+	BatchSize int
+	// FlushInterval is the longest a call waits to be written (default 1s).
+	FlushInterval time.Duration
+	// Now is the clock (default time.Now); tests move it.
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// AccountRateFactor is how many times the per-key request rate an account
+// may make over all its keys and sessions together.
+const AccountRateFactor = 5
+
+// Service implements apiws.UsageService and the request rate limits.
+type Service struct {
+	db   *storage.DB
+	opt  Options
+	log  *slog.Logger
+	now  func() time.Time
+	rec  *recorder
+	lim  apiws.Limiter
+	rate float64
+}
+
+var _ apiws.UsageService = (*Service)(nil)
+
+// New returns the service over db. Call Run to have recorded calls written.
+func New(db *storage.DB, opt Options) *Service {
+	if opt.BufferSize <= 0 {
+		opt.BufferSize = 10000
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	if opt.FlushInterval <= 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Limiter == nil {
+		opt.Limiter = NewMemoryLimiter()
+	}
+	s := &Service{db: db, opt: opt, log: opt.Log, lim: opt.Limiter, rate: opt.RatePerSecond}
+	s.now = func() time.Time { return opt.Now().UTC() }
+	s.rec = newRecorder(s, opt.BufferSize)
+	return s
+}
+
+// Collectors are the service's Prometheus metrics, for the server's
+// registry. None of them is per account, so no account's activity shows in
+// them individually.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.rec.dropped, s.rec.written}
+}
+
+// Plan implements apiws.UsageService.
+func (s *Service) Plan(_ context.Context, _ string) (*apiws.Plan, error) {
+	p := s.opt.Plan
+	return &p, nil
+}
