@@ -511,3 +511,21 @@ func TestReadiness(t *testing.T) {
 		t.Fatalf("/metrics lacks the operation counter:\n%.2000s", body)
 	}
 }
+
+func TestPlaygroundIsServedOffline(t *testing.T) {
+	base := startServer(t, nil)
+	resp, err := http.Get(base + "/playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Fatalf("/playground: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, ref := range []string{"https://", "http://"} {
+		if strings.Contains(string(body), `src="`+ref) || strings.Contains(string(body), `href="`+ref) {
+			t.Fatalf("the playground loads from another origin: %s", body)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
+	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
 	"github.com/apiws/apiws/whatsapp"
@@ -129,11 +130,12 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 	}, server.Deps{
-		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: res}),
-		Keys:   accountSvc,
-		Log:    log,
-		Ready:  ready,
-		Usage:  usageSvc,
+		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+		Keys:       accountSvc,
+		Log:        log,
+		Ready:      ready,
+		Usage:      usageSvc,
+		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(db),
 		},
