@@ -76,7 +76,7 @@ type Service struct {
 	fetcher    *mediaFetcher
 	now        func() time.Time
 
-	owner       Owner // nil: this instance sends through every number
+	owner Owner // nil: this instance sends through every number
 
 	ctx         context.Context // background work; ends at Close
 	stop        context.CancelFunc
