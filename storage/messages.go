@@ -196,6 +196,17 @@ func (db *DB) OutboxNumbers(ctx context.Context) ([]string, error) {
 	return ids, translate(err)
 }
 
+// forUpdate locks the selected messages until the transaction ends, so the
+// acceptance of a message and its receipts, which race, apply one after the
+// other to the status each finds. SQLite runs one writing transaction at a
+// time already.
+func (db *DB) forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
+	if db.Dialect == Postgres {
+		return q.For("UPDATE")
+	}
+	return q
+}
+
 // advance moves a message to status at time at if that is a step forward
 // (the state machine is monotonic) and appends the event; it reports
 // whether it did.
@@ -231,7 +242,7 @@ func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, capt
 	var evs []*apiws.MessageEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m := new(apiws.Message)
-		if err := tx.NewSelect().Model(m).Where("id = ?", item.MessageID).Scan(ctx); err != nil {
+		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
 			return err
 		}
 		ev, err := advance(ctx, tx, m, apiws.StatusSent, at, nil)
@@ -278,7 +289,7 @@ func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.Mess
 	var evs []*apiws.MessageEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m := new(apiws.Message)
-		if err := tx.NewSelect().Model(m).Where("id = ?", item.MessageID).Scan(ctx); err != nil {
+		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
 			return err
 		}
 		ev, err := advance(ctx, tx, m, apiws.StatusFailed, at, merr)
@@ -300,8 +311,8 @@ func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string,
 	var evs []*apiws.MessageEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var ms []*apiws.Message
-		err := tx.NewSelect().Model(&ms).Where("number_id = ? AND wa_message_id IN (?) AND direction = ?", numberID, bun.List(waIDs), apiws.Outbound).
-			OrderExpr("id").Scan(ctx)
+		err := db.forUpdate(tx.NewSelect().Model(&ms).Where("number_id = ? AND wa_message_id IN (?) AND direction = ?", numberID, bun.List(waIDs), apiws.Outbound).
+			OrderExpr("id")).Scan(ctx)
 		if err != nil {
 			return err
 		}

@@ -47,20 +47,27 @@ func send(t *testing.T, base, token string, in map[string]any) string {
 	return id
 }
 
-const messagesQuery = `query($first: Int) { viewer { messages(first: $first) { totalCount edges { node {
+const messagesQuery = `query($after: String) { viewer { messages(first: 100, after: $after) { totalCount
+  pageInfo { hasNextPage endCursor } edges { node {
   id status peer kind direction waMessageId error { code retryable } sentAt deliveredAt readAt playedAt failedAt
   events { cursor status } } } } } }`
 
-// messagesByID returns the account's messages keyed by id.
+// messagesByID returns all the account's messages keyed by id, page by page.
 func messagesByID(t *testing.T, base, token string) map[string]any {
 	t.Helper()
-	r := gql(t, base, token, messagesQuery, map[string]any{"first": 100})
 	out := map[string]any{}
-	edges, _ := get(r.Data, "viewer", "messages", "edges").([]any)
-	for _, e := range edges {
-		out[str(e, "node", "id")] = get(e, "node")
+	var after any
+	for {
+		r := gql(t, base, token, messagesQuery, map[string]any{"after": after})
+		edges, _ := get(r.Data, "viewer", "messages", "edges").([]any)
+		for _, e := range edges {
+			out[str(e, "node", "id")] = get(e, "node")
+		}
+		if get(r.Data, "viewer", "messages", "pageInfo", "hasNextPage") != true {
+			return out
+		}
+		after = get(r.Data, "viewer", "messages", "pageInfo", "endCursor")
 	}
-	return out
 }
 
 // waitMessages polls until done holds for the account's messages.
@@ -161,16 +168,26 @@ func TestSandboxRules(t *testing.T) {
 // API shows it only once sent).
 func waID(t *testing.T, base, token, id string) string {
 	t.Helper()
-	db, err := storage.Open(t.Context(), serverOf(t, base).dbURL)
+	return waIDs(t, serverOf(t, base).dbURL, id)[id]
+}
+
+// waIDs returns the WhatsApp ids of messages, read from the database.
+func waIDs(t *testing.T, dbURL string, ids ...string) map[string]string {
+	t.Helper()
+	db, err := storage.Open(t.Context(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ms, err := db.MessagesByIDs(t.Context(), []string{id})
-	if err != nil || len(ms) != 1 {
-		t.Fatalf("message %s: %v", id, err)
+	ms, err := db.MessagesByIDs(t.Context(), ids)
+	if err != nil || len(ms) != len(ids) {
+		t.Fatalf("messages %v: %d found, %v", ids, len(ms), err)
 	}
-	return *ms[0].WAMessageID
+	out := map[string]string{}
+	for _, m := range ms {
+		out[m.ID] = *m.WAMessageID
+	}
+	return out
 }
 
 // transmissions counts the sandbox's record per WhatsApp message id.

@@ -1,6 +1,6 @@
 // Package storagetest opens real, migrated databases for tests: a SQLite
-// file in a temporary folder, and a private schema on the PostgreSQL server
-// named by APIWS_TEST_POSTGRES_URL.
+// file in a temporary folder, and a database of its own on the PostgreSQL
+// server named by APIWS_TEST_POSTGRES_URL.
 package storagetest
 
 import (
@@ -31,8 +31,9 @@ func PostgresURL() string {
 var Dialects = []storage.Dialect{storage.SQLite, storage.Postgres}
 
 // URL returns a database URL of a new, empty database of the dialect that is
-// removed when the test ends: a SQLite file, or a PostgreSQL schema of its
-// own (through search_path).
+// removed when the test ends: a SQLite file, or a PostgreSQL database of its
+// own. (A schema of its own is not enough: whatsmeow's device store looks
+// its tables up database-wide.)
 func URL(tb testing.TB, d storage.Dialect) string {
 	tb.Helper()
 	if d == storage.SQLite {
@@ -40,13 +41,13 @@ func URL(tb testing.TB, d storage.Dialect) string {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
+	name := "apiws_t_" + hex.EncodeToString(b[:])
 	admin, err := sql.Open("pgx", PostgresURL())
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
 	defer admin.Close()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		tb.Fatalf("postgres at %s is needed for this test (start it, or set APIWS_TEST_POSTGRES_URL): %v", PostgresURL(), err)
 	}
 	tb.Cleanup(func() {
@@ -55,15 +56,13 @@ func URL(tb testing.TB, d storage.Dialect) string {
 			return
 		}
 		defer db.Close()
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
 	u, err := url.Parse(PostgresURL())
 	if err != nil {
 		tb.Fatalf("parse APIWS_TEST_POSTGRES_URL: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u.Path = "/" + name
 	return u.String()
 }
 
