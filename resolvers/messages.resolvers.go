@@ -95,32 +95,18 @@ func (r *mutationResolver) RevokeDebugCapture(ctx context.Context, id string) (*
 
 // MessageStatus is the resolver for the messageStatus field.
 func (r *subscriptionResolver) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error) {
-	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	c, number, err := r.followed(ctx, numberID)
 	if err != nil {
 		return nil, err
-	}
-	var number string
-	if numberID != nil {
-		if _, err := r.svc.Numbers.Number(ctx, c.AccountID, *numberID); err != nil {
-			return nil, err
-		}
-		number = *numberID
 	}
 	return r.svc.Messages.FollowStatus(ctx, c.AccountID, number, after)
 }
 
 // IncomingMessages is the resolver for the incomingMessages field.
 func (r *subscriptionResolver) IncomingMessages(ctx context.Context, numberID *string) (<-chan *model.IncomingMessage, error) {
-	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	c, number, err := r.followed(ctx, numberID)
 	if err != nil {
 		return nil, err
-	}
-	var number string
-	if numberID != nil {
-		if _, err := r.svc.Numbers.Number(ctx, c.AccountID, *numberID); err != nil {
-			return nil, err
-		}
-		number = *numberID
 	}
 	in, err := r.svc.Messages.FollowIncoming(ctx, c.AccountID, number)
 	if err != nil {

@@ -202,3 +202,19 @@ func wants(ctx context.Context, path ...string) bool {
 	}
 	return true
 }
+
+// followed checks a subscription's caller and its optional number filter:
+// another account's number is not found, like a missing one.
+func (r *Resolver) followed(ctx context.Context, numberID *string) (*apiws.Caller, string, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, "", err
+	}
+	if numberID == nil {
+		return c, "", nil
+	}
+	if _, err := r.svc.Numbers.Number(ctx, c.AccountID, *numberID); err != nil {
+		return nil, "", err
+	}
+	return c, *numberID, nil
+}

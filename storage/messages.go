@@ -239,13 +239,25 @@ func advance(ctx context.Context, tx bun.Tx, m *apiws.Message, status apiws.Mess
 // receipt already moved it further) and the content deleted from the outbox,
 // or moved into a debug capture when captureID is set.
 func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+	return db.finish(ctx, item, apiws.StatusSent, nil, at, captureID, captureUntil)
+}
+
+// MarkFailed ends a message as FAILED and deletes its content (or keeps it
+// under a debug capture).
+func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+	return db.finish(ctx, item, apiws.StatusFailed, merr, at, captureID, captureUntil)
+}
+
+// finish takes a message out of the outbox with the status its sending
+// ended in.
+func (db *DB) finish(ctx context.Context, item *OutboxItem, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
 	var evs []*apiws.MessageEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		m := new(apiws.Message)
 		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
 			return err
 		}
-		ev, err := advance(ctx, tx, m, apiws.StatusSent, at, nil)
+		ev, err := advance(ctx, tx, m, status, at, merr)
 		if err != nil {
 			return err
 		}
@@ -281,27 +293,6 @@ func (db *DB) MarkRetry(ctx context.Context, messageID string, attempts int, nex
 		_, err = tx.NewUpdate().Model((*apiws.Message)(nil)).Set("error = ?", merr).Where("id = ?", messageID).Exec(ctx)
 		return err
 	})
-}
-
-// MarkFailed ends a message as FAILED and deletes its content (or keeps it
-// under a debug capture).
-func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
-	var evs []*apiws.MessageEvent
-	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		m := new(apiws.Message)
-		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
-			return err
-		}
-		ev, err := advance(ctx, tx, m, apiws.StatusFailed, at, merr)
-		if err != nil {
-			return err
-		}
-		if ev != nil {
-			evs = append(evs, ev)
-		}
-		return moveContent(ctx, tx, item, captureID, captureUntil)
-	})
-	return evs, err
 }
 
 // ApplyReceipt moves the number's messages with the WhatsApp ids forward to
