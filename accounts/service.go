@@ -20,6 +20,9 @@ const SessionTTL = 30 * 24 * time.Hour
 var (
 	loginPerEmail = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
 	loginPerIP    = apiws.Limit{Rate: 1, Burst: 30}
+	// Sign-ups hash a password each (argon2id, 19 MiB): one IP may not
+	// make them fast.
+	signUpPerIP = apiws.Limit{Rate: 0.5, Burst: 20}
 )
 
 // Service implements apiws.AccountService and apiws.KeyService.

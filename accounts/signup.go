@@ -12,6 +12,11 @@ import (
 // anything is written; a person under MinimumAge leaves no trace (not even
 // the refused attempt), and only the time of the age check is kept.
 func (s *Service) SignUp(ctx context.Context, in apiws.SignUp) (*apiws.Account, string, error) {
+	if in.IP != "" {
+		if err := s.allow(ctx, "signup:ip:"+in.IP, signUpPerIP); err != nil {
+			return nil, "", err
+		}
+	}
 	now := s.now()
 	var v validator
 	name := v.name(in.Name, path("name"))

@@ -184,6 +184,11 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 		s.fail(item, &apiws.MessageError{Code: apiws.MsgErrMediaInvalid, Message: "the queued content could not be read"})
 		return true
 	}
+	if s.wasAccepted(item.MessageID) {
+		// Sent before, but the acceptance could not be recorded: record it
+		// now, and never send the message again.
+		return s.recordSent(n.ID, item)
+	}
 	m, err := s.db.MessagesByIDs(s.ctx, []string{item.MessageID})
 	if err != nil || len(m) == 0 {
 		return false
@@ -195,14 +200,8 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 	_, err = s.connectors(n).Send(ctx, n, msg)
 	cancel()
 	if err == nil {
-		capID, until := s.capture(n.ID)
-		evs, err := s.db.MarkSent(context.WithoutCancel(s.ctx), item, s.now(), capID, until)
-		if err != nil {
-			s.log.Error("record sent", "message", item.MessageID, "err", err)
-			return false
-		}
-		s.publish(evs...)
-		return true
+		s.setAccepted(item.MessageID, true)
+		return s.recordSent(n.ID, item)
 	}
 	if s.ctx.Err() != nil {
 		return false // stopping: the message stays queued for the next start
@@ -221,9 +220,53 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 	backoff := min(s.cfg.RetryBase<<(attempts-1), s.cfg.RetryMax)
 	backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1)) // jitter spreads retries of many numbers
 	if err := s.db.MarkRetry(s.ctx, item.MessageID, attempts, s.now().Add(backoff), merr); err != nil {
+		// Not recorded: wait the backoff here instead, so the retry does not
+		// come at once.
 		s.log.Error("record retry", "message", item.MessageID, "err", err)
+		s.sleep(nil, backoff)
 	}
 	return false
+}
+
+// recordSent records an accepted message, retrying a failed write a few
+// times; while it stays unrecorded the message is remembered as accepted,
+// so it is recorded later and never sent twice.
+func (s *Service) recordSent(numberID string, item *storage.OutboxItem) bool {
+	capID, until := s.capture(numberID)
+	ctx := context.WithoutCancel(s.ctx)
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		evs, err := s.db.MarkSent(ctx, item, s.now(), capID, until)
+		if err == nil {
+			s.setAccepted(item.MessageID, false)
+			s.publish(evs...)
+			return true
+		}
+		if attempt == 4 || s.ctx.Err() != nil {
+			s.log.Error("record sent", "message", item.MessageID, "err", err)
+			return false
+		}
+		time.Sleep(wait)
+		wait *= 2
+	}
+}
+
+// setAccepted remembers, in this process, messages WhatsApp accepted whose
+// acceptance is not recorded yet.
+func (s *Service) setAccepted(messageID string, accepted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if accepted {
+		s.accepted[messageID] = true
+	} else {
+		delete(s.accepted, messageID)
+	}
+}
+
+func (s *Service) wasAccepted(messageID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted[messageID]
 }
 
 // fail ends a message as FAILED.

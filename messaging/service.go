@@ -83,6 +83,7 @@ type Service struct {
 	wg          sync.WaitGroup
 	mu          sync.Mutex
 	dispatchers map[string]*dispatcher
+	accepted    map[string]bool // sent, acceptance not yet recorded
 }
 
 // New returns the service. connectors picks the Connector of a number
@@ -108,7 +109,7 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 	return &Service{
 		cfg: cfg, db: db, bus: bus, numbers: numbers, connectors: connectors, usage: usage, log: log,
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
-		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{},
+		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}, nil
 }
 
@@ -123,6 +124,20 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.nudgeQueued(ctx); err != nil {
 		return err
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(unsendableScan)
+		defer t.Stop()
+		for {
+			s.failUnsendable()
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	if s.owner == nil {
 		return nil
 	}
@@ -133,7 +148,11 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer sub.Close()
+		defer func() {
+			if sub != nil {
+				sub.Close()
+			}
+		}()
 		scan := time.NewTicker(outboxScan)
 		defer scan.Stop()
 		for {
@@ -142,9 +161,12 @@ func (s *Service) Start(ctx context.Context) error {
 				return
 			case ev, ok := <-sub.C():
 				if !ok {
-					if sub, err = s.bus.Subscribe(s.ctx, outboxTopic); err != nil {
+					sub = nil
+					again, err := s.bus.Subscribe(s.ctx, outboxTopic)
+					if err != nil {
 						return
 					}
+					sub = again
 					continue
 				}
 				if ev.Kind == apiws.EventOutbox {
@@ -165,6 +187,34 @@ func (s *Service) Start(ctx context.Context) error {
 // outboxScan is how often an owner looks for queued messages it was not
 // told of.
 const outboxScan = 2 * time.Second
+
+// Content waits in the outbox at most MaxQueueAge; then, or as soon as its
+// number is removed, logged out or banned, the message fails and its
+// content is deleted: content is not kept beyond transmission.
+const (
+	MaxQueueAge    = 24 * time.Hour
+	unsendableScan = 5 * time.Second
+)
+
+// failUnsendable ends the queued messages that can no longer be sent.
+func (s *Service) failUnsendable() {
+	for {
+		items, err := s.db.UnsendableOutbox(s.ctx, s.now().Add(-MaxQueueAge), 100)
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Warn("find unsendable messages", "err", err)
+			}
+			return
+		}
+		for _, item := range items {
+			s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected,
+				Message: "the number was removed, logged out or banned, or stayed disconnected for 24 hours"})
+		}
+		if len(items) < 100 {
+			return
+		}
+	}
+}
 
 // nudgeQueued nudges the dispatcher of every number with queued messages
 // that this instance sends through.

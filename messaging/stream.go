@@ -24,17 +24,27 @@ func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, 
 	if err != nil {
 		return nil, err
 	}
-	last := int64(0)
-	if after != nil {
-		last = *after
-	} else if last, err = s.db.LastEventSeq(ctx, accountID); err != nil {
+	newest, err := s.db.LastEventSeq(ctx, accountID)
+	if err != nil {
 		sub.Close()
 		return nil, err
+	}
+	last := newest
+	if after != nil {
+		if *after > newest {
+			sub.Close()
+			return nil, apiws.FieldError(apiws.EINVALID, []string{"after"}, "cursor %d is ahead of the newest event (%d)", *after, newest)
+		}
+		last = *after
 	}
 	out := make(chan *apiws.MessageEvent, 64)
 	go func() {
 		defer close(out)
-		defer func() { sub.Close() }()
+		defer func() {
+			if sub != nil {
+				sub.Close()
+			}
+		}()
 		send := func(ev *apiws.MessageEvent) bool {
 			last = ev.Seq
 			if numberID != "" && ev.NumberID != numberID {
@@ -80,7 +90,13 @@ func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, 
 					}
 					// Fell behind: follow again and fill the gap from the log.
 					sub.Close()
-					if sub, err = s.bus.Subscribe(ctx, accountID); err != nil || !replay() {
+					sub = nil
+					again, err := s.bus.Subscribe(ctx, accountID)
+					if err != nil {
+						return
+					}
+					sub = again
+					if !replay() {
 						return
 					}
 					continue

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -25,6 +26,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// ComplexityLimit caps a query's complexity (default 1000).
 	ComplexityLimit int
+	// AuthRecheck is how often an open websocket's credentials are checked
+	// again (default 30s).
+	AuthRecheck time.Duration
 }
 
 // Pinger reports whether a dependency is reachable.
@@ -62,6 +66,9 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	if cfg.ComplexityLimit == 0 {
 		cfg.ComplexityLimit = 1000
+	}
+	if cfg.AuthRecheck <= 0 {
+		cfg.AuthRecheck = 30 * time.Second
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics()}
 	s.handler = s.routes()

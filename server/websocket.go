@@ -36,7 +36,11 @@ func (g gorillaWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts tr
 	if err != nil {
 		return nil, err
 	}
-	return &gorillaConn{Conn: conn, state: wsStateFrom(r.Context())}, nil
+	gc := &gorillaConn{Conn: conn, state: wsStateFrom(r.Context())}
+	if gc.state != nil {
+		gc.state.conn.Store(gc)
+	}
+	return gc, nil
 }
 
 // gorillaConn adapts *websocket.Conn to transport.WebsocketConn.
@@ -73,7 +77,19 @@ func (c *gorillaConn) WriteClose(code int, msg string) error {
 }
 
 // wsState is shared by the init function and the connection it belongs to.
-type wsState struct{ refused atomic.Bool }
+type wsState struct {
+	refused atomic.Bool
+	conn    atomic.Pointer[gorillaConn]
+}
+
+// refuse closes the socket with 4403; nothing is written on it after.
+func (st *wsState) refuse() {
+	st.refused.Store(true)
+	if c := st.conn.Load(); c != nil {
+		_ = c.WriteClose(closeForbidden, "Forbidden")
+		_ = c.Close()
+	}
+}
 
 type wsStateKey struct{}
 
@@ -103,26 +119,48 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 		ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
 		return transport.AppendCloseReason(ctx, "Forbidden"), nil, errors.New(msg)
 	}
-	c := apiws.CallerFrom(ctx)
-	if auth := payload.Authorization(); auth != "" {
-		if !strings.Contains(auth, " ") {
-			auth = "Bearer " + auth // some clients send the bare token
-		}
-		r := requestFrom(ctx)
-		if r == nil {
-			return refuse("no request")
-		}
-		got, err := s.callerFor(r, auth)
-		if err != nil {
-			return refuse("invalid credentials")
-		}
-		c = got
-		ctx = apiws.WithCaller(ctx, c)
+	r := requestFrom(ctx)
+	if r == nil {
+		return refuse("no request")
+	}
+	auth := payload.Authorization()
+	if auth == "" {
+		auth = r.Header.Get("Authorization") // checked already by the middleware
+	} else if !strings.Contains(auth, " ") {
+		auth = "Bearer " + auth // some clients send the bare token
+	}
+	c, err := s.callerFor(r, auth)
+	if err != nil {
+		return refuse("invalid credentials")
 	}
 	if c.Kind == apiws.CredentialNone {
 		return refuse("credentials required")
 	}
-	return ctx, nil, nil
+	if st := wsStateFrom(ctx); st != nil {
+		go s.recheck(ctx, r, auth, st)
+	}
+	return apiws.WithCaller(ctx, c), nil, nil
+}
+
+// recheck authenticates a websocket's credentials again every
+// AuthRecheck while it is open, so a revoked key, an expired key or a
+// logged-out session stops receiving events: the socket is closed with 4403.
+// A database outage does not count as a refusal.
+func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, st *wsState) {
+	t := time.NewTicker(s.cfg.AuthRecheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, err := s.callerFor(r.WithContext(ctx), auth)
+			if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
+				st.refuse()
+				return
+			}
+		}
+	}
 }
 
 type requestKey struct{}

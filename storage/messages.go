@@ -352,3 +352,16 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	n, err := db.Bun.NewSelect().Model((*OutboxItem)(nil)).Count(ctx)
 	return int(n), translate(err)
 }
+
+// UnsendableOutbox returns up to limit outbox items that can no longer be
+// sent: their number is gone, logged out or banned, or they have waited
+// since before queuedBefore.
+func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limit int) ([]*OutboxItem, error) {
+	var items []*OutboxItem
+	err := db.Bun.NewSelect().Model(&items).
+		Where("NOT EXISTS (SELECT 1 FROM numbers n WHERE n.id = outbox.number_id AND n.status NOT IN (?))",
+			bun.List([]apiws.NumberStatus{apiws.NumberLoggedOut, apiws.NumberBanned})).
+		WhereOr("message_id IN (SELECT id FROM messages WHERE status = ? AND queued_at < ?)", apiws.StatusQueued, queuedBefore).
+		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
+	return items, translate(err)
+}

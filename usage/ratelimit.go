@@ -9,24 +9,35 @@ import (
 
 // AllowRequest counts one GraphQL operation of the caller against its rate
 // limits: its API key's (or dashboard session's) and its account's. A
-// refusal is ERATELIMITED with the time until a retry can pass. Callers that
-// act for no account are not limited here. If the limiter fails, the
-// request is let through: an outage of Redis must not stop the API.
+// refusal is ERATELIMITED with the time until a retry can pass. Callers
+// without credentials (signUp, logIn, the policy) are limited by IP, as
+// their mutations are costly (argon2). Operators are not limited. If the
+// limiter fails, the request is let through: an outage of Redis must not
+// stop the API.
 func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
-	if s.rate <= 0 || c == nil || c.AccountID == "" {
+	if s.rate <= 0 || c == nil || c.Kind == apiws.CredentialOperator {
 		return nil
 	}
-	cred := c.APIKeyID
-	if cred == "" {
-		cred = c.SessionID
-	}
 	burst := max(1, int(math.Ceil(s.rate)))
-	checks := []struct {
+	type check struct {
 		key string
 		lim apiws.Limit
-	}{
-		{"req:cred:" + cred, apiws.Limit{Rate: s.rate, Burst: burst}},
-		{"req:acc:" + c.AccountID, apiws.Limit{Rate: s.rate * AccountRateFactor, Burst: burst * AccountRateFactor}},
+	}
+	var checks []check
+	if c.AccountID == "" {
+		if c.IP == "" {
+			return nil
+		}
+		checks = []check{{"req:ip:" + c.IP, apiws.Limit{Rate: s.rate, Burst: burst}}}
+	} else {
+		cred := c.APIKeyID
+		if cred == "" {
+			cred = c.SessionID
+		}
+		checks = []check{
+			{"req:cred:" + cred, apiws.Limit{Rate: s.rate, Burst: burst}},
+			{"req:acc:" + c.AccountID, apiws.Limit{Rate: s.rate * AccountRateFactor, Burst: burst * AccountRateFactor}},
+		}
 	}
 	for _, ch := range checks {
 		ok, wait, err := s.lim.Allow(ctx, ch.key, ch.lim)

@@ -34,6 +34,7 @@ type Config struct {
 	ShutdownGracePeriod  time.Duration
 	APIKeyFlushInterval  time.Duration
 	LeaseTTL             time.Duration
+	WSAuthRecheck        time.Duration
 	secretKeyWasProvided bool
 }
 
@@ -78,6 +79,13 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("APIWS_LEASE_TTL must be a duration of at least 1s, e.g. 6s, not %q", s))
 		}
 		cfg.LeaseTTL = d
+	}
+	if s := get("APIWS_WS_AUTH_RECHECK", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 100*time.Millisecond {
+			errs = append(errs, fmt.Errorf("APIWS_WS_AUTH_RECHECK must be a duration of at least 100ms, e.g. 30s, not %q", s))
+		}
+		cfg.WSAuthRecheck = d
 	}
 	for _, o := range strings.Split(get("APIWS_ALLOWED_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -637,3 +637,51 @@ func TestQuotaRefusesSendsOverThePlan(t *testing.T) {
 		t.Fatalf("usage today: %v %v", u.Data, u.Errors)
 	}
 }
+
+func TestRemovedNumberFailsItsQueue(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_PLAN_SENDS_PER_SECOND": "1", "APIWS_RATE_LIMIT_PER_SECOND": "0"})
+	token, _ := signUp(t, base, "removed@example.com")
+	num := connectedNumber(t, base, token)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, send(t, base, token, map[string]any{"numberId": num, "to": "+14155550001", "text": fmt.Sprint("MARKER-queued-", i)}))
+	}
+	r := gql(t, base, token, `mutation($id: ID!) { removeNumber(id: $id) { removedNumberId userErrors { code } } }`, map[string]any{"id": num})
+	if str(r.Data, "removeNumber", "removedNumberId") != num {
+		t.Fatalf("removeNumber = %+v", r)
+	}
+	ms := waitMessages(t, base, token, "the queue failed", func(ms map[string]any) bool {
+		for _, id := range ids {
+			if s := statusOf(ms, id); s == "QUEUED" {
+				return false
+			}
+		}
+		return true
+	})
+	failed := 0
+	for _, id := range ids {
+		if statusOf(ms, id) == "FAILED" {
+			failed++
+			if str(ms[id], "error", "code") != "NOT_CONNECTED" {
+				t.Fatalf("failed with %v", ms[id])
+			}
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no queued message failed: all were sent before the removal")
+	}
+	if n := countRows(t, serverOf(t, base).dbURL, "outbox"); n != 0 {
+		t.Fatalf("%d outbox rows (with content) kept after the number was removed", n)
+	}
+}
+
+func TestCursorAheadOfTheLogIsRefused(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "ahead@example.com")
+	ws := nDialWS(t, base, "graphql-transport-ws", token)
+	ws.subscribe("s", statusSub, map[string]any{"after": "999"})
+	m := ws.next("s")
+	if m["type"] != "error" && get(m, "payload", "errors") == nil {
+		t.Fatalf("a cursor ahead of the log: %v", m)
+	}
+}

@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		AuthRecheck:    cfg.WSAuthRecheck,
 	}, server.Deps{
 		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Keys:       accountSvc,

@@ -125,3 +125,33 @@ func TestWebsocketOrigin(t *testing.T) {
 		t.Fatalf("foreign origin: %v %v", resp, err)
 	}
 }
+
+func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_WS_AUTH_RECHECK": "200ms"})
+	token, _ := signUp(t, base, "revoke-ws@example.com")
+	r := gql(t, base, token, createKey, map[string]any{"i": map[string]any{"name": "live", "scopes": []string{"READ"}}})
+	key, keyID := str(r.Data, "createApiKey", "secret"), str(r.Data, "createApiKey", "apiKey", "id")
+	conn := wsDial(t, base, "graphql-transport-ws", nil)
+	wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + key}})
+	if m := wsRead(t, conn); m["type"] != "connection_ack" {
+		t.Fatalf("after init: %v", m)
+	}
+	wsSend(t, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { messageStatus { cursor } }"}})
+	time.Sleep(600 * time.Millisecond) // several rechecks pass while the key is valid
+	gql(t, base, token, `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } } }`, map[string]any{"id": keyID})
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var m map[string]any
+		err := conn.ReadJSON(&m)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			if ce.Code != 4403 {
+				t.Fatalf("closed with %d; want 4403", ce.Code)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("the websocket of a revoked key: %v", err)
+		}
+	}
+}
