@@ -30,7 +30,11 @@ func (s *Service) DisconnectNumber(ctx context.Context, id string) (*apiws.Numbe
 	if err != nil {
 		return nil, err
 	}
-	if err := conn.Disconnect(ctx, n); err != nil {
+	if s.owns(n.ID) {
+		if err := conn.Disconnect(ctx, n); err != nil {
+			return nil, fmt.Errorf("disconnect %s: %w", n.ID, err)
+		}
+	} else if err := s.tellOwner(ctx, "disconnect", n.ID); err != nil {
 		return nil, fmt.Errorf("disconnect %s: %w", n.ID, err)
 	}
 	return s.setStatus(ctx, n.ID, apiws.NumberDisconnected, "disconnected by request", func(n *apiws.Number) bool {
@@ -64,6 +68,16 @@ func (s *Service) ReconnectNumber(ctx context.Context, id string) (*apiws.Number
 		return n, nil
 	case n.JID == nil || n.Status == apiws.NumberLoggedOut:
 		return s.repair(ctx, n, conn)
+	}
+	if !s.owns(n.ID) {
+		// The owner connects it; CONNECTED follows from there.
+		if _, err := s.setStatus(ctx, n.ID, apiws.NumberConnecting, "connecting", nil); err != nil {
+			return nil, err
+		}
+		if err := s.tellOwner(ctx, "connect", n.ID); err != nil {
+			return nil, fmt.Errorf("reconnect %s: %w", n.ID, err)
+		}
+		return s.db.Number(ctx, c.AccountID, n.ID)
 	}
 	if err := s.connect(ctx, n, conn); err != nil {
 		if errors.Is(err, whatsapp.ErrNotPaired) {

@@ -174,7 +174,10 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		return
 	}
 	if s.owner != nil && !s.owner.Claim(ctx, got) {
+		// Another instance holds the number: two connections with the same
+		// keys would make WhatsApp drop one, so this one goes.
 		s.log.Warn("a number paired here is owned by another instance", "number", n.ID)
+		s.DisconnectReleased(got)
 	}
 	s.publish(got, apiws.EventPairing, pairingData{Success: got})
 	if was != apiws.NumberConnected {

@@ -509,3 +509,32 @@ func statusCode(t *testing.T, url string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestNumberCommandsReachTheOwner(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	a := startProcess(t, env)
+	token, _ := signUp(t, a.base, "commands@example.com")
+	num := connectedNumber(t, a.base, token)
+	b := startProcess(t, env)
+	if owners(t, env["APIWS_DATABASE_URL"])[num] != a.instanceID(t) {
+		t.Fatal("the number is not owned by the instance it paired on")
+	}
+	r := gql(t, b.base, token, `mutation($id: ID!) { disconnectNumber(id: $id) { number { status } userErrors { code } } }`, map[string]any{"id": num})
+	if str(r.Data, "disconnectNumber", "number", "status") != "DISCONNECTED" {
+		t.Fatalf("disconnectNumber through the other instance = %+v", r)
+	}
+	r = gql(t, b.base, token, `mutation($id: ID!) { reconnectNumber(id: $id) { number { status } userErrors { code } } }`, map[string]any{"id": num})
+	if len(userErrorCodes(get(r.Data, "reconnectNumber"))) > 0 || r.code() != "" {
+		t.Fatalf("reconnectNumber through the other instance = %+v", r)
+	}
+	eventually(t, "the number connected again", 10*time.Second, func() bool {
+		return str(gql(t, b.base, token, nNode, map[string]any{"id": num}).Data, "node", "status") == "CONNECTED"
+	})
+	id := send(t, b.base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "through b"})
+	eventually(t, "sent", 10*time.Second, func() bool { return statusOf(messagesByID(t, b.base, token), id) == "READ" })
+	_, _, record := sandboxRecord(t, env["APIWS_DATABASE_URL"])
+	if len(record) != 1 || record[0].Instance != owners(t, env["APIWS_DATABASE_URL"])[num] {
+		t.Fatalf("record %+v; want one transmission by the owner", record)
+	}
+}
