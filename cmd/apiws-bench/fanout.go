@@ -133,6 +133,9 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	if rssAfter, err := b.api.rss(ctx, b.pid); err == nil {
 		r.rssPerSub = (rssAfter - rssBefore) / float64(n)
 	}
+	if profile != "" {
+		b.heapProfile(ctx, profile+"-idle-heap")
+	}
 
 	start := time.Now()
 	profiled := b.profile(ctx, profile, b.opts.profileFor)

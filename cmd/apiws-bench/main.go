@@ -266,6 +266,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 	}
 	sentMessages := int64(0)
 	if b.want("send") {
+		b.quiesce(ctx)
 		b.logf("send: %d clients over %d numbers, %s", o.clients, o.numbers, o.duration)
 		r, err := b.sendLoad(ctx, sendNumbers, o.clients, o.duration, "send")
 		if err != nil {
@@ -278,12 +279,15 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		b.add(figure{Scenario: "send", Name: "accepted → SENT", Value: r.sentPerSecond(), Unit: "msg/s",
 			Baseline: "pgbench INSERT", BaselineValue: pg.tps, Target: "≥ 1.0 × baseline, p99 accept < 50 ms",
 			Met: pg.tps > 0 && r.sentPerSecond() >= pg.tps && p99 < 50})
+		b.add(figure{Scenario: "send", Name: "SQL statements per message", Value: r.statementsPerMessage(),
+			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
 		b.add(figure{Scenario: "send", Name: "accept latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms",
 			Baseline: "pgbench mean latency", BaselineValue: pg.latencyMs})
 		b.add(figure{Scenario: "send", Name: "accept latency p99", Value: p99, Unit: "ms",
 			Baseline: "pgbench mean latency", BaselineValue: pg.latencyMs, Target: "< 50 ms", Met: p99 < 50})
 	}
 	if b.want("pernumber") {
+		b.quiesce(ctx)
 		num, err := b.api.connectSandbox(ctx)
 		if err != nil {
 			return err
@@ -299,6 +303,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Note: fmt.Sprintf("accepted %.0f/s", r.acceptedPerSecond())})
 	}
 	if b.want("queries") {
+		b.quiesce(ctx)
 		if err := b.queriesScenario(ctx, sendNumbers[0], sentMessages); err != nil {
 			return err
 		}
@@ -309,12 +314,30 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			return err
 		}
 		for _, n := range o.subscribers {
+			b.quiesce(ctx)
 			if err := b.fanoutScenario(ctx, num, n); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// quiesce waits (at most two minutes) until the server runs no SQL for a
+// second, so that the work one scenario left queued does not weigh on the
+// next one's figures.
+func (b *bench) quiesce(ctx context.Context) {
+	deadline := time.Now().Add(2 * time.Minute)
+	last, err := b.api.metric(ctx, "apiws_db_statements_total")
+	for err == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(time.Second)
+		var now float64
+		if now, err = b.api.metric(ctx, "apiws_db_statements_total"); err == nil && now == last {
+			return
+		}
+		last = now
+	}
+	b.report.note("the server was still busy when a scenario started")
 }
 
 func (b *bench) add(f figure) {

@@ -33,11 +33,31 @@ func (b *bench) profile(ctx context.Context, name string, dur time.Duration) <-c
 	return done
 }
 
+// heapProfile saves the server's live heap as <name>.pprof (and its -top
+// summary by in-use space), for what idle subscriptions hold.
+func (b *bench) heapProfile(ctx context.Context, name string) {
+	if b.pprofAddr == "" || b.opts.profileDir == "" {
+		return
+	}
+	path, err := b.fetchProfile(ctx, name, "heap?gc=1", 0, "-sample_index=inuse_space")
+	if err != nil {
+		b.report.note("heap profile %s: %v", name, err)
+		return
+	}
+	b.logf("heap profile %s: %s", name, path)
+}
+
 func (b *bench) captureProfile(ctx context.Context, name string, dur time.Duration) (string, error) {
 	secs := max(1, int(dur.Round(time.Second)/time.Second))
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs+30)*time.Second)
+	return b.fetchProfile(ctx, name, fmt.Sprintf("profile?seconds=%d", secs), time.Duration(secs)*time.Second)
+}
+
+// fetchProfile gets /debug/pprof/<what>, which takes about dur, into the
+// profile folder with its pprof -top summary.
+func (b *bench) fetchProfile(ctx context.Context, name, what string, dur time.Duration, topFlags ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", b.pprofAddr, secs), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/%s", b.pprofAddr, what), nil)
 	if err != nil {
 		return "", err
 	}
@@ -64,7 +84,7 @@ func (b *bench) captureProfile(ctx context.Context, name string, dur time.Durati
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	args := []string{"tool", "pprof", "-top", "-nodecount=40"}
+	args := append([]string{"tool", "pprof", "-top", "-nodecount=40"}, topFlags...)
 	if b.binary != "" {
 		args = append(args, b.binary)
 	}

@@ -17,6 +17,16 @@ type sendResult struct {
 	sent             int64         // SENT events seen
 	sentSpan         time.Duration // from the first send to the last SENT
 	drained          bool          // every accepted message reached SENT
+	statements       float64       // SQL statements the server ran meanwhile
+}
+
+// statementsPerMessage is the server's SQL statements per accepted message,
+// through SENT, DELIVERED and READ (background work included).
+func (r *sendResult) statementsPerMessage() float64 {
+	if r.accepted == 0 {
+		return 0
+	}
+	return r.statements / float64(r.accepted)
 }
 
 func (r *sendResult) acceptedPerSecond() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
@@ -59,6 +69,10 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients int, dur
 	defer func() { ws.close(); <-observer.done }()
 
 	res := &sendResult{acceptLatency: &latencies{}}
+	statementsBefore, err := b.api.metric(ctx, "apiws_db_statements_total")
+	if err != nil {
+		return nil, err
+	}
 	var accepted, failed, seq atomic.Int64
 	var firstErr sync.Once
 	start := time.Now()
@@ -97,6 +111,13 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients int, dur
 	}
 	res.sent = sent.Load()
 	res.drained = res.sent >= res.accepted
+	if res.drained {
+		// Let the last receipts (DELIVERED, READ) land before counting.
+		time.Sleep(500 * time.Millisecond)
+	}
+	if after, err := b.api.metric(ctx, "apiws_db_statements_total"); err == nil {
+		res.statements = after - statementsBefore
+	}
 	if last := lastSent.Load(); last > 0 {
 		res.sentSpan = time.Unix(0, last).Sub(start)
 	}
