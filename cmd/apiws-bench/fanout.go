@@ -23,6 +23,7 @@ type fanoutResult struct {
 	missing     int64
 	duplicated  int64
 	incomplete  int     // subscribers that did not get every event in time
+	stuckAt     string  // the cursors incomplete subscribers stopped at, for diagnosis
 	rssPerSub   float64 // bytes per idle subscription; 0 when not measured
 }
 
@@ -94,6 +95,7 @@ func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*s
 	closeAll(clients, streams)
 	r.latency = &latencies{}
 	var last time.Time
+	stuck := map[int64]int{}
 	for _, s := range streams {
 		got := s.received.Load()
 		r.delivered += got
@@ -103,6 +105,7 @@ func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*s
 			r.incomplete++
 			// Events never seen at the end are missing too.
 			r.missing += max(0, r.events-got-s.missing)
+			stuck[s.next-1]++
 		}
 		r.latency.merge(s.lat)
 		if s.lastAt.After(last) {
@@ -110,6 +113,9 @@ func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*s
 		}
 	}
 	r.span = last.Sub(start)
+	if len(stuck) > 0 {
+		r.stuckAt = fmt.Sprint(stuck)
+	}
 }
 
 // fanout subscribes n clients to messageStatus, measures the server's
@@ -130,6 +136,7 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	}
 	time.Sleep(b.opts.settle)
 	r := &fanoutResult{subscribers: n, events: int64(messages * eventsPerMessage)}
+	b.logf("fan-out %d: base cursor %d", n, base)
 	if rssAfter, err := b.api.rss(ctx, b.pid); err == nil {
 		r.rssPerSub = (rssAfter - rssBefore) / float64(n)
 	}

@@ -402,7 +402,8 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) erro
 	b.add(figure{Scenario: scen, Name: "missing + duplicated events", Value: float64(r.missing + r.duplicated),
 		Target: "0", Met: r.missing+r.duplicated == 0, Note: fmt.Sprintf("relay: %d", rel.missing+rel.duplicated)})
 	if r.missing+r.duplicated > 0 {
-		b.report.fail("fan-out %d: %d missing and %d duplicated events; %d subscribers incomplete", n, r.missing, r.duplicated, r.incomplete)
+		b.report.fail("fan-out %d: %d missing and %d duplicated events; %d subscribers incomplete (last cursor: count %s; %d events after the base)",
+			n, r.missing, r.duplicated, r.incomplete, r.stuckAt, r.events)
 	}
 	if r.rssPerSub != 0 {
 		kib := r.rssPerSub / 1024
