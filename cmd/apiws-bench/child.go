@@ -40,6 +40,7 @@ type childOptions struct {
 	PostgresURL string
 	RedisURL    string
 	Dir         string // for the binary, the log and mail
+	LogPath     string // the server's log; default in Dir
 }
 
 // startChild builds apiws (unless given), creates a fresh schema and runs
@@ -84,7 +85,10 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 			env = append(env, kv)
 		}
 	}
-	c.logPath = filepath.Join(o.Dir, "apiws.log")
+	c.logPath = o.LogPath
+	if c.logPath == "" {
+		c.logPath = filepath.Join(o.Dir, "apiws.log")
+	}
 	logFile, err := os.Create(c.logPath)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,7 @@ type options struct {
 	profileFor    time.Duration
 	timeout       time.Duration
 	dir           string // scratch files
+	serverLog     string
 }
 
 var allScenarios = []string{"baselines", "send", "pernumber", "queries", "fanout"}
@@ -100,6 +101,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.deliveries, "deliveries", 1_000_000, "deliveries per fan-out run (messages = deliveries / (4 × subscribers))")
 	fs.IntVar(&o.queryReps, "query-reps", 50, "runs of each query")
 	fs.StringVar(&o.profileDir, "profiles", "bench-profiles", "folder for CPU profiles of the send and fan-out paths (empty: none)")
+	fs.StringVar(&o.serverLog, "server-log", "", "keep the started server's log in this file (default: deleted with the scratch folder)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -199,7 +201,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		b.api = newAPI(o.target, o.token, o.clients+8)
 	} else {
 		b.logf("building and starting apiws (PostgreSQL %s, Redis %s)", redact(o.postgresURL), o.redisURL)
-		c, err := startChild(ctx, childOptions{Binary: o.binary, PostgresURL: o.postgresURL, RedisURL: o.redisURL, Dir: o.dir})
+		c, err := startChild(ctx, childOptions{Binary: o.binary, PostgresURL: o.postgresURL, RedisURL: o.redisURL, Dir: o.dir, LogPath: o.serverLog})
 		if err != nil {
 			return err
 		}
