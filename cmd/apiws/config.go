@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -31,6 +32,7 @@ type Config struct {
 	PlanSendsPerSecond   float64
 	RateLimitPerSecond   float64
 	SandboxDelay         float64
+	PprofAddr            string
 	ShutdownGracePeriod  time.Duration
 	APIKeyFlushInterval  time.Duration
 	LeaseTTL             time.Duration
@@ -70,6 +72,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		PlanSendsPerSecond:  number("APIWS_PLAN_SENDS_PER_SECOND", 5),
 		RateLimitPerSecond:  number("APIWS_RATE_LIMIT_PER_SECOND", 20),
 		SandboxDelay:        number("APIWS_SANDBOX_DELAY", 1),
+		PprofAddr:           get("APIWS_PPROF_ADDR", ""),
 		ShutdownGracePeriod: 15 * time.Second,
 		APIKeyFlushInterval: 5 * time.Second,
 	}
@@ -106,6 +109,9 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix)
 	}
+	if cfg.PprofAddr != "" && !isLoopback(cfg.PprofAddr) {
+		errs = append(errs, fmt.Errorf("APIWS_PPROF_ADDR must be a loopback address such as 127.0.0.1:6060, not %q", cfg.PprofAddr))
+	}
 	if s := get("APIWS_SECRET_KEY", ""); s != "" {
 		key, err := hex.DecodeString(s)
 		if err != nil || len(key) != 32 {
@@ -114,6 +120,20 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		cfg.SecretKey, cfg.secretKeyWasProvided = key, true
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// isLoopback reports whether addr (host:port) names a loopback host, so
+// that profiles, which reveal the program's internals, stay on the machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // isPostgres reports whether the database is PostgreSQL (else SQLite).

@@ -166,6 +166,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	}, func() float64 { return float64(db.Statements()) }))
 	srv.Registry().MustRegister(ownershipCollectors(owners, db)...)
 
+	if cfg.PprofAddr != "" {
+		pprofDone, err := servePprof(workCtx, cfg.PprofAddr, log)
+		if err != nil {
+			return fmt.Errorf("APIWS_PPROF_ADDR: %w", err)
+		}
+		defer func() { stopWork(); <-pprofDone }()
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

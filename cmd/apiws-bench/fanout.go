@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// eventsPerMessage is how many status events a message to an ordinary
+// sandbox recipient makes: QUEUED, SENT, DELIVERED, READ.
+const eventsPerMessage = 4
+
+// fanoutResult is what one fan-out run measured, for apiws or the relay.
+type fanoutResult struct {
+	subscribers int
+	events      int64 // each subscriber should receive
+	delivered   int64
+	span        time.Duration // from the first send to the last delivery
+	latency     *latencies
+	missing     int64
+	duplicated  int64
+	incomplete  int     // subscribers that did not get every event in time
+	stuckAt     string  // the cursors incomplete subscribers stopped at, for diagnosis
+	rssPerSub   float64 // bytes per idle subscription; 0 when not measured
+}
+
+func (r *fanoutResult) deliveredPerSecond() float64 {
+	if r.span <= 0 {
+		return 0
+	}
+	return float64(r.delivered) / r.span.Seconds()
+}
+
+// subscribers opens n websocket clients to base, each following
+// messageStatus after the cursor after.
+func subscribers(ctx context.Context, base, token string, n int, after int64) ([]*wsClient, []*stream, error) {
+	clients := make([]*wsClient, n)
+	streams := make([]*stream, n)
+	var firstErr error
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, 32) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				c, err := dialWS(ctx, base, token)
+				if err == nil {
+					err = c.subscribe("s", statusSubscription, map[string]any{"after": strconv.FormatInt(after, 10)})
+				}
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("subscriber %d: %w", i, err)
+					}
+					mu.Unlock()
+					if c != nil {
+						c.close()
+					}
+					return
+				}
+				clients[i], streams[i] = c, follow(c, "s", after, nil)
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		closeAll(clients, streams)
+		return nil, nil, firstErr
+	}
+	return clients, streams, nil
+}
+
+// closeAll closes the clients and waits for their streams to end.
+func closeAll(clients []*wsClient, streams []*stream) {
+	for i, c := range clients {
+		if c != nil {
+			c.close()
+			<-streams[i].done
+		}
+	}
+}
+
+// collect closes the clients and sums their streams into r.
+func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*stream) {
+	closeAll(clients, streams)
+	r.latency = &latencies{}
+	var last time.Time
+	stuck := map[int64]int{}
+	for _, s := range streams {
+		got := s.received.Load()
+		r.delivered += got
+		r.duplicated += s.duplicated
+		r.missing += s.missing
+		if got < r.events {
+			r.incomplete++
+			// Events never seen at the end are missing too.
+			r.missing += max(0, r.events-got-s.missing)
+			stuck[s.next-1]++
+		}
+		r.latency.merge(s.lat)
+		if s.lastAt.After(last) {
+			last = s.lastAt
+		}
+	}
+	r.span = last.Sub(start)
+	if len(stuck) > 0 {
+		r.stuckAt = fmt.Sprint(stuck)
+	}
+}
+
+// fanout subscribes n clients to messageStatus, measures the server's
+// memory with them idle, then sends messages and measures their delivery
+// to every client.
+func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, profile string) (*fanoutResult, error) {
+	base, err := b.baseCursor(ctx, numberID)
+	if err != nil {
+		return nil, err
+	}
+	rssBefore, err := b.api.rss(ctx, b.pid)
+	if err != nil {
+		return nil, err
+	}
+	clients, streams, err := subscribers(ctx, b.api.base, b.api.token, n, base)
+	if err != nil {
+		return nil, err
+	}
+	time.Sleep(b.opts.settle)
+	r := &fanoutResult{subscribers: n, events: int64(messages * eventsPerMessage)}
+	b.logf("fan-out %d: base cursor %d", n, base)
+	if rssAfter, err := b.api.rss(ctx, b.pid); err == nil {
+		r.rssPerSub = (rssAfter - rssBefore) / float64(n)
+	}
+	if profile != "" {
+		b.heapProfile(ctx, profile+"-idle-heap")
+	}
+
+	start := time.Now()
+	profiled := b.profile(ctx, profile, b.opts.profileFor)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1))
+				if i > messages || ctx.Err() != nil {
+					return
+				}
+				if _, err := b.api.send(ctx, numberID, recipient(i)); err != nil && ctx.Err() == nil {
+					b.report.fail("fan-out: sendMessage: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	waitReceived(ctx, streams, r.events, time.Now().Add(b.opts.fanoutWait))
+	<-profiled
+	for i, s := range streams {
+		if s.err != nil {
+			b.report.fail("fan-out %d: subscriber %d: %v", n, i, s.err)
+			break
+		}
+	}
+	collect(r, start, clients, streams)
+	return r, nil
+}
