@@ -181,7 +181,6 @@ func withPath(raw, database string) (string, error) {
 	return u.String(), nil
 }
 
-
 // freeAddr returns a loopback address nobody listens on right now.
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
