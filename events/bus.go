@@ -50,7 +50,7 @@ var ErrClosed = errors.New("events: bus closed")
 
 // Defaults for Options.
 const (
-	DefaultBufferSize = 256
+	DefaultBufferSize = 64
 	DefaultTimeout    = 250 * time.Millisecond
 )
 

@@ -84,6 +84,9 @@ func (s *Service) dispatch(d *dispatcher) {
 			s.mu.Unlock()
 			return
 		}
+		// What every item of the batch needs is read once for the batch:
+		// the messages, the number, its debug capture.
+		b := &batch{}
 		for _, item := range items {
 			// The queue is taken in order: the head waits out its backoff.
 			if wait := item.NextAttemptAt.Sub(s.now()); wait > 0 {
@@ -101,7 +104,7 @@ func (s *Service) dispatch(d *dispatcher) {
 				s.stopDispatcher(d)
 				return
 			}
-			n, err := s.numbers.NumberByID(s.ctx, d.numberID)
+			n, err := b.number(s, d.numberID)
 			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 				s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
 				continue
@@ -117,12 +120,57 @@ func (s *Service) dispatch(d *dispatcher) {
 				}
 				break
 			}
+			if err := b.load(s, items); err != nil {
+				if !s.sleep(d, time.Second) {
+					return
+				}
+				break
+			}
 			lastSend = time.Now()
-			if !s.transmit(n, item) {
+			if !s.transmit(n, item, b) {
 				break // still queued (retry later): nothing behind it may overtake it
 			}
 		}
 	}
+}
+
+// batch holds what one pass over a number's outbox reads once.
+type batch struct {
+	n        *apiws.Number
+	messages map[string]*apiws.Message
+	capture  string
+	until    time.Time
+}
+
+func (b *batch) number(s *Service, id string) (*apiws.Number, error) {
+	if b.n != nil {
+		return b.n, nil
+	}
+	n, err := s.numbers.NumberByID(s.ctx, id)
+	if err == nil {
+		b.n = n
+	}
+	return n, err
+}
+
+func (b *batch) load(s *Service, items []*storage.OutboxItem) error {
+	if b.messages != nil {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.MessageID
+	}
+	ms, err := s.db.MessagesByIDs(s.ctx, ids)
+	if err != nil {
+		return err
+	}
+	b.messages = make(map[string]*apiws.Message, len(ms))
+	for _, m := range ms {
+		b.messages[m.ID] = m
+	}
+	b.capture, b.until = s.capture(items[0].NumberID)
+	return nil
 }
 
 // fenced reports whether this instance may send through the number now:
@@ -173,7 +221,7 @@ func (s *Service) sleep(d *dispatcher, dur time.Duration) bool {
 
 // transmit sends one message and records the outcome; it reports whether
 // the message left the queue.
-func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
+func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) bool {
 	plain, err := s.seal.open(item.MessageID, item.Content)
 	var body *content
 	if err == nil {
@@ -187,13 +235,13 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 	if s.wasAccepted(item.MessageID) {
 		// Sent before, but the acceptance could not be recorded: record it
 		// now, and never send the message again.
-		return s.recordSent(n.ID, item)
+		return s.recordSent(item, b.capture, b.until)
 	}
-	m, err := s.db.MessagesByIDs(s.ctx, []string{item.MessageID})
-	if err != nil || len(m) == 0 {
+	m := b.messages[item.MessageID]
+	if m == nil {
 		return false
 	}
-	msg := whatsapp.OutgoingMessage{ID: *m[0].WAMessageID, To: m[0].Peer, Kind: body.Kind, Text: body.Text, Media: body.Media}
+	msg := whatsapp.OutgoingMessage{ID: *m.WAMessageID, To: m.Peer, Kind: body.Kind, Text: body.Text, Media: body.Media}
 	// Not cancelled when the service stops: Close waits for this send, so
 	// its outcome is recorded and a restart does not send it again.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
@@ -201,7 +249,7 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 	cancel()
 	if err == nil {
 		s.setAccepted(item.MessageID, true)
-		return s.recordSent(n.ID, item)
+		return s.recordSent(item, b.capture, b.until)
 	}
 	if s.ctx.Err() != nil {
 		return false // stopping: the message stays queued for the next start
@@ -231,8 +279,7 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem) bool {
 // recordSent records an accepted message, retrying a failed write a few
 // times; while it stays unrecorded the message is remembered as accepted,
 // so it is recorded later and never sent twice.
-func (s *Service) recordSent(numberID string, item *storage.OutboxItem) bool {
-	capID, until := s.capture(numberID)
+func (s *Service) recordSent(item *storage.OutboxItem, capID string, until time.Time) bool {
 	ctx := context.WithoutCancel(s.ctx)
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {

@@ -140,9 +140,10 @@ func (m *Manager) Stats() Stats {
 }
 
 // Claim takes the number's lease now if it is free or expired, for a number
-// that just paired through this instance (its connection is already here).
+// that just paired through this instance. Its connection is already here,
+// so the handler is not asked to connect it.
 func (m *Manager) Claim(ctx context.Context, n *apiws.Number) bool {
-	return m.acquire(ctx, n, false)
+	return m.acquire(ctx, n, false, true)
 }
 
 // Run keeps the leases until ctx ends, then releases them all.
@@ -265,7 +266,7 @@ func (m *Manager) balance(ctx context.Context) {
 		if mine >= fair {
 			break
 		}
-		if m.acquire(ctx, n, held[n.ID] != nil) {
+		if m.acquire(ctx, n, held[n.ID] != nil, false) {
 			mine++
 		}
 	}
@@ -298,8 +299,9 @@ func (m *Manager) settled(now time.Time) string {
 	return oldest
 }
 
-// acquire claims one lease and tells the handler.
-func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover bool) bool {
+// acquire claims one lease and, unless the number is connected here
+// already, tells the handler.
+func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover, connected bool) bool {
 	now := m.now()
 	expires := now.Add(m.opts.TTL)
 	token, ok, err := m.db.ClaimLease(ctx, n.ID, m.id, now, expires)
@@ -326,7 +328,9 @@ func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover bool) b
 	m.mu.Unlock()
 	if !had {
 		m.log.Info("number acquired", "number", n.ID, "token", token, "takeover", takeover)
-		m.handler.Acquired(ctx, n)
+		if !connected {
+			m.handler.Acquired(ctx, n)
+		}
 	}
 	return true
 }

@@ -13,8 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -47,10 +48,17 @@ type DB struct {
 func Open(ctx context.Context, url string) (*DB, error) {
 	var db *DB
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		sqldb, err := sql.Open("pgx", url)
+		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
+			return nil, fmt.Errorf("parse the PostgreSQL URL: %w", err)
 		}
+		if !strings.Contains(url, "default_query_exec_mode") {
+			// bun writes its values into the SQL text, so almost every
+			// statement is new: preparing and caching each would cost a
+			// round trip and memory for nothing.
+			cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+		}
+		sqldb := stdlib.OpenDB(*cfg)
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
 )
 
 // Quota implements apiws.UsageService: messages accepted since the start of
@@ -18,6 +19,9 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, er
 	used, err := s.db.AcceptedMessages(ctx, accountID, start, next)
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range s.pending.of(accountID, storage.PeriodDay, start, next) {
+		used += r.Counts.Accepted
 	}
 	return &apiws.Quota{Used: int(used), Limit: plan.MonthlyMessages, ResetsAt: next}, nil
 }

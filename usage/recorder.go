@@ -80,6 +80,7 @@ func (s *Service) drain(ctx context.Context, batch []*apiws.APICall) {
 			break
 		}
 		if len(batch) == 0 {
+			s.write(ctx, nil) // the last message counts
 			return
 		}
 		if batch = s.write(ctx, batch); len(batch) > 0 {
@@ -95,10 +96,12 @@ func (s *Service) drain(ctx context.Context, batch []*apiws.APICall) {
 // try again with the next, unless that would hold more than a buffer's
 // worth, in which case the batch is dropped and counted.
 func (s *Service) write(ctx context.Context, batch []*apiws.APICall) []*apiws.APICall {
-	if len(batch) == 0 {
+	messages := s.pending.take()
+	if len(batch) == 0 && len(messages) == 0 {
 		return batch
 	}
-	if err := s.db.WriteUsage(ctx, batch, callRows(batch)); err != nil {
+	if err := s.db.WriteUsage(ctx, batch, append(callRows(batch), messages...)); err != nil {
+		s.pending.add(messages) // counts wait for the next write
 		s.log.Warn("write api calls", "err", err, "calls", len(batch))
 		if len(batch) >= s.opt.BufferSize {
 			s.rec.dropped.Add(float64(len(batch)))

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"sort"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -32,7 +33,10 @@ func (s *Service) RecordMessage(ctx context.Context, accountID string, status ap
 	default:
 		return nil
 	}
-	return s.db.AddUsage(ctx, appendRows(nil, accountID, at, n))
+	// Counted in memory and written with the next batch of calls: a status
+	// change adds no write of its own.
+	s.pending.add(appendRows(nil, accountID, at, n))
+	return nil
 }
 
 // Usage implements apiws.UsageService from the rollups alone: hours for
@@ -61,6 +65,10 @@ func (s *Service) Usage(ctx context.Context, accountID string, from, to time.Tim
 	rows, err := s.db.UsageRows(ctx, accountID, period, starts[0], end)
 	if err != nil {
 		return nil, err
+	}
+	if more := s.pending.of(accountID, period, starts[0], end); len(more) > 0 {
+		rows = append(rows, more...)
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Start.Before(rows[j].Start) })
 	}
 	counts := make([]apiws.UsageCounts, len(starts))
 	i := 0

@@ -46,6 +46,8 @@ type Service struct {
 	rec  *recorder
 	lim  apiws.Limiter
 	rate float64
+	// pending are message counts waiting for the next write.
+	pending pending
 }
 
 var _ apiws.UsageService = (*Service)(nil)
