@@ -25,6 +25,7 @@ import (
 	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
+	"github.com/apiws/apiws/server/dashboard"
 	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
@@ -129,6 +130,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
+		PublicURL:      cfg.PublicURL,
+		SessionTTL:     accounts.SessionTTL,
 	}, server.Deps{
 		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Keys:       accountSvc,
@@ -136,6 +139,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Ready:      ready,
 		Usage:      usageSvc,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
+		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(db),
 		},
