@@ -90,7 +90,7 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.sessionCookie(r, in.Token, int(s.cfg.SessionTTL.Seconds())))
-	w.WriteHeader(http.StatusNoContent)
+	writeSession(w, true)
 }
 
 // deleteSession is DELETE /session: it removes the cookie. Ending the
@@ -100,7 +100,16 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, s.sessionCookie(r, "", -1))
-	w.WriteHeader(http.StatusNoContent)
+	writeSession(w, false)
+}
+
+// writeSession answers a session request with {"session": active}; a body,
+// rather than 204, because some browsers report a bodiless fetch response
+// to their devtools as aborted.
+func writeSession(w http.ResponseWriter, active bool) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]bool{"session": active})
 }
 
 func (s *Server) sessionRequestAllowed(w http.ResponseWriter, r *http.Request) bool {
