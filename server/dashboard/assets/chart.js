@@ -1,8 +1,6 @@
 // chart.js draws line charts as inline SVG: no library, nothing fetched.
 import { h, svg } from './dom.js';
 
-const W = 720;
-const H = 240;
 const PAD = { left: 48, right: 16, top: 16, bottom: 32 };
 
 // niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so the
@@ -15,9 +13,10 @@ function niceMax(v) {
 }
 
 // lineChart plots series over points. points: [{label, values: {key: n}}];
-// series: [{key, label, color}]; unit is appended to the axis values. A
+// series: [{key, label, color}]; unit is appended to the axis values;
+// width and height are the drawing's proportions (it scales to its box). A
 // missing value (null) leaves a gap.
-export function lineChart({ title, points, series, unit = '' }) {
+export function lineChart({ title, points, series, unit = '', width: W = 720, height: H = 240 }) {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const max = niceMax(Math.max(0, ...points.flatMap((p) => series.map((s) => p.values[s.key] ?? 0))));

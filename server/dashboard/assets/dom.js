@@ -13,7 +13,10 @@ export function h(tag, props, ...children) {
     else if (k === 'class') el.className = v;
     else if (k === 'text') el.textContent = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'value' || k === 'checked') el[k] = v;
+    // Set as defaults too, so form.reset() comes back to them.
+    else if (k === 'checked') el.checked = el.defaultChecked = v;
+    else if (k === 'value' && (tag === 'input' || tag === 'textarea')) el.defaultValue = v;
+    else if (k === 'value') el.value = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);

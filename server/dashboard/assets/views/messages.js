@@ -62,8 +62,8 @@ export function renderMessages(app) {
       ? h('div', { class: 'steps-bar' }, STEPS.map((s) => h('span', { class: RANK[s] <= rank ? 'on' : '' }, s.toLowerCase())))
       : null;
     return h('tr', { dataset: { messageId: m.id, status: m.status } },
-      h('td', {}, when(timeOf(m))),
-      h('td', {}, h('span', { class: out ? 'dir out' : 'dir in', title: m.direction }, out ? '↗' : '↙'),
+      h('td', { class: 'nowrap' }, when(timeOf(m))),
+      h('td', { class: 'nowrap' }, h('span', { class: out ? 'dir out' : 'dir in', title: m.direction }, out ? '↗' : '↙'),
         ' ', h('span', { class: 'mono' }, m.peer)),
       h('td', {}, m.number.label || m.number.phone, m.number.sandbox ? h('span', { class: 'tag' }, 'sandbox') : null),
       h('td', {}, m.kind.toLowerCase(), m.clientReference ? h('div', { class: 'muted' }, m.clientReference) : null),

@@ -86,7 +86,7 @@ export function renderUsage(app) {
         stat('Messages sent', sum('messagesSent').toLocaleString(), RANGES[range].label.toLowerCase()),
         stat('API calls', sum('apiCalls').toLocaleString(), `${sum('errors').toLocaleString()} errors`));
       replace(charts,
-        lineChart({ title: 'Messages', points, series: [
+        lineChart({ title: 'Messages', width: 1100, points, series: [
           { key: 'messagesSent', label: 'sent', color: '#0f766e' },
           { key: 'messagesDelivered', label: 'delivered', color: '#2563eb' },
           { key: 'messagesRead', label: 'read', color: '#7c3aed' },
