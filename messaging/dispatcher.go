@@ -25,7 +25,16 @@ type dispatcher struct {
 const notConnectedWait = time.Second
 
 // Nudge tells the number's dispatcher there is work, starting it if needed.
+// When another instance owns the number, the nudge goes to it over the bus
+// (and its outbox scan finds the work even if the nudge is lost).
 func (s *Service) Nudge(numberID string) {
+	if !s.owns(numberID) {
+		err := s.bus.Publish(s.ctx, outboxTopic, apiws.Event{Kind: apiws.EventOutbox, NumberID: numberID})
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Debug("nudge the owner of a number", "number", numberID, "err", err)
+		}
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
@@ -88,6 +97,10 @@ func (s *Service) dispatch(d *dispatcher) {
 					return
 				}
 			}
+			if !s.fenced(d.numberID) {
+				s.stopDispatcher(d)
+				return
+			}
 			n, err := s.numbers.NumberByID(s.ctx, d.numberID)
 			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 				s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
@@ -110,6 +123,34 @@ func (s *Service) dispatch(d *dispatcher) {
 			}
 		}
 	}
+}
+
+// fenced reports whether this instance may send through the number now:
+// it owns it, and the database agrees that its lease (and token) hold.
+func (s *Service) fenced(numberID string) bool {
+	if s.owner == nil {
+		return true
+	}
+	token, ok := s.owner.Owns(numberID)
+	if !ok {
+		return false
+	}
+	held, err := s.owner.Fence(s.ctx, numberID, token)
+	if err != nil {
+		s.log.Warn("check number lease", "number", numberID, "err", err)
+		return false
+	}
+	return held
+}
+
+// stopDispatcher ends a dispatcher whose number is no longer this
+// instance's to send through.
+func (s *Service) stopDispatcher(d *dispatcher) {
+	s.mu.Lock()
+	if s.dispatchers[d.numberID] == d {
+		delete(s.dispatchers, d.numberID)
+	}
+	s.mu.Unlock()
 }
 
 // sleep waits for d, or for a nudge of d when d is set; it reports false

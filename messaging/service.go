@@ -36,6 +36,18 @@ type Usage interface {
 	RecordMessage(ctx context.Context, accountID string, status apiws.MessageStatus, at time.Time) error
 }
 
+// Owner says which numbers this instance sends through: only a number's
+// owner runs its dispatcher, and it checks its lease (the fencing token)
+// in the database before every send.
+type Owner interface {
+	Owns(numberID string) (int64, bool)
+	Fence(ctx context.Context, numberID string, token int64) (bool, error)
+	Owned() []string
+}
+
+// outboxTopic is the bus topic on which instances nudge a number's owner.
+const outboxTopic = "outbox"
+
 // Config tunes the service.
 type Config struct {
 	// SecretKey encrypts outbox content (32 bytes).
@@ -63,6 +75,8 @@ type Service struct {
 	seal       *sealer
 	fetcher    *mediaFetcher
 	now        func() time.Time
+
+	owner Owner // nil: this instance sends through every number
 
 	ctx         context.Context // background work; ends at Close
 	stop        context.CancelFunc
@@ -98,17 +112,81 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 	}, nil
 }
 
-// Start resumes dispatching every number with queued messages: queued
-// messages survive a restart.
+// SetOwner makes the service follow number ownership. Call it before Start.
+func (s *Service) SetOwner(o Owner) { s.owner = o }
+
+// Start resumes dispatching every number with queued messages (queued
+// messages survive a restart) and, with ownership, follows the nudges of
+// other instances and looks at the outbox of its numbers every scan
+// interval, in case a nudge was lost.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.nudgeQueued(ctx); err != nil {
+		return err
+	}
+	if s.owner == nil {
+		return nil
+	}
+	sub, err := s.bus.Subscribe(s.ctx, outboxTopic)
+	if err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer sub.Close()
+		scan := time.NewTicker(outboxScan)
+		defer scan.Stop()
+		for {
+			select {
+			case <-s.ctx.Done():
+				return
+			case ev, ok := <-sub.C():
+				if !ok {
+					if sub, err = s.bus.Subscribe(s.ctx, outboxTopic); err != nil {
+						return
+					}
+					continue
+				}
+				if ev.Kind == apiws.EventOutbox {
+					s.Nudge(ev.NumberID)
+				} else if ev.Kind == apiws.EventResync {
+					_ = s.nudgeQueued(s.ctx)
+				}
+			case <-scan.C:
+				if err := s.nudgeQueued(s.ctx); err != nil && s.ctx.Err() == nil {
+					s.log.Warn("scan outbox", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// outboxScan is how often an owner looks for queued messages it was not
+// told of.
+const outboxScan = 2 * time.Second
+
+// nudgeQueued nudges the dispatcher of every number with queued messages
+// that this instance sends through.
+func (s *Service) nudgeQueued(ctx context.Context) error {
 	ids, err := s.db.OutboxNumbers(ctx)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		s.Nudge(id)
+		if s.owns(id) {
+			s.Nudge(id)
+		}
 	}
 	return nil
+}
+
+func (s *Service) owns(numberID string) bool {
+	if s.owner == nil {
+		return true
+	}
+	_, ok := s.owner.Owns(numberID)
+	return ok
 }
 
 // Close stops the dispatchers and waits for them; messages still queued

@@ -150,6 +150,11 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 // publishes it. Changes of a PAIRING number are left to the pairing's
 // outcome, which knows the device it linked.
 func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
+	if !s.owns(sc.NumberID) {
+		// A connection this instance let go of reports its end; the owner
+		// speaks for the number now.
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	_, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
@@ -182,4 +187,42 @@ func (s *Service) ReconnectAll(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// ConnectOwned connects a number this instance has just come to own, as
+// recorded now (it may have been logged out or removed meanwhile).
+func (s *Service) ConnectOwned(ctx context.Context, n *apiws.Number) {
+	cur, err := s.db.NumberByID(ctx, n.ID)
+	if err != nil {
+		if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			s.log.Warn("connect owned number", "number", n.ID, "err", err)
+		}
+		return
+	}
+	switch cur.Status {
+	case apiws.NumberPairing, apiws.NumberLoggedOut, apiws.NumberBanned:
+		return
+	}
+	conn, err := s.connector(cur.Sandbox)
+	if err != nil {
+		s.log.Warn("connect owned number", "number", n.ID, "err", err)
+		return
+	}
+	if err := s.connect(ctx, cur, conn); err != nil {
+		s.log.Warn("connect owned number", "number", n.ID, "err", err)
+	}
+}
+
+// DisconnectReleased closes this instance's connection of a number it no
+// longer owns, leaving the number's recorded state to its new owner.
+func (s *Service) DisconnectReleased(n *apiws.Number) {
+	conn, err := s.connector(n.Sandbox)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := conn.Disconnect(ctx, n); err != nil && !errors.Is(err, whatsapp.ErrNotConnected) {
+		s.log.Warn("disconnect released number", "number", n.ID, "err", err)
+	}
 }

@@ -173,6 +173,9 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		s.log.Error("record pairing success", "number", n.ID, "err", err)
 		return
 	}
+	if s.owner != nil && !s.owner.Claim(ctx, got) {
+		s.log.Warn("a number paired here is owned by another instance", "number", n.ID)
+	}
 	s.publish(got, apiws.EventPairing, pairingData{Success: got})
 	if was != apiws.NumberConnected {
 		s.publishStatus(got, at, "paired")

@@ -50,6 +50,30 @@ type Service struct {
 	mu       sync.Mutex
 	closed   bool
 	pairings map[string]*pairing // by number id, those this process runs
+
+	// owner says which numbers this instance connects; nil: all of them.
+	owner Owner
+}
+
+// Owner is the part of number ownership the service needs: only the owner
+// of a number records its connection state, and a number paired here is
+// claimed here, where its connection is.
+type Owner interface {
+	Owns(numberID string) (int64, bool)
+	Claim(ctx context.Context, n *apiws.Number) bool
+}
+
+// SetOwner makes the service follow number ownership. Call it before the
+// service is used.
+func (s *Service) SetOwner(o Owner) { s.owner = o }
+
+// owns reports whether this instance connects the number.
+func (s *Service) owns(numberID string) bool {
+	if s.owner == nil {
+		return true
+	}
+	_, ok := s.owner.Owns(numberID)
+	return ok
 }
 
 // pairing is one pairing this process runs.

@@ -344,3 +344,9 @@ func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.Messa
 	}
 	return ev, nil
 }
+
+// OutboxDepth counts the messages waiting to be sent.
+func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
+	n, err := db.Bun.NewSelect().Model((*OutboxItem)(nil)).Count(ctx)
+	return int(n), translate(err)
+}

@@ -18,12 +18,25 @@ type SandboxTransmission struct {
 	Recipient     string    `bun:"recipient,notnull"`
 	Kind          string    `bun:"kind,notnull"`
 	At            time.Time `bun:"at,notnull"`
+	// Instance is the apiws instance that sent it.
+	Instance string `bun:"instance,notnull"`
+	// Duplicate marks a send of a message id already transmitted: WhatsApp
+	// takes a message id once, so it is not a second transmission.
+	Duplicate bool `bun:"duplicate,notnull"`
 }
 
-// RecordSandboxTransmission appends to the sandbox's record.
+// RecordSandboxTransmission appends to the sandbox's record, marking it a
+// duplicate when the message id was transmitted before (by any instance).
 func (db *DB) RecordSandboxTransmission(ctx context.Context, t *SandboxTransmission) error {
-	_, err := db.Bun.NewInsert().Model(t).Exec(ctx)
-	return translate(err)
+	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*SandboxTransmission)(nil)).Where("message_id = ? AND NOT duplicate", t.MessageID).Count(ctx)
+		if err != nil {
+			return err
+		}
+		t.Duplicate = n > 0
+		_, err = tx.NewInsert().Model(t).Exec(ctx)
+		return err
+	})
 }
 
 // SandboxTransmissions returns the record, oldest first.

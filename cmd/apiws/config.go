@@ -33,6 +33,7 @@ type Config struct {
 	SandboxDelay         float64
 	ShutdownGracePeriod  time.Duration
 	APIKeyFlushInterval  time.Duration
+	LeaseTTL             time.Duration
 	secretKeyWasProvided bool
 }
 
@@ -70,6 +71,13 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		SandboxDelay:        number("APIWS_SANDBOX_DELAY", 1),
 		ShutdownGracePeriod: 15 * time.Second,
 		APIKeyFlushInterval: 5 * time.Second,
+	}
+	if s := get("APIWS_LEASE_TTL", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Second {
+			errs = append(errs, fmt.Errorf("APIWS_LEASE_TTL must be a duration of at least 1s, e.g. 6s, not %q", s))
+		}
+		cfg.LeaseTTL = d
 	}
 	for _, o := range strings.Split(get("APIWS_ALLOWED_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
+	"github.com/apiws/apiws/ownership"
 	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
@@ -100,7 +101,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	// before the messaging service exists; until then there is nobody to
 	// tell.
 	var messaged atomic.Pointer[messaging.Service]
-	numberSvc, connectors, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log, func(e whatsapp.Event) {
+	instanceID := ownership.NewInstanceID()
+	numberSvc, connectors, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log, instanceID, func(e whatsapp.Event) {
 		if m := messaged.Load(); m != nil {
 			m.HandleConnectorEvent(e)
 		}
@@ -121,9 +123,22 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	// Stopped before the numbers service and the connectors it sends through.
 	defer messageSvc.Close()
 	messaged.Store(messageSvc)
+
+	// Number ownership: this instance connects and sends through the
+	// numbers it holds a lease of.
+	owners := ownership.New(db, ownedNumbers{numbers: numberSvc, messages: messageSvc}, log, ownership.Options{TTL: cfg.LeaseTTL, ID: instanceID})
+	numberSvc.SetOwner(owners)
+	messageSvc.SetOwner(owners)
 	if err := messageSvc.Start(ctx); err != nil {
 		return err
 	}
+	ownCtx, stopOwning := context.WithCancel(context.WithoutCancel(ctx))
+	owning := make(chan struct{})
+	go func() {
+		defer close(owning)
+		owners.Run(ownCtx)
+	}()
+	defer func() { stopOwning(); <-owning }()
 
 	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc})
 	srv := server.New(server.Config{
@@ -149,6 +164,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
 	}, func() float64 { return float64(db.Statements()) }))
+	srv.Registry().MustRegister(ownershipCollectors(owners, db)...)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -164,7 +180,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 	}
 	fmt.Fprintf(stdout, "apiws listening on http://%s\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "database", string(db.Dialect), "redis", cfg.RedisURL != "")
+	log.Info("listening", "addr", ln.Addr().String(), "database", string(db.Dialect), "redis", cfg.RedisURL != "", "instance", instanceID)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -178,6 +194,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	defer cancel()
 	cancelBase()
 	err = hs.Shutdown(shutdownCtx)
+	// Sends in flight finish and are recorded before the leases are handed
+	// over, so the next owner does not send them again.
+	messageSvc.Close()
+	stopOwning()
+	<-owning
 	stopWork()
 	<-done
 	<-usageDone
@@ -190,7 +211,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 // startNumbers builds the numbers service over both connectors and starts
 // reconnecting every paired number in the background. The returned func
 // stops it all, the service before the connectors it uses.
-func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, messages whatsapp.EventHandler) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
+func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, instanceID string, messages whatsapp.EventHandler) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
 	// The connectors need their event handler before the service that
 	// handles events exists; no event comes before the service first uses
 	// a connector, so svc is set by then.
@@ -205,7 +226,7 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 	sandbox := whatsapp.NewSandbox(handle, cfg.SandboxDelay)
 	sandbox.SetRecorder(func(t whatsapp.Transmission) {
 		err := db.RecordSandboxTransmission(context.Background(), &storage.SandboxTransmission{
-			NumberID: t.NumberID, MessageID: t.MessageID, Recipient: t.To, Kind: string(t.Kind), At: t.At.UTC()})
+			NumberID: t.NumberID, MessageID: t.MessageID, Recipient: t.To, Kind: string(t.Kind), At: t.At.UTC(), Instance: instanceID})
 		if err != nil {
 			log.Error("record sandbox transmission", "err", err)
 		}
@@ -217,14 +238,6 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 	}
 	svc = numbers.New(db, bus, log, sandbox, wa)
 
-	reconnectCtx, stopReconnect := context.WithCancel(context.WithoutCancel(ctx))
-	reconnected := make(chan struct{})
-	go func() {
-		defer close(reconnected)
-		if err := svc.ReconnectAll(reconnectCtx); err != nil && reconnectCtx.Err() == nil {
-			log.Error("reconnect numbers", "err", err)
-		}
-	}()
 	connectors := func(n *apiws.Number) whatsapp.Connector {
 		if n.Sandbox {
 			return sandbox
@@ -232,8 +245,6 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 		return wa
 	}
 	return svc, connectors, func() {
-		stopReconnect()
-		<-reconnected
 		_ = svc.Close()
 		_ = wa.Close()
 		_ = sandbox.Close()

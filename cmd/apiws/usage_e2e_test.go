@@ -247,3 +247,25 @@ func TestNoCallLostOnShutdown(t *testing.T) {
 		})
 	}
 }
+
+func TestSubscriptionsAreLogged(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "subs@example.com")
+	num := connectedNumber(t, base, token)
+	ws := nDialWS(t, base, "graphql-transport-ws", token)
+	ws.subscribe("s", `subscription Feed { messageStatus { cursor status } }`, nil)
+	time.Sleep(100 * time.Millisecond)
+	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "x"})
+	ws.data("s")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := gql(t, base, token, `{ viewer { apiCalls(filter: {operationName: "Feed"}) { edges { node { operationType ok } } } } }`, nil)
+		if str(r.Data, "viewer", "apiCalls", "edges", 0, "node", "operationType") == "subscription" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the subscription was not logged: %v", r.Data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
