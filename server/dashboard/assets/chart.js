@@ -3,13 +3,14 @@ import { h, svg } from './dom.js';
 
 const PAD = { left: 48, right: 16, top: 16, bottom: 32 };
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten, so the
-// axis ticks are round numbers.
+// niceMax rounds a maximum up so the four grid steps are 1, 2 or 5 times a
+// power of ten: the axis then reads 0, 5, 10, 15, 20 rather than 0, 3.8, ...
 function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+  if (!(v > 0)) return 4;
+  const raw = v / 4;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return 4 * m * p;
+  return 40 * p;
 }
 
 // lineChart plots series over points. points: [{label, values: {key: n}}];
@@ -25,7 +26,7 @@ export function lineChart({ title, points, series, unit = '', width: W = 720, he
 
   const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => [
     svg('line', { x1: PAD.left, x2: W - PAD.right, y1: y(f * max), y2: y(f * max), class: 'grid' }),
-    svg('text', { x: PAD.left - 6, y: y(f * max) + 4, 'text-anchor': 'end', class: 'axis' }, `${+(f * max).toFixed(1)}${unit}`),
+    svg('text', { x: PAD.left - 6, y: y(f * max) + 4, 'text-anchor': 'end', class: 'axis' }, `${+(f * max).toFixed(2)}${unit}`),
   ]);
   // About six labels along the bottom, whatever the number of points.
   const every = Math.max(1, Math.ceil(points.length / 6));
