@@ -69,17 +69,21 @@ async function api(base, token, query, variables) {
   return res.json();
 }
 
-// latestCode finds the verification code in the newest mail.
-function latestCode(mailDir) {
-  const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'))
-    .map((f) => join(mailDir, f)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
-  if (!files.length) throw new Error('no mail');
-  const body = readFileSync(files[files.length - 1], 'utf8').replace(/=\r?\n/g, '');
-  const m = body.match(/\b([A-Z0-9]{6,10})\b(?=[^\n]*\n?)/g);
-  const code = body.match(/code[^A-Za-z0-9]*(?:is)?[:\s]*([A-Z0-9-]{4,12})/i);
-  if (code) return code[1];
-  if (m) return m[m.length - 1];
-  throw new Error(`no code in ${files[files.length - 1]}`);
+// mailedCode waits for the newest mail carrying a verification code (mail
+// may go out a moment after the request) and returns the code.
+async function mailedCode(mailDir, since) {
+  for (let i = 0; i < 100; i++) {
+    const files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.eml'))
+      .map((f) => join(mailDir, f.name)).filter((f) => statSync(f).mtimeMs >= since)
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    for (const f of files) {
+      // Undo quoted-printable soft line breaks, in case the mail uses them.
+      const m = readFileSync(f, 'utf8').replace(/=\r?\n/g, '').match(/verification code is:?\s*([0-9]{6})/i);
+      if (m) return m[1];
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`no verification code mailed to ${mailDir}`);
 }
 
 async function shot(page, name) {
@@ -227,10 +231,11 @@ test('privacy', async ({ page, base, mailDir, hasPrivacy }) => {
   await page.goto(base + '/#/privacy');
   await page.locator('#privacy-form').waitFor();
   await page.selectOption('#privacy-form [name=type]', 'ACCESS');
+  const submitted = Date.now() - 1000;
   await page.click('#privacy-form button[type=submit]');
   const row = '#privacy-requests tr[data-request-id]';
   await waitText(page, `${row} .status`, 'PENDING VERIFICATION');
-  await page.fill(`${row} [name=code]`, latestCode(mailDir));
+  await page.fill(`${row} [name=code]`, await mailedCode(mailDir, submitted));
   await page.click(`${row} .verify button`);
   await page.locator(`${row} [data-download]`).waitFor({ timeout: 20000 });
   await waitText(page, `${row} .status`, 'COMPLETED');
