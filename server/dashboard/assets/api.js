@@ -13,8 +13,21 @@ export class ApiError extends Error {
 }
 
 // gql runs one query or mutation and returns its data; errors throw an
-// ApiError carrying the first error's code.
+// ApiError carrying the first error's code. RATE_LIMITED is retried once
+// after the wait the server asks for.
 export async function gql(query, variables) {
+  try {
+    return await gqlOnce(query, variables);
+  } catch (e) {
+    // Refused before running, so trying again is safe; once, and only for
+    // a short wait.
+    if (e.code !== 'RATE_LIMITED' || !(e.retryAfterMs <= 5000)) throw e;
+    await new Promise((ok) => setTimeout(ok, e.retryAfterMs));
+    return gqlOnce(query, variables);
+  }
+}
+
+async function gqlOnce(query, variables) {
   let res;
   try {
     res = await fetch('/graphql', {
@@ -34,7 +47,9 @@ export async function gql(query, variables) {
   }
   if (body.errors && body.errors.length) {
     const e = body.errors[0];
-    throw new ApiError(e.message, e.extensions && e.extensions.code);
+    const err = new ApiError(e.message, e.extensions && e.extensions.code);
+    err.retryAfterMs = e.extensions && e.extensions.retryAfterMs;
+    throw err;
   }
   return body.data;
 }

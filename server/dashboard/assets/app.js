@@ -23,10 +23,17 @@ const SCREENS = {
   settings: renderSettings,
 };
 
-const VIEWER = `query Viewer {
+// VIEWER is one request for the account and everything the banners need.
+// A server without notices (an older apiws) refuses it at validation;
+// VIEWER_BASIC is the fallback then.
+const VIEWER_BASIC = `query Viewer {
   viewer { id name email status deletionScheduledAt processingRestricted analyticsObjected
     consents { policyVersion acceptedAt } }
+  policyVersions { version effectiveAt summary material }
 }`;
+const VIEWER = VIEWER_BASIC.replace('consents { policyVersion acceptedAt } }',
+  'consents { policyVersion acceptedAt } notices(unreadOnly: true) { id title body createdAt } }');
+let viewerQuery = VIEWER;
 
 const main = document.getElementById('main');
 const live = document.getElementById('live');
@@ -37,10 +44,18 @@ const app = {
   viewer: null,
   rt: null,
   async refresh() {
-    const data = await gql(VIEWER);
+    let data;
+    try {
+      data = await gql(viewerQuery);
+    } catch (e) {
+      if (e.code !== 'GRAPHQL_VALIDATION_FAILED' || viewerQuery === VIEWER_BASIC) throw e;
+      viewerQuery = VIEWER_BASIC;
+      data = await gql(viewerQuery);
+    }
     app.viewer = data.viewer;
     document.getElementById('account-name').textContent = app.viewer ? app.viewer.name : '';
-    if (app.viewer) renderBanners(app, document.getElementById('banners'));
+    if (app.viewer) renderBanners(app, document.getElementById('banners'), data.policyVersions);
+    if (app.viewer && current && current.refreshed) current.refreshed(app.viewer);
     return app.viewer;
   },
   toast(message, kind) {
@@ -88,7 +103,7 @@ function start() {
   if (!app.rt) {
     app.rt = new Realtime((state) => {
       live.textContent = state === 'idle' ? 'live' : state;
-      live.className = `live ${state}`;
+      live.className = `live st-${state}`;
     });
   }
   route();

@@ -53,7 +53,7 @@ async function startApiws(dir) {
     proc.stdout.on('data', (c) => {
       out += c;
       const m = out.match(/apiws listening on (http:\/\/\S+)/);
-      if (m) ok({ proc, url: m[1], log: () => log });
+      if (m) ok({ proc, url: m[1], log: () => log, bin, env });
     });
     proc.on('exit', (code) => fail(new Error(`apiws exited with ${code}:\n${log}`)));
   });
@@ -267,6 +267,25 @@ test('playground', async ({ page, base, token }) => {
   await shot(page, 'playground-subscription');
 });
 
+test('erasure', async ({ page, base, mailDir, hasPrivacy }) => {
+  if (!hasPrivacy) return 'skipped: this apiws has no privacy requests yet';
+  await page.goto(base + '/#/privacy');
+  await page.locator('#privacy-form').waitFor();
+  await page.selectOption('#privacy-form [name=type]', 'ERASURE');
+  const submitted = Date.now() - 1000;
+  page.once('dialog', (d) => d.accept());
+  await page.click('#privacy-form button[type=submit]');
+  const row = '#privacy-requests tr[data-request-id][data-status="PENDING_VERIFICATION"]';
+  await page.locator(row).waitFor();
+  await page.fill(`${row} [name=code]`, await mailedCode(mailDir, submitted));
+  await page.click(`${row} .verify button`);
+  await page.locator('#pending-deletion').waitFor({ timeout: 20000 });
+  await shot(page, 'pending-deletion');
+  await page.click('#pending-deletion button');
+  await page.locator('#pending-deletion').waitFor({ state: 'detached' });
+  await waitText(page, '.stats', 'ACTIVE');
+});
+
 // socketSpy passes the page's websockets through to apiws, recording what
 // the page subscribes to and letting a test drop the connection.
 async function socketSpy(page, base) {
@@ -329,7 +348,7 @@ async function main() {
     });
     const sockets = await socketSpy(page, base);
 
-    ctx = { page, base, sockets, mailDir: join(dir, 'mail') };
+    ctx = { page, base, sockets, apiws, mailDir: join(dir, 'mail') };
     const intro = await api(base, '', '{ __type(name: "Mutation") { fields { name } } }');
     ctx.hasPrivacy = intro.data.__type.fields.some((f) => f.name === 'submitPrivacyRequest');
     mkdirSync(shots, { recursive: true });

@@ -4,8 +4,6 @@
 import { gql, userErrorText } from '../api.js';
 import { h, replace, day, when } from '../dom.js';
 
-const POLICIES = `query Policies { privacyPolicy { version } policyVersions { version effectiveAt summary material } }`;
-const NOTICES = `query Notices { viewer { notices(unreadOnly: true) { id title body createdAt } } }`;
 const ACCEPT = `mutation AcceptPolicy($version: String!) { acceptPolicy(version: $version) { account { id } userErrors { field code message } } }`;
 const DISMISS = `mutation DismissNotice($id: ID!) { dismissNotice(id: $id) }`;
 const RESTORE = `mutation RestoreAccount { restoreAccount { account { id status } userErrors { field code message } } }`;
@@ -22,7 +20,9 @@ async function act(app, query, vars, done) {
   app.refresh();
 }
 
-export async function renderBanners(app, box) {
+// renderBanners draws the banners from the account and the policy
+// versions, as app.refresh fetched them in one request.
+export function renderBanners(app, box, policyVersions) {
   const v = app.viewer;
   const out = [];
   if (v.status === 'PENDING_DELETION') {
@@ -31,26 +31,18 @@ export async function renderBanners(app, box) {
         h('p', {}, `Everything is deleted for good on ${when(v.deletionScheduledAt)}. Until then you can restore it.`)),
       h('button', { type: 'button', onclick: () => act(app, RESTORE, {}, 'Account restored.') }, 'Restore account')));
   }
-  // Policy versions and notices are fetched apart, so a server without
-  // notices still shows the rest.
-  try {
-    const { policyVersions } = await gql(POLICIES);
-    const accepted = new Set(v.consents.map((c) => c.policyVersion));
-    const latest = [...policyVersions].sort((a, b) => (a.effectiveAt < b.effectiveAt ? 1 : -1))[0];
-    if (latest && !accepted.has(latest.version)) {
-      out.push(h('div', { class: 'banner', id: 'policy-banner' },
-        h('div', {}, h('strong', {}, `Privacy policy ${latest.version}${latest.material ? ' (material change)' : ''}, in force from ${day(latest.effectiveAt)}`),
-          h('p', {}, latest.summary)),
-        h('button', { type: 'button', onclick: () => act(app, ACCEPT, { version: latest.version }, `Policy ${latest.version} accepted.`) }, `Accept version ${latest.version}`)));
-    }
-  } catch (e) { /* shown nowhere: the policy is also on the sign-up form */ }
-  try {
-    const { viewer } = await gql(NOTICES);
-    for (const n of viewer.notices) {
-      out.push(h('div', { class: 'banner info', dataset: { noticeId: n.id } },
-        h('div', {}, h('strong', {}, n.title), h('p', {}, n.body), h('small', { class: 'muted' }, when(n.createdAt))),
-        h('button', { class: 'ghost', type: 'button', onclick: () => act(app, DISMISS, { id: n.id }, 'Notice dismissed.') }, 'Dismiss')));
-    }
-  } catch (e) { /* notices need the privacy service */ }
+  const accepted = new Set(v.consents.map((c) => c.policyVersion));
+  const latest = [...policyVersions].sort((a, b) => (a.effectiveAt < b.effectiveAt ? 1 : -1))[0];
+  if (latest && !accepted.has(latest.version)) {
+    out.push(h('div', { class: 'banner', id: 'policy-banner' },
+      h('div', {}, h('strong', {}, `Privacy policy ${latest.version}${latest.material ? ' (material change)' : ''}, in force from ${day(latest.effectiveAt)}`),
+        h('p', {}, latest.summary)),
+      h('button', { type: 'button', onclick: () => act(app, ACCEPT, { version: latest.version }, `Policy ${latest.version} accepted.`) }, `Accept version ${latest.version}`)));
+  }
+  for (const n of v.notices || []) {
+    out.push(h('div', { class: 'banner info', dataset: { noticeId: n.id } },
+      h('div', {}, h('strong', {}, n.title), h('p', {}, n.body), h('small', { class: 'muted' }, when(n.createdAt))),
+      h('button', { class: 'ghost', type: 'button', onclick: () => act(app, DISMISS, { id: n.id }, 'Notice dismissed.') }, 'Dismiss')));
+  }
   replace(box, out);
 }

@@ -34,8 +34,10 @@ export function renderPrivacy(app) {
   const rows = h('tbody');
   const summary = h('div', { class: 'stats' });
   let poll = null;
+  let shown = null; // the account as last drawn
 
   function draw(v) {
+    shown = v;
     replace(summary,
       h('div', { class: 'stat' }, h('span', { class: 'muted' }, 'Account'), pill(v.status)),
       h('div', { class: 'stat' }, h('span', { class: 'muted' }, 'Processing restricted'), h('strong', {}, v.processingRestricted ? 'yes' : 'no')),
@@ -93,7 +95,12 @@ export function renderPrivacy(app) {
   }
 
   function load() {
-    gql(REQUESTS).then((d) => draw(d.viewer)).catch((e) => replace(rows, h('tr', {}, h('td', { colspan: 5, class: 'error' }, e.message))));
+    gql(REQUESTS).then((d) => {
+      draw(d.viewer);
+      // A request carried out in the background may have changed the
+      // account (erasure, restriction): the banners must follow.
+      if (d.viewer.status !== app.viewer.status || d.viewer.processingRestricted !== app.viewer.processingRestricted) app.refresh();
+    }).catch((e) => replace(rows, h('tr', {}, h('td', { colspan: 5, class: 'error' }, e.message))));
   }
 
   const typeHint = h('small', { class: 'muted' }, TYPES.ACCESS);
@@ -136,5 +143,9 @@ export function renderPrivacy(app) {
           h('thead', {}, h('tr', {}, ['Request', 'Status', 'Submitted', 'Due', ''].map((t) => h('th', {}, t)))),
           rows))),
     dispose() { clearTimeout(poll); },
+    // The account changed elsewhere (the banner restored it): redraw.
+    refreshed(v) {
+      if (shown && (v.status !== shown.status || v.processingRestricted !== shown.processingRestricted)) load();
+    },
   };
 }
