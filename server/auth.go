@@ -16,10 +16,18 @@ import (
 
 // authenticate resolves the bearer token, if any, into the request's caller.
 // A token that is present but wrong, revoked or expired fails the request
-// with UNAUTHENTICATED; no token leaves the caller anonymous.
+// with UNAUTHENTICATED; no token leaves the caller anonymous. Without an
+// Authorization header, the dashboard's session cookie is the credential
+// (see cookieCaller).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.callerFor(r, r.Header.Get("Authorization"))
+		var c *apiws.Caller
+		var err error
+		if authz := r.Header.Get("Authorization"); authz != "" {
+			c, err = s.callerFor(r, authz)
+		} else {
+			c, err = s.cookieCaller(w, r)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -9,12 +9,18 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := s.graphqlHandler()
 	mux.Handle("/graphql", s.authenticate(s.limitBody(gql)))
+	mux.HandleFunc("POST /session", s.createSession)
+	mux.HandleFunc("DELETE /session", s.deleteSession)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)
+	}
+	if s.deps.Dashboard != nil {
+		mux.Handle("GET /{$}", s.deps.Dashboard)
+		mux.Handle("GET /dashboard/", s.deps.Dashboard)
 	}
 	return s.logRequests(mux)
 }

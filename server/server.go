@@ -1,5 +1,6 @@
 // Package server wires HTTP: the GraphQL endpoint (POST, GET, websockets),
-// the playground, health, readiness and metrics.
+// the playground, the dashboard and its session cookie, health, readiness
+// and metrics.
 package server
 
 import (
@@ -29,6 +30,12 @@ type Config struct {
 	// AuthRecheck is how often an open websocket's credentials are checked
 	// again (default 30s).
 	AuthRecheck time.Duration
+	// PublicURL is where people reach apiws; when it is https, the session
+	// cookie is marked Secure even behind a proxy that ends TLS.
+	PublicURL string
+	// SessionTTL is the session cookie's lifetime (default 30 days); the
+	// session itself may end sooner.
+	SessionTTL time.Duration
 }
 
 // Pinger reports whether a dependency is reachable.
@@ -45,6 +52,8 @@ type Deps struct {
 	Ready map[string]Pinger
 	// Playground serves /playground; nil leaves it out.
 	Playground http.Handler
+	// Dashboard serves / and /dashboard/; nil leaves it out.
+	Dashboard http.Handler
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware
@@ -69,6 +78,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.AuthRecheck <= 0 {
 		cfg.AuthRecheck = 30 * time.Second
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics()}
 	s.handler = s.routes()

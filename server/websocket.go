@@ -109,8 +109,9 @@ func withWSState(next http.Handler) http.Handler {
 }
 
 // wsInit authenticates a websocket from its connection_init payload (or the
-// upgrade request's Authorization header). Without valid credentials the
-// socket is closed with 4403.
+// upgrade request's Authorization header or session cookie, resolved by the
+// authenticate middleware). Without valid credentials the socket is closed
+// with 4403.
 func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	refuse := func(msg string) (context.Context, *transport.InitPayload, error) {
 		if st := wsStateFrom(ctx); st != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
+	"github.com/apiws/apiws/server/dashboard"
 	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
@@ -148,6 +149,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		AllowedOrigins: cfg.AllowedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		AuthRecheck:    cfg.WSAuthRecheck,
+		PublicURL:      cfg.PublicURL,
+		SessionTTL:     accounts.SessionTTL,
 	}, server.Deps{
 		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: res}),
 		Keys:       accountSvc,
@@ -155,6 +158,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Ready:      ready,
 		Usage:      usageSvc,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
+		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(db),
 		},

@@ -79,6 +79,10 @@
     var inner = GraphiQL.createFetcher({
       url: httpURL.href,
       wsClient: wsClientFor(creds.authorization),
+      // Without a token, apiws falls back to the dashboard's session
+      // cookie, which it honours only with this header (a cross-site form
+      // cannot send it).
+      headers: { 'X-Requested-With': 'apiws' },
     });
     return inner(params, Object.assign({}, opts, { headers: creds.headers }));
   }
