@@ -125,10 +125,17 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 		return refuse("no request")
 	}
 	auth := payload.Authorization()
-	if auth == "" {
-		auth = r.Header.Get("Authorization") // checked already by the middleware
-	} else if !strings.Contains(auth, " ") {
+	switch {
+	case auth != "" && !strings.Contains(auth, " "):
 		auth = "Bearer " + auth // some clients send the bare token
+	case auth != "":
+	case r.Header.Get("Authorization") != "":
+		auth = r.Header.Get("Authorization") // checked already by the middleware
+	default:
+		// The dashboard's session cookie, accepted by the middleware.
+		if ck, err := r.Cookie(SessionCookie); err == nil && apiws.CallerFrom(ctx).Kind == apiws.CredentialSession {
+			auth = "Bearer " + ck.Value
+		}
 	}
 	c, err := s.callerFor(r, auth)
 	if err != nil {

@@ -130,7 +130,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.smoke {
 		o.duration, o.clients, o.numbers, o.subscribers = 1500*time.Millisecond, 2, 2, []int{5}
-		o.deliveries, o.queryReps, o.settle, o.fanoutWait = 5*eventsPerMessage*3, 3, 200*time.Millisecond, 30*time.Second
+		o.deliveries, o.queryReps, o.settle, o.fanoutWait = 5*eventsPerMessage*3, 12, 200*time.Millisecond, 30*time.Second
 		o.profileDir, o.timeout = "", min(o.timeout, 5*time.Minute)
 	}
 	if o.target != "" {
