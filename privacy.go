@@ -153,6 +153,8 @@ type PrivacyService interface {
 	PublishPolicy(ctx context.Context, p PolicyVersion) (*PolicyVersion, error)
 	// Notices lists the account's notices, newest first.
 	Notices(ctx context.Context, accountID string, unreadOnly bool) ([]*Notice, error)
+	// Notice returns one of the account's notices, or ENOTFOUND.
+	Notice(ctx context.Context, accountID, id string) (*Notice, error)
 	// DismissNotice marks one of the caller's notices read; false when it
 	// has no such notice.
 	DismissNotice(ctx context.Context, id string) (bool, error)

@@ -120,3 +120,8 @@ func (s *Service) SetLegalHold(ctx context.Context, accountID string, hold bool,
 	}
 	return acc, nil
 }
+
+// Notice implements apiws.PrivacyService.
+func (s *Service) Notice(ctx context.Context, accountID, id string) (*apiws.Notice, error) {
+	return s.db.Notice(ctx, accountID, id)
+}

@@ -82,3 +82,13 @@ func (db *DB) DismissNotice(ctx context.Context, accountID, id string, at time.T
 	n, err := db.Bun.NewSelect().Model((*apiws.Notice)(nil)).Where("id = ? AND account_id = ?", id, accountID).Count(ctx)
 	return n > 0, translate(err)
 }
+
+// Notice returns one of the account's notices, or ENOTFOUND.
+func (db *DB) Notice(ctx context.Context, accountID, id string) (*apiws.Notice, error) {
+	n := new(apiws.Notice)
+	err := db.Bun.NewSelect().Model(n).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
+	if err != nil {
+		return nil, notFound(err, "notice")
+	}
+	return n, nil
+}
