@@ -10,10 +10,10 @@ import (
 	"github.com/apiws/apiws/storage"
 )
 
-// Limits per account: a few requests (each sends a mail) and a few code
-// attempts a minute.
+// Limits per account: ten requests an hour (each sends a mail), in a
+// burst if need be, and a few code attempts a minute.
 var (
-	submitLimit = apiws.Limit{Rate: 1.0 / 60, Burst: 5}
+	submitLimit = apiws.Limit{Rate: 10.0 / 3600, Burst: 10}
 	verifyLimit = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
 )
 
