@@ -65,6 +65,26 @@ func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error)
 			return notFoundAsNull(err)
 		}
 		return dc, nil
+	case apiws.PrefixPrivacyRequest:
+		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		pr, err := r.svc.Privacy.Request(ctx, c.AccountID, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return pr, nil
+	case apiws.PrefixNotice:
+		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+		if err != nil {
+			return nil, err
+		}
+		n, err := r.svc.Privacy.Notice(ctx, c.AccountID, id)
+		if err != nil {
+			return notFoundAsNull(err)
+		}
+		return n, nil
 	case apiws.PrefixAPICall:
 		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
 		if err != nil {

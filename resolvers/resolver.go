@@ -21,6 +21,7 @@ type Services struct {
 	Numbers  apiws.NumberService
 	Messages *messaging.Service
 	Usage    apiws.UsageService
+	Privacy  apiws.PrivacyService
 }
 
 // Resolver is the root resolver.

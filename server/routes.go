@@ -14,6 +14,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /exports/{id}", s.authenticate(http.HandlerFunc(s.export)))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)

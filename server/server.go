@@ -1,6 +1,6 @@
 // Package server wires HTTP: the GraphQL endpoint (POST, GET, websockets),
-// the playground, the dashboard and its session cookie, health, readiness
-// and metrics.
+// the playground, the dashboard and its session cookie, health, readiness,
+// metrics and privacy exports.
 package server
 
 import (
@@ -57,6 +57,8 @@ type Deps struct {
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware
+	// Exports serves GET /exports/{id}; nil answers 404.
+	Exports Exports
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage

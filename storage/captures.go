@@ -73,14 +73,16 @@ func (db *DB) RevokeDebugCapture(ctx context.Context, accountID, id string, at t
 	return c, nil
 }
 
-// PurgeCapturedContent deletes captured content whose capture ended by now,
-// in batches, and returns how many it deleted.
+// PurgeCapturedContent deletes captured content whose capture ended by now
+// (except under a legal hold), in batches, and returns how many it deleted.
 func (db *DB) PurgeCapturedContent(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
 		res, err := db.Bun.NewDelete().Model((*capturedContent)(nil)).
 			Where("message_id IN (?)", db.Bun.NewSelect().Model((*capturedContent)(nil)).Column("message_id").
-				Where("until <= ?", now).Limit(500)).Exec(ctx)
+				Where("until <= ?", now).
+				// A legal hold keeps even captured content.
+				Where("account_id NOT IN (SELECT id FROM accounts WHERE legal_hold)").Limit(500)).Exec(ctx)
 		if err != nil {
 			return total, translate(err)
 		}

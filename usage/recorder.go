@@ -100,7 +100,16 @@ func (s *Service) write(ctx context.Context, batch []*apiws.APICall) []*apiws.AP
 	if len(batch) == 0 && len(messages) == 0 {
 		return batch
 	}
-	if err := s.db.WriteUsage(ctx, batch, append(callRows(batch), messages...)); err != nil {
+	err := s.db.WriteUsage(ctx, batch, append(callRows(batch), messages...))
+	if err != nil {
+		// An account erased meanwhile would fail the whole batch for ever:
+		// what belongs to accounts that are gone is dropped, the rest
+		// written.
+		if batch, messages, err = s.withoutErased(ctx, batch, messages); err == nil {
+			err = s.db.WriteUsage(ctx, batch, append(callRows(batch), messages...))
+		}
+	}
+	if err != nil {
 		s.pending.add(messages) // counts wait for the next write
 		s.log.Warn("write api calls", "err", err, "calls", len(batch))
 		if len(batch) >= s.opt.BufferSize {
@@ -133,4 +142,46 @@ func appendRows(rows []storage.UsageRow, accountID string, at time.Time, n apiws
 	return append(rows,
 		storage.UsageRow{AccountID: accountID, Period: storage.PeriodHour, Start: apiws.Hour.Truncate(at), Counts: n},
 		storage.UsageRow{AccountID: accountID, Period: storage.PeriodDay, Start: apiws.Day.Truncate(at), Counts: n})
+}
+
+// withoutErased drops the calls and counts of accounts that no longer
+// exist.
+func (s *Service) withoutErased(ctx context.Context, batch []*apiws.APICall, rows []storage.UsageRow) ([]*apiws.APICall, []storage.UsageRow, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range batch {
+		if !seen[c.AccountID] {
+			seen[c.AccountID] = true
+			ids = append(ids, c.AccountID)
+		}
+	}
+	for _, r := range rows {
+		if !seen[r.AccountID] {
+			seen[r.AccountID] = true
+			ids = append(ids, r.AccountID)
+		}
+	}
+	accs, err := s.db.AccountsByIDs(ctx, ids)
+	if err != nil {
+		return batch, rows, err
+	}
+	exists := map[string]bool{}
+	for _, a := range accs {
+		exists[a.ID] = true
+	}
+	keptCalls := batch[:0]
+	for _, c := range batch {
+		if exists[c.AccountID] {
+			keptCalls = append(keptCalls, c)
+		} else {
+			s.rec.dropped.Inc()
+		}
+	}
+	var keptRows []storage.UsageRow
+	for _, r := range rows {
+		if exists[r.AccountID] {
+			keptRows = append(keptRows, r)
+		}
+	}
+	return keptCalls, keptRows, nil
 }

@@ -87,8 +87,12 @@ func startServerCtx(t *testing.T, ctx context.Context, env map[string]string) st
 	t.Cleanup(func() {
 		cancel()
 		<-stopped
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		default: // read already, by the start-up failure below
 		}
 	})
 	deadline := time.After(20 * time.Second)

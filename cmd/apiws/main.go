@@ -3,6 +3,7 @@
 //	apiws [serve]                        run the server (default)
 //	apiws migrate                        bring the database schema up to date
 //	apiws operator-key create --name N   make an operator key; prints the secret once
+//	apiws retention run [--as-of TIME]   one retention sweep, as if at TIME
 //	apiws version                        print the version
 package main
 
@@ -159,7 +160,7 @@ func retention(ctx context.Context, cfg *Config, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "retention sweep as of %s: %d captured contents purged\n", at.Format(time.RFC3339), r.CapturedContents)
+	fmt.Fprintf(stdout, "retention sweep as of %s: %s\n", at.Format(time.RFC3339), r)
 	return nil
 }
 

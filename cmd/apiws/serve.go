@@ -20,6 +20,7 @@ import (
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/mail"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/ownership"
@@ -83,6 +84,20 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	}()
 	defer func() { stopWork(); <-sweeping }()
 
+	// Mail waits in the database outbox; the sender hands it on and
+	// retries until it is accepted.
+	transport, err := mail.Open(cfg.SMTPURL, cfg.MailDir)
+	if err != nil {
+		return err
+	}
+	mailer := mail.NewSender(db, transport, mail.DefaultFrom(cfg.PublicURL), log)
+	mailing := make(chan struct{})
+	go func() {
+		defer close(mailing)
+		mailer.Run(workCtx, 5*time.Second)
+	}()
+	defer func() { stopWork(); <-mailing }()
+
 	usageSvc := usage.New(db, usage.Options{
 		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
 		RatePerSecond: cfg.RateLimitPerSecond,
@@ -143,7 +158,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	}()
 	defer func() { stopOwning(); <-owning }()
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc})
+	privacySvc := privacy.New(db, privacy.Options{
+		Limiter: limiter, SecretKey: cfg.SecretKey, Numbers: numberSvc, MailQueued: mailer.Notify, Log: log,
+	})
+
+	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc, Privacy: privacySvc})
 	srv := server.New(server.Config{
 		Production:     cfg.Production,
 		AllowedOrigins: cfg.AllowedOrigins,
@@ -157,6 +176,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Log:        log,
 		Ready:      ready,
 		Usage:      usageSvc,
+		Exports:    privacySvc,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{

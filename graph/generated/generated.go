@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	Message() MessageResolver
 	MessageStatusEvent() MessageStatusEventResolver
 	Mutation() MutationResolver
+	PrivacyRequest() PrivacyRequestResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
 	WhatsAppNumber() WhatsAppNumberResolver
@@ -60,9 +61,11 @@ type ComplexityRoot struct {
 		LegalHold            func(childComplexity int) int
 		Messages             func(childComplexity int, first *int, after *string, filter *apiws.MessageFilter) int
 		Name                 func(childComplexity int) int
+		Notices              func(childComplexity int, unreadOnly *bool) int
 		Numbers              func(childComplexity int, first *int, after *string, status []apiws.NumberStatus) int
 		Phone                func(childComplexity int) int
 		Plan                 func(childComplexity int) int
+		PrivacyRequests      func(childComplexity int) int
 		ProcessingRestricted func(childComplexity int) int
 		Quota                func(childComplexity int) int
 		Status               func(childComplexity int) int
@@ -227,21 +230,36 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptPolicy       func(childComplexity int, version string) int
-		ConnectNumber      func(childComplexity int, input model.ConnectNumberInput) int
-		CreateAPIKey       func(childComplexity int, input model.CreateAPIKeyInput) int
-		DisconnectNumber   func(childComplexity int, id string) int
-		GrantDebugCapture  func(childComplexity int, input model.DebugCaptureInput) int
-		LogIn              func(childComplexity int, input model.LogInInput) int
-		LogOut             func(childComplexity int) int
-		ReconnectNumber    func(childComplexity int, id string) int
-		RemoveNumber       func(childComplexity int, id string) int
-		RequestPairingCode func(childComplexity int, numberID string, phone string) int
-		RevokeAPIKey       func(childComplexity int, id string) int
-		RevokeDebugCapture func(childComplexity int, id string) int
-		SendMessage        func(childComplexity int, input model.SendMessageInput) int
-		SignUp             func(childComplexity int, input model.SignUpInput) int
-		UpdateAccount      func(childComplexity int, input model.UpdateAccountInput) int
+		AcceptPolicy         func(childComplexity int, version string) int
+		CancelPrivacyRequest func(childComplexity int, id string) int
+		ConnectNumber        func(childComplexity int, input model.ConnectNumberInput) int
+		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
+		DisconnectNumber     func(childComplexity int, id string) int
+		DismissNotice        func(childComplexity int, id string) int
+		GrantDebugCapture    func(childComplexity int, input model.DebugCaptureInput) int
+		LogIn                func(childComplexity int, input model.LogInInput) int
+		LogOut               func(childComplexity int) int
+		PublishPolicyVersion func(childComplexity int, input model.PublishPolicyInput) int
+		ReconnectNumber      func(childComplexity int, id string) int
+		RemoveNumber         func(childComplexity int, id string) int
+		RequestPairingCode   func(childComplexity int, numberID string, phone string) int
+		RestoreAccount       func(childComplexity int) int
+		RevokeAPIKey         func(childComplexity int, id string) int
+		RevokeDebugCapture   func(childComplexity int, id string) int
+		SendMessage          func(childComplexity int, input model.SendMessageInput) int
+		SetLegalHold         func(childComplexity int, accountID string, hold bool, reason string) int
+		SignUp               func(childComplexity int, input model.SignUpInput) int
+		SubmitPrivacyRequest func(childComplexity int, input model.PrivacyRequestInput) int
+		UpdateAccount        func(childComplexity int, input model.UpdateAccountInput) int
+		VerifyPrivacyRequest func(childComplexity int, id string, code string) int
+	}
+
+	Notice struct {
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		ReadAt    func(childComplexity int) int
+		Title     func(childComplexity int) int
 	}
 
 	NumberConnection struct {
@@ -298,6 +316,11 @@ type ComplexityRoot struct {
 		SendsPerSecond  func(childComplexity int) int
 	}
 
+	PolicyPayload struct {
+		PolicyVersion func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
+	}
+
 	PolicyVersion struct {
 		EffectiveAt func(childComplexity int) int
 		Material    func(childComplexity int) int
@@ -306,12 +329,34 @@ type ComplexityRoot struct {
 		Version     func(childComplexity int) int
 	}
 
+	PrivacyRequest struct {
+		Account           func(childComplexity int) int
+		CompletedAt       func(childComplexity int) int
+		Details           func(childComplexity int) int
+		DownloadExpiresAt func(childComplexity int) int
+		DownloadURL       func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Resolution        func(childComplexity int) int
+		Status            func(childComplexity int) int
+		SubmittedAt       func(childComplexity int) int
+		Type              func(childComplexity int) int
+		VerifiedAt        func(childComplexity int) int
+		Withdraw          func(childComplexity int) int
+	}
+
+	PrivacyRequestPayload struct {
+		PrivacyRequest func(childComplexity int) int
+		UserErrors     func(childComplexity int) int
+	}
+
 	Query struct {
-		Accounts       func(childComplexity int, first *int, after *string, search *string) int
-		Node           func(childComplexity int, id string) int
-		PolicyVersions func(childComplexity int) int
-		PrivacyPolicy  func(childComplexity int) int
-		Viewer         func(childComplexity int) int
+		Accounts            func(childComplexity int, first *int, after *string, search *string) int
+		Node                func(childComplexity int, id string) int
+		PolicyVersions      func(childComplexity int) int
+		PrivacyPolicy       func(childComplexity int) int
+		PrivacyRequestQueue func(childComplexity int, status []apiws.PrivacyRequestStatus) int
+		Viewer              func(childComplexity int) int
 	}
 
 	Quota struct {
@@ -380,6 +425,8 @@ type AccountResolver interface {
 	Messages(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
 	DebugCaptures(ctx context.Context, obj *apiws.Account) ([]*apiws.DebugCapture, error)
 	Numbers(ctx context.Context, obj *apiws.Account, first *int, after *string, status []apiws.NumberStatus) (*model.NumberConnection, error)
+	PrivacyRequests(ctx context.Context, obj *apiws.Account) ([]*apiws.PrivacyRequest, error)
+	Notices(ctx context.Context, obj *apiws.Account, unreadOnly *bool) ([]*apiws.Notice, error)
 	Plan(ctx context.Context, obj *apiws.Account) (*apiws.Plan, error)
 	Quota(ctx context.Context, obj *apiws.Account) (*apiws.Quota, error)
 	Usage(ctx context.Context, obj *apiws.Account, from time.Time, to time.Time, granularity *apiws.Granularity) ([]*apiws.UsageBucket, error)
@@ -417,6 +464,16 @@ type MutationResolver interface {
 	DisconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
 	ReconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
 	RemoveNumber(ctx context.Context, id string) (*model.RemoveNumberPayload, error)
+	SubmitPrivacyRequest(ctx context.Context, input model.PrivacyRequestInput) (*model.PrivacyRequestPayload, error)
+	VerifyPrivacyRequest(ctx context.Context, id string, code string) (*model.PrivacyRequestPayload, error)
+	CancelPrivacyRequest(ctx context.Context, id string) (*model.PrivacyRequestPayload, error)
+	RestoreAccount(ctx context.Context) (*model.AccountPayload, error)
+	DismissNotice(ctx context.Context, id string) (bool, error)
+	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyInput) (*model.PolicyPayload, error)
+	SetLegalHold(ctx context.Context, accountID string, hold bool, reason string) (*model.AccountPayload, error)
+}
+type PrivacyRequestResolver interface {
+	Account(ctx context.Context, obj *apiws.PrivacyRequest) (*apiws.Account, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (model.Node, error)
@@ -424,6 +481,7 @@ type QueryResolver interface {
 	PrivacyPolicy(ctx context.Context) (*apiws.PolicyVersion, error)
 	PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error)
 	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
+	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
 }
 type SubscriptionResolver interface {
 	MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error)
@@ -541,6 +599,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Name(childComplexity), true
+	case "Account.notices":
+		if e.ComplexityRoot.Account.Notices == nil {
+			break
+		}
+
+		args, err := ec.field_Account_notices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.Notices(childComplexity, args["unreadOnly"].(*bool)), true
 	case "Account.numbers":
 		if e.ComplexityRoot.Account.Numbers == nil {
 			break
@@ -564,6 +633,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Plan(childComplexity), true
+	case "Account.privacyRequests":
+		if e.ComplexityRoot.Account.PrivacyRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.PrivacyRequests(childComplexity), true
 	case "Account.processingRestricted":
 		if e.ComplexityRoot.Account.ProcessingRestricted == nil {
 			break
@@ -1190,6 +1265,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptPolicy(childComplexity, args["version"].(string)), true
+	case "Mutation.cancelPrivacyRequest":
+		if e.ComplexityRoot.Mutation.CancelPrivacyRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelPrivacyRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelPrivacyRequest(childComplexity, args["id"].(string)), true
 	case "Mutation.connectNumber":
 		if e.ComplexityRoot.Mutation.ConnectNumber == nil {
 			break
@@ -1223,6 +1309,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DisconnectNumber(childComplexity, args["id"].(string)), true
+	case "Mutation.dismissNotice":
+		if e.ComplexityRoot.Mutation.DismissNotice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_dismissNotice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DismissNotice(childComplexity, args["id"].(string)), true
 	case "Mutation.grantDebugCapture":
 		if e.ComplexityRoot.Mutation.GrantDebugCapture == nil {
 			break
@@ -1251,6 +1348,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogOut(childComplexity), true
+	case "Mutation.publishPolicyVersion":
+		if e.ComplexityRoot.Mutation.PublishPolicyVersion == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishPolicyVersion_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishPolicyVersion(childComplexity, args["input"].(model.PublishPolicyInput)), true
 	case "Mutation.reconnectNumber":
 		if e.ComplexityRoot.Mutation.ReconnectNumber == nil {
 			break
@@ -1284,6 +1392,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RequestPairingCode(childComplexity, args["numberId"].(string), args["phone"].(string)), true
+	case "Mutation.restoreAccount":
+		if e.ComplexityRoot.Mutation.RestoreAccount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.RestoreAccount(childComplexity), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1317,6 +1431,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(model.SendMessageInput)), true
+	case "Mutation.setLegalHold":
+		if e.ComplexityRoot.Mutation.SetLegalHold == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setLegalHold_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetLegalHold(childComplexity, args["accountId"].(string), args["hold"].(bool), args["reason"].(string)), true
 	case "Mutation.signUp":
 		if e.ComplexityRoot.Mutation.SignUp == nil {
 			break
@@ -1328,6 +1453,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
+	case "Mutation.submitPrivacyRequest":
+		if e.ComplexityRoot.Mutation.SubmitPrivacyRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitPrivacyRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitPrivacyRequest(childComplexity, args["input"].(model.PrivacyRequestInput)), true
 	case "Mutation.updateAccount":
 		if e.ComplexityRoot.Mutation.UpdateAccount == nil {
 			break
@@ -1339,6 +1475,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
+	case "Mutation.verifyPrivacyRequest":
+		if e.ComplexityRoot.Mutation.VerifyPrivacyRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_verifyPrivacyRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.VerifyPrivacyRequest(childComplexity, args["id"].(string), args["code"].(string)), true
+
+	case "Notice.body":
+		if e.ComplexityRoot.Notice.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.Body(childComplexity), true
+	case "Notice.createdAt":
+		if e.ComplexityRoot.Notice.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.CreatedAt(childComplexity), true
+	case "Notice.id":
+		if e.ComplexityRoot.Notice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.ID(childComplexity), true
+	case "Notice.readAt":
+		if e.ComplexityRoot.Notice.ReadAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.ReadAt(childComplexity), true
+	case "Notice.title":
+		if e.ComplexityRoot.Notice.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notice.Title(childComplexity), true
 
 	case "NumberConnection.edges":
 		if e.ComplexityRoot.NumberConnection.Edges == nil {
@@ -1494,6 +1672,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Plan.SendsPerSecond(childComplexity), true
 
+	case "PolicyPayload.policyVersion":
+		if e.ComplexityRoot.PolicyPayload.PolicyVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyPayload.PolicyVersion(childComplexity), true
+	case "PolicyPayload.userErrors":
+		if e.ComplexityRoot.PolicyPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PolicyPayload.UserErrors(childComplexity), true
+
 	case "PolicyVersion.effectiveAt":
 		if e.ComplexityRoot.PolicyVersion.EffectiveAt == nil {
 			break
@@ -1524,6 +1715,98 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
+	case "PrivacyRequest.account":
+		if e.ComplexityRoot.PrivacyRequest.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Account(childComplexity), true
+	case "PrivacyRequest.completedAt":
+		if e.ComplexityRoot.PrivacyRequest.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.CompletedAt(childComplexity), true
+	case "PrivacyRequest.details":
+		if e.ComplexityRoot.PrivacyRequest.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Details(childComplexity), true
+	case "PrivacyRequest.downloadExpiresAt":
+		if e.ComplexityRoot.PrivacyRequest.DownloadExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.DownloadExpiresAt(childComplexity), true
+	case "PrivacyRequest.downloadUrl":
+		if e.ComplexityRoot.PrivacyRequest.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.DownloadURL(childComplexity), true
+	case "PrivacyRequest.dueAt":
+		if e.ComplexityRoot.PrivacyRequest.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.DueAt(childComplexity), true
+	case "PrivacyRequest.id":
+		if e.ComplexityRoot.PrivacyRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.ID(childComplexity), true
+	case "PrivacyRequest.resolution":
+		if e.ComplexityRoot.PrivacyRequest.Resolution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Resolution(childComplexity), true
+	case "PrivacyRequest.status":
+		if e.ComplexityRoot.PrivacyRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Status(childComplexity), true
+	case "PrivacyRequest.submittedAt":
+		if e.ComplexityRoot.PrivacyRequest.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.SubmittedAt(childComplexity), true
+	case "PrivacyRequest.type":
+		if e.ComplexityRoot.PrivacyRequest.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Type(childComplexity), true
+	case "PrivacyRequest.verifiedAt":
+		if e.ComplexityRoot.PrivacyRequest.VerifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.VerifiedAt(childComplexity), true
+	case "PrivacyRequest.withdraw":
+		if e.ComplexityRoot.PrivacyRequest.Withdraw == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequest.Withdraw(childComplexity), true
+
+	case "PrivacyRequestPayload.privacyRequest":
+		if e.ComplexityRoot.PrivacyRequestPayload.PrivacyRequest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequestPayload.PrivacyRequest(childComplexity), true
+	case "PrivacyRequestPayload.userErrors":
+		if e.ComplexityRoot.PrivacyRequestPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PrivacyRequestPayload.UserErrors(childComplexity), true
 
 	case "Query.accounts":
 		if e.ComplexityRoot.Query.Accounts == nil {
@@ -1560,6 +1843,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PrivacyPolicy(childComplexity), true
+	case "Query.privacyRequestQueue":
+		if e.ComplexityRoot.Query.PrivacyRequestQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_privacyRequestQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PrivacyRequestQueue(childComplexity, args["status"].([]apiws.PrivacyRequestStatus)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1820,6 +2114,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
 			graphql.NewInputUnmarshaler("MessageFilter", ec.unmarshalInputMessageFilter),
+			graphql.NewInputUnmarshaler("PrivacyRequestInput", ec.unmarshalInputPrivacyRequestInput),
+			graphql.NewInputUnmarshaler("PublishPolicyInput", ec.unmarshalInputPublishPolicyInput),
 			graphql.NewInputUnmarshaler("SendMessageInput", ec.unmarshalInputSendMessageInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
@@ -2412,6 +2708,101 @@ type NumberStatusEvent {
   reason: String
 }
 `, BuiltIn: false},
+	{Name: "../schema/privacy.graphqls", Input: `# Privacy rights (the Privacy Request Form), policy versions and their
+# notices, legal holds.
+
+extend type Query {
+  "Operator only: every account's privacy requests, oldest due first."
+  privacyRequestQueue(status: [PrivacyRequestStatus!]): [PrivacyRequest!]!
+}
+
+extend type Mutation {
+  "Dashboard sessions only: the Privacy Request Form. A verification code goes to the account's email."
+  submitPrivacyRequest(input: PrivacyRequestInput!): PrivacyRequestPayload!
+  verifyPrivacyRequest(id: ID!, code: String!): PrivacyRequestPayload!
+  cancelPrivacyRequest(id: ID!): PrivacyRequestPayload!
+  "Undoes a pending erasure within its 30-day recovery window."
+  restoreAccount: AccountPayload!
+  dismissNotice(id: ID!): Boolean!
+  "Operator only. A material change must take effect at least 30 days after publishing; every account gets a notice and an email."
+  publishPolicyVersion(input: PublishPolicyInput!): PolicyPayload!
+  "Operator only. A legal hold suspends erasure and retention deletes for the account."
+  setLegalHold(accountId: ID!, hold: Boolean!, reason: String!): AccountPayload!
+}
+
+extend type Account {
+  privacyRequests: [PrivacyRequest!]!
+  notices(unreadOnly: Boolean = false): [Notice!]!
+}
+
+enum PrivacyRequestType {
+  ACCESS
+  RECTIFICATION
+  ERASURE
+  RESTRICTION
+  PORTABILITY
+  OBJECTION
+}
+
+enum PrivacyRequestStatus {
+  PENDING_VERIFICATION
+  VERIFIED
+  PROCESSING
+  COMPLETED
+  REJECTED
+  CANCELLED
+}
+
+type PrivacyRequest implements Node {
+  id: ID!
+  type: PrivacyRequestType!
+  status: PrivacyRequestStatus!
+  details: String
+  "True on a RESTRICTION or OBJECTION request that lifts an earlier one."
+  withdraw: Boolean!
+  submittedAt: Time!
+  verifiedAt: Time
+  completedAt: Time
+  "One month after submission."
+  dueAt: Time!
+  resolution: String
+  "ACCESS and PORTABILITY: where the export is downloaded, with the same bearer token."
+  downloadUrl: String
+  downloadExpiresAt: Time
+  account: Account!
+}
+
+input PrivacyRequestInput {
+  type: PrivacyRequestType!
+  details: String
+  withdraw: Boolean = false
+}
+
+type PrivacyRequestPayload {
+  privacyRequest: PrivacyRequest
+  userErrors: [UserError!]!
+}
+
+input PublishPolicyInput {
+  version: String!
+  effectiveAt: Time!
+  summary: String!
+  material: Boolean!
+}
+
+type PolicyPayload {
+  policyVersion: PolicyVersion
+  userErrors: [UserError!]!
+}
+
+type Notice implements Node {
+  id: ID!
+  title: String!
+  body: String!
+  createdAt: Time!
+  readAt: Time
+}
+`, BuiltIn: false},
 	{Name: "../schema/usage.graphqls", Input: `# Usage: plans, quotas, usage buckets and the API-call log.
 
 extend type Account {
@@ -2526,6 +2917,10 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_debugCaptures(ctx, field)
 	case "numbers":
 		return ec.fieldContext_Account_numbers(ctx, field)
+	case "privacyRequests":
+		return ec.fieldContext_Account_privacyRequests(ctx, field)
+	case "notices":
+		return ec.fieldContext_Account_notices(ctx, field)
 	case "plan":
 		return ec.fieldContext_Account_plan(ctx, field)
 	case "quota":
@@ -2852,6 +3247,22 @@ func (ec *executionContext) childFields_MessageStatusEvent(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type MessageStatusEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_Notice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notice_id(ctx, field)
+	case "title":
+		return ec.fieldContext_Notice_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Notice_body(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notice_createdAt(ctx, field)
+	case "readAt":
+		return ec.fieldContext_Notice_readAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notice", field.Name)
+}
+
 func (ec *executionContext) childFields_NumberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -2930,6 +3341,16 @@ func (ec *executionContext) childFields_Plan(ctx context.Context, field graphql.
 	return nil, fmt.Errorf("no field named %q was found under type Plan", field.Name)
 }
 
+func (ec *executionContext) childFields_PolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "policyVersion":
+		return ec.fieldContext_PolicyPayload_policyVersion(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PolicyPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PolicyPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -2944,6 +3365,48 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_material(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_PrivacyRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_PrivacyRequest_id(ctx, field)
+	case "type":
+		return ec.fieldContext_PrivacyRequest_type(ctx, field)
+	case "status":
+		return ec.fieldContext_PrivacyRequest_status(ctx, field)
+	case "details":
+		return ec.fieldContext_PrivacyRequest_details(ctx, field)
+	case "withdraw":
+		return ec.fieldContext_PrivacyRequest_withdraw(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_PrivacyRequest_submittedAt(ctx, field)
+	case "verifiedAt":
+		return ec.fieldContext_PrivacyRequest_verifiedAt(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_PrivacyRequest_completedAt(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_PrivacyRequest_dueAt(ctx, field)
+	case "resolution":
+		return ec.fieldContext_PrivacyRequest_resolution(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_PrivacyRequest_downloadUrl(ctx, field)
+	case "downloadExpiresAt":
+		return ec.fieldContext_PrivacyRequest_downloadExpiresAt(ctx, field)
+	case "account":
+		return ec.fieldContext_PrivacyRequest_account(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PrivacyRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_PrivacyRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "privacyRequest":
+		return ec.fieldContext_PrivacyRequestPayload_privacyRequest(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PrivacyRequestPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PrivacyRequestPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Quota(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3218,6 +3681,20 @@ func (ec *executionContext) field_Account_messages_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Account_notices_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unreadOnly",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unreadOnly"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Account_numbers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3292,6 +3769,20 @@ func (ec *executionContext) field_Mutation_acceptPolicy_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelPrivacyRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_connectNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3334,6 +3825,20 @@ func (ec *executionContext) field_Mutation_disconnectNumber_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_dismissNotice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantDebugCapture_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3354,6 +3859,20 @@ func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawAr
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.LogInInput, error) {
 			return ec.unmarshalNLogInInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐLogInInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishPolicyVersion_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishPolicyInput, error) {
+			return ec.unmarshalNPublishPolicyInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPublishPolicyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3454,12 +3973,56 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setLegalHold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "accountId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accountId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "hold",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hold"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "reason",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reason"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SignUpInput, error) {
 			return ec.unmarshalNSignUpInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitPrivacyRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PrivacyRequestInput, error) {
+			return ec.unmarshalNPrivacyRequestInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3479,6 +4042,28 @@ func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_verifyPrivacyRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg1
 	return args, nil
 }
 
@@ -3537,6 +4122,20 @@ func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs m
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_privacyRequestQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) ([]apiws.PrivacyRequestStatus, error) {
+			return ec.unmarshalOPrivacyRequestStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
 	return args, nil
 }
 
@@ -4148,6 +4747,82 @@ func (ec *executionContext) fieldContext_Account_numbers(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Account_numbers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_privacyRequests(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_privacyRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PrivacyRequests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.PrivacyRequest) graphql.Marshaler {
+			return ec.marshalNPrivacyRequest2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_privacyRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_notices(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_notices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().Notices(ctx, obj, fc.Args["unreadOnly"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Notice) graphql.Marshaler {
+			return ec.marshalNNotice2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐNoticeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_notices(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_notices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7359,6 +8034,417 @@ func (ec *executionContext) fieldContext_Mutation_removeNumber(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_submitPrivacyRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitPrivacyRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitPrivacyRequest(ctx, fc.Args["input"].(model.PrivacyRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PrivacyRequestPayload) graphql.Marshaler {
+			return ec.marshalNPrivacyRequestPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitPrivacyRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitPrivacyRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_verifyPrivacyRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_verifyPrivacyRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().VerifyPrivacyRequest(ctx, fc.Args["id"].(string), fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PrivacyRequestPayload) graphql.Marshaler {
+			return ec.marshalNPrivacyRequestPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_verifyPrivacyRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_verifyPrivacyRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelPrivacyRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelPrivacyRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelPrivacyRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PrivacyRequestPayload) graphql.Marshaler {
+			return ec.marshalNPrivacyRequestPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelPrivacyRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelPrivacyRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_restoreAccount(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_restoreAccount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().RestoreAccount(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_restoreAccount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_dismissNotice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_dismissNotice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DismissNotice(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_dismissNotice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_dismissNotice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishPolicyVersion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishPolicyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishPolicyVersion(ctx, fc.Args["input"].(model.PublishPolicyInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PolicyPayload) graphql.Marshaler {
+			return ec.marshalNPolicyPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPolicyPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishPolicyVersion(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishPolicyVersion_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setLegalHold(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setLegalHold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetLegalHold(ctx, fc.Args["accountId"].(string), fc.Args["hold"].(bool), fc.Args["reason"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setLegalHold(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setLegalHold_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notice_id(ctx context.Context, field graphql.CollectedField, obj *apiws.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Notice_title(ctx context.Context, field graphql.CollectedField, obj *apiws.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notice_body(ctx context.Context, field graphql.CollectedField, obj *apiws.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notice_createdAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Notice_readAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Notice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notice_readAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notice_readAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notice", field, false, false, "Time")
+}
+
 func (ec *executionContext) _NumberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NumberConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7983,6 +9069,70 @@ func (ec *executionContext) fieldContext_Plan_sendsPerSecond(_ context.Context, 
 	return graphql.NewScalarFieldContext("Plan", field, false, false, "Float")
 }
 
+func (ec *executionContext) _PolicyPayload_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyPayload_policyVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PolicyVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.PolicyVersion) graphql.Marshaler {
+			return ec.marshalOPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyPayload_policyVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PolicyVersion(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PolicyPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PolicyPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PolicyPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PolicyPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PolicyPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyVersion_version(ctx context.Context, field graphql.CollectedField, obj *apiws.PolicyVersion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8096,6 +9246,378 @@ func (ec *executionContext) _PolicyVersion_material(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_PolicyVersion_material(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PrivacyRequest_id(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PrivacyRequest_type(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.PrivacyRequestType) graphql.Marshaler {
+			return ec.marshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "PrivacyRequestType")
+}
+
+func (ec *executionContext) _PrivacyRequest_status(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.PrivacyRequestStatus) graphql.Marshaler {
+			return ec.marshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "PrivacyRequestStatus")
+}
+
+func (ec *executionContext) _PrivacyRequest_details(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_details(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Details, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _PrivacyRequest_withdraw(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_withdraw(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Withdraw, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_withdraw(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PrivacyRequest_submittedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PrivacyRequest_verifiedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_verifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_verifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PrivacyRequest_completedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PrivacyRequest_dueAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_dueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_dueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PrivacyRequest_resolution(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_resolution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resolution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_resolution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _PrivacyRequest_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadURL(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, true, false, "String")
+}
+
+func (ec *executionContext) _PrivacyRequest_downloadExpiresAt(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_downloadExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_downloadExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PrivacyRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PrivacyRequest_account(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequest_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PrivacyRequest().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Account) graphql.Marshaler {
+			return ec.marshalNAccount2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAccount(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequest_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PrivacyRequest",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PrivacyRequestPayload_privacyRequest(ctx context.Context, field graphql.CollectedField, obj *model.PrivacyRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequestPayload_privacyRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrivacyRequest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.PrivacyRequest) graphql.Marshaler {
+			return ec.marshalOPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequestPayload_privacyRequest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PrivacyRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PrivacyRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PrivacyRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PrivacyRequestPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PrivacyRequestPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PrivacyRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8276,6 +9798,50 @@ func (ec *executionContext) fieldContext_Query_accounts(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_accounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_privacyRequestQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_privacyRequestQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PrivacyRequestQueue(ctx, fc.Args["status"].([]apiws.PrivacyRequestStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.PrivacyRequest) graphql.Marshaler {
+			return ec.marshalNPrivacyRequest2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_privacyRequestQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PrivacyRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_privacyRequestQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10853,6 +12419,129 @@ func UnmarshalMessageFilter(ctx context.Context, raw any) (apiws.MessageFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPrivacyRequestInput(ctx context.Context, obj any) (model.PrivacyRequestInput, error) {
+	var it model.PrivacyRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["withdraw"]; !present {
+		asMap["withdraw"] = false
+	}
+
+	fieldsInOrder := [...]string{"type", "details", "withdraw"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "details":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("details"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Details = data
+		case "withdraw":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("withdraw"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Withdraw = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPrivacyRequestInput unmarshals raw into the PrivacyRequestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPrivacyRequestInput(ctx context.Context, raw any) (model.PrivacyRequestInput, error) {
+	var out model.PrivacyRequestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PrivacyRequestInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPublishPolicyInput(ctx context.Context, obj any) (model.PublishPolicyInput, error) {
+	var it model.PublishPolicyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"version", "effectiveAt", "summary", "material"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "effectiveAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("effectiveAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EffectiveAt = data
+		case "summary":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("summary"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Summary = data
+		case "material":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("material"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Material = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishPolicyInput unmarshals raw into the PublishPolicyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishPolicyInput(ctx context.Context, raw any) (model.PublishPolicyInput, error) {
+	var out model.PublishPolicyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishPolicyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (model.SendMessageInput, error) {
 	var it model.SendMessageInput
 	if obj == nil {
@@ -11092,6 +12781,20 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._WhatsAppNumber(ctx, sel, obj)
+	case apiws.PrivacyRequest:
+		return ec._PrivacyRequest(ctx, sel, &obj)
+	case *apiws.PrivacyRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PrivacyRequest(ctx, sel, obj)
+	case apiws.Notice:
+		return ec._Notice(ctx, sel, &obj)
+	case *apiws.Notice:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Notice(ctx, sel, obj)
 	case apiws.Message:
 		return ec._Message(ctx, sel, &obj)
 	case *apiws.Message:
@@ -11263,6 +12966,18 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_numbers(ctx, field, obj)
+				})
+		case "privacyRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_privacyRequests(ctx, field, obj)
+				})
+		case "notices":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_notices(ctx, field, obj)
 				})
 		case "plan":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -12493,6 +14208,108 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "submitPrivacyRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitPrivacyRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "verifyPrivacyRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_verifyPrivacyRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelPrivacyRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelPrivacyRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreAccount":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_restoreAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dismissNotice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_dismissNotice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishPolicyVersion":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishPolicyVersion(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setLegalHold":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setLegalHold(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var noticeImplementors = []string{"Notice", "Node"}
+
+func (ec *executionContext) _Notice(ctx context.Context, sel ast.SelectionSet, obj *apiws.Notice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, noticeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notice")
+		case "id":
+			out.Values[i] = ec._Notice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._Notice_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._Notice_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._Notice_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "readAt":
+			out.Values[i] = ec._Notice_readAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12910,6 +14727,44 @@ func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var policyPayloadImplementors = []string{"PolicyPayload"}
+
+func (ec *executionContext) _PolicyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PolicyPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, policyPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PolicyPayload")
+		case "policyVersion":
+			out.Values[i] = ec._PolicyPayload_policyVersion(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PolicyPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var policyVersionImplementors = []string{"PolicyVersion"}
 
 func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.SelectionSet, obj *apiws.PolicyVersion) graphql.Marshaler {
@@ -12943,6 +14798,138 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 		case "material":
 			out.Values[i] = ec._PolicyVersion_material(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var privacyRequestImplementors = []string{"PrivacyRequest", "Node"}
+
+func (ec *executionContext) _PrivacyRequest(ctx context.Context, sel ast.SelectionSet, obj *apiws.PrivacyRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, privacyRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PrivacyRequest")
+		case "id":
+			out.Values[i] = ec._PrivacyRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._PrivacyRequest_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._PrivacyRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "details":
+			out.Values[i] = ec._PrivacyRequest_details(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "withdraw":
+			out.Values[i] = ec._PrivacyRequest_withdraw(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._PrivacyRequest_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verifiedAt":
+			out.Values[i] = ec._PrivacyRequest_verifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedAt":
+			out.Values[i] = ec._PrivacyRequest_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dueAt":
+			out.Values[i] = ec._PrivacyRequest_dueAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resolution":
+			out.Values[i] = ec._PrivacyRequest_resolution(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downloadUrl":
+			out.Values[i] = ec._PrivacyRequest_downloadUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "downloadExpiresAt":
+			out.Values[i] = ec._PrivacyRequest_downloadExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PrivacyRequest_account(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var privacyRequestPayloadImplementors = []string{"PrivacyRequestPayload"}
+
+func (ec *executionContext) _PrivacyRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PrivacyRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, privacyRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PrivacyRequestPayload")
+		case "privacyRequest":
+			out.Values[i] = ec._PrivacyRequestPayload_privacyRequest(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PrivacyRequestPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13011,6 +14998,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_accounts(ctx, field)
+				})
+		case "privacyRequestQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_privacyRequestQueue(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -14302,6 +16295,30 @@ func (ec *executionContext) marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiws�
 	return ec._MessageStatusEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNotice2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐNoticeᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Notice) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotice2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNotice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotice2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNotice(ctx context.Context, sel ast.SelectionSet, v *apiws.Notice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notice!")
+		return graphql.Null
+	}
+	return ec._Notice(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNNumberConnection2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberConnection(ctx context.Context, sel ast.SelectionSet, v *model.NumberConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "NumberConnection!")
@@ -14430,6 +16447,14 @@ func (ec *executionContext) marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(
 	return ec._Plan(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPolicyPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.PolicyPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PolicyPayload!")
+		return graphql.Null
+	}
+	return ec._PolicyPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPolicyVersion2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersionᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.PolicyVersion) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14452,6 +16477,116 @@ func (ec *executionContext) marshalNPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiw
 		return graphql.Null
 	}
 	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPrivacyRequest2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.PrivacyRequest) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx context.Context, sel ast.SelectionSet, v *apiws.PrivacyRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PrivacyRequest!")
+		return graphql.Null
+	}
+	return ec._PrivacyRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPrivacyRequestInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestInput(ctx context.Context, v any) (model.PrivacyRequestInput, error) {
+	res, err := ec.unmarshalInputPrivacyRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPrivacyRequestPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPrivacyRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.PrivacyRequestPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PrivacyRequestPayload!")
+		return graphql.Null
+	}
+	return ec._PrivacyRequestPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus(ctx context.Context, v any) (apiws.PrivacyRequestStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus(ctx context.Context, sel ast.SelectionSet, v apiws.PrivacyRequestStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PrivacyRequestStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus = map[string]apiws.PrivacyRequestStatus{
+		"PENDING_VERIFICATION": apiws.RequestPendingVerification,
+		"VERIFIED":             apiws.RequestVerified,
+		"PROCESSING":           apiws.RequestProcessing,
+		"COMPLETED":            apiws.RequestCompleted,
+		"REJECTED":             apiws.RequestRejected,
+		"CANCELLED":            apiws.RequestCancelled,
+	}
+	marshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus = map[apiws.PrivacyRequestStatus]string{
+		apiws.RequestPendingVerification: "PENDING_VERIFICATION",
+		apiws.RequestVerified:            "VERIFIED",
+		apiws.RequestProcessing:          "PROCESSING",
+		apiws.RequestCompleted:           "COMPLETED",
+		apiws.RequestRejected:            "REJECTED",
+		apiws.RequestCancelled:           "CANCELLED",
+	}
+)
+
+func (ec *executionContext) unmarshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType(ctx context.Context, v any) (apiws.PrivacyRequestType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType(ctx context.Context, sel ast.SelectionSet, v apiws.PrivacyRequestType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "PrivacyRequestType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType = map[string]apiws.PrivacyRequestType{
+		"ACCESS":        apiws.RequestAccess,
+		"RECTIFICATION": apiws.RequestRectification,
+		"ERASURE":       apiws.RequestErasure,
+		"RESTRICTION":   apiws.RequestRestriction,
+		"PORTABILITY":   apiws.RequestPortability,
+		"OBJECTION":     apiws.RequestObjection,
+	}
+	marshalNPrivacyRequestType2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestType = map[apiws.PrivacyRequestType]string{
+		apiws.RequestAccess:        "ACCESS",
+		apiws.RequestRectification: "RECTIFICATION",
+		apiws.RequestErasure:       "ERASURE",
+		apiws.RequestRestriction:   "RESTRICTION",
+		apiws.RequestPortability:   "PORTABILITY",
+		apiws.RequestObjection:     "OBJECTION",
+	}
+)
+
+func (ec *executionContext) unmarshalNPublishPolicyInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPublishPolicyInput(ctx context.Context, v any) (model.PublishPolicyInput, error) {
+	res, err := ec.unmarshalInputPublishPolicyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNQuota2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐQuota(ctx context.Context, sel ast.SelectionSet, v *apiws.Quota) graphql.Marshaler {
@@ -15102,6 +17237,56 @@ func (ec *executionContext) marshalOPhoneNumber2ᚖstring(ctx context.Context, s
 	_ = ctx
 	res := scalars.MarshalPhoneNumber(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *apiws.PolicyVersion) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx context.Context, sel ast.SelectionSet, v *apiws.PrivacyRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PrivacyRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPrivacyRequestStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatusᚄ(ctx context.Context, v any) ([]apiws.PrivacyRequestStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]apiws.PrivacyRequestStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPrivacyRequestStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.PrivacyRequestStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPrivacyRequestStatus2githubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

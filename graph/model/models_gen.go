@@ -136,6 +136,29 @@ type PairingCodePayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type PolicyPayload struct {
+	PolicyVersion *apiws.PolicyVersion `json:"policyVersion,omitempty"`
+	UserErrors    []*apiws.Error       `json:"userErrors"`
+}
+
+type PrivacyRequestInput struct {
+	Type     apiws.PrivacyRequestType `json:"type"`
+	Details  *string                  `json:"details,omitempty"`
+	Withdraw *bool                    `json:"withdraw,omitempty"`
+}
+
+type PrivacyRequestPayload struct {
+	PrivacyRequest *apiws.PrivacyRequest `json:"privacyRequest,omitempty"`
+	UserErrors     []*apiws.Error        `json:"userErrors"`
+}
+
+type PublishPolicyInput struct {
+	Version     string    `json:"version"`
+	EffectiveAt time.Time `json:"effectiveAt"`
+	Summary     string    `json:"summary"`
+	Material    bool      `json:"material"`
+}
+
 type Query struct {
 }
 

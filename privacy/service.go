@@ -1,0 +1,105 @@
+package privacy
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// Numbers is what an erasure needs of the numbers service: every number of
+// the account logged out of WhatsApp, its device keys deleted.
+type Numbers interface {
+	LogOutAll(ctx context.Context, accountID string) error
+}
+
+// Options configure a Service.
+type Options struct {
+	// Limiter bounds submissions and code attempts per account.
+	Limiter apiws.Limiter
+	// SecretKey keys the HMAC under which verification codes are stored,
+	// so a copy of the database does not give the codes away.
+	SecretKey []byte
+	// Numbers logs out an erased account's numbers; nil leaves them to the
+	// final purge.
+	Numbers Numbers
+	// MailQueued is called after mail was queued (to wake the sender).
+	MailQueued func()
+	Log        *slog.Logger
+}
+
+// Service implements apiws.PrivacyService.
+type Service struct {
+	db   *storage.DB
+	opts Options
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+var _ apiws.PrivacyService = (*Service)(nil)
+
+// New returns the service over db.
+func New(db *storage.DB, opts Options) *Service {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, opts: opts, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// mailQueued wakes the mail sender, if there is one.
+func (s *Service) mailQueued() {
+	if s.opts.MailQueued != nil {
+		s.opts.MailQueued()
+	}
+}
+
+// limit counts one event of what for the account and refuses it when over
+// l.
+func (s *Service) limit(ctx context.Context, what, accountID string, l apiws.Limit) error {
+	if s.opts.Limiter == nil {
+		return nil
+	}
+	ok, retry, err := s.opts.Limiter.Allow(ctx, "privacy:"+what+":"+accountID, l)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return apiws.RateLimited(retry)
+	}
+	return nil
+}
+
+// audit makes an audit entry of an action by c (nil: apiws itself).
+func audit(accountID string, c *apiws.Caller, action, details string, at time.Time) *apiws.AuditEntry {
+	e := &apiws.AuditEntry{Actor: actor(c), Action: action, At: at}
+	if accountID != "" {
+		e.AccountID = &accountID
+	}
+	if details != "" {
+		e.Details = &details
+	}
+	if c != nil && c.IP != "" {
+		e.IP = &c.IP
+	}
+	return e
+}
+
+func actor(c *apiws.Caller) string {
+	if c == nil {
+		return "system"
+	}
+	switch c.Kind {
+	case apiws.CredentialSession:
+		return "session:" + c.SessionID
+	case apiws.CredentialAPIKey:
+		return "api_key:" + c.APIKeyID
+	case apiws.CredentialOperator:
+		return "operator:" + c.OperatorKeyID
+	}
+	return "anonymous"
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,58 @@
+package storage
+
+import (
+	"context"
+
+	"github.com/apiws/apiws"
+)
+
+// AccountData is everything apiws holds on one account, for its privacy
+// export. It holds no message content: none is kept beyond transmission,
+// and content kept for a debug capture is sealed and left out.
+type AccountData struct {
+	Account         *apiws.Account
+	Consents        []*apiws.Consent
+	Sessions        []*apiws.Session
+	APIKeys         []*apiws.APIKey
+	Numbers         []*apiws.Number
+	Messages        []*apiws.Message
+	MessageEvents   []*apiws.MessageEvent
+	APICalls        []*apiws.APICall
+	PrivacyRequests []*apiws.PrivacyRequest
+	Notices         []*apiws.Notice
+	DebugCaptures   []*apiws.DebugCapture
+	Audit           []*apiws.AuditEntry
+	Invoices        []*apiws.Invoice
+}
+
+// AccountData reads everything held on the account.
+func (db *DB) AccountData(ctx context.Context, accountID string) (*AccountData, error) {
+	acc, err := db.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	d := &AccountData{Account: acc}
+	lists := []struct {
+		dest  any
+		order string
+	}{
+		{&d.Consents, "id"},
+		{&d.Sessions, "id"},
+		{&d.APIKeys, "id"},
+		{&d.Numbers, "id"},
+		{&d.Messages, "id"},
+		{&d.MessageEvents, "seq"},
+		{&d.APICalls, "id"},
+		{&d.PrivacyRequests, "id"},
+		{&d.Notices, "id"},
+		{&d.DebugCaptures, "id"},
+		{&d.Audit, "id"},
+		{&d.Invoices, "issued_at, id"},
+	}
+	for _, l := range lists {
+		if err := db.Bun.NewSelect().Model(l.dest).Where("account_id = ?", accountID).OrderExpr(l.order).Scan(ctx); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return d, nil
+}
