@@ -199,3 +199,36 @@ type AuditEntry struct {
 	IP      *string   `bun:"ip"`
 	At      time.Time `bun:"at,notnull"`
 }
+
+// NewAuditEntry returns the audit entry of an action on an account ("" for
+// none) by c (nil: apiws itself) at a time, with optional details.
+func NewAuditEntry(accountID string, c *Caller, action, details string, at time.Time) *AuditEntry {
+	e := &AuditEntry{Actor: c.Actor(), Action: action, At: at.UTC()}
+	if accountID != "" {
+		e.AccountID = &accountID
+	}
+	if details != "" {
+		e.Details = &details
+	}
+	if c != nil && c.IP != "" {
+		e.IP = &c.IP
+	}
+	return e
+}
+
+// Actor names c in the audit log: "session:<id>", "api_key:<id>",
+// "operator:<id>", "anonymous", or "system" for nil.
+func (c *Caller) Actor() string {
+	if c == nil {
+		return "system"
+	}
+	switch c.Kind {
+	case CredentialSession:
+		return "session:" + c.SessionID
+	case CredentialAPIKey:
+		return "api_key:" + c.APIKeyID
+	case CredentialOperator:
+		return "operator:" + c.OperatorKeyID
+	}
+	return "anonymous"
+}

@@ -101,30 +101,7 @@ func (s *Service) pendingUse(keyID string) (time.Time, bool) {
 	return at, ok
 }
 
+// audit makes an audit entry of an action by c (nil: apiws itself), now.
 func audit(accountID string, c *apiws.Caller, action string, details string) *apiws.AuditEntry {
-	e := &apiws.AuditEntry{Actor: actor(c), Action: action, At: time.Now().UTC()}
-	if accountID != "" {
-		e.AccountID = &accountID
-	}
-	if details != "" {
-		e.Details = &details
-	}
-	if c != nil && c.IP != "" {
-		e.IP = &c.IP
-	}
-	return e
-}
-
-func actor(c *apiws.Caller) string {
-	switch {
-	case c == nil:
-		return "system"
-	case c.Kind == apiws.CredentialAPIKey:
-		return "api_key:" + c.APIKeyID
-	case c.Kind == apiws.CredentialOperator:
-		return "operator:" + c.OperatorKeyID
-	case c.Kind == apiws.CredentialSession:
-		return "session:" + c.SessionID
-	}
-	return "anonymous"
+	return apiws.NewAuditEntry(accountID, c, action, details, time.Now())
 }

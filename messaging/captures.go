@@ -38,7 +38,7 @@ func (s *Service) GrantDebugCapture(ctx context.Context, numberID string, until 
 	}
 	dc := &apiws.DebugCapture{ID: apiws.NewID(apiws.PrefixDebugCapture), AccountID: c.AccountID, NumberID: numberID,
 		Reason: reason, CreatedAt: now, Until: until.UTC()}
-	entry := &apiws.AuditEntry{AccountID: &c.AccountID, Actor: "session:" + c.SessionID, Action: "debug_capture.grant", Details: &dc.ID, At: now}
+	entry := apiws.NewAuditEntry(c.AccountID, c, "debug_capture.grant", dc.ID, now)
 	if err := s.db.CreateDebugCapture(ctx, dc, entry); err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (s *Service) RevokeDebugCapture(ctx context.Context, id string) (*apiws.Deb
 		return nil, err
 	}
 	now := s.now()
-	entry := &apiws.AuditEntry{AccountID: &c.AccountID, Actor: "session:" + c.SessionID, Action: "debug_capture.revoke", Details: &id, At: now}
+	entry := apiws.NewAuditEntry(c.AccountID, c, "debug_capture.revoke", id, now)
 	dc, err := s.db.RevokeDebugCapture(ctx, c.AccountID, id, now, entry)
 	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 		return nil, apiws.FieldError(apiws.ENOTFOUND, []string{"id"}, "no such debug capture")

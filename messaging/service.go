@@ -141,39 +141,29 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.owner == nil {
 		return nil
 	}
-	sub, err := s.bus.Subscribe(s.ctx, outboxTopic)
-	if err != nil {
-		return err
-	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		defer func() {
-			if sub != nil {
-				sub.Close()
+		err := events.Follow(s.ctx, s.bus, outboxTopic, func(ev apiws.Event) {
+			switch ev.Kind {
+			case apiws.EventOutbox:
+				s.Nudge(ev.NumberID)
+			case apiws.EventResync:
+				_ = s.nudgeQueued(s.ctx)
 			}
-		}()
+		})
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Error("follow outbox nudges", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
 		scan := time.NewTicker(outboxScan)
 		defer scan.Stop()
 		for {
 			select {
 			case <-s.ctx.Done():
 				return
-			case ev, ok := <-sub.C():
-				if !ok {
-					sub = nil
-					again, err := s.bus.Subscribe(s.ctx, outboxTopic)
-					if err != nil {
-						return
-					}
-					sub = again
-					continue
-				}
-				if ev.Kind == apiws.EventOutbox {
-					s.Nudge(ev.NumberID)
-				} else if ev.Kind == apiws.EventResync {
-					_ = s.nudgeQueued(s.ctx)
-				}
 			case <-scan.C:
 				if err := s.nudgeQueued(s.ctx); err != nil && s.ctx.Err() == nil {
 					s.log.Warn("scan outbox", "err", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
 )
 
 // commandTopic carries connect and disconnect requests to a number's owner:
@@ -18,42 +19,21 @@ type command struct {
 
 // FollowCommands carries out the connect and disconnect requests that
 // other instances send for the numbers this instance owns, until Close.
-func (s *Service) FollowCommands() error {
-	sub, err := s.bus.Subscribe(s.ctx, commandTopic)
-	if err != nil {
-		return err
-	}
+func (s *Service) FollowCommands() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer func() {
-			if sub != nil {
-				sub.Close()
-			}
-		}()
-		for {
-			select {
-			case <-s.ctx.Done():
+		err := events.Follow(s.ctx, s.bus, commandTopic, func(ev apiws.Event) {
+			var cmd command
+			if ev.Kind != apiws.EventNumberStatus || json.Unmarshal(ev.Data, &cmd) != nil || !s.owns(cmd.NumberID) {
 				return
-			case ev, ok := <-sub.C():
-				if !ok {
-					sub = nil
-					again, err := s.bus.Subscribe(s.ctx, commandTopic)
-					if err != nil {
-						return
-					}
-					sub = again
-					continue
-				}
-				var cmd command
-				if ev.Kind != apiws.EventNumberStatus || json.Unmarshal(ev.Data, &cmd) != nil || !s.owns(cmd.NumberID) {
-					continue
-				}
-				s.obey(cmd)
 			}
+			s.obey(cmd)
+		})
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Error("follow number commands", "err", err)
 		}
 	}()
-	return nil
 }
 
 // obey applies a command to the connection this instance holds.

@@ -74,32 +74,7 @@ func (s *Service) limit(ctx context.Context, what, accountID string, l apiws.Lim
 
 // audit makes an audit entry of an action by c (nil: apiws itself).
 func audit(accountID string, c *apiws.Caller, action, details string, at time.Time) *apiws.AuditEntry {
-	e := &apiws.AuditEntry{Actor: actor(c), Action: action, At: at}
-	if accountID != "" {
-		e.AccountID = &accountID
-	}
-	if details != "" {
-		e.Details = &details
-	}
-	if c != nil && c.IP != "" {
-		e.IP = &c.IP
-	}
-	return e
-}
-
-func actor(c *apiws.Caller) string {
-	if c == nil {
-		return "system"
-	}
-	switch c.Kind {
-	case apiws.CredentialSession:
-		return "session:" + c.SessionID
-	case apiws.CredentialAPIKey:
-		return "api_key:" + c.APIKeyID
-	case apiws.CredentialOperator:
-		return "operator:" + c.OperatorKeyID
-	}
-	return "anonymous"
+	return apiws.NewAuditEntry(accountID, c, action, details, at)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -144,9 +144,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	owners := ownership.New(db, ownedNumbers{numbers: numberSvc, messages: messageSvc}, log, ownership.Options{TTL: cfg.LeaseTTL, ID: instanceID})
 	numberSvc.SetOwner(owners)
 	messageSvc.SetOwner(owners)
-	if err := numberSvc.FollowCommands(); err != nil {
-		return err
-	}
+	numberSvc.FollowCommands()
 	if err := messageSvc.Start(ctx); err != nil {
 		return err
 	}
