@@ -11,7 +11,7 @@ func nAPIKey(t *testing.T, base, token string, scopes ...string) string {
 	t.Helper()
 	resp := nGQL(t, base, token, `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }`,
 		map[string]any{"i": map[string]any{"name": "test", "scopes": scopes}})
-	secret := nStr(resp, "data", "createApiKey", "secret")
+	secret := str(resp, "data", "createApiKey", "secret")
 	if secret == "" {
 		t.Fatalf("createApiKey: %v", resp)
 	}
@@ -19,12 +19,12 @@ func nAPIKey(t *testing.T, base, token string, scopes ...string) string {
 }
 
 func TestNumbersBelongToTheirAccountOnly(t *testing.T) {
-	base := nStartServer(t, nSQLiteEnv(t))
+	base := startServer(t, nSQLiteEnv(t))
 	owner := nSignUp(t, base, "owner@example.com")
 	stranger := nSignUp(t, base, "stranger@example.com")
 	id := nConnectSandbox(t, base, owner)
 
-	if resp := nGQL(t, base, stranger, nNode, map[string]any{"id": id}); nAt(resp, "data", "node") != nil || nAt(resp, "errors") != nil {
+	if resp := nGQL(t, base, stranger, nNode, map[string]any{"id": id}); get(resp, "data", "node") != nil || get(resp, "errors") != nil {
 		t.Fatalf("stranger's node = %v; want null", resp)
 	}
 	for _, m := range []struct{ name, query string }{
@@ -41,7 +41,7 @@ func TestNumbersBelongToTheirAccountOnly(t *testing.T) {
 		}
 	}
 	resp := nGQL(t, base, stranger, `{ viewer { numbers { totalCount edges { node { id } } } } }`, nil)
-	if nAt(resp, "data", "viewer", "numbers", "totalCount") != float64(0) {
+	if get(resp, "data", "viewer", "numbers", "totalCount") != float64(0) {
 		t.Fatalf("stranger's numbers = %v", resp)
 	}
 
@@ -50,9 +50,9 @@ func TestNumbersBelongToTheirAccountOnly(t *testing.T) {
 		for _, sub := range []struct{ id, query string }{{"pair", nPairingSub}, {"status", nStatusSub}} {
 			ws.subscribe(sub.id, sub.query, map[string]any{"id": id})
 			m := ws.next(sub.id)
-			code := nStr(m, "payload", 0, "extensions", "code")
+			code := str(m, "payload", 0, "extensions", "code")
 			if code == "" {
-				code = nStr(m, "payload", "errors", 0, "extensions", "code")
+				code = str(m, "payload", "errors", 0, "extensions", "code")
 			}
 			if code != "NOT_FOUND" {
 				t.Errorf("%s: stranger's %s subscription got %v; want a NOT_FOUND error", proto, sub.id, m)
@@ -61,13 +61,13 @@ func TestNumbersBelongToTheirAccountOnly(t *testing.T) {
 	}
 
 	// The owner still has it, untouched.
-	if resp := nGQL(t, base, owner, nNode, map[string]any{"id": id}); nStr(resp, "data", "node", "id") != id {
+	if resp := nGQL(t, base, owner, nNode, map[string]any{"id": id}); str(resp, "data", "node", "id") != id {
 		t.Fatalf("owner's node = %v", resp)
 	}
 }
 
 func TestNumberMutationsRules(t *testing.T) {
-	base := nStartServer(t, nSQLiteEnv(t))
+	base := startServer(t, nSQLiteEnv(t))
 	token := nSignUp(t, base, "rules@example.com")
 
 	t.Run("a READ key cannot connect but can follow", func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestNumberMutationsRules(t *testing.T) {
 			t.Fatalf("connectNumber with a READ key = %v; want FORBIDDEN", resp)
 		}
 		resp = nGQL(t, base, key, `{ viewer { numbers { totalCount } } }`, nil)
-		if nAt(resp, "errors") != nil {
+		if get(resp, "errors") != nil {
 			t.Fatalf("numbers with a READ key = %v", resp)
 		}
 	})
@@ -99,7 +99,7 @@ func TestNumberMutationsRules(t *testing.T) {
 			t.Fatalf("bad phone = %v; want INVALID on phone", resp)
 		}
 		resp = nGQL(t, base, token, q, map[string]any{"id": id, "p": "+1 (415) 555-0123"})
-		if !regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}$`).MatchString(nStr(resp, "data", "requestPairingCode", "code")) {
+		if !regexp.MustCompile(`^[0-9A-Z]{4}-[0-9A-Z]{4}$`).MatchString(str(resp, "data", "requestPairingCode", "code")) {
 			t.Fatalf("requestPairingCode = %v", resp)
 		}
 	})
@@ -113,22 +113,22 @@ func TestNumberMutationsRules(t *testing.T) {
 
 	t.Run("disconnect cancels the pairing; reconnect pairs again; remove deletes", func(t *testing.T) {
 		const disc = `mutation($id: ID!) { disconnectNumber(id: $id) { number { status } userErrors { code } } }`
-		if resp := nGQL(t, base, token, disc, map[string]any{"id": id}); nStr(resp, "data", "disconnectNumber", "number", "status") != "LOGGED_OUT" {
+		if resp := nGQL(t, base, token, disc, map[string]any{"id": id}); str(resp, "data", "disconnectNumber", "number", "status") != "LOGGED_OUT" {
 			t.Fatalf("disconnect while pairing = %v", resp)
 		}
 		const rec = `mutation($id: ID!) { reconnectNumber(id: $id) { number { status } userErrors { code } } }`
-		if resp := nGQL(t, base, token, rec, map[string]any{"id": id}); nStr(resp, "data", "reconnectNumber", "number", "status") != "PAIRING" {
+		if resp := nGQL(t, base, token, rec, map[string]any{"id": id}); str(resp, "data", "reconnectNumber", "number", "status") != "PAIRING" {
 			t.Fatalf("reconnect of an unpaired number = %v", resp)
 		}
 		resp := nGQL(t, base, token, `{ viewer { numbers(status: [PAIRING]) { totalCount edges { cursor node { id } } } } }`, nil)
-		if nAt(resp, "data", "viewer", "numbers", "totalCount") != float64(1) || nStr(resp, "data", "viewer", "numbers", "edges", 0, "node", "id") != id {
+		if get(resp, "data", "viewer", "numbers", "totalCount") != float64(1) || str(resp, "data", "viewer", "numbers", "edges", 0, "node", "id") != id {
 			t.Fatalf("PAIRING numbers = %v", resp)
 		}
 		const rm = `mutation($id: ID!) { removeNumber(id: $id) { removedNumberId userErrors { code } } }`
-		if resp := nGQL(t, base, manager, rm, map[string]any{"id": id}); nStr(resp, "data", "removeNumber", "removedNumberId") != id {
+		if resp := nGQL(t, base, manager, rm, map[string]any{"id": id}); str(resp, "data", "removeNumber", "removedNumberId") != id {
 			t.Fatalf("removeNumber = %v", resp)
 		}
-		if resp := nGQL(t, base, token, nNode, map[string]any{"id": id}); nAt(resp, "data", "node") != nil {
+		if resp := nGQL(t, base, token, nNode, map[string]any{"id": id}); get(resp, "data", "node") != nil {
 			t.Fatalf("removed number's node = %v", resp)
 		}
 		// The pairing slot is free again.

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image/png"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,70 +27,6 @@ const nSecretKey = "8f3c0a9d2b7e4f61a5c8d3e2f1b0a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4
 // nSandboxDelay makes the sandbox pair in about a second: slow enough for
 // a subscriber to join while QR codes still rotate.
 const nSandboxDelay = "0.5"
-
-var nListening = regexp.MustCompile(`apiws listening on (http://\S+)`)
-
-// nStartServer runs apiws with env until the test ends and returns its
-// base URL once /healthz answers.
-func nStartServer(t *testing.T, env map[string]string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	getenv := func(k string) string {
-		if k == "APIWS_ADDR" {
-			return "127.0.0.1:0"
-		}
-		return env[k]
-	}
-	go func() {
-		err := run(ctx, []string{"serve"}, getenv, pw, io.Discard)
-		pw.CloseWithError(io.EOF)
-		done <- err
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server ended with %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := nListening.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	var base string
-	select {
-	case base = <-urlc:
-	case err := <-done:
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not say where it listens")
-	}
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		if i == 100 {
-			t.Fatalf("/healthz never answered: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // nSQLiteEnv is the environment of a server on a fresh SQLite file.
 func nSQLiteEnv(t *testing.T) map[string]string {
@@ -126,51 +58,22 @@ func nGQL(t *testing.T, base, token, query string, vars map[string]any) map[stri
 	return out
 }
 
-// nAt walks decoded JSON by keys and indexes; nil when absent.
-func nAt(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
-
-func nStr(v any, path ...any) string {
-	s, _ := nAt(v, path...).(string)
-	return s
-}
-
 // nErrorCode is the extensions.code of a response's first error.
 func nErrorCode(resp map[string]any) string {
-	return nStr(resp, "errors", 0, "extensions", "code")
+	return str(resp, "errors", 0, "extensions", "code")
 }
 
 // nUserErrorCode is the code of a payload's first userError, and its field.
 func nUserErrorCode(resp map[string]any, field string) (string, []any) {
-	ue := nAt(resp, "data", field, "userErrors", 0)
-	f, _ := nAt(ue, "field").([]any)
-	return nStr(ue, "code"), f
+	ue := get(resp, "data", field, "userErrors", 0)
+	f, _ := get(ue, "field").([]any)
+	return str(ue, "code"), f
 }
 
 // nSignUp makes an account and returns its session token.
 func nSignUp(t *testing.T, base, email string) string {
 	t.Helper()
-	resp := nGQL(t, base, "", `mutation($i: SignUpInput!) { signUp(input: $i) { token userErrors { code field } } }`,
-		map[string]any{"i": map[string]any{"name": "Numbers Test", "email": email, "password": "correct horse battery",
-			"birthDate": "1990-01-01", "acceptPolicyVersion": "1.0"}})
-	token := nStr(resp, "data", "signUp", "token")
-	if token == "" {
-		t.Fatalf("signUp: %v", resp)
-	}
+	token, _ := signUp(t, base, email)
 	return token
 }
 
@@ -181,11 +84,11 @@ const nConnect = `mutation($i: ConnectNumberInput!) { connectNumber(input: $i) {
 func nConnectSandbox(t *testing.T, base, token string) string {
 	t.Helper()
 	resp := nGQL(t, base, token, nConnect, map[string]any{"i": map[string]any{"sandbox": true, "label": "shop"}})
-	n := nAt(resp, "data", "connectNumber", "number")
-	if nStr(n, "status") != "PAIRING" || nAt(n, "sandbox") != true || nStr(n, "label") != "shop" {
+	n := get(resp, "data", "connectNumber", "number")
+	if str(n, "status") != "PAIRING" || get(n, "sandbox") != true || str(n, "label") != "shop" {
 		t.Fatalf("connectNumber = %v", resp)
 	}
-	return nStr(n, "id")
+	return str(n, "id")
 }
 
 // nWS is a GraphQL websocket client speaking one subprotocol.
@@ -281,10 +184,10 @@ func (w *nWS) data(id string) map[string]any {
 	if typ := m["type"]; typ != "next" && typ != "data" {
 		w.t.Fatalf("operation %s: got %v, want data", id, m)
 	}
-	if errs := nAt(m, "payload", "errors"); errs != nil {
+	if errs := get(m, "payload", "errors"); errs != nil {
 		w.t.Fatalf("operation %s: errors %v", id, errs)
 	}
-	d, _ := nAt(m, "payload", "data").(map[string]any)
+	d, _ := get(m, "payload", "data").(map[string]any)
 	return d
 }
 
@@ -319,8 +222,8 @@ func nPairOverWebsocket(t *testing.T, subBase, actBase, proto string) {
 
 	qrs := 0
 	for {
-		ev := nAt(ws.data("pair"), "pairing")
-		typename := nStr(ev, "__typename")
+		ev := get(ws.data("pair"), "pairing")
+		typename := str(ev, "__typename")
 		if typename == "PairingQRCode" {
 			qrs++
 			nCheckQR(t, ev)
@@ -329,8 +232,8 @@ func nPairOverWebsocket(t *testing.T, subBase, actBase, proto string) {
 		if typename != "PairingSuccess" {
 			t.Fatalf("pairing ended with %v", ev)
 		}
-		n := nAt(ev, "number")
-		if nStr(n, "id") != id || nStr(n, "status") != "CONNECTED" || !strings.HasPrefix(nStr(n, "phone"), "+155501") {
+		n := get(ev, "number")
+		if str(n, "id") != id || str(n, "status") != "CONNECTED" || !strings.HasPrefix(str(n, "phone"), "+155501") {
 			t.Fatalf("PairingSuccess.number = %v", n)
 		}
 		break
@@ -341,17 +244,17 @@ func nPairOverWebsocket(t *testing.T, subBase, actBase, proto string) {
 	ws.complete("pair")
 
 	for {
-		ev := nAt(ws.data("status"), "numberStatus")
-		if nStr(ev, "number", "id") != id {
+		ev := get(ws.data("status"), "numberStatus")
+		if str(ev, "number", "id") != id {
 			t.Fatalf("numberStatus of another number: %v", ev)
 		}
-		if nStr(ev, "status") == "CONNECTED" {
+		if str(ev, "status") == "CONNECTED" {
 			break
 		}
 	}
 
 	resp := nGQL(t, actBase, token, nNode, map[string]any{"id": id})
-	if nStr(resp, "data", "node", "status") != "CONNECTED" || nStr(resp, "data", "node", "connectedAt") == "" {
+	if str(resp, "data", "node", "status") != "CONNECTED" || str(resp, "data", "node", "connectedAt") == "" {
 		t.Fatalf("node after pairing = %v", resp)
 	}
 }
@@ -359,9 +262,9 @@ func nPairOverWebsocket(t *testing.T, subBase, actBase, proto string) {
 // nCheckQR asserts a PairingQRCode's image is a PNG data URL.
 func nCheckQR(t *testing.T, ev any) {
 	t.Helper()
-	img := nStr(ev, "image")
+	img := str(ev, "image")
 	const prefix = "data:image/png;base64,"
-	if nStr(ev, "code") == "" || nStr(ev, "expiresAt") == "" || !strings.HasPrefix(img, prefix) {
+	if str(ev, "code") == "" || str(ev, "expiresAt") == "" || !strings.HasPrefix(img, prefix) {
 		t.Fatalf("PairingQRCode = %.200v", ev)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(img, prefix))
@@ -376,7 +279,7 @@ func nCheckQR(t *testing.T, ev any) {
 func TestPairingOverWebsocket(t *testing.T) {
 	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(proto, func(t *testing.T) {
-			base := nStartServer(t, nSQLiteEnv(t))
+			base := startServer(t, nSQLiteEnv(t))
 			nPairOverWebsocket(t, base, base, proto)
 		})
 	}
@@ -396,8 +299,8 @@ func TestPairingAcrossInstancesOverRedis(t *testing.T) {
 				"APIWS_MAIL_DIR":      t.TempDir(),
 				"APIWS_SANDBOX_DELAY": nSandboxDelay,
 			}
-			subscriber := nStartServer(t, env)
-			actor := nStartServer(t, env)
+			subscriber := startServer(t, env)
+			actor := startServer(t, env)
 			nPairOverWebsocket(t, subscriber, actor, proto)
 		})
 	}
