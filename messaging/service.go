@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -84,6 +85,7 @@ type Service struct {
 	mu          sync.Mutex
 	dispatchers map[string]*dispatcher
 	accepted    map[string]bool // sent, acceptance not yet recorded
+	depth       atomic.Int64    // outbox size at the last scan
 }
 
 // New returns the service. connectors picks the Connector of a number
@@ -168,11 +170,18 @@ func (s *Service) Start(ctx context.Context) error {
 				if err := s.nudgeQueued(s.ctx); err != nil && s.ctx.Err() == nil {
 					s.log.Warn("scan outbox", "err", err)
 				}
+				if n, err := s.db.OutboxDepth(s.ctx); err == nil {
+					s.depth.Store(int64(n))
+				}
 			}
 		}
 	}()
 	return nil
 }
+
+// OutboxDepth is how many messages (of every instance) were waiting to be
+// sent at the last outbox scan: read for metrics without a query.
+func (s *Service) OutboxDepth() int64 { return s.depth.Load() }
 
 // outboxScan is how often an owner looks for queued messages it was not
 // told of.

@@ -9,7 +9,6 @@ import (
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/ownership"
-	"github.com/apiws/apiws/storage"
 )
 
 // ownedNumbers connects the numbers this instance comes to own and starts
@@ -30,7 +29,7 @@ func (o ownedNumbers) Released(n *apiws.Number) {
 
 // ownershipCollectors export the numbers this instance owns, its lease
 // takeovers and the outbox depth.
-func ownershipCollectors(m *ownership.Manager, db *storage.DB) []prometheus.Collector {
+func ownershipCollectors(m *ownership.Manager, messages *messaging.Service) []prometheus.Collector {
 	return []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "apiws_owned_numbers", Help: "Numbers this instance holds the lease of.",
@@ -43,15 +42,7 @@ func ownershipCollectors(m *ownership.Manager, db *storage.DB) []prometheus.Coll
 			Name: "apiws_leases_lost_total", Help: "Leases this instance failed to renew in time.",
 		}, func() float64 { return float64(m.Stats().Lost) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "apiws_outbox_depth", Help: "Messages queued for sending, over every instance.",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2e9)
-			defer cancel()
-			n, err := db.OutboxDepth(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}),
+			Name: "apiws_outbox_depth", Help: "Messages queued for sending, over every instance, as of the last outbox scan (every 2s).",
+		}, func() float64 { return float64(messages.OutboxDepth()) }),
 	}
 }

@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
 	}, func() float64 { return float64(db.Statements()) }))
-	srv.Registry().MustRegister(ownershipCollectors(owners, db)...)
+	srv.Registry().MustRegister(ownershipCollectors(owners, messageSvc)...)
 
 	if cfg.PprofAddr != "" {
 		pprofDone, err := servePprof(workCtx, cfg.PprofAddr, log)
