@@ -111,14 +111,11 @@ func operatorKey(ctx context.Context, cfg *Config, log *slog.Logger, args []stri
 	if *name == "" {
 		return errors.New("--name is required")
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	svc := accounts.New(db, usage.NewMemoryLimiter(), log)
 	k, secret, err := svc.CreateOperatorKey(ctx, *name)
 	if err != nil {
@@ -148,14 +145,11 @@ func retention(ctx context.Context, cfg *Config, args []string, stdout, stderr i
 		}
 		at = t.UTC()
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 	r, err := privacy.Sweep(ctx, db, at)
 	if err != nil {
 		return err
@@ -179,4 +173,18 @@ func versionString() string {
 		}
 	}
 	return "dev"
+}
+
+// openMigrated opens the configured database and brings its schema up to
+// date, as every command that uses it needs.
+func openMigrated(ctx context.Context, cfg *Config) (*storage.DB, error) {
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }

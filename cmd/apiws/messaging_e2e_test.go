@@ -190,20 +190,13 @@ func waIDs(t *testing.T, dbURL string, ids ...string) map[string]string {
 	return out
 }
 
-// transmissions counts the sandbox's record per WhatsApp message id.
+// transmissions counts every send the sandbox recorded per WhatsApp
+// message id, repeated sends of an id included.
 func transmissions(t *testing.T, dbURL string) map[string]int {
 	t.Helper()
-	db, err := storage.Open(t.Context(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ts, err := db.SandboxTransmissions(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, record := sandboxRecord(t, dbURL)
 	out := map[string]int{}
-	for _, tr := range ts {
+	for _, tr := range record {
 		out[tr.MessageID]++
 	}
 	return out

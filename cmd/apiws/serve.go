@@ -39,14 +39,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	if err := cfg.ensureSecretKey(); err != nil {
 		return err
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return err
-	}
 
 	ready := map[string]server.Pinger{"database": db}
 	var bus events.Bus
