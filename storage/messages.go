@@ -359,7 +359,7 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limit int) ([]*OutboxItem, error) {
 	var items []*OutboxItem
 	err := db.Bun.NewSelect().Model(&items).
-		Where("NOT EXISTS (SELECT 1 FROM numbers n WHERE n.id = outbox.number_id AND n.status NOT IN (?))",
+		Where("NOT EXISTS (SELECT 1 FROM numbers n WHERE n.id = ?TableAlias.number_id AND n.status NOT IN (?))",
 			bun.List([]apiws.NumberStatus{apiws.NumberLoggedOut, apiws.NumberBanned})).
 		WhereOr("message_id IN (SELECT id FROM messages WHERE status = ? AND queued_at < ?)", apiws.StatusQueued, queuedBefore).
 		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)

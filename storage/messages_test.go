@@ -117,3 +117,40 @@ func TestEventSequenceUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestUnsendableOutbox(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "unsendable@example.com")
+		now := time.Now().UTC()
+		live := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: acc.ID, Sandbox: true, Status: apiws.NumberConnected, CreatedAt: now}
+		gone := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: acc.ID, Sandbox: true, Status: apiws.NumberLoggedOut, CreatedAt: now}
+		for _, n := range []*apiws.Number{live, gone} {
+			if err := db.CreateNumber(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := queued(acc, live.ID, "WA-fresh", nil)
+		stale := queued(acc, live.ID, "WA-stale", nil)
+		old := now.Add(-25 * time.Hour)
+		stale.QueuedAt = &old
+		loggedOut := queued(acc, gone.ID, "WA-out", nil)
+		removed := queued(acc, "num_removed", "WA-removed", nil)
+		for _, m := range []*apiws.Message{fresh, stale, loggedOut, removed} {
+			if _, err := db.QueueMessage(ctx, m, []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := db.UnsendableOutbox(ctx, now.Add(-24*time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, it := range items {
+			got[it.MessageID] = true
+		}
+		if len(got) != 3 || !got[stale.ID] || !got[loggedOut.ID] || !got[removed.ID] || got[fresh.ID] {
+			t.Fatalf("unsendable = %v; want the stale, the logged-out and the removed number's", got)
+		}
+	})
+}
