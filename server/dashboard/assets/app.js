@@ -122,7 +122,20 @@ document.getElementById('logout').addEventListener('click', async () => {
   }
 });
 
-window.addEventListener('hashchange', route);
+// The banners come with the account, so moving between screens (and coming
+// back to the tab) fetches it again: a policy published or a notice sent
+// since the page loaded shows up without a reload.
+function refreshBanners() {
+  if (app.viewer) app.refresh().catch(() => {});
+}
+
+window.addEventListener('hashchange', () => {
+  route();
+  refreshBanners();
+});
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') refreshBanners();
+});
 
 app.refresh().then(() => (app.viewer ? start() : route())).catch((e) => {
   replace(main, h('p', { class: 'error' }, `The dashboard could not load: ${e.message}`));

@@ -286,6 +286,38 @@ test('erasure', async ({ page, base, mailDir, hasPrivacy }) => {
   await waitText(page, '.stats', 'ACTIVE');
 });
 
+const PUBLISH = `mutation($input: PublishPolicyInput!) { publishPolicyVersion(input: $input) { policyVersion { version } userErrors { message } } }`;
+
+test('notices', async ({ page, base, token, apiws, hasPrivacy }) => {
+  if (!hasPrivacy) return 'skipped: this apiws has no policy notices yet';
+  await page.goto(base + '/#/numbers');
+  await page.locator('#nav').waitFor();
+  // An operator publishes a material change, as `apiws operator-key create`
+  // and the API would let one.
+  const operator = execFileSync(apiws.bin, ['operator-key', 'create', '--name', 'ops'], { env: apiws.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const effectiveAt = new Date(Date.now() + 31 * 24 * 3600 * 1000).toISOString();
+  const published = await api(base, operator, PUBLISH, { input: { version: '1.1', effectiveAt, summary: 'We now keep delivery receipts for 90 days.', material: true } });
+  const p = published.data && published.data.publishPolicyVersion;
+  if (!p || !p.policyVersion || p.userErrors.length) throw new Error(`publishPolicyVersion: ${JSON.stringify(published)}`);
+  // Moving to another screen fetches the banners again; no reload needed.
+  await page.goto(base + '/#/settings');
+  await waitText(page, '#policy-banner', 'Privacy policy 1.1');
+  const notice = page.locator('#banners .banner.info[data-notice-id]', { hasText: 'Privacy policy 1.1' });
+  await notice.waitFor();
+  await shot(page, 'notices');
+  await page.click('#policy-banner button:has-text("Accept version 1.1")');
+  await page.locator('#policy-banner').waitFor({ state: 'detached' });
+  await notice.locator('button:has-text("Dismiss")').click();
+  await notice.waitFor({ state: 'detached' });
+  // Both stick: a reload shows neither again.
+  await page.reload();
+  await waitText(page, '#account-name', 'Ada King');
+  if (await page.locator('#policy-banner, #banners [data-notice-id]').count()) problem('the banner or the notice came back after a reload');
+  const after = await api(base, token, '{ viewer { consents { policyVersion } notices(unreadOnly: true) { id } } }');
+  const v = after.data.viewer;
+  if (!v.consents.some((c) => c.policyVersion === '1.1') || v.notices.length) problem(`after accept and dismiss: ${JSON.stringify(v)}`);
+});
+
 // socketSpy passes the page's websockets through to apiws, recording what
 // the page subscribes to and letting a test drop the connection.
 async function socketSpy(page, base) {
