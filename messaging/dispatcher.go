@@ -84,53 +84,92 @@ func (s *Service) dispatch(d *dispatcher) {
 			s.mu.Unlock()
 			return
 		}
-		// What every item of the batch needs is read once for the batch:
-		// the messages, the number, its debug capture.
-		b := &batch{}
-		for _, item := range items {
-			// The queue is taken in order: the head waits out its backoff.
-			if wait := item.NextAttemptAt.Sub(s.now()); wait > 0 {
-				if !s.sleep(d, wait) {
-					return
-				}
-				break // re-read: a nudge may have changed the head
-			}
-			if wait := interval - time.Since(lastSend); wait > 0 {
-				if !s.sleep(nil, wait) {
-					return
-				}
-			}
-			if !s.fenced(d.numberID) {
-				s.stopDispatcher(d)
-				return
-			}
-			n, err := b.number(s, d.numberID)
-			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-				s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
-				continue
-			} else if err != nil {
-				if !s.sleep(d, time.Second) {
-					return
-				}
-				break
-			}
-			if n.Status != apiws.NumberConnected {
-				if !s.sleep(d, notConnectedWait) {
-					return
-				}
-				break
-			}
-			if err := b.load(s, items); err != nil {
-				if !s.sleep(d, time.Second) {
-					return
-				}
-				break
-			}
-			lastSend = time.Now()
-			if !s.transmit(n, item, b) {
-				break // still queued (retry later): nothing behind it may overtake it
+		if !s.pass(d, items, interval, &lastSend) {
+			return
+		}
+	}
+}
+
+// pass sends one batch of a number's outbox, in order; it reports false when
+// the dispatcher must stop. Acceptances are recorded together (group
+// commit) when the pass ends, or before it waits long enough for that write
+// to matter.
+func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time.Duration, lastSend *time.Time) bool {
+	// What every item of the batch needs is read once for the batch: the
+	// messages, the number, its debug capture.
+	b := &batch{}
+	defer s.flushSent(b)
+	wait := func(dd *dispatcher, dur time.Duration) bool {
+		if dur >= flushBeforeWait {
+			s.flushSent(b)
+		}
+		return s.sleep(dd, dur)
+	}
+	for _, item := range items {
+		// The queue is taken in order: the head waits out its backoff.
+		if w := item.NextAttemptAt.Sub(s.now()); w > 0 {
+			return wait(d, w) // then re-read: a nudge may have changed the head
+		}
+		if w := interval - time.Since(*lastSend); w > 0 {
+			if !wait(nil, w) {
+				return false
 			}
 		}
+		if !s.fenced(d.numberID) {
+			s.stopDispatcher(d)
+			return false
+		}
+		n, err := b.number(s, d.numberID)
+		if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+			s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
+			continue
+		} else if err != nil {
+			return wait(d, time.Second)
+		}
+		if n.Status != apiws.NumberConnected {
+			return wait(d, notConnectedWait)
+		}
+		if err := b.load(s, items); err != nil {
+			return wait(d, time.Second)
+		}
+		*lastSend = time.Now()
+		if !s.transmit(n, item, b) {
+			return true // still queued (retry later): nothing behind it may overtake it
+		}
+	}
+	return true
+}
+
+// flushBeforeWait: a dispatcher about to wait this long records the
+// acceptances it holds first, so statuses do not lag behind sends.
+const flushBeforeWait = 5 * time.Millisecond
+
+// flushSent records the acceptances a pass holds, in one transaction.
+func (s *Service) flushSent(b *batch) {
+	if len(b.sent) == 0 {
+		return
+	}
+	items := b.sent
+	b.sent = nil
+	ctx := context.WithoutCancel(s.ctx)
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		evs, err := s.db.MarkSentBatch(ctx, items, s.now(), b.capture, b.until)
+		if err == nil {
+			for _, it := range items {
+				s.setAccepted(it.MessageID, false)
+			}
+			s.publish(evs...)
+			return
+		}
+		if attempt == 4 || s.ctx.Err() != nil {
+			// Left accepted: the next pass records them one by one and
+			// sends none of them again.
+			s.log.Error("record sent", "messages", len(items), "err", err)
+			return
+		}
+		time.Sleep(wait)
+		wait *= 2
 	}
 }
 
@@ -140,6 +179,8 @@ type batch struct {
 	messages map[string]*apiws.Message
 	capture  string
 	until    time.Time
+	// sent are accepted by WhatsApp, their acceptance not yet recorded.
+	sent []*storage.OutboxItem
 }
 
 func (b *batch) number(s *Service, id string) (*apiws.Number, error) {
@@ -249,7 +290,8 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	cancel()
 	if err == nil {
 		s.setAccepted(item.MessageID, true)
-		return s.recordSent(item, b.capture, b.until)
+		b.sent = append(b.sent, item)
+		return true
 	}
 	if s.ctx.Err() != nil {
 		return false // stopping: the message stays queued for the next start

@@ -365,3 +365,85 @@ func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limi
 		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
 	return items, translate(err)
 }
+
+// MarkSentBatch records WhatsApp's acceptance of several messages of one
+// account in one transaction (group commit): the ones still QUEUED go SENT
+// with one counter bump and one insert of their events, and every item
+// leaves the outbox (into a debug capture when captureID is set). Messages a
+// receipt already moved on are only taken out of the outbox.
+func (db *DB) MarkSentBatch(ctx context.Context, items []*OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.MessageID
+	}
+	var evs []*apiws.MessageEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var ms []*apiws.Message
+		if err := db.forUpdate(tx.NewSelect().Model(&ms).Where("id IN (?)", bun.List(ids)).OrderExpr("id")).Scan(ctx); err != nil {
+			return err
+		}
+		var queued []*apiws.Message
+		for _, m := range ms {
+			if m.Status == apiws.StatusQueued {
+				queued = append(queued, m)
+			}
+		}
+		if len(queued) > 0 {
+			qids := make([]string, len(queued))
+			for i, m := range queued {
+				qids[i] = m.ID
+			}
+			if _, err := tx.NewUpdate().Model((*apiws.Message)(nil)).Set("status = ?", apiws.StatusSent).Set("sent_at = ?", at).
+				Where("id IN (?) AND status = ?", bun.List(qids), apiws.StatusQueued).Exec(ctx); err != nil {
+				return err
+			}
+			// Items of one dispatcher share a number, so an account: one
+			// counter bump hands out all their cursors.
+			byAccount := map[string][]*apiws.Message{}
+			var accounts []string
+			for _, m := range queued {
+				if byAccount[m.AccountID] == nil {
+					accounts = append(accounts, m.AccountID)
+				}
+				byAccount[m.AccountID] = append(byAccount[m.AccountID], m)
+			}
+			for _, acc := range accounts {
+				group := byAccount[acc]
+				var last int64
+				err := tx.NewRaw(`INSERT INTO event_counters (account_id, last_seq) VALUES (?, ?)
+					ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
+					RETURNING last_seq`, acc, len(group)).Scan(ctx, &last)
+				if err != nil {
+					return err
+				}
+				first := last - int64(len(group)) + 1
+				batch := make([]*apiws.MessageEvent, len(group))
+				for i, m := range group {
+					batch[i] = &apiws.MessageEvent{AccountID: acc, Seq: first + int64(i), MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusSent, At: at}
+				}
+				if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+					return err
+				}
+				evs = append(evs, batch...)
+			}
+		}
+		if captureID != "" {
+			cs := make([]*capturedContent, len(items))
+			for i, it := range items {
+				cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: captureUntil}
+			}
+			if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
