@@ -23,3 +23,18 @@ type Limiter interface {
 func RateLimited(retryAfter time.Duration) *Error {
 	return &Error{Code: ERATELIMITED, Message: "too many requests; retry later", RetryAfter: retryAfter}
 }
+
+// CheckLimit counts one event under key against l: nil when it may happen,
+// ERATELIMITED (with RetryAfter) when it must wait, and the limiter's own
+// error when it could not decide, so each caller chooses whether an outage
+// lets the event through.
+func CheckLimit(ctx context.Context, lim Limiter, key string, l Limit) error {
+	ok, wait, err := lim.Allow(ctx, key, l)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return RateLimited(wait)
+	}
+	return nil
+}

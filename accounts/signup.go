@@ -103,16 +103,13 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent stri
 }
 
 func (s *Service) allow(ctx context.Context, key string, l apiws.Limit) error {
-	ok, wait, err := s.limiter.Allow(ctx, key, l)
-	if err != nil {
+	err := apiws.CheckLimit(ctx, s.limiter, key, l)
+	if err != nil && apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
 		// A limiter outage must not lock everyone out.
 		s.log.Warn("rate limiter unavailable", "err", err)
 		return nil
 	}
-	if !ok {
-		return apiws.RateLimited(wait)
-	}
-	return nil
+	return err
 }
 
 // LogOut implements apiws.AccountService.

@@ -62,14 +62,7 @@ func (s *Service) limit(ctx context.Context, what, accountID string, l apiws.Lim
 	if s.opts.Limiter == nil {
 		return nil
 	}
-	ok, retry, err := s.opts.Limiter.Allow(ctx, "privacy:"+what+":"+accountID, l)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return apiws.RateLimited(retry)
-	}
-	return nil
+	return apiws.CheckLimit(ctx, s.opts.Limiter, "privacy:"+what+":"+accountID, l)
 }
 
 // audit makes an audit entry of an action by c (nil: apiws itself).

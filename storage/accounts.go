@@ -26,8 +26,7 @@ func (db *DB) CreateAccount(ctx context.Context, acc *apiws.Account, consent *ap
 		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
+		return appendAudit(ctx, tx, audit)
 	})
 }
 
@@ -72,10 +71,7 @@ func (db *DB) UpdateAccount(ctx context.Context, acc *apiws.Account, audit []*ap
 			}
 			return err
 		}
-		if len(audit) > 0 {
-			_, err = tx.NewInsert().Model(&audit).Exec(ctx)
-		}
-		return err
+		return appendAudit(ctx, tx, audit...)
 	})
 }
 
@@ -114,13 +110,7 @@ func (db *DB) Consents(ctx context.Context, accountID string) ([]*apiws.Consent,
 
 // AddConsent records a consent.
 func (db *DB) AddConsent(ctx context.Context, c *apiws.Consent, audit *apiws.AuditEntry) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
-	})
+	return db.insertAudited(ctx, audit, c)
 }
 
 // PolicyVersions returns every policy version, newest effective first.

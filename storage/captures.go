@@ -11,13 +11,7 @@ import (
 
 // CreateDebugCapture writes a capture grant.
 func (db *DB) CreateDebugCapture(ctx context.Context, c *apiws.DebugCapture, audit *apiws.AuditEntry) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
-	})
+	return db.insertAudited(ctx, audit, c)
 }
 
 // ActiveDebugCapture returns the number's capture in force at now, or nil.
@@ -64,8 +58,7 @@ func (db *DB) RevokeDebugCapture(ctx context.Context, accountID, id string, at t
 		if _, err := tx.NewDelete().Model((*capturedContent)(nil)).Where("capture_id = ?", id).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
+		return appendAudit(ctx, tx, audit)
 	})
 	if err != nil {
 		return nil, err

@@ -11,13 +11,7 @@ import (
 
 // CreateSession writes a session and its audit entry.
 func (db *DB) CreateSession(ctx context.Context, s *apiws.Session, audit *apiws.AuditEntry) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(s).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
-	})
+	return db.insertAudited(ctx, audit, s)
 }
 
 // SessionByHash finds a session by its token's hash, or ENOTFOUND.
@@ -39,13 +33,7 @@ func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error 
 
 // CreateAPIKey writes a key and its audit entry.
 func (db *DB) CreateAPIKey(ctx context.Context, k *apiws.APIKey, audit *apiws.AuditEntry) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(k).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
-	})
+	return db.insertAudited(ctx, audit, k)
 }
 
 // APIKeyByHash finds a key by its secret's hash, or ENOTFOUND.
@@ -95,7 +83,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, accountID, id string, at time.Ti
 			return err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			if _, err := tx.NewInsert().Model(audit).Exec(ctx); err != nil {
+			if err := appendAudit(ctx, tx, audit); err != nil {
 				return err
 			}
 		}

@@ -53,8 +53,7 @@ func (db *DB) PublishPolicy(ctx context.Context, p *apiws.PolicyVersion, announc
 			count += len(accs)
 			after = accs[len(accs)-1].ID
 		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
+		return appendAudit(ctx, tx, audit)
 	})
 	return count, err
 }

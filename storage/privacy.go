@@ -22,16 +22,7 @@ type exportRow struct {
 // CreatePrivacyRequest writes a new request together with the mail carrying
 // its code and an audit entry, so the code is never lost between the two.
 func (db *DB) CreatePrivacyRequest(ctx context.Context, r *apiws.PrivacyRequest, mail *OutgoingMail, audit *apiws.AuditEntry) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(r).Exec(ctx); err != nil {
-			return err
-		}
-		if _, err := tx.NewInsert().Model(mail).Exec(ctx); err != nil {
-			return err
-		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
-	})
+	return db.insertAudited(ctx, audit, r, mail)
 }
 
 // PrivacyRequest returns one of the account's requests, or ENOTFOUND.
@@ -104,11 +95,7 @@ func (db *DB) UpdatePrivacyRequest(ctx context.Context, r *apiws.PrivacyRequest,
 		if _, err := tx.NewUpdate().Model(r).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		if len(audit) > 0 {
-			_, err := tx.NewInsert().Model(&audit).Exec(ctx)
-			return err
-		}
-		return nil
+		return appendAudit(ctx, tx, audit...)
 	})
 }
 
@@ -123,8 +110,7 @@ func (db *DB) CompleteExport(ctx context.Context, r *apiws.PrivacyRequest, conte
 		if _, err := tx.NewUpdate().Model(r).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(&audit).Exec(ctx)
-		return err
+		return appendAudit(ctx, tx, audit...)
 	})
 }
 
@@ -156,10 +142,7 @@ func updateAccountState(ctx context.Context, tx bun.Tx, acc *apiws.Account, audi
 	if err != nil {
 		return err
 	}
-	if len(audit) > 0 {
-		_, err = tx.NewInsert().Model(&audit).Exec(ctx)
-	}
-	return err
+	return appendAudit(ctx, tx, audit...)
 }
 
 // ScheduleErasure puts the account in PENDING_DELETION (acc carries the new
@@ -192,10 +175,6 @@ func (db *DB) ApplyRequest(ctx context.Context, r *apiws.PrivacyRequest, acc *ap
 		if _, err := tx.NewUpdate().Model(r).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		if len(audit) > 0 {
-			_, err := tx.NewInsert().Model(&audit).Exec(ctx)
-			return err
-		}
-		return nil
+		return appendAudit(ctx, tx, audit...)
 	})
 }

@@ -197,8 +197,7 @@ func (db *DB) PurgeAccount(ctx context.Context, accountID string, audit *apiws.A
 		if _, err := tx.NewDelete().Model((*apiws.Account)(nil)).Where("id = ?", accountID).Exec(ctx); err != nil {
 			return err
 		}
-		_, err := tx.NewInsert().Model(audit).Exec(ctx)
-		return err
+		return appendAudit(ctx, tx, audit)
 	})
 }
 

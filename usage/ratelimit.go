@@ -40,13 +40,13 @@ func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
 		}
 	}
 	for _, ch := range checks {
-		ok, wait, err := s.lim.Allow(ctx, ch.key, ch.lim)
-		if err != nil {
+		err := apiws.CheckLimit(ctx, s.lim, ch.key, ch.lim)
+		if err != nil && apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
 			s.log.Warn("rate limiter unavailable", "err", err)
 			return nil
 		}
-		if !ok {
-			return apiws.RateLimited(wait)
+		if err != nil {
+			return err
 		}
 	}
 	return nil
