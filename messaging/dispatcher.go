@@ -115,7 +115,7 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 				return false
 			}
 		}
-		if !s.fenced(d.numberID) {
+		if !b.fence(s, d.numberID) {
 			s.stopDispatcher(d)
 			return false
 		}
@@ -151,15 +151,13 @@ func (s *Service) flushSent(b *batch) {
 	}
 	items := b.sent
 	b.sent = nil
-	ctx := context.WithoutCancel(s.ctx)
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		evs, err := s.db.MarkSentBatch(ctx, items, s.now(), b.capture, b.until)
+		err := s.journal.write(&journalReq{sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until}})
 		if err == nil {
 			for _, it := range items {
 				s.setAccepted(it.MessageID, false)
 			}
-			s.publish(evs...)
 			return
 		}
 		if attempt == 4 || s.ctx.Err() != nil {
@@ -181,6 +179,31 @@ type batch struct {
 	until    time.Time
 	// sent are accepted by WhatsApp, their acceptance not yet recorded.
 	sent []*storage.OutboxItem
+	// fencedAt is when the lease was last found held in the database.
+	fencedAt time.Time
+}
+
+// fenceFor is how long a lease found held in the database is trusted
+// without asking again. Far shorter than the life a lease must have left
+// for this instance to own it (a heartbeat), so a lease cannot pass to
+// another instance within it; the clock is monotonic, so a process paused
+// meanwhile asks again when it resumes.
+const fenceFor = 250 * time.Millisecond
+
+// fence reports whether this instance may send through the number now (see
+// fenced), asking the database at most once per fenceFor.
+func (b *batch) fence(s *Service, numberID string) bool {
+	if !b.fencedAt.IsZero() && time.Since(b.fencedAt) < fenceFor {
+		_, ok := s.owner.Owns(numberID)
+		return ok
+	}
+	if !s.fenced(numberID) {
+		return false
+	}
+	if s.owner != nil {
+		b.fencedAt = time.Now()
+	}
+	return true
 }
 
 func (b *batch) number(s *Service, id string) (*apiws.Number, error) {
@@ -322,13 +345,11 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 // times; while it stays unrecorded the message is remembered as accepted,
 // so it is recorded later and never sent twice.
 func (s *Service) recordSent(item *storage.OutboxItem, capID string, until time.Time) bool {
-	ctx := context.WithoutCancel(s.ctx)
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		evs, err := s.db.MarkSent(ctx, item, s.now(), capID, until)
+		err := s.journal.write(&journalReq{sent: &storage.SentWrite{Items: []*storage.OutboxItem{item}, At: s.now(), CaptureID: capID, CaptureUntil: until}})
 		if err == nil {
 			s.setAccepted(item.MessageID, false)
-			s.publish(evs...)
 			return true
 		}
 		if attempt == 4 || s.ctx.Err() != nil {

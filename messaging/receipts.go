@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -22,12 +23,10 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	ctx := context.WithoutCancel(s.ctx)
 	switch e := ev.(type) {
 	case *whatsapp.Receipt:
-		evs, err := s.db.ApplyReceipt(ctx, e.NumberID, e.MessageIDs, e.Status, e.Error, e.At.UTC())
-		if err != nil {
+		r := &storage.ReceiptWrite{NumberID: e.NumberID, WAIDs: e.MessageIDs, Status: e.Status, Error: e.Error, At: e.At.UTC()}
+		if err := s.journal.write(&journalReq{receipt: r}); err != nil {
 			s.log.Error("apply receipt", "err", err, "number", e.NumberID)
-			return
 		}
-		s.publish(evs...)
 	case *whatsapp.Inbound:
 		s.receive(ctx, e)
 	}

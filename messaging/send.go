@@ -24,8 +24,9 @@ const (
 
 func field(p ...string) []string { return append([]string{"input"}, p...) }
 
-// Send validates and queues a message: one transaction writes its metadata
-// (QUEUED), its sealed content in the outbox and its first event. With an
+// Send validates and queues a message: one transaction (shared with other
+// writes, see journal) writes its metadata (QUEUED), its sealed content in
+// the outbox and its first event. With an
 // idempotency key used in the last 24 hours it returns the first message
 // (same input) or CONFLICT (different input), and queues nothing.
 func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Message, error) {
@@ -116,7 +117,11 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		Peer: to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
-	ev, err := s.db.QueueMessage(ctx, m, s.seal.seal(m.ID, body.marshal()))
+	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
+	err = s.journal.write(&journalReq{queue: q})
+	if err == nil {
+		err = q.Err
+	}
 	if errors.Is(err, storage.ErrDuplicate) && in.IdempotencyKey != nil {
 		// A concurrent send with the same key won the race.
 		first, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey)
@@ -127,7 +132,6 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	} else if err != nil {
 		return nil, err
 	}
-	s.publish(ev)
 	s.Nudge(n.ID)
 	return m, nil
 }

@@ -86,6 +86,7 @@ type Service struct {
 	dispatchers map[string]*dispatcher
 	accepted    map[string]bool // sent, acceptance not yet recorded
 	depth       atomic.Int64    // outbox size at the last scan
+	journal     *journal        // group commit of sends, acceptances and receipts
 }
 
 // New returns the service. connectors picks the Connector of a number
@@ -108,11 +109,13 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 		cfg.RetryMax = time.Minute
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Service{
+	s := &Service{
 		cfg: cfg, db: db, bus: bus, numbers: numbers, connectors: connectors, usage: usage, log: log,
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
-	}, nil
+	}
+	s.journal = newJournal(ctx, db, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
+	return s, nil
 }
 
 // SetOwner makes the service follow number ownership. Call it before Start.
@@ -238,11 +241,13 @@ func (s *Service) owns(numberID string) bool {
 	return ok
 }
 
-// Close stops the dispatchers and waits for them; messages still queued
-// stay in the outbox for the next start.
+// Close stops the dispatchers and waits for them, then commits and
+// publishes what the journal holds; messages still queued stay in the
+// outbox for the next start.
 func (s *Service) Close() {
 	s.stop()
 	s.wg.Wait()
+	s.journal.close()
 }
 
 // publish announces committed events on the bus. A bus failure is logged,

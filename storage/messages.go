@@ -36,42 +36,15 @@ type capturedContent struct {
 // ErrDuplicate reports a send whose idempotency key was used before.
 var ErrDuplicate = errors.New("idempotency key used before")
 
-// appendEvent adds a status change to the account's log. The counter row
-// is locked until the transaction ends, so sequence numbers of one account
-// are handed out in commit order: a reader never sees seq n+1 before n.
-func appendEvent(ctx context.Context, tx bun.Tx, ev *apiws.MessageEvent) error {
-	err := tx.NewRaw(`INSERT INTO event_counters (account_id, last_seq) VALUES (?, 1)
-		ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + 1
-		RETURNING last_seq`, ev.AccountID).Scan(ctx, &ev.Seq)
-	if err != nil {
-		return err
-	}
-	_, err = tx.NewInsert().Model(ev).Exec(ctx)
-	return err
-}
-
 // QueueMessage writes a new outbound message (QUEUED), its sealed content
 // in the outbox and its first event, in one transaction. A reused
 // idempotency key gives ErrDuplicate and writes nothing.
 func (db *DB) QueueMessage(ctx context.Context, m *apiws.Message, sealed []byte) (*apiws.MessageEvent, error) {
-	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
-	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
-			if isUniqueViolation(err) {
-				return ErrDuplicate
-			}
-			return err
-		}
-		item := &OutboxItem{MessageID: m.ID, AccountID: m.AccountID, NumberID: m.NumberID, Content: sealed, NextAttemptAt: *m.QueuedAt}
-		if _, err := tx.NewInsert().Model(item).Exec(ctx); err != nil {
-			return err
-		}
-		return appendEvent(ctx, tx, ev)
-	})
-	if err != nil {
+	q := &QueueWrite{Message: m, Sealed: sealed}
+	if _, err := db.Write(ctx, &Batch{Queue: []*QueueWrite{q}}); err != nil {
 		return nil, err
 	}
-	return ev, nil
+	return q.Event, q.Err
 }
 
 // MessageByIdempotencyKey finds an account's message by its key, or
@@ -207,79 +180,38 @@ func (db *DB) forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
 	return q
 }
 
-// advance moves a message to status at time at if that is a step forward
-// (the state machine is monotonic) and appends the event; it reports
-// whether it did.
-func advance(ctx context.Context, tx bun.Tx, m *apiws.Message, status apiws.MessageStatus, at time.Time, merr *apiws.MessageError) (*apiws.MessageEvent, error) {
-	if !m.Status.Advances(status) {
-		return nil, nil
-	}
-	column := map[apiws.MessageStatus]string{
-		apiws.StatusSent: "sent_at", apiws.StatusDelivered: "delivered_at", apiws.StatusRead: "read_at",
-		apiws.StatusPlayed: "played_at", apiws.StatusFailed: "failed_at", apiws.StatusReceived: "received_at",
-	}[status]
-	q := tx.NewUpdate().Model((*apiws.Message)(nil)).Set("status = ?", status).Set(column+" = ?", at).
-		Where("id = ? AND status = ?", m.ID, m.Status)
-	if merr != nil {
-		q = q.Set("error = ?", merr)
-	}
-	res, err := q.Exec(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, nil // moved on meanwhile
-	}
-	m.Status = status
-	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
-	return ev, appendEvent(ctx, tx, ev)
-}
-
 // MarkSent records WhatsApp's acceptance of a queued message: SENT (unless a
 // receipt already moved it further) and the content deleted from the outbox,
 // or moved into a debug capture when captureID is set.
 func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
-	return db.finish(ctx, item, apiws.StatusSent, nil, at, captureID, captureUntil)
+	return db.Write(ctx, &Batch{Sent: []*SentWrite{{Items: []*OutboxItem{item}, At: at, CaptureID: captureID, CaptureUntil: captureUntil}}})
 }
 
 // MarkFailed ends a message as FAILED and deletes its content (or keeps it
 // under a debug capture).
 func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
-	return db.finish(ctx, item, apiws.StatusFailed, merr, at, captureID, captureUntil)
-}
-
-// finish takes a message out of the outbox with the status its sending
-// ended in.
-func (db *DB) finish(ctx context.Context, item *OutboxItem, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
 	var evs []*apiws.MessageEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		evs = nil
 		m := new(apiws.Message)
 		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
 			return err
 		}
-		ev, err := advance(ctx, tx, m, status, at, merr)
-		if err != nil {
-			return err
-		}
-		if ev != nil {
+		if ev := step(m, apiws.StatusFailed, at, merr); ev != nil {
 			evs = append(evs, ev)
+			if err := updateStatuses(ctx, tx, []*apiws.Message{m}); err != nil {
+				return err
+			}
 		}
-		return moveContent(ctx, tx, item, captureID, captureUntil)
-	})
-	return evs, err
-}
-
-// moveContent deletes an outbox item, keeping its content under a debug
-// capture when there is one.
-func moveContent(ctx context.Context, tx bun.Tx, item *OutboxItem, captureID string, until time.Time) error {
-	if captureID != "" {
-		c := &capturedContent{MessageID: item.MessageID, CaptureID: captureID, AccountID: item.AccountID, Content: item.Content, Until: until}
-		if _, err := tx.NewInsert().Model(c).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+		if err := moveContents(ctx, tx, []*OutboxItem{item}, captureID, captureUntil); err != nil {
 			return err
 		}
+		return appendEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		return nil, err
 	}
-	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id = ?", item.MessageID).Exec(ctx)
-	return err
+	return evs, nil
 }
 
 // MarkRetry schedules another attempt of an outbox item.
@@ -296,39 +228,9 @@ func (db *DB) MarkRetry(ctx context.Context, messageID string, attempts int, nex
 }
 
 // ApplyReceipt moves the number's messages with the WhatsApp ids forward to
-// status. A receipt for a message whose acceptance is not recorded yet
-// records SENT first, so every log reads QUEUED, SENT, DELIVERED, READ.
+// status (see ReceiptWrite).
 func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time) ([]*apiws.MessageEvent, error) {
-	var evs []*apiws.MessageEvent
-	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var ms []*apiws.Message
-		err := db.forUpdate(tx.NewSelect().Model(&ms).Where("number_id = ? AND wa_message_id IN (?) AND direction = ?", numberID, bun.List(waIDs), apiws.Outbound).
-			OrderExpr("id")).Scan(ctx)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			steps := []apiws.MessageStatus{status}
-			if m.Status == apiws.StatusQueued && status != apiws.StatusFailed {
-				steps = []apiws.MessageStatus{apiws.StatusSent, status}
-			}
-			for _, st := range steps {
-				var e *apiws.MessageError
-				if st == apiws.StatusFailed {
-					e = merr
-				}
-				ev, err := advance(ctx, tx, m, st, at, e)
-				if err != nil {
-					return err
-				}
-				if ev != nil {
-					evs = append(evs, ev)
-				}
-			}
-		}
-		return nil
-	})
-	return evs, err
+	return db.Write(ctx, &Batch{Receipts: []*ReceiptWrite{{NumberID: numberID, WAIDs: waIDs, Status: status, Error: merr, At: at}}})
 }
 
 // InsertInbound writes a received message's metadata (never its content)
@@ -339,7 +241,7 @@ func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.Messa
 		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
 			return err
 		}
-		return appendEvent(ctx, tx, ev)
+		return appendEvents(ctx, tx, []*apiws.MessageEvent{ev})
 	})
 	if err != nil {
 		return nil, err
@@ -364,86 +266,4 @@ func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limi
 		WhereOr("message_id IN (SELECT id FROM messages WHERE status = ? AND queued_at < ?)", apiws.StatusQueued, queuedBefore).
 		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
 	return items, translate(err)
-}
-
-// MarkSentBatch records WhatsApp's acceptance of several messages of one
-// account in one transaction (group commit): the ones still QUEUED go SENT
-// with one counter bump and one insert of their events, and every item
-// leaves the outbox (into a debug capture when captureID is set). Messages a
-// receipt already moved on are only taken out of the outbox.
-func (db *DB) MarkSentBatch(ctx context.Context, items []*OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
-	if len(items) == 0 {
-		return nil, nil
-	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.MessageID
-	}
-	var evs []*apiws.MessageEvent
-	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		var ms []*apiws.Message
-		if err := db.forUpdate(tx.NewSelect().Model(&ms).Where("id IN (?)", bun.List(ids)).OrderExpr("id")).Scan(ctx); err != nil {
-			return err
-		}
-		var queued []*apiws.Message
-		for _, m := range ms {
-			if m.Status == apiws.StatusQueued {
-				queued = append(queued, m)
-			}
-		}
-		if len(queued) > 0 {
-			qids := make([]string, len(queued))
-			for i, m := range queued {
-				qids[i] = m.ID
-			}
-			if _, err := tx.NewUpdate().Model((*apiws.Message)(nil)).Set("status = ?", apiws.StatusSent).Set("sent_at = ?", at).
-				Where("id IN (?) AND status = ?", bun.List(qids), apiws.StatusQueued).Exec(ctx); err != nil {
-				return err
-			}
-			// Items of one dispatcher share a number, so an account: one
-			// counter bump hands out all their cursors.
-			byAccount := map[string][]*apiws.Message{}
-			var accounts []string
-			for _, m := range queued {
-				if byAccount[m.AccountID] == nil {
-					accounts = append(accounts, m.AccountID)
-				}
-				byAccount[m.AccountID] = append(byAccount[m.AccountID], m)
-			}
-			for _, acc := range accounts {
-				group := byAccount[acc]
-				var last int64
-				err := tx.NewRaw(`INSERT INTO event_counters (account_id, last_seq) VALUES (?, ?)
-					ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
-					RETURNING last_seq`, acc, len(group)).Scan(ctx, &last)
-				if err != nil {
-					return err
-				}
-				first := last - int64(len(group)) + 1
-				batch := make([]*apiws.MessageEvent, len(group))
-				for i, m := range group {
-					batch[i] = &apiws.MessageEvent{AccountID: acc, Seq: first + int64(i), MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusSent, At: at}
-				}
-				if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-					return err
-				}
-				evs = append(evs, batch...)
-			}
-		}
-		if captureID != "" {
-			cs := make([]*capturedContent, len(items))
-			for i, it := range items {
-				cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: captureUntil}
-			}
-			if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
-				return err
-			}
-		}
-		_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return evs, nil
 }

@@ -28,15 +28,11 @@ type SandboxTransmission struct {
 // RecordSandboxTransmission appends to the sandbox's record, marking it a
 // duplicate when the message id was transmitted before (by any instance).
 func (db *DB) RecordSandboxTransmission(ctx context.Context, t *SandboxTransmission) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		n, err := tx.NewSelect().Model((*SandboxTransmission)(nil)).Where("message_id = ? AND NOT duplicate", t.MessageID).Count(ctx)
-		if err != nil {
-			return err
-		}
-		t.Duplicate = n > 0
-		_, err = tx.NewInsert().Model(t).Exec(ctx)
-		return err
-	})
+	// One statement, as sends go one after the other through a number.
+	_, err := db.Bun.NewRaw(`INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
+		SELECT ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate)`,
+		t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance, t.MessageID).Exec(ctx)
+	return translate(err)
 }
 
 // SandboxTransmissions returns the record, oldest first.

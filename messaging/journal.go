@@ -1,0 +1,138 @@
+package messaging
+
+import (
+	"context"
+	"sync"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// journal commits the event-writing work of this process in groups (group
+// commit): sends, acceptances and receipts that arrive while a transaction
+// is committing go together into the next one. Under load a transaction
+// carries many of them, at the price of one commit and one counter bump per
+// account; alone, a write commits at once. Committed events are published
+// in cursor order, so subscribers of one instance rarely see a gap.
+type journal struct {
+	db   *storage.DB
+	ctx  context.Context // not cancelled: a write that was accepted completes
+	reqs chan *journalReq
+	// mu guards closed; senders hold it shared while they enqueue, so
+	// close can close reqs once none is in the middle of it.
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}
+	// published receives each commit's events, in commit order, from a
+	// goroutine of its own: a slow broker does not hold up the commits.
+	published func([]*apiws.MessageEvent)
+	pub       chan []*apiws.MessageEvent
+	pubDone   chan struct{}
+}
+
+// journalReq is one caller's part of a batch.
+type journalReq struct {
+	queue   *storage.QueueWrite
+	sent    *storage.SentWrite
+	receipt *storage.ReceiptWrite
+	err     chan error
+}
+
+// maxJournalBatch bounds the work of one transaction.
+const maxJournalBatch = 256
+
+func newJournal(ctx context.Context, db *storage.DB, published func([]*apiws.MessageEvent)) *journal {
+	j := &journal{db: db, ctx: context.WithoutCancel(ctx), reqs: make(chan *journalReq, maxJournalBatch),
+		done: make(chan struct{}), published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
+	go j.run()
+	go func() {
+		defer close(j.pubDone)
+		for evs := range j.pub {
+			j.published(evs)
+		}
+	}()
+	return j
+}
+
+// write commits r with whatever else is waiting and returns once it is
+// committed (or failed). After close it commits r alone.
+func (j *journal) write(r *journalReq) error {
+	r.err = make(chan error, 1)
+	j.mu.RLock()
+	if j.closed {
+		j.mu.RUnlock()
+		j.published(j.commit([]*journalReq{r}))
+	} else {
+		j.reqs <- r
+		j.mu.RUnlock()
+	}
+	return <-r.err
+}
+
+// close commits and publishes what is queued and stops the journal.
+func (j *journal) close() {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return
+	}
+	j.closed = true
+	close(j.reqs)
+	j.mu.Unlock()
+	<-j.done
+	close(j.pub)
+	<-j.pubDone
+}
+
+func (j *journal) run() {
+	defer close(j.done)
+	for r := range j.reqs {
+		// What came while the last transaction committed goes into this
+		// one; nothing waits for more.
+		batch := []*journalReq{r}
+	gather:
+		for len(batch) < maxJournalBatch {
+			select {
+			case more, ok := <-j.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, more)
+			default:
+				break gather
+			}
+		}
+		if evs := j.commit(batch); len(evs) > 0 {
+			j.pub <- evs
+		}
+	}
+}
+
+// commit writes a batch in one transaction and returns its events. If that
+// fails, each write is tried alone, so one bad write (or a deadlock victim)
+// does not fail the others.
+func (j *journal) commit(batch []*journalReq) []*apiws.MessageEvent {
+	b := &storage.Batch{}
+	for _, r := range batch {
+		switch {
+		case r.queue != nil:
+			b.Queue = append(b.Queue, r.queue)
+		case r.sent != nil:
+			b.Sent = append(b.Sent, r.sent)
+		case r.receipt != nil:
+			b.Receipts = append(b.Receipts, r.receipt)
+		}
+	}
+	evs, err := j.db.Write(j.ctx, b)
+	if err != nil && len(batch) > 1 {
+		evs = nil
+		for _, r := range batch {
+			evs = append(evs, j.commit([]*journalReq{r})...)
+		}
+		return evs
+	}
+	for _, r := range batch {
+		r.err <- err
+	}
+	return evs
+}

@@ -1,0 +1,385 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// Batch is event-writing work of many callers committed in one transaction
+// (group commit): each table gets one statement for the whole batch, and one
+// bump of an account's event counter hands out the cursors of all its
+// events. The counter row is locked from that bump to the commit, so cursors
+// of one account are still handed out in commit order.
+type Batch struct {
+	Queue    []*QueueWrite
+	Sent     []*SentWrite
+	Receipts []*ReceiptWrite
+}
+
+// QueueWrite is a new outbound message: its metadata (QUEUED), its sealed
+// content in the outbox and its first event.
+type QueueWrite struct {
+	Message *apiws.Message
+	Sealed  []byte
+
+	// Set by Write: the QUEUED event, or Err = ErrDuplicate when the
+	// idempotency key was used before (then nothing of it is written).
+	Event *apiws.MessageEvent
+	Err   error
+}
+
+// SentWrite records WhatsApp's acceptance of outbox items of one number:
+// the ones still QUEUED go SENT, and every item leaves the outbox (into the
+// debug capture when CaptureID is set). Messages a receipt already moved on
+// are only taken out of the outbox.
+type SentWrite struct {
+	Items        []*OutboxItem
+	At           time.Time
+	CaptureID    string
+	CaptureUntil time.Time
+
+	Events []*apiws.MessageEvent // set by Write
+}
+
+// ReceiptWrite moves the number's outbound messages with the WhatsApp ids
+// forward to Status. A receipt for a message whose acceptance is not
+// recorded yet records SENT first, so every log reads QUEUED, SENT,
+// DELIVERED, READ.
+type ReceiptWrite struct {
+	NumberID string
+	WAIDs    []string
+	Status   apiws.MessageStatus
+	Error    *apiws.MessageError
+	At       time.Time
+
+	Events []*apiws.MessageEvent // set by Write
+}
+
+func (b *Batch) empty() bool { return len(b.Queue)+len(b.Sent)+len(b.Receipts) == 0 }
+
+// reset clears what a previous, rolled back attempt set.
+func (b *Batch) reset() {
+	for _, q := range b.Queue {
+		q.Event, q.Err = nil, nil
+	}
+	for _, s := range b.Sent {
+		s.Events = nil
+	}
+	for _, r := range b.Receipts {
+		r.Events = nil
+	}
+}
+
+// Write commits the batch in one transaction and returns its events in
+// cursor order (also set on each write). Only a failure of the whole batch
+// is returned; then nothing of it is written.
+func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.MessageEvent, error) {
+	if b.empty() {
+		return nil, nil
+	}
+	var evs []*apiws.MessageEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		b.reset()
+		evs = nil
+		queued, err := insertQueued(ctx, tx, b.Queue)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, queued...)
+		moved, err := db.advanceBatch(ctx, tx, b)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, moved...)
+		for _, s := range b.Sent {
+			if err := moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
+				return err
+			}
+		}
+		return appendEvents(ctx, tx, evs)
+	})
+	if err != nil {
+		b.reset()
+		return nil, err
+	}
+	slices.SortFunc(evs, func(a, b *apiws.MessageEvent) int {
+		if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
+			return c
+		}
+		return int(a.Seq - b.Seq)
+	})
+	return evs, nil
+}
+
+// insertQueued writes new messages, their outbox items and their QUEUED
+// events; a message whose idempotency key is taken is left out with
+// ErrDuplicate.
+func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.MessageEvent, error) {
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	ms := make([]*apiws.Message, len(qs))
+	for i, q := range qs {
+		ms[i] = q.Message
+	}
+	var ids []string
+	if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	var items []*OutboxItem
+	var evs []*apiws.MessageEvent
+	for _, q := range qs {
+		m := q.Message
+		if !inserted[m.ID] {
+			q.Err = ErrDuplicate
+			continue
+		}
+		items = append(items, &OutboxItem{MessageID: m.ID, AccountID: m.AccountID, NumberID: m.NumberID, Content: q.Sealed, NextAttemptAt: *m.QueuedAt})
+		q.Event = &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
+		evs = append(evs, q.Event)
+	}
+	if len(items) > 0 {
+		if _, err := tx.NewInsert().Model(&items).Exec(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return evs, nil
+}
+
+// advanceBatch applies the acceptances, then the receipts, of the batch to
+// the messages they name, read (and locked) once, and writes the messages
+// that moved in one statement.
+func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.MessageEvent, error) {
+	if len(b.Sent) == 0 && len(b.Receipts) == 0 {
+		return nil, nil
+	}
+	var ids, numbers, waIDs []string
+	for _, s := range b.Sent {
+		for _, it := range s.Items {
+			ids = append(ids, it.MessageID)
+		}
+	}
+	for _, r := range b.Receipts {
+		numbers = append(numbers, r.NumberID)
+		waIDs = append(waIDs, r.WAIDs...)
+	}
+	var ms []*apiws.Message
+	q := tx.NewSelect().Model(&ms).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		if len(ids) > 0 {
+			q = q.WhereOr("id IN (?)", bun.List(ids))
+		}
+		if len(waIDs) > 0 {
+			q = q.WhereOr("number_id IN (?) AND wa_message_id IN (?) AND direction = ?", bun.List(numbers), bun.List(waIDs), apiws.Outbound)
+		}
+		return q
+	}).OrderExpr("id")
+	if err := db.forUpdate(q).Scan(ctx); err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*apiws.Message, len(ms))
+	byWA := make(map[[2]string]*apiws.Message, len(ms))
+	for _, m := range ms {
+		byID[m.ID] = m
+		if m.WAMessageID != nil && m.Direction == apiws.Outbound {
+			byWA[[2]string{m.NumberID, *m.WAMessageID}] = m
+		}
+	}
+
+	var evs []*apiws.MessageEvent
+	moved := map[string]bool{}
+	for _, s := range b.Sent {
+		for _, it := range s.Items {
+			if m := byID[it.MessageID]; m != nil && m.Status == apiws.StatusQueued {
+				ev := step(m, apiws.StatusSent, s.At, nil)
+				s.Events = append(s.Events, ev)
+				evs = append(evs, ev)
+				moved[m.ID] = true
+			}
+		}
+	}
+	for _, r := range b.Receipts {
+		for _, wa := range r.WAIDs {
+			m := byWA[[2]string{r.NumberID, wa}]
+			if m == nil {
+				continue
+			}
+			steps := []apiws.MessageStatus{r.Status}
+			if m.Status == apiws.StatusQueued && r.Status != apiws.StatusFailed {
+				steps = []apiws.MessageStatus{apiws.StatusSent, r.Status}
+			}
+			for _, st := range steps {
+				var merr *apiws.MessageError
+				if st == apiws.StatusFailed {
+					merr = r.Error
+				}
+				if ev := step(m, st, r.At, merr); ev != nil {
+					r.Events = append(r.Events, ev)
+					evs = append(evs, ev)
+					moved[m.ID] = true
+				}
+			}
+		}
+	}
+	var changed []*apiws.Message
+	for _, m := range ms {
+		if moved[m.ID] {
+			changed = append(changed, m)
+		}
+	}
+	return evs, updateStatuses(ctx, tx, changed)
+}
+
+// step moves m to status at time at if that is a step forward (the state
+// machine is monotonic) and returns the event, or nil.
+func step(m *apiws.Message, status apiws.MessageStatus, at time.Time, merr *apiws.MessageError) *apiws.MessageEvent {
+	if !m.Status.Advances(status) {
+		return nil
+	}
+	m.Status = status
+	t := at
+	switch status {
+	case apiws.StatusSent:
+		m.SentAt = &t
+	case apiws.StatusDelivered:
+		m.DeliveredAt = &t
+	case apiws.StatusRead:
+		m.ReadAt = &t
+	case apiws.StatusPlayed:
+		m.PlayedAt = &t
+	case apiws.StatusFailed:
+		m.FailedAt = &t
+	case apiws.StatusReceived:
+		m.ReceivedAt = &t
+	}
+	if merr != nil {
+		m.Error = merr
+	}
+	return &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
+}
+
+// updateStatuses writes the status, its times and the error of messages
+// read and locked in this transaction, in one statement: each column is a
+// CASE over the ids (its ELSE, never taken, gives the literals their type).
+func updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	var sql strings.Builder
+	var args []any
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	sql.WriteString("UPDATE messages SET ")
+	column := func(name string, value func(m *apiws.Message) any) {
+		if len(args) > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString(name + " = CASE id")
+		for _, m := range ms {
+			sql.WriteString(" WHEN ? THEN ?")
+			args = append(args, m.ID, value(m))
+		}
+		sql.WriteString(" ELSE " + name + " END")
+	}
+	column("status", func(m *apiws.Message) any { return string(m.Status) })
+	times := []struct {
+		name string
+		get  func(m *apiws.Message) *time.Time
+	}{
+		{"sent_at", func(m *apiws.Message) *time.Time { return m.SentAt }},
+		{"delivered_at", func(m *apiws.Message) *time.Time { return m.DeliveredAt }},
+		{"read_at", func(m *apiws.Message) *time.Time { return m.ReadAt }},
+		{"played_at", func(m *apiws.Message) *time.Time { return m.PlayedAt }},
+		{"failed_at", func(m *apiws.Message) *time.Time { return m.FailedAt }},
+	}
+	for _, c := range times {
+		column(c.name, func(m *apiws.Message) any {
+			if t := c.get(m); t != nil {
+				return t.UTC()
+			}
+			return nil
+		})
+	}
+	column("error", func(m *apiws.Message) any {
+		if m.Error == nil {
+			return nil
+		}
+		b, _ := json.Marshal(m.Error)
+		return string(b)
+	})
+	sql.WriteString(" WHERE id IN (?)")
+	args = append(args, bun.List(ids))
+	_, err := tx.NewRaw(sql.String(), args...).Exec(ctx)
+	return err
+}
+
+// moveContents deletes outbox items, keeping their content under a debug
+// capture when there is one.
+func moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID string, until time.Time) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.MessageID
+	}
+	if captureID != "" {
+		cs := make([]*capturedContent, len(items))
+		for i, it := range items {
+			cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
+		}
+		if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
+	return err
+}
+
+// appendEvents adds events to their accounts' logs: one counter bump per
+// account (in account order, so two batches never wait on each other's
+// counters crosswise) hands out consecutive cursors in the order of evs,
+// then one insert writes them all. Call it last in the transaction: the
+// counter row stays locked until the commit.
+func appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.MessageEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	byAccount := map[string][]*apiws.MessageEvent{}
+	for _, ev := range evs {
+		byAccount[ev.AccountID] = append(byAccount[ev.AccountID], ev)
+	}
+	accounts := make([]string, 0, len(byAccount))
+	for acc := range byAccount {
+		accounts = append(accounts, acc)
+	}
+	slices.Sort(accounts)
+	for _, acc := range accounts {
+		group := byAccount[acc]
+		var last int64
+		err := tx.NewRaw(`INSERT INTO event_counters (account_id, last_seq) VALUES (?, ?)
+			ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
+			RETURNING last_seq`, acc, len(group)).Scan(ctx, &last)
+		if err != nil {
+			return err
+		}
+		first := last - int64(len(group)) + 1
+		for i, ev := range group {
+			ev.Seq = first + int64(i)
+		}
+	}
+	_, err := tx.NewInsert().Model(&evs).Exec(ctx)
+	return err
+}
