@@ -9,11 +9,13 @@ import (
 )
 
 // journal commits the event-writing work of this process in groups (group
-// commit): sends, acceptances and receipts that arrive while a transaction
-// is committing go together into the next one. Under load a transaction
+// commit): sends, acceptances and receipts that arrive while transactions
+// are committing go together into the next one. Under load a transaction
 // carries many of them, at the price of one commit and one counter bump per
-// account; alone, a write commits at once. Committed events are published
-// in cursor order, so subscribers of one instance rarely see a gap.
+// account; alone, a write commits at once. A few committers run at once, so
+// one's round trips and WAL flush overlap another's (their counter bumps,
+// the last statement of each, still serialise per account). Committed
+// events are published in the order the commits end, nearly cursor order.
 type journal struct {
 	db   *storage.DB
 	ctx  context.Context // not cancelled: a write that was accepted completes
@@ -41,10 +43,22 @@ type journalReq struct {
 // maxJournalBatch bounds the work of one transaction.
 const maxJournalBatch = 256
 
-func newJournal(ctx context.Context, db *storage.DB, published func([]*apiws.MessageEvent)) *journal {
+// newJournal starts a journal with committers concurrent transactions.
+func newJournal(ctx context.Context, db *storage.DB, committers int, published func([]*apiws.MessageEvent)) *journal {
 	j := &journal{db: db, ctx: context.WithoutCancel(ctx), reqs: make(chan *journalReq, maxJournalBatch),
 		done: make(chan struct{}), published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
-	go j.run()
+	var wg sync.WaitGroup
+	for range max(committers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.run()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(j.done)
+	}()
 	go func() {
 		defer close(j.pubDone)
 		for evs := range j.pub {
@@ -85,7 +99,6 @@ func (j *journal) close() {
 }
 
 func (j *journal) run() {
-	defer close(j.done)
 	for r := range j.reqs {
 		// What came while the last transaction committed goes into this
 		// one; nothing waits for more.

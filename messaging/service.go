@@ -46,6 +46,10 @@ type Owner interface {
 	Owned() []string
 }
 
+// journalCommitters is how many group-commit transactions run at once on
+// PostgreSQL.
+const journalCommitters = 4
+
 // outboxTopic is the bus topic on which instances nudge a number's owner.
 const outboxTopic = "outbox"
 
@@ -114,7 +118,12 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}
-	s.journal = newJournal(ctx, db, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
+	// SQLite writes one transaction at a time anyway.
+	committers := journalCommitters
+	if db.Dialect == storage.SQLite {
+		committers = 1
+	}
+	s.journal = newJournal(ctx, db, committers, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
 	return s, nil
 }
 

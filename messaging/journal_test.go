@@ -1,0 +1,81 @@
+package messaging
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// Concurrent writes share transactions; one that cannot be written (its
+// account does not exist) fails alone, and the rest are committed and
+// published, each cursor once.
+func TestJournalGroupCommit(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "J", Email: "journal@example.com", Status: apiws.AccountActive,
+			PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+		err := db.CreateAccount(ctx, acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
+			&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("j"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+			&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var published []*apiws.MessageEvent
+		j := newJournal(ctx, db, 3, func(evs []*apiws.MessageEvent) {
+			mu.Lock()
+			published = append(published, evs...)
+			mu.Unlock()
+		})
+		const n = 60
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: "num_1", Direction: apiws.Outbound,
+					Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
+				if i == n/2 {
+					m.AccountID = "acc_missing"
+				}
+				errs[i] = j.write(&journalReq{queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}})
+			}()
+		}
+		wg.Wait()
+		j.close()
+		for i, err := range errs {
+			if (err != nil) != (i == n/2) {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		}
+		slices.SortFunc(published, func(a, b *apiws.MessageEvent) int { return int(a.Seq - b.Seq) })
+		if len(published) != n-1 {
+			t.Fatalf("%d events published; want %d", len(published), n-1)
+		}
+		for i, ev := range published {
+			if ev.Seq != int64(i+1) {
+				t.Fatalf("event %d published with cursor %d: a gap or a duplicate", i, ev.Seq)
+			}
+		}
+		if last, _ := db.LastEventSeq(ctx, acc.ID); last != n-1 {
+			t.Fatalf("LastEventSeq = %d", last)
+		}
+		// After close, a write is committed alone and still published.
+		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: "num_1", Direction: apiws.Outbound,
+			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
+		if err := j.write(&journalReq{queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(published) != n || published[n-1].Seq != n {
+			t.Fatalf("write after close: %d events published", len(published))
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// One batch of two accounts: sends (one reusing a key taken in the same
+// batch), an acceptance and receipts, including one for a message of
+// another number with the same WhatsApp id, which it must not touch.
+func TestWriteBatch(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		a := mustAccount(t, db, "batch-a@example.com")
+		b := mustAccount(t, db, "batch-b@example.com")
+		first := queued(a, "num_a", "WA1", nil)
+		other := queued(b, "num_b", "WA1", nil) // same WhatsApp id, another number
+		for _, m := range []*apiws.Message{first, other} {
+			if _, err := db.QueueMessage(ctx, m, []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := db.NextOutbox(ctx, "num_a", 10)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("outbox = %v, %v", items, err)
+		}
+
+		key := "k1"
+		keyed, dup, plain := queued(a, "num_a", "WA2", &key), queued(a, "num_a", "WA3", &key), queued(b, "num_b", "WA4", nil)
+		qs := []*storage.QueueWrite{{Message: keyed, Sealed: []byte("1")}, {Message: dup, Sealed: []byte("2")}, {Message: plain, Sealed: []byte("3")}}
+		sent := &storage.SentWrite{Items: items, At: time.Now().UTC()}
+		delivered := &storage.ReceiptWrite{NumberID: "num_a", WAIDs: []string{"WA1", "WA-unknown"}, Status: apiws.StatusDelivered, At: time.Now().UTC()}
+		read := &storage.ReceiptWrite{NumberID: "num_a", WAIDs: []string{"WA1"}, Status: apiws.StatusRead, At: time.Now().UTC()}
+		failed := &storage.ReceiptWrite{NumberID: "num_b", WAIDs: []string{"WA1"}, Status: apiws.StatusFailed,
+			Error: &apiws.MessageError{Code: "X", Message: "refused"}, At: time.Now().UTC()}
+		evs, err := db.Write(ctx, &storage.Batch{Queue: qs, Sent: []*storage.SentWrite{sent}, Receipts: []*storage.ReceiptWrite{delivered, read, failed}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if qs[0].Err != nil || qs[0].Event == nil || !errors.Is(qs[1].Err, storage.ErrDuplicate) || qs[1].Event != nil || qs[2].Err != nil {
+			t.Fatalf("queue results: %v %v %v", qs[0].Err, qs[1].Err, qs[2].Err)
+		}
+		if _, err := db.Message(ctx, a.ID, dup.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Fatalf("the duplicate was written: %v", err)
+		}
+		if g := statuses(sent.Events); !slices.Equal(g, []apiws.MessageStatus{apiws.StatusSent}) {
+			t.Fatalf("sent events = %v", g)
+		}
+		if len(delivered.Events) != 1 || len(read.Events) != 1 || len(failed.Events) != 1 {
+			t.Fatalf("receipt events = %d, %d, %d", len(delivered.Events), len(read.Events), len(failed.Events))
+		}
+
+		// Per account: consecutive cursors in the order given, continuing
+		// the log.
+		want := map[string][]apiws.MessageStatus{
+			a.ID: {apiws.StatusQueued, apiws.StatusSent, apiws.StatusDelivered, apiws.StatusRead},
+			b.ID: {apiws.StatusQueued, apiws.StatusFailed},
+		}
+		for acc, w := range want {
+			var got []*apiws.MessageEvent
+			for _, ev := range evs {
+				if ev.AccountID == acc {
+					got = append(got, ev)
+				}
+			}
+			if g := statuses(got); !slices.Equal(g, w) {
+				t.Fatalf("events of %s = %v; want %v", acc, g, w)
+			}
+			for i, ev := range got {
+				if ev.Seq != int64(i+2) {
+					t.Fatalf("event %d of %s has cursor %d; want %d", i, acc, ev.Seq, i+2)
+				}
+			}
+			logged, _ := db.EventsAfter(ctx, acc, 1, "", 10)
+			if g := statuses(logged); !slices.Equal(g, w) {
+				t.Fatalf("logged events of %s = %v; want %v", acc, g, w)
+			}
+		}
+
+		m, _ := db.Message(ctx, a.ID, first.ID)
+		if m.Status != apiws.StatusRead || m.SentAt == nil || m.DeliveredAt == nil || m.ReadAt == nil || m.Error != nil {
+			t.Fatalf("first = %+v", m)
+		}
+		o, _ := db.Message(ctx, b.ID, other.ID)
+		if o.Status != apiws.StatusFailed || o.FailedAt == nil || o.Error == nil || o.Error.Code != "X" || o.SentAt != nil {
+			t.Fatalf("other = %+v", o)
+		}
+		if left, _ := db.NextOutbox(ctx, "num_a", 10); len(left) != 1 || left[0].MessageID != keyed.ID {
+			t.Fatalf("outbox of num_a = %v; want only the new keyed message", left)
+		}
+	})
+}
+
+// A batch that fails as a whole writes nothing and leaves no results.
+func TestWriteBatchFailsWhole(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		a := mustAccount(t, db, "batch-fail@example.com")
+		good := queued(a, "num_a", "WA1", nil)
+		orphan := queued(a, "num_a", "WA2", nil)
+		orphan.AccountID = "acc_missing" // violates the foreign key
+		qs := []*storage.QueueWrite{{Message: good, Sealed: []byte("1")}, {Message: orphan, Sealed: []byte("2")}}
+		if _, err := db.Write(ctx, &storage.Batch{Queue: qs}); err == nil {
+			t.Fatal("a batch with a message of no account was written")
+		}
+		if qs[0].Event != nil || qs[0].Err != nil {
+			t.Fatalf("results left after a rollback: %+v", qs[0])
+		}
+		if _, err := db.Message(ctx, a.ID, good.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Fatalf("part of a failed batch was written: %v", err)
+		}
+		if last, _ := db.LastEventSeq(ctx, a.ID); last != 0 {
+			t.Fatalf("cursor moved to %d", last)
+		}
+	})
+}
+
+func TestSandboxTransmissionDuplicates(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		for _, msg := range []string{"m1", "m2", "m1"} {
+			err := db.RecordSandboxTransmission(ctx, &storage.SandboxTransmission{NumberID: "n", MessageID: msg, Recipient: "+15550100001",
+				Kind: "TEXT", At: time.Now().UTC(), Instance: "i"})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ts, err := db.SandboxTransmissions(ctx)
+		if err != nil || len(ts) != 3 {
+			t.Fatalf("%d transmissions, %v", len(ts), err)
+		}
+		if ts[0].Duplicate || ts[1].Duplicate || !ts[2].Duplicate {
+			t.Fatalf("duplicates = %v %v %v; want only the second m1", ts[0].Duplicate, ts[1].Duplicate, ts[2].Duplicate)
+		}
+	})
+}
