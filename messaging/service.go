@@ -91,6 +91,7 @@ type Service struct {
 	accepted    map[string]bool // sent, acceptance not yet recorded
 	depth       atomic.Int64    // outbox size at the last scan
 	journal     *journal        // group commit of sends, acceptances and receipts
+	streams     streams         // followed accounts
 }
 
 // New returns the service. connectors picks the Connector of a number

@@ -1,0 +1,376 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
+)
+
+// An accountStream is this process's one view of an account's event log
+// while anyone here follows it: one bus subscription, each event decoded
+// once and put in cursor order, then handed to every local follower. Events
+// that arrive ahead of a missing cursor (commits end out of order; other
+// instances publish too) wait up to gapWait for it; then, or after a broker
+// resync, one log read fills the gap for all followers.
+type accountStream struct {
+	s       *Service
+	account string
+	sub     *events.Subscription
+	stop    context.CancelFunc
+
+	mu        sync.Mutex
+	last      int64                         // newest cursor handed out, in order
+	held      map[int64]*apiws.MessageEvent // arrived ahead of last+1
+	followers map[*follower]struct{}        // live ones
+	ended     bool
+}
+
+// A follower is one FollowStatus subscription. While live, its stream hands
+// it events; when its channel is full it falls behind, and a goroutine of
+// its own reads the log until it has caught up with the stream.
+type follower struct {
+	ctx    context.Context
+	number string // "" for every number
+	out    chan *apiws.MessageEvent
+	last   int64 // newest cursor it has had (or skipped); guarded by the stream's mu
+	live   bool
+	closed bool
+}
+
+// gapWait is how long an event ahead of a missing cursor waits for it
+// before the log is read.
+const gapWait = 50 * time.Millisecond
+
+// followerBuffer is how many events a follower may have undelivered before
+// it falls behind and reads the log.
+const followerBuffer = 64
+
+type streams struct {
+	mu sync.Mutex
+	m  map[string]*streamRef
+}
+
+type streamRef struct {
+	st    *accountStream
+	refs  int
+	ready chan struct{} // closed once st (or err) is set
+	err   error
+}
+
+// stream returns the account's stream, starting it for the first follower;
+// release must be called once the follower is gone.
+func (s *Service) stream(ctx context.Context, account string) (*accountStream, func(), error) {
+	s.streams.mu.Lock()
+	if s.streams.m == nil {
+		s.streams.m = map[string]*streamRef{}
+	}
+	ref, ok := s.streams.m[account]
+	if ok && ref.st != nil && ref.st.isEnded() {
+		ok = false // its bus subscription ended: start again
+	}
+	if !ok {
+		ref = &streamRef{ready: make(chan struct{})}
+		s.streams.m[account] = ref
+	}
+	ref.refs++
+	s.streams.mu.Unlock()
+	release := func() {
+		s.streams.mu.Lock()
+		ref.refs--
+		last := ref.refs == 0
+		if last && s.streams.m[account] == ref {
+			delete(s.streams.m, account)
+		}
+		s.streams.mu.Unlock()
+		if last && ref.st != nil {
+			ref.st.stop()
+		}
+	}
+	if !ok {
+		ref.st, ref.err = s.startStream(account)
+		close(ref.ready)
+	}
+	select {
+	case <-ref.ready:
+	case <-ctx.Done():
+		release()
+		return nil, nil, ctx.Err()
+	}
+	if ref.err != nil {
+		release()
+		return nil, nil, ref.err
+	}
+	return ref.st, release, nil
+}
+
+func (s *Service) startStream(account string) (*accountStream, error) {
+	ctx, stop := context.WithCancel(s.ctx)
+	// Subscribe before reading the newest cursor, so nothing committed in
+	// between is missed.
+	sub, err := s.bus.Subscribe(ctx, account)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	last, err := s.db.LastEventSeq(ctx, account)
+	if err != nil {
+		sub.Close()
+		stop()
+		return nil, err
+	}
+	st := &accountStream{s: s, account: account, sub: sub, stop: stop, last: last,
+		held: map[int64]*apiws.MessageEvent{}, followers: map[*follower]struct{}{}}
+	go st.run(ctx)
+	return st, nil
+}
+
+// run follows the bus until the stream stops or the bus closes; then every
+// follower's channel is closed.
+func (st *accountStream) run(ctx context.Context) {
+	defer st.end()
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
+	defer gap.Stop()
+	armed := false // the gap timer runs: something is held
+	arm := func() {
+		if !armed && st.holding() {
+			gap.Reset(gapWait)
+			armed = true
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-gap.C:
+			armed = false
+			if st.holding() {
+				st.fill(ctx)
+			}
+			arm()
+		case ev, ok := <-st.sub.C():
+			if !ok {
+				if !errors.Is(st.sub.Err(), events.ErrSlowSubscriber) {
+					return
+				}
+				// Fell behind the bus: follow again and fill from the log.
+				sub, err := st.s.bus.Subscribe(ctx, st.account)
+				if err != nil {
+					return
+				}
+				st.sub = sub
+				st.fill(ctx)
+				arm()
+				continue
+			}
+			switch ev.Kind {
+			case apiws.EventResync:
+				st.fill(ctx)
+			case apiws.EventMessageStatus:
+				me := new(apiws.MessageEvent)
+				if json.Unmarshal(ev.Data, me) != nil {
+					continue
+				}
+				st.offer(me)
+			}
+			arm()
+		}
+	}
+}
+
+func (st *accountStream) holding() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.held) > 0
+}
+
+func (st *accountStream) isEnded() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ended
+}
+
+// offer hands out me and whatever it unblocks, or holds it while an earlier
+// cursor is missing.
+func (st *accountStream) offer(me *apiws.MessageEvent) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case me.Seq <= st.last:
+	case me.Seq == st.last+1:
+		st.deliverLocked(me)
+		for next, ok := st.held[st.last+1]; ok; next, ok = st.held[st.last+1] {
+			delete(st.held, next.Seq)
+			st.deliverLocked(next)
+		}
+	default:
+		st.held[me.Seq] = me
+	}
+}
+
+// fill reads the log after the stream's last cursor and hands out what it
+// finds, then what was held behind it.
+func (st *accountStream) fill(ctx context.Context) {
+	for {
+		st.mu.Lock()
+		after := st.last
+		st.mu.Unlock()
+		evs, err := st.s.db.EventsAfter(ctx, st.account, after, "", replayBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				st.s.log.Warn("read message events", "err", err, "account", st.account)
+			}
+			return
+		}
+		st.mu.Lock()
+		for _, ev := range evs {
+			if ev.Seq == st.last+1 {
+				delete(st.held, ev.Seq)
+				st.deliverLocked(ev)
+			}
+		}
+		for seq := range st.held {
+			if seq <= st.last {
+				delete(st.held, seq)
+			}
+		}
+		st.mu.Unlock()
+		if len(evs) < replayBatch {
+			// What is still held is ahead of the log: its commit ended
+			// after this read, and its predecessors will arrive.
+			return
+		}
+	}
+}
+
+// deliverLocked hands ev to the live followers; one whose channel is full
+// falls behind and catches up from the log.
+func (st *accountStream) deliverLocked(ev *apiws.MessageEvent) {
+	st.last = ev.Seq
+	for f := range st.followers {
+		if ev.Seq <= f.last {
+			continue
+		}
+		if f.number != "" && ev.NumberID != f.number {
+			f.last = ev.Seq
+			continue
+		}
+		select {
+		case f.out <- ev:
+			f.last = ev.Seq
+		default:
+			f.live = false
+			delete(st.followers, f)
+			go st.catchUp(f)
+		}
+	}
+}
+
+// end closes the channels of the live followers; followers catching up
+// close theirs when they come back.
+func (st *accountStream) end() {
+	st.sub.Close()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.ended = true
+	for f := range st.followers {
+		f.closeLocked()
+	}
+	clear(st.followers)
+}
+
+func (f *follower) closeLocked() {
+	if !f.closed {
+		f.closed = true
+		f.live = false
+		close(f.out)
+	}
+}
+
+// follow adds a follower that has had the events up to last; it reads the
+// log first when the stream is ahead of it.
+func (st *accountStream) follow(ctx context.Context, number string, after *int64) *follower {
+	f := &follower{ctx: ctx, number: number, out: make(chan *apiws.MessageEvent, followerBuffer)}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.ended {
+		f.closeLocked()
+		return f
+	}
+	f.last = st.last
+	if after == nil || *after >= st.last {
+		if after != nil {
+			f.last = *after
+		}
+		f.live = true
+		st.followers[f] = struct{}{}
+	} else {
+		f.last = *after
+		go st.catchUp(f)
+	}
+	// Closing is the stream's (under its lock) while the follower is live,
+	// and the catch-up's while it is not.
+	context.AfterFunc(ctx, func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if f.live {
+			delete(st.followers, f)
+			f.closeLocked()
+		}
+	})
+	return f
+}
+
+// catchUp reads the log for a follower that is behind the stream, sending
+// with back-pressure, until it is level with the stream and live again.
+func (st *accountStream) catchUp(f *follower) {
+	for {
+		st.mu.Lock()
+		switch {
+		case f.ctx.Err() != nil || st.ended:
+			f.closeLocked()
+			st.mu.Unlock()
+			return
+		case f.last >= st.last:
+			f.live = true
+			st.followers[f] = struct{}{}
+			st.mu.Unlock()
+			return
+		}
+		after, target := f.last, st.last
+		st.mu.Unlock()
+		evs, err := st.s.db.EventsAfter(f.ctx, st.account, after, "", replayBatch)
+		if err != nil {
+			if f.ctx.Err() == nil {
+				st.s.log.Warn("replay message events", "err", err, "account", st.account)
+			}
+			st.mu.Lock()
+			f.closeLocked()
+			st.mu.Unlock()
+			return
+		}
+		for _, ev := range evs {
+			if f.number == "" || ev.NumberID == f.number {
+				select {
+				case f.out <- ev:
+				case <-f.ctx.Done():
+				}
+			}
+			st.mu.Lock()
+			f.last = ev.Seq
+			st.mu.Unlock()
+		}
+		if len(evs) == 0 {
+			// Everything up to target was committed before this read:
+			// what the log no longer has (retention) is not coming.
+			st.mu.Lock()
+			f.last = max(f.last, target)
+			st.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// streamFixture is a messaging service on a real database and the
+// in-process bus, with an account whose events the test writes and
+// publishes in the order it chooses.
+type streamFixture struct {
+	t   *testing.T
+	s   *Service
+	db  *storage.DB
+	bus *events.Memory
+	acc string
+}
+
+func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "S", Email: "stream@example.com", Status: apiws.AccountActive,
+		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+	err := db.CreateAccount(ctx, acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
+		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("s"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := events.NewMemory(events.Options{})
+	s, err := New(Config{SecretKey: make([]byte, 32)}, db, bus, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		_ = bus.Close()
+	})
+	return &streamFixture{t: t, s: s, db: db, bus: bus, acc: acc.ID}
+}
+
+// write logs n QUEUED events of number and returns them, unpublished.
+func (fx *streamFixture) write(number string, n int) []*apiws.MessageEvent {
+	var evs []*apiws.MessageEvent
+	for range n {
+		now := time.Now().UTC()
+		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: fx.acc, NumberID: number, Direction: apiws.Outbound,
+			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
+		ev, err := fx.db.QueueMessage(context.Background(), m, []byte("x"))
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+func (fx *streamFixture) publish(evs ...*apiws.MessageEvent) {
+	for _, ev := range evs {
+		data, _ := json.Marshal(ev)
+		err := fx.bus.Publish(context.Background(), fx.acc, apiws.Event{Kind: apiws.EventMessageStatus, AccountID: fx.acc, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+	}
+}
+
+// receive reads n events and checks their cursors are want, in order.
+func receive(t *testing.T, ch <-chan *apiws.MessageEvent, want ...int64) {
+	t.Helper()
+	for _, w := range want {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("stream ended; want cursor %d", w)
+			}
+			if ev.Seq != w {
+				t.Fatalf("cursor %d; want %d", ev.Seq, w)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no event; want cursor %d", w)
+		}
+	}
+}
+
+func seqs(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		all, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, err := fx.s.FollowStatus(ctx, fx.acc, "num_2", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := fx.write("num_1", 3)
+		evs = append(evs, fx.write("num_2", 1)...)
+		evs = append(evs, fx.write("num_1", 1)...)
+		// Out of order, and cursor 4 never published: the log fills it.
+		fx.publish(evs[1], evs[2], evs[0], evs[4])
+		receive(t, all, 1, 2, 3, 4, 5)
+		receive(t, two, 4)
+
+		// A follower joining with an old cursor reads the log, then lives.
+		late, err := fx.s.FollowStatus(ctx, fx.acc, "", ptr(int64(2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		receive(t, late, 3, 4, 5)
+		fx.publish(fx.write("num_1", 1)...)
+		receive(t, late, 6)
+		receive(t, all, 6)
+
+		if _, err := fx.s.FollowStatus(ctx, fx.acc, "", ptr(int64(7))); apiws.ErrorCodeOf(err) != apiws.EINVALID {
+			t.Fatalf("a cursor ahead of the log: %v", err)
+		}
+	})
+}
+
+// A follower that does not read falls behind, then gets every event from
+// the log, in order, while the others stay live.
+func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		slow, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(3 * followerBuffer)
+		for _, ev := range fx.write("num_1", int(n)) {
+			fx.publish(ev)
+			receive(t, fast, ev.Seq)
+		}
+		receive(t, slow, seqs(1, n)...)
+		fx.publish(fx.write("num_1", 1)...)
+		receive(t, slow, n+1)
+		receive(t, fast, n+1)
+
+		// The last follower gone, the account's stream stops.
+		cancel()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			fx.s.streams.mu.Lock()
+			left := len(fx.s.streams.m)
+			fx.s.streams.mu.Unlock()
+			if left == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d account streams left after their followers ended", left)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for range slow {
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
