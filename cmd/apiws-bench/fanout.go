@@ -18,7 +18,10 @@ type fanoutResult struct {
 	subscribers int
 	events      int64 // each subscriber should receive
 	delivered   int64
-	span        time.Duration // from the first send to the last delivery
+	span        time.Duration // from the first event to its last delivery
+	// rate is how fast the events were made (events/s, by their at): the
+	// relay baseline publishes at the same rate.
+	rate float64
 	latency     *latencies
 	missing     int64
 	duplicated  int64
@@ -94,7 +97,7 @@ func closeAll(clients []*wsClient, streams []*stream) {
 func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*stream) {
 	closeAll(clients, streams)
 	r.latency = &latencies{}
-	var last time.Time
+	var last, firstEv, lastEv time.Time
 	stuck := map[int64]int{}
 	for _, s := range streams {
 		got := s.received.Load()
@@ -111,8 +114,20 @@ func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*s
 		if s.lastAt.After(last) {
 			last = s.lastAt
 		}
+		if !s.firstEvAt.IsZero() && (firstEv.IsZero() || s.firstEvAt.Before(firstEv)) {
+			firstEv = s.firstEvAt
+		}
+		if s.lastEvAt.After(lastEv) {
+			lastEv = s.lastEvAt
+		}
+	}
+	if !firstEv.IsZero() && firstEv.After(start) {
+		start = firstEv
 	}
 	r.span = last.Sub(start)
+	if d := lastEv.Sub(firstEv); d > 0 && r.events > 1 {
+		r.rate = float64(r.events-1) / d.Seconds()
+	}
 	if len(stuck) > 0 {
 		r.stuckAt = fmt.Sprint(stuck)
 	}

@@ -146,8 +146,9 @@ func (r *relay) close() {
 }
 
 // relayFanout runs the relay baseline with n clients and the same number
-// of events per client as the apiws fan-out.
-func (b *bench) relayFanout(ctx context.Context, n int, events int64) (*fanoutResult, error) {
+// of events per client as the apiws fan-out, published at rate events/s
+// (as fast as Redis takes them when 0).
+func (b *bench) relayFanout(ctx context.Context, n int, events int64, rate float64) (*fanoutResult, error) {
 	r, err := startRelay(ctx, b.opts.redisURL, int(events)+16)
 	if err != nil {
 		return nil, err
@@ -163,6 +164,11 @@ func (b *bench) relayFanout(ctx context.Context, n int, events int64) (*fanoutRe
 	res := &fanoutResult{subscribers: n, events: events}
 	start := time.Now()
 	for i := int64(1); i <= events && ctx.Err() == nil; i++ {
+		if rate > 0 {
+			if wait := time.Until(start.Add(time.Duration(float64(i-1) / rate * float64(time.Second)))); wait > 0 {
+				time.Sleep(wait)
+			}
+		}
 		payload := `{"cursor":"` + strconv.FormatInt(i, 10) + `","messageId":"msg_bench","status":"SENT","at":"` +
 			time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00") + `"}`
 		if err := r.rdb.Publish(ctx, r.channel, payload).Err(); err != nil {

@@ -101,6 +101,8 @@ type stream struct {
 	duplicated int64
 	lat        []time.Duration // from the event's at to its arrival
 	lastAt     time.Time       // arrival of the last event
+	firstEvAt  time.Time       // the at of the first event
+	lastEvAt   time.Time       // the at of the last event
 	err        error           // why the stream ended, if not closed by us
 }
 
@@ -180,6 +182,10 @@ func (s *stream) observe(ev statusEvent, now time.Time) {
 	s.next = cursor + 1
 	if at, err := time.Parse(time.RFC3339Nano, ev.At); err == nil {
 		s.lat = append(s.lat, now.Sub(at))
+		if s.firstEvAt.IsZero() {
+			s.firstEvAt = at
+		}
+		s.lastEvAt = at
 	}
 	s.lastAt = now
 	s.received.Add(1)
