@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -23,10 +24,12 @@ import (
 func (s *Server) graphqlHandler() http.Handler {
 	srv := handler.New(s.deps.Schema)
 	srv.AddTransport(transport.Websocket{
+		// Idle subscriptions hold little: reads reuse the HTTP server's
+		// buffer of the upgraded connection, and a write buffer is taken
+		// from a pool only while a message is written.
 		Implementation: gorillaWebsocket{upgrader: websocket.Upgrader{
 			CheckOrigin:     s.checkOrigin,
-			ReadBufferSize:  4096,
-			WriteBufferSize: 4096,
+			WriteBufferPool: &sync.Pool{},
 		}},
 		InitFunc:              s.wsInit,
 		InitTimeout:           10 * time.Second,
