@@ -27,24 +27,12 @@ type SandboxTransmission struct {
 
 // RecordSandboxTransmission appends to the sandbox's record, marking it a
 // duplicate when the message id was transmitted before (by any instance).
-//
-// Sends go one after the other through a number, each waiting for its
-// record, so on PostgreSQL the record does not wait for its WAL flush
-// (synchronous_commit off for this transaction only): it survives an apiws
-// crash, as it is in PostgreSQL once committed, and only a crash of
-// PostgreSQL itself within a fraction of a second could lose it.
 func (db *DB) RecordSandboxTransmission(ctx context.Context, t *SandboxTransmission) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if db.Dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return err
-			}
-		}
-		_, err := tx.NewRaw(`INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
-			SELECT ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate)`,
-			t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance, t.MessageID).Exec(ctx)
-		return err
-	})
+	// One statement, as sends go one after the other through a number.
+	_, err := db.Bun.NewRaw(`INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
+		SELECT ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate)`,
+		t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance, t.MessageID).Exec(ctx)
+	return translate(err)
 }
 
 // SandboxTransmissions returns the record, oldest first.
