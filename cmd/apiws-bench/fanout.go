@@ -28,6 +28,24 @@ type fanoutResult struct {
 	incomplete  int     // subscribers that did not get every event in time
 	stuckAt     string  // the cursors incomplete subscribers stopped at, for diagnosis
 	rssPerSub   float64 // bytes per idle subscription; 0 when not measured
+	// What the Go runtime says of the same idle subscriptions (from
+	// /metrics), to explain the RSS: goroutines, and heap plus stacks in
+	// use, per subscription.
+	goroutinesPerSub float64
+	goMemPerSub      float64
+}
+
+// goMemory reads the server's goroutines and its Go heap and stacks in use.
+func (a *api) goMemory(ctx context.Context) (goroutines, inuse float64, err error) {
+	if goroutines, err = a.metric(ctx, "go_goroutines"); err != nil {
+		return 0, 0, err
+	}
+	heap, err := a.metric(ctx, "go_memstats_heap_inuse_bytes")
+	if err != nil {
+		return 0, 0, err
+	}
+	stack, err := a.metric(ctx, "go_memstats_stack_inuse_bytes")
+	return goroutines, heap + stack, err
 }
 
 func (r *fanoutResult) deliveredPerSecond() float64 {
@@ -145,6 +163,7 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	if err != nil {
 		return nil, err
 	}
+	gBefore, memBefore, goErr := b.api.goMemory(ctx)
 	clients, streams, err := subscribers(ctx, b.api.base, b.api.token, n, base)
 	if err != nil {
 		return nil, err
@@ -154,6 +173,10 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	b.logf("fan-out %d: base cursor %d", n, base)
 	if rssAfter, err := b.api.rss(ctx, b.pid); err == nil {
 		r.rssPerSub = (rssAfter - rssBefore) / float64(n)
+	}
+	if gAfter, memAfter, err := b.api.goMemory(ctx); err == nil && goErr == nil {
+		r.goroutinesPerSub = (gAfter - gBefore) / float64(n)
+		r.goMemPerSub = (memAfter - memBefore) / float64(n)
 	}
 	if profile != "" {
 		b.heapProfile(ctx, profile+"-idle-heap")

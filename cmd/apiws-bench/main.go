@@ -398,13 +398,17 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) erro
 		return err
 	}
 	scen := fmt.Sprintf("fan-out %d", n)
+	// apiws makes its events as fast as it can send messages while it
+	// delivers them; the relay given the same rate shows whether apiws
+	// keeps up with its own rate, the unpaced relay what the same fan-out
+	// costs at least: the target is against that capacity.
 	b.add(figure{Scenario: scen, Name: "delivered", Value: r.deliveredPerSecond(), Unit: "events/s",
-		Baseline: "bare relay, same publish rate", BaselineValue: rel.deliveredPerSecond(), Target: "≥ 0.7 × baseline",
-		Met:  rel.deliveredPerSecond() > 0 && r.deliveredPerSecond() >= 0.7*rel.deliveredPerSecond(),
+		Baseline: "bare relay, same publish rate", BaselineValue: rel.deliveredPerSecond(),
 		Note: fmt.Sprintf("%d events × %d subscribers, made at %.0f events/s", r.events, n, r.rate)})
 	b.add(figure{Scenario: scen, Name: "delivered", Value: r.deliveredPerSecond(), Unit: "events/s",
-		Baseline: "bare relay, unpaced", BaselineValue: fast.deliveredPerSecond(),
-		Note: "the relay's capacity: its events published as fast as Redis takes them"})
+		Baseline: "bare relay, unpaced", BaselineValue: fast.deliveredPerSecond(), Target: "≥ 0.7 × baseline",
+		Met:  fast.deliveredPerSecond() > 0 && r.deliveredPerSecond() >= 0.7*fast.deliveredPerSecond(),
+		Note: "against the relay's capacity: its events published as fast as Redis takes them"})
 	for _, p := range []float64{0.5, 0.99} {
 		b.add(figure{Scenario: scen, Name: fmt.Sprintf("latency at → arrival p%.0f", p*100), Value: ms(r.latency.quantile(p)), Unit: "ms",
 			Baseline: "bare relay", BaselineValue: ms(rel.latency.quantile(p))})
@@ -419,6 +423,10 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) erro
 		kib := r.rssPerSub / 1024
 		b.add(figure{Scenario: scen, Name: "server RSS per idle subscription", Value: kib, Unit: "KiB",
 			Baseline: "target", BaselineValue: 30, Target: "≤ 30 KiB", Met: kib <= 30})
+	}
+	if r.goroutinesPerSub != 0 {
+		b.add(figure{Scenario: scen, Name: "Go heap + stacks in use per idle subscription", Value: r.goMemPerSub / 1024, Unit: "KiB",
+			Note: fmt.Sprintf("%.1f goroutines each", r.goroutinesPerSub)})
 	}
 	return nil
 }
