@@ -153,7 +153,8 @@ func (s *Service) flushSent(b *batch) {
 	b.sent = nil
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := s.journal.write(&journalReq{sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until}})
+		err := s.journal.write(&journalReq{account: items[0].AccountID,
+			sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until}})
 		if err == nil {
 			for _, it := range items {
 				s.setAccepted(it.MessageID, false)
@@ -347,7 +348,8 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 func (s *Service) recordSent(item *storage.OutboxItem, capID string, until time.Time) bool {
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := s.journal.write(&journalReq{sent: &storage.SentWrite{Items: []*storage.OutboxItem{item}, At: s.now(), CaptureID: capID, CaptureUntil: until}})
+		err := s.journal.write(&journalReq{account: item.AccountID,
+			sent: &storage.SentWrite{Items: []*storage.OutboxItem{item}, At: s.now(), CaptureID: capID, CaptureUntil: until}})
 		if err == nil {
 			s.setAccepted(item.MessageID, false)
 			return true

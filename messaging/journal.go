@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"hash/fnv"
 	"sync"
 
 	"github.com/apiws/apiws"
@@ -9,19 +10,21 @@ import (
 )
 
 // journal commits the event-writing work of this process in groups (group
-// commit): sends, acceptances and receipts that arrive while transactions
-// are committing go together into the next one. Under load a transaction
+// commit): sends, acceptances and receipts that arrive while a transaction
+// is committing go together into the next one. Under load a transaction
 // carries many of them, at the price of one commit and one counter bump per
-// account; alone, a write commits at once. A few committers run at once, so
-// one's round trips and WAL flush overlap another's (their counter bumps,
-// the last statement of each, still serialise per account). Committed
-// events are published in the order the commits end, nearly cursor order.
+// account; alone, a write commits at once.
+//
+// Work is sharded by account, one committer per shard: the transactions of
+// one account never wait on each other's locks (its event counter, its
+// messages), and accounts on different shards commit in parallel. Each
+// shard publishes its commits' events in cursor order.
 type journal struct {
-	db   *storage.DB
-	ctx  context.Context // not cancelled: a write that was accepted completes
-	reqs chan *journalReq
+	db     *storage.DB
+	ctx    context.Context // not cancelled: a write that was accepted completes
+	shards []chan *journalReq
 	// mu guards closed; senders hold it shared while they enqueue, so
-	// close can close reqs once none is in the middle of it.
+	// close can close the shards once none is in the middle of it.
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
@@ -34,6 +37,7 @@ type journal struct {
 
 // journalReq is one caller's part of a batch.
 type journalReq struct {
+	account string // the shard key
 	queue   *storage.QueueWrite
 	sent    *storage.SentWrite
 	receipt *storage.ReceiptWrite
@@ -43,16 +47,18 @@ type journalReq struct {
 // maxJournalBatch bounds the work of one transaction.
 const maxJournalBatch = 256
 
-// newJournal starts a journal with committers concurrent transactions.
-func newJournal(ctx context.Context, db *storage.DB, committers int, published func([]*apiws.MessageEvent)) *journal {
-	j := &journal{db: db, ctx: context.WithoutCancel(ctx), reqs: make(chan *journalReq, maxJournalBatch),
+// newJournal starts a journal with shards committers.
+func newJournal(ctx context.Context, db *storage.DB, shards int, published func([]*apiws.MessageEvent)) *journal {
+	j := &journal{db: db, ctx: context.WithoutCancel(ctx), shards: make([]chan *journalReq, max(shards, 1)),
 		done: make(chan struct{}), published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
 	var wg sync.WaitGroup
-	for range max(committers, 1) {
+	for i := range j.shards {
+		reqs := make(chan *journalReq, maxJournalBatch)
+		j.shards[i] = reqs
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			j.run()
+			j.run(reqs)
 		}()
 	}
 	go func() {
@@ -68,6 +74,13 @@ func newJournal(ctx context.Context, db *storage.DB, committers int, published f
 	return j
 }
 
+// shard returns the committer of an account.
+func (j *journal) shard(account string) chan *journalReq {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(account))
+	return j.shards[h.Sum32()%uint32(len(j.shards))]
+}
+
 // write commits r with whatever else is waiting and returns once it is
 // committed (or failed). After close it commits r alone.
 func (j *journal) write(r *journalReq) error {
@@ -77,7 +90,7 @@ func (j *journal) write(r *journalReq) error {
 		j.mu.RUnlock()
 		j.published(j.commit([]*journalReq{r}))
 	} else {
-		j.reqs <- r
+		j.shard(r.account) <- r
 		j.mu.RUnlock()
 	}
 	return <-r.err
@@ -91,22 +104,24 @@ func (j *journal) close() {
 		return
 	}
 	j.closed = true
-	close(j.reqs)
+	for _, reqs := range j.shards {
+		close(reqs)
+	}
 	j.mu.Unlock()
 	<-j.done
 	close(j.pub)
 	<-j.pubDone
 }
 
-func (j *journal) run() {
-	for r := range j.reqs {
+func (j *journal) run(reqs chan *journalReq) {
+	for r := range reqs {
 		// What came while the last transaction committed goes into this
 		// one; nothing waits for more.
 		batch := []*journalReq{r}
 	gather:
 		for len(batch) < maxJournalBatch {
 			select {
-			case more, ok := <-j.reqs:
+			case more, ok := <-reqs:
 				if !ok {
 					break gather
 				}

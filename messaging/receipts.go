@@ -23,8 +23,13 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	ctx := context.WithoutCancel(s.ctx)
 	switch e := ev.(type) {
 	case *whatsapp.Receipt:
+		account, err := s.accountOf(ctx, e.NumberID)
+		if err != nil {
+			s.log.Warn("receipt for an unknown number", "number", e.NumberID, "err", err)
+			return
+		}
 		r := &storage.ReceiptWrite{NumberID: e.NumberID, WAIDs: e.MessageIDs, Status: e.Status, Error: e.Error, At: e.At.UTC()}
-		if err := s.journal.write(&journalReq{receipt: r}); err != nil {
+		if err := s.journal.write(&journalReq{account: account, receipt: r}); err != nil {
 			s.log.Error("apply receipt", "err", err, "number", e.NumberID)
 		}
 	case *whatsapp.Inbound:

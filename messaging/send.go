@@ -118,7 +118,7 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
 	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
-	err = s.journal.write(&journalReq{queue: q})
+	err = s.journal.write(&journalReq{account: m.AccountID, queue: q})
 	if err == nil {
 		err = q.Err
 	}

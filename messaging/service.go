@@ -46,9 +46,9 @@ type Owner interface {
 	Owned() []string
 }
 
-// journalCommitters is how many group-commit transactions run at once on
-// PostgreSQL.
-const journalCommitters = 4
+// journalShards is how many group-commit transactions (of different
+// accounts) run at once on PostgreSQL.
+const journalShards = 4
 
 // outboxTopic is the bus topic on which instances nudge a number's owner.
 const outboxTopic = "outbox"
@@ -92,6 +92,7 @@ type Service struct {
 	depth       atomic.Int64    // outbox size at the last scan
 	journal     *journal        // group commit of sends, acceptances and receipts
 	streams     streams         // followed accounts
+	owners      sync.Map        // number id → account id, for receipts (a number never changes account)
 }
 
 // New returns the service. connectors picks the Connector of a number
@@ -120,11 +121,11 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}
 	// SQLite writes one transaction at a time anyway.
-	committers := journalCommitters
+	shards := journalShards
 	if db.Dialect == storage.SQLite {
-		committers = 1
+		shards = 1
 	}
-	s.journal = newJournal(ctx, db, committers, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
+	s.journal = newJournal(ctx, db, shards, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
 	return s, nil
 }
 
@@ -278,4 +279,18 @@ func (s *Service) publish(evs ...*apiws.MessageEvent) {
 			}
 		}
 	}
+}
+
+// accountOf returns the account of a number, remembered after the first
+// lookup.
+func (s *Service) accountOf(ctx context.Context, numberID string) (string, error) {
+	if acc, ok := s.owners.Load(numberID); ok {
+		return acc.(string), nil
+	}
+	n, err := s.numbers.NumberByID(ctx, numberID)
+	if err != nil {
+		return "", err
+	}
+	s.owners.Store(numberID, n.AccountID)
+	return n.AccountID, nil
 }
