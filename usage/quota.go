@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"time"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
@@ -14,9 +15,10 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, er
 	if err != nil {
 		return nil, err
 	}
-	start := apiws.Month.Truncate(s.now())
+	now := s.now()
+	start := apiws.Month.Truncate(now)
 	next := apiws.Month.Next(start)
-	used, err := s.db.AcceptedMessages(ctx, accountID, start, next)
+	used, err := s.acceptedThisMonth(ctx, accountID, now, start, next)
 	if err != nil {
 		return nil, err
 	}
@@ -40,4 +42,38 @@ func (s *Service) CheckQuota(ctx context.Context, accountID string) error {
 			"the plan's %d messages this month are used up; the quota resets at %s", q.Limit, q.ResetsAt.Format("2006-01-02T15:04:05Z"))
 	}
 	return nil
+}
+
+// acceptedRead is an account's count of accepted messages in the month
+// starting at month, as the database had it at the rollup write generation
+// gen, read at at.
+type acceptedRead struct {
+	month, at time.Time
+	gen       uint64
+	used      int64
+}
+
+// acceptedReadFor is how long a count read from the database is reused,
+// while no rollup write of this process began or ended meanwhile. Sends
+// are checked against the quota on every request; under load this spares
+// the database one query per send. Another instance's writes show up
+// within it, as its counts do only once it writes them anyway.
+const acceptedReadFor = time.Second
+
+// acceptedThisMonth returns the account's messages accepted in the month
+// [start, next) as written to the database.
+func (s *Service) acceptedThisMonth(ctx context.Context, accountID string, now, start, next time.Time) (int64, error) {
+	gen := s.written.Load()
+	if v, ok := s.accepted.Load(accountID); ok {
+		r := v.(acceptedRead)
+		if r.gen == gen && r.month.Equal(start) && now.Sub(r.at) >= 0 && now.Sub(r.at) < acceptedReadFor {
+			return r.used, nil
+		}
+	}
+	used, err := s.db.AcceptedMessages(ctx, accountID, start, next)
+	if err != nil {
+		return 0, err
+	}
+	s.accepted.Store(accountID, acceptedRead{month: start, at: now, gen: gen, used: used})
+	return used, nil
 }

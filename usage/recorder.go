@@ -100,6 +100,10 @@ func (s *Service) write(ctx context.Context, batch []*apiws.APICall) []*apiws.AP
 	if len(batch) == 0 && len(messages) == 0 {
 		return batch
 	}
+	// Cached quotas are stale from here (the counts taken are in neither
+	// place until the write ends) and again once the write ends.
+	s.written.Add(1)
+	defer s.written.Add(1)
 	err := s.db.WriteUsage(ctx, batch, append(callRows(batch), messages...))
 	if err != nil {
 		// An account erased meanwhile would fail the whole batch for ever:

@@ -3,6 +3,8 @@ package usage
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +50,12 @@ type Service struct {
 	rate float64
 	// pending are message counts waiting for the next write.
 	pending pending
+	// written counts the writes of rollups begun and ended; a quota read
+	// from the database is reused only while it is unchanged.
+	written atomic.Uint64
+	// accepted caches each account's messages accepted this month as the
+	// database had them (the pending counts are added on every read).
+	accepted sync.Map // account id → acceptedRead
 }
 
 var _ apiws.UsageService = (*Service)(nil)

@@ -220,3 +220,46 @@ func TestRequestRateLimitPerKeyAndAccount(t *testing.T) {
 }
 
 func asError(err error, target **apiws.Error) bool { return errors.As(err, target) }
+
+// The count read from the database for the quota is reused for a moment;
+// a write of the pending counts must neither hide them nor count them
+// twice.
+func TestQuotaCountsEachMessageOnceAcrossWrites(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := newAccount(t, db)
+		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		svc := usage.New(db, usage.Options{Plan: apiws.Plan{Name: "free", MonthlyMessages: 10, SendsPerSecond: 1},
+			Now: func() time.Time { return now }})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			svc.Run(runCtx)
+			close(done)
+		}()
+		used := func() int {
+			t.Helper()
+			q, err := svc.Quota(ctx, acc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q.Used
+		}
+		if u := used(); u != 0 {
+			t.Fatalf("used = %d before any message", u)
+		}
+		for range 3 {
+			if err := svc.RecordMessage(ctx, acc, apiws.StatusQueued, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if u := used(); u != 3 {
+			t.Fatalf("used = %d with 3 pending; want 3", u)
+		}
+		stop() // writes the pending counts
+		<-done
+		if u := used(); u != 3 {
+			t.Fatalf("used = %d once written; want 3", u)
+		}
+	})
+}
