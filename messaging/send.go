@@ -73,24 +73,22 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		}
 	}
 
-	acc, err := s.db.Account(ctx, c.AccountID)
+	// The account and the number, in one query.
+	check, err := s.db.CheckSend(ctx, c.AccountID, in.NumberID)
 	if err != nil {
 		return nil, err
 	}
-	if acc.Status != apiws.AccountActive {
+	if check.AccountStatus != apiws.AccountActive {
 		return nil, apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to send")
 	}
-	if acc.ProcessingRestricted {
+	if check.Restricted {
 		return nil, apiws.FieldError(apiws.ERESTRICTED, field(), "processing is restricted on this account; sending is stopped")
 	}
-	n, err := s.numbers.Number(ctx, c.AccountID, in.NumberID)
-	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+	if check.NumberStatus == nil {
 		return nil, apiws.FieldError(apiws.ENOTFOUND, field("numberId"), "no such number")
-	} else if err != nil {
-		return nil, err
 	}
-	if n.Status != apiws.NumberConnected {
-		return nil, apiws.FieldError(apiws.ENOTCONNECTED, field("numberId"), "the number is not connected (status %s)", n.Status)
+	if *check.NumberStatus != apiws.NumberConnected {
+		return nil, apiws.FieldError(apiws.ENOTCONNECTED, field("numberId"), "the number is not connected (status %s)", *check.NumberStatus)
 	}
 	if s.usage != nil {
 		if err := s.usage.CheckQuota(ctx, c.AccountID); err != nil {
@@ -113,7 +111,7 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	now := s.now()
 	waID := whatsapp.NewMessageID()
 	m := &apiws.Message{
-		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: n.ID, Direction: apiws.Outbound,
+		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: in.NumberID, Direction: apiws.Outbound,
 		Peer: to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
@@ -132,7 +130,7 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	} else if err != nil {
 		return nil, err
 	}
-	s.Nudge(n.ID)
+	s.Nudge(in.NumberID)
 	return m, nil
 }
 

@@ -141,3 +141,26 @@ func TestSandboxTransmissionDuplicates(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckSend(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		a := mustAccount(t, db, "check-a@example.com")
+		b := mustAccount(t, db, "check-b@example.com")
+		now := time.Now().UTC()
+		n := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: a.ID, Sandbox: true, Status: apiws.NumberConnected, CreatedAt: now}
+		if err := db.CreateNumber(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.CheckSend(ctx, a.ID, n.ID)
+		if err != nil || c.AccountStatus != apiws.AccountActive || c.Restricted || c.NumberStatus == nil || *c.NumberStatus != apiws.NumberConnected {
+			t.Fatalf("own number: %+v, %v", c, err)
+		}
+		if c, err := db.CheckSend(ctx, b.ID, n.ID); err != nil || c.NumberStatus != nil {
+			t.Fatalf("another account's number: %+v, %v; want no number", c, err)
+		}
+		if _, err := db.CheckSend(ctx, "acc_missing", n.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Fatalf("missing account: %v", err)
+		}
+	})
+}

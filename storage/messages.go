@@ -267,3 +267,23 @@ func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limi
 		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
 	return items, translate(err)
 }
+
+// SendCheck is what a send checks before queueing, read in one query.
+type SendCheck struct {
+	AccountStatus apiws.AccountStatus `bun:"account_status"`
+	Restricted    bool                `bun:"processing_restricted"`
+	NumberStatus  *apiws.NumberStatus `bun:"number_status"` // nil: the account has no such number
+}
+
+// CheckSend reads the account's status and restriction and the status of
+// its number numberID; ENOTFOUND when the account does not exist.
+func (db *DB) CheckSend(ctx context.Context, accountID, numberID string) (*SendCheck, error) {
+	var c SendCheck
+	err := db.Bun.NewRaw(`SELECT a.status AS account_status, a.processing_restricted, n.status AS number_status
+		FROM accounts AS a LEFT JOIN numbers AS n ON n.id = ? AND n.account_id = a.id
+		WHERE a.id = ?`, numberID, accountID).Scan(ctx, &c)
+	if err != nil {
+		return nil, notFound(err, "account")
+	}
+	return &c, nil
+}
