@@ -27,6 +27,9 @@ type Bus interface {
 	// with an error; the caller carries on, as the database log is the
 	// source of truth. ev.Data is copied: the caller may reuse it.
 	Publish(ctx context.Context, topic string, ev apiws.Event) error
+	// PublishBatch publishes events in order, as Publish does each, in
+	// one round trip to the broker.
+	PublishBatch(ctx context.Context, evs []Published) error
 	// Subscribe follows topic until ctx ends or the Subscription or the Bus
 	// is closed. Each event published after Subscribe returns is delivered,
 	// or followed by an apiws.EventResync, or the Subscription ends with
@@ -39,6 +42,12 @@ type Bus interface {
 	// Close ends every Subscription (their Err is nil) and releases the
 	// broker subscription. Publish and Subscribe then fail with ErrClosed.
 	Close() error
+}
+
+// Published is an event and the topic it is published on.
+type Published struct {
+	Topic string
+	Event apiws.Event
 }
 
 // ErrSlowSubscriber is a Subscription's Err when it was dropped because its

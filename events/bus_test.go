@@ -167,6 +167,29 @@ func TestBus_TopicsAreIsolated(t *testing.T) {
 	})
 }
 
+// A batch reaches the subscribers of its topics in order, and resyncs
+// them when the broker cannot take it.
+func TestBus_PublishBatch(t *testing.T) {
+	forEachBus(t, func(t *testing.T, k busKind) {
+		b := k.open(t, Options{})
+		a, c := uniqueTopic(t), uniqueTopic(t)
+		sa := mustSubscribe(t, t.Context(), b, a)
+		sc := mustSubscribe(t, t.Context(), b, c)
+		batch := []Published{{a, testEvent(1)}, {c, testEvent(2)}, {a, testEvent(3)}}
+		if err := b.PublishBatch(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+		mustReceiveCursor(t, sa, 1)
+		mustReceiveCursor(t, sa, 3)
+		mustReceiveCursor(t, sc, 2)
+		mustBeQuiet(t, sa)
+		mustBeQuiet(t, sc)
+		if err := b.PublishBatch(t.Context(), []Published{{a, apiws.Event{Kind: apiws.EventResync}}}); err == nil {
+			t.Fatal("a batch with an EventResync was published")
+		}
+	})
+}
+
 func TestBus_EverySubscriberGetsEveryEventInOrder(t *testing.T) {
 	forEachBus(t, func(t *testing.T, k busKind) {
 		const n = 100

@@ -39,6 +39,21 @@ func (m *Memory) Publish(ctx context.Context, topic string, ev apiws.Event) erro
 	return nil
 }
 
+// PublishBatch publishes each event in order.
+func (m *Memory) PublishBatch(ctx context.Context, evs []Published) error {
+	for _, p := range evs {
+		if err := checkPublish(ctx, p.Event); err != nil {
+			return err
+		}
+	}
+	for _, p := range evs {
+		if err := m.Publish(ctx, p.Topic, p.Event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Subscribe follows topic until ctx ends or the Subscription or the Bus is
 // closed. Every event published after it returns is delivered.
 func (m *Memory) Subscribe(ctx context.Context, topic string) (*Subscription, error) {

@@ -98,6 +98,46 @@ func (b *Redis) Publish(ctx context.Context, topic string, ev apiws.Event) error
 	return nil
 }
 
+// PublishBatch encodes each event once and publishes them in order in one
+// pipeline, giving up after Options.Timeout. On failure the local
+// subscribers of their topics receive an apiws.EventResync.
+func (b *Redis) PublishBatch(ctx context.Context, evs []Published) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for _, p := range evs {
+		if err := checkPublish(ctx, p.Event); err != nil {
+			return err
+		}
+	}
+	select {
+	case <-b.done:
+		return ErrClosed
+	default:
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+	defer cancel()
+	pipe := b.client.Pipeline()
+	for _, p := range evs {
+		payload, err := json.Marshal(p.Event)
+		if err != nil {
+			return fmt.Errorf("events: encode event: %w", err)
+		}
+		pipe.Publish(ctx, channelPrefix+p.Topic, payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		resynced := map[string]bool{}
+		for _, p := range evs {
+			if !resynced[p.Topic] {
+				resynced[p.Topic] = true
+				b.hub.resync(p.Topic)
+			}
+		}
+		return fmt.Errorf("events: publish %d events: %w", len(evs), err)
+	}
+	return nil
+}
+
 // Subscribe follows topic until ctx ends or the Subscription or the Bus is
 // closed. It waits up to Options.Timeout for Redis to confirm a topic new
 // to this process; without the confirmation it still succeeds, and the

@@ -131,3 +131,4 @@ func TestRedis_SurvivesRestart(t *testing.T) {
 		t.Fatalf("Ping after restart: %v", err)
 	}
 }
+

@@ -261,19 +261,27 @@ func (s *Service) Close() {
 	s.journal.close()
 }
 
-// publish announces committed events on the bus. A bus failure is logged,
-// not returned: the log in the database is the source of truth and
-// subscribers resync from it.
+// publish announces committed events on the bus, in one round trip. A bus
+// failure is logged, not returned: the log in the database is the source
+// of truth and subscribers resync from it.
 func (s *Service) publish(evs ...*apiws.MessageEvent) {
-	for _, ev := range evs {
+	if len(evs) == 0 {
+		return
+	}
+	batch := make([]events.Published, len(evs))
+	for i, ev := range evs {
 		data, _ := json.Marshal(ev)
-		err := s.bus.Publish(s.ctx, ev.AccountID, apiws.Event{
+		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
 			Kind: apiws.EventMessageStatus, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
-		})
-		if err != nil {
-			s.log.Warn("publish message event", "err", err, "account", ev.AccountID, "cursor", ev.Seq)
-		}
-		if s.usage != nil {
+		}}
+	}
+	// Not cancelled at Close: what the journal commits while stopping is
+	// published too (the bus bounds the wait).
+	if err := s.bus.PublishBatch(context.WithoutCancel(s.ctx), batch); err != nil {
+		s.log.Warn("publish message events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
+	}
+	if s.usage != nil {
+		for _, ev := range evs {
 			if err := s.usage.RecordMessage(context.WithoutCancel(s.ctx), ev.AccountID, ev.Status, ev.At); err != nil {
 				s.log.Warn("record message in usage", "err", err, "account", ev.AccountID)
 			}
