@@ -164,3 +164,20 @@ func TestCheckSend(t *testing.T) {
 		}
 	})
 }
+
+// The sandbox's record does not wait for the WAL flush on PostgreSQL; the
+// rest of apiws does.
+func TestRelaxedPoolOnlyForTheSandbox(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	var main, relaxed string
+	if err := db.Bun.NewRaw("SHOW synchronous_commit").Scan(ctx, &main); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Relaxed().NewRaw("SHOW synchronous_commit").Scan(ctx, &relaxed); err != nil {
+		t.Fatal(err)
+	}
+	if main != "on" || relaxed != "off" {
+		t.Fatalf("synchronous_commit: %q for apiws, %q for the sandbox's record; want on and off", main, relaxed)
+	}
+}

@@ -39,6 +39,10 @@ type DB struct {
 	Bun     *bun.DB
 	Dialect Dialect
 	queries *queryCounter
+	// relaxed commits without waiting for the WAL flush, for records whose
+	// loss in a crash of PostgreSQL itself (not of apiws) is acceptable:
+	// the sandbox's. On SQLite it is Bun.
+	relaxed *bun.DB
 }
 
 // Open connects to url: a postgres:// or postgresql:// URL, or else a SQLite
@@ -63,6 +67,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		db = &DB{Bun: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}
+		rcfg := cfg.Copy()
+		rcfg.RuntimeParams["synchronous_commit"] = "off"
+		rdb := stdlib.OpenDB(*rcfg)
+		rdb.SetMaxOpenConns(4)
+		rdb.SetMaxIdleConns(4)
+		rdb.SetConnMaxIdleTime(5 * time.Minute)
+		db.relaxed = bun.NewDB(rdb, pgdialect.New())
 	} else {
 		path := strings.TrimPrefix(url, "sqlite://")
 		if dir := filepath.Dir(path); dir != "" {
@@ -84,6 +95,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db.queries = &queryCounter{}
 	db.Bun = db.Bun.WithQueryHook(db.queries)
+	if db.relaxed == nil {
+		db.relaxed = db.Bun
+	} else {
+		db.relaxed = db.relaxed.WithQueryHook(db.queries)
+	}
 	if err := db.Ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -95,8 +111,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // own tables (whatsmeow's device store).
 func (db *DB) SQL() *sql.DB { return db.Bun.DB }
 
-// Close closes the connection pool.
-func (db *DB) Close() error { return db.Bun.Close() }
+// Close closes the connection pools.
+func (db *DB) Close() error {
+	err := db.Bun.Close()
+	if db.relaxed.DB != db.Bun.DB {
+		err = errors.Join(err, db.relaxed.Close())
+	}
+	return err
+}
 
 // Ping checks the database answers; for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
