@@ -131,4 +131,3 @@ func TestRedis_SurvivesRestart(t *testing.T) {
 		t.Fatalf("Ping after restart: %v", err)
 	}
 }
-

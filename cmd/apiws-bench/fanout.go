@@ -21,13 +21,13 @@ type fanoutResult struct {
 	span        time.Duration // from the first event to its last delivery
 	// rate is how fast the events were made (events/s, by their at): the
 	// relay baseline publishes at the same rate.
-	rate float64
-	latency     *latencies
-	missing     int64
-	duplicated  int64
-	incomplete  int     // subscribers that did not get every event in time
-	stuckAt     string  // the cursors incomplete subscribers stopped at, for diagnosis
-	rssPerSub   float64 // bytes per idle subscription; 0 when not measured
+	rate       float64
+	latency    *latencies
+	missing    int64
+	duplicated int64
+	incomplete int     // subscribers that did not get every event in time
+	stuckAt    string  // the cursors incomplete subscribers stopped at, for diagnosis
+	rssPerSub  float64 // bytes per idle subscription; 0 when not measured
 	// What the Go runtime says of the same idle subscriptions (from
 	// /metrics), to explain the RSS: goroutines, and heap plus stacks in
 	// use, per subscription.
