@@ -18,6 +18,10 @@ import (
 type pgbenchResult struct {
 	tps       float64
 	latencyMs float64
+	// CPU per transaction: PostgreSQL's, pgbench's, the machine's, in ms
+	// (0 when /proc could not be read).
+	cpuPostgres, cpuClient, cpuBusy float64
+	cores                           float64
 }
 
 // pgbenchTable is shaped like apiws's messages table, with its indexes.
@@ -60,10 +64,12 @@ func (b *bench) pgbench(ctx context.Context, clients int, dur time.Duration) (*p
 	secs := max(1, int(dur.Round(time.Second)/time.Second))
 	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-f", script, "-c", strconv.Itoa(clients), "-j", "2",
 		"-T", strconv.Itoa(secs), b.opts.postgresURL)
+	before, start := takeCPU(0), time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("pgbench: %w: %s", err, out)
 	}
+	use, measured := cpuBetween(before, takeCPU(0), time.Since(start))
 	tps, lat := pgbenchTPS.FindSubmatch(out), pgbenchLatency.FindSubmatch(out)
 	if tps == nil || lat == nil {
 		return nil, fmt.Errorf("pgbench output not understood: %s", out)
@@ -71,6 +77,11 @@ func (b *bench) pgbench(ctx context.Context, clients int, dur time.Duration) (*p
 	r := &pgbenchResult{}
 	r.tps, _ = strconv.ParseFloat(string(tps[1]), 64)
 	r.latencyMs, _ = strconv.ParseFloat(string(lat[1]), 64)
+	if txs := r.tps * float64(secs); measured && txs > 0 {
+		_, r.cpuPostgres, _, _, r.cpuBusy = use.per(txs)
+		r.cpuClient = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() * 1000 / txs
+		r.cores = use.cores()
+	}
 	return r, nil
 }
 

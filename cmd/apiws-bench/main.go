@@ -254,6 +254,10 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		}
 		b.add(figure{Scenario: "baseline", Name: "pgbench single-row INSERT", Value: pg.tps, Unit: "tx/s",
 			Note: fmt.Sprintf("%d clients, mean %.2f ms", o.clients, pg.latencyMs)})
+		if pg.cpuBusy > 0 {
+			b.add(figure{Scenario: "baseline", Name: "pgbench: machine CPU per transaction", Value: pg.cpuBusy, Unit: "ms",
+				Note: fmt.Sprintf("PostgreSQL %.3f ms, pgbench %.3f ms; %.2f cores busy", pg.cpuPostgres, pg.cpuClient, pg.cores)})
+		}
 		b.add(figure{Scenario: "baseline", Name: "Redis publish loop, one goroutine", Value: loop, Unit: "publishes/s"})
 	}
 	if pg == nil {
@@ -283,6 +287,12 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Met: pg.tps > 0 && r.sentPerSecond() >= pg.tps && p99 < 50})
 		b.add(figure{Scenario: "send", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
+		if r.cpuMeasured && r.accepted > 0 {
+			a, p, rd, l, busy := r.cpu.per(float64(r.accepted))
+			b.add(figure{Scenario: "send", Name: "machine CPU per message", Value: busy, Unit: "ms",
+				Baseline: "pgbench per transaction", BaselineValue: pg.cpuBusy,
+				Note: fmt.Sprintf("apiws %.2f ms, PostgreSQL %.2f ms, Redis %.2f ms, load clients %.2f ms; %.2f cores busy", a, p, rd, l, r.cpu.cores())})
+		}
 		b.add(figure{Scenario: "send", Name: "accept latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms",
 			Baseline: "pgbench mean latency", BaselineValue: pg.latencyMs})
 		b.add(figure{Scenario: "send", Name: "accept latency p99", Value: p99, Unit: "ms",

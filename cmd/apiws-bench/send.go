@@ -18,6 +18,8 @@ type sendResult struct {
 	sentSpan         time.Duration // from the first send to the last SENT
 	drained          bool          // every accepted message reached SENT
 	statements       float64       // SQL statements the server ran meanwhile
+	cpu              cpuUse        // from the first send until the queue drained
+	cpuMeasured      bool
 }
 
 // statementsPerMessage is the server's SQL statements per accepted message,
@@ -75,6 +77,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients int, dur
 	}
 	var accepted, failed, seq atomic.Int64
 	var firstErr sync.Once
+	cpuBefore := takeCPU(b.pid)
 	start := time.Now()
 	stopAt := start.Add(dur)
 	profiled := b.profile(ctx, profile, dur)
@@ -115,6 +118,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients int, dur
 		// Let the last receipts (DELIVERED, READ) land before counting.
 		time.Sleep(500 * time.Millisecond)
 	}
+	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
 	if after, err := b.api.metric(ctx, "apiws_db_statements_total"); err == nil {
 		res.statements = after - statementsBefore
 	}
