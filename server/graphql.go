@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -59,13 +61,60 @@ func (s *Server) graphqlHandler() http.Handler {
 		s.log.ErrorContext(ctx, "resolver panic", "panic", v)
 		return errors.New("internal error")
 	})
-	return withWSState(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withWSState(detachWebsockets(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !websocket.IsWebSocketUpgrade(r) {
 			w, r = withHTTPState(w, r)
 		}
 		srv.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
-	}))
+	})))
 }
+
+// detachWebsockets runs each websocket session on a goroutine of its own
+// and returns from the HTTP handler as soon as the connection is
+// hijacked. The HTTP server then frees what it keeps per request (its
+// connection buffers, the request's goroutine and stack) while the socket
+// lives on: an idle subscription holds only what the websocket needs. The
+// session's context keeps the request's values but not its cancellation,
+// which comes when the handler returns; the socket's end ends the session.
+func detachWebsockets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !websocket.IsWebSocketUpgrade(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		hw := &hijackNotifier{ResponseWriter: w, hijacked: make(chan struct{})}
+		r = r.WithContext(context.WithoutCancel(r.Context()))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			next.ServeHTTP(hw, r)
+		}()
+		select {
+		case <-hw.hijacked: // the session goes on without the handler
+		case <-done: // refused before the upgrade: answered over HTTP
+		}
+	})
+}
+
+// hijackNotifier tells when its connection has been hijacked.
+type hijackNotifier struct {
+	http.ResponseWriter
+	hijacked chan struct{}
+}
+
+func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the response writer cannot be hijacked")
+	}
+	conn, rw, err := hj.Hijack()
+	if err == nil {
+		close(h.hijacked)
+	}
+	return conn, rw, err
+}
+
+func (h *hijackNotifier) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // presentError maps every error to what a client may see: an apiws error's
 // message and extensions.code; gqlgen's own parse and validation errors as
