@@ -26,11 +26,15 @@ import (
 func (s *Server) graphqlHandler() http.Handler {
 	srv := handler.New(s.deps.Schema)
 	srv.AddTransport(transport.Websocket{
-		// Idle subscriptions hold little: reads reuse the HTTP server's
-		// buffer of the upgraded connection, and a write buffer is taken
-		// from a pool only while a message is written.
+		// Idle subscriptions hold little: a small read buffer of the
+		// socket's own (reusing the HTTP server's would keep its whole
+		// connection state alive, buffers included, as long as the
+		// socket), and a write buffer taken from a pool only while a
+		// message is written. Clients send small messages (init,
+		// subscribe, pong); longer ones are read in several fills.
 		Implementation: gorillaWebsocket{upgrader: websocket.Upgrader{
 			CheckOrigin:     s.checkOrigin,
+			ReadBufferSize:  1024,
 			WriteBufferPool: &sync.Pool{},
 		}},
 		InitFunc:              s.wsInit,
@@ -84,6 +88,9 @@ func detachWebsockets(next http.Handler) http.Handler {
 		}
 		hw := &hijackNotifier{ResponseWriter: w, hijacked: make(chan struct{})}
 		r = r.WithContext(context.WithoutCancel(r.Context()))
+		// An upgrade has no body; the body limit's reader would keep the
+		// response, and through it the whole HTTP connection, alive.
+		r.Body = http.NoBody
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -109,10 +116,23 @@ func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	conn, rw, err := hj.Hijack()
 	if err == nil {
+		// Let go of the HTTP response (gqlgen keeps its writer until the
+		// session ends): through it, the HTTP connection's buffers.
+		h.ResponseWriter = hijackedWriter{}
 		close(h.hijacked)
 	}
 	return conn, rw, err
 }
+
+// hijackedWriter stands for a response whose connection was hijacked:
+// nothing can be written to it any more.
+type hijackedWriter struct{}
+
+func (hijackedWriter) Header() http.Header { return http.Header{} }
+
+func (hijackedWriter) Write([]byte) (int, error) { return 0, http.ErrHijacked }
+
+func (hijackedWriter) WriteHeader(int) {}
 
 func (h *hijackNotifier) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 

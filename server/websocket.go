@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -145,7 +146,7 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 		return refuse("credentials required")
 	}
 	if st := wsStateFrom(ctx); st != nil {
-		go s.recheck(ctx, r, auth, st)
+		s.recheck(ctx, r, auth, st)
 	}
 	return apiws.WithCaller(ctx, c), nil, nil
 }
@@ -153,21 +154,47 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 // recheck authenticates a websocket's credentials again every
 // AuthRecheck while it is open, so a revoked key, an expired key or a
 // logged-out session stops receiving events: the socket is closed with 4403.
-// A database outage does not count as a refusal.
+// A database outage does not count as a refusal. It runs on a timer, not a
+// goroutine of its own, so an idle socket costs no stack for it.
 func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, st *wsState) {
-	t := time.NewTicker(s.cfg.AuthRecheck)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	rc := &rechecker{}
+	var check func()
+	check = func() {
+		if ctx.Err() != nil {
 			return
-		case <-t.C:
-			_, err := s.callerFor(r.WithContext(ctx), auth)
-			if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
-				st.refuse()
-				return
-			}
 		}
+		_, err := s.callerFor(r.WithContext(ctx), auth)
+		if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
+			st.refuse()
+			return
+		}
+		rc.schedule(s.cfg.AuthRecheck, check)
+	}
+	rc.schedule(s.cfg.AuthRecheck, check)
+	context.AfterFunc(ctx, rc.stop)
+}
+
+// rechecker holds the timer of a socket's next credentials check.
+type rechecker struct {
+	mu      sync.Mutex
+	t       *time.Timer
+	stopped bool
+}
+
+func (rc *rechecker) schedule(d time.Duration, f func()) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if !rc.stopped {
+		rc.t = time.AfterFunc(d, f)
+	}
+}
+
+func (rc *rechecker) stop() {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.stopped = true
+	if rc.t != nil {
+		rc.t.Stop()
 	}
 }
 

@@ -39,14 +39,19 @@ func takeCPU(apiwsPID int) cpuSnapshot {
 		if open < 0 || end < open {
 			continue
 		}
-		// After the command: state is field 3, utime and stime 14 and 15.
+		// After the command: state is field 3, utime to cstime 14 to 17.
 		f := strings.Fields(line[end+1:])
-		if len(f) < 13 {
+		if len(f) < 15 {
 			continue
 		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		used := time.Duration(utime+stime) * clockTick
+		// utime, stime, then cutime and cstime: the time of children that
+		// ended (PostgreSQL's backends, once they exit, count in their
+		// postmaster's).
+		var used time.Duration
+		for _, field := range f[11:15] {
+			n, _ := strconv.ParseInt(field, 10, 64)
+			used += time.Duration(n) * clockTick
+		}
 		switch pid {
 		case apiwsPID:
 			s.apiws += used

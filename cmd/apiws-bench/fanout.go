@@ -29,23 +29,26 @@ type fanoutResult struct {
 	stuckAt    string  // the cursors incomplete subscribers stopped at, for diagnosis
 	rssPerSub  float64 // bytes per idle subscription; 0 when not measured
 	// What the Go runtime says of the same idle subscriptions (from
-	// /metrics), to explain the RSS: goroutines, and heap plus stacks in
-	// use, per subscription.
+	// /metrics, after a collection), per subscription: goroutines, live
+	// heap objects and stacks. Unlike the RSS, whose growth is smaller
+	// when the heap had room left from earlier work, this is what they
+	// hold.
 	goroutinesPerSub float64
-	goMemPerSub      float64
+	heapPerSub       float64
+	stacksPerSub     float64
 }
 
-// goMemory reads the server's goroutines and its Go heap and stacks in use.
-func (a *api) goMemory(ctx context.Context) (goroutines, inuse float64, err error) {
+// goMemory reads the server's goroutines, its live Go heap (all of it right
+// after a collection) and its stacks in use.
+func (a *api) goMemory(ctx context.Context) (goroutines, heap, stacks float64, err error) {
 	if goroutines, err = a.metric(ctx, "go_goroutines"); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	heap, err := a.metric(ctx, "go_memstats_heap_inuse_bytes")
-	if err != nil {
-		return 0, 0, err
+	if heap, err = a.metric(ctx, "go_memstats_heap_alloc_bytes"); err != nil {
+		return 0, 0, 0, err
 	}
-	stack, err := a.metric(ctx, "go_memstats_stack_inuse_bytes")
-	return goroutines, heap + stack, err
+	stacks, err = a.metric(ctx, "go_memstats_stack_inuse_bytes")
+	return goroutines, heap, stacks, err
 }
 
 func (r *fanoutResult) deliveredPerSecond() float64 {
@@ -159,11 +162,12 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	if err != nil {
 		return nil, err
 	}
+	b.collectGarbage(ctx)
 	rssBefore, err := b.api.rss(ctx, b.pid)
 	if err != nil {
 		return nil, err
 	}
-	gBefore, memBefore, goErr := b.api.goMemory(ctx)
+	gBefore, heapBefore, stacksBefore, goErr := b.api.goMemory(ctx)
 	clients, streams, err := subscribers(ctx, b.api.base, b.api.token, n, base)
 	if err != nil {
 		return nil, err
@@ -171,12 +175,14 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	time.Sleep(b.opts.settle)
 	r := &fanoutResult{subscribers: n, events: int64(messages * eventsPerMessage)}
 	b.logf("fan-out %d: base cursor %d", n, base)
+	b.collectGarbage(ctx)
 	if rssAfter, err := b.api.rss(ctx, b.pid); err == nil {
 		r.rssPerSub = (rssAfter - rssBefore) / float64(n)
 	}
-	if gAfter, memAfter, err := b.api.goMemory(ctx); err == nil && goErr == nil {
+	if gAfter, heapAfter, stacksAfter, err := b.api.goMemory(ctx); err == nil && goErr == nil {
 		r.goroutinesPerSub = (gAfter - gBefore) / float64(n)
-		r.goMemPerSub = (memAfter - memBefore) / float64(n)
+		r.heapPerSub = (heapAfter - heapBefore) / float64(n)
+		r.stacksPerSub = (stacksAfter - stacksBefore) / float64(n)
 	}
 	if profile != "" {
 		b.heapProfile(ctx, profile+"-idle-heap")

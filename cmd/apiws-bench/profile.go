@@ -94,3 +94,25 @@ func (b *bench) fetchProfile(ctx context.Context, name, what string, dur time.Du
 	}
 	return path, err
 }
+
+// collectGarbage has the server run a garbage collection (through pprof's
+// heap?gc=1), so memory figures count what is live, not garbage not yet
+// collected; it does nothing without a pprof address.
+func (b *bench) collectGarbage(ctx context.Context) {
+	if b.pprofAddr == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", b.pprofAddr), nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.report.note("garbage collection before a memory figure: %v", err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
