@@ -20,6 +20,7 @@ import (
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/graph/shared"
 	"github.com/apiws/apiws/mail"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
@@ -166,7 +167,8 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		PublicURL:      cfg.PublicURL,
 		SessionTTL:     accounts.SessionTTL,
 	}, server.Deps{
-		Schema:     generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+		// messageStatus events are rendered once for all their subscribers.
+		Schema:     shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
 		Keys:       accountSvc,
 		Log:        log,
 		Ready:      ready,

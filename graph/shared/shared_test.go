@@ -1,0 +1,212 @@
+package shared_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/graph/shared"
+	"github.com/apiws/apiws/resolvers"
+)
+
+// stubSubscriptions answers messageStatus with fixed events; every other
+// subscription is left unimplemented.
+type stubSubscriptions struct {
+	generated.SubscriptionResolver
+	events []*apiws.MessageEvent
+	err    error
+	calls  int
+}
+
+func (s *stubSubscriptions) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error) {
+	s.calls++
+	if s.err != nil {
+		return nil, s.err
+	}
+	ch := make(chan *apiws.MessageEvent, len(s.events))
+	for _, ev := range s.events {
+		ch <- ev
+	}
+	close(ch)
+	return ch, nil
+}
+
+type root struct {
+	*resolvers.Resolver
+	sub *stubSubscriptions
+}
+
+func (r root) Subscription() generated.SubscriptionResolver { return r.sub }
+
+func (r root) MessageStatusEvent() generated.MessageStatusEventResolver { return stubEvents{} }
+
+// stubEvents resolves an event's message without a database.
+type stubEvents struct{}
+
+func (stubEvents) Message(ctx context.Context, ev *apiws.MessageEvent) (*apiws.Message, error) {
+	return &apiws.Message{ID: ev.MessageID, NumberID: ev.NumberID, Status: ev.Status}, nil
+}
+
+var events = []*apiws.MessageEvent{
+	{AccountID: "acc_1", Seq: 41, MessageID: "msg_1", NumberID: "num_1", Status: apiws.StatusSent,
+		At: time.Date(2026, 11, 25, 23, 59, 58, 123456789, time.UTC)},
+	{AccountID: "acc_1", Seq: 42, MessageID: "msg_2", NumberID: "num_2", Status: apiws.StatusFailed,
+		Error: &apiws.MessageError{Code: "NOT_ON_WHATSAPP", Message: `"+1 555" is "not" on WhatsApp`, Retryable: false},
+		At: time.Date(2026, 11, 26, 0, 0, 1, 0, time.UTC)},
+}
+
+// run executes one operation and returns the data of each response.
+func run(t *testing.T, es graphql.ExecutableSchema, query string, vars map[string]any) ([]string, []string) {
+	t.Helper()
+	data, _, errs := runBytes(t, es, query, vars)
+	return data, errs
+}
+
+// runBytes also returns where each response's data lies in memory (gqlgen
+// reuses one buffer for the responses of an operation, so the content is
+// copied as it comes).
+func runBytes(t *testing.T, es graphql.ExecutableSchema, query string, vars map[string]any) ([]string, []*byte, []string) {
+	t.Helper()
+	exec := executor.New(es)
+	ctx := graphql.StartOperationTrace(context.Background())
+	op, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: query, Variables: vars})
+	if errs != nil {
+		t.Fatalf("%s: %v", query, errs)
+	}
+	responses, ctx := exec.DispatchOperation(ctx, op)
+	var data []string
+	var where []*byte
+	var errors []string
+	for range 10 {
+		resp := responses(ctx)
+		if resp == nil {
+			break
+		}
+		data = append(data, string(resp.Data))
+		if len(resp.Data) > 0 {
+			where = append(where, &resp.Data[0])
+		}
+		for _, e := range resp.Errors {
+			errors = append(errors, e.Error())
+		}
+	}
+	return data, where, errors
+}
+
+// Whatever the selection (aliases, fragments, directives, duplicates,
+// __typename, a null or a set error), the shared rendering is byte for byte
+// what gqlgen writes.
+func TestRenderingIsGqlgens(t *testing.T) {
+	cases := []struct {
+		query string
+		vars  map[string]any
+	}{
+		{`subscription { messageStatus { cursor messageId numberId status at error { code message retryable } } }`, nil},
+		{`subscription S($n: ID, $a: Cursor) { s: messageStatus(numberId: $n, after: $a) { c: cursor __typename st: status e: error { __typename c: code } } }`,
+			map[string]any{"n": "num_1", "a": "3"}},
+		{`subscription($x: Boolean!) { messageStatus(after: "0") { ...F at @include(if: $x) numberId @skip(if: $x) } }
+		  fragment F on MessageStatusEvent { cursor status ... on MessageStatusEvent { messageId } }`, map[string]any{"x": true}},
+		{`subscription($x: Boolean!) { messageStatus { ...F at @include(if: $x) numberId @skip(if: $x) } }
+		  fragment F on MessageStatusEvent { cursor status }`, map[string]any{"x": false}},
+		{`subscription { messageStatus { cursor cursor status error { code } error { message } } }`, nil},
+		{`subscription { messageStatus { __typename } }`, nil},
+	}
+	for _, c := range cases {
+		plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{events: events}}})
+		want, wantErrs := run(t, plain, c.query, c.vars)
+		stub := &stubSubscriptions{events: events}
+		wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+		got, gotErrs := run(t, wrapped, c.query, c.vars)
+		if len(want) != len(events) || len(wantErrs) > 0 {
+			t.Fatalf("gqlgen gave %q, errors %v", want, wantErrs)
+		}
+		if len(got) != len(want) || len(gotErrs) > 0 {
+			t.Fatalf("%s:\nshared gave %q, errors %v\ngqlgen gave %q", c.query, got, gotErrs, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%s:\nshared: %s\ngqlgen: %s", c.query, got[i], want[i])
+			}
+		}
+		if stub.calls != 1 {
+			t.Errorf("%s: the resolver was called %d times", c.query, stub.calls)
+		}
+		// Rendered by this package, not by gqlgen: a second subscriber
+		// gets the same bytes.
+		_, again, _ := runBytes(t, wrapped, c.query, c.vars)
+		_, first, _ := runBytes(t, wrapped, c.query, c.vars)
+		if len(again) != len(events) || again[0] != first[0] {
+			t.Errorf("%s: not rendered once for all subscribers", c.query)
+		}
+	}
+}
+
+// What this package does not render (an event's message) goes through
+// gqlgen.
+func TestUnrenderedSelectionsGoThroughGqlgen(t *testing.T) {
+	query := `subscription { messageStatus { cursor message { id } } }`
+	plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{events: events}}})
+	want, wantErrs := run(t, plain, query, nil)
+	stub := &stubSubscriptions{events: events}
+	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	got, gotErrs := run(t, wrapped, query, nil)
+	if len(want) != len(events) || len(wantErrs) > 0 || len(got) != len(want) || len(gotErrs) > 0 {
+		t.Fatalf("shared: %q %v; gqlgen: %q %v", got, gotErrs, want, wantErrs)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("shared: %s; gqlgen: %s", got[i], want[i])
+		}
+	}
+	_, again, _ := runBytes(t, wrapped, query, nil)
+	_, first, _ := runBytes(t, wrapped, query, nil)
+	if again[0] == first[0] {
+		t.Fatal("an event's message was rendered once for all subscribers")
+	}
+}
+
+// A refused subscription is gqlgen's to report, with its usual error.
+func TestResolverErrorGoesThroughGqlgen(t *testing.T) {
+	query := `subscription { messageStatus { cursor } }`
+	refused := errors.New("no such number")
+	plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{err: refused}}})
+	want, wantErrs := run(t, plain, query, nil)
+	stub := &stubSubscriptions{err: refused}
+	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	got, gotErrs := run(t, wrapped, query, nil)
+	if len(wantErrs) == 0 || len(gotErrs) != len(wantErrs) || gotErrs[0] != wantErrs[0] || len(got) != len(want) {
+		t.Fatalf("shared: %q %v; gqlgen: %q %v", got, gotErrs, want, wantErrs)
+	}
+}
+
+// Subscribers with the same selection get the very same bytes.
+func TestSubscribersShareTheBytes(t *testing.T) {
+	query := `subscription { messageStatus { cursor status } }`
+	stub := &stubSubscriptions{events: events[:1]}
+	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	var first []byte
+	for i := range 3 {
+		exec := executor.New(wrapped)
+		ctx := graphql.StartOperationTrace(context.Background())
+		op, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: query})
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		responses, ctx := exec.DispatchOperation(ctx, op)
+		resp := responses(ctx)
+		if resp == nil || len(resp.Data) == 0 {
+			t.Fatal("no response")
+		}
+		if i == 0 {
+			first = resp.Data
+		} else if &resp.Data[0] != &first[0] {
+			t.Fatalf("subscriber %d got a rendering of its own", i)
+		}
+	}
+}
