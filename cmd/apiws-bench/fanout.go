@@ -192,7 +192,7 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 	profiled := b.profile(ctx, profile, b.opts.profileFor)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range 4 {
+	for range b.opts.clients {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1))
