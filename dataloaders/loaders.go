@@ -4,6 +4,7 @@ package dataloaders
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -71,10 +72,23 @@ func byID[T any](items []T, id func(T) string) map[string]T {
 
 type loadersKey struct{}
 
+// lazy makes an operation's loaders on first use: most operations (a
+// send, a status subscription) never load anything.
+type lazy struct {
+	once    sync.Once
+	db      *storage.DB
+	cache   bool
+	loaders *Loaders
+}
+
 // For returns the operation's loaders.
 func For(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(loadersKey{}).(*Loaders)
-	return l
+	z, _ := ctx.Value(loadersKey{}).(*lazy)
+	if z == nil {
+		return nil
+	}
+	z.once.Do(func() { z.loaders = New(z.db, z.cache) })
+	return z.loaders
 }
 
 // Middleware gives each GraphQL operation its own loaders: a websocket
@@ -83,6 +97,6 @@ func Middleware(db *storage.DB) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		op := graphql.GetOperationContext(ctx)
 		cache := op.Operation == nil || op.Operation.Operation != "subscription"
-		return next(context.WithValue(ctx, loadersKey{}, New(db, cache)))
+		return next(context.WithValue(ctx, loadersKey{}, &lazy{db: db, cache: cache}))
 	}
 }
