@@ -50,17 +50,25 @@ const gapWait = 50 * time.Millisecond
 // it falls behind and reads the log.
 const followerBuffer = 64
 
+// streams are this process's account streams, by account id, with how
+// many followers use each.
 type streams struct {
 	mu sync.Mutex
 	m  map[string]*streamRef
 }
 
 type streamRef struct {
-	st    *accountStream
-	refs  int
-	ready chan struct{} // closed once st (or err) is set
-	err   error
+	// Guarded by streams.mu.
+	st   *accountStream
+	err  error
+	refs int
+	// ready is closed once st or err is set.
+	ready chan struct{}
 }
+
+// ended reports whether the stream was started and has ended; call it
+// with streams.mu held.
+func (ref *streamRef) ended() bool { return ref.st != nil && ref.st.isEnded() }
 
 // stream returns the account's stream, starting it for the first follower;
 // release must be called once the follower is gone.
@@ -69,31 +77,46 @@ func (s *Service) stream(ctx context.Context, account string) (*accountStream, f
 	if s.streams.m == nil {
 		s.streams.m = map[string]*streamRef{}
 	}
-	ref, ok := s.streams.m[account]
-	if ok && ref.st != nil && ref.st.isEnded() {
-		ok = false // its bus subscription ended: start again
+	ref := s.streams.m[account]
+	if ref != nil && ref.ended() {
+		ref = nil // its bus subscription ended: start again
 	}
-	if !ok {
+	starter := ref == nil
+	if starter {
 		ref = &streamRef{ready: make(chan struct{})}
 		s.streams.m[account] = ref
 	}
 	ref.refs++
 	s.streams.mu.Unlock()
+
 	release := func() {
 		s.streams.mu.Lock()
 		ref.refs--
-		last := ref.refs == 0
-		if last && s.streams.m[account] == ref {
-			delete(s.streams.m, account)
+		var stop *accountStream
+		if ref.refs == 0 {
+			if s.streams.m[account] == ref {
+				delete(s.streams.m, account)
+			}
+			stop = ref.st
 		}
 		s.streams.mu.Unlock()
-		if last && ref.st != nil {
-			ref.st.stop()
+		if stop != nil {
+			stop.stop()
 		}
 	}
-	if !ok {
-		ref.st, ref.err = s.startStream(account)
+	if starter {
+		st, err := s.startStream(account)
+		s.streams.mu.Lock()
+		ref.st, ref.err = st, err
+		orphan := st != nil && ref.refs == 0 // every follower left meanwhile
+		if err != nil && s.streams.m[account] == ref {
+			delete(s.streams.m, account) // the next follower tries again
+		}
+		s.streams.mu.Unlock()
 		close(ref.ready)
+		if orphan {
+			st.stop()
+		}
 	}
 	select {
 	case <-ref.ready:

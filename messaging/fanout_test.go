@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,22 +165,60 @@ func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 
 		// The last follower gone, the account's stream stops.
 		cancel()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			fx.s.streams.mu.Lock()
-			left := len(fx.s.streams.m)
-			fx.s.streams.mu.Unlock()
-			if left == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d account streams left after their followers ended", left)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitNoStreams(t, fx.s)
 		for range slow {
 		}
 	})
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Followers coming and going at once share one stream, and when the last
+// one is gone no stream is left running.
+func TestAccountStreamsComeAndGo(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		var wg sync.WaitGroup
+		for i := range 40 {
+			wg.Go(func() {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if i%3 == 0 {
+					cancel() // gone before it starts
+				}
+				ch, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+				if err != nil {
+					if ctx.Err() == nil {
+						t.Error(err)
+					}
+					return
+				}
+				time.Sleep(time.Duration(i%5) * time.Millisecond)
+				cancel()
+				for range ch {
+				}
+			})
+		}
+		wg.Wait()
+		waitNoStreams(t, fx.s)
+	})
+}
+
+// waitNoStreams waits until the service runs no account stream (a
+// follower's end releases its stream a moment after its channel closes).
+func waitNoStreams(t *testing.T, s *Service) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.streams.mu.Lock()
+		left := len(s.streams.m)
+		s.streams.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d account streams left after their followers ended", left)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

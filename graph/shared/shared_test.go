@@ -58,7 +58,7 @@ var events = []*apiws.MessageEvent{
 		At: time.Date(2026, 11, 25, 23, 59, 58, 123456789, time.UTC)},
 	{AccountID: "acc_1", Seq: 42, MessageID: "msg_2", NumberID: "num_2", Status: apiws.StatusFailed,
 		Error: &apiws.MessageError{Code: "NOT_ON_WHATSAPP", Message: `"+1 555" is "not" on WhatsApp`, Retryable: false},
-		At: time.Date(2026, 11, 26, 0, 0, 1, 0, time.UTC)},
+		At:    time.Date(2026, 11, 26, 0, 0, 1, 0, time.UTC)},
 }
 
 // run executes one operation and returns the data of each response.
