@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,12 +67,114 @@ func (c *gorillaConn) WriteJSON(v any) error {
 	if c.state != nil && c.state.refused.Load() {
 		return nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
+	b, ok := encodeEnvelope(v)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return err
+		}
 	}
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	return c.Conn.WriteMessage(websocket.TextMessage, b)
+}
+
+// envelope is where the fields of one of gqlgen's websocket message types
+// are: {payload, id, type}, as both protocols have them. Its payload is
+// JSON that gqlgen has just encoded (a response, an error); encoding/json
+// would parse and compact it again, for every subscriber of every event.
+type envelope struct {
+	payload, id, typ int
+	ok               bool
+}
+
+var (
+	envelopes   sync.Map // reflect.Type → envelope
+	rawMessage  = reflect.TypeFor[json.RawMessage]()
+	jsonEncoder = reflect.TypeFor[json.Marshaler]()
+)
+
+// envelopeOf finds the fields of a message type, once per type: exactly
+// the exported fields Payload (json.RawMessage, "payload,omitempty"), ID
+// (a string, "id,omitempty") and Type (a string, "type"), none with its
+// own JSON encoding.
+func envelopeOf(t reflect.Type) envelope {
+	if e, ok := envelopes.Load(t); ok {
+		return e.(envelope)
+	}
+	e := envelope{payload: -1, id: -1, typ: -1}
+	exported := 0
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		exported++
+		tag := f.Tag.Get("json")
+		switch {
+		case f.Name == "Payload" && f.Type == rawMessage && tag == "payload,omitempty":
+			e.payload = i
+		case f.Name == "ID" && f.Type.Kind() == reflect.String && !f.Type.Implements(jsonEncoder) && tag == "id,omitempty":
+			e.id = i
+		case f.Name == "Type" && f.Type.Kind() == reflect.String && !f.Type.Implements(jsonEncoder) && tag == "type":
+			e.typ = i
+		}
+	}
+	e.ok = exported == 3 && e.payload >= 0 && e.id >= 0 && e.typ >= 0 && !t.Implements(jsonEncoder) &&
+		!reflect.PointerTo(t).Implements(jsonEncoder)
+	envelopes.Store(t, e)
+	return e
+}
+
+// encodeEnvelope writes one of gqlgen's websocket messages as
+// encoding/json would, its payload as it is; ok is false for any other
+// value, which is for encoding/json then.
+func encodeEnvelope(v any) ([]byte, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return nil, false
+	}
+	e := envelopeOf(rv.Type())
+	if !e.ok {
+		return nil, false
+	}
+	typ, err := textOf(rv.Field(e.typ))
+	if err != nil {
+		return nil, false
+	}
+	payload, id := rv.Field(e.payload).Bytes(), rv.Field(e.id).String()
+	b := make([]byte, 0, len(payload)+len(id)+len(typ)+32)
+	b = append(b, '{')
+	if len(payload) > 0 {
+		b = append(b, `"payload":`...)
+		b = append(b, payload...)
+		b = append(b, ',')
+	}
+	if id != "" {
+		b = append(b, `"id":`...)
+		b = appendJSONString(b, id)
+		b = append(b, ',')
+	}
+	b = append(b, `"type":`...)
+	b = appendJSONString(b, typ)
+	return append(b, '}'), true
+}
+
+// textOf is a string field's text as encoding/json writes it: through its
+// MarshalText when it has one.
+func textOf(f reflect.Value) (string, error) {
+	if m, ok := f.Interface().(encoding.TextMarshaler); ok {
+		b, err := m.MarshalText()
+		return string(b), err
+	}
+	return f.String(), nil
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(b, q...)
 }
 
 func (c *gorillaConn) WriteClose(code int, msg string) error {
