@@ -172,9 +172,18 @@ func textOf(f reflect.Value) (string, error) {
 	return f.String(), nil
 }
 
+// appendJSONString appends s as a JSON string, as encoding/json writes it;
+// ids and message types are plain ASCII, which needs no escape.
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (c *gorillaConn) WriteClose(code int, msg string) error {
