@@ -50,12 +50,16 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	if op.Operation == nil || op.Operation.Operation != ast.Subscription {
 		return s.ExecutableSchema.Exec(ctx)
 	}
-	roots := graphql.CollectFields(op, op.Operation.SelectionSet, []string{"Subscription"})
+	// Fields are collected on a scratch context: gqlgen would keep what it
+	// collects in the operation's cache for the subscription's whole life,
+	// while the compiled selection is all this needs.
+	scratch := &graphql.OperationContext{Doc: op.Doc, Variables: op.Variables, Operation: op.Operation}
+	roots := graphql.CollectFields(scratch, op.Operation.SelectionSet, []string{"Subscription"})
 	if len(roots) != 1 || roots[0].Name != "messageStatus" {
 		return s.ExecutableSchema.Exec(ctx)
 	}
 	root := roots[0]
-	sel, ok := compile(op, root.Selections, "MessageStatusEvent", eventFields)
+	sel, ok := compile(scratch, root.Selections, "MessageStatusEvent", eventFields)
 	if !ok || len(root.Deferrables) > 0 {
 		return s.ExecutableSchema.Exec(ctx)
 	}
@@ -69,14 +73,15 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 		// reports any other; a refused subscription starts nothing.
 		return s.ExecutableSchema.Exec(ctx)
 	}
-	shape := root.Alias + "\x00" + sel.key()
+	alias := root.Alias
+	shape := alias + "\x00" + sel.key()
 	return func(ctx context.Context) *graphql.Response {
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				return nil
 			}
-			return &graphql.Response{Data: s.cache.get(ev, shape, func() []byte { return render(root.Alias, sel, ev) })}
+			return &graphql.Response{Data: s.cache.get(ev, shape, func() []byte { return render(alias, sel, ev) })}
 		case <-ctx.Done():
 			return nil
 		}
