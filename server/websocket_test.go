@@ -14,7 +14,7 @@ type message struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 	ID      string          `json:"id,omitempty"`
 	Type    kind            `json:"type"`
-	noOp    bool // gqlgen's have an unexported field too
+	noOp    bool            // gqlgen's have an unexported field too
 }
 
 // Not shaped like them: encoding/json's.
