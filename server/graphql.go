@@ -79,7 +79,8 @@ func (s *Server) graphqlHandler() http.Handler {
 // connection buffers, the request's goroutine and stack) while the socket
 // lives on: an idle subscription holds only what the websocket needs. The
 // session's context keeps the request's values but not its cancellation,
-// which comes when the handler returns; the socket's end ends the session.
+// which comes when the handler returns: it is cancelled when the session
+// ends instead, as the request's was before.
 func detachWebsockets(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !websocket.IsWebSocketUpgrade(r) {
@@ -87,13 +88,15 @@ func detachWebsockets(next http.Handler) http.Handler {
 			return
 		}
 		hw := &hijackNotifier{ResponseWriter: w, hijacked: make(chan struct{})}
-		r = r.WithContext(context.WithoutCancel(r.Context()))
+		ctx, end := context.WithCancel(context.WithoutCancel(r.Context()))
+		r = r.WithContext(ctx)
 		// An upgrade has no body; the body limit's reader would keep the
 		// response, and through it the whole HTTP connection, alive.
 		r.Body = http.NoBody
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			defer end()
 			next.ServeHTTP(hw, r)
 		}()
 		select {

@@ -155,3 +155,36 @@ func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
 		}
 	}
 }
+
+// A closed websocket's session ends: its credentials are no longer
+// rechecked (each recheck is a query, counted by the statements metric).
+func TestClosedWebsocketsStopTheirRechecks(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_WS_AUTH_RECHECK": "100ms"})
+	token, _ := signUp(t, base, "recheck-stop@example.com")
+	window := func() float64 {
+		before := metric(t, base, "apiws_db_statements_total")
+		time.Sleep(500 * time.Millisecond)
+		return metric(t, base, "apiws_db_statements_total") - before
+	}
+	idle := window()
+	var conns []*websocket.Conn
+	for range 20 {
+		conn := wsDial(t, base, "graphql-transport-ws", nil)
+		wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+		if m := wsRead(t, conn); m["type"] != "connection_ack" {
+			t.Fatalf("after init: %v", m)
+		}
+		conns = append(conns, conn)
+	}
+	if open := window(); open < idle+40 {
+		t.Fatalf("%v statements in 500 ms with 20 sockets rechecked every 100 ms, %v idle: rechecks not seen", open, idle)
+	}
+	for _, c := range conns {
+		_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		_ = c.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if closed := window(); closed > idle+15 {
+		t.Fatalf("%v statements in 500 ms after the sockets closed, %v idle: their rechecks go on", closed, idle)
+	}
+}
