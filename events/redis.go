@@ -77,25 +77,7 @@ func NewRedis(client redis.UniversalClient, opts Options) *Redis {
 // after Options.Timeout. On failure the local subscribers of topic receive
 // an apiws.EventResync.
 func (b *Redis) Publish(ctx context.Context, topic string, ev apiws.Event) error {
-	if err := checkPublish(ctx, ev); err != nil {
-		return err
-	}
-	select {
-	case <-b.done:
-		return ErrClosed
-	default:
-	}
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("events: encode event: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
-	defer cancel()
-	if err := b.client.Publish(ctx, channelPrefix+topic, payload).Err(); err != nil {
-		b.hub.resync(topic)
-		return fmt.Errorf("events: publish to %q: %w", topic, err)
-	}
-	return nil
+	return b.PublishBatch(ctx, []Published{{Topic: topic, Event: ev}})
 }
 
 // PublishBatch encodes each event once and publishes them in order in one
@@ -132,6 +114,9 @@ func (b *Redis) PublishBatch(ctx context.Context, evs []Published) error {
 				resynced[p.Topic] = true
 				b.hub.resync(p.Topic)
 			}
+		}
+		if len(evs) == 1 {
+			return fmt.Errorf("events: publish to %q: %w", evs[0].Topic, err)
 		}
 		return fmt.Errorf("events: publish %d events: %w", len(evs), err)
 	}
