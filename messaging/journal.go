@@ -28,6 +28,8 @@ type journal struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{}
+	// committed sees each commit's events before its writers are answered.
+	committed func([]*apiws.MessageEvent)
 	// published receives each commit's events, in commit order, from a
 	// goroutine of its own: a slow broker does not hold up the commits.
 	published func([]*apiws.MessageEvent)
@@ -48,9 +50,9 @@ type journalReq struct {
 const maxJournalBatch = 256
 
 // newJournal starts a journal with shards committers.
-func newJournal(ctx context.Context, db *storage.DB, shards int, published func([]*apiws.MessageEvent)) *journal {
+func newJournal(ctx context.Context, db *storage.DB, shards int, committed, published func([]*apiws.MessageEvent)) *journal {
 	j := &journal{db: db, ctx: context.WithoutCancel(ctx), shards: make([]chan *journalReq, max(shards, 1)),
-		done: make(chan struct{}), published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
+		done: make(chan struct{}), committed: committed, published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
 	var wg sync.WaitGroup
 	for i := range j.shards {
 		reqs := make(chan *journalReq, maxJournalBatch)
@@ -158,6 +160,9 @@ func (j *journal) commit(batch []*journalReq) []*apiws.MessageEvent {
 			evs = append(evs, j.commit([]*journalReq{r})...)
 		}
 		return evs
+	}
+	if err == nil {
+		j.committed(evs)
 	}
 	for _, r := range batch {
 		r.err <- err

@@ -12,7 +12,8 @@ import (
 )
 
 // Concurrent writes share transactions; one that cannot be written (its
-// account does not exist) fails alone, and the rest are committed and
+// account does not exist) fails alone, and the rest are committed (each
+// seen committed before its writer is answered) and
 // published in cursor order (an account's writes share one committer),
 // each cursor once.
 func TestJournalGroupCommit(t *testing.T) {
@@ -29,7 +30,14 @@ func TestJournalGroupCommit(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var published []*apiws.MessageEvent
+		committed := map[string]bool{} // message ids whose event was seen committed
 		j := newJournal(ctx, db, 3, func(evs []*apiws.MessageEvent) {
+			mu.Lock()
+			for _, ev := range evs {
+				committed[ev.MessageID] = true
+			}
+			mu.Unlock()
+		}, func(evs []*apiws.MessageEvent) {
 			mu.Lock()
 			published = append(published, evs...)
 			mu.Unlock()
@@ -47,6 +55,15 @@ func TestJournalGroupCommit(t *testing.T) {
 					m.AccountID = "acc_missing"
 				}
 				errs[i] = j.write(&journalReq{account: m.AccountID, queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}})
+				// A writer is answered only once its events were seen
+				// committed (the usage counts a send before the next
+				// send's quota check).
+				mu.Lock()
+				seen := committed[m.ID]
+				mu.Unlock()
+				if errs[i] == nil && !seen {
+					t.Errorf("write %d answered before its event was seen committed", i)
+				}
 			}()
 		}
 		wg.Wait()

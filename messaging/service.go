@@ -125,7 +125,7 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 	if db.Dialect == storage.SQLite {
 		shards = 1
 	}
-	s.journal = newJournal(ctx, db, shards, func(evs []*apiws.MessageEvent) { s.publish(evs...) })
+	s.journal = newJournal(ctx, db, shards, s.count, s.broadcast)
 	return s, nil
 }
 
@@ -261,10 +261,31 @@ func (s *Service) Close() {
 	s.journal.close()
 }
 
-// publish announces committed events on the bus, in one round trip. A bus
-// failure is logged, not returned: the log in the database is the source
-// of truth and subscribers resync from it.
+// publish counts committed events in the usage rollups and announces them
+// on the bus.
 func (s *Service) publish(evs ...*apiws.MessageEvent) {
+	s.count(evs)
+	s.broadcast(evs)
+}
+
+// count adds committed events to the usage rollups (in memory until the
+// next rollup write). A send is counted before it is acknowledged, so the
+// next send's quota check sees it.
+func (s *Service) count(evs []*apiws.MessageEvent) {
+	if s.usage == nil {
+		return
+	}
+	for _, ev := range evs {
+		if err := s.usage.RecordMessage(context.WithoutCancel(s.ctx), ev.AccountID, ev.Status, ev.At); err != nil {
+			s.log.Warn("record message in usage", "err", err, "account", ev.AccountID)
+		}
+	}
+}
+
+// broadcast announces committed events on the bus, in one round trip. A
+// bus failure is logged, not returned: the log in the database is the
+// source of truth and subscribers resync from it.
+func (s *Service) broadcast(evs []*apiws.MessageEvent) {
 	if len(evs) == 0 {
 		return
 	}
@@ -279,13 +300,6 @@ func (s *Service) publish(evs ...*apiws.MessageEvent) {
 	// published too (the bus bounds the wait).
 	if err := s.bus.PublishBatch(context.WithoutCancel(s.ctx), batch); err != nil {
 		s.log.Warn("publish message events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
-	}
-	if s.usage != nil {
-		for _, ev := range evs {
-			if err := s.usage.RecordMessage(context.WithoutCancel(s.ctx), ev.AccountID, ev.Status, ev.At); err != nil {
-				s.log.Warn("record message in usage", "err", err, "account", ev.AccountID)
-			}
-		}
 	}
 }
 
