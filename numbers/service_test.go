@@ -18,18 +18,28 @@ import (
 // env is a service over a real database, the in-process bus and an
 // immediate sandbox.
 type env struct {
-	db  *storage.DB
-	svc *numbers.Service
-	acc *apiws.Account
-	ctx context.Context // acts for acc through a dashboard session
+	db      *storage.DB
+	svc     *numbers.Service
+	sandbox *whatsapp.Sandbox
+	acc     *apiws.Account
+	ctx     context.Context // acts for acc through a dashboard session
 }
 
 func newEnv(t *testing.T, db *storage.DB) *env {
+	return newEnvWith(t, db, nil)
+}
+
+// newEnvWith is newEnv with before run on each connector report before the
+// service handles it.
+func newEnvWith(t *testing.T, db *storage.DB, before func(*whatsapp.StateChange)) *env {
 	t.Helper()
 	bus := events.NewMemory(events.Options{})
 	var svc *numbers.Service
 	sandbox := whatsapp.NewSandbox(func(e whatsapp.Event) {
 		if sc, ok := e.(*whatsapp.StateChange); ok {
+			if before != nil {
+				before(sc)
+			}
 			svc.HandleStateChange(sc)
 		}
 	}, 0.05)
@@ -50,7 +60,7 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 		t.Fatal(err)
 	}
 	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
-	return &env{db: db, svc: svc, acc: acc, ctx: ctx}
+	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx}
 }
 
 func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
@@ -129,6 +139,49 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
 		if err != nil || got.Status != apiws.NumberConnected {
 			t.Fatalf("after ReconnectAll: %+v, %v", got, err)
+		}
+	})
+}
+
+// TestQuickDisconnectsAndReconnectsEndAsAsked: a number disconnected and
+// reconnected in quick succession ends in the state last asked for, once
+// every connector report is in; a late report of an earlier state must not
+// overwrite it (the dashboard showed a reconnected number DISCONNECTED).
+func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		e := newEnvWith(t, db, func(sc *whatsapp.StateChange) {
+			if sc.Status == apiws.NumberConnected {
+				time.Sleep(10 * time.Millisecond) // a busy database
+			}
+		})
+		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+		defer cancel()
+		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := e.svc.Pairing(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range evs {
+		}
+		for i := range 10 {
+			got, err := e.svc.DisconnectNumber(ctx, n.ID)
+			if err != nil || got.Status != apiws.NumberDisconnected {
+				t.Fatalf("cycle %d: DisconnectNumber = %+v, %v", i, got, err)
+			}
+			if _, err := e.svc.ReconnectNumber(ctx, n.ID); err != nil {
+				t.Fatalf("cycle %d: ReconnectNumber: %v", i, err)
+			}
+		}
+		if _, err := e.svc.DisconnectNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		_ = e.sandbox.Close() // returns once every report was handled
+		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
+		if err != nil || got.Status != apiws.NumberDisconnected {
+			t.Fatalf("after the last disconnect and every report: %+v, %v; want DISCONNECTED", got, err)
 		}
 	})
 }

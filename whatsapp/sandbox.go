@@ -40,6 +40,11 @@ type Sandbox struct {
 	timedOut      map[string]bool // message ids whose first send failed (0002)
 	transmissions []Transmission
 	recorder      func(Transmission)
+	// reports are the StateChanges not yet handed to the handler, in the
+	// order they happened; one goroutine at a time delivers them
+	// (reporting), so a late report never overtakes a newer one.
+	reports   []report
+	reporting bool
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -54,6 +59,13 @@ type Transmission struct {
 	To        string
 	Kind      apiws.MessageKind
 	At        time.Time
+}
+
+// report is a StateChange waiting for delivery; delivered is closed once
+// the handler has returned from it.
+type report struct {
+	sc        *StateChange
+	delivered chan struct{}
 }
 
 type sandboxNumber struct {
@@ -187,7 +199,9 @@ func (s *Sandbox) pair(ctx context.Context, numberID string, ch chan<- PairEvent
 	s.mu.Unlock()
 
 	ch <- PairEvent{Success: &success}
-	s.emit(&StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
+	s.mu.Lock()
+	s.reportLocked(&StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
+	s.mu.Unlock()
 }
 
 // PairPhone returns a pairing code for a pairing under way; the sandbox
@@ -233,35 +247,38 @@ func (s *Sandbox) Connect(ctx context.Context, n *apiws.Number) error {
 		s.phones[num.phone] = true
 	}
 	num.connected = true
-	s.goLocked(func() {
-		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberConnected, At: time.Now()})
-	})
+	// CONNECTED follows, as WhatsApp's confirmation does.
+	s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberConnected, At: time.Now()})
 	return nil
 }
 
-// Disconnect marks the number disconnected; it stays paired.
+// Disconnect marks the number disconnected; it stays paired. As with
+// whatsmeow, its DISCONNECTED has been reported when it returns, after any
+// report still pending, so no earlier CONNECTED can come after it.
 func (s *Sandbox) Disconnect(ctx context.Context, n *apiws.Number) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	num := s.numbers[n.ID]
 	if num == nil || !num.connected {
+		s.mu.Unlock()
 		return nil
 	}
 	num.connected = false
-	s.goLocked(func() {
-		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
-	})
+	delivered := s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
+	s.mu.Unlock()
+	<-delivered
 	return nil
 }
 
-// Logout unpairs the number; Connect then fails with ErrNotPaired.
+// Logout unpairs the number; Connect then fails with ErrNotPaired. Its
+// LOGGED_OUT has been reported when it returns, as Disconnect's is.
 func (s *Sandbox) Logout(ctx context.Context, n *apiws.Number) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return ErrClosed
 	}
 	num := s.number(n.ID)
@@ -269,9 +286,9 @@ func (s *Sandbox) Logout(ctx context.Context, n *apiws.Number) error {
 		num.phone = *n.Phone // remember it so Connect knows the number left
 	}
 	num.paired, num.connected = false, false
-	s.goLocked(func() {
-		s.emit(&StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
-	})
+	delivered := s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
+	s.mu.Unlock()
+	<-delivered
 	return nil
 }
 
@@ -403,14 +420,49 @@ func (s *Sandbox) newPhoneLocked() string {
 	}
 }
 
-// goLocked runs f in a goroutine Close waits for. s.mu must be held and s
-// not closed, so no goroutine starts after Close began waiting.
+// goLocked runs f in a goroutine Close waits for. s.mu must be held, and s
+// not closed or the caller itself a goroutine Close waits for, so that no
+// goroutine starts once Close's wait can have ended.
 func (s *Sandbox) goLocked(f func()) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		f()
 	}()
+}
+
+// reportLocked queues sc for the handler behind every earlier report and
+// returns a channel closed once the handler has taken it. s.mu must be held,
+// and s either open or the caller a goroutine Close waits for (so that the
+// delivering goroutine is one Close waits for too).
+func (s *Sandbox) reportLocked(sc *StateChange) <-chan struct{} {
+	r := report{sc: sc, delivered: make(chan struct{})}
+	s.reports = append(s.reports, r)
+	if !s.reporting {
+		s.reporting = true
+		s.goLocked(s.deliverReports)
+	}
+	return r.delivered
+}
+
+// deliverReports hands the queued reports to the handler one at a time, in
+// order, until none is left. Close does not stop it: a report is the
+// record of something that happened.
+func (s *Sandbox) deliverReports() {
+	for {
+		s.mu.Lock()
+		if len(s.reports) == 0 {
+			s.reporting = false
+			s.reports = nil
+			s.mu.Unlock()
+			return
+		}
+		r := s.reports[0]
+		s.reports = s.reports[1:]
+		s.mu.Unlock()
+		s.emit(r.sc)
+		close(r.delivered)
+	}
 }
 
 // wait sleeps for d scaled; it returns an error if ctx ends or s closes first.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -330,6 +331,64 @@ func TestSandboxConnectionLifecycle(t *testing.T) {
 	}
 	if err := s2.Connect(ctx, &apiws.Number{ID: "num_never"}); !errors.Is(err, ErrNotPaired) {
 		t.Errorf("Connect unpaired: %v, want ErrNotPaired", err)
+	}
+}
+
+// TestSandboxReportsInOrder: connection changes reach the handler in the
+// order they happened, even when the handler is slow, and Disconnect and
+// Logout return once theirs was handled, so an earlier CONNECTED can never
+// land after them and leave a disconnected number shown as connected.
+func TestSandboxReportsInOrder(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx := context.Background()
+	var rec recorder
+	slow := func(e Event) {
+		if sc, ok := e.(*StateChange); ok && sc.Status == apiws.NumberConnected {
+			time.Sleep(20 * time.Millisecond) // a busy database
+		}
+		rec.handle(e)
+	}
+	s := NewSandbox(slow, 0)
+	defer s.Close()
+	n := pairSandbox(t, s, "num_1")
+
+	last := func() apiws.NumberStatus {
+		var st apiws.NumberStatus
+		for _, e := range rec.all() {
+			if sc, ok := e.(*StateChange); ok {
+				st = sc.Status
+			}
+		}
+		return st
+	}
+	want := []apiws.NumberStatus{apiws.NumberConnected}
+	for range 3 {
+		if err := s.Disconnect(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		if got := last(); got != apiws.NumberDisconnected {
+			t.Fatalf("last report once Disconnect returned: %s, want DISCONNECTED", got)
+		}
+		if err := s.Connect(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, apiws.NumberDisconnected, apiws.NumberConnected)
+	}
+	if err := s.Logout(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); got != apiws.NumberLoggedOut {
+		t.Fatalf("last report once Logout returned: %s, want LOGGED_OUT", got)
+	}
+	want = append(want, apiws.NumberLoggedOut)
+	var got []apiws.NumberStatus
+	for _, e := range rec.all() {
+		if sc, ok := e.(*StateChange); ok {
+			got = append(got, sc.Status)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reports %v, want %v", got, want)
 	}
 }
 

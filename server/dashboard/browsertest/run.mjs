@@ -403,6 +403,11 @@ async function main() {
         if (!ok) break;
       } catch (e) {
         problem(`${t.name}: ${e.message.split('\n')[0]}`);
+        // Enough to tell what was awaited and what the page showed instead.
+        console.log(e.message.split('\n').slice(1, 8).map((l) => `    ${l}`).join('\n'));
+        const shown = await page.evaluate(() => document.body.innerText).catch(() => '');
+        console.log(`  page text:\n${shown.slice(0, 3000).replace(/^/gm, '    ')}`);
+        console.log(`  apiws log (end):\n${apiws.log().split('\n').filter((l) => !l.includes('"path":"/dashboard/assets/')).slice(-40).join('\n').replace(/^/gm, '    ')}`);
         await page.screenshot({ path: join(shots, `failure-${t.name}.png`), fullPage: true }).catch(() => {});
         results.push(`FAIL ${t.name}`);
         break;

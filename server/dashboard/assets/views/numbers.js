@@ -36,6 +36,12 @@ const ACTIONS = {
 
 export function renderNumbers(app) {
   const numbers = new Map();
+  // heard counts the numberStatus events seen per number. A mutation's
+  // answer is shown only if none came while it ran: the events arrive in
+  // order and end on the latest state, while the answer may be older than
+  // an event that overtook it.
+  const heard = new Map();
+  const heardOf = (id) => heard.get(id) || 0;
   const rows = h('tbody');
   const pairingBox = h('div', { class: 'pairing', id: 'pairing', hidden: true });
   let stopPairing = null;
@@ -67,6 +73,7 @@ export function renderNumbers(app) {
   async function act(name, n, button) {
     if (name === 'remove' && !confirm(`Remove ${n.label || n.phone || 'this number'}? It is logged out of WhatsApp and its session keys are deleted.`)) return;
     button.disabled = true;
+    const before = heardOf(n.id);
     try {
       const data = await gql(ACTIONS[name], { id: n.id });
       const payload = Object.values(data)[0];
@@ -77,7 +84,7 @@ export function renderNumbers(app) {
         numbers.delete(n.id);
         app.toast('Number removed.');
       } else {
-        numbers.set(n.id, payload.number);
+        if (heardOf(n.id) === before) numbers.set(n.id, payload.number);
         if (payload.number.status === 'PAIRING') pair(payload.number);
       }
       draw();
@@ -155,7 +162,7 @@ export function renderNumbers(app) {
           app.toast(problem, 'error');
           return;
         }
-        numbers.set(p.number.id, p.number);
+        if (heardOf(p.number.id) === 0) numbers.set(p.number.id, p.number);
         draw();
         pair(p.number);
         connectForm.reset();
@@ -172,6 +179,7 @@ export function renderNumbers(app) {
 
   const stopStatus = app.rt.subscribe(STATUS, () => ({}), (data) => {
     const ev = data.numberStatus;
+    heard.set(ev.number.id, heardOf(ev.number.id) + 1);
     numbers.set(ev.number.id, { ...ev.number, status: ev.status });
     draw();
   });
