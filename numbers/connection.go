@@ -162,7 +162,9 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 
 // HandleStateChange records a connection change a connector reported and
 // publishes it. Changes of a PAIRING number are left to the pairing's
-// outcome, which knows the device it linked.
+// outcome, which knows the device it linked. A LOGGED_OUT number connects
+// again only through a new pairing, so a CONNECTED reported for one is the
+// late report of a connection since ended (by a removal, say).
 func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
 	if !s.owns(sc.NumberID) {
 		// A connection this instance let go of reports its end; the owner
@@ -172,7 +174,8 @@ func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	_, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
-		return n.Status != apiws.NumberPairing
+		stale := sc.Status == apiws.NumberConnected && n.Status == apiws.NumberLoggedOut
+		return n.Status != apiws.NumberPairing && !stale
 	})
 	if err != nil && apiws.ErrorCodeOf(err) != apiws.ENOTFOUND { // a removed number's last words
 		s.log.Error("record number state", "number", sc.NumberID, "status", sc.Status, "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,18 +30,19 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 	return newEnvWith(t, db, nil)
 }
 
-// newEnvWith is newEnv with before run on each connector report before the
-// service handles it.
-func newEnvWith(t *testing.T, db *storage.DB, before func(*whatsapp.StateChange)) *env {
+// newEnvWith is newEnv with around wrapping the service's handling of each
+// connector report (handle).
+func newEnvWith(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChange, handle func())) *env {
 	t.Helper()
 	bus := events.NewMemory(events.Options{})
 	var svc *numbers.Service
 	sandbox := whatsapp.NewSandbox(func(e whatsapp.Event) {
 		if sc, ok := e.(*whatsapp.StateChange); ok {
-			if before != nil {
-				before(sc)
+			if around == nil {
+				svc.HandleStateChange(sc)
+				return
 			}
-			svc.HandleStateChange(sc)
+			around(sc, func() { svc.HandleStateChange(sc) })
 		}
 	}, 0.05)
 	svc = numbers.New(db, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), sandbox, nil)
@@ -149,11 +151,7 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 // overwrite it (the dashboard showed a reconnected number DISCONNECTED).
 func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		e := newEnvWith(t, db, func(sc *whatsapp.StateChange) {
-			if sc.Status == apiws.NumberConnected {
-				time.Sleep(10 * time.Millisecond) // a busy database
-			}
-		})
+		e := newEnvWith(t, db, slowConnected)
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 		defer cancel()
 		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
@@ -182,6 +180,63 @@ func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
 		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
 		if err != nil || got.Status != apiws.NumberDisconnected {
 			t.Fatalf("after the last disconnect and every report: %+v, %v; want DISCONNECTED", got, err)
+		}
+	})
+}
+
+// slowConnected handles CONNECTED reports late, as with a busy database.
+func slowConnected(sc *whatsapp.StateChange, handle func()) {
+	if sc.Status == apiws.NumberConnected {
+		time.Sleep(10 * time.Millisecond)
+	}
+	handle()
+}
+
+// TestRemovingAReconnectingNumberStaysLoggedOut: the CONNECTED of a
+// reconnect that comes after the number was removed is a late report of an
+// ended connection; it must not bring the number back, not even for a
+// moment.
+func TestRemovingAReconnectingNumberStaysLoggedOut(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		var revived atomic.Int32
+		var e *env
+		e = newEnvWith(t, db, func(sc *whatsapp.StateChange, handle func()) {
+			slowConnected(sc, func() {
+				before, err := db.NumberByID(context.Background(), sc.NumberID)
+				handle()
+				after, err2 := db.NumberByID(context.Background(), sc.NumberID)
+				if err == nil && err2 == nil && before.Status == apiws.NumberLoggedOut && after.Status == apiws.NumberConnected {
+					revived.Add(1)
+				}
+			})
+		})
+		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+		defer cancel()
+		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := e.svc.Pairing(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range evs {
+		}
+		if _, err := e.svc.DisconnectNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.ReconnectNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.RemoveNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		_ = e.sandbox.Close() // returns once every report was handled
+		if got := revived.Load(); got != 0 {
+			t.Errorf("a removed (LOGGED_OUT) number was set CONNECTED %d times by a late report", got)
+		}
+		if _, err := e.svc.Number(ctx, e.acc.ID, n.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Errorf("the removed number: %v, want NOT_FOUND", err)
 		}
 	})
 }

@@ -40,11 +40,6 @@ type Sandbox struct {
 	timedOut      map[string]bool // message ids whose first send failed (0002)
 	transmissions []Transmission
 	recorder      func(Transmission)
-	// reports are the StateChanges not yet handed to the handler, in the
-	// order they happened; one goroutine at a time delivers them
-	// (reporting), so a late report never overtakes a newer one.
-	reports   []report
-	reporting bool
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -75,6 +70,11 @@ type sandboxNumber struct {
 	// pairing is set while a PairQR runs: PairPhone needs one, a second
 	// PairQR is refused.
 	pairing bool
+	// reports are the number's StateChanges not yet handed to the handler,
+	// in the order they happened; one goroutine at a time delivers them
+	// (reporting), so a late report never overtakes a newer one.
+	reports   []report
+	reporting bool
 }
 
 // The sandbox's simulated delays at scale 1.
@@ -196,12 +196,13 @@ func (s *Sandbox) pair(ctx context.Context, numberID string, ch chan<- PairEvent
 	num.phone, num.jid = phone, phoneDigits(phone)+":1@s.whatsapp.net"
 	num.paired, num.connected, num.pairing = true, true, false
 	success := PairSuccess{Phone: num.phone, JID: num.jid, PushName: "Sandbox " + phone[len(phone)-4:]}
+	// Queued with the change, so that a Disconnect right after comes after
+	// it. It may reach the handler before the outcome below: the number is
+	// still PAIRING then, and the outcome speaks for it.
+	s.reportLocked(num, &StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
 	s.mu.Unlock()
 
 	ch <- PairEvent{Success: &success}
-	s.mu.Lock()
-	s.reportLocked(&StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
-	s.mu.Unlock()
 }
 
 // PairPhone returns a pairing code for a pairing under way; the sandbox
@@ -248,7 +249,7 @@ func (s *Sandbox) Connect(ctx context.Context, n *apiws.Number) error {
 	}
 	num.connected = true
 	// CONNECTED follows, as WhatsApp's confirmation does.
-	s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberConnected, At: time.Now()})
+	s.reportLocked(num, &StateChange{NumberID: n.ID, Status: apiws.NumberConnected, At: time.Now()})
 	return nil
 }
 
@@ -267,10 +268,9 @@ func (s *Sandbox) Disconnect(ctx context.Context, n *apiws.Number) error {
 		return nil
 	}
 	num.connected = false
-	delivered := s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
+	delivered := s.reportLocked(num, &StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
 	s.mu.Unlock()
-	<-delivered
-	return nil
+	return waitDelivered(ctx, delivered)
 }
 
 // Logout unpairs the number; Connect then fails with ErrNotPaired. Its
@@ -286,10 +286,20 @@ func (s *Sandbox) Logout(ctx context.Context, n *apiws.Number) error {
 		num.phone = *n.Phone // remember it so Connect knows the number left
 	}
 	num.paired, num.connected = false, false
-	delivered := s.reportLocked(&StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
+	delivered := s.reportLocked(num, &StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
 	s.mu.Unlock()
-	<-delivered
-	return nil
+	return waitDelivered(ctx, delivered)
+}
+
+// waitDelivered waits for a report to be handled, or for ctx to end: the
+// change is made and its report goes out in order all the same.
+func waitDelivered(ctx context.Context, delivered <-chan struct{}) error {
+	select {
+	case <-delivered:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // IsOnWhatsApp reports false for numbers ending in 0000, true for any other
@@ -431,34 +441,34 @@ func (s *Sandbox) goLocked(f func()) {
 	}()
 }
 
-// reportLocked queues sc for the handler behind every earlier report and
-// returns a channel closed once the handler has taken it. s.mu must be held,
-// and s either open or the caller a goroutine Close waits for (so that the
-// delivering goroutine is one Close waits for too).
-func (s *Sandbox) reportLocked(sc *StateChange) <-chan struct{} {
+// reportLocked queues sc for the handler behind every earlier report of
+// num and returns a channel closed once the handler has taken it. s.mu must
+// be held, and s either open or the caller a goroutine Close waits for (so
+// that the delivering goroutine is one Close waits for too).
+func (s *Sandbox) reportLocked(num *sandboxNumber, sc *StateChange) <-chan struct{} {
 	r := report{sc: sc, delivered: make(chan struct{})}
-	s.reports = append(s.reports, r)
-	if !s.reporting {
-		s.reporting = true
-		s.goLocked(s.deliverReports)
+	num.reports = append(num.reports, r)
+	if !num.reporting {
+		num.reporting = true
+		s.goLocked(func() { s.deliverReports(num) })
 	}
 	return r.delivered
 }
 
-// deliverReports hands the queued reports to the handler one at a time, in
-// order, until none is left. Close does not stop it: a report is the
+// deliverReports hands num's queued reports to the handler one at a time,
+// in order, until none is left. Close does not stop it: a report is the
 // record of something that happened.
-func (s *Sandbox) deliverReports() {
+func (s *Sandbox) deliverReports(num *sandboxNumber) {
 	for {
 		s.mu.Lock()
-		if len(s.reports) == 0 {
-			s.reporting = false
-			s.reports = nil
+		if len(num.reports) == 0 {
+			num.reporting = false
+			num.reports = nil
 			s.mu.Unlock()
 			return
 		}
-		r := s.reports[0]
-		s.reports = s.reports[1:]
+		r := num.reports[0]
+		num.reports = num.reports[1:]
 		s.mu.Unlock()
 		s.emit(r.sc)
 		close(r.delivered)

@@ -350,7 +350,6 @@ func TestSandboxReportsInOrder(t *testing.T) {
 	}
 	s := NewSandbox(slow, 0)
 	defer s.Close()
-	n := pairSandbox(t, s, "num_1")
 
 	last := func() apiws.NumberStatus {
 		var st apiws.NumberStatus
@@ -361,18 +360,36 @@ func TestSandboxReportsInOrder(t *testing.T) {
 		}
 		return st
 	}
-	want := []apiws.NumberStatus{apiws.NumberConnected}
+	// Disconnected the moment the pairing succeeds: the pairing's CONNECTED
+	// still comes first.
+	n := &apiws.Number{ID: "num_1", Sandbox: true, Status: apiws.NumberPairing}
+	ch, err := s.PairQR(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range ch {
+		if ev.Success != nil {
+			n.Phone, n.JID = &ev.Success.Phone, &ev.Success.JID
+			if err := s.Disconnect(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := last(); got != apiws.NumberDisconnected {
+		t.Fatalf("last report once Disconnect returned: %s, want DISCONNECTED", got)
+	}
+	want := []apiws.NumberStatus{apiws.NumberConnected, apiws.NumberDisconnected}
 	for range 3 {
+		if err := s.Connect(ctx, n); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.Disconnect(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 		if got := last(); got != apiws.NumberDisconnected {
 			t.Fatalf("last report once Disconnect returned: %s, want DISCONNECTED", got)
 		}
-		if err := s.Connect(ctx, n); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, apiws.NumberDisconnected, apiws.NumberConnected)
+		want = append(want, apiws.NumberConnected, apiws.NumberDisconnected)
 	}
 	if err := s.Logout(ctx, n); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,8 @@ export function renderNumbers(app) {
   // an event that overtook it.
   const heard = new Map();
   const heardOf = (id) => heard.get(id) || 0;
+  // removed numbers stay gone: their last status events may come after.
+  const removed = new Set();
   const rows = h('tbody');
   const pairingBox = h('div', { class: 'pairing', id: 'pairing', hidden: true });
   let stopPairing = null;
@@ -82,6 +84,7 @@ export function renderNumbers(app) {
         app.toast(problem, 'error');
       } else if (name === 'remove') {
         numbers.delete(n.id);
+        removed.add(n.id);
         app.toast('Number removed.');
       } else {
         if (heardOf(n.id) === before) numbers.set(n.id, payload.number);
@@ -179,6 +182,7 @@ export function renderNumbers(app) {
 
   const stopStatus = app.rt.subscribe(STATUS, () => ({}), (data) => {
     const ev = data.numberStatus;
+    if (removed.has(ev.number.id)) return;
     heard.set(ev.number.id, heardOf(ev.number.id) + 1);
     numbers.set(ev.number.id, { ...ev.number, status: ev.status });
     draw();
