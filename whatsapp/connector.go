@@ -36,8 +36,9 @@ type Connector interface {
 	Connect(ctx context.Context, n *apiws.Number) error
 	// Disconnect closes n's connection and keeps its device keys, so Connect
 	// can resume it. Disconnecting a number that is not connected is a no-op.
-	// Its DISCONNECTED StateChange has been handled when it returns, after
-	// every earlier one of n's, so no older report can follow it.
+	// Its DISCONNECTED StateChange has been handled when it returns (unless
+	// ctx ended first), after every earlier one of n's, so no older report
+	// can follow it.
 	Disconnect(ctx context.Context, n *apiws.Number) error
 	// Logout unlinks n's device from WhatsApp and deletes its device keys; n
 	// must be paired again to be used. Its LOGGED_OUT StateChange has been

@@ -254,8 +254,9 @@ func (s *Sandbox) Connect(ctx context.Context, n *apiws.Number) error {
 }
 
 // Disconnect marks the number disconnected; it stays paired. As with
-// whatsmeow, its DISCONNECTED has been reported when it returns, after any
-// report still pending, so no earlier CONNECTED can come after it.
+// whatsmeow, its DISCONNECTED has been reported when it returns (unless ctx
+// ended first), after any report still pending, so no earlier CONNECTED can
+// come after it.
 func (s *Sandbox) Disconnect(ctx context.Context, n *apiws.Number) error {
 	s.mu.Lock()
 	if s.closed {
