@@ -199,8 +199,7 @@ func slowConnected(sc *whatsapp.StateChange, handle func()) {
 func TestRemovingAReconnectingNumberStaysLoggedOut(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		var revived atomic.Int32
-		var e *env
-		e = newEnvWith(t, db, func(sc *whatsapp.StateChange, handle func()) {
+		e := newEnvWith(t, db, func(sc *whatsapp.StateChange, handle func()) {
 			slowConnected(sc, func() {
 				before, err := db.NumberByID(context.Background(), sc.NumberID)
 				handle()
