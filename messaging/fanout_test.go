@@ -15,6 +15,21 @@ import (
 	"github.com/apiws/apiws/storage/storagetest"
 )
 
+// newTestAccount creates an active account and returns its id.
+func newTestAccount(t *testing.T, db *storage.DB) string {
+	t.Helper()
+	now := time.Now().UTC()
+	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "T", Email: apiws.NewID("e") + "@example.com", Status: apiws.AccountActive,
+		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+	err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
+		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte(acc.ID), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acc.ID
+}
+
 // streamFixture is a messaging service on a real database and the
 // in-process bus, with an account whose events the test writes and
 // publishes in the order it chooses.
@@ -27,16 +42,7 @@ type streamFixture struct {
 }
 
 func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
-	ctx := context.Background()
-	now := time.Now().UTC()
-	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "S", Email: "stream@example.com", Status: apiws.AccountActive,
-		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-	err := db.CreateAccount(ctx, acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
-		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("s"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	acc := newTestAccount(t, db)
 	bus := events.NewMemory(events.Options{})
 	s, err := New(Config{SecretKey: make([]byte, 32)}, db, bus, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -46,7 +52,7 @@ func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
 		s.Close()
 		_ = bus.Close()
 	})
-	return &streamFixture{t: t, s: s, db: db, bus: bus, acc: acc.ID}
+	return &streamFixture{t: t, s: s, db: db, bus: bus, acc: acc}
 }
 
 // write logs n QUEUED events of number and returns them, unpublished.

@@ -20,14 +20,7 @@ func TestJournalGroupCommit(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "J", Email: "journal@example.com", Status: apiws.AccountActive,
-			PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-		err := db.CreateAccount(ctx, acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
-			&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("j"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-			&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
-		if err != nil {
-			t.Fatal(err)
-		}
+		acc := newTestAccount(t, db)
 		var mu sync.Mutex
 		var published []*apiws.MessageEvent
 		committed := map[string]bool{} // message ids whose event was seen committed
@@ -49,7 +42,7 @@ func TestJournalGroupCommit(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: "num_1", Direction: apiws.Outbound,
+				m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_1", Direction: apiws.Outbound,
 					Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
 				if i == n/2 {
 					m.AccountID = "acc_missing"
@@ -81,11 +74,11 @@ func TestJournalGroupCommit(t *testing.T) {
 				t.Fatalf("event %d published with cursor %d: out of order, a gap or a duplicate", i, ev.Seq)
 			}
 		}
-		if last, _ := db.LastEventSeq(ctx, acc.ID); last != n-1 {
+		if last, _ := db.LastEventSeq(ctx, acc); last != n-1 {
 			t.Fatalf("LastEventSeq = %d", last)
 		}
 		// After close, a write is committed alone and still published.
-		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: "num_1", Direction: apiws.Outbound,
+		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_1", Direction: apiws.Outbound,
 			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
 		if err := j.write(&journalReq{account: m.AccountID, queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}}); err != nil {
 			t.Fatal(err)

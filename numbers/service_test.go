@@ -154,16 +154,7 @@ func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
 		e := newEnvWith(t, db, slowConnected)
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 		defer cancel()
-		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := e.svc.Pairing(ctx, n.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range evs {
-		}
+		n := e.pairSandbox(ctx, t)
 		for i := range 10 {
 			got, err := e.svc.DisconnectNumber(ctx, n.ID)
 			if err != nil || got.Status != apiws.NumberDisconnected {
@@ -182,6 +173,22 @@ func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
 			t.Fatalf("after the last disconnect and every report: %+v, %v; want DISCONNECTED", got, err)
 		}
 	})
+}
+
+// pairSandbox connects a sandbox number and waits for its pairing to end.
+func (e *env) pairSandbox(ctx context.Context, t *testing.T) *apiws.Number {
+	t.Helper()
+	n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.svc.Pairing(ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range evs {
+	}
+	return n
 }
 
 // slowConnected handles CONNECTED reports late, as with a busy database.
@@ -211,16 +218,7 @@ func TestRemovingAReconnectingNumberStaysLoggedOut(t *testing.T) {
 		})
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 		defer cancel()
-		n, err := e.svc.ConnectNumber(ctx, apiws.NewNumber{Sandbox: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		evs, err := e.svc.Pairing(ctx, n.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range evs {
-		}
+		n := e.pairSandbox(ctx, t)
 		if _, err := e.svc.DisconnectNumber(ctx, n.ID); err != nil {
 			t.Fatal(err)
 		}

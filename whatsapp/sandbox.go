@@ -271,7 +271,8 @@ func (s *Sandbox) Disconnect(ctx context.Context, n *apiws.Number) error {
 	num.connected = false
 	delivered := s.reportLocked(num, &StateChange{NumberID: n.ID, Status: apiws.NumberDisconnected, Reason: "disconnected by request", At: time.Now()})
 	s.mu.Unlock()
-	return waitDelivered(ctx, delivered)
+	waitDelivered(ctx, delivered)
+	return nil
 }
 
 // Logout unpairs the number; Connect then fails with ErrNotPaired. Its
@@ -289,17 +290,16 @@ func (s *Sandbox) Logout(ctx context.Context, n *apiws.Number) error {
 	num.paired, num.connected = false, false
 	delivered := s.reportLocked(num, &StateChange{NumberID: n.ID, Status: apiws.NumberLoggedOut, Reason: "logged out by request", Permanent: true, At: time.Now()})
 	s.mu.Unlock()
-	return waitDelivered(ctx, delivered)
+	waitDelivered(ctx, delivered)
+	return nil
 }
 
 // waitDelivered waits for a report to be handled, or for ctx to end: the
 // change is made and its report goes out in order all the same.
-func waitDelivered(ctx context.Context, delivered <-chan struct{}) error {
+func waitDelivered(ctx context.Context, delivered <-chan struct{}) {
 	select {
 	case <-delivered:
-		return nil
 	case <-ctx.Done():
-		return nil
 	}
 }
 
