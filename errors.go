@@ -32,6 +32,7 @@ const (
 	EFORBIDDEN       ErrorCode = "FORBIDDEN"
 	ERATELIMITED     ErrorCode = "RATE_LIMITED"
 	ECOMPLEXITY      ErrorCode = "COMPLEXITY_LIMIT"
+	EBADREQUEST      ErrorCode = "BAD_REQUEST" // an argument with no payload to report it in: a malformed cursor, a list too long
 	EUNAVAILABLE     ErrorCode = "UNAVAILABLE"
 	EINTERNAL        ErrorCode = "INTERNAL"
 )

@@ -118,7 +118,7 @@ func (r *queryResolver) PolicyVersions(ctx context.Context) ([]*apiws.PolicyVers
 
 // Accounts is the resolver for the accounts field.
 func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error) {
-	p, err := pageArgs(first, after)
+	p, err := pageArgs(first, after, apiws.PrefixAccount)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func (r *accountResolver) Numbers(ctx context.Context, obj *apiws.Account, first
 	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
 		return nil, err
 	}
-	p, err := pageArgs(first, after)
+	p, err := pageArgs(first, after, apiws.PrefixNumber)
 	if err != nil {
 		return nil, err
 	}

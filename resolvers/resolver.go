@@ -77,16 +77,20 @@ func numberPayload(n *apiws.Number, err error) (*model.NumberPayload, error) {
 }
 
 // pageArgs turns first/after arguments into a page, capped at
-// apiws.MaxPageSize.
-func pageArgs(first *int, after *string) (apiws.Page, error) {
+// apiws.MaxPageSize. after must be the id of an item of the connection
+// (prefix is its type): anything else is BAD_REQUEST.
+func pageArgs(first *int, after *string, prefix string) (apiws.Page, error) {
 	p := apiws.Page{First: 20}
 	if first != nil {
 		if *first < 0 {
-			return p, apiws.Errorf(apiws.EINVALID, "first must not be negative")
+			return p, apiws.Errorf(apiws.EBADREQUEST, "first must not be negative")
 		}
 		p.First = min(*first, apiws.MaxPageSize)
 	}
 	if after != nil {
+		if !apiws.ValidID(*after, prefix) {
+			return p, apiws.Errorf(apiws.EBADREQUEST, "after must be the cursor of an edge of this connection")
+		}
 		p.After = *after
 	}
 	return p, nil
@@ -112,7 +116,7 @@ func notFoundAsNull(err error) (model.Node, error) {
 // messageConnection pages an account's messages (of one number when
 // numberID is set), newest first.
 func (r *Resolver) messageConnection(ctx context.Context, accountID, numberID string, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
-	p, err := pageArgs(first, after)
+	p, err := pageArgs(first, after, apiws.PrefixMessage)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (r *accountResolver) APICalls(ctx context.Context, obj *apiws.Account, firs
 	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
 		return nil, err
 	}
-	page, err := pageArgs(first, after)
+	page, err := pageArgs(first, after, apiws.PrefixAPICall)
 	if err != nil {
 		return nil, err
 	}

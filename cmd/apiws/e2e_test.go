@@ -60,6 +60,25 @@ var servers sync.Map // base URL -> *testServer
 type testServer struct {
 	dbURL   string
 	stopped chan struct{}
+	log     *syncBuffer // what the server wrote to stderr
+}
+
+// syncBuffer is a bytes.Buffer that a server writes while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startServerCtx is startServer for a server that also stops when ctx ends.
@@ -78,11 +97,12 @@ func startServerCtx(t *testing.T, ctx context.Context, env map[string]string) st
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	out := &lineWriter{lines: make(chan string, 16)}
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		done <- run(ctx, nil, func(k string) string { return full[k] }, out, io.Discard)
+		done <- run(ctx, nil, func(k string) string { return full[k] }, out, logs)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -101,7 +121,7 @@ func startServerCtx(t *testing.T, ctx context.Context, env map[string]string) st
 		case line := <-out.lines:
 			if addr, ok := strings.CutPrefix(line, "apiws listening on "); ok {
 				waitHealthy(t, addr)
-				servers.Store(addr, &testServer{dbURL: full["APIWS_DATABASE_URL"], stopped: stopped})
+				servers.Store(addr, &testServer{dbURL: full["APIWS_DATABASE_URL"], stopped: stopped, log: logs})
 				return addr
 			}
 		case <-stopped:

@@ -4,12 +4,16 @@
 package scalars
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
-
-	"github.com/99designs/gqlgen/graphql"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/apiws/apiws"
 )
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
@@ -73,19 +77,25 @@ func UnmarshalPhoneNumber(v any) (string, error) {
 // MarshalCursor writes the cursor as a decimal string.
 func MarshalCursor(c int64) graphql.Marshaler { return graphql.MarshalString(strconv.FormatInt(c, 10)) }
 
-// UnmarshalCursor reads a decimal string (or number).
+// UnmarshalCursor reads a decimal string (or number). Anything else is
+// the caller's mistake: BAD_REQUEST.
 func UnmarshalCursor(v any) (int64, error) {
+	var n int64
+	var err error
 	switch x := v.(type) {
 	case string:
-		n, err := strconv.ParseInt(x, 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("a cursor must be a decimal integer string")
-		}
-		return n, nil
+		n, err = strconv.ParseInt(x, 10, 64)
+	case json.Number:
+		n, err = x.Int64()
 	case int64:
-		return x, nil
+		n = x
 	case int:
-		return int64(x), nil
+		n = int64(x)
+	default:
+		err = errors.New("not a string")
 	}
-	return 0, fmt.Errorf("a cursor must be a decimal integer string")
+	if err != nil || n < 0 {
+		return 0, apiws.Errorf(apiws.EBADREQUEST, "a cursor must be a decimal integer string")
+	}
+	return n, nil
 }
