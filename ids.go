@@ -3,6 +3,8 @@ package apiws
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"math"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -28,36 +30,45 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 var idState struct {
 	sync.Mutex
 	lastMs uint64
-	seq    uint64
+	// hi and lo are the 80 bits after the timestamp of the last id.
+	hi uint16
+	lo uint64
 }
 
 // NewID returns a new id: the prefix, an underscore, and 26 base32
-// characters holding a 48-bit millisecond timestamp and a 64-bit sequence that
-// starts at a random value each millisecond and counts up within it, so ids made by one process sort
-// in creation order.
+// characters holding a 48-bit millisecond timestamp and 80 bits that are
+// random at each new millisecond and grow by a random step (1 to 2^48)
+// within it. Ids sort by time, ids made by one process sort in creation
+// order, and none can be guessed from another.
 func NewID(prefix string) string {
 	return newIDAt(prefix, time.Now())
 }
 
 func newIDAt(prefix string, now time.Time) string {
-	var b [16]byte
 	ms := uint64(now.UnixMilli())
 	idState.Lock()
 	if ms <= idState.lastMs {
-		ms = idState.lastMs
-		idState.seq++
+		// The same millisecond, or the clock went back: stay after the last
+		// id.
+		var r [8]byte
+		_, _ = rand.Read(r[2:])
+		step := binary.BigEndian.Uint64(r[:]) + 1
+		lo, carry := bits.Add64(idState.lo, step, 0)
+		if hi := uint32(idState.hi) + uint32(carry); hi <= math.MaxUint16 {
+			idState.lo, idState.hi = lo, uint16(hi)
+		} else {
+			// 80 bits used up within one millisecond (only after about
+			// 2^31 ids): borrow the next one.
+			idState.lastMs++
+			idState.hi, idState.lo = randomStart()
+		}
 	} else {
 		idState.lastMs = ms
-		var r [8]byte
-		_, _ = rand.Read(r[:])
-		// Leave headroom so seq can grow without overflowing in one ms.
-		idState.seq = binary.BigEndian.Uint64(r[:]) >> 2
+		idState.hi, idState.lo = randomStart()
 	}
-	seq := idState.seq
+	hi := idState.lastMs<<16 | uint64(idState.hi)
+	lo := idState.lo
 	idState.Unlock()
-
-	binary.BigEndian.PutUint64(b[0:8], ms<<16)
-	binary.BigEndian.PutUint64(b[8:16], seq)
 
 	var sb strings.Builder
 	sb.Grow(len(prefix) + 27)
@@ -65,8 +76,6 @@ func newIDAt(prefix string, now time.Time) string {
 	sb.WriteByte('_')
 	// 128 bits as 26 base32 digits, most significant first (the first digit
 	// holds only 3 bits).
-	hi := binary.BigEndian.Uint64(b[0:8])
-	lo := binary.BigEndian.Uint64(b[8:16])
 	for i := 25; i >= 0; i-- {
 		shift := uint(i * 5)
 		var v uint64
@@ -81,6 +90,14 @@ func newIDAt(prefix string, now time.Time) string {
 		sb.WriteByte(crockford[v&31])
 	}
 	return sb.String()
+}
+
+// randomStart draws the 80 bits of a millisecond's first id, the top one
+// clear so that the steps after it have room to grow.
+func randomStart() (uint16, uint64) {
+	var r [10]byte
+	_, _ = rand.Read(r[:])
+	return binary.BigEndian.Uint16(r[0:2]) &^ (1 << 15), binary.BigEndian.Uint64(r[2:10])
 }
 
 // IDPrefix returns the type prefix of id ("" when id has none).
