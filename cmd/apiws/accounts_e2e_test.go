@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net/http"
@@ -527,5 +528,32 @@ func TestPlaygroundIsServedOffline(t *testing.T) {
 		if strings.Contains(string(body), `src="`+ref) || strings.Contains(string(body), `href="`+ref) {
 			t.Fatalf("the playground loads from another origin: %s", body)
 		}
+	}
+}
+
+// Rate limits kept in Redis are shared by the servers with the same key
+// prefix and by no other: test servers, each test's own, do not carry
+// limits over to the next test on the shared Redis.
+func TestRateLimitsArePerRedisKeyPrefix(t *testing.T) {
+	env := map[string]string{"APIWS_REDIS_URL": sharedRedisURL()}
+	first, sibling := startServer(t, env), startServer(t, env)
+	env["APIWS_REDIS_KEY_PREFIX"] = "apiws-test:" + rand.Text() + ":"
+	stranger := startServer(t, env)
+
+	const logIn = `mutation($e: String!) { logIn(input: {email: $e, password: "not the password"}) { token } }`
+	email := strings.ToLower(rand.Text()) + "@example.com"
+	limited := func(base string) bool {
+		return gql(t, base, "", logIn, map[string]any{"e": email}).code() == "RATE_LIMITED"
+	}
+	for i := 0; !limited(first); i++ {
+		if i == 20 {
+			t.Fatal("20 log-ins of one email were not rate limited")
+		}
+	}
+	if !limited(sibling) {
+		t.Error("a server with the same key prefix does not share the limit")
+	}
+	if limited(stranger) {
+		t.Error("a server with another key prefix shares the limit")
 	}
 }

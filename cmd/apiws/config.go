@@ -21,6 +21,7 @@ type Config struct {
 	Addr                 string
 	DatabaseURL          string
 	RedisURL             string
+	RedisKeyPrefix       string
 	SMTPURL              string
 	MailDir              string
 	AllowedOrigins       []string
@@ -64,6 +65,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		Addr:                get("APIWS_ADDR", ":8080"),
 		DatabaseURL:         get("APIWS_DATABASE_URL", "./data/apiws.db"),
 		RedisURL:            get("APIWS_REDIS_URL", ""),
+		RedisKeyPrefix:      get("APIWS_REDIS_KEY_PREFIX", "apiws:"),
 		SMTPURL:             get("APIWS_SMTP_URL", ""),
 		MailDir:             get("APIWS_MAIL_DIR", "./data/mail"),
 		PublicURL:           strings.TrimSuffix(get("APIWS_PUBLIC_URL", ""), "/"),

@@ -139,15 +139,12 @@ func TestDashboardSessionCookie(t *testing.T) {
 	})
 	t.Run("a websocket takes the cookie when connection_init has no token", func(t *testing.T) {
 		header := http.Header{"Cookie": {"apiws_session=" + token}}
-		conn := wsDial(t, base, "graphql-transport-ws", header)
-		wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}})
-		if m := wsRead(t, conn); m["type"] != "connection_ack" {
-			t.Fatalf("got %v", m)
-		}
+		ws := dialWS(t, base, "graphql-transport-ws", header)
+		ws.init("")
 		// The subscription runs as the account: its resolver looks the
 		// number up (an anonymous caller would be UNAUTHENTICATED).
-		wsSend(t, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": `subscription { pairing(numberId: "num_nope") { __typename } }`}})
-		if m := wsRead(t, conn); !strings.Contains(fmtJSON(m), `"code":"NOT_FOUND"`) {
+		ws.subscribe("1", `subscription { pairing(numberId: "num_nope") { __typename } }`, nil)
+		if m := ws.next("1"); !strings.Contains(fmtJSON(m), `"code":"NOT_FOUND"`) {
 			t.Fatalf("got %v", m)
 		}
 	})

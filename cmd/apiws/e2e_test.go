@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,34 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		}
 	}
 }
+
+// serverEnv is env over the test servers' defaults: SQLite and mail in a
+// temporary folder, a fast sandbox, and Redis keys of the test's own (the
+// servers of one test share them; those of other tests, and of other runs
+// against the same Redis, do not).
+func serverEnv(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	prefix, loaded := redisKeyPrefixes.LoadOrStore(t, "apiws-test:"+rand.Text()+":")
+	if !loaded {
+		t.Cleanup(func() { redisKeyPrefixes.Delete(t) })
+	}
+	full := map[string]string{
+		"APIWS_ADDR":             "127.0.0.1:0",
+		"APIWS_DATABASE_URL":     dir + "/apiws.db",
+		"APIWS_MAIL_DIR":         dir + "/mail",
+		"APIWS_SANDBOX_DELAY":    "0.02",
+		"APIWS_SECRET_KEY":       testSecretKey,
+		"APIWS_REDIS_KEY_PREFIX": prefix.(string),
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	return full
+}
+
+// redisKeyPrefixes holds each running test's Redis key prefix.
+var redisKeyPrefixes sync.Map // *testing.T -> string
 
 // startServer runs apiws in this process on a free port with env (over the
 // defaults: SQLite in a temporary folder, a fast sandbox) and returns its
@@ -84,17 +114,7 @@ func (b *syncBuffer) String() string {
 // startServerCtx is startServer for a server that also stops when ctx ends.
 func startServerCtx(t *testing.T, ctx context.Context, env map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	full := map[string]string{
-		"APIWS_ADDR":          "127.0.0.1:0",
-		"APIWS_DATABASE_URL":  dir + "/apiws.db",
-		"APIWS_MAIL_DIR":      dir + "/mail",
-		"APIWS_SANDBOX_DELAY": "0.02",
-		"APIWS_SECRET_KEY":    testSecretKey,
-	}
-	for k, v := range env {
-		full[k] = v
-	}
+	full := serverEnv(t, env)
 	ctx, cancel := context.WithCancel(ctx)
 	out := &lineWriter{lines: make(chan string, 16)}
 	logs := &syncBuffer{}
@@ -187,6 +207,14 @@ func waitHealthy(t *testing.T, base string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("/healthz never answered 200")
+}
+
+// sharedRedisURL is the Redis every test may use (APIWS_TEST_REDIS_URL).
+func sharedRedisURL() string {
+	if u := os.Getenv("APIWS_TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return "redis://127.0.0.1:6379/0"
 }
 
 // databases are the configurations the end-to-end tests run on.
@@ -301,6 +329,25 @@ func userErrorCodes(payload any) []string {
 		out = append(out, str(e, "code")+"@"+strings.Join(parts, "."))
 	}
 	return out
+}
+
+// firstUserError is the first of userErrorCodes(payload), "" without any.
+func firstUserError(payload any) string {
+	if codes := userErrorCodes(payload); len(codes) > 0 {
+		return codes[0]
+	}
+	return ""
+}
+
+// createAPIKey makes an API key with the scopes and returns its secret and id.
+func createAPIKey(t *testing.T, base, token string, scopes ...string) (secret, id string) {
+	t.Helper()
+	r := gql(t, base, token, createKey, map[string]any{"i": map[string]any{"name": "test", "scopes": scopes}})
+	secret, id = str(r.Data, "createApiKey", "secret"), str(r.Data, "createApiKey", "apiKey", "id")
+	if secret == "" {
+		t.Fatalf("createApiKey = %+v", r)
+	}
+	return secret, id
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

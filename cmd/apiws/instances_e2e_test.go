@@ -58,10 +58,7 @@ type process struct {
 // waits until it serves.
 func startProcess(t *testing.T, env map[string]string) *process {
 	t.Helper()
-	full := map[string]string{
-		"APIWS_ADDR": "127.0.0.1:0", "APIWS_SANDBOX_DELAY": "0.02", "APIWS_SECRET_KEY": testSecretKey,
-		"APIWS_RATE_LIMIT_PER_SECOND": "0", "APIWS_LEASE_TTL": "3s", "APIWS_MAIL_DIR": t.TempDir(),
-	}
+	full := serverEnv(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "0", "APIWS_LEASE_TTL": "3s"})
 	for k, v := range env {
 		full[k] = v
 	}
@@ -222,9 +219,9 @@ func TestNumbersSpreadAndFailOver(t *testing.T) {
 		}
 	}
 	survivor := procs[1]
-	onVictim := nDialWS(t, victim.base, "graphql-transport-ws", token)
+	onVictim := openWS(t, victim.base, "graphql-transport-ws", token)
 	onVictim.subscribe("s", statusSub, map[string]any{"after": "0"})
-	onSurvivor := nDialWS(t, survivor.base, "graphql-transport-ws", token)
+	onSurvivor := openWS(t, survivor.base, "graphql-transport-ws", token)
 	onSurvivor.subscribe("s", statusSub, map[string]any{"after": "0"})
 
 	// 200 sends through all three instances while the owner is killed.
@@ -303,7 +300,7 @@ func TestNumbersSpreadAndFailOver(t *testing.T) {
 		consecutive(t, cs, 1)
 		last = cs[len(cs)-1]
 	}
-	resumed := nDialWS(t, procs[2].base, "graphql-transport-ws", token)
+	resumed := openWS(t, procs[2].base, "graphql-transport-ws", token)
 	resumed.subscribe("s", statusSub, map[string]any{"after": strconv.FormatInt(last, 10)})
 	rest := statusEvents(t, resumed, "s", func(evs []map[string]any) bool { return last+int64(len(evs)) >= want })
 	consecutive(t, cursors(t, rest), last+1)
@@ -377,7 +374,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	a, b := startProcess(t, env), startProcess(t, env)
 	token, _ := signUp(t, a.base, "redis-down@example.com")
 	nums := []string{connectedNumber(t, a.base, token), connectedNumber(t, b.base, token)}
-	ws := nDialWS(t, a.base, "graphql-transport-ws", token)
+	ws := openWS(t, a.base, "graphql-transport-ws", token)
 	ws.subscribe("s", statusSub, map[string]any{"after": "0"})
 
 	var ids []string
@@ -440,7 +437,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 
 // drain collects the messageStatus events a websocket got for operation id
 // until its connection ended.
-func drain(t *testing.T, w *nWS, id string) []map[string]any {
+func drain(t *testing.T, w *wsClient, id string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	take := func(m map[string]any) {
@@ -529,7 +526,7 @@ func TestNumberCommandsReachTheOwner(t *testing.T) {
 		t.Fatalf("reconnectNumber through the other instance = %+v", r)
 	}
 	eventually(t, "the number connected again", 10*time.Second, func() bool {
-		return str(gql(t, b.base, token, nNode, map[string]any{"id": num}).Data, "node", "status") == "CONNECTED"
+		return str(gql(t, b.base, token, numberNode, map[string]any{"id": num}).Data, "node", "status") == "CONNECTED"
 	})
 	id := send(t, b.base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "through b"})
 	eventually(t, "sent", 10*time.Second, func() bool { return statusOf(messagesByID(t, b.base, token), id) == "READ" })

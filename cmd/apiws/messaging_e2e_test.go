@@ -23,10 +23,10 @@ const sendMutation = `mutation($i: SendMessageInput!) { sendMessage(input: $i) {
 // connectedNumber pairs a sandbox number and waits until it is CONNECTED.
 func connectedNumber(t *testing.T, base, token string) string {
 	t.Helper()
-	id := nConnectSandbox(t, base, token)
+	id := connectSandbox(t, base, token)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		r := gql(t, base, token, nNode, map[string]any{"id": id})
+		r := gql(t, base, token, numberNode, map[string]any{"id": id})
 		if str(r.Data, "node", "status") == "CONNECTED" {
 			return id
 		}
@@ -107,7 +107,7 @@ func TestSandboxRules(t *testing.T) {
 			base := startServer(t, env(t))
 			token, _ := signUp(t, base, "rules@example.com")
 			num := connectedNumber(t, base, token)
-			ws := nDialWS(t, base, "graphql-transport-ws", token)
+			ws := openWS(t, base, "graphql-transport-ws", token)
 			ws.subscribe("in", `subscription { incomingMessages { message { id direction status peer kind } text } }`, nil)
 			time.Sleep(100 * time.Millisecond) // let the subscription start
 
@@ -285,7 +285,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 		})
 	}
 	t.Run("API key without SEND", func(t *testing.T) {
-		key := nAPIKey(t, base, token, "READ")
+		key, _ := createAPIKey(t, base, token, "READ")
 		r := gql(t, base, key, sendMutation, map[string]any{"i": map[string]any{"numberId": num, "to": "+14155550123", "text": "x"}})
 		if r.code() != "FORBIDDEN" {
 			t.Fatalf("sendMessage with a READ key: %+v", r)
@@ -311,7 +311,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 
 // statusEvents reads messageStatus events from a websocket until done
 // holds, returning them in order.
-func statusEvents(t *testing.T, ws *nWS, id string, done func([]map[string]any) bool) []map[string]any {
+func statusEvents(t *testing.T, ws *wsClient, id string, done func([]map[string]any) bool) []map[string]any {
 	t.Helper()
 	var evs []map[string]any
 	for !done(evs) {
@@ -364,7 +364,7 @@ func TestStatusReplayAfterDroppedConnection(t *testing.T) {
 			base := startServer(t, nil)
 			token, _ := signUp(t, base, "replay@example.com")
 			num := connectedNumber(t, base, token)
-			ws := nDialWS(t, base, proto, token)
+			ws := openWS(t, base, proto, token)
 			ws.subscribe("s", statusSub, map[string]any{"after": "0"})
 			send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "one"})
 			seen := statusEvents(t, ws, "s", func(evs []map[string]any) bool { return readCount(evs) == 1 })
@@ -375,7 +375,7 @@ func TestStatusReplayAfterDroppedConnection(t *testing.T) {
 				send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": fmt.Sprint("while away ", i)})
 			}
 			last := cursors(t, seen)[len(seen)-1]
-			ws2 := nDialWS(t, base, proto, token)
+			ws2 := openWS(t, base, proto, token)
 			ws2.subscribe("s", statusSub, map[string]any{"after": strconv.FormatInt(last, 10)})
 			rest := statusEvents(t, ws2, "s", func(evs []map[string]any) bool { return readCount(evs) == 5 })
 			consecutive(t, cursors(t, rest), last+1)
@@ -433,7 +433,7 @@ func TestStatusAcrossRedisOutage(t *testing.T) {
 	base := startServer(t, map[string]string{"APIWS_REDIS_URL": redisURL})
 	token, _ := signUp(t, base, "outage@example.com")
 	num := connectedNumber(t, base, token)
-	ws := nDialWS(t, base, "graphql-transport-ws", token)
+	ws := openWS(t, base, "graphql-transport-ws", token)
 	ws.subscribe("s", statusSub, map[string]any{"after": "0"})
 	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "before"})
 	evs := statusEvents(t, ws, "s", func(evs []map[string]any) bool { return readCount(evs) == 1 })
@@ -671,7 +671,7 @@ func TestRemovedNumberFailsItsQueue(t *testing.T) {
 func TestCursorAheadOfTheLogIsRefused(t *testing.T) {
 	base := startServer(t, nil)
 	token, _ := signUp(t, base, "ahead@example.com")
-	ws := nDialWS(t, base, "graphql-transport-ws", token)
+	ws := openWS(t, base, "graphql-transport-ws", token)
 	ws.subscribe("s", statusSub, map[string]any{"after": "999"})
 	m := ws.next("s")
 	if m["type"] != "error" && get(m, "payload", "errors") == nil {

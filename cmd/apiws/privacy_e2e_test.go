@@ -327,7 +327,7 @@ func TestPrivacyRequestsAreCarriedOut(t *testing.T) {
 			})
 
 			t.Run("erasure revokes keys, stops sending and logs numbers out; restore undoes it", func(t *testing.T) {
-				key := nAPIKey(t, base, token, "READ", "SEND")
+				key, _ := createAPIKey(t, base, token, "READ", "SEND")
 				carryOut(t, base, sink, token, email, "ERASURE", false)
 				r := gql(t, base, token, `{ viewer { status deletionScheduledAt privacyRequests { type status } } }`, nil)
 				at, _ := time.Parse(time.RFC3339, str(r.Data, "viewer", "deletionScheduledAt"))
@@ -341,7 +341,7 @@ func TestPrivacyRequestsAreCarriedOut(t *testing.T) {
 				if r.code() != "FORBIDDEN" {
 					t.Errorf("send after erasure: %+v", r)
 				}
-				if r := gql(t, base, token, nNode, map[string]any{"id": numberID}); str(r.Data, "node", "status") != "LOGGED_OUT" {
+				if r := gql(t, base, token, numberNode, map[string]any{"id": numberID}); str(r.Data, "node", "status") != "LOGGED_OUT" {
 					t.Errorf("number after erasure: %+v", r)
 				}
 				r = gql(t, base, token, `mutation { restoreAccount { account { status deletionScheduledAt } userErrors { code } } }`, nil)
@@ -393,7 +393,7 @@ func TestPrivacyVerificationCode(t *testing.T) {
 
 	t.Run("API keys and anonymous callers cannot file requests", func(t *testing.T) {
 		token, _ := signUp(t, base, "keys@example.com")
-		key := nAPIKey(t, base, token, "READ", "SEND", "MANAGE_NUMBERS")
+		key, _ := createAPIKey(t, base, token, "READ", "SEND", "MANAGE_NUMBERS")
 		r := gql(t, base, key, submitMutation, map[string]any{"i": map[string]any{"type": "ACCESS"}})
 		if r.code() != "FORBIDDEN" {
 			t.Errorf("submit with an API key: %+v", r)
@@ -562,7 +562,7 @@ func TestErasurePurgeAndLegalHold(t *testing.T) {
 				p.number = connectedNumber(t, base, p.token)
 				msg := send(t, base, p.token, map[string]any{"numberId": p.number, "to": "+14155550123", "text": "hello"})
 				waitMessages(t, base, p.token, "read", func(ms map[string]any) bool { return statusOf(ms, msg) == "READ" })
-				nAPIKey(t, base, p.token, "READ")
+				createAPIKey(t, base, p.token, "READ")
 				carryOut(t, base, sink, p.token, email, "ACCESS", false)
 				if err := db.CreateInvoice(t.Context(), &apiws.Invoice{ID: apiws.NewID("inv"), AccountID: &p.id, Amount: 1900, Currency: "EUR", IssuedAt: time.Now().UTC()}); err != nil {
 					t.Fatal(err)

@@ -57,7 +57,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		redis.SetLogger(redisLogger{log: log})
 		rdb := redis.NewClient(opts)
 		defer rdb.Close()
-		limiter = usage.NewRedisLimiter(rdb, "apiws:rl:")
+		limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
 		rbus := events.NewRedis(rdb, events.Options{})
 		bus = rbus
 		ready["redis"] = rbus

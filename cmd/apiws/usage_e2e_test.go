@@ -17,17 +17,6 @@ import (
 const apiCallsQuery = `query Calls($f: ApiCallFilter) { viewer { apiCalls(first: 100, filter: $f) { totalCount
   edges { cursor node { id operationName operationType durationMs ok errorCode ip userAgent at apiKey { id } } } } } }`
 
-// createKeyFor makes an API key with the scopes and returns its secret and id.
-func createKeyFor(t *testing.T, base, token string, scopes ...string) (secret, id string) {
-	t.Helper()
-	r := gql(t, base, token, createKey, map[string]any{"i": map[string]any{"name": "usage", "scopes": scopes}})
-	secret, id = str(r.Data, "createApiKey", "secret"), str(r.Data, "createApiKey", "apiKey", "id")
-	if secret == "" {
-		t.Fatalf("createApiKey = %+v", r)
-	}
-	return secret, id
-}
-
 // waitForCalls polls the call log (as the dashboard session) until the key
 // has want calls, and returns them newest first.
 func waitForCalls(t *testing.T, base, token, keyID string, want int) []any {
@@ -52,7 +41,7 @@ func TestAPICallsAreLogged(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			base := startServer(t, env(t))
 			token, _ := signUp(t, base, "calls@example.com")
-			secret, keyID := createKeyFor(t, base, token, "READ")
+			secret, keyID := createAPIKey(t, base, token, "READ")
 
 			const n = 5
 			for i := 0; i < n; i++ {
@@ -159,7 +148,7 @@ func postWithHeaders(t *testing.T, base, token, query string) (*http.Response, *
 func TestRateLimit(t *testing.T) {
 	base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "2"})
 	token, _ := signUp(t, base, "rate@example.com")
-	secret, keyID := createKeyFor(t, base, token, "READ")
+	secret, keyID := createAPIKey(t, base, token, "READ")
 
 	var resp *http.Response
 	var r *gqlResponse
@@ -252,7 +241,7 @@ func TestSubscriptionsAreLogged(t *testing.T) {
 	base := startServer(t, nil)
 	token, _ := signUp(t, base, "subs@example.com")
 	num := connectedNumber(t, base, token)
-	ws := nDialWS(t, base, "graphql-transport-ws", token)
+	ws := openWS(t, base, "graphql-transport-ws", token)
 	ws.subscribe("s", `subscription Feed { messageStatus { cursor status } }`, nil)
 	time.Sleep(100 * time.Millisecond)
 	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "x"})

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,55 +8,6 @@ import (
 
 	"github.com/gorilla/websocket"
 )
-
-// wsDial opens a GraphQL websocket with the subprotocol.
-func wsDial(t *testing.T, base, subprotocol string, header http.Header) *websocket.Conn {
-	t.Helper()
-	d := websocket.Dialer{Subprotocols: []string{subprotocol}, HandshakeTimeout: 5 * time.Second}
-	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(base, "http")+"/graphql", header)
-	if err != nil {
-		t.Fatalf("dial: %v (%v)", err, resp)
-	}
-	if conn.Subprotocol() != subprotocol {
-		t.Fatalf("negotiated %q, want %q", conn.Subprotocol(), subprotocol)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-func wsSend(t *testing.T, conn *websocket.Conn, msg map[string]any) {
-	t.Helper()
-	if err := conn.WriteJSON(msg); err != nil {
-		t.Fatalf("write: %v", err)
-	}
-}
-
-// wsRead reads the next message that is not a keep-alive.
-func wsRead(t *testing.T, conn *websocket.Conn) map[string]any {
-	t.Helper()
-	for {
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		var m map[string]any
-		if err := conn.ReadJSON(&m); err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		switch m["type"] {
-		case "ka", "ping", "pong":
-			continue
-		}
-		return m
-	}
-}
-
-var subprotocols = []string{"graphql-transport-ws", "graphql-ws"}
-
-// startMessage is the message that starts an operation in each protocol.
-func startMessage(subprotocol string) string {
-	if subprotocol == "graphql-ws" {
-		return "start"
-	}
-	return "subscribe"
-}
 
 func TestWebsocketNeedsCredentials(t *testing.T) {
 	base := startServer(t, nil)
@@ -71,35 +20,23 @@ func TestWebsocketNeedsCredentials(t *testing.T) {
 				"malformed token": {"authorization": "Bearer " + token[:len(token)-1] + "x"},
 			} {
 				t.Run(name, func(t *testing.T) {
-					conn := wsDial(t, base, sp, nil)
-					wsSend(t, conn, map[string]any{"type": "connection_init", "payload": payload})
-					_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-					_, msg, err := conn.ReadMessage()
-					var ce *websocket.CloseError
-					if !errors.As(err, &ce) || ce.Code != 4403 {
-						t.Fatalf("got message %q, err %v; want close 4403 and nothing sent", msg, err)
+					ws := dialWS(t, base, sp, nil)
+					ws.send(map[string]any{"type": "connection_init", "payload": payload})
+					if code, msgs := ws.closed(5 * time.Second); code != 4403 || len(msgs) > 0 {
+						t.Fatalf("closed with %d after %v; want close 4403 and nothing sent", code, msgs)
 					}
 				})
 			}
 			t.Run("valid token runs operations", func(t *testing.T) {
-				conn := wsDial(t, base, sp, nil)
-				wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
-				if m := wsRead(t, conn); m["type"] != "connection_ack" {
-					t.Fatalf("after init: %v", m)
-				}
-				wsSend(t, conn, map[string]any{"id": "1", "type": startMessage(sp), "payload": map[string]any{"query": "{ viewer { id } }"}})
-				m := wsRead(t, conn)
-				b, _ := json.Marshal(m)
-				if !strings.Contains(string(b), id) {
-					t.Fatalf("query over websocket: %s", b)
+				ws := openWS(t, base, sp, token)
+				ws.subscribe("1", "{ viewer { id } }", nil)
+				if got := str(ws.data("1"), "viewer", "id"); got != id {
+					t.Fatalf("query over websocket: viewer %q, want %q", got, id)
 				}
 			})
 			t.Run("token on the upgrade request", func(t *testing.T) {
-				conn := wsDial(t, base, sp, http.Header{"Authorization": {"Bearer " + token}})
-				wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}})
-				if m := wsRead(t, conn); m["type"] != "connection_ack" {
-					t.Fatalf("after init: %v", m)
-				}
+				ws := dialWS(t, base, sp, http.Header{"Authorization": {"Bearer " + token}})
+				ws.init("")
 			})
 		})
 	}
@@ -131,28 +68,12 @@ func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
 	token, _ := signUp(t, base, "revoke-ws@example.com")
 	r := gql(t, base, token, createKey, map[string]any{"i": map[string]any{"name": "live", "scopes": []string{"READ"}}})
 	key, keyID := str(r.Data, "createApiKey", "secret"), str(r.Data, "createApiKey", "apiKey", "id")
-	conn := wsDial(t, base, "graphql-transport-ws", nil)
-	wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + key}})
-	if m := wsRead(t, conn); m["type"] != "connection_ack" {
-		t.Fatalf("after init: %v", m)
-	}
-	wsSend(t, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { messageStatus { cursor } }"}})
+	ws := openWS(t, base, "graphql-transport-ws", key)
+	ws.subscribe("1", "subscription { messageStatus { cursor } }", nil)
 	time.Sleep(600 * time.Millisecond) // several rechecks pass while the key is valid
 	gql(t, base, token, `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } } }`, map[string]any{"id": keyID})
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		var m map[string]any
-		err := conn.ReadJSON(&m)
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != 4403 {
-				t.Fatalf("closed with %d; want 4403", ce.Code)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("the websocket of a revoked key: %v", err)
-		}
+	if code, _ := ws.closed(5 * time.Second); code != 4403 {
+		t.Fatalf("the websocket of a revoked key closed with %d; want 4403", code)
 	}
 }
 
@@ -167,21 +88,15 @@ func TestClosedWebsocketsStopTheirRechecks(t *testing.T) {
 		return metric(t, base, "apiws_db_statements_total") - before
 	}
 	idle := window()
-	var conns []*websocket.Conn
+	var conns []*wsClient
 	for range 20 {
-		conn := wsDial(t, base, "graphql-transport-ws", nil)
-		wsSend(t, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
-		if m := wsRead(t, conn); m["type"] != "connection_ack" {
-			t.Fatalf("after init: %v", m)
-		}
-		conns = append(conns, conn)
+		conns = append(conns, openWS(t, base, "graphql-transport-ws", token))
 	}
 	if open := window(); open < idle+40 {
 		t.Fatalf("%v statements in 500 ms with 20 sockets rechecked every 100 ms, %v idle: rechecks not seen", open, idle)
 	}
 	for _, c := range conns {
-		_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
-		_ = c.Close()
+		c.close()
 	}
 	time.Sleep(300 * time.Millisecond)
 	if closed := window(); closed > idle+15 {
