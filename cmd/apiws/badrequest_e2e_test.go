@@ -38,7 +38,7 @@ func TestMalformedCursorIsBadRequest(t *testing.T) {
 	t.Run("subscriptions", func(t *testing.T) {
 		for _, proto := range subprotocols {
 			t.Run(proto, func(t *testing.T) {
-				w := nDialWS(t, base, proto, token)
+				w := openWS(t, base, proto, token)
 				for i, after := range []any{"abc", "-1", "1.5", "99999999999999999999", 12.5, true} {
 					id := proto + string(rune('a'+i))
 					w.subscribe(id, `subscription($a: Cursor) { messageStatus(after: $a) { cursor } }`, map[string]any{"a": after})
