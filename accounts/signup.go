@@ -66,7 +66,7 @@ func (s *Service) newSession(accountID string, now time.Time, ip, userAgent stri
 	token := newToken(sessionPrefix)
 	return token, &apiws.Session{
 		ID: apiws.NewID(apiws.PrefixSession), AccountID: accountID, TokenHash: hashToken(token),
-		CreatedAt: now, ExpiresAt: now.Add(SessionTTL), IP: optional(ip), UserAgent: optional(truncate(userAgent, 512)),
+		CreatedAt: now, ExpiresAt: now.Add(SessionTTL), IP: optional(ip), UserAgent: optional(apiws.TruncateText(userAgent, apiws.MaxUserAgentBytes)),
 	}
 }
 
@@ -129,11 +129,4 @@ func optional(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

@@ -34,8 +34,12 @@ func newRecorder(s *Service, size int) *recorder {
 }
 
 // RecordCall implements apiws.UsageService: it queues c for the background
-// writer, or drops and counts it when the buffer is full.
+// writer, or drops and counts it when the buffer is full. The client's
+// strings are cut to what the log keeps (apiws.TruncateText): it holds them
+// for 12 months.
 func (s *Service) RecordCall(c *apiws.APICall) {
+	c.UserAgent = truncated(c.UserAgent, apiws.MaxUserAgentBytes)
+	c.OperationName = truncated(c.OperationName, apiws.MaxOperationNameBytes)
 	select {
 	case s.rec.calls <- c:
 	default:
@@ -188,4 +192,12 @@ func (s *Service) withoutErased(ctx context.Context, batch []*apiws.APICall, row
 		}
 	}
 	return keptCalls, keptRows, nil
+}
+
+func truncated(s *string, max int) *string {
+	if s == nil {
+		return nil
+	}
+	t := apiws.TruncateText(*s, max)
+	return &t
 }
