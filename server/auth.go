@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -46,7 +44,13 @@ func (s *Server) callerFor(r *http.Request, authorization string) (*apiws.Caller
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return nil, apiws.Errorf(apiws.EUNAUTHENTICATED, "use 'Authorization: Bearer <token>'")
 	}
+	if err := s.failures.blocked(anon.IP); err != nil {
+		return nil, err
+	}
 	c, err := s.deps.Keys.Authenticate(r.Context(), strings.TrimSpace(token))
+	if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
+		s.failures.failed(r.Context(), anon.IP)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -88,43 +92,6 @@ func (s *Server) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// Body limits: requests carrying media may be large, others may not.
-const (
-	maxBody      = 32 << 20
-	maxPlainBody = 1 << 20
-)
-
-// limitBody refuses request bodies over the limits with HTTP 413 before
-// anything runs.
-func (s *Server) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Method == http.MethodGet {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if r.ContentLength > maxBody {
-			s.writeStatus(w, http.StatusRequestEntityTooLarge, "request body too large (32 MiB at most)")
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			s.writeStatus(w, http.StatusRequestEntityTooLarge, "request body too large (32 MiB at most)")
-			return
-		case err != nil:
-			s.writeStatus(w, http.StatusBadRequest, "could not read the request body")
-			return
-		case len(body) > maxPlainBody && !bytes.Contains(body, []byte("media")):
-			s.writeStatus(w, http.StatusRequestEntityTooLarge, "request body too large (1 MiB at most without media)")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
-		next.ServeHTTP(w, r)
-	})
 }
 
 // statusOf maps an error code to the HTTP status of a request that failed

@@ -46,6 +46,8 @@ func (s *Server) graphqlHandler() http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(maxTokens)
+	srv.SetValidationRulesFn(validationRules(s.cfg.Production))
 	srv.SetDisableSuggestion(s.cfg.Production)
 	if !s.cfg.Production {
 		srv.Use(extension.Introspection{})
@@ -156,10 +158,12 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	var ge *gqlerror.Error
 	if errors.As(err, &ge) && ge.Err == nil {
 		// Produced by gqlgen itself (parse, validation, limits).
-		if gqlErr.Extensions == nil || gqlErr.Extensions["code"] == nil {
-			if gqlErr.Extensions == nil {
-				gqlErr.Extensions = map[string]any{}
-			}
+		if gqlErr.Extensions == nil {
+			gqlErr.Extensions = map[string]any{}
+		}
+		if code, ok := limitCode(gqlErr); ok {
+			gqlErr.Extensions["code"] = string(code)
+		} else if gqlErr.Extensions["code"] == nil {
 			gqlErr.Extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
 		}
 		return gqlErr

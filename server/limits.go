@@ -53,7 +53,7 @@ func (l *limits) MutateOperationContext(ctx context.Context, op *graphql.Operati
 	if d := depth(op.Operation.SelectionSet, 0); d > maxDepth {
 		return refuse("the operation is %d levels deep; at most %d are allowed", d, maxDepth)
 	}
-	if c := complexity.Calculate(ctx, l.es, op.Operation, op.Variables); c > l.limit {
+	if c := complexity.Calculate(ctx, costModel{l.es}, op.Operation, op.Variables); c > l.limit {
 		return refuse("the operation's complexity is %d; at most %d is allowed", c, l.limit)
 	}
 	return nil

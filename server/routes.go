@@ -8,7 +8,7 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := s.graphqlHandler()
-	mux.Handle("/graphql", s.authenticate(s.limitBody(gql)))
+	mux.Handle("/graphql", s.guard(s.authenticate(s.limitAnonymous(s.limitBody(gql)))))
 	mux.HandleFunc("POST /session", s.createSession)
 	mux.HandleFunc("DELETE /session", s.deleteSession)
 	mux.HandleFunc("GET /healthz", s.healthz)

@@ -25,7 +25,8 @@ type Config struct {
 	AllowedOrigins []string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// ComplexityLimit caps a query's complexity (default 1000).
+	// ComplexityLimit caps an operation's complexity, about the number of
+	// fields it may resolve (default 5000; see costModel).
 	ComplexityLimit int
 	// AuthRecheck is how often an open websocket's credentials are checked
 	// again (default 30s).
@@ -36,6 +37,9 @@ type Config struct {
 	// SessionTTL is the session cookie's lifetime (default 30 days); the
 	// session itself may end sooner.
 	SessionTTL time.Duration
+	// ReadTimeout bounds the time to read a request's body, websockets
+	// aside (default 60s).
+	ReadTimeout time.Duration
 }
 
 // Pinger reports whether a dependency is reachable.
@@ -62,21 +66,27 @@ type Deps struct {
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage
+	// Limiter counts failed bearer tokens per client address; nil counts
+	// none.
+	Limiter apiws.Limiter
 }
 
 // Server is apiws's HTTP handler.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	log     *slog.Logger
-	metrics *metrics
-	handler http.Handler
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	metrics  *metrics
+	failures *tokenFailures
+	// mediaFields are the mutation fields that take media (see limitBody).
+	mediaFields map[string]bool
+	handler     http.Handler
 }
 
 // New returns the server; mount it as the handler of an http.Server.
 func New(cfg Config, deps Deps) *Server {
 	if cfg.ComplexityLimit == 0 {
-		cfg.ComplexityLimit = 1000
+		cfg.ComplexityLimit = 5000
 	}
 	if cfg.AuthRecheck <= 0 {
 		cfg.AuthRecheck = 30 * time.Second
@@ -84,7 +94,13 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics()}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 60 * time.Second
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics(), failures: newTokenFailures(deps.Limiter)}
+	if deps.Schema != nil {
+		s.mediaFields = mediaFieldsOf(deps.Schema.Schema())
+	}
 	s.handler = s.routes()
 	return s
 }

@@ -20,7 +20,12 @@ import (
 // apply request rate limits.
 type Usage interface {
 	RecordCall(c *apiws.APICall)
+	// AllowRequest counts one operation of a caller (without credentials:
+	// of its address) against its rate.
 	AllowRequest(ctx context.Context, c *apiws.Caller) error
+	// AllowAddress counts one HTTP request of a client address, whatever
+	// its credentials, against the address's rate.
+	AllowAddress(ctx context.Context, ip string) error
 }
 
 // callLog records every operation made with an account's credentials as an
@@ -170,7 +175,11 @@ func (rateLimit) ExtensionName() string                   { return "RateLimit" }
 func (rateLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (r rateLimit) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
-	err := r.usage.AllowRequest(ctx, apiws.CallerFrom(ctx))
+	c := apiws.CallerFrom(ctx)
+	if c.Kind == apiws.CredentialNone {
+		return nil // counted by limitAnonymous before the body was read
+	}
+	err := r.usage.AllowRequest(ctx, c)
 	if err == nil {
 		return nil
 	}

@@ -51,3 +51,24 @@ func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
 	}
 	return nil
 }
+
+// AddressRateFactor is how many times the per-key request rate one client
+// address may make in all, whatever its credentials: several keys (or
+// people behind one NAT) may share an address.
+const AddressRateFactor = 5
+
+// AllowAddress counts one HTTP request from a client address, before its
+// credentials are checked or its body is read. A refusal is ERATELIMITED;
+// a failing limiter lets the request through, as in AllowRequest.
+func (s *Service) AllowAddress(ctx context.Context, ip string) error {
+	if s.rate <= 0 || ip == "" {
+		return nil
+	}
+	rate := s.rate * AddressRateFactor
+	err := apiws.CheckLimit(ctx, s.lim, "req:addr:"+ip, apiws.Limit{Rate: rate, Burst: max(1, int(math.Ceil(rate)))})
+	if err != nil && apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
+		s.log.Warn("rate limiter unavailable", "err", err)
+		return nil
+	}
+	return err
+}

@@ -173,6 +173,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Log:        log,
 		Ready:      ready,
 		Usage:      usageSvc,
+		Limiter:    limiter,
 		Exports:    privacySvc,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),

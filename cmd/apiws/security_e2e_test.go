@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Attacks of issue 13 on the HTTP server, each reproduced on a real one.
+
+func TestNestedPaginationIsRefusedBeforeRunning(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "nested@example.com")
+	// The attack: 689 bytes, 5 aliases, 135,000 nodes in 8.3 s.
+	var b strings.Builder
+	b.WriteString("{ viewer { ")
+	for _, a := range []string{"a", "b", "c", "d", "e"} {
+		b.WriteString(a + `: numbers(first: 100) { edges { node { messages(first: 100) { edges { node { id number { messages(first: 100) { edges { node { id } } } } } } } } } } `)
+	}
+	b.WriteString("} }")
+	if r := gql(t, base, token, b.String(), nil); r.code() != "COMPLEXITY_LIMIT" || r.Data != nil {
+		t.Fatalf("nested pagination: %+v", r)
+	}
+	// What clients ask for still runs: a page of 100 messages with their
+	// events (the largest query of the tests).
+	if r := gql(t, base, token, messagesQuery, nil); len(r.Errors) > 0 {
+		t.Fatalf("a page of messages: %+v", r.Errors)
+	}
+}
+
+// mediaMutation is a sendMessage with inline base64 media of n bytes.
+func mediaBody(t *testing.T, n int, comment string) []byte {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"query": "mutation($i: SendMessageInput!) { sendMessage(input: $i) { userErrors { code } } }" + comment,
+		"variables": map[string]any{"i": map[string]any{"numberId": "num_none", "to": "+15550100001",
+			"media": map[string]any{"kind": "DOCUMENT", "mimeType": "application/pdf", "data": strings.Repeat("A", n)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func TestBodyLimitsFollowTheOperationAndTheCaller(t *testing.T) {
+	base := startServer(t, nil)
+	session, _ := signUp(t, base, "bodies@example.com")
+	keyOf := func(scope string) string {
+		r := gql(t, base, session, createKey, map[string]any{"i": map[string]any{"name": scope, "scopes": []string{scope}}})
+		return str(r.Data, "createApiKey", "secret")
+	}
+	sendKey, readKey := keyOf("SEND"), keyOf("READ")
+	twoMiB := 2 << 20
+	// A query padded past 1 MiB, with a comment naming media.
+	padded, _ := json.Marshal(map[string]any{"query": "{ privacyPolicy { version } } #media", "variables": map[string]any{"pad": strings.Repeat("x", twoMiB)}})
+	for _, tt := range []struct {
+		name  string
+		token string
+		body  []byte
+		large bool // refused with 413
+	}{
+		{"a comment naming media does not lift the limit", session, padded, true},
+		{"a media mutation without credentials", "", mediaBody(t, twoMiB, ""), true},
+		{"a media mutation with a READ key", readKey, mediaBody(t, twoMiB, ""), true},
+		{"a media mutation with a SEND key", sendKey, mediaBody(t, twoMiB, ""), false},
+		{"a media mutation of a dashboard session", session, mediaBody(t, twoMiB, ""), false},
+		{"a small media mutation with a READ key", readKey, mediaBody(t, 1000, ""), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if large := resp.StatusCode == http.StatusRequestEntityTooLarge; large != tt.large {
+				t.Fatalf("HTTP %d: %.300s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// countingReader counts what the HTTP client has read of a body.
+type countingReader struct {
+	r    io.Reader
+	read int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read += int64(n)
+	return n, err
+}
+
+func TestBodyReadingStopsAtTheLimit(t *testing.T) {
+	base := startServer(t, nil)
+	// 40 MiB sent without a length (chunked), anonymously: the server
+	// answers 413 once 1 MiB is read and reads no further; the client
+	// gets to send little more than what socket buffers hold.
+	body := &countingReader{r: io.LimitReader(zeros{}, 40<<20)}
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", body)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		// The server may close the connection while the client writes.
+		if body.read >= 40<<20 {
+			t.Fatalf("the whole body was sent: %v", err)
+		}
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("HTTP %d", resp.StatusCode)
+	}
+	if body.read > 16<<20 {
+		t.Fatalf("the client sent %d MiB before the refusal", body.read>>20)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// post sends a raw body with an optional bearer token and returns the
+// HTTP status.
+func postStatus(t *testing.T, base, token, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestRequestRatesAreLimitedBeforeTheBodyIsRead(t *testing.T) {
+	t.Run("anonymous", func(t *testing.T) {
+		base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "1"})
+		if s := postStatus(t, base, "", `{"query":"{ privacyPolicy { version } }"}`); s != http.StatusOK {
+			t.Fatalf("first request: HTTP %d", s)
+		}
+		// Not JSON: refused for its rate, not parsed.
+		if s := postStatus(t, base, "", `{"query": not json`); s != http.StatusTooManyRequests {
+			t.Fatalf("second request: HTTP %d, want 429", s)
+		}
+	})
+	t.Run("per address, whatever the credentials", func(t *testing.T) {
+		base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "1"})
+		// One address may make five requests a second (five times the
+		// per-key rate, a burst of five): requests with ever another
+		// token, and a body that is not JSON, are refused for their rate
+		// once past it, neither authenticated nor parsed.
+		for i := 0; ; i++ {
+			s := postStatus(t, base, "apiws_unknown"+strings.Repeat("x", i), `{"query": not json`)
+			if s == http.StatusTooManyRequests {
+				if i < 5 {
+					t.Fatalf("refused after %d requests, within the burst", i)
+				}
+				break
+			}
+			if s != http.StatusUnauthorized || i == 100 {
+				t.Fatalf("request %d: HTTP %d", i, s)
+			}
+		}
+	})
+	t.Run("failed bearer tokens", func(t *testing.T) {
+		base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "0"})
+		token, _ := signUp(t, base, "throttled@example.com")
+		// 20 failures at once, then one a second.
+		for i := 0; ; i++ {
+			s := postStatus(t, base, "apiws_wrong", `{"query":"{ __typename }"}`)
+			if s == http.StatusTooManyRequests {
+				if i <= 20 {
+					t.Fatalf("refused after %d failures, within the burst", i)
+				}
+				break
+			}
+			if s != http.StatusUnauthorized || i == 100 {
+				t.Fatalf("failure %d: HTTP %d", i, s)
+			}
+		}
+		// The address is refused without a look at the token for a
+		// while: a right one too.
+		if s := postStatus(t, base, token, `{"query":"{ __typename }"}`); s != http.StatusTooManyRequests {
+			t.Fatalf("a right token from the blocked address: HTTP %d, want 429", s)
+		}
+	})
+}
