@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -76,10 +77,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.relaxed = bun.NewDB(rdb, pgdialect.New())
 	} else {
 		path := strings.TrimPrefix(url, "sqlite://")
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("create database folder: %w", err)
-			}
+		if err := createPrivate(path); err != nil {
+			return nil, err
 		}
 		dsn := "file:" + path + "?_txlock=immediate" +
 			"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
@@ -105,6 +104,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// createPrivate creates the SQLite file at path, if it is not there yet,
+// readable by its owner only (0600), in a folder made 0700 if needed:
+// whatsmeow's device keys live in it. SQLite gives the WAL and shared-memory
+// files it makes beside it the database file's mode.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create database folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create the database file: %w", err)
+	}
+	return f.Close()
 }
 
 // SQL returns the underlying database handle, for libraries that bring their

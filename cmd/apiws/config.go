@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -154,26 +155,57 @@ func (c *Config) ensureSecretKey() error {
 		return errors.New("APIWS_SECRET_KEY is required with PostgreSQL: every instance must share it (generate one with: openssl rand -hex 32)")
 	}
 	path := filepath.Join(filepath.Dir(strings.TrimPrefix(c.DatabaseURL, "sqlite://")), "secret.key")
-	if b, err := os.ReadFile(path); err == nil {
-		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-		if err != nil || len(key) != 32 {
-			return fmt.Errorf("%s does not hold 32 bytes as 64 hex characters", path)
-		}
-		c.SecretKey = key
-		return nil
-	}
-	key := make([]byte, 32)
-	if _, err := io.ReadFull(randReader, key); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	key, err := readSecretKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = createSecretKey(path)
 	}
 	c.SecretKey = key
-	return nil
+	return err
+}
+
+func readSecretKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%s does not hold 32 bytes as 64 hex characters", path)
+	}
+	return key, nil
+}
+
+// createSecretKey writes a new key to path, readable by its owner only, in
+// a folder made 0700 if needed. The file appears whole or not at all, and
+// when another process (a CLI beside the server) made one first, that one
+// is used.
+func createSecretKey(path string) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(randReader, key); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".secret.key-*") // 0600
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err = errors.Join(err, tmp.Close()); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return readSecretKey(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return key, nil
 }
 
 // parseFlags lets flags override the environment for the serve command.
