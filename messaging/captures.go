@@ -19,6 +19,15 @@ func (s *Service) GrantDebugCapture(ctx context.Context, numberID string, until 
 	if err != nil {
 		return nil, err
 	}
+	// An account on its way out keeps no more content: granting, like
+	// sending, waits for a restore.
+	acc, err := s.db.Account(ctx, c.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if acc.Status != apiws.AccountActive {
+		return nil, apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to grant a debug capture")
+	}
 	now := s.now()
 	var errs apiws.Errors
 	if _, err := s.numbers.Number(ctx, c.AccountID, numberID); apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {

@@ -341,12 +341,20 @@ func TestPrivacyRequestsAreCarriedOut(t *testing.T) {
 				if r.code() != "FORBIDDEN" {
 					t.Errorf("send after erasure: %+v", r)
 				}
+				grant := `mutation($i: DebugCaptureInput!) { grantDebugCapture(input: $i) { debugCapture { id } userErrors { code } } }`
+				capture := map[string]any{"i": map[string]any{"numberId": numberID, "until": time.Now().Add(time.Hour).Format(time.RFC3339), "reason": "support ticket"}}
+				if r := gql(t, base, token, grant, capture); r.code() != "FORBIDDEN" {
+					t.Errorf("grantDebugCapture after erasure: %+v", r)
+				}
 				if r := gql(t, base, token, numberNode, map[string]any{"id": numberID}); str(r.Data, "node", "status") != "LOGGED_OUT" {
 					t.Errorf("number after erasure: %+v", r)
 				}
 				r = gql(t, base, token, `mutation { restoreAccount { account { status deletionScheduledAt } userErrors { code } } }`, nil)
 				if str(r.Data, "restoreAccount", "account", "status") != "ACTIVE" || get(r.Data, "restoreAccount", "account", "deletionScheduledAt") != nil {
 					t.Fatalf("restoreAccount = %+v", r)
+				}
+				if r := gql(t, base, token, grant, capture); str(r.Data, "grantDebugCapture", "debugCapture", "id") == "" {
+					t.Errorf("grantDebugCapture after restore: %+v", r)
 				}
 			})
 
