@@ -66,12 +66,26 @@ type SignUp struct {
 }
 
 // AccountUpdate holds the fields updateAccount changes; nil leaves a field as
-// it is.
+// it is. A new Email is not set at once: it needs CurrentPassword, and takes
+// effect when the code mailed to it is confirmed.
 type AccountUpdate struct {
-	Name     *string
-	Email    *string
-	Phone    *string
-	Business *BusinessDetails
+	Name            *string
+	Email           *string
+	Phone           *string
+	Business        *BusinessDetails
+	CurrentPassword *string
+}
+
+// EmailChange is an account's email change waiting for the code mailed to
+// the new address. The code is stored only as an HMAC; it works until
+// ExpiresAt and for a few wrong tries.
+type EmailChange struct {
+	AccountID    string    `bun:"account_id,pk"`
+	NewEmail     string    `bun:"new_email,notnull"`
+	CodeHash     []byte    `bun:"code_hash,notnull"`
+	CodeAttempts int       `bun:"code_attempts,notnull"`
+	CreatedAt    time.Time `bun:"created_at,notnull"`
+	ExpiresAt    time.Time `bun:"expires_at,notnull"`
 }
 
 // PolicyVersion is one published version of the privacy policy.
@@ -105,8 +119,20 @@ type AccountService interface {
 	LogOut(ctx context.Context) error
 	// Account returns the account with the id, or ENOTFOUND.
 	Account(ctx context.Context, id string) (*Account, error)
-	// UpdateAccount changes the caller's own account.
+	// UpdateAccount changes the caller's own account (a dashboard
+	// session's). A new email is only mailed a code (see
+	// ConfirmEmailChange); until then the account keeps its email, and mail
+	// goes there.
 	UpdateAccount(ctx context.Context, upd AccountUpdate) (*Account, error)
+	// ChangePassword sets a new password for the caller's account (a
+	// dashboard session's, which must give the current password). Every
+	// session of the account ends, the caller's too; the new session's
+	// token is returned.
+	ChangePassword(ctx context.Context, current, next string) (*Account, string, error)
+	// ConfirmEmailChange sets the email waiting for confirmation when code
+	// is the one mailed to it. A wrong code is INVALID; an expired one, or
+	// one that failed too often, EXPIRED; no change waiting, NOT_FOUND.
+	ConfirmEmailChange(ctx context.Context, code string) (*Account, error)
 	// AcceptPolicy records the caller's consent to a policy version.
 	AcceptPolicy(ctx context.Context, version, ip string) (*Account, error)
 	// CurrentPolicy returns the version in force now.

@@ -153,6 +153,10 @@ type KeyService interface {
 	APIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
 	// APIKey returns one key of the account, or ENOTFOUND.
 	APIKey(ctx context.Context, accountID, id string) (*APIKey, error)
+	// WithPendingUse returns k as it is now: a copy carrying its last use
+	// when that is newer than the stored one (use times are written in
+	// batches), else k itself.
+	WithPendingUse(k *APIKey) *APIKey
 }
 
 // Page asks for at most First items after the cursor After ("" from the

@@ -84,11 +84,16 @@ const (
 
 // Message is the metadata of a message; its content is never part of it.
 type Message struct {
-	ID              string        `bun:"id,pk"`
-	AccountID       string        `bun:"account_id,notnull"`
-	NumberID        string        `bun:"number_id,notnull"`
-	Direction       Direction     `bun:"direction,notnull"`
-	Peer            string        `bun:"peer,notnull"`
+	ID        string    `bun:"id,pk"`
+	AccountID string    `bun:"account_id,notnull"`
+	NumberID  string    `bun:"number_id,notnull"`
+	Direction Direction `bun:"direction,notnull"`
+	// Peer is the other party's phone (E.164); "" when WhatsApp hid the
+	// sender behind a LID whose phone is not known.
+	Peer string `bun:"peer,notnull"`
+	// PeerLID is WhatsApp's hidden-number id of the other party, when
+	// WhatsApp gave one.
+	PeerLID         *string       `bun:"peer_lid"`
 	Kind            MessageKind   `bun:"kind,notnull"`
 	Status          MessageStatus `bun:"status,notnull"`
 	WAMessageID     *string       `bun:"wa_message_id"`

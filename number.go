@@ -91,7 +91,8 @@ type NumberService interface {
 	// Pairing follows the pairing of one of the caller's numbers: first the
 	// QR code in force, then each new one, then the outcome, after which the
 	// channel is closed. A number that is not pairing gives its outcome at
-	// once. The channel is also closed when ctx ends.
+	// once. The channel is also closed when ctx ends. It needs
+	// ScopeManageNumbers: whoever scans a QR code links the number.
 	Pairing(ctx context.Context, numberID string) (<-chan PairingEvent, error)
 	// NumberStatus follows the status changes of the caller's numbers, or of
 	// one of them when numberID is not "", until ctx ends.

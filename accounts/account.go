@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
 )
 
 // Account implements apiws.AccountService.
@@ -14,7 +15,10 @@ func (s *Service) Account(ctx context.Context, id string) (*apiws.Account, error
 }
 
 // UpdateAccount implements apiws.AccountService (rectification). Each
-// changed field is written to the audit log with its old and new value.
+// changed field is written to the audit log with its old and new value. A
+// new email needs the current password and is only mailed a code: the
+// account keeps its email, and its mail (privacy codes included), until
+// ConfirmEmailChange.
 func (s *Service) UpdateAccount(ctx context.Context, upd apiws.AccountUpdate) (*apiws.Account, error) {
 	c, err := apiws.RequireAccount(ctx, "")
 	if err != nil {
@@ -39,10 +43,14 @@ func (s *Service) UpdateAccount(ctx context.Context, upd apiws.AccountUpdate) (*
 		change("name", acc.Name, name)
 		acc.Name = name
 	}
+	var newEmail string
 	if upd.Email != nil {
-		email := v.email(*upd.Email, path("email"))
-		change("email", acc.Email, email)
-		acc.Email = email
+		if email := v.email(*upd.Email, path("email")); email != acc.Email {
+			newEmail = email
+			if upd.CurrentPassword == nil || *upd.CurrentPassword == "" {
+				v.add(apiws.EINVALID, path("currentPassword"), "give the current password to change the email")
+			}
+		}
 	}
 	if upd.Phone != nil {
 		phone := v.phone(upd.Phone, path("phone"))
@@ -61,8 +69,19 @@ func (s *Service) UpdateAccount(ctx context.Context, upd apiws.AccountUpdate) (*
 	if err := v.errs.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.db.UpdateAccount(ctx, acc, entries); err != nil {
+	var start *storage.EmailChangeStart
+	if newEmail != "" {
+		if err := s.checkCurrentPassword(ctx, c, acc, *upd.CurrentPassword, path("currentPassword")); err != nil {
+			return nil, err
+		}
+		start = s.emailChange(acc, newEmail)
+		entries = append(entries, audit(acc.ID, c, "account.email_change_requested", fmt.Sprintf("email: %q -> %q, waiting for the code", acc.Email, newEmail)))
+	}
+	if err := s.db.UpdateAccount(ctx, acc, entries, start); err != nil {
 		return nil, err
+	}
+	if start != nil {
+		s.mailQueued()
 	}
 	return acc, nil
 }

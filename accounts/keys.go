@@ -129,8 +129,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*apiws.APIKey, e
 // APIKeys implements apiws.KeyService.
 func (s *Service) APIKeys(ctx context.Context, accountID string) ([]*apiws.APIKey, error) {
 	ks, err := s.db.APIKeys(ctx, accountID)
-	for _, k := range ks {
-		s.withPendingUse(k)
+	for i, k := range ks {
+		ks[i] = s.WithPendingUse(k)
 	}
 	return ks, err
 }
@@ -141,14 +141,17 @@ func (s *Service) APIKey(ctx context.Context, accountID, id string) (*apiws.APIK
 	if err != nil {
 		return nil, err
 	}
-	s.withPendingUse(k)
-	return k, nil
+	return s.WithPendingUse(k), nil
 }
 
-func (s *Service) withPendingUse(k *apiws.APIKey) {
+// WithPendingUse implements apiws.KeyService.
+func (s *Service) WithPendingUse(k *apiws.APIKey) *apiws.APIKey {
 	if at, ok := s.pendingUse(k.ID); ok && (k.LastUsedAt == nil || at.After(*k.LastUsedAt)) {
-		k.LastUsedAt = &at
+		c := *k
+		c.LastUsedAt = &at
+		return &c
 	}
+	return k
 }
 
 // CreateOperatorKey makes an operator key (for the CLI) and returns it with

@@ -5,6 +5,7 @@ package accounts
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -15,22 +16,45 @@ import (
 // SessionTTL is how long a dashboard session lasts.
 const SessionTTL = 30 * 24 * time.Hour
 
-// Login limits: per email against password guessing on one account, per IP
-// against spraying many.
+// Login limits: per email and client network against password guessing on
+// one account, per IP against spraying many. No limit is keyed by the email
+// alone: a stranger's guesses would lock its owner out.
 var (
-	loginPerEmail = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
-	loginPerIP    = apiws.Limit{Rate: 1, Burst: 30}
+	loginPerEmailNet = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
+	loginPerIP       = apiws.Limit{Rate: 1, Burst: 30}
 	// Sign-ups hash a password each (argon2id, 19 MiB): one IP may not
 	// make them fast.
 	signUpPerIP = apiws.Limit{Rate: 0.5, Burst: 20}
+	// Password changes and email change codes, per account.
+	passwordChangePerAccount = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
+	emailCodePerAccount      = apiws.Limit{Rate: 10.0 / 60, Burst: 10}
 )
+
+// Options configure the service.
+type Options struct {
+	// Limiter bounds logins, sign-ups and code attempts.
+	Limiter apiws.Limiter
+	// SecretKey keys the HMAC under which email change codes are stored.
+	SecretKey []byte
+	// MailQueued is called after mail was queued (to wake the sender).
+	MailQueued func()
+	Log        *slog.Logger
+	// Hashes is how many password hashes (argon2id, 19 MiB each) may run at
+	// once; default one per CPU.
+	Hashes int
+	// HashWait is how long a password check may wait for its turn before it
+	// is refused with RATE_LIMITED; default 5s.
+	HashWait time.Duration
+}
 
 // Service implements apiws.AccountService and apiws.KeyService.
 type Service struct {
 	db      *storage.DB
 	limiter apiws.Limiter
+	opts    Options
 	log     *slog.Logger
 	now     func() time.Time
+	hashes  *hashGate
 
 	// lastUsed holds API key use times not yet written: a request never
 	// waits for that write; Flush writes them in one batch.
@@ -44,8 +68,27 @@ var (
 )
 
 // New returns the service over db.
-func New(db *storage.DB, limiter apiws.Limiter, log *slog.Logger) *Service {
-	return &Service{db: db, limiter: limiter, log: log, now: func() time.Time { return time.Now().UTC() }, lastUsed: map[string]time.Time{}}
+func New(db *storage.DB, opts Options) *Service {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Hashes <= 0 {
+		opts.Hashes = runtime.GOMAXPROCS(0)
+	}
+	if opts.HashWait <= 0 {
+		opts.HashWait = 5 * time.Second
+	}
+	return &Service{
+		db: db, limiter: opts.Limiter, opts: opts, log: opts.Log, now: func() time.Time { return time.Now().UTC() },
+		hashes: newHashGate(opts.Hashes, opts.HashWait), lastUsed: map[string]time.Time{},
+	}
+}
+
+// mailQueued wakes the mail sender, if there is one.
+func (s *Service) mailQueued() {
+	if s.opts.MailQueued != nil {
+		s.opts.MailQueued()
+	}
 }
 
 // Run writes API key use times every interval until ctx ends, then once more.

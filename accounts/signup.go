@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -41,9 +42,13 @@ func (s *Service) SignUp(ctx context.Context, in apiws.SignUp) (*apiws.Account, 
 		return nil, "", err
 	}
 
+	hash, err := s.hash(ctx, in.Password)
+	if err != nil {
+		return nil, "", err
+	}
 	acc := &apiws.Account{
 		ID: apiws.NewID(apiws.PrefixAccount), Name: name, Email: email, Phone: phone, Business: business,
-		Status: apiws.AccountActive, PasswordHash: hashPassword(in.Password), CreatedAt: now, AgeCheckedAt: now,
+		Status: apiws.AccountActive, PasswordHash: hash, CreatedAt: now, AgeCheckedAt: now,
 	}
 	consent := &apiws.Consent{AccountID: acc.ID, PolicyVersion: policy.Version, AcceptedAt: now, IP: optional(in.IP)}
 	token, sess := s.newSession(acc.ID, now, in.IP, in.UserAgent)
@@ -70,10 +75,12 @@ func (s *Service) newSession(accountID string, now time.Time, ip, userAgent stri
 	}
 }
 
-// LogIn implements apiws.AccountService.
+// LogIn implements apiws.AccountService. Attempts are limited per email
+// and client network (a stranger guessing elsewhere does not lock the
+// owner out) and per IP; every attempt hashes once, in its turn.
 func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent string) (*apiws.Account, string, error) {
 	email = strings.TrimSpace(email)
-	if err := s.allow(ctx, "login:email:"+strings.ToLower(email), loginPerEmail); err != nil {
+	if err := s.allow(ctx, "login:email:"+strings.ToLower(email)+":net:"+network(ip), loginPerEmailNet); err != nil {
 		return nil, "", err
 	}
 	if ip != "" {
@@ -84,12 +91,18 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent stri
 	wrong := apiws.FieldError(apiws.EWRONGCREDENTIALS, []string{"input"}, "wrong email or password")
 	acc, err := s.db.AccountByEmail(ctx, email)
 	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-		checkPassword(dummyHash, password)
+		if _, err := s.check(ctx, dummyHash, password); err != nil {
+			return nil, "", err
+		}
 		return nil, "", wrong
 	} else if err != nil {
 		return nil, "", err
 	}
-	if !checkPassword(acc.PasswordHash, password) {
+	ok, err := s.check(ctx, acc.PasswordHash, password)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
 		c := &apiws.Caller{IP: ip}
 		_ = s.db.Audit(ctx, audit(acc.ID, c, "account.login_failed", ""))
 		return nil, "", wrong
@@ -102,7 +115,26 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent stri
 	return acc, token, nil
 }
 
+// network is the client network login attempts are counted under: the
+// IPv4 address itself, or the /64 of an IPv6 address (one host's usual
+// share); an unparsable address as it is.
+func network(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
 func (s *Service) allow(ctx context.Context, key string, l apiws.Limit) error {
+	if s.limiter == nil {
+		return nil
+	}
 	err := apiws.CheckLimit(ctx, s.limiter, key, l)
 	if err != nil && apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
 		// A limiter outage must not lock everyone out.

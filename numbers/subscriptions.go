@@ -11,7 +11,9 @@ import (
 // row, so nothing published after the read is missed; a QR code seen both
 // ways is sent once.
 func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
-	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	// Whoever scans a QR code links the number: seeing them is managing
+	// numbers, not reading.
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeManageNumbers)
 	if err != nil {
 		return nil, err
 	}

@@ -78,6 +78,11 @@ func Sweep(ctx context.Context, db *storage.DB, asOf time.Time) (SweepReport, er
 			return 0, db.ForgetIdempotencyKeys(ctx, asOf.Add(-IdempotencyWindow))
 		}},
 		{"expire verification codes", &r.CodesExpired, func() (int, error) { return expireCodes(ctx, db, asOf) }},
+		{"forget expired email change codes", nil, func() (int, error) {
+			n, err := db.DeleteExpiredEmailChanges(ctx, asOf)
+			r.CodesExpired += n
+			return n, err
+		}},
 		{"purge erased accounts", &r.AccountsPurged, func() (int, error) { return purgeErased(ctx, db, asOf) }},
 		{"delete API calls", &r.APICalls, func() (int, error) { return db.DeleteAPICallsBefore(ctx, usageCutoff) }},
 		{"delete message metadata", &r.Messages, func() (int, error) { return db.DeleteMessagesBefore(ctx, usageCutoff) }},

@@ -13,6 +13,38 @@ import (
 	"github.com/apiws/apiws/graph/model"
 )
 
+// Name is the resolver for the name field.
+func (r *accountResolver) Name(ctx context.Context, obj *apiws.Account) (string, error) {
+	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
+		return "", err
+	}
+	return obj.Name, nil
+}
+
+// Email is the resolver for the email field.
+func (r *accountResolver) Email(ctx context.Context, obj *apiws.Account) (string, error) {
+	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
+		return "", err
+	}
+	return obj.Email, nil
+}
+
+// Phone is the resolver for the phone field.
+func (r *accountResolver) Phone(ctx context.Context, obj *apiws.Account) (*string, error) {
+	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
+		return nil, err
+	}
+	return obj.Phone, nil
+}
+
+// Business is the resolver for the business field.
+func (r *accountResolver) Business(ctx context.Context, obj *apiws.Account) (*apiws.BusinessDetails, error) {
+	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
+		return nil, err
+	}
+	return obj.Business, nil
+}
+
 // APIKeys is the resolver for the apiKeys field.
 func (r *accountResolver) APIKeys(ctx context.Context, obj *apiws.Account) ([]*apiws.APIKey, error) {
 	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
@@ -37,29 +69,38 @@ func (r *mutationResolver) SignUp(ctx context.Context, input model.SignUpInput) 
 		AcceptPolicyVersion: input.AcceptPolicyVersion, Phone: input.Phone, Business: input.Business,
 		IP: c.IP, UserAgent: c.UserAgent,
 	})
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.AuthPayload{UserErrors: ues}, err
-	}
-	return &model.AuthPayload{Token: &token, Account: acc, UserErrors: ues}, nil
+	return r.authPayload(ctx, acc, token, err)
 }
 
 // LogIn is the resolver for the logIn field.
 func (r *mutationResolver) LogIn(ctx context.Context, input model.LogInInput) (*model.AuthPayload, error) {
 	c := apiws.CallerFrom(ctx)
 	acc, token, err := r.svc.Accounts.LogIn(ctx, input.Email, input.Password, c.IP, c.UserAgent)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.AuthPayload{UserErrors: ues}, err
-	}
-	return &model.AuthPayload{Token: &token, Account: acc, UserErrors: ues}, nil
+	return r.authPayload(ctx, acc, token, err)
 }
 
 // UpdateAccount is the resolver for the updateAccount field.
 func (r *mutationResolver) UpdateAccount(ctx context.Context, input model.UpdateAccountInput) (*model.AccountPayload, error) {
 	acc, err := r.svc.Accounts.UpdateAccount(ctx, apiws.AccountUpdate{
 		Name: input.Name, Email: input.Email, Phone: input.Phone, Business: input.Business,
+		CurrentPassword: input.CurrentPassword,
 	})
+	ues, err := userErrors(err)
+	if err != nil || len(ues) > 0 {
+		return &model.AccountPayload{UserErrors: ues}, err
+	}
+	return &model.AccountPayload{Account: acc, UserErrors: ues}, nil
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, input model.ChangePasswordInput) (*model.AuthPayload, error) {
+	acc, token, err := r.svc.Accounts.ChangePassword(ctx, input.CurrentPassword, input.NewPassword)
+	return r.authPayload(ctx, acc, token, err)
+}
+
+// ConfirmEmailChange is the resolver for the confirmEmailChange field.
+func (r *mutationResolver) ConfirmEmailChange(ctx context.Context, code string) (*model.AccountPayload, error) {
+	acc, err := r.svc.Accounts.ConfirmEmailChange(ctx, code)
 	ues, err := userErrors(err)
 	if err != nil || len(ues) > 0 {
 		return &model.AccountPayload{UserErrors: ues}, err

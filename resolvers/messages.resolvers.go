@@ -40,6 +40,11 @@ func (r *messageResolver) Number(ctx context.Context, obj *apiws.Message) (*apiw
 	return r.loadNumber(ctx, obj.NumberID)
 }
 
+// Peer is the resolver for the peer field.
+func (r *messageResolver) Peer(ctx context.Context, obj *apiws.Message) (*string, error) {
+	return nonEmpty(obj.Peer), nil
+}
+
 // WaMessageID is the resolver for the waMessageId field.
 func (r *messageResolver) WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error) {
 	// The id is chosen when the message is queued, so a retry is the same

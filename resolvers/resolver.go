@@ -12,6 +12,7 @@ import (
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/model"
 	"github.com/apiws/apiws/messaging"
+	"github.com/vikstrous/dataloadgen"
 )
 
 // Services are the domain services the resolvers call.
@@ -184,6 +185,34 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 		}
 		_, _ = l.Number.LoadAll(ctx, ids)
 	}
+}
+
+// prefetchAPIKeys loads the keys of a page of API calls in one batch, when
+// the selection asks for them.
+func prefetchAPIKeys(ctx context.Context, calls []*apiws.APICall) {
+	if len(calls) == 0 || !wants(ctx, "edges", "node", "apiKey") {
+		return
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, c := range calls {
+		if c.APIKeyID != nil && !seen[*c.APIKeyID] {
+			seen[*c.APIKeyID] = true
+			ids = append(ids, *c.APIKeyID)
+		}
+	}
+	if len(ids) > 0 {
+		_, _ = dataloaders.For(ctx).APIKey.LoadAll(ctx, ids) // errors come back to the field that loads
+	}
+}
+
+// notFoundAsNil turns a loader's "no such key" into no error: the field
+// answers null.
+func notFoundAsNil(err error) error {
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // wants reports whether the current field's selection reaches path.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )
@@ -59,6 +60,7 @@ func (r *accountResolver) APICalls(ctx context.Context, obj *apiws.Account, firs
 	if err != nil {
 		return nil, err
 	}
+	prefetchAPIKeys(ctx, calls)
 	conn := &model.APICallConnection{Edges: make([]*model.APICallEdge, len(calls)), TotalCount: total}
 	end := ""
 	for i, c := range calls {
@@ -74,11 +76,11 @@ func (r *apiCallResolver) APIKey(ctx context.Context, obj *apiws.APICall) (*apiw
 	if obj.APIKeyID == nil {
 		return nil, nil
 	}
-	k, err := r.svc.Keys.APIKey(ctx, obj.AccountID, *obj.APIKeyID)
-	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-		return nil, nil
+	k, err := dataloaders.For(ctx).APIKey.Load(ctx, *obj.APIKeyID)
+	if err != nil || k == nil || k.AccountID != obj.AccountID {
+		return nil, notFoundAsNil(err)
 	}
-	return k, err
+	return r.svc.Keys.WithPendingUse(k), nil
 }
 
 // ApiCall returns generated.ApiCallResolver implementation.

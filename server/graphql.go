@@ -62,6 +62,9 @@ func (s *Server) graphqlHandler() http.Handler {
 	for _, mw := range s.deps.AroundOperations {
 		srv.AroundOperations(mw)
 	}
+	for _, mw := range s.deps.AroundFields {
+		srv.AroundFields(mw)
+	}
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		s.log.ErrorContext(ctx, "resolver panic", "panic", v)

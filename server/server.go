@@ -61,6 +61,10 @@ type Deps struct {
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware
+	// AroundFields run around every field's resolver; a middleware may
+	// hand the field, and through it the field's children, a context of
+	// its own.
+	AroundFields []graphql.FieldMiddleware
 	// Exports serves GET /exports/{id}; nil answers 404.
 	Exports Exports
 	// Usage logs API calls and applies request rate limits; nil turns both

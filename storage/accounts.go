@@ -59,9 +59,15 @@ func (db *DB) AccountByEmail(ctx context.Context, email string) (*apiws.Account,
 }
 
 // UpdateAccount writes acc's editable fields, with audit entries, in one
-// transaction. A taken email is ETAKEN on ["input", "email"].
-func (db *DB) UpdateAccount(ctx context.Context, acc *apiws.Account, audit []*apiws.AuditEntry) error {
+// transaction; with a non-nil email change, it also starts that (see
+// startEmailChange). A taken email is ETAKEN on ["input", "email"].
+func (db *DB) UpdateAccount(ctx context.Context, acc *apiws.Account, audit []*apiws.AuditEntry, email *EmailChangeStart) error {
 	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if email != nil {
+			if err := startEmailChange(ctx, tx, email); err != nil {
+				return err
+			}
+		}
 		_, err := tx.NewUpdate().Model(acc).
 			Column("name", "email", "phone", "business").
 			WherePK().Exec(ctx)

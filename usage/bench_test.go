@@ -86,7 +86,7 @@ func BenchmarkUsage(b *testing.B) {
 
 	b.Run("request-path", func(b *testing.B) {
 		log := slog.New(slog.DiscardHandler)
-		acc := accounts.New(db, usage.NewMemoryLimiter(), log)
+		acc := accounts.New(db, accounts.Options{Limiter: usage.NewMemoryLimiter(), Log: log})
 		_, token, err := acc.SignUp(ctx, apiws.SignUp{Name: "Bench", Email: "req@example.com", Password: "correct horse battery",
 			BirthDate: time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), AcceptPolicyVersion: "1.0"})
 		if err != nil {

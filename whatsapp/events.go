@@ -54,6 +54,10 @@ type Inbound struct {
 	// From is the sender in E.164 form; empty if it could not be resolved
 	// (a LID with no known phone number).
 	From string
+	// FromLID is the sender's hidden-number id (the user part of its LID),
+	// when WhatsApp gave one; it is all there is of a sender whose phone
+	// is not known.
+	FromLID string
 	// PushName is the name the sender set in WhatsApp.
 	PushName string
 	Kind     apiws.MessageKind

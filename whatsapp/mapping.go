@@ -104,6 +104,7 @@ func mapMessage(numberID string, evt *events.Message, phoneOf phoneResolver) (in
 		NumberID:    numberID,
 		WAMessageID: string(info.ID),
 		From:        senderPhone(info.MessageSource, phoneOf),
+		FromLID:     senderLID(info.MessageSource),
 		PushName:    info.PushName,
 		At:          info.Timestamp,
 	}
@@ -126,6 +127,17 @@ func senderPhone(src types.MessageSource, phoneOf phoneResolver) string {
 			if p := phoneOf(jid.ToNonAD()); p != "" {
 				return p
 			}
+		}
+	}
+	return ""
+}
+
+// senderLID is the user part of the sender's LID, from the sender itself
+// or its alternative; "" when WhatsApp gave none.
+func senderLID(src types.MessageSource) string {
+	for _, jid := range []types.JID{src.Sender, src.SenderAlt} {
+		if jid.Server == types.HiddenUserServer && jid.User != "" {
+			return jid.User
 		}
 	}
 	return ""

@@ -419,7 +419,7 @@ func TestUpdateAccount(t *testing.T) {
 		in   map[string]any
 		want string
 	}{
-		{map[string]any{"email": "TAKEN2@example.com"}, "TAKEN@input.email"},
+		{map[string]any{"email": "TAKEN2@example.com", "currentPassword": "correct horse battery"}, "TAKEN@input.email"},
 		{map[string]any{"email": "nope"}, "INVALID@input.email"},
 		{map[string]any{"phone": "+1 555"}, "INVALID@input.phone"},
 		{map[string]any{"name": "Changed", "business": map[string]any{"country": "Germany"}}, "INVALID@input.business.country"},

@@ -116,7 +116,7 @@ func operatorKey(ctx context.Context, cfg *Config, log *slog.Logger, args []stri
 		return err
 	}
 	defer db.Close()
-	svc := accounts.New(db, usage.NewMemoryLimiter(), log)
+	svc := accounts.New(db, accounts.Options{Limiter: usage.NewMemoryLimiter(), Log: log})
 	k, secret, err := svc.CreateOperatorKey(ctx, *name)
 	if err != nil {
 		return err

@@ -69,19 +69,6 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	// Background work stops with workCtx, after the HTTP server has.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	accountSvc := accounts.New(db, limiter, log)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
-	}()
-	sweeping := make(chan struct{})
-	go func() {
-		defer close(sweeping)
-		privacy.Run(workCtx, db, time.Minute, func(err error) { log.Error("retention sweep", "err", err) })
-	}()
-	defer func() { stopWork(); <-sweeping }()
-
 	// Mail waits in the database outbox; the sender hands it on and
 	// retries until it is accepted.
 	transport, err := mail.Open(cfg.SMTPURL, cfg.MailDir)
@@ -95,6 +82,19 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		mailer.Run(workCtx, 5*time.Second)
 	}()
 	defer func() { stopWork(); <-mailing }()
+
+	accountSvc := accounts.New(db, accounts.Options{Limiter: limiter, SecretKey: cfg.SecretKey, MailQueued: mailer.Notify, Log: log})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
+	}()
+	sweeping := make(chan struct{})
+	go func() {
+		defer close(sweeping)
+		privacy.Run(workCtx, db, time.Minute, func(err error) { log.Error("retention sweep", "err", err) })
+	}()
+	defer func() { stopWork(); <-sweeping }()
 
 	usageSvc := usage.New(db, usage.Options{
 		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
@@ -180,6 +180,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(db),
 		},
+		AroundFields: []graphql.FieldMiddleware{resolvers.AuthPayloadSessions},
 	})
 	srv.Registry().MustRegister(usageSvc.Collectors()...)
 

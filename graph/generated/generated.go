@@ -193,6 +193,7 @@ type ComplexityRoot struct {
 		Kind            func(childComplexity int) int
 		Number          func(childComplexity int) int
 		Peer            func(childComplexity int) int
+		PeerLID         func(childComplexity int) int
 		PlayedAt        func(childComplexity int) int
 		QueuedAt        func(childComplexity int) int
 		ReadAt          func(childComplexity int) int
@@ -232,6 +233,8 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AcceptPolicy         func(childComplexity int, version string) int
 		CancelPrivacyRequest func(childComplexity int, id string) int
+		ChangePassword       func(childComplexity int, input model.ChangePasswordInput) int
+		ConfirmEmailChange   func(childComplexity int, code string) int
 		ConnectNumber        func(childComplexity int, input model.ConnectNumberInput) int
 		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
 		DisconnectNumber     func(childComplexity int, id string) int
@@ -420,6 +423,11 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AccountResolver interface {
+	Name(ctx context.Context, obj *apiws.Account) (string, error)
+	Email(ctx context.Context, obj *apiws.Account) (string, error)
+	Phone(ctx context.Context, obj *apiws.Account) (*string, error)
+	Business(ctx context.Context, obj *apiws.Account) (*apiws.BusinessDetails, error)
+
 	APIKeys(ctx context.Context, obj *apiws.Account) ([]*apiws.APIKey, error)
 	Consents(ctx context.Context, obj *apiws.Account) ([]*apiws.Consent, error)
 	Messages(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
@@ -441,6 +449,8 @@ type DebugCaptureResolver interface {
 type MessageResolver interface {
 	Number(ctx context.Context, obj *apiws.Message) (*apiws.Number, error)
 
+	Peer(ctx context.Context, obj *apiws.Message) (*string, error)
+
 	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
 	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.MessageEvent, error)
@@ -453,6 +463,8 @@ type MutationResolver interface {
 	SignUp(ctx context.Context, input model.SignUpInput) (*model.AuthPayload, error)
 	LogIn(ctx context.Context, input model.LogInInput) (*model.AuthPayload, error)
 	UpdateAccount(ctx context.Context, input model.UpdateAccountInput) (*model.AccountPayload, error)
+	ChangePassword(ctx context.Context, input model.ChangePasswordInput) (*model.AuthPayload, error)
+	ConfirmEmailChange(ctx context.Context, code string) (*model.AccountPayload, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKeyPayload, error)
 	AcceptPolicy(ctx context.Context, version string) (*model.AccountPayload, error)
@@ -1117,6 +1129,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Peer(childComplexity), true
+	case "Message.peerLid":
+		if e.ComplexityRoot.Message.PeerLID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.PeerLID(childComplexity), true
 	case "Message.playedAt":
 		if e.ComplexityRoot.Message.PlayedAt == nil {
 			break
@@ -1276,6 +1294,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelPrivacyRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.changePassword":
+		if e.ComplexityRoot.Mutation.ChangePassword == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changePassword_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.confirmEmailChange":
+		if e.ComplexityRoot.Mutation.ConfirmEmailChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_confirmEmailChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ConfirmEmailChange(childComplexity, args["code"].(string)), true
 	case "Mutation.connectNumber":
 		if e.ComplexityRoot.Mutation.ConnectNumber == nil {
 			break
@@ -2108,6 +2148,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("ApiCallFilter", ec.unmarshalInputApiCallFilter),
 			graphql.NewInputUnmarshaler("BusinessDetailsInput", ec.unmarshalInputBusinessDetailsInput),
+			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("DebugCaptureInput", ec.unmarshalInputDebugCaptureInput),
@@ -2230,6 +2271,10 @@ extend type Mutation {
   logIn(input: LogInInput!): AuthPayload!
   "Rectification: correct the account's own data."
   updateAccount(input: UpdateAccountInput!): AccountPayload!
+  "Dashboard sessions only. Every session of the account ends, the calling one too; the payload carries a new session's token."
+  changePassword(input: ChangePasswordInput!): AuthPayload!
+  "Completes an email change with the code mailed to the new address (30 minutes, 5 tries)."
+  confirmEmailChange(code: String!): AccountPayload!
   "Dashboard sessions only. The secret is in the payload once and never again."
   createApiKey(input: CreateApiKeyInput!): CreateApiKeyPayload!
   revokeApiKey(id: ID!): ApiKeyPayload!
@@ -2294,9 +2339,17 @@ input LogInInput {
 
 input UpdateAccountInput {
   name: String
+  "A new email takes effect after confirmEmailChange with the code mailed to it; currentPassword is required with it."
   email: String
   phone: PhoneNumber
   business: BusinessDetailsInput
+  currentPassword: String
+}
+
+input ChangePasswordInput {
+  currentPassword: String!
+  "At least 10 characters."
+  newPassword: String!
 }
 
 type AuthPayload {
@@ -2491,8 +2544,10 @@ type Message implements Node {
   id: ID!
   number: WhatsAppNumber!
   direction: Direction!
-  "The other party."
-  peer: PhoneNumber!
+  "The other party's phone number (in a group: the sender of an inbound message, null for an outbound one). Null when WhatsApp hides it behind a LID and it is not known yet."
+  peer: PhoneNumber
+  "WhatsApp's hidden-number id of the other party, when WhatsApp gave one."
+  peerLid: String
   kind: MessageKind!
   status: MessageStatus!
   "WhatsApp's own id, once sent."
@@ -3163,6 +3218,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_direction(ctx, field)
 	case "peer":
 		return ec.fieldContext_Message_peer(ctx, field)
+	case "peerLid":
+		return ec.fieldContext_Message_peerLid(ctx, field)
 	case "kind":
 		return ec.fieldContext_Message_kind(ctx, field)
 	case "status":
@@ -3783,6 +3840,34 @@ func (ec *executionContext) field_Mutation_cancelPrivacyRequest_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChangePasswordInput, error) {
+			return ec.unmarshalNChangePasswordInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChangePasswordInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_confirmEmailChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "code",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["code"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_connectNumber_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4339,7 +4424,7 @@ func (ec *executionContext) _Account_name(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Account_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Account().Name(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4350,7 +4435,7 @@ func (ec *executionContext) _Account_name(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Account_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Account", field, true, true, "String")
 }
 
 func (ec *executionContext) _Account_email(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
@@ -4362,7 +4447,7 @@ func (ec *executionContext) _Account_email(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Account_email(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Email, nil
+			return ec.Resolvers.Account().Email(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4373,7 +4458,7 @@ func (ec *executionContext) _Account_email(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Account_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Account", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Account", field, true, true, "String")
 }
 
 func (ec *executionContext) _Account_phone(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
@@ -4385,7 +4470,7 @@ func (ec *executionContext) _Account_phone(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Account_phone(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Phone, nil
+			return ec.Resolvers.Account().Phone(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -4396,7 +4481,7 @@ func (ec *executionContext) _Account_phone(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Account_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Account", field, false, false, "PhoneNumber")
+	return graphql.NewScalarFieldContext("Account", field, true, true, "PhoneNumber")
 }
 
 func (ec *executionContext) _Account_business(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
@@ -4408,7 +4493,7 @@ func (ec *executionContext) _Account_business(ctx context.Context, field graphql
 			return ec.fieldContext_Account_business(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Business, nil
+			return ec.Resolvers.Account().Business(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *apiws.BusinessDetails) graphql.Marshaler {
@@ -4422,8 +4507,8 @@ func (ec *executionContext) fieldContext_Account_business(_ context.Context, fie
 	fc = &graphql.FieldContext{
 		Object:     "Account",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BusinessDetails(ctx, field)
 		},
@@ -6674,18 +6759,41 @@ func (ec *executionContext) _Message_peer(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Message_peer(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Peer, nil
+			return ec.Resolvers.Message().Peer(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNPhoneNumber2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPhoneNumber2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Message_peer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, false, false, "PhoneNumber")
+	return graphql.NewScalarFieldContext("Message", field, true, true, "PhoneNumber")
+}
+
+func (ec *executionContext) _Message_peerLid(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_peerLid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeerLID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_peerLid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_kind(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
@@ -7544,6 +7652,94 @@ func (ec *executionContext) fieldContext_Mutation_updateAccount(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_changePassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ChangePassword(ctx, fc.Args["input"].(model.ChangePasswordInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AuthPayload) graphql.Marshaler {
+			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAuthPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AuthPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_confirmEmailChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_confirmEmailChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ConfirmEmailChange(ctx, fc.Args["code"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_confirmEmailChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_confirmEmailChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12051,6 +12247,55 @@ func UnmarshalBusinessDetailsInput(ctx context.Context, raw any) (apiws.Business
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChangePasswordInput(ctx context.Context, obj any) (model.ChangePasswordInput, error) {
+	var it model.ChangePasswordInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"currentPassword", "newPassword"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "currentPassword":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentPassword"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrentPassword = data
+		case "newPassword":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newPassword"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewPassword = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChangePasswordInput unmarshals raw into the ChangePasswordInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChangePasswordInput(ctx context.Context, raw any) (model.ChangePasswordInput, error) {
+	var out model.ChangePasswordInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChangePasswordInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConnectNumberInput(ctx context.Context, obj any) (model.ConnectNumberInput, error) {
 	var it model.ConnectNumberInput
 	if obj == nil {
@@ -12714,7 +12959,7 @@ func (ec *executionContext) unmarshalInputUpdateAccountInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "phone", "business"}
+	fieldsInOrder := [...]string{"name", "email", "phone", "business", "currentPassword"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -12749,6 +12994,13 @@ func (ec *executionContext) unmarshalInputUpdateAccountInput(ctx context.Context
 				return it, err
 			}
 			it.Business = data
+		case "currentPassword":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currentPassword"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CurrentPassword = data
 		}
 	}
 	return it, nil
@@ -12888,25 +13140,29 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
-			out.Values[i] = ec._Account_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_name(ctx, field, obj)
+				})
 		case "email":
-			out.Values[i] = ec._Account_email(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_email(ctx, field, obj)
+				})
 		case "phone":
-			out.Values[i] = ec._Account_phone(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_phone(ctx, field, obj)
+				})
 		case "business":
-			out.Values[i] = ec._Account_business(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_business(ctx, field, obj)
+				})
 		case "status":
 			out.Values[i] = ec._Account_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13808,8 +14064,14 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "peer":
-			out.Values[i] = ec._Message_peer(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_peer(ctx, field, obj)
+				})
+		case "peerLid":
+			out.Values[i] = ec._Message_peerLid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "kind":
@@ -14127,6 +14389,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "updateAccount":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateAccount(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changePassword":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_changePassword(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmEmailChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_confirmEmailChange(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -15967,6 +16243,11 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChangePasswordInput(ctx context.Context, v any) (model.ChangePasswordInput, error) {
+	res, err := ec.unmarshalInputChangePasswordInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNConnectNumberInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐConnectNumberInput(ctx context.Context, v any) (model.ConnectNumberInput, error) {

@@ -40,11 +40,10 @@ type APIKeyPayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
-type AuthPayload struct {
-	// Dashboard session token: send as 'Authorization: Bearer <token>'.
-	Token      *string        `json:"token,omitempty"`
-	Account    *apiws.Account `json:"account,omitempty"`
-	UserErrors []*apiws.Error `json:"userErrors"`
+type ChangePasswordInput struct {
+	CurrentPassword string `json:"currentPassword"`
+	// At least 10 characters.
+	NewPassword string `json:"newPassword"`
 }
 
 type ConnectNumberInput struct {
@@ -200,8 +199,10 @@ type Subscription struct {
 }
 
 type UpdateAccountInput struct {
-	Name     *string                `json:"name,omitempty"`
-	Email    *string                `json:"email,omitempty"`
-	Phone    *string                `json:"phone,omitempty"`
-	Business *apiws.BusinessDetails `json:"business,omitempty"`
+	Name *string `json:"name,omitempty"`
+	// A new email takes effect after confirmEmailChange with the code mailed to it; currentPassword is required with it.
+	Email           *string                `json:"email,omitempty"`
+	Phone           *string                `json:"phone,omitempty"`
+	Business        *apiws.BusinessDetails `json:"business,omitempty"`
+	CurrentPassword *string                `json:"currentPassword,omitempty"`
 }
