@@ -116,7 +116,7 @@ func TestPersonalDataNeedsTheReadScope(t *testing.T) {
 	token, id := signUp(t, base, "scopes@example.com")
 	personal := []string{"name", "email", "phone", "business { name }"}
 	for _, scopes := range [][]string{{"SEND"}, {"MANAGE_NUMBERS"}, {"SEND", "MANAGE_NUMBERS"}} {
-		key := nAPIKey(t, base, token, scopes...)
+		key := apiKey(t, base, token, scopes...)
 		for _, f := range personal {
 			r := gql(t, base, key, `{ viewer { id `+f+` } }`, nil)
 			if r.code() != "FORBIDDEN" {
@@ -127,7 +127,7 @@ func TestPersonalDataNeedsTheReadScope(t *testing.T) {
 			t.Errorf("a %v key reading viewer { id status } = %+v", scopes, r)
 		}
 	}
-	read := nAPIKey(t, base, token, "READ")
+	read := apiKey(t, base, token, "READ")
 	r := gql(t, base, read, `{ viewer { name email phone business { name } } }`, nil)
 	if len(r.Errors) > 0 || str(r.Data, "viewer", "email") != "scopes@example.com" {
 		t.Fatalf("a READ key reading personal data = %+v", r)
@@ -136,12 +136,12 @@ func TestPersonalDataNeedsTheReadScope(t *testing.T) {
 
 func TestPairingNeedsManageNumbers(t *testing.T) {
 	base := startServer(t, nil)
-	token := nSignUp(t, base, "pairscope@example.com")
-	id := nConnectSandbox(t, base, token)
+	token, _ := signUp(t, base, "pairscope@example.com")
+	id := connectSandbox(t, base, token)
 	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
 		for _, scopes := range [][]string{{"READ"}, {"READ", "SEND"}} {
-			ws := nDialWS(t, base, proto, nAPIKey(t, base, token, scopes...))
-			ws.subscribe("p", nPairingSub, map[string]any{"id": id})
+			ws := openWS(t, base, proto, apiKey(t, base, token, scopes...))
+			ws.subscribe("p", pairingSub, map[string]any{"id": id})
 			m := ws.next("p")
 			code := str(m, "payload", 0, "extensions", "code")
 			if code == "" {
@@ -151,8 +151,8 @@ func TestPairingNeedsManageNumbers(t *testing.T) {
 				t.Errorf("%s: pairing with a %v key = %v; want FORBIDDEN", proto, scopes, m)
 			}
 		}
-		ws := nDialWS(t, base, proto, nAPIKey(t, base, token, "MANAGE_NUMBERS"))
-		ws.subscribe("p", nPairingSub, map[string]any{"id": id})
+		ws := openWS(t, base, proto, apiKey(t, base, token, "MANAGE_NUMBERS"))
+		ws.subscribe("p", pairingSub, map[string]any{"id": id})
 		if d := ws.data("p"); str(d, "pairing", "__typename") == "" {
 			t.Errorf("%s: pairing with a MANAGE_NUMBERS key = %v", proto, d)
 		}
@@ -164,7 +164,7 @@ func TestAPICallKeysAreLoadedInOneBatch(t *testing.T) {
 	token, _ := signUp(t, base, "callkeys@example.com")
 	var keys []string
 	for i := 0; i < 5; i++ {
-		keys = append(keys, nAPIKey(t, base, token, "READ"))
+		keys = append(keys, apiKey(t, base, token, "READ"))
 	}
 	for i := 0; i < 60; i++ {
 		gql(t, base, keys[i%len(keys)], `{ viewer { id } }`, nil)
@@ -266,7 +266,7 @@ func TestChangePassword(t *testing.T) {
 	token, id := signUp(t, base, "pw@example.com")
 	logIn := `mutation($p: String!) { logIn(input: {email: "pw@example.com", password: $p}) { token userErrors { code } } }`
 	other := str(gql(t, base, "", logIn, map[string]any{"p": "correct horse battery"}).Data, "logIn", "token")
-	key := nAPIKey(t, base, token, "READ")
+	key := apiKey(t, base, token, "READ")
 	change := `mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) {
 	  token account { id name } userErrors { field code } } }`
 
@@ -375,7 +375,7 @@ func TestEmailChangeNeedsThePasswordAndTheNewAddress(t *testing.T) {
 		}
 	})
 	t.Run("API keys cannot confirm", func(t *testing.T) {
-		if r := gql(t, base, nAPIKey(t, base, token, "READ", "SEND", "MANAGE_NUMBERS"), confirm, map[string]any{"c": code}); r.code() != "FORBIDDEN" || email() != old {
+		if r := gql(t, base, apiKey(t, base, token, "READ", "SEND", "MANAGE_NUMBERS"), confirm, map[string]any{"c": code}); r.code() != "FORBIDDEN" || email() != old {
 			t.Fatalf("confirmEmailChange with an API key = %+v", r)
 		}
 	})
@@ -413,6 +413,13 @@ func TestEmailChangeNeedsThePasswordAndTheNewAddress(t *testing.T) {
 			t.Fatalf("the right code after five wrong ones = %+v", r)
 		}
 	})
+}
+
+// apiKey makes an API key with the scopes and returns its secret.
+func apiKey(t *testing.T, base, token string, scopes ...string) string {
+	t.Helper()
+	secret, _ := createAPIKey(t, base, token, scopes...)
+	return secret
 }
 
 func atoi(s string) int {
