@@ -262,7 +262,12 @@ func emailCode(t *testing.T, sink *smtpSink, to string) string {
 }
 
 func TestChangePassword(t *testing.T) {
-	base := startServer(t, nil)
+	for name, dbEnv := range databases(t) {
+		t.Run(name, func(t *testing.T) { testChangePassword(t, startServer(t, dbEnv(t))) })
+	}
+}
+
+func testChangePassword(t *testing.T, base string) {
 	token, id := signUp(t, base, "pw@example.com")
 	logIn := `mutation($p: String!) { logIn(input: {email: "pw@example.com", password: $p}) { token userErrors { code } } }`
 	other := str(gql(t, base, "", logIn, map[string]any{"p": "correct horse battery"}).Data, "logIn", "token")
@@ -321,8 +326,15 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestEmailChangeNeedsThePasswordAndTheNewAddress(t *testing.T) {
-	env, sink := privacyEnv(t, nil)
-	base := startServer(t, env)
+	for name, dbEnv := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			env, sink := privacyEnv(t, dbEnv(t))
+			testEmailChange(t, startServer(t, env), sink)
+		})
+	}
+}
+
+func testEmailChange(t *testing.T, base string, sink *smtpSink) {
 	const old, next = "old@example.com", "new@example.com"
 	token, _ := signUp(t, base, old)
 	signUp(t, base, "taken3@example.com")
