@@ -58,6 +58,7 @@ func (s *Server) graphqlHandler() http.Handler {
 		srv.Use(callLog{usage: s.deps.Usage})
 	}
 	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
+	srv.Use(subscriptionLimits{max: s.cfg.MaxSubscriptions, present: s.presentError})
 	srv.AroundOperations(s.metrics.aroundOperations)
 	for _, mw := range s.deps.AroundOperations {
 		srv.AroundOperations(mw)

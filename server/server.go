@@ -37,6 +37,12 @@ type Config struct {
 	// SessionTTL is the session cookie's lifetime (default 30 days); the
 	// session itself may end sooner.
 	SessionTTL time.Duration
+	// MaxSockets caps the open websockets of one credential (in this
+	// process; default 100).
+	MaxSockets int
+	// MaxSubscriptions caps the subscriptions of one websocket (default
+	// 100).
+	MaxSubscriptions int
 	// ReadTimeout bounds the time to read a request's body, websockets
 	// aside (default 60s).
 	ReadTimeout time.Duration
@@ -82,6 +88,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	failures *tokenFailures
+	sockets  *sockets
 	// mediaFields are the mutation fields that take media (see limitBody).
 	mediaFields map[string]bool
 	handler     http.Handler
@@ -98,10 +105,17 @@ func New(cfg Config, deps Deps) *Server {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
+	if cfg.MaxSockets <= 0 {
+		cfg.MaxSockets = 100
+	}
+	if cfg.MaxSubscriptions <= 0 {
+		cfg.MaxSubscriptions = 100
+	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 60 * time.Second
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics(), failures: newTokenFailures(deps.Limiter)}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics(), failures: newTokenFailures(deps.Limiter),
+		sockets: &sockets{open: map[string]int{}}}
 	if deps.Schema != nil {
 		s.mediaFields = mediaFieldsOf(deps.Schema.Schema())
 	}

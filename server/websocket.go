@@ -190,10 +190,14 @@ func (c *gorillaConn) WriteClose(code int, msg string) error {
 	return c.Conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, msg), time.Now().Add(time.Second))
 }
 
-// wsState is shared by the init function and the connection it belongs to.
+// wsState is shared by the init function, the connection it belongs to
+// and its operations.
 type wsState struct {
 	refused atomic.Bool
 	conn    atomic.Pointer[gorillaConn]
+
+	mu            sync.Mutex
+	subscriptions int // running on the socket
 }
 
 // refuse closes the socket with 4403; nothing is written on it after.
@@ -227,16 +231,26 @@ func withWSState(next http.Handler) http.Handler {
 // authenticate middleware). Without valid credentials the socket is closed
 // with 4403.
 func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	refuse := func(msg string) (context.Context, *transport.InitPayload, error) {
+	closeWith := func(code int, reason, msg string) (context.Context, *transport.InitPayload, error) {
 		if st := wsStateFrom(ctx); st != nil {
 			st.refused.Store(true)
 		}
-		ctx = transport.WithWebsocketCloseCode(ctx, closeForbidden)
-		return transport.AppendCloseReason(ctx, "Forbidden"), nil, errors.New(msg)
+		ctx = transport.WithWebsocketCloseCode(ctx, code)
+		return transport.AppendCloseReason(ctx, reason), nil, errors.New(msg)
+	}
+	refuse := func(msg string) (context.Context, *transport.InitPayload, error) {
+		return closeWith(closeForbidden, "Forbidden", msg)
 	}
 	r := requestFrom(ctx)
 	if r == nil {
 		return refuse("no request")
+	}
+	// Each connection_init is a request of its address, checked before
+	// its credentials are.
+	if s.deps.Usage != nil {
+		if err := s.deps.Usage.AllowAddress(ctx, s.clientIP(r)); err != nil {
+			return closeWith(closeTooMany, "Too many requests", "too many requests")
+		}
 	}
 	auth := payload.Authorization()
 	switch {
@@ -257,6 +271,9 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 	}
 	if c.Kind == apiws.CredentialNone {
 		return refuse("credentials required")
+	}
+	if !s.sockets.take(ctx, credentialOf(c), s.cfg.MaxSockets) {
+		return closeWith(closeTooMany, "Too many sockets", "too many sockets")
 	}
 	if st := wsStateFrom(ctx); st != nil {
 		s.recheck(ctx, r, auth, st)

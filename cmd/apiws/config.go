@@ -39,6 +39,9 @@ type Config struct {
 	APIKeyFlushInterval  time.Duration
 	LeaseTTL             time.Duration
 	WSAuthRecheck        time.Duration
+	MetricsAddr          string
+	MaxSockets           int
+	MaxSubscriptions     int
 	secretKeyWasProvided bool
 }
 
@@ -76,6 +79,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		RateLimitPerSecond:  number("APIWS_RATE_LIMIT_PER_SECOND", 20),
 		SandboxDelay:        number("APIWS_SANDBOX_DELAY", 1),
 		PprofAddr:           get("APIWS_PPROF_ADDR", ""),
+		MetricsAddr:         get("APIWS_METRICS_ADDR", ""),
 		ShutdownGracePeriod: 15 * time.Second,
 		APIKeyFlushInterval: 5 * time.Second,
 	}
@@ -86,6 +90,19 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 		cfg.LeaseTTL = d
 	}
+	count := func(key string, def int) int {
+		s := get(key, "")
+		if s == "" {
+			return def
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be a whole number of at least 1, not %q", key, s))
+		}
+		return n
+	}
+	cfg.MaxSockets = count("APIWS_MAX_SOCKETS", 100)
+	cfg.MaxSubscriptions = count("APIWS_MAX_SUBSCRIPTIONS", 100)
 	if s := get("APIWS_WS_AUTH_RECHECK", ""); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 100*time.Millisecond {

@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // Attacks of issue 13 on the HTTP server, each reproduced on a real one.
@@ -202,4 +208,135 @@ func TestRequestRatesAreLimitedBeforeTheBodyIsRead(t *testing.T) {
 			t.Fatalf("a right token from the blocked address: HTTP %d, want 429", s)
 		}
 	})
+}
+
+func TestSocketsPerCredentialAreCapped(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_MAX_SOCKETS": "3"})
+	other, _ := signUp(t, base, "other-sockets@example.com")
+	for _, proto := range subprotocols {
+		t.Run(proto, func(t *testing.T) {
+			token, _ := signUp(t, base, proto+"@example.com")
+			var open []*wsClient
+			for range 3 {
+				open = append(open, openWS(t, base, proto, token))
+			}
+			w := dialWS(t, base, proto, nil)
+			w.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+			if code, before := w.closed(10 * time.Second); code != 4429 || len(before) > 0 {
+				t.Fatalf("a fourth socket: close %d after %v, want 4429 and nothing sent", code, before)
+			}
+			// Another credential is not held back.
+			openWS(t, base, proto, other).close()
+			// A socket that ends gives its place back.
+			open[0].close()
+			eventually(t, "a closed socket's place is free", 10*time.Second, func() bool {
+				w := dialWS(t, base, proto, nil)
+				defer w.close()
+				w.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
+				for m := range w.msgs { // closed when the server closes the socket
+					if m["type"] == "connection_ack" {
+						return true
+					}
+				}
+				return false
+			})
+			for _, w := range open[1:] {
+				w.close()
+			}
+		})
+	}
+}
+
+func TestSubscriptionsPerSocketAreCapped(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_MAX_SUBSCRIPTIONS": "2"})
+	token, _ := signUp(t, base, "subs@example.com")
+	// One message, so a replay from the start answers at once: a running
+	// subscription shows itself by its first event.
+	send(t, base, token, map[string]any{"numberId": connectedNumber(t, base, token), "to": "+15550100001", "text": "hi"})
+	const replay = `subscription { messageStatus(after: "0") { cursor } }`
+	codeOf := func(m map[string]any) string {
+		return str(get(m, "payload", 0), "extensions", "code") + str(get(m, "payload", "errors", 0), "extensions", "code")
+	}
+	for _, proto := range subprotocols {
+		t.Run(proto, func(t *testing.T) {
+			w := openWS(t, base, proto, token)
+			defer w.close()
+			w.subscribe("1", replay, nil)
+			w.data("1")
+			w.subscribe("2", replay, nil)
+			w.data("2")
+			w.subscribe("3", replay, nil)
+			if m := w.next("3"); codeOf(m) != "BAD_REQUEST" {
+				t.Fatalf("a third subscription: %v", m)
+			}
+			// Ending one makes room for another.
+			stop := "complete"
+			if proto == "graphql-ws" {
+				stop = "stop"
+			}
+			w.send(map[string]any{"id": "1", "type": stop})
+			i := 0
+			eventually(t, "a subscription's end makes room", 10*time.Second, func() bool {
+				i++
+				id := fmt.Sprint("4-", i)
+				w.subscribe(id, replay, nil)
+				return codeOf(w.next(id)) == ""
+			})
+		})
+	}
+}
+
+func TestSubscriptionOverPOSTIsRefused(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "post-sub@example.com")
+	// It used to wait forever for an event a POST cannot carry.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(`{"query":"subscription { messageStatus { cursor } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("a subscription over POST: %v", err)
+	}
+	defer resp.Body.Close()
+	var r gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.code() != "BAD_REQUEST" || r.Data != nil {
+		t.Fatalf("a subscription over POST: %v %+v", err, r)
+	}
+}
+
+func TestConnectionInitIsRateLimited(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "1"})
+	// An address may make five requests a second; each socket is two (its
+	// upgrade and its connection_init), so the third socket is refused:
+	// at its upgrade (HTTP 429) or at its connection_init (close 4429),
+	// before its token is looked at.
+	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
+	for i := 0; ; i++ {
+		if i == 10 {
+			t.Fatal("10 sockets were opened at once")
+		}
+		conn, resp, err := d.Dial("ws"+strings.TrimPrefix(base, "http")+"/graphql", nil)
+		if err != nil {
+			if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("dial %d: %v (%v)", i, err, resp)
+			}
+			return
+		}
+		defer conn.Close()
+		_ = conn.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer apiws_wrong"}})
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, _, err = conn.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("socket %d: %v", i, err)
+		}
+		if ce.Code == 4429 {
+			return
+		}
+		if ce.Code != 4403 {
+			t.Fatalf("socket %d closed with %d", i, ce.Code)
+		}
+	}
 }

@@ -160,12 +160,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 
 	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc, Privacy: privacySvc})
 	srv := server.New(server.Config{
-		Production:     cfg.Production,
-		AllowedOrigins: cfg.AllowedOrigins,
-		TrustedProxies: cfg.TrustedProxies,
-		AuthRecheck:    cfg.WSAuthRecheck,
-		PublicURL:      cfg.PublicURL,
-		SessionTTL:     accounts.SessionTTL,
+		Production:       cfg.Production,
+		AllowedOrigins:   cfg.AllowedOrigins,
+		TrustedProxies:   cfg.TrustedProxies,
+		AuthRecheck:      cfg.WSAuthRecheck,
+		MaxSockets:       cfg.MaxSockets,
+		MaxSubscriptions: cfg.MaxSubscriptions,
+		PublicURL:        cfg.PublicURL,
+		SessionTTL:       accounts.SessionTTL,
 	}, server.Deps{
 		// messageStatus events are rendered once for all their subscribers.
 		Schema:     shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
