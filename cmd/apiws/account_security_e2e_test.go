@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -211,7 +212,8 @@ func TestAPICallKeysAreLoadedInOneBatch(t *testing.T) {
 }
 
 func TestHiddenSenderHasNoPeerButItsLID(t *testing.T) {
-	base := startServer(t, nil)
+	env, sink := privacyEnv(t, nil)
+	base := startServer(t, env)
 	token, accID := signUp(t, base, "hidden@example.com")
 	num := connectedNumber(t, base, token)
 	db, err := storage.Open(t.Context(), serverOf(t, base).dbURL)
@@ -245,6 +247,22 @@ func TestHiddenSenderHasNoPeerButItsLID(t *testing.T) {
 	if got["<nil>"] != "+14155550123" {
 		t.Errorf("the known sender's message: peer %v, want +14155550123; all %v", got["<nil>"], got)
 	}
+
+	t.Run("the export says the same", func(t *testing.T) {
+		pr := carryOut(t, base, sink, token, "hidden@example.com", "ACCESS", false)
+		status, body := download(t, base, str(pr, "downloadUrl"), token)
+		var doc map[string]any
+		if status != http.StatusOK || json.Unmarshal(body, &doc) != nil {
+			t.Fatalf("export: %d %s", status, body)
+		}
+		peers := map[string]any{}
+		for _, m := range get(doc, "messages").([]any) {
+			peers[fmt.Sprint(get(m, "peerLid"))] = get(m, "peer")
+		}
+		if p, ok := peers[lid]; !ok || p != nil || peers["<nil>"] != "+14155550123" {
+			t.Fatalf("exported messages' peers by LID: %v", peers)
+		}
+	})
 }
 
 var emailCodePattern = regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`)
