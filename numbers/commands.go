@@ -50,6 +50,7 @@ func (s *Service) obey(cmd command) {
 	}
 	switch cmd.Action {
 	case "disconnect":
+		s.stopRetry(n.ID)
 		if err := conn.Disconnect(ctx, n); err != nil {
 			s.log.Warn("disconnect on request of another instance", "number", n.ID, "err", err)
 		}

@@ -20,6 +20,7 @@ func (s *Service) DisconnectNumber(ctx context.Context, id string) (*apiws.Numbe
 	if err != nil {
 		return nil, err
 	}
+	s.stopRetry(n.ID)
 	if n.Status == apiws.NumberPairing {
 		s.stopPairing(n.ID)
 		return s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "pairing cancelled", func(n *apiws.Number) bool {
@@ -108,8 +109,18 @@ func (s *Service) repair(ctx context.Context, n *apiws.Number, conn whatsapp.Con
 
 // connect moves a paired number to CONNECTING and has its connector connect
 // it; CONNECTED follows as a StateChange. A number whose device keys are
-// gone ends LOGGED_OUT and the error wraps whatsapp.ErrNotPaired.
+// gone ends LOGGED_OUT and the error wraps whatsapp.ErrNotPaired; any other
+// failure leaves it DISCONNECTED and retried with backoff.
 func (s *Service) connect(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) error {
+	err := s.connectOnce(ctx, n, conn)
+	if err != nil && !errors.Is(err, whatsapp.ErrNotPaired) && !errors.Is(err, whatsapp.ErrClosed) {
+		s.retryConnect(n.ID)
+	}
+	return err
+}
+
+// connectOnce is one attempt of connect.
+func (s *Service) connectOnce(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) error {
 	if _, err := s.setStatus(ctx, n.ID, apiws.NumberConnecting, "connecting", nil); err != nil {
 		return err
 	}
@@ -149,6 +160,7 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 		return err
 	}
 	s.stopPairing(n.ID)
+	s.stopRetry(n.ID)
 	// LOGGED_OUT first, so that the connector's own LOGGED_OUT report finds
 	// nothing left to announce.
 	if n, err = s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "removed", nil); err != nil {
@@ -173,13 +185,51 @@ func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	_, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
+	if sc.Notice {
+		s.notice(ctx, sc)
+		return
+	}
+	n, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
 		stale := sc.Status == apiws.NumberConnected && n.Status == apiws.NumberLoggedOut
 		return n.Status != apiws.NumberPairing && !stale
 	})
 	if err != nil && apiws.ErrorCodeOf(err) != apiws.ENOTFOUND { // a removed number's last words
 		s.log.Error("record number state", "number", sc.NumberID, "status", sc.Status, "err", err)
 	}
+	if err == nil && n.Status == sc.Status && sc.PushName != "" {
+		s.notice(ctx, sc)
+	}
+	if err == nil && n.Status == apiws.NumberBanned && sc.BanExpiresAt != nil {
+		s.reconnectAt(n.ID, *sc.BanExpiresAt)
+	}
+}
+
+// notice records a number's new push name and tells subscribers news of
+// its connection that does not change its status (keep-alive pings that
+// fail or come back), as a status event with the same status.
+func (s *Service) notice(ctx context.Context, sc *whatsapp.StateChange) {
+	n, changed, err := s.db.ChangeNumber(ctx, sc.NumberID, func(n *apiws.Number) bool {
+		if n.Status != sc.Status || sc.PushName == "" || n.PushName != nil && *n.PushName == sc.PushName {
+			return false
+		}
+		name := sc.PushName
+		n.PushName = &name
+		return true
+	})
+	if err != nil {
+		if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			s.log.Warn("record number notice", "number", sc.NumberID, "err", err)
+		}
+		return
+	}
+	if n.Status != sc.Status || !changed && sc.Reason == "" {
+		return
+	}
+	reason := sc.Reason
+	if reason == "" {
+		reason = "name changed"
+	}
+	s.publishStatus(n, sc.At.UTC(), reason)
 }
 
 // ReconnectAll connects every paired number that is neither logged out nor
@@ -233,6 +283,7 @@ func (s *Service) ConnectOwned(ctx context.Context, n *apiws.Number) {
 // DisconnectReleased closes this instance's connection of a number it no
 // longer owns, leaving the number's recorded state to its new owner.
 func (s *Service) DisconnectReleased(n *apiws.Number) {
+	s.stopRetry(n.ID)
 	conn, err := s.connector(n.Sandbox)
 	if err != nil {
 		return

@@ -35,6 +35,7 @@ func (s *Service) LogOutAll(ctx context.Context, accountID string) error {
 // logOut ends one number's pairing or session for good.
 func (s *Service) logOut(ctx context.Context, n *apiws.Number) error {
 	s.stopPairing(n.ID)
+	s.stopRetry(n.ID)
 	if n.Status == apiws.NumberLoggedOut {
 		return nil
 	}

@@ -157,6 +157,12 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	at := s.now()
+	status, reason := apiws.NumberConnected, "paired"
+	if ok.Status != "" && ok.Status != apiws.NumberConnected {
+		// Linked, but its connection is not up: the connector goes on
+		// trying, and reports CONNECTED when it is.
+		status, reason = ok.Status, ok.Reason
+	}
 	var was apiws.NumberStatus
 	got, _, err := s.db.ChangeNumber(ctx, n.ID, func(n *apiws.Number) bool {
 		was = n.Status
@@ -165,7 +171,10 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		if ok.PushName != "" {
 			n.PushName = &ok.PushName
 		}
-		n.Status, n.ConnectedAt, n.LastSeenAt = apiws.NumberConnected, &at, &at
+		n.Status = status
+		if status == apiws.NumberConnected {
+			n.ConnectedAt, n.LastSeenAt = &at, &at
+		}
 		n.Pairing, n.PairingExpiresAt = nil, nil
 		return true
 	})
@@ -180,8 +189,8 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		s.DisconnectReleased(got)
 	}
 	s.publish(got, apiws.EventPairing, pairingData{Success: got})
-	if was != apiws.NumberConnected {
-		s.publishStatus(got, at, "paired")
+	if was != got.Status {
+		s.publishStatus(got, at, reason)
 	}
 }
 

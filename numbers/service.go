@@ -33,10 +33,11 @@ const writeTimeout = 10 * time.Second
 
 // Service implements apiws.NumberService.
 type Service struct {
-	db  *storage.DB
-	bus events.Bus
-	log *slog.Logger
-	now func() time.Time
+	db    *storage.DB
+	bus   events.Bus
+	log   *slog.Logger
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
 	// sandbox and real are the connectors of sandbox and real numbers; real
 	// may be nil, and real numbers are then unavailable.
 	sandbox, real whatsapp.Connector
@@ -50,6 +51,7 @@ type Service struct {
 	mu       sync.Mutex
 	closed   bool
 	pairings map[string]*pairing // by number id, those this process runs
+	retries  map[string]*retry   // by number id, reconnections under way
 
 	// owner says which numbers this instance connects; nil: all of them.
 	owner Owner
@@ -90,9 +92,9 @@ var _ apiws.NumberService = (*Service)(nil)
 func New(db *storage.DB, bus events.Bus, log *slog.Logger, sandbox, real whatsapp.Connector) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
-		db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() },
+		db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
 		sandbox: sandbox, real: real,
-		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing),
+		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing), retries: make(map[string]*retry),
 	}
 }
 

@@ -45,8 +45,35 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var names []string
+	err = db.underLock(ctx, m, func(ctx context.Context) error {
+		group, err := m.Migrate(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		for _, mg := range group.Migrations {
+			names = append(names, mg.String())
+		}
+		return nil
+	})
+	return names, err
+}
+
+// UnderMigrationLock runs fn while holding the lock Migrate takes, waiting
+// for it as Migrate does. Schema upgrades that take no lock of their own
+// (whatsmeow's) run under it, so that instances starting together do not
+// upgrade the same tables at once.
+func (db *DB) UnderMigrationLock(ctx context.Context, fn func(ctx context.Context) error) error {
+	m, err := db.migrator()
+	if err != nil {
+		return err
+	}
+	return db.underLock(ctx, m, fn)
+}
+
+func (db *DB) underLock(ctx context.Context, m *migrate.Migrator, fn func(ctx context.Context) error) error {
 	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("init migrations: %w", translate(err))
+		return fmt.Errorf("init migrations: %w", translate(err))
 	}
 	for {
 		err := m.Lock(ctx)
@@ -55,18 +82,10 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for the migration lock: %w", err)
+			return fmt.Errorf("wait for the migration lock: %w", err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	defer func() { _ = m.Unlock(context.WithoutCancel(ctx)) }()
-	group, err := m.Migrate(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	var names []string
-	for _, mg := range group.Migrations {
-		names = append(names, mg.String())
-	}
-	return names, nil
+	return fn(ctx)
 }

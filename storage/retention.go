@@ -178,10 +178,8 @@ func (db *DB) PurgeAccount(ctx context.Context, accountID string, audit *apiws.A
 			if _, err := tx.NewRaw("DELETE FROM sandbox_transmissions WHERE number_id = ?", n.ID).Exec(ctx); err != nil {
 				return err
 			}
-			// whatsmeow's own tables hang off the device row with ON
-			// DELETE CASCADE.
 			if devices && n.JID != nil {
-				if _, err := tx.NewRaw("DELETE FROM whatsmeow_device WHERE jid = ?", *n.JID).Exec(ctx); err != nil {
+				if err := forgetDevice(ctx, tx, *n.JID); err != nil {
 					return err
 				}
 			}

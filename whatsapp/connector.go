@@ -107,6 +107,10 @@ type SendResult struct {
 	WAMessageID string
 	// At is when WhatsApp accepted the message.
 	At time.Time
+	// Content is the message as sent, opaque, for the connector to answer
+	// a recipient's retry receipt with (see WhatsmeowOptions.Retained);
+	// nil when the connector needs none.
+	Content []byte
 }
 
 // Stable send error codes. The first five are apiws's; CodeSendFailed is for

@@ -29,7 +29,13 @@ type StateChange struct {
 	// Permanent means WhatsApp will not let the number back without action:
 	// the connector does not reconnect by itself.
 	Permanent bool
-	At        time.Time
+	// PushName is the number's name in WhatsApp, when the change tells it.
+	PushName string
+	// Notice means the status is unchanged and the change is news about
+	// the connection (keep-alive pings failing or answered again, a new
+	// push name): it is told to subscribers, not recorded as a change.
+	Notice bool
+	At     time.Time
 }
 
 // Receipt reports that outgoing messages moved on: delivered, read, played,
@@ -121,6 +127,11 @@ type PairSuccess struct {
 	JID string
 	// PushName is the name set on the phone; may be empty at first.
 	PushName string
+	// Status is how the number stands once linked: CONNECTED, or
+	// DISCONNECTED (with Reason) when its first connection did not come up
+	// in time. Empty means CONNECTED.
+	Status apiws.NumberStatus
+	Reason string
 }
 
 // PairFailureReason says why a pairing failed.

@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -11,7 +12,10 @@ import (
 
 // mapReceipt turns a whatsmeow receipt into a Receipt for our own outgoing
 // messages. Receipts from our other devices (sender, read-self,
-// played-self) and kinds apiws does not track are dropped: ok is false.
+// played-self) and kinds apiws does not track are dropped: ok is false. A
+// server-error receipt is WhatsApp asking for the media to be uploaded
+// again, not a failure (and must not undo DELIVERED or READ): dropped. An
+// inactive receipt is a delivery to a device that is not in use.
 func mapReceipt(numberID string, evt *events.Receipt) (r *Receipt, ok bool) {
 	if evt.IsFromMe || len(evt.MessageIDs) == 0 {
 		return nil, false
@@ -21,15 +25,12 @@ func mapReceipt(numberID string, evt *events.Receipt) (r *Receipt, ok bool) {
 		r.MessageIDs[i] = string(id)
 	}
 	switch evt.Type {
-	case types.ReceiptTypeDelivered:
+	case types.ReceiptTypeDelivered, types.ReceiptTypeInactive:
 		r.Status = apiws.StatusDelivered
 	case types.ReceiptTypeRead:
 		r.Status = apiws.StatusRead
 	case types.ReceiptTypePlayed:
 		r.Status = apiws.StatusPlayed
-	case types.ReceiptTypeServerError:
-		r.Status = apiws.StatusFailed
-		r.Error = &apiws.MessageError{Code: CodeSendFailed, Message: "whatsapp could not deliver the message"}
 	default:
 		return nil, false
 	}
@@ -56,6 +57,21 @@ func mapConnection(numberID string, evt any, now time.Time) (sc *StateChange, ok
 		if e.OnConnect {
 			sc.Reason, sc.Code = e.Reason.String(), int(e.Reason)
 		}
+		// 403 is WhatsApp's LOCKED, 406 its BANNED: the account, not the
+		// link, was stopped.
+		if e.Reason == events.ConnectFailureMainDeviceGone || e.Reason == events.ConnectFailureUnknownLogout {
+			sc.Status = apiws.NumberBanned
+			sc.Reason = bannedReason(e.Reason)
+		}
+	case *events.KeepAliveTimeout:
+		sc.Status, sc.Notice = apiws.NumberConnected, true
+		sc.Reason = fmt.Sprintf("whatsapp has not answered %d keep-alive pings", e.ErrorCount)
+		if !e.LastSuccess.IsZero() {
+			sc.Reason += " since " + e.LastSuccess.UTC().Format(time.RFC3339)
+		}
+	case *events.KeepAliveRestored:
+		sc.Status, sc.Notice = apiws.NumberConnected, true
+		sc.Reason = "whatsapp answers keep-alive pings again"
 	case *events.StreamReplaced:
 		sc.Status, sc.Permanent = apiws.NumberDisconnected, true
 		sc.Reason = "another connection took over this number's session"
@@ -74,9 +90,6 @@ func mapConnection(numberID string, evt any, now time.Time) (sc *StateChange, ok
 		}
 		// Mirrors whatsmeow: it retries server errors and gives up otherwise.
 		sc.Permanent = e.Reason != events.ConnectFailureInternalServerError && e.Reason != events.ConnectFailureServiceUnavailable
-	case *events.ClientOutdated:
-		sc.Status, sc.Permanent = apiws.NumberDisconnected, true
-		sc.Reason = "whatsapp rejected this client version; apiws needs an update"
 	case *events.CATRefreshError:
 		sc.Status, sc.Permanent = apiws.NumberDisconnected, true
 		sc.Reason = "could not refresh the connection token: " + e.Error.Error()
@@ -84,6 +97,14 @@ func mapConnection(numberID string, evt any, now time.Time) (sc *StateChange, ok
 		return nil, false
 	}
 	return sc, true
+}
+
+// bannedReason words a logout that is a lock or a ban.
+func bannedReason(r events.ConnectFailureReason) string {
+	if r == events.ConnectFailureMainDeviceGone {
+		return fmt.Sprintf("%d: whatsapp locked this account", int(r))
+	}
+	return fmt.Sprintf("%d: whatsapp banned this account", int(r))
 }
 
 // phoneResolver returns the E.164 phone number behind a JID, or "" when it

@@ -36,12 +36,12 @@ var receiptTests = []struct {
 	{"delivered", receiptOf(types.ReceiptTypeDelivered, false, "3EB0A", "3EB0B"), apiws.StatusDelivered, false},
 	{"read", receiptOf(types.ReceiptTypeRead, false, "3EB0A"), apiws.StatusRead, false},
 	{"played", receiptOf(types.ReceiptTypePlayed, false, "3EB0A"), apiws.StatusPlayed, false},
-	{"server error fails the message", receiptOf(types.ReceiptTypeServerError, false, "3EB0A"), apiws.StatusFailed, true},
+	{"server error asks for a re-upload: ignored", receiptOf(types.ReceiptTypeServerError, false, "3EB0A"), "", false},
+	{"inactive is a delivery", receiptOf(types.ReceiptTypeInactive, false, "3EB0A"), apiws.StatusDelivered, false},
 	{"sender receipt from own device is ignored", receiptOf(types.ReceiptTypeSender, true, "3EB0A"), "", false},
 	{"read-self is ignored", receiptOf(types.ReceiptTypeReadSelf, true, "3EB0A"), "", false},
 	{"played-self is ignored", receiptOf(types.ReceiptTypePlayedSelf, true, "3EB0A"), "", false},
 	{"retry is ignored", receiptOf(types.ReceiptTypeRetry, false, "3EB0A"), "", false},
-	{"inactive is ignored", receiptOf(types.ReceiptTypeInactive, false, "3EB0A"), "", false},
 	{"no ids is ignored", receiptOf(types.ReceiptTypeRead, false), "", false},
 }
 
@@ -75,8 +75,12 @@ var connectionTests = []struct {
 }{
 	{"connected", &events.Connected{}, &StateChange{Status: apiws.NumberConnected}},
 	{"disconnected reconnects", &events.Disconnected{}, &StateChange{Status: apiws.NumberDisconnected, Reason: "connection lost, reconnecting"}},
-	{"logged out on connect", &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureMainDeviceGone},
-		&StateChange{Status: apiws.NumberLoggedOut, Code: 403, Reason: "403: primary device was logged out", Permanent: true}},
+	{"logged out on connect", &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureLoggedOut},
+		&StateChange{Status: apiws.NumberLoggedOut, Code: 401, Reason: events.ConnectFailureLoggedOut.String(), Permanent: true}},
+	{"403 logout is a lock: banned", &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureMainDeviceGone},
+		&StateChange{Status: apiws.NumberBanned, Code: 403, Reason: "403: whatsapp locked this account", Permanent: true}},
+	{"406 logout is a ban: banned", &events.LoggedOut{OnConnect: true, Reason: events.ConnectFailureUnknownLogout},
+		&StateChange{Status: apiws.NumberBanned, Code: 406, Reason: "406: whatsapp banned this account", Permanent: true}},
 	{"logged out by stream error", &events.LoggedOut{}, &StateChange{Status: apiws.NumberLoggedOut, Reason: "logged out from the phone", Permanent: true}},
 	{"stream replaced", &events.StreamReplaced{}, &StateChange{Status: apiws.NumberDisconnected, Reason: "another connection took over this number's session", Permanent: true}},
 	{"temporary ban with expiry", &events.TemporaryBan{Code: events.TempBanSentToTooManyPeople, Expire: time.Hour},
@@ -87,9 +91,12 @@ var connectionTests = []struct {
 		&StateChange{Status: apiws.NumberDisconnected, Code: 409, Reason: "409: client user agent was rejected (nope)", Permanent: true}},
 	{"server error connect failure retries", &events.ConnectFailure{Reason: events.ConnectFailureServiceUnavailable},
 		&StateChange{Status: apiws.NumberDisconnected, Code: 503, Reason: "503: unknown error"}},
-	{"client outdated", &events.ClientOutdated{}, &StateChange{Status: apiws.NumberDisconnected, Reason: "whatsapp rejected this client version; apiws needs an update", Permanent: true}},
+	{"client outdated is the connector's", &events.ClientOutdated{}, nil},
 	{"unrelated event", &events.PushName{}, nil},
-	{"keepalive timeout", &events.KeepAliveTimeout{}, nil},
+	{"keepalive timeout is told, not recorded", &events.KeepAliveTimeout{ErrorCount: 3, LastSuccess: testTime.Add(-time.Minute)},
+		&StateChange{Status: apiws.NumberConnected, Notice: true, Reason: "whatsapp has not answered 3 keep-alive pings since 2025-01-02T03:03:05Z"}},
+	{"keepalive restored is told, not recorded", &events.KeepAliveRestored{},
+		&StateChange{Status: apiws.NumberConnected, Notice: true, Reason: "whatsapp answers keep-alive pings again"}},
 }
 
 func TestMapConnection(t *testing.T) {

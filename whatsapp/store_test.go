@@ -96,11 +96,11 @@ func TestDeviceStore(t *testing.T) {
 		t.Run(d.name, func(t *testing.T) {
 			ctx := context.Background()
 			tdb := d.open(t)
-			c, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil)
+			c, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil); err != nil {
+			if _, err := openDeviceStore(ctx, tdb.db, tdb.dialect, nil, nil); err != nil {
 				t.Fatalf("second upgrade: %v", err)
 			}
 
@@ -127,7 +127,7 @@ func TestDeviceStore(t *testing.T) {
 			if got.PushName != "Shop" || got.RegistrationID != dev.RegistrationID || *got.IdentityKey.Priv != *dev.IdentityKey.Priv || *got.NoiseKey.Priv != *dev.NoiseKey.Priv {
 				t.Error("loaded device differs from the saved one")
 			}
-			w := newWhatsmeow(c, nil, nil)
+			w := newWhatsmeow(c, nil, nil, WhatsmeowOptions{})
 			if p := w.phoneOfLID(lid); p != "+14155552671" {
 				t.Errorf("lid resolved to %q", p)
 			}
@@ -152,7 +152,7 @@ func TestDeviceStore(t *testing.T) {
 func TestDeviceStoreRefuses(t *testing.T) {
 	ctx := context.Background()
 	t.Run("unknown dialect", func(t *testing.T) {
-		if _, err := openDeviceStore(ctx, openSQLite(t).db, "mysql", nil); err == nil {
+		if _, err := openDeviceStore(ctx, openSQLite(t).db, "mysql", nil, nil); err == nil {
 			t.Fatal("want an error")
 		}
 	})
@@ -162,7 +162,7 @@ func TestDeviceStoreRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := openDeviceStore(ctx, db, "sqlite", nil); err == nil {
+		if _, err := openDeviceStore(ctx, db, "sqlite", nil, nil); err == nil {
 			t.Fatal("want an error")
 		}
 	})

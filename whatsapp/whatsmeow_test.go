@@ -24,6 +24,7 @@ type fakeClient struct {
 
 	mu        sync.Mutex
 	connected bool
+	loggedIn  bool
 	handlers  map[uint32]whatsmeow.EventHandler
 	nextID    uint32
 	onWA      map[string]bool
@@ -57,6 +58,19 @@ func (f *fakeClient) Logout(ctx context.Context) error {
 	return f.device.Delete(ctx)
 }
 func (f *fakeClient) IsConnected() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.connected }
+func (f *fakeClient) IsLoggedIn() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.connected && f.loggedIn
+}
+
+// login plays WhatsApp accepting the connection: logged in, then Connected.
+func (f *fakeClient) login() {
+	f.mu.Lock()
+	f.loggedIn = true
+	f.mu.Unlock()
+	f.emit(&events.Connected{})
+}
 func (f *fakeClient) GetQRChannel(ctx context.Context) (<-chan whatsmeow.QRChannelItem, error) {
 	return f.qr, nil
 }
@@ -140,7 +154,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	c, err := openDeviceStore(context.Background(), openSQLite(t).db, "sqlite", nil)
+	c, err := openDeviceStore(context.Background(), openSQLite(t).db, "sqlite", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +163,7 @@ func newHarness(t *testing.T) *harness {
 		fc := newFakeClient(d)
 		h.clients <- fc
 		return fc
-	})
+	}, WhatsmeowOptions{})
 	t.Cleanup(func() { h.w.Close() })
 	return h
 }
@@ -187,6 +201,8 @@ func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
 		t.Fatalf("PairPhone = %q, %v (asked for %q)", code, err, fc.pairPhone)
 	}
 	fc.completePairing(t, pairedJID)
+	// The outcome waits for the linked device's first connection.
+	fc.login()
 	ev, ok := <-ch
 	if !ok || ev.Success == nil {
 		t.Fatalf("outcome %+v", ev)
@@ -194,7 +210,7 @@ func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
 	if _, open := <-ch; open {
 		t.Fatal("channel not closed after the outcome")
 	}
-	want := PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop"}
+	want := PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop", Status: apiws.NumberConnected}
 	if *ev.Success != want {
 		t.Fatalf("success %+v, want %+v", *ev.Success, want)
 	}
@@ -206,10 +222,9 @@ func TestWhatsmeowPairAndSend(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	n, fc := h.pair(t)
-	if dev, err := h.w.container.GetDevice(ctx, pairedJID); err != nil || dev == nil {
+	if dev, err := h.w.devices.GetDevice(ctx, pairedJID); err != nil || dev == nil {
 		t.Fatalf("paired device not in the store: %v", err)
 	}
-	fc.emit(&events.Connected{})
 
 	fc.onWA["+14155552671"] = true
 	msg := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindText, Text: "hello"}
@@ -284,7 +299,7 @@ func TestWhatsmeowReconnectAndLogout(t *testing.T) {
 	if err := h.w.Logout(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	if dev, err := h.w.container.GetDevice(ctx, pairedJID); err != nil || dev != nil {
+	if dev, err := h.w.devices.GetDevice(ctx, pairedJID); err != nil || dev != nil {
 		t.Fatalf("device keys survived logout: %v", err)
 	}
 	if err := h.w.Connect(ctx, n); !errors.Is(err, ErrNotPaired) {

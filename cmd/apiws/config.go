@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apiws/apiws/whatsapp"
 )
 
 // Config is apiws's whole configuration, read once from the environment
@@ -43,6 +45,12 @@ type Config struct {
 	MaxSockets           int
 	MaxSubscriptions     int
 	secretKeyWasProvided bool
+
+	// WAVersion overrides the WhatsApp web version apiws presents.
+	WAVersion string
+	// TransitTTL bounds how long a sent message's content is kept for
+	// WhatsApp's retry receipts (until DELIVERED or FAILED otherwise).
+	TransitTTL time.Duration
 }
 
 // loadConfig reads the environment through getenv.
@@ -109,6 +117,20 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("APIWS_WS_AUTH_RECHECK must be a duration of at least 100ms, e.g. 30s, not %q", s))
 		}
 		cfg.WSAuthRecheck = d
+	}
+	if s := get("APIWS_WA_VERSION", ""); s != "" {
+		if _, err := whatsapp.ParseVersion(s); err != nil {
+			errs = append(errs, fmt.Errorf("APIWS_WA_VERSION: %w", err))
+		}
+		cfg.WAVersion = s
+	}
+	cfg.TransitTTL = 24 * time.Hour
+	if s := get("APIWS_TRANSIT_TTL", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Minute || d > 72*time.Hour {
+			errs = append(errs, fmt.Errorf("APIWS_TRANSIT_TTL must be a duration from 1m to 72h, e.g. 24h, not %q", s))
+		}
+		cfg.TransitTTL = d
 	}
 	for _, o := range strings.Split(get("APIWS_ALLOWED_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

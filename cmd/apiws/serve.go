@@ -264,7 +264,8 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 			log.Error("record sandbox transmission", "err", err)
 		}
 	})
-	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, nil)
+	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, whatsapp.WhatsmeowOptions{
+		Log: log, Version: cfg.WAVersion, Data: db})
 	if err != nil {
 		_ = sandbox.Close()
 		return nil, nil, nil, err

@@ -1,0 +1,129 @@
+package whatsapp
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/apiws/apiws"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/types"
+	"google.golang.org/protobuf/proto"
+)
+
+// recipientTTL bounds how long a lookup is trusted: people join and leave.
+const recipientTTL = 24 * time.Hour
+
+// lookupInterval spaces a number's lookups of recipients it has not looked
+// up lately: WhatsApp flags accounts that probe many numbers quickly.
+const lookupInterval = 2 * time.Second
+
+type recipient struct {
+	jid  types.JID
+	isIn bool
+	at   time.Time
+}
+
+// pacer spaces events at least interval apart.
+type pacer struct {
+	mu       sync.Mutex
+	interval time.Duration
+	next     time.Time
+}
+
+// reserve books the next free turn at or after now and returns how long
+// to wait for it.
+func (p *pacer) reserve(now time.Time) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := p.next
+	if at.Before(now) {
+		at = now
+	}
+	p.next = at.Add(p.interval)
+	return at.Sub(now)
+}
+
+// IsOnWhatsApp asks WhatsApp through n whether phone has an account.
+func (w *Whatsmeow) IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone string) (bool, error) {
+	p, err := normalizePhone(phone)
+	if err != nil {
+		return false, err
+	}
+	num := w.number(n.ID)
+	if num == nil || !num.client.IsConnected() || !num.client.IsLoggedIn() {
+		return false, ErrNotConnected
+	}
+	r, err := w.lookup(ctx, num, p)
+	if err != nil {
+		return false, err
+	}
+	return r.isIn, nil
+}
+
+// lookup resolves phone to its WhatsApp address, through the cache; new
+// recipients are looked up at most one per lookupInterval.
+func (w *Whatsmeow) lookup(ctx context.Context, num *waNumber, phone string) (recipient, error) {
+	if v, ok := num.recipients.Load(phone); ok {
+		if r := v.(recipient); w.now().Sub(r.at) < recipientTTL {
+			return r, nil
+		}
+	}
+	if d := num.lookups.reserve(w.now()); d > 0 {
+		select {
+		case <-w.after(d):
+		case <-ctx.Done():
+			return recipient{}, fmt.Errorf("look up %s: %w", phone, ctx.Err())
+		}
+	}
+	resp, err := num.client.IsOnWhatsApp(ctx, []string{phone})
+	if err != nil {
+		return recipient{}, fmt.Errorf("look up %s: %w", phone, err)
+	}
+	r := recipient{at: w.now()}
+	if len(resp) > 0 {
+		r.jid, r.isIn = resp[0].JID, resp[0].IsIn
+	}
+	num.recipients.Store(phone, r)
+	return r, nil
+}
+
+// Send resolves the recipient, uploads media and sends msg under msg.ID.
+func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error) {
+	to, serr := checkOutgoing(msg)
+	if serr != nil {
+		return SendResult{}, serr
+	}
+	num := w.number(n.ID)
+	// Connected is not enough: between the socket and the login (and after
+	// a logout) whatsmeow cannot send.
+	if num == nil || !num.client.IsConnected() || !num.client.IsLoggedIn() {
+		return SendResult{}, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
+	}
+	r, err := w.lookup(ctx, num, to)
+	if err != nil {
+		return SendResult{}, mapSendError(err)
+	}
+	if !r.isIn || r.jid.IsEmpty() {
+		return SendResult{}, sendErr(CodeNotOnWhatsApp, to+" is not on whatsapp", false, nil)
+	}
+	m, err := buildMessage(ctx, msg, num.client.Upload)
+	if err != nil {
+		return SendResult{}, mapSendError(err)
+	}
+	resp, err := num.client.SendMessage(ctx, r.jid, m, whatsmeow.SendRequestExtra{ID: types.MessageID(msg.ID)})
+	if err != nil {
+		return SendResult{}, mapSendError(err)
+	}
+	res := SendResult{WAMessageID: string(resp.ID), At: resp.Timestamp}
+	if res.WAMessageID == "" {
+		res.WAMessageID = msg.ID
+	}
+	if res.At.IsZero() {
+		res.At = w.now()
+	}
+	// What was sent, to answer the recipient's retry receipts with.
+	res.Content, _ = proto.Marshal(m)
+	return res, nil
+}
