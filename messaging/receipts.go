@@ -3,6 +3,7 @@ package messaging
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
@@ -52,6 +53,9 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		Peer: in.From, PeerLID: nonEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 	}
 	ev, err := s.db.InsertInbound(ctx, m)
+	if errors.Is(err, storage.ErrDuplicate) {
+		return // delivered again by WhatsApp: streamed the first time
+	}
 	if err != nil {
 		s.log.Error("record inbound message", "err", err, "number", n.ID)
 		return

@@ -234,12 +234,19 @@ func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string,
 }
 
 // InsertInbound writes a received message's metadata (never its content)
-// and its RECEIVED event.
+// and its RECEIVED event; ErrDuplicate when the number received a message
+// with that WhatsApp id before (nothing is written then).
 func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.MessageEvent, error) {
 	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+		// WhatsApp delivers a message again when its receipt was lost; the
+		// unique index on (number, WhatsApp id) of inbound messages keeps one.
+		res, err := tx.NewInsert().Model(m).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
 			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return ErrDuplicate
 		}
 		return appendEvents(ctx, tx, []*apiws.MessageEvent{ev})
 	})
