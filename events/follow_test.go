@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,11 +60,5 @@ func TestFollowResubscribesAfterFallingBehind(t *testing.T) {
 // waitSubscribers waits until the bus has n subscribers.
 func waitSubscribers(t *testing.T, bus *Memory, n int) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
-		if bus.Stats().Subscribers == n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("the bus never had %d subscribers", n)
+	eventually(t, fmt.Sprintf("%d subscribers", n), func() bool { return bus.Stats().Subscribers == n })
 }

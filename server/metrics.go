@@ -23,6 +23,10 @@ type metrics struct {
 	errors     *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	requests   *prometheus.CounterVec
+	// rechecks counts websocket credential rechecks run; rechecked is the
+	// number of websockets whose credentials are rechecked on a timer.
+	rechecks  prometheus.Counter
+	rechecked prometheus.Gauge
 
 	mu    sync.Mutex
 	names map[string]bool
@@ -49,9 +53,15 @@ func newMetrics() *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apiws_http_requests_total", Help: "HTTP requests by route and status class.",
 		}, []string{"route", "status"}),
+		rechecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiws_ws_auth_rechecks_total", Help: "Credential rechecks of open websockets.",
+		}),
+		rechecked: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "apiws_ws_auth_rechecked", Help: "Open websockets whose credentials are rechecked on a timer.",
+		}),
 		names: map[string]bool{},
 	}
-	m.reg.MustRegister(m.operations, m.errors, m.latency, m.requests,
+	m.reg.MustRegister(m.operations, m.errors, m.latency, m.requests, m.rechecks, m.rechecked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

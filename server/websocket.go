@@ -293,6 +293,7 @@ func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, st *
 		if ctx.Err() != nil {
 			return
 		}
+		s.metrics.rechecks.Inc()
 		_, err := s.callerFor(r.WithContext(ctx), auth)
 		if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
 			st.refuse()
@@ -300,8 +301,12 @@ func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, st *
 		}
 		rc.schedule(s.cfg.AuthRecheck, check)
 	}
+	s.metrics.rechecked.Inc()
 	rc.schedule(s.cfg.AuthRecheck, check)
-	context.AfterFunc(ctx, rc.stop)
+	context.AfterFunc(ctx, func() {
+		rc.stop()
+		s.metrics.rechecked.Dec()
+	})
 }
 
 // rechecker holds the timer of a socket's next credentials check.

@@ -194,19 +194,56 @@ func metric(t *testing.T, base, name string) float64 {
 	return 0
 }
 
+// waitHealthy waits until /healthz answers 200.
 func waitHealthy(t *testing.T, base string) {
 	t.Helper()
-	for i := 0; i < 100; i++ {
+	eventually(t, base+"/healthz to answer 200", 10*time.Second, func() bool {
 		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// eventually polls ok until it holds, and fails the test when it does not
+// within the time given. It is the tests' one way to wait: for observable
+// state, never for a time.
+func eventually(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		// Not faster: polls through GraphQL count against the per-token
+		// rate limit (20 a second by default).
+		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatal("/healthz never answered 200")
+}
+
+// waitMetric waits until the unlabelled metric's value satisfies ok, and
+// returns the value.
+func waitMetric(t *testing.T, base, name string, ok func(float64) bool) float64 {
+	t.Helper()
+	var v float64
+	eventually(t, "metric "+name, 20*time.Second, func() bool {
+		v = metric(t, base, name)
+		return ok(v)
+	})
+	return v
+}
+
+// subscribed runs start, which starts a subscription that makes a bus
+// subscription of its own (any but an account's second messageStatus, which
+// shares the account's), and waits until the server's event bus feeds it:
+// what is published from then on reaches the subscription.
+func subscribed(t *testing.T, base string, start func()) {
+	t.Helper()
+	before := metric(t, base, "apiws_bus_subscribers")
+	start()
+	waitMetric(t, base, "apiws_bus_subscribers", func(n float64) bool { return n > before })
 }
 
 // sharedRedisURL is the Redis every test may use (APIWS_TEST_REDIS_URL).

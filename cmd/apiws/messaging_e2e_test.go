@@ -24,16 +24,10 @@ const sendMutation = `mutation($i: SendMessageInput!) { sendMessage(input: $i) {
 func connectedNumber(t *testing.T, base, token string) string {
 	t.Helper()
 	id := connectSandbox(t, base, token)
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		r := gql(t, base, token, numberNode, map[string]any{"id": id})
-		if str(r.Data, "node", "status") == "CONNECTED" {
-			return id
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("the sandbox number did not connect within 10s")
-	return ""
+	eventually(t, "the sandbox number to connect", 10*time.Second, func() bool {
+		return str(gql(t, base, token, numberNode, map[string]any{"id": id}).Data, "node", "status") == "CONNECTED"
+	})
+	return id
 }
 
 // send queues a message and returns its id, failing on any error.
@@ -73,21 +67,21 @@ func messagesByID(t *testing.T, base, token string) map[string]any {
 // waitMessages polls until done holds for the account's messages.
 func waitMessages(t *testing.T, base, token string, what string, done func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ms := messagesByID(t, base, token)
-		if done(ms) {
-			return ms
-		}
-		if time.Now().After(deadline) {
+	var ms map[string]any
+	defer func() {
+		if t.Failed() {
 			byStatus := map[string]int{}
 			for _, m := range ms {
 				byStatus[str(m, "status")]++
 			}
-			t.Fatalf("timed out waiting for %s; messages by status: %v", what, byStatus)
+			t.Logf("messages by status: %v", byStatus)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	}()
+	eventually(t, what, 20*time.Second, func() bool {
+		ms = messagesByID(t, base, token)
+		return done(ms)
+	})
+	return ms
 }
 
 func statusOf(ms map[string]any, id string) string { return str(ms[id], "status") }
@@ -108,8 +102,9 @@ func TestSandboxRules(t *testing.T) {
 			token, _ := signUp(t, base, "rules@example.com")
 			num := connectedNumber(t, base, token)
 			ws := openWS(t, base, "graphql-transport-ws", token)
-			ws.subscribe("in", `subscription { incomingMessages { message { id direction status peer kind } text } }`, nil)
-			time.Sleep(100 * time.Millisecond) // let the subscription start
+			subscribed(t, base, func() {
+				ws.subscribe("in", `subscription { incomingMessages { message { id direction status peer kind } text } }`, nil)
+			})
 
 			normal := send(t, base, token, map[string]any{"numberId": num, "to": "+1 415 555 0123", "text": "hello", "clientReference": "order-7"})
 			notOn := send(t, base, token, map[string]any{"numberId": num, "to": "+14155550000", "text": "x"})
@@ -119,6 +114,9 @@ func TestSandboxRules(t *testing.T) {
 			audio := send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123",
 				"media": map[string]any{"kind": "AUDIO", "mimeType": "audio/mpeg", "data": base64.StdEncoding.EncodeToString([]byte("ID3 fake mp3 frames"))}})
 
+			// 0001 stays DELIVERED: it is still DELIVERED once the messages
+			// sent after it are READ (the sandbox plays every message's
+			// receipts after the same delays).
 			ms := waitMessages(t, base, token, "every message's final status", func(ms map[string]any) bool {
 				return statusOf(ms, normal) == "READ" && statusOf(ms, notOn) == "FAILED" && statusOf(ms, unread) == "DELIVERED" &&
 					statusOf(ms, retry) == "READ" && statusOf(ms, echo) == "READ" && statusOf(ms, audio) == "PLAYED"
@@ -141,18 +139,13 @@ func TestSandboxRules(t *testing.T) {
 				str(in, "incomingMessages", "message", "peer") != "+14155550003" {
 				t.Errorf("incoming echo: %v", in)
 			}
-			// 0001 stays DELIVERED: give it as long as READ took the others.
-			time.Sleep(300 * time.Millisecond)
-			if s := statusOf(messagesByID(t, base, token), unread); s != "DELIVERED" {
-				t.Errorf("0001 moved on to %s", s)
-			}
 			r := gql(t, base, token, `{ viewer { messages(filter: {clientReference: "order-7"}) { totalCount edges { node { id } } } } }`, nil)
 			if get(r.Data, "viewer", "messages", "totalCount") != float64(1) {
-				t.Errorf("filter by clientReference: %v", r.Data)
+				t.Errorf("filter by clientReference: %+v", r)
 			}
 			r = gql(t, base, token, `{ viewer { messages(filter: {direction: INBOUND}) { totalCount edges { node { status peer } } } } }`, nil)
 			if get(r.Data, "viewer", "messages", "totalCount") != float64(1) || str(r.Data, "viewer", "messages", "edges", 0, "node", "status") != "RECEIVED" {
-				t.Errorf("inbound metadata: %v", r.Data)
+				t.Errorf("inbound metadata: %+v", r)
 			}
 			counts := transmissions(t, serverOf(t, base).dbURL)
 			for _, id := range []string{normal, unread, echo, audio} {
@@ -407,14 +400,13 @@ func privateRedis(t *testing.T) (url string, stop, start func()) {
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start redis-server: %v", err)
 		}
-		for i := 0; i < 100; i++ {
-			if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+		eventually(t, "redis-server to start", 5*time.Second, func() bool {
+			c, err := net.Dial("tcp", "127.0.0.1:"+port)
+			if err == nil {
 				c.Close()
-				return
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatal("redis-server did not start")
+			return err == nil
+		})
 	}
 	stop = func() {
 		if cmd != nil && cmd.Process != nil {
@@ -442,7 +434,7 @@ func TestStatusAcrossRedisOutage(t *testing.T) {
 	for i := 0; i < 3; i++ { // sends are still accepted
 		send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": fmt.Sprint("during ", i)})
 	}
-	time.Sleep(500 * time.Millisecond)
+	eventually(t, "/readyz to see the outage", 10*time.Second, func() bool { return statusCode(t, base+"/readyz") == 503 })
 	startRedis()
 	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "after"})
 	evs = append(evs, statusEvents(t, ws, "s", func(more []map[string]any) bool { return readCount(more) == 4 })...)

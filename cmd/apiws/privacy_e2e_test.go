@@ -592,9 +592,13 @@ func TestErasurePurgeAndLegalHold(t *testing.T) {
 			for _, p := range []*person{gone, held} {
 				carryOut(t, base, sink, p.token, p.email, "ERASURE", false)
 			}
-			// The API calls of the last requests are written within a
-			// second; let them land before the purge.
-			time.Sleep(2500 * time.Millisecond)
+			// The calls of the requests above are logged in the background,
+			// in order: once a later call is in the log, they are too, and
+			// none lands after the purge.
+			witness, _ := signUp(t, base, "witness@example.com")
+			key, keyID := createAPIKey(t, base, witness, "READ")
+			gql(t, base, key, `{ viewer { id } }`, nil)
+			waitForCalls(t, base, witness, keyID, 1)
 
 			out := retentionRun(t, base, time.Now().Add(29*24*time.Hour))
 			if !strings.Contains(out, " 0 accounts") {

@@ -190,6 +190,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
 	}, func() float64 { return float64(db.Statements()) }))
 	srv.Registry().MustRegister(ownershipCollectors(owners, messageSvc)...)
+	srv.Registry().MustRegister(busCollectors(bus)...)
 
 	if cfg.PprofAddr != "" {
 		pprofDone, err := servePprof(workCtx, cfg.PprofAddr, log)

@@ -21,19 +21,17 @@ const apiCallsQuery = `query Calls($f: ApiCallFilter) { viewer { apiCalls(first:
 // has want calls, and returns them newest first.
 func waitForCalls(t *testing.T, base, token, keyID string, want int) []any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var edges []any
+	eventually(t, fmt.Sprintf("%d calls of the key logged", want), 10*time.Second, func() bool {
 		r := gql(t, base, token, apiCallsQuery, map[string]any{"f": map[string]any{"apiKeyId": keyID}})
 		n, _ := get(r.Data, "viewer", "apiCalls", "totalCount").(float64)
-		if int(n) == want {
-			edges, _ := get(r.Data, "viewer", "apiCalls", "edges").([]any)
-			return edges
-		}
-		if int(n) > want || time.Now().After(deadline) {
+		if int(n) > want {
 			t.Fatalf("%v calls of the key logged; want %d (%+v)", n, want, r.Errors)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		edges, _ = get(r.Data, "viewer", "apiCalls", "edges").([]any)
+		return int(n) == want
+	})
+	return edges
 }
 
 func TestAPICallsAreLogged(t *testing.T) {
@@ -242,19 +240,11 @@ func TestSubscriptionsAreLogged(t *testing.T) {
 	token, _ := signUp(t, base, "subs@example.com")
 	num := connectedNumber(t, base, token)
 	ws := openWS(t, base, "graphql-transport-ws", token)
-	ws.subscribe("s", `subscription Feed { messageStatus { cursor status } }`, nil)
-	time.Sleep(100 * time.Millisecond)
+	subscribed(t, base, func() { ws.subscribe("s", `subscription Feed { messageStatus { cursor status } }`, nil) })
 	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "x"})
 	ws.data("s")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, "the subscription logged", 10*time.Second, func() bool {
 		r := gql(t, base, token, `{ viewer { apiCalls(filter: {operationName: "Feed"}) { edges { node { operationType ok } } } } }`, nil)
-		if str(r.Data, "viewer", "apiCalls", "edges", 0, "node", "operationType") == "subscription" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the subscription was not logged: %v", r.Data)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return str(r.Data, "viewer", "apiCalls", "edges", 0, "node", "operationType") == "subscription"
+	})
 }

@@ -68,9 +68,11 @@ func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
 	token, _ := signUp(t, base, "revoke-ws@example.com")
 	r := gql(t, base, token, createKey, map[string]any{"i": map[string]any{"name": "live", "scopes": []string{"READ"}}})
 	key, keyID := str(r.Data, "createApiKey", "secret"), str(r.Data, "createApiKey", "apiKey", "id")
+	before := metric(t, base, "apiws_ws_auth_rechecks_total")
 	ws := openWS(t, base, "graphql-transport-ws", key)
 	ws.subscribe("1", "subscription { messageStatus { cursor } }", nil)
-	time.Sleep(600 * time.Millisecond) // several rechecks pass while the key is valid
+	// Several rechecks pass while the key is valid.
+	waitMetric(t, base, "apiws_ws_auth_rechecks_total", func(n float64) bool { return n >= before+3 })
 	gql(t, base, token, `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } } }`, map[string]any{"id": keyID})
 	if code, _ := ws.closed(5 * time.Second); code != 4403 {
 		t.Fatalf("the websocket of a revoked key closed with %d; want 4403", code)
@@ -78,28 +80,31 @@ func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
 }
 
 // A closed websocket's session ends: its credentials are no longer
-// rechecked (each recheck is a query, counted by the statements metric).
+// rechecked.
 func TestClosedWebsocketsStopTheirRechecks(t *testing.T) {
 	base := startServer(t, map[string]string{"APIWS_WS_AUTH_RECHECK": "100ms"})
 	token, _ := signUp(t, base, "recheck-stop@example.com")
-	window := func() float64 {
-		before := metric(t, base, "apiws_db_statements_total")
-		time.Sleep(500 * time.Millisecond)
-		return metric(t, base, "apiws_db_statements_total") - before
-	}
-	idle := window()
+	const sockets = 20
+	before := metric(t, base, "apiws_ws_auth_rechecks_total")
 	var conns []*wsClient
-	for range 20 {
+	for range sockets {
 		conns = append(conns, openWS(t, base, "graphql-transport-ws", token))
 	}
-	if open := window(); open < idle+40 {
-		t.Fatalf("%v statements in 500 ms with 20 sockets rechecked every 100 ms, %v idle: rechecks not seen", open, idle)
+	if n := metric(t, base, "apiws_ws_auth_rechecked"); n != sockets {
+		t.Fatalf("%v websockets rechecked; want %d", n, sockets)
 	}
+	waitMetric(t, base, "apiws_ws_auth_rechecks_total", func(n float64) bool { return n >= before+2*sockets })
+
 	for _, c := range conns {
 		c.close()
 	}
-	time.Sleep(300 * time.Millisecond)
-	if closed := window(); closed > idle+15 {
-		t.Fatalf("%v statements in 500 ms after the sockets closed, %v idle: their rechecks go on", closed, idle)
+	waitMetric(t, base, "apiws_ws_auth_rechecked", func(n float64) bool { return n == 0 })
+	// While a new socket is rechecked three times, the closed ones would
+	// have been rechecked about sixty times.
+	closed := metric(t, base, "apiws_ws_auth_rechecks_total")
+	openWS(t, base, "graphql-transport-ws", token)
+	after := waitMetric(t, base, "apiws_ws_auth_rechecks_total", func(n float64) bool { return n >= closed+3 })
+	if after-closed >= sockets {
+		t.Fatalf("%v rechecks while one open socket had 3: the closed sockets' rechecks go on", after-closed)
 	}
 }
