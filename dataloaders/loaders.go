@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/apiws/apiws"
@@ -46,14 +47,7 @@ func New(db *storage.DB, cache bool) *Loaders {
 		}, opts...),
 		MessageEvents: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*apiws.MessageEvent, error) {
 			evs, err := db.EventsOfMessages(ctx, ids)
-			out := make(map[string][]*apiws.MessageEvent, len(ids))
-			for _, id := range ids {
-				out[id] = []*apiws.MessageEvent{}
-			}
-			for _, ev := range evs {
-				out[ev.MessageID] = append(out[ev.MessageID], ev)
-			}
-			return out, err
+			return eventsByMessage(ids, evs), err
 		}, opts...),
 		APIKey: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
 			ks, err := db.APIKeysByIDs(ctx, ids)
@@ -68,6 +62,19 @@ func byID[T any](items []T, id func(T) string) map[string]T {
 		m[id(it)] = it
 	}
 	return m
+}
+
+// eventsByMessage groups events by message, in the order given; each of
+// ids has a list, empty when it has no events.
+func eventsByMessage(ids []string, evs []*apiws.MessageEvent) map[string][]*apiws.MessageEvent {
+	out := make(map[string][]*apiws.MessageEvent, len(ids))
+	for _, id := range ids {
+		out[id] = []*apiws.MessageEvent{}
+	}
+	for _, ev := range evs {
+		out[ev.MessageID] = append(out[ev.MessageID], ev)
+	}
+	return out
 }
 
 type loadersKey struct{}
@@ -95,8 +102,13 @@ func For(ctx context.Context) *Loaders {
 // carries many operations, and each must see fresh data.
 func Middleware(db *storage.DB) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		op := graphql.GetOperationContext(ctx)
-		cache := op.Operation == nil || op.Operation.Operation != "subscription"
+		cache := cached(graphql.GetOperationContext(ctx).Operation)
 		return next(context.WithValue(ctx, loadersKey{}, &lazy{db: db, cache: cache}))
 	}
+}
+
+// cached reports whether an operation's loaders keep what they loaded: all
+// but a subscription's, which resolves its fields afresh for each event.
+func cached(op *ast.OperationDefinition) bool {
+	return op == nil || op.Operation != ast.Subscription
 }

@@ -238,35 +238,20 @@ func (m *Manager) balance(ctx context.Context) {
 		return
 	}
 	live, err := m.db.LiveInstances(ctx, now.Add(-m.opts.TTL))
-	if err != nil || live == 0 {
+	if err != nil {
 		live = 1
 	}
-	held := map[string]*storage.Lease{}
-	for _, l := range leases {
-		held[l.NumberID] = l
-	}
-	fair := (len(numbers) + live - 1) / live
-
-	var free []*apiws.Number
-	wanted := map[string]bool{}
-	for _, n := range numbers {
-		wanted[n.ID] = true
-		if l := held[n.ID]; l == nil || !now.Before(l.ExpiresAt) {
-			free = append(free, n)
-		}
-	}
+	sh := divide(numbers, leases, m.Owned(), live, now)
 	// Numbers no longer to be connected (logged out, removed) are let go.
-	for _, id := range m.Owned() {
-		if !wanted[id] {
-			m.release(ctx, id)
-		}
+	for _, id := range sh.unwanted {
+		m.release(ctx, id)
 	}
 	mine := len(m.Owned())
-	for _, n := range free {
-		if mine >= fair {
+	for _, c := range sh.free {
+		if mine >= sh.fair {
 			break
 		}
-		if m.acquire(ctx, n, held[n.ID] != nil, false) {
+		if m.acquire(ctx, c.number, c.takeover, false) {
 			mine++
 		}
 	}
@@ -274,11 +259,52 @@ func (m *Manager) balance(ctx context.Context) {
 	// gradually to instances that have joined. A number is left where it
 	// is for a TTL after it arrived, so a newly paired or newly taken number
 	// does not bounce.
-	if mine > fair {
+	if mine > sh.fair {
 		if id := m.settled(now); id != "" {
 			m.release(ctx, id)
 		}
 	}
+}
+
+// share is what one look at the numbers and leases gives an instance to do.
+type share struct {
+	fair     int      // how many numbers each live instance should own
+	free     []claim  // paired numbers without a live lease, to claim up to fair
+	unwanted []string // owned numbers no longer paired, to let go
+}
+
+// claim is a free number; takeover when its lease expired on another owner.
+type claim struct {
+	number   *apiws.Number
+	takeover bool
+}
+
+// divide shares the paired numbers among live instances (at least one):
+// each should own its fair share, the number of numbers over the number of
+// instances, rounded up. A number is free when nobody holds a lease of it
+// that is live at now.
+func divide(numbers []*apiws.Number, leases []*storage.Lease, owned []string, live int, now time.Time) share {
+	if live < 1 {
+		live = 1
+	}
+	held := map[string]*storage.Lease{}
+	for _, l := range leases {
+		held[l.NumberID] = l
+	}
+	sh := share{fair: (len(numbers) + live - 1) / live}
+	wanted := map[string]bool{}
+	for _, n := range numbers {
+		wanted[n.ID] = true
+		if l := held[n.ID]; l == nil || !now.Before(l.ExpiresAt) {
+			sh.free = append(sh.free, claim{number: n, takeover: l != nil})
+		}
+	}
+	for _, id := range owned {
+		if !wanted[id] {
+			sh.unwanted = append(sh.unwanted, id)
+		}
+	}
+	return sh
 }
 
 // settled returns the number this instance has owned longest, if it has
