@@ -44,11 +44,20 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*ap
 	if err != nil {
 		return nil, "", err
 	}
-	token, sess := s.newSession(acc.ID, s.now(), c.IP, c.UserAgent)
+	now := s.now()
+	token, sess := s.newSession(acc.ID, now, c.IP, c.UserAgent)
 	nc := &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID, SessionID: sess.ID, IP: c.IP}
-	if err := s.db.ChangePassword(ctx, acc.ID, hash, sess, audit(acc.ID, nc, "account.password_change", "every other session ended")); err != nil {
+	notice := mailTo(acc, acc.Email, "Your apiws password was changed", fmt.Sprintf(`Hello %s,
+
+the password of your apiws account was changed, and every dashboard session
+was ended (API keys keep working). If you did not do this, reset access at
+once: log in, change the password again and revoke the API keys you do not
+know.
+`, acc.Name), now)
+	if err := s.db.ChangePassword(ctx, acc.ID, hash, sess, notice, audit(acc.ID, nc, "account.password_change", "every other session ended")); err != nil {
 		return nil, "", err
 	}
+	s.mailQueued()
 	acc.PasswordHash = hash
 	return acc, token, nil
 }
@@ -71,8 +80,9 @@ func (s *Service) checkCurrentPassword(ctx context.Context, c *apiws.Caller, acc
 	return nil
 }
 
-// emailChange makes the pending change of acc's email to newEmail and the
-// mail carrying its code to the new address.
+// emailChange makes the pending change of acc's email to newEmail, the
+// mail carrying its code to the new address and a notice to the current
+// one.
 func (s *Service) emailChange(acc *apiws.Account, newEmail string) *storage.EmailChangeStart {
 	now := s.now()
 	code := newCode()
@@ -92,11 +102,24 @@ The code works for %d minutes and for %d tries. Until it is confirmed, the
 account keeps its current email. If you did not ask for this, ignore this
 mail: nothing changes.
 `, acc.Name, code, int(emailCodeTTL.Minutes()), maxEmailCodeAttempts)
-	mail := &storage.OutgoingMail{
-		ID: apiws.NewID("mail"), AccountID: &acc.ID, To: newEmail,
-		Subject: "Confirm the new email of your apiws account", Body: body, CreatedAt: now, NextAttemptAt: now,
+	notice := fmt.Sprintf(`Hello %s,
+
+someone (we hope you) asked to change the email of your apiws account to
+%s. It changes only once the code mailed there is entered; until then this
+address keeps receiving the account's mail. If you did not ask for this,
+change your password at once.
+`, acc.Name, newEmail)
+	return &storage.EmailChangeStart{Change: ch, Mails: []*storage.OutgoingMail{
+		mailTo(acc, newEmail, "Confirm the new email of your apiws account", body, now),
+		mailTo(acc, acc.Email, "A new email was asked for your apiws account", notice, now),
+	}}
+}
+
+// mailTo makes an outbox mail about acc to an address, due at once.
+func mailTo(acc *apiws.Account, to, subject, body string, at time.Time) *storage.OutgoingMail {
+	return &storage.OutgoingMail{
+		ID: apiws.NewID("mail"), AccountID: &acc.ID, To: to, Subject: subject, Body: body, CreatedAt: at, NextAttemptAt: at,
 	}
-	return &storage.EmailChangeStart{Change: ch, Mail: mail}
 }
 
 // ConfirmEmailChange implements apiws.AccountService.

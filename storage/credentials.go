@@ -10,8 +10,9 @@ import (
 )
 
 // ChangePassword sets an account's password hash, ends every session of the
-// account and starts sess, with an audit entry, in one transaction.
-func (db *DB) ChangePassword(ctx context.Context, accountID, hash string, sess *apiws.Session, audit *apiws.AuditEntry) error {
+// account, starts sess and queues mail, with an audit entry, in one
+// transaction.
+func (db *DB) ChangePassword(ctx context.Context, accountID, hash string, sess *apiws.Session, mail *OutgoingMail, audit *apiws.AuditEntry) error {
 	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model((*apiws.Account)(nil)).Set("password_hash = ?", hash).Where("id = ?", accountID).Exec(ctx)
 		if err != nil {
@@ -27,20 +28,23 @@ func (db *DB) ChangePassword(ctx context.Context, accountID, hash string, sess *
 		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
 			return err
 		}
+		if _, err := tx.NewInsert().Model(mail).Exec(ctx); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, audit)
 	})
 }
 
-// EmailChangeStart is an email change to record and the mail carrying its
-// code to the new address.
+// EmailChangeStart is an email change to record and the mail about it: the
+// code to the new address, a notice to the current one.
 type EmailChangeStart struct {
 	Change *apiws.EmailChange
-	Mail   *OutgoingMail
+	Mails  []*OutgoingMail
 }
 
 // startEmailChange records an account's email change (replacing one that
-// was waiting) and queues the mail carrying its code. An email another
-// account has is ETAKEN on ["input", "email"].
+// was waiting) and queues its mail. An email another account has is ETAKEN
+// on ["input", "email"].
 func startEmailChange(ctx context.Context, tx bun.Tx, start *EmailChangeStart) error {
 	ch := start.Change
 	taken, err := tx.NewSelect().Model((*apiws.Account)(nil)).
@@ -57,7 +61,7 @@ func startEmailChange(ctx context.Context, tx bun.Tx, start *EmailChangeStart) e
 	if _, err := tx.NewInsert().Model(ch).Exec(ctx); err != nil {
 		return err
 	}
-	_, err = tx.NewInsert().Model(start.Mail).Exec(ctx)
+	_, err = tx.NewInsert().Model(&start.Mails).Exec(ctx)
 	return err
 }
 

@@ -281,11 +281,14 @@ func emailCode(t *testing.T, sink *smtpSink, to string) string {
 
 func TestChangePassword(t *testing.T) {
 	for name, dbEnv := range databases(t) {
-		t.Run(name, func(t *testing.T) { testChangePassword(t, startServer(t, dbEnv(t))) })
+		t.Run(name, func(t *testing.T) {
+			env, sink := privacyEnv(t, dbEnv(t))
+			testChangePassword(t, startServer(t, env), sink)
+		})
 	}
 }
 
-func testChangePassword(t *testing.T, base string) {
+func testChangePassword(t *testing.T, base string, sink *smtpSink) {
 	token, id := signUp(t, base, "pw@example.com")
 	logIn := `mutation($p: String!) { logIn(input: {email: "pw@example.com", password: $p}) { token userErrors { code } } }`
 	other := str(gql(t, base, "", logIn, map[string]any{"p": "correct horse battery"}).Data, "logIn", "token")
@@ -332,6 +335,7 @@ func testChangePassword(t *testing.T, base string) {
 	if r := gql(t, base, fresh, `{ viewer { id } }`, nil); str(r.Data, "viewer", "id") != id {
 		t.Fatalf("the new session = %+v", r)
 	}
+	sink.waitMail(t, "pw@example.com", "Your apiws password was changed")
 	if r := gql(t, base, key, `{ viewer { id } }`, nil); str(r.Data, "viewer", "id") != id {
 		t.Fatalf("an API key after changePassword = %+v", r)
 	}
@@ -392,6 +396,7 @@ func testEmailChange(t *testing.T, base string, sink *smtpSink) {
 		t.Fatalf("updateAccount with a new email = %+v; want the name changed and the email not yet", r)
 	}
 	code := emailCode(t, sink, next)
+	sink.waitMail(t, old, "A new email was asked for your apiws account")
 
 	t.Run("privacy codes go to the old address until the change is confirmed", func(t *testing.T) {
 		submit(t, base, token, "ACCESS", false)
