@@ -42,6 +42,15 @@ func TestValidIDRefuses(t *testing.T) {
 	}
 }
 
+// forgetLastID lets the next id take the time it is given even if an
+// earlier test made ids at a later time (which would count as the clock going
+// back).
+func forgetLastID() {
+	idState.Lock()
+	idState.lastMs = 0
+	idState.Unlock()
+}
+
 // decodeID returns the millisecond and the 80 bits after it of an id.
 func decodeID(t *testing.T, id string) (ms uint64, hi uint16, lo uint64) {
 	t.Helper()
@@ -55,6 +64,7 @@ func decodeID(t *testing.T, id string) (ms uint64, hi uint16, lo uint64) {
 }
 
 func TestNewIDsOfOneMillisecondCannotBeGuessed(t *testing.T) {
+	forgetLastID()
 	at := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
 	prev := newIDAt(PrefixMessage, at)
 	pms, phi, plo := decodeID(t, prev)
@@ -83,6 +93,7 @@ func TestNewIDsOfOneMillisecondCannotBeGuessed(t *testing.T) {
 }
 
 func TestNewIDsOfNewMillisecondsStartAtRandom(t *testing.T) {
+	forgetLastID()
 	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	highBitsUsed := false
 	seen := map[[2]uint64]bool{}
@@ -100,6 +111,7 @@ func TestNewIDsOfNewMillisecondsStartAtRandom(t *testing.T) {
 }
 
 func TestNewIDBorrowsTheNextMillisecondWhenOneIsUsedUp(t *testing.T) {
+	forgetLastID()
 	at := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	first := newIDAt(PrefixMessage, at)
 	idState.Lock()
