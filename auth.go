@@ -183,12 +183,20 @@ type Session struct {
 
 // OperatorKey is a key of the people who run apiws, made by the CLI.
 type OperatorKey struct {
-	ID         string     `bun:"id,pk"`
-	Name       string     `bun:"name,notnull"`
-	Prefix     string     `bun:"prefix,notnull"`
-	SecretHash []byte     `bun:"secret_hash,notnull"`
-	CreatedAt  time.Time  `bun:"created_at,notnull"`
-	RevokedAt  *time.Time `bun:"revoked_at"`
+	ID         string    `bun:"id,pk"`
+	Name       string    `bun:"name,notnull"`
+	Prefix     string    `bun:"prefix,notnull"`
+	SecretHash []byte    `bun:"secret_hash,notnull"`
+	CreatedAt  time.Time `bun:"created_at,notnull"`
+	// ExpiresAt is when the key stops working; nil: never.
+	ExpiresAt *time.Time `bun:"expires_at"`
+	RevokedAt *time.Time `bun:"revoked_at"`
+}
+
+// Usable reports whether the key may still be used at now: neither revoked
+// nor expired.
+func (k *OperatorKey) Usable(now time.Time) bool {
+	return k.RevokedAt == nil && (k.ExpiresAt == nil || now.Before(*k.ExpiresAt))
 }
 
 // AuditEntry is one line of the append-only audit log of security- and

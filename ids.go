@@ -21,6 +21,7 @@ const (
 	PrefixNotice         = "ntc"
 	PrefixDebugCapture   = "dbg"
 	PrefixSession        = "ses"
+	PrefixOperatorKey    = "opk"
 )
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, and its order

@@ -44,7 +44,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 		} else if err != nil {
 			return nil, err
 		}
-		if k.RevokedAt != nil {
+		if !k.Usable(now) {
 			return nil, unauth
 		}
 		return &apiws.Caller{Kind: apiws.CredentialOperator, OperatorKeyID: k.ID}, nil
@@ -152,21 +152,4 @@ func (s *Service) WithPendingUse(k *apiws.APIKey) *apiws.APIKey {
 		return &c
 	}
 	return k
-}
-
-// CreateOperatorKey makes an operator key (for the CLI) and returns it with
-// its secret, which is never shown again.
-func (s *Service) CreateOperatorKey(ctx context.Context, name string) (*apiws.OperatorKey, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return nil, "", apiws.Errorf(apiws.EINVALID, "an operator key needs a name")
-	}
-	secret := newToken(operatorPrefix)
-	k := &apiws.OperatorKey{ID: apiws.NewID("opk"), Name: name, Prefix: displayPrefix(secret, operatorPrefix),
-		SecretHash: hashToken(secret), CreatedAt: s.now()}
-	if err := s.db.CreateOperatorKey(ctx, k); err != nil {
-		return nil, "", err
-	}
-	_ = s.db.Audit(ctx, audit("", nil, "operator_key.create", k.ID))
-	return k, secret, nil
 }

@@ -112,19 +112,3 @@ func (db *DB) TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 		return nil
 	})
 }
-
-// CreateOperatorKey writes an operator key.
-func (db *DB) CreateOperatorKey(ctx context.Context, k *apiws.OperatorKey) error {
-	_, err := db.Bun.NewInsert().Model(k).Exec(ctx)
-	return translate(err)
-}
-
-// OperatorKeyByHash finds an operator key by its secret's hash, or ENOTFOUND.
-func (db *DB) OperatorKeyByHash(ctx context.Context, hash []byte) (*apiws.OperatorKey, error) {
-	k := new(apiws.OperatorKey)
-	err := db.Bun.NewSelect().Model(k).Where("secret_hash = ?", hash).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "operator key")
-	}
-	return k, nil
-}

@@ -2,7 +2,10 @@
 //
 //	apiws [serve]                        run the server (default)
 //	apiws migrate                        bring the database schema up to date
-//	apiws operator-key create --name N   make an operator key; prints the secret once
+//	apiws operator-key create [--name N] [--expires TIME]
+//	                                     make an operator key; prints the secret once
+//	apiws operator-key list              one line per operator key
+//	apiws operator-key revoke ID         revoke an operator key at once
 //	apiws retention run [--as-of TIME]   one retention sweep, as if at TIME
 //	apiws version                        print the version
 package main
@@ -21,10 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apiws/apiws/accounts"
 	"github.com/apiws/apiws/privacy"
 	"github.com/apiws/apiws/storage"
-	"github.com/apiws/apiws/usage"
 )
 
 var randReader io.Reader = rand.Reader
@@ -92,39 +93,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usageText = `usage:
   apiws [serve] [--addr :8080] [--database-url URL] [--redis-url URL]
   apiws migrate
-  apiws operator-key create --name NAME
+  apiws operator-key create [--name NAME] [--expires 2027-01-02T15:04:05Z]
+  apiws operator-key list
+  apiws operator-key revoke ID
   apiws retention run [--as-of 2026-01-02T15:04:05Z]
   apiws version
 Configuration is read from APIWS_* environment variables; see README.md.
 `
-
-func operatorKey(ctx context.Context, cfg *Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: apiws operator-key create --name NAME")
-	}
-	fs := flag.NewFlagSet("apiws operator-key create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", "", "a name to recognise the key by")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if *name == "" {
-		return errors.New("--name is required")
-	}
-	db, err := openMigrated(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	svc := accounts.New(db, accounts.Options{Limiter: usage.NewMemoryLimiter(), Log: log})
-	k, secret, err := svc.CreateOperatorKey(ctx, *name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "operator key %s (%s) created; the secret is shown once:\n", k.ID, k.Name)
-	fmt.Fprintln(stdout, secret)
-	return nil
-}
 
 // retention runs one retention sweep, as if at --as-of (default now).
 func retention(ctx context.Context, cfg *Config, args []string, stdout, stderr io.Writer) error {

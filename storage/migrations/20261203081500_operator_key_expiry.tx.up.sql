@@ -1,0 +1,1 @@
+ALTER TABLE operator_keys ADD COLUMN expires_at {{.TS}};
