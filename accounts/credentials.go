@@ -174,10 +174,14 @@ func newCode() string {
 	return fmt.Sprintf("%06d", n.Int64())
 }
 
+// emailCodePurpose names the HMAC key of email change codes, derived from
+// the secret key (apiws.DeriveKey).
+const emailCodePurpose = "apiws email change code v1: HMAC-SHA256"
+
 // codeHash is what is stored of a change's code: an HMAC bound to the
 // account and the new email, so a code works for nothing else.
 func (s *Service) codeHash(ch *apiws.EmailChange, code string) []byte {
-	m := hmac.New(sha256.New, s.opts.SecretKey)
+	m := hmac.New(sha256.New, s.codeKey)
 	fmt.Fprintf(m, "email-change\x00%s\x00%s\x00%s", ch.AccountID, strings.ToLower(ch.NewEmail), strings.TrimSpace(code))
 	return m.Sum(nil)
 }

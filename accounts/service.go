@@ -34,7 +34,8 @@ var (
 type Options struct {
 	// Limiter bounds logins, sign-ups and code attempts.
 	Limiter apiws.Limiter
-	// SecretKey keys the HMAC under which email change codes are stored.
+	// SecretKey is the deployment's secret: the HMAC under which email
+	// change codes are stored is keyed by a key derived from it.
 	SecretKey []byte
 	// MailQueued is called after mail was queued (to wake the sender).
 	MailQueued func()
@@ -55,6 +56,7 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	hashes  *hashGate
+	codeKey []byte // keys the HMAC of email change codes
 
 	// lastUsed holds API key use times not yet written: a request never
 	// waits for that write; Flush writes them in one batch.
@@ -81,6 +83,7 @@ func New(db *storage.DB, opts Options) *Service {
 	return &Service{
 		db: db, limiter: opts.Limiter, opts: opts, log: opts.Log, now: func() time.Time { return time.Now().UTC() },
 		hashes: newHashGate(opts.Hashes, opts.HashWait), lastUsed: map[string]time.Time{},
+		codeKey: apiws.DeriveKey(opts.SecretKey, emailCodePurpose),
 	}
 }
 

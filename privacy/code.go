@@ -27,10 +27,26 @@ func newCode() string {
 	return fmt.Sprintf("%06d", n.Int64())
 }
 
+// codePurpose names the HMAC key of verification codes, derived from the
+// secret key (apiws.DeriveKey).
+const codePurpose = "apiws privacy request code v1: HMAC-SHA256"
+
 // codeHash is what is stored of a request's code: an HMAC bound to the
 // request, so a code cannot be moved to another request.
 func (s *Service) codeHash(requestID, code string) []byte {
-	m := hmac.New(sha256.New, s.opts.SecretKey)
+	return requestCodeHash(s.codeKey, requestID, code)
+}
+
+// codeMatches reports whether code is the one stored for the request. A
+// code mailed before keys were derived was stored under the secret key
+// itself; it still works for the 30 minutes it lives.
+func (s *Service) codeMatches(requestID, code string, stored []byte) bool {
+	return equalHash(s.codeHash(requestID, code), stored) ||
+		equalHash(requestCodeHash(s.opts.SecretKey, requestID, code), stored)
+}
+
+func requestCodeHash(key []byte, requestID, code string) []byte {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(requestID))
 	m.Write([]byte{0})
 	m.Write([]byte(strings.TrimSpace(code)))

@@ -136,7 +136,7 @@ func (s *Service) VerifyRequest(ctx context.Context, id, code string) (*apiws.Pr
 		case r.CodeHash == nil || r.CodeExpiresAt == nil || !now.Before(*r.CodeExpiresAt):
 			return nil, false, apiws.FieldError(apiws.EEXPIRED, codeField, "the code expired; submit the request again")
 		}
-		if !equalHash(s.codeHash(r.ID, code), r.CodeHash) {
+		if !s.codeMatches(r.ID, code, r.CodeHash) {
 			r.CodeAttempts++
 			if r.CodeAttempts >= maxCodeAttempts {
 				r.CodeHash, r.CodeExpiresAt = nil, nil

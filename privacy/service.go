@@ -19,8 +19,9 @@ type Numbers interface {
 type Options struct {
 	// Limiter bounds submissions and code attempts per account.
 	Limiter apiws.Limiter
-	// SecretKey keys the HMAC under which verification codes are stored,
-	// so a copy of the database does not give the codes away.
+	// SecretKey is the deployment's secret: the HMAC under which
+	// verification codes are stored, so a copy of the database does not
+	// give the codes away, is keyed by a key derived from it.
 	SecretKey []byte
 	// Numbers logs out an erased account's numbers; nil leaves them to the
 	// final purge.
@@ -32,10 +33,11 @@ type Options struct {
 
 // Service implements apiws.PrivacyService.
 type Service struct {
-	db   *storage.DB
-	opts Options
-	log  *slog.Logger
-	now  func() time.Time
+	db      *storage.DB
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	codeKey []byte // keys the HMAC of verification codes
 }
 
 var _ apiws.PrivacyService = (*Service)(nil)
@@ -46,7 +48,8 @@ func New(db *storage.DB, opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, opts: opts, log: log, now: func() time.Time { return time.Now().UTC() }}
+	return &Service{db: db, opts: opts, log: log, now: func() time.Time { return time.Now().UTC() },
+		codeKey: apiws.DeriveKey(opts.SecretKey, codePurpose)}
 }
 
 // mailQueued wakes the mail sender, if there is one.
