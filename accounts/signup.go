@@ -25,12 +25,7 @@ func (s *Service) SignUp(ctx context.Context, in apiws.SignUp) (*apiws.Account, 
 	v.password(in.Password, path("password"))
 	phone := v.phone(in.Phone, path("phone"))
 	business := v.business(in.Business)
-	switch {
-	case in.BirthDate.After(now) || in.BirthDate.Year() < 1900:
-		v.add(apiws.EINVALID, path("birthDate"), "is not a plausible birth date")
-	case !oldEnough(in.BirthDate, now):
-		v.add(apiws.ETOOYOUNG, path("birthDate"), "apiws is not for people under 16")
-	}
+	v.birthDate(in.BirthDate, now, path("birthDate"))
 	policy, err := s.CurrentPolicy(ctx)
 	if err != nil {
 		return nil, "", err

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apiws/apiws"
@@ -53,6 +54,17 @@ func (v *validator) password(s string, field []string) {
 		v.add(apiws.EINVALID, field, "must be at least 10 characters")
 	case n > maxPasswordLen:
 		v.add(apiws.EINVALID, field, "must be at most 256 characters")
+	}
+}
+
+// birthDate checks that a birth date is plausible and at least MinimumAge
+// years before now.
+func (v *validator) birthDate(birth, now time.Time, field []string) {
+	switch {
+	case birth.After(now) || birth.Year() < 1900:
+		v.add(apiws.EINVALID, field, "is not a plausible birth date")
+	case !oldEnough(birth, now):
+		v.add(apiws.ETOOYOUNG, field, "apiws is not for people under 16")
 	}
 }
 

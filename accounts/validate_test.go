@@ -184,3 +184,31 @@ func TestOldEnough(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateBirthDate(t *testing.T) {
+	now := time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		birth   time.Time
+		problem string
+	}{
+		{"an adult", time.Date(1990, 4, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"16 today", time.Date(2010, 6, 15, 0, 0, 0, 0, time.UTC), ""},
+		{"16 tomorrow", time.Date(2010, 6, 16, 0, 0, 0, 0, time.UTC), "TOO_YOUNG@input.birthDate"},
+		{"a child", time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), "TOO_YOUNG@input.birthDate"},
+		{"born later today", now.Add(time.Hour), "INVALID@input.birthDate"},
+		{"born next year", now.AddDate(1, 0, 0), "INVALID@input.birthDate"},
+		{"born in 1900", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"born before 1900", time.Date(1899, 12, 31, 0, 0, 0, 0, time.UTC), "INVALID@input.birthDate"},
+		{"no date (the zero time)", time.Time{}, "INVALID@input.birthDate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v validator
+			v.birthDate(tt.birth, now, path("birthDate"))
+			if got := strings.Join(problems(&v), ","); got != tt.problem {
+				t.Fatalf("birthDate(%v) problems %q; want %q", tt.birth, got, tt.problem)
+			}
+		})
+	}
+}
