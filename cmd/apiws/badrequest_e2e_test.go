@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// A malformed `after` is the client's mistake: BAD_REQUEST, and no error
-// logged (INTERNAL with a log line is for apiws's own failures).
+// A malformed `after`, or a value a scalar cannot read, is the client's
+// mistake: BAD_REQUEST, and no error logged (INTERNAL with a log line is for
+// apiws's own failures).
 func TestMalformedCursorIsBadRequest(t *testing.T) {
 	base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "1000"})
 	token, _ := signUp(t, base, "cursor@example.com")
@@ -32,6 +33,23 @@ func TestMalformedCursorIsBadRequest(t *testing.T) {
 		r := gql(t, base, token, `query($a: String) { viewer { numbers(after: $a) { edges { cursor } } } }`, map[string]any{"a": second})
 		if len(r.Errors) > 0 || str(get(r.Data, "viewer", "numbers", "edges", 0), "cursor") != first {
 			t.Fatalf("numbers after the newest = %+v, want the other", r)
+		}
+	})
+
+	t.Run("scalars", func(t *testing.T) {
+		for _, c := range []struct {
+			name, query string
+			vars        map[string]any
+		}{
+			{"time", `query($f: Time!) { viewer { usage(from: $f, to: "2026-12-01T00:00:00Z", granularity: DAY) { start } } }`, map[string]any{"f": "yesterday"}},
+			{"time, a number", `query($f: Time!) { viewer { usage(from: $f, to: "2026-12-01T00:00:00Z", granularity: DAY) { start } } }`, map[string]any{"f": 1}},
+			{"time, inline", `{ viewer { apiCalls(filter: {since: "2026-13-01T00:00:00Z"}) { totalCount } } }`, nil},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if r := gql(t, base, token, c.query, c.vars); r.code() != "BAD_REQUEST" {
+					t.Fatalf("got %+v, want BAD_REQUEST", r)
+				}
+			})
 		}
 	})
 

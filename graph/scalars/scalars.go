@@ -1,12 +1,11 @@
 // Package scalars holds the GraphQL encodings of the schema's custom
 // scalars: Time and Date as time.Time, PhoneNumber as a string, Cursor as an
-// int64.
+// int64. A value a scalar cannot read is the client's mistake: BAD_REQUEST.
 package scalars
 
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -27,11 +26,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("a time must be an RFC 3339 string, e.g. 2026-11-25T19:09:21.123Z")
+		return time.Time{}, apiws.Errorf(apiws.EBADREQUEST, "a time must be an RFC 3339 string, e.g. 2026-11-25T19:09:21.123Z")
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("a time must be RFC 3339, e.g. 2026-11-25T19:09:21.123Z")
+		return time.Time{}, apiws.Errorf(apiws.EBADREQUEST, "a time must be RFC 3339, e.g. 2026-11-25T19:09:21.123Z")
 	}
 	return t.UTC(), nil
 }
@@ -45,11 +44,11 @@ func MarshalDate(t time.Time) graphql.Marshaler {
 func UnmarshalDate(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("a date must be a YYYY-MM-DD string")
+		return time.Time{}, apiws.Errorf(apiws.EBADREQUEST, "a date must be a YYYY-MM-DD string")
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("a date must be YYYY-MM-DD")
+		return time.Time{}, apiws.Errorf(apiws.EBADREQUEST, "a date must be YYYY-MM-DD")
 	}
 	return t, nil
 }
@@ -63,7 +62,7 @@ func MarshalPhoneNumber(s string) graphql.Marshaler { return graphql.MarshalStri
 func UnmarshalPhoneNumber(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("a phone number must be a string")
+		return "", apiws.Errorf(apiws.EBADREQUEST, "a phone number must be a string")
 	}
 	return strings.Map(func(r rune) rune {
 		switch r {
