@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"net/http"
-	"regexp"
-	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -27,29 +25,21 @@ type metrics struct {
 	// number of websockets whose credentials are rechecked on a timer.
 	rechecks  prometheus.Counter
 	rechecked prometheus.Gauge
-
-	mu    sync.Mutex
-	names map[string]bool
 }
-
-// maxOperationNames bounds the label values clients can create.
-const maxOperationNames = 500
-
-var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apiws_graphql_operations_total", Help: "GraphQL operations by name and type.",
-		}, []string{"operation", "type"}),
+			Name: "apiws_graphql_operations_total", Help: "GraphQL operations by type.",
+		}, []string{"type"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "apiws_graphql_errors_total", Help: "GraphQL operations that ended in an error, by name, type and code.",
-		}, []string{"operation", "type", "code"}),
+			Name: "apiws_graphql_errors_total", Help: "GraphQL operations that ended in an error, by type and code.",
+		}, []string{"type", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "apiws_graphql_operation_duration_seconds", Help: "GraphQL operation latency (subscriptions: until the first event).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}, []string{"operation", "type"}),
+		}, []string{"type"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apiws_http_requests_total", Help: "HTTP requests by route and status class.",
 		}, []string{"route", "status"}),
@@ -59,7 +49,6 @@ func newMetrics() *metrics {
 		rechecked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "apiws_ws_auth_rechecked", Help: "Open websockets whose credentials are rechecked on a timer.",
 		}),
-		names: map[string]bool{},
 	}
 	m.reg.MustRegister(m.operations, m.errors, m.latency, m.requests, m.rechecks, m.rechecked,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -73,34 +62,48 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// label keeps operation names usable as label values: malformed names and
-// names past the cap are counted as "other".
-func (m *metrics) label(name string) string {
-	if name == "" {
-		return "anonymous"
-	}
-	if !validName.MatchString(name) {
-		return "other"
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.names[name] {
-		if len(m.names) >= maxOperationNames {
-			return "other"
+// MetricsHandler serves the metrics without credentials, for a listener of
+// their own (Config.MetricsAside).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
+// metricsForOperators serves the metrics on the main port to operator
+// keys only.
+func (s *Server) metricsForOperators() http.Handler {
+	h := s.metrics.handler()
+	return s.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := apiws.RequireOperator(r.Context()); err != nil {
+			s.writeError(w, r, err)
+			return
 		}
-		m.names[name] = true
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// Labels are never chosen by clients: operations are counted by type (the
+// schema's three), errors by code, known codes only.
+var (
+	operationTypes = map[string]bool{"query": true, "mutation": true, "subscription": true}
+	errorCodes     = map[string]bool{
+		"GRAPHQL_PARSE_FAILED": true, "GRAPHQL_VALIDATION_FAILED": true,
+		string(apiws.EUNAUTHENTICATED): true, string(apiws.EFORBIDDEN): true, string(apiws.ERATELIMITED): true,
+		string(apiws.ECOMPLEXITY): true, string(apiws.EBADREQUEST): true, string(apiws.EUNAVAILABLE): true,
+		string(apiws.EINTERNAL): true,
 	}
-	return name
+)
+
+// bounded returns v when it is one of known, else "other".
+func bounded(v string, known map[string]bool) string {
+	if known[v] {
+		return v
+	}
+	return "other"
 }
 
 func (m *metrics) aroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
-	name, typ := m.label(op.OperationName), "unknown"
+	typ := "other"
 	if op.Operation != nil {
-		typ = string(op.Operation.Operation)
-		if op.OperationName == "" && op.Operation.Name != "" {
-			name = m.label(op.Operation.Name)
-		}
+		typ = bounded(string(op.Operation.Operation), operationTypes)
 	}
 	start := time.Now()
 	first := true
@@ -109,15 +112,15 @@ func (m *metrics) aroundOperations(ctx context.Context, next graphql.OperationHa
 		resp := responses(ctx)
 		if first {
 			first = false
-			m.operations.WithLabelValues(name, typ).Inc()
-			m.latency.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())
+			m.operations.WithLabelValues(typ).Inc()
+			m.latency.WithLabelValues(typ).Observe(time.Since(start).Seconds())
 		}
 		if resp != nil && len(resp.Errors) > 0 {
 			code := string(apiws.EINTERNAL)
 			if c, ok := resp.Errors[0].Extensions["code"].(string); ok {
 				code = c
 			}
-			m.errors.WithLabelValues(name, typ, code).Inc()
+			m.errors.WithLabelValues(typ, bounded(code, errorCodes)).Inc()
 		}
 		return resp
 	}

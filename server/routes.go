@@ -13,7 +13,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /session", s.deleteSession)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	if !s.cfg.MetricsAside {
+		mux.Handle("GET /metrics", s.metricsForOperators())
+	}
 	mux.Handle("GET /exports/{id}", s.authenticate(http.HandlerFunc(s.export)))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)

@@ -37,6 +37,10 @@ type Config struct {
 	// SessionTTL is the session cookie's lifetime (default 30 days); the
 	// session itself may end sooner.
 	SessionTTL time.Duration
+	// MetricsAside leaves /metrics off the main port: it is served by
+	// MetricsHandler on a listener of its own. Otherwise /metrics needs an
+	// operator key.
+	MetricsAside bool
 	// MaxSockets caps the open websockets of one credential (in this
 	// process; default 100).
 	MaxSockets int

@@ -175,23 +175,65 @@ func waitStopped(t *testing.T, base string) {
 // metric reads one unlabelled value from /metrics.
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	lines := metricLines(t, base, name+" ")
+	if len(lines) == 0 {
+		t.Fatalf("no metric %s", name)
+	}
+	v := strings.TrimPrefix(lines[0], name+" ")
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatalf("metric %s = %q", name, v)
+	}
+	return f
+}
+
+// metricLines returns the /metrics lines of the server at base that start
+// with prefix, read with an operator key.
+func metricLines(t *testing.T, base, prefix string) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorKey(t, serverOf(t, base).dbURL))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: HTTP %d", resp.StatusCode)
+	}
+	var out []string
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("metric %s = %q", name, v)
-			}
+		if strings.HasPrefix(sc.Text(), prefix) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+// testOperatorSecrets holds an operator key per database, made once.
+var testOperatorSecrets sync.Map // database URL -> secret
+
+// testOperatorKey returns an operator key of the database at dbURL, made by
+// the CLI while servers run on it.
+func testOperatorKey(t *testing.T, dbURL string) string {
+	t.Helper()
+	if k, ok := testOperatorSecrets.Load(dbURL); ok {
+		return k.(string)
+	}
+	var out bytes.Buffer
+	env := map[string]string{"APIWS_DATABASE_URL": dbURL, "APIWS_SECRET_KEY": testSecretKey}
+	if err := run(t.Context(), []string{"operator-key", "create", "--name", "tests"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
+		t.Fatalf("operator-key create: %v", err)
+	}
+	for _, f := range strings.Fields(out.String()) {
+		if strings.HasPrefix(f, "apiwsop_") {
+			testOperatorSecrets.Store(dbURL, f)
 			return f
 		}
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	t.Fatalf("operator-key create printed no key: %q", out.String())
+	return ""
 }
 
 // waitHealthy waits until /healthz answers 200.

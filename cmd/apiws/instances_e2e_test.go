@@ -103,6 +103,7 @@ func startProcess(t *testing.T, env map[string]string) *process {
 		t.Fatal("apiws process did not start within 30s")
 	}
 	waitHealthy(t, p.base)
+	servers.Store(p.base, &testServer{dbURL: full["APIWS_DATABASE_URL"]})
 	return p
 }
 
@@ -482,24 +483,6 @@ func tryGQL(base, token, query string, vars map[string]any) (*gqlResponse, error
 	defer resp.Body.Close()
 	out := &gqlResponse{Status: resp.StatusCode}
 	return out, json.NewDecoder(resp.Body).Decode(out)
-}
-
-// metricLines returns the /metrics lines that start with prefix.
-func metricLines(t *testing.T, base, prefix string) []string {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out []string
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), prefix) {
-			out = append(out, sc.Text())
-		}
-	}
-	return out
 }
 
 func statusCode(t *testing.T, url string) int {

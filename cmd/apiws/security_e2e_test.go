@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -338,5 +339,58 @@ func TestConnectionInitIsRateLimited(t *testing.T) {
 		if ce.Code != 4403 {
 			t.Fatalf("socket %d closed with %d", i, ce.Code)
 		}
+	}
+}
+
+func TestMetricsNeedAnOperatorKey(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "metrics@example.com")
+	// A tenant's operation name, which anyone could read in /metrics.
+	gql(t, base, token, `query AcmeCorpPayrollSync { viewer { id } }`, nil)
+	status := func(token string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status(""); s != http.StatusUnauthorized {
+		t.Fatalf("/metrics without credentials: HTTP %d", s)
+	}
+	if s := status(token); s != http.StatusForbidden {
+		t.Fatalf("/metrics with an account's session: HTTP %d", s)
+	}
+	if lines := metricLines(t, base, "apiws_graphql_"); len(lines) == 0 {
+		t.Fatal("no GraphQL metrics for an operator")
+	} else if all := strings.Join(lines, "\n"); strings.Contains(all, "AcmeCorpPayrollSync") || strings.Contains(all, "operation=") {
+		t.Fatalf("metrics labelled by operation names:\n%s", all)
+	}
+}
+
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	base := startServer(t, map[string]string{"APIWS_METRICS_ADDR": addr})
+	if s := statusCode(t, "http://"+addr+"/metrics"); s != http.StatusOK {
+		t.Fatalf("/metrics on APIWS_METRICS_ADDR without credentials: HTTP %d", s)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testOperatorKey(t, serverOf(t, base).dbURL))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the main port beside APIWS_METRICS_ADDR: HTTP %d", resp.StatusCode)
 	}
 }

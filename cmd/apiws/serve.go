@@ -164,6 +164,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		AllowedOrigins:   cfg.AllowedOrigins,
 		TrustedProxies:   cfg.TrustedProxies,
 		AuthRecheck:      cfg.WSAuthRecheck,
+		MetricsAside:     cfg.MetricsAddr != "",
 		MaxSockets:       cfg.MaxSockets,
 		MaxSubscriptions: cfg.MaxSubscriptions,
 		PublicURL:        cfg.PublicURL,
@@ -198,6 +199,14 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 			return fmt.Errorf("APIWS_PPROF_ADDR: %w", err)
 		}
 		defer func() { stopWork(); <-pprofDone }()
+	}
+
+	if cfg.MetricsAddr != "" {
+		metricsDone, err := serveMetrics(workCtx, cfg.MetricsAddr, srv.MetricsHandler(), log, stdout)
+		if err != nil {
+			return fmt.Errorf("APIWS_METRICS_ADDR: %w", err)
+		}
+		defer func() { stopWork(); <-metricsDone }()
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -58,8 +58,14 @@ func TestWebsocketOrigin(t *testing.T) {
 	if _, err := dial(base); err != nil {
 		t.Fatalf("same origin refused: %v", err)
 	}
-	if resp, err := dial("https://evil.example.com"); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("foreign origin: %v %v", resp, err)
+	host := strings.TrimPrefix(base, "http://")
+	port := host[strings.LastIndexByte(host, ':')+1:]
+	// Compared as exact scheme, host and port: the host alone let these in.
+	for _, foreign := range []string{"https://evil.example.com", "https://" + host, "http://evil@" + host,
+		"http://localhost:" + port, "http://dash.example.com", "https://dash.example.com:8443"} {
+		if resp, err := dial(foreign); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("foreign origin %s: %v %v", foreign, resp, err)
+		}
 	}
 }
 

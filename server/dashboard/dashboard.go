@@ -28,9 +28,11 @@ var files embed.FS
 
 // ContentSecurityPolicy is sent with the page and every asset: everything
 // comes from apiws itself; images may be data: URLs (the pairing QR code);
-// the websocket may use ws: or wss:, matching the page's own scheme.
+// connect-src is 'self' alone, which admits the websocket too: CSP Level 3
+// matches ws: and wss: to the page's own host and port as 'self' (no
+// websocket to any other host).
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data:; connect-src 'self' ws: wss:; object-src 'none'; " +
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 
 // AssetPrefix is the path the assets are served under.

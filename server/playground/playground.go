@@ -24,10 +24,11 @@ type Options struct {
 }
 
 // ContentSecurityPolicy is the policy sent with the page. Scripts and styles
-// come only from apiws; connect-src admits the websocket on any host because
-// the page derives its ws: or wss: URL from its own location. font-src admits
+// come only from apiws; connect-src is 'self' alone: CSP Level 3 matches
+// ws: and wss: to the page's own host and port as 'self', and the page
+// derives its websocket URL from its own location. font-src admits
 // data: because GraphiQL's stylesheet carries its fonts inline.
-const ContentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; " +
+const ContentSecurityPolicy = "default-src 'self'; connect-src 'self'; " +
 	"img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self' data:; " +
 	"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
 

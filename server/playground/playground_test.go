@@ -306,3 +306,11 @@ func TestPrefix(t *testing.T) {
 		t.Error("endpoint not passed")
 	}
 }
+
+// ws: and wss: in connect-src would let the page open websockets to any
+// host; 'self' admits its own.
+func TestPolicyConnectsToItselfOnly(t *testing.T) {
+	if !strings.Contains(ContentSecurityPolicy, "connect-src 'self';") || strings.Contains(ContentSecurityPolicy, "ws:") {
+		t.Fatalf("connect-src is not 'self' alone: %s", ContentSecurityPolicy)
+	}
+}
