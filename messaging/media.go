@@ -8,13 +8,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/publicnet"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -96,27 +95,18 @@ func accepts(types []string, mimeType string) bool {
 }
 
 // mediaFetcher downloads media from the public internet only: every
-// connection, including those of redirects, is checked after DNS resolution,
-// so a name that resolves to a private address is refused too.
+// connection, including those of redirects, is checked after DNS resolution
+// by publicnet's policy, so a name that resolves to a private address is
+// refused too.
 type mediaFetcher struct {
 	client       *http.Client
 	allowPrivate bool
 }
 
-var errBlockedAddress = errors.New("address not allowed")
-
 func newMediaFetcher(allowPrivate bool) *mediaFetcher {
 	f := &mediaFetcher{allowPrivate: allowPrivate}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, Control: f.checkAddress}
-	transport := &http.Transport{
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 15 * time.Second,
-		MaxIdleConns:          10,
-		Proxy:                 nil, // a proxy would hide the real destination
-	}
 	f.client = &http.Client{
-		Transport: transport,
+		Transport: publicnet.Policy{AllowPrivate: allowPrivate}.Transport(),
 		Timeout:   fetchTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
@@ -129,47 +119,6 @@ func newMediaFetcher(allowPrivate bool) *mediaFetcher {
 		},
 	}
 	return f
-}
-
-// checkAddress runs for every connection after DNS resolution.
-func (f *mediaFetcher) checkAddress(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return err
-	}
-	if !f.allowPrivate && !publicAddress(ip) {
-		return errBlockedAddress
-	}
-	return nil
-}
-
-// publicAddress reports whether ip is a global unicast address outside the
-// private, shared, link-local (cloud metadata) and reserved ranges.
-func publicAddress(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-		return false
-	}
-	for _, p := range blockedPrefixes {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var blockedPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"),     // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),      // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),     // benchmarking
-	netip.MustParsePrefix("0.0.0.0/8"),         // "this network"
-	netip.MustParsePrefix("240.0.0.0/4"),       // reserved
-	netip.MustParsePrefix("64:ff9b::/96"),      // NAT64 can reach IPv4 private space
-	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS metadata over IPv6
 }
 
 func (f *mediaFetcher) fetch(ctx context.Context, rawURL string, limit int64) ([]byte, error) {
@@ -190,7 +139,7 @@ func (f *mediaFetcher) fetch(ctx context.Context, rawURL string, limit int64) ([
 	req.Header.Set("User-Agent", "apiws-media-fetcher")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		if errors.Is(err, errBlockedAddress) {
+		if errors.Is(err, publicnet.ErrBlocked) {
 			return nil, invalid("points to a private, loopback or reserved address")
 		}
 		return nil, invalid("could not be fetched: %s", fetchProblem(err))
