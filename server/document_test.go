@@ -97,4 +97,19 @@ func BenchmarkDuplicatedFields(b *testing.B) {
 			}
 		})
 	}
+	// The most the overlap rule may now be given: 1,000 fields, 50 names
+	// each written maxSameName times in one selection.
+	var worst strings.Builder
+	worst.WriteString("{")
+	for i := range maxFields {
+		fmt.Fprintf(&worst, " a%d: __typename", i%(maxFields/maxSameName))
+	}
+	worst.WriteString(" }")
+	b.Run("largest-validated", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			i++
+			post(s, fmt.Sprintf("%s # %d", worst.String(), i))
+		}
+	})
 }

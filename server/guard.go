@@ -13,8 +13,9 @@ import (
 	"github.com/apiws/apiws"
 )
 
-// guard is what every /graphql request goes through before its
-// credentials are checked or its body read: a read deadline (not for
+// guard is what every request that carries credentials or a body
+// (/graphql, /session, /exports) goes through before its credentials are
+// checked or its body read: a read deadline (not for
 // websockets, which live long) and the request rate of its client address.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,14 +9,14 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := s.graphqlHandler()
 	mux.Handle("/graphql", s.guard(s.authenticate(s.limitAnonymous(s.limitBody(gql)))))
-	mux.HandleFunc("POST /session", s.createSession)
-	mux.HandleFunc("DELETE /session", s.deleteSession)
+	mux.Handle("POST /session", s.guard(http.HandlerFunc(s.createSession)))
+	mux.Handle("DELETE /session", s.guard(http.HandlerFunc(s.deleteSession)))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if !s.cfg.MetricsAside {
 		mux.Handle("GET /metrics", s.metricsForOperators())
 	}
-	mux.Handle("GET /exports/{id}", s.authenticate(http.HandlerFunc(s.export)))
+	mux.Handle("GET /exports/{id}", s.guard(s.authenticate(http.HandlerFunc(s.export))))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)
