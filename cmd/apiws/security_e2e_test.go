@@ -394,3 +394,20 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 		t.Fatalf("/metrics on the main port beside APIWS_METRICS_ADDR: HTTP %d", resp.StatusCode)
 	}
 }
+
+// Introspection in production is the client's mistake: it used to answer
+// INTERNAL and log an error.
+func TestIntrospectionInProductionIsRefusedQuietly(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_ENV": "production"})
+	for _, q := range []string{`{ __schema { types { name } } }`, `{ __type(name: "Account") { name } }`} {
+		if r := gql(t, base, "", q, nil); r.code() != "GRAPHQL_VALIDATION_FAILED" || r.Data != nil {
+			t.Fatalf("%s in production: %+v", q, r)
+		}
+	}
+	if r := gql(t, base, "", `{ __typename }`, nil); str(r.Data, "__typename") != "Query" {
+		t.Fatalf("__typename in production: %+v", r)
+	}
+	if log := serverOf(t, base).log.String(); strings.Contains(log, `"level":"ERROR"`) {
+		t.Fatalf("the server logged an error:\n%s", log)
+	}
+}
