@@ -50,9 +50,8 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) (*ap
 	notice := mailTo(acc, acc.Email, "Your apiws password was changed", fmt.Sprintf(`Hello %s,
 
 the password of your apiws account was changed, and every dashboard session
-was ended (API keys keep working). If you did not do this, reset access at
-once: log in, change the password again and revoke the API keys you do not
-know.
+was ended (API keys keep working). If you did not do this, someone else
+may hold your account: tell the people who run this apiws at once.
 `, acc.Name), now)
 	if err := s.db.ChangePassword(ctx, acc.ID, hash, sess, notice, audit(acc.ID, nc, "account.password_change", "every other session ended")); err != nil {
 		return nil, "", err
@@ -93,8 +92,8 @@ func (s *Service) emailChange(acc *apiws.Account, newEmail string) *storage.Emai
 	body := fmt.Sprintf(`Hello %s,
 
 someone (we hope you) asked to change the email of your apiws account to
-this address. To confirm, enter this code with confirmEmailChange (or in
-the dashboard's settings):
+this address. To confirm, enter this code with the confirmEmailChange
+mutation:
 
     %s
 
