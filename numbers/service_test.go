@@ -34,6 +34,13 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 // connector report (handle).
 func newEnvWith(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChange, handle func())) *env {
 	t.Helper()
+	return newEnvOver(t, db, around, nil)
+}
+
+// newEnvOver is newEnvWith with wrap, when set, standing between the
+// service and the sandbox.
+func newEnvOver(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChange, handle func()), wrap func(whatsapp.Connector) whatsapp.Connector) *env {
+	t.Helper()
 	bus := events.NewMemory(events.Options{})
 	var svc *numbers.Service
 	sandbox := whatsapp.NewSandbox(func(e whatsapp.Event) {
@@ -45,7 +52,11 @@ func newEnvWith(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChan
 			around(sc, func() { svc.HandleStateChange(sc) })
 		}
 	}, 0.05)
-	svc = numbers.New(db, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), sandbox, nil)
+	var conn whatsapp.Connector = sandbox
+	if wrap != nil {
+		conn = wrap(sandbox)
+	}
+	svc = numbers.New(db, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), conn, nil)
 	t.Cleanup(func() {
 		_ = svc.Close()
 		_ = sandbox.Close()

@@ -9,11 +9,16 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 	_ "modernc.org/sqlite"
+
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
 )
 
 // testDB is an empty database of one dialect for a test.
@@ -164,6 +169,69 @@ func TestDeviceStoreRefuses(t *testing.T) {
 		defer db.Close()
 		if _, err := openDeviceStore(ctx, db, "sqlite", nil, nil); err == nil {
 			t.Fatal("want an error")
+		}
+	})
+}
+
+// TestDeviceStoreRules: whatsmeow keeps no third party's names, chat
+// settings or message secrets, and a device's deletion (however whatsmeow
+// comes to it) takes the rows no foreign key ties to it.
+func TestDeviceStoreRules(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		d, err := openDeviceStore(ctx, db.SQL(), string(db.Dialect), nil, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev := d.NewDevice()
+		jid := types.JID{User: "15550123456", Device: 7, Server: types.DefaultUserServer}
+		dev.ID, dev.Account = &jid, testAccount()
+		// The first save is where whatsmeow sets up the device's stores.
+		if err := dev.Save(ctx); err != nil {
+			t.Fatal(err)
+		}
+		peer := types.NewJID("14155552671", types.DefaultUserServer)
+		lid := types.NewJID("123456789012345", types.HiddenUserServer)
+		if _, _, err := dev.Contacts.PutPushName(ctx, peer, "Ann"); err != nil {
+			t.Fatal(err)
+		}
+		_ = dev.Contacts.PutContactName(ctx, peer, "Ann", "Ann Smith")
+		_ = dev.ChatSettings.PutMutedUntil(ctx, peer, time.Now().Add(time.Hour))
+		_ = dev.MsgSecrets.PutMessageSecret(ctx, peer, peer, "3EB0A", []byte("secret"))
+		if err := dev.PrivacyTokens.PutPrivacyTokens(ctx, store.PrivacyToken{User: peer, Token: []byte("t"), Timestamp: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := dev.LIDs.PutLIDMapping(ctx, lid, peer); err != nil {
+			t.Fatal(err)
+		}
+		count := func(table string) int {
+			var k int
+			if err := db.SQL().QueryRow("SELECT count(*) FROM " + table).Scan(&k); err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		for _, table := range []string{"whatsmeow_contacts", "whatsmeow_chat_settings", "whatsmeow_message_secrets"} {
+			if k := count(table); k != 0 {
+				t.Errorf("%s: %d rows kept", table, k)
+			}
+		}
+		if count("whatsmeow_privacy_tokens") != 1 || count("whatsmeow_lid_map") != 1 || count("wa_learned_lids") != 1 {
+			t.Fatal("what apiws needs was not kept")
+		}
+		// A device loaded again follows the same rules.
+		again, err := d.GetDevice(ctx, jid)
+		if err != nil || again.Contacts != discarded {
+			t.Fatalf("loaded device: %v", err)
+		}
+		// whatsmeow deletes through the device (as on a logout or a ban).
+		if err := again.Delete(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"whatsmeow_device", "whatsmeow_privacy_tokens", "whatsmeow_lid_map", "wa_learned_lids"} {
+			if k := count(table); k != 0 {
+				t.Errorf("%s: %d rows left after the device's deletion", table, k)
+			}
 		}
 	})
 }

@@ -25,6 +25,13 @@ type fakeClient struct {
 	mu        sync.Mutex
 	connected bool
 	loggedIn  bool
+	connects  int
+	unlinked  bool // Logout told WhatsApp
+	lookups   int
+	// gate, when set, holds Connect until closed; entered is closed when
+	// Connect is called. connectErr fails Connect.
+	gate, entered chan struct{}
+	connectErr    error
 	handlers  map[uint32]whatsmeow.EventHandler
 	nextID    uint32
 	onWA      map[string]bool
@@ -47,13 +54,26 @@ func newFakeClient(d *store.Device) *fakeClient {
 }
 
 func (f *fakeClient) Connect() error {
+	if f.entered != nil {
+		close(f.entered)
+	}
+	if f.gate != nil {
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.connects++
+	if f.connectErr != nil {
+		return f.connectErr
+	}
 	f.connected = true
 	return nil
 }
-func (f *fakeClient) Disconnect() { f.mu.Lock(); f.connected = false; f.mu.Unlock() }
+func (f *fakeClient) Disconnect() { f.mu.Lock(); f.connected, f.loggedIn = false, false; f.mu.Unlock() }
 func (f *fakeClient) Logout(ctx context.Context) error {
+	f.mu.Lock()
+	f.unlinked = true
+	f.mu.Unlock()
 	f.Disconnect()
 	return f.device.Delete(ctx)
 }
@@ -98,6 +118,7 @@ func (f *fakeClient) Upload(ctx context.Context, data []byte, mt whatsmeow.Media
 func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.lookups++
 	out := make([]types.IsOnWhatsAppResponse, len(phones))
 	for i, p := range phones {
 		out[i] = types.IsOnWhatsAppResponse{Query: p, IsIn: f.onWA[p], JID: types.NewJID(phoneDigits(p), types.DefaultUserServer)}
@@ -150,20 +171,32 @@ type harness struct {
 	w       *Whatsmeow
 	rec     *recorder
 	clients chan *fakeClient
+	clock   *fakeClock
+	// prepare, when set, sets up each new fake client before use.
+	prepare func(*fakeClient)
 }
 
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, WhatsmeowOptions{})
+}
+
+func newHarnessWith(t *testing.T, opts WhatsmeowOptions) *harness {
 	t.Helper()
 	c, err := openDeviceStore(context.Background(), openSQLite(t).db, "sqlite", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{rec: &recorder{}, clients: make(chan *fakeClient, 8)}
+	h := &harness{rec: &recorder{}, clients: make(chan *fakeClient, 8), clock: newFakeClock()}
 	h.w = newWhatsmeow(c, h.rec.handle, func(d *store.Device) waClient {
 		fc := newFakeClient(d)
+		if h.prepare != nil {
+			h.prepare(fc)
+		}
 		h.clients <- fc
 		return fc
-	}, WhatsmeowOptions{})
+	}, opts)
+	h.w.now, h.w.after = h.clock.Now, h.clock.After
 	t.Cleanup(func() { h.w.Close() })
 	return h
 }
@@ -191,7 +224,7 @@ func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
 	}
 	fc := h.client(t)
 	fc.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@abc,def", Timeout: 60 * time.Second}
-	if ev := <-ch; ev.QR == nil || ev.QR.Code != "2@abc,def" || time.Until(ev.QR.ExpiresAt) < 50*time.Second {
+	if ev := <-ch; ev.QR == nil || ev.QR.Code != "2@abc,def" || ev.QR.ExpiresAt.Sub(h.clock.Now()) != 60*time.Second {
 		t.Fatalf("first event %+v, want the QR code", ev)
 	} else {
 		checkQRPNG(t, ev.QR.PNG)
@@ -241,6 +274,7 @@ func TestWhatsmeowPairAndSend(t *testing.T) {
 	}
 
 	var se *SendError
+	h.clock.Advance(lookupInterval) // the next new recipient's turn
 	if _, err := h.w.Send(ctx, n, OutgoingMessage{ID: "3EB0X", To: "+14155550000", Kind: apiws.KindText, Text: "x"}); !errors.As(err, &se) || se.Code != CodeNotOnWhatsApp || se.Retryable {
 		t.Errorf("send to a non-user: %v", err)
 	}
@@ -295,12 +329,16 @@ func TestWhatsmeowReconnectAndLogout(t *testing.T) {
 	if !fc.IsConnected() || fc.device.ID == nil || *fc.device.ID != pairedJID {
 		t.Fatal("Connect did not load the paired device")
 	}
+	fc.login()
 
 	if err := h.w.Logout(ctx, n); err != nil {
 		t.Fatal(err)
 	}
 	if dev, err := h.w.devices.GetDevice(ctx, pairedJID); err != nil || dev != nil {
 		t.Fatalf("device keys survived logout: %v", err)
+	}
+	if !fc.unlinked {
+		t.Error("WhatsApp was not told to unlink the device")
 	}
 	if err := h.w.Connect(ctx, n); !errors.Is(err, ErrNotPaired) {
 		t.Errorf("Connect after logout: %v, want ErrNotPaired", err)
