@@ -32,13 +32,13 @@ type fakeClient struct {
 	// Connect is called. connectErr fails Connect.
 	gate, entered chan struct{}
 	connectErr    error
-	handlers  map[uint32]whatsmeow.EventHandler
-	nextID    uint32
-	onWA      map[string]bool
-	sendErr   error
-	sent      []fakeSent
-	uploads   int
-	pairPhone string
+	handlers      map[uint32]whatsmeow.EventHandler
+	nextID        uint32
+	onWA          map[string]bool
+	sendErr       error
+	sent          []fakeSent
+	uploads       int
+	pairPhone     string
 }
 
 type fakeSent struct {
