@@ -92,10 +92,10 @@ func (s *Service) emailChange(acc *apiws.Account, newEmail string) *storage.Emai
 	body := fmt.Sprintf(`Hello %s,
 
 someone (we hope you) asked to change the email of your apiws account to
-this address. To confirm, enter this code with the confirmEmailChange
-mutation:
+this address. To confirm, enter the code in the dashboard's settings (or
+send it with the confirmEmailChange mutation).
 
-    %s
+Your verification code is: %s
 
 The code works for %d minutes and for %d tries. Until it is confirmed, the
 account keeps its current email. If you did not ask for this, ignore this

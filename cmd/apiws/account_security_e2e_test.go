@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -259,14 +258,12 @@ func TestHiddenSenderHasNoPeerButItsLID(t *testing.T) {
 	})
 }
 
-var emailCodePattern = regexp.MustCompile(`(?m)^\s+(\d{6})\s*$`)
-
 // emailCode waits for the email change mail to the address and returns
 // its code.
 func emailCode(t *testing.T, sink *smtpSink, to string) string {
 	t.Helper()
-	m := sink.waitMail(t, to, "change the email of your apiws account")
-	c := emailCodePattern.FindStringSubmatch(strings.ReplaceAll(m.Data, "\r\n", "\n"))
+	m := sink.waitMail(t, to, "Confirm the new email of your apiws account")
+	c := codePattern.FindStringSubmatch(m.Data)
 	if c == nil {
 		t.Fatalf("no code in the mail: %s", m.Data)
 	}

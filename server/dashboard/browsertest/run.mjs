@@ -214,12 +214,39 @@ test('usage', async ({ page, base }) => {
   await shot(page, 'usage');
 });
 
-test('settings', async ({ page, base }) => {
+test('settings', async (ctx) => {
+  const { page, base, mailDir } = ctx;
   await page.goto(base + '/#/settings');
   await page.locator('#account-form').waitFor();
   await page.fill('#account-form [name=name]', 'Ada King');
   await page.click('#account-form button[type=submit]');
   await waitText(page, '#account-name', 'Ada King');
+
+  // A new email needs the current password, then the code mailed to it.
+  const email = 'ada.king@example.com';
+  await page.fill('#account-form [name=email]', email);
+  await page.fill('#account-form [name=currentPassword]', ACCOUNT.password);
+  const asked = Date.now() - 1000;
+  await page.click('#account-form button[type=submit]');
+  await waitText(page, '#toast', 'A code went to');
+  await page.fill('#email-confirm [name=code]', await mailedCode(mailDir, asked));
+  await page.click('#email-confirm button[type=submit]');
+  await page.locator(`#account-form [name=email][value="${email}"]`).waitFor();
+  ACCOUNT.email = email;
+
+  // A new password ends every session; the page carries on with its new one.
+  const password = 'another horse battery staple';
+  await page.fill('#password-form [name=currentPassword]', ACCOUNT.password);
+  await page.fill('#password-form [name=newPassword]', password);
+  await page.click('#password-form button[type=submit]');
+  await waitText(page, '#toast', 'Password changed');
+  ACCOUNT.password = password;
+  await page.reload();
+  await page.locator('#account-form').waitFor();
+  await waitText(page, '#account-name', 'Ada King');
+  const r = await api(base, '', 'mutation($i: LogInInput!) { logIn(input: $i) { token } }', { i: { email: ACCOUNT.email, password } });
+  if (!r.data || !r.data.logIn.token) problem('the new password does not log in');
+  else ctx.token = r.data.logIn.token; // the test's own session ended too
   await page.fill('#grant-capture [name=reason]', 'Ticket 42: garbled replies');
   await page.click('#grant-capture button[type=submit]');
   await waitText(page, '#captures', 'Ticket 42');

@@ -1,8 +1,9 @@
 // settings.js: the account's own data (rectification through
-// updateAccount), the policy versions accepted, and debug capture grants:
-// the customer's permission to keep one number's message content for a
-// while.
-import { gql, userErrorText } from '../api.js';
+// updateAccount; a new email needs the current password and takes effect
+// with the code mailed to it), the password, the policy versions accepted,
+// and debug capture grants: the customer's permission to keep one number's
+// message content for a while.
+import { gql, startSession, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when } from '../dom.js';
 
 const ACCOUNT = `query Settings {
@@ -16,6 +17,12 @@ const ACCOUNT = `query Settings {
 }`;
 const UPDATE = `mutation UpdateAccount($input: UpdateAccountInput!) {
   updateAccount(input: $input) { account { id name } userErrors { field code message } }
+}`;
+const CONFIRM_EMAIL = `mutation ConfirmEmailChange($code: String!) {
+  confirmEmailChange(code: $code) { account { id email } userErrors { field code message } }
+}`;
+const CHANGE_PASSWORD = `mutation ChangePassword($input: ChangePasswordInput!) {
+  changePassword(input: $input) { token userErrors { field code message } }
 }`;
 const GRANT = `mutation GrantDebugCapture($input: DebugCaptureInput!) {
   grantDebugCapture(input: $input) { debugCapture { id } userErrors { field code message } }
@@ -34,6 +41,7 @@ function localInput(d) {
 
 export function renderSettings(app) {
   const accountCard = h('div', { class: 'card' }, h('p', { class: 'muted' }, 'Loading…'));
+  const securityCard = h('div', { class: 'card' });
   const consentsCard = h('div', { class: 'card' });
   const captureCard = h('div', { class: 'card' });
 
@@ -63,16 +71,54 @@ export function renderSettings(app) {
         const f = formValues(form);
         const business = {};
         for (const [k] of BUSINESS) business[k] = f[`b_${k}`] || null;
-        run(UPDATE, { input: { name: f.name, email: f.email, phone: f.phone || null, business } }, 'updateAccount', 'Account updated.');
+        const done = f.email === v.email ? 'Account updated.'
+          : `Account updated. A code went to ${f.email}: enter it below to make it the account's email.`;
+        run(UPDATE, { input: { name: f.name, email: f.email, phone: f.phone || null, business, currentPassword: f.currentPassword || null } }, 'updateAccount', done);
       },
     },
     h('div', { class: 'grid two' },
       field('Name', h('input', { name: 'name', required: true, value: v.name })),
       field('Email', h('input', { name: 'email', type: 'email', required: true, value: v.email })),
+      field('Current password', h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password' }), 'Needed to change the email'),
       field('Phone', h('input', { name: 'phone', type: 'tel', value: v.phone || '' })),
       BUSINESS.map(([k, label]) => field(label, h('input', { name: `b_${k}`, value: (v.business && v.business[k]) || '' })))),
     h('button', { type: 'submit' }, 'Save'));
     replace(accountCard, h('h3', {}, 'Account'), h('p', { class: 'muted' }, `Account ${v.id}, created ${when(v.createdAt)}.`), form);
+
+    const confirm = h('form', {
+      class: 'inline', id: 'email-confirm',
+      onsubmit: (e) => {
+        e.preventDefault();
+        run(CONFIRM_EMAIL, { code: formValues(confirm).code.trim() }, 'confirmEmailChange', 'Email changed.');
+      },
+    },
+    field('Code mailed to the new email', h('input', { name: 'code', required: true, inputmode: 'numeric', autocomplete: 'one-time-code' })),
+    h('button', { type: 'submit' }, 'Confirm email'));
+    const password = h('form', {
+      class: 'inline', id: 'password-form',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = formValues(password);
+        try {
+          const p = (await gql(CHANGE_PASSWORD, { input: { currentPassword: f.currentPassword, newPassword: f.newPassword } })).changePassword;
+          const problem = userErrorText(p);
+          if (problem) {
+            app.toast(problem, 'error');
+            return;
+          }
+          // Every session ended, this one too: carry on with the new one.
+          await startSession(p.token);
+          password.reset();
+          app.toast('Password changed; every other session has ended.');
+        } catch (err) {
+          app.toast(err.message, 'error');
+        }
+      },
+    },
+    field('Current password', h('input', { name: 'currentPassword', type: 'password', required: true, autocomplete: 'current-password' })),
+    field('New password', h('input', { name: 'newPassword', type: 'password', required: true, minlength: 10, autocomplete: 'new-password' }), 'At least 10 characters'),
+    h('button', { type: 'submit' }, 'Change password'));
+    replace(securityCard, h('h3', {}, 'Sign-in'), confirm, password);
 
     replace(consentsCard, h('h3', {}, 'Privacy policy accepted'),
       h('table', { class: 'table' },
@@ -115,6 +161,6 @@ export function renderSettings(app) {
   return {
     el: h('section', {},
       h('div', { class: 'page-head' }, h('h1', {}, 'Settings')),
-      accountCard, consentsCard, captureCard),
+      accountCard, securityCard, consentsCard, captureCard),
   };
 }
