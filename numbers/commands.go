@@ -3,9 +3,11 @@ package numbers
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/whatsapp"
 )
 
 // commandTopic carries connect and disconnect requests to a number's owner:
@@ -13,8 +15,12 @@ import (
 const commandTopic = "number-commands"
 
 type command struct {
-	Action   string `json:"action"` // "connect" or "disconnect"
+	Action   string `json:"action"` // "connect", "disconnect" or "logout"
 	NumberID string `json:"number"`
+	// Number is the number to log out, as it was before its removal.
+	Number *apiws.Number `json:"n,omitempty"`
+	// Reply is the topic on which the owner says a logout is done.
+	Reply string `json:"reply,omitempty"`
 }
 
 // FollowCommands carries out the connect and disconnect requests that
@@ -40,6 +46,10 @@ func (s *Service) FollowCommands() {
 func (s *Service) obey(cmd command) {
 	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
 	defer cancel()
+	if cmd.Action == "logout" {
+		s.obeyLogout(ctx, cmd)
+		return
+	}
 	n, err := s.db.NumberByID(ctx, cmd.NumberID)
 	if err != nil {
 		return
@@ -65,4 +75,59 @@ func (s *Service) obey(cmd command) {
 func (s *Service) tellOwner(ctx context.Context, action, numberID string) error {
 	data, _ := json.Marshal(command{Action: action, NumberID: numberID})
 	return s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: numberID, Data: data})
+}
+
+// logoutWait bounds how long a logout waits for the number's owner to
+// answer before logging out here.
+const logoutWait = 10 * time.Second
+
+// logOutWhereOwned logs n out through the instance that holds its
+// connection: logging out elsewhere would delete the keys under the owner's
+// live client and leave the device linked on the phone. When no owner
+// answers in time (none holds it, or it let go meanwhile), n is logged out
+// here, which connects it briefly to unlink it.
+func (s *Service) logOutWhereOwned(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) error {
+	if s.owner == nil || s.owns(n.ID) {
+		return conn.Logout(ctx, n)
+	}
+	reply := "number-logout-" + apiws.NewID("r")
+	sub, err := s.bus.Subscribe(ctx, reply)
+	if err == nil {
+		defer sub.Close()
+		data, _ := json.Marshal(command{Action: "logout", NumberID: n.ID, Number: n, Reply: reply})
+		err = s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: n.ID, Data: data})
+	}
+	if err == nil {
+		select {
+		case <-sub.C():
+			return nil // the owner logged it out
+		case <-s.after(logoutWait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.log.Info("no owner logged the number out; logging out here", "number", n.ID, "err", err)
+	return conn.Logout(ctx, n)
+}
+
+// obeyLogout logs out a number this instance owns, for another instance
+// that removed it, and says so on the reply topic.
+func (s *Service) obeyLogout(ctx context.Context, cmd command) {
+	if cmd.Number == nil || cmd.Number.ID != cmd.NumberID {
+		return
+	}
+	conn, err := s.connector(cmd.Number.Sandbox)
+	if err != nil {
+		return
+	}
+	s.stopRetry(cmd.NumberID)
+	if err := conn.Logout(ctx, cmd.Number); err != nil {
+		s.log.Warn("log out on request of another instance", "number", cmd.NumberID, "err", err)
+		return
+	}
+	if cmd.Reply != "" {
+		if err := s.bus.Publish(ctx, cmd.Reply, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: cmd.NumberID}); err != nil {
+			s.log.Warn("answer a logout", "number", cmd.NumberID, "err", err)
+		}
+	}
 }

@@ -166,7 +166,7 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 	if n, err = s.setStatus(ctx, n.ID, apiws.NumberLoggedOut, "removed", nil); err != nil {
 		return err
 	}
-	if err := conn.Logout(ctx, n); err != nil {
+	if err := s.logOutWhereOwned(ctx, n, conn); err != nil {
 		return fmt.Errorf("log out %s: %w", n.ID, err)
 	}
 	return s.db.DeleteNumber(ctx, c.AccountID, n.ID)

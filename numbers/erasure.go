@@ -51,5 +51,5 @@ func (s *Service) logOut(ctx context.Context, n *apiws.Number) error {
 	if n.JID == nil {
 		return nil // never paired: no device keys
 	}
-	return conn.Logout(ctx, n)
+	return s.logOutWhereOwned(ctx, n, conn)
 }

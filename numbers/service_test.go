@@ -24,6 +24,7 @@ type env struct {
 	sandbox *whatsapp.Sandbox
 	acc     *apiws.Account
 	ctx     context.Context // acts for acc through a dashboard session
+	bus     events.Bus
 }
 
 func newEnv(t *testing.T, db *storage.DB) *env {
@@ -73,7 +74,7 @@ func newEnvOver(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChan
 		t.Fatal(err)
 	}
 	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
-	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx}
+	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus}
 }
 
 func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
