@@ -18,7 +18,7 @@ import (
 // owner is a lease holder that owns every number or none.
 type owner struct{ owns atomic.Bool }
 
-func (o *owner) Owns(string) (int64, bool)                { return 1, o.owns.Load() }
+func (o *owner) Owns(string) (int64, bool)                 { return 1, o.owns.Load() }
 func (o *owner) Claim(context.Context, *apiws.Number) bool { return o.owns.Load() }
 
 // logouts counts the Logouts a connector is asked for.
