@@ -17,16 +17,18 @@ import (
 
 // api talks to one apiws through its public HTTP endpoints.
 type api struct {
-	base  string // http://host:port
-	token string
-	http  *http.Client
+	base    string // http://host:port
+	token   string
+	http    *http.Client
+	metrics string // URL of the server's /metrics, served without credentials
 }
 
 func newAPI(base, token string, conns int) *api {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = conns * 2
 	tr.MaxIdleConnsPerHost = conns * 2
-	return &api{base: strings.TrimSuffix(base, "/"), token: token, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	base = strings.TrimSuffix(base, "/")
+	return &api{base: base, token: token, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, metrics: base + "/metrics"}
 }
 
 // gqlError is one GraphQL error of a response.
@@ -177,7 +179,7 @@ func recipient(i int) string {
 
 // metric reads one unlabelled sample from /metrics.
 func (a *api) metric(ctx context.Context, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -22,11 +22,12 @@ import (
 // child is an apiws the tool built and started: on a free loopback port,
 // over a fresh PostgreSQL schema and Redis.
 type child struct {
-	base      string // http://127.0.0.1:port
-	pprofAddr string
-	binary    string
-	pid       int
-	logPath   string
+	base        string // http://127.0.0.1:port
+	pprofAddr   string
+	metricsAddr string // the server's APIWS_METRICS_ADDR
+	binary      string
+	pid         int
+	logPath     string
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -70,6 +71,11 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 		return nil, err
 	}
 	c.pprofAddr = pprofAddr
+	// /metrics on a listener of its own: on the main port it needs an
+	// operator key.
+	if c.metricsAddr, err = freeAddr(); err != nil {
+		return nil, err
+	}
 	env := []string{
 		"APIWS_ADDR=127.0.0.1:0",
 		"APIWS_DATABASE_URL=" + dbURL,
@@ -81,6 +87,7 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 		"APIWS_PLAN_MONTHLY_MESSAGES=1000000000",
 		"APIWS_RATE_LIMIT_PER_SECOND=0",
 		"APIWS_PPROF_ADDR=" + pprofAddr,
+		"APIWS_METRICS_ADDR=" + c.metricsAddr,
 	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "APIWS_") {

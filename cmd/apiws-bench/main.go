@@ -61,6 +61,7 @@ type options struct {
 	smoke         bool
 	target, token string
 	pprofAddr     string
+	metricsAddr   string
 	postgresURL   string
 	redisURL      string
 	binary        string
@@ -91,6 +92,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.target, "target", "", "an apiws already running on loopback (default: build and start one)")
 	fs.StringVar(&o.token, "token", "", "with -target: a dashboard session token of the account to use")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "with -target: the server's APIWS_PPROF_ADDR, to capture profiles")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "with -target: the server's APIWS_METRICS_ADDR, to read /metrics (on the main port it needs an operator key)")
 	fs.StringVar(&o.postgresURL, "postgres", envOr("APIWS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL for the server and pgbench")
 	fs.StringVar(&o.redisURL, "redis", envOr("APIWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis for the server and the baselines")
 	fs.StringVar(&o.binary, "apiws", "", "a prebuilt apiws binary (default: go build it)")
@@ -199,6 +201,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	b := &bench{opts: o, report: &report{}, stderr: stderr, start: time.Now(), pprofAddr: o.pprofAddr}
 	if o.target != "" {
 		b.api = newAPI(o.target, o.token, o.clients+8)
+		if o.metricsAddr != "" {
+			b.api.metrics = "http://" + o.metricsAddr + "/metrics"
+		}
 	} else {
 		b.logf("building and starting apiws (PostgreSQL %s, Redis %s)", redact(o.postgresURL), o.redisURL)
 		c, err := startChild(ctx, childOptions{Binary: o.binary, PostgresURL: o.postgresURL, RedisURL: o.redisURL, Dir: o.dir, LogPath: o.serverLog})
@@ -208,6 +213,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer c.stop()
 		b.pid, b.pprofAddr, b.binary = c.pid, c.pprofAddr, c.binary
 		b.api = newAPI(c.base, "", o.clients+8)
+		b.api.metrics = "http://" + c.metricsAddr + "/metrics"
 		token, err := b.api.signUp(ctx, "bench-"+randomHex(4)+"@example.com")
 		if err != nil {
 			return err
