@@ -323,7 +323,7 @@ func TestPausedOwnerDoesNotSendAfterItsLeaseMoved(t *testing.T) {
 	eventually(t, "b takes the number over", 20*time.Second, func() bool {
 		return owners(t, env["APIWS_DATABASE_URL"])[num] == b.instanceID(t)
 	})
-	eventually(t, "b sends the rest of the queue", 30*time.Second, func() bool {
+	eventually(t, "b sends the rest of the queue", 60*time.Second, func() bool {
 		ms := messagesByID(t, b.base, token)
 		for _, id := range ids {
 			if s := statusOf(ms, id); s == "QUEUED" {
