@@ -263,3 +263,33 @@ func TestQuotaCountsEachMessageOnceAcrossWrites(t *testing.T) {
 		}
 	})
 }
+
+func TestAddressRateLimit(t *testing.T) {
+	svc := usage.New(nil, usage.Options{RatePerSecond: 1})
+	ctx := context.Background()
+	// An address may make AddressRateFactor times the per-key rate, in a
+	// burst as large.
+	for i := range usage.AddressRateFactor {
+		if err := svc.AllowAddress(ctx, "192.0.2.1"); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	err := svc.AllowAddress(ctx, "192.0.2.1")
+	var ae *apiws.Error
+	if !asError(err, &ae) || ae.Code != apiws.ERATELIMITED || ae.RetryAfter <= 0 || ae.RetryAfter > time.Second {
+		t.Fatalf("past the burst: %v", err)
+	}
+	if err := svc.AllowAddress(ctx, "192.0.2.2"); err != nil {
+		t.Fatalf("another address was limited: %v", err)
+	}
+	// Its own count: the address's requests take nothing of a key's rate.
+	if err := svc.AllowRequest(ctx, &apiws.Caller{Kind: apiws.CredentialNone, IP: "192.0.2.1"}); err != nil {
+		t.Fatalf("the address's anonymous rate was used up: %v", err)
+	}
+	off := usage.New(nil, usage.Options{})
+	for range 100 {
+		if err := off.AllowAddress(ctx, "192.0.2.1"); err != nil {
+			t.Fatalf("limits off, still limited: %v", err)
+		}
+	}
+}
