@@ -110,7 +110,7 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 		if w := item.NextAttemptAt.Sub(s.now()); w > 0 {
 			return wait(d, w) // then re-read: a nudge may have changed the head
 		}
-		if w := interval - time.Since(*lastSend); w > 0 {
+		if w := jittered(interval, rand.Float64()) - time.Since(*lastSend); w > 0 {
 			if !wait(nil, w) {
 				return false
 			}
@@ -140,6 +140,16 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 	return true
 }
 
+// paceJitter spreads the gap between a number's sends by ±25 % around the
+// plan's interval: sends spaced exactly alike look like a machine to
+// WhatsApp, which flags such accounts.
+const paceJitter = 0.25
+
+// jittered is interval spread by paceJitter, with r in [0,1) drawing where.
+func jittered(interval time.Duration, r float64) time.Duration {
+	return time.Duration(float64(interval) * (1 - paceJitter + 2*paceJitter*r))
+}
+
 // flushBeforeWait: a dispatcher about to wait this long records the
 // acceptances it holds first, so statuses do not lag behind sends.
 const flushBeforeWait = 5 * time.Millisecond
@@ -149,12 +159,12 @@ func (s *Service) flushSent(b *batch) {
 	if len(b.sent) == 0 {
 		return
 	}
-	items := b.sent
-	b.sent = nil
+	items, retain := b.sent, b.retain
+	b.sent, b.retain = nil, nil
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := s.journal.write(&journalReq{account: items[0].AccountID,
-			sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until}})
+			sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until, Retain: retain}})
 		if err == nil {
 			for _, it := range items {
 				s.setAccepted(it.MessageID, false)
@@ -178,8 +188,10 @@ type batch struct {
 	messages map[string]*apiws.Message
 	capture  string
 	until    time.Time
-	// sent are accepted by WhatsApp, their acceptance not yet recorded.
-	sent []*storage.OutboxItem
+	// sent are accepted by WhatsApp, their acceptance not yet recorded;
+	// retain is their content kept for retry receipts.
+	sent   []*storage.OutboxItem
+	retain []*storage.Transit
 	// fencedAt is when the lease was last found held in the database.
 	fencedAt time.Time
 }
@@ -310,11 +322,15 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	// Not cancelled when the service stops: Close waits for this send, so
 	// its outcome is recorded and a restart does not send it again.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
-	_, err = s.connectors(n).Send(ctx, n, msg)
+	res, err := s.connectors(n).Send(ctx, n, msg)
 	cancel()
 	if err == nil {
 		s.setAccepted(item.MessageID, true)
 		b.sent = append(b.sent, item)
+		if len(res.Content) > 0 {
+			b.retain = append(b.retain, &storage.Transit{MessageID: item.MessageID, NumberID: item.NumberID,
+				WAMessageID: res.WAMessageID, Content: s.seal.seal(item.MessageID, res.Content), ExpiresAt: s.now().Add(s.cfg.TransitTTL)})
+		}
 		return true
 	}
 	if s.ctx.Err() != nil {

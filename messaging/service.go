@@ -66,6 +66,10 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// AllowPrivateMediaURLs lets tests fetch media from loopback servers.
 	AllowPrivateMediaURLs bool
+	// TransitTTL bounds how long a sent message's content is kept for the
+	// recipient's retry receipts when no delivery receipt ends it sooner
+	// (APIWS_TRANSIT_TTL). Default 24h.
+	TransitTTL time.Duration
 }
 
 // Service implements sending, dispatching and status streams.
@@ -113,6 +117,9 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = time.Minute
+	}
+	if cfg.TransitTTL <= 0 {
+		cfg.TransitTTL = 24 * time.Hour
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
@@ -209,8 +216,12 @@ const (
 	unsendableScan = 5 * time.Second
 )
 
-// failUnsendable ends the queued messages that can no longer be sent.
+// failUnsendable ends the queued messages that can no longer be sent, and
+// deletes the transit content whose time is up.
 func (s *Service) failUnsendable() {
+	if _, err := s.db.DeleteExpiredTransit(s.ctx, s.now()); err != nil && s.ctx.Err() == nil {
+		s.log.Warn("delete expired transit content", "err", err)
+	}
 	for {
 		items, err := s.db.UnsendableOutbox(s.ctx, s.now().Add(-MaxQueueAge), 100)
 		if err != nil {
@@ -315,4 +326,15 @@ func (s *Service) accountOf(ctx context.Context, numberID string) (string, error
 	}
 	s.owners.Store(numberID, n.AccountID)
 	return n.AccountID, nil
+}
+
+// Retained returns the content of the message the number sent under the
+// WhatsApp id (SendResult.Content), while it is kept for retry receipts;
+// nil when it is not (any more).
+func (s *Service) Retained(ctx context.Context, numberID, waMessageID string) ([]byte, error) {
+	t, err := s.db.RetainedContent(ctx, numberID, waMessageID, s.now())
+	if err != nil || t == nil {
+		return nil, err
+	}
+	return s.seal.open(t.MessageID, t.Content)
 }

@@ -44,6 +44,9 @@ type SentWrite struct {
 	At           time.Time
 	CaptureID    string
 	CaptureUntil time.Time
+	// Retain is the transit content of the items, kept for retry
+	// receipts (see Transit).
+	Retain []*Transit
 
 	Events []*apiws.MessageEvent // set by Write
 }
@@ -102,6 +105,12 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.MessageEvent, error
 			if err := moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
 				return err
 			}
+			if err := retainTransit(ctx, tx, s.Retain); err != nil {
+				return err
+			}
+		}
+		if err := dropTransit(ctx, tx, b.Receipts); err != nil {
+			return err
 		}
 		return appendEvents(ctx, tx, evs)
 	})

@@ -119,6 +119,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		if m := messaged.Load(); m != nil {
 			m.HandleConnectorEvent(e)
 		}
+	}, func(ctx context.Context, numberID, waID string) ([]byte, error) {
+		if m := messaged.Load(); m != nil {
+			return m.Retained(ctx, numberID, waID)
+		}
+		return nil, nil
 	})
 	if err != nil {
 		return err
@@ -129,6 +134,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	messageSvc, err := messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
+		TransitTTL:     cfg.TransitTTL,
 	}, db, bus, db, connectors, usageSvc, log)
 	if err != nil {
 		return err
@@ -254,7 +260,7 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 // startNumbers builds the numbers service over both connectors and starts
 // reconnecting every paired number in the background. The returned func
 // stops it all, the service before the connectors it uses.
-func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, instanceID string, messages whatsapp.EventHandler) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
+func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, instanceID string, messages whatsapp.EventHandler, retained func(ctx context.Context, numberID, waID string) ([]byte, error)) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
 	// The connectors need their event handler before the service that
 	// handles events exists; no event comes before the service first uses
 	// a connector, so svc is set by then.
@@ -275,7 +281,7 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 		}
 	})
 	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, whatsapp.WhatsmeowOptions{
-		Log: log, Version: cfg.WAVersion, Data: db})
+		Log: log, Version: cfg.WAVersion, Data: db, Retained: retained})
 	if err != nil {
 		_ = sandbox.Close()
 		return nil, nil, nil, err

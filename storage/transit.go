@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// Transit is the sealed content of a sent message, kept after it left the
+// outbox so that the connector can answer the recipient's retry receipts
+// (a phone that could not decrypt the message asks for it again). It goes
+// when the message is DELIVERED (or read, played, failed), or at
+// ExpiresAt, whichever comes first.
+type Transit struct {
+	bun.BaseModel `bun:"table:transit"`
+	MessageID     string    `bun:"message_id,pk"`
+	NumberID      string    `bun:"number_id,notnull"`
+	WAMessageID   string    `bun:"wa_message_id,notnull"`
+	Content       []byte    `bun:"content,notnull"`
+	ExpiresAt     time.Time `bun:"expires_at,notnull"`
+}
+
+// RetainedContent returns the transit content of the message the number
+// sent under the WhatsApp id, or nil when none is kept (any more).
+func (db *DB) RetainedContent(ctx context.Context, numberID, waID string, now time.Time) (*Transit, error) {
+	t := new(Transit)
+	err := db.Bun.NewSelect().Model(t).
+		Where("number_id = ? AND wa_message_id = ? AND expires_at > ?", numberID, waID, now).
+		Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return t, nil
+}
+
+// DeleteExpiredTransit deletes the transit content whose time is up.
+func (db *DB) DeleteExpiredTransit(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.Bun.NewDelete().Model((*Transit)(nil)).Where("expires_at <= ?", now).Exec(ctx)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// retainTransit writes the transit content of messages just sent.
+func retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	_, err := tx.NewInsert().Model(&ts).On("CONFLICT DO NOTHING").Exec(ctx)
+	return err
+}
+
+// dropTransit deletes the transit content of messages a receipt moved past
+// SENT: the recipient has them.
+func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
+	var numbers, waIDs []string
+	for _, r := range rs {
+		switch r.Status {
+		case apiws.StatusDelivered, apiws.StatusRead, apiws.StatusPlayed, apiws.StatusFailed:
+			numbers = append(numbers, r.NumberID)
+			waIDs = append(waIDs, r.WAIDs...)
+		}
+	}
+	if len(waIDs) == 0 {
+		return nil
+	}
+	_, err := tx.NewDelete().Model((*Transit)(nil)).
+		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).Exec(ctx)
+	return err
+}
