@@ -41,6 +41,14 @@ func TestCredentialsExpire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, operator, err := s.CreateOperatorKey(t.Context(), "ops", &expires)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, lastingOperator, err := s.CreateOperatorKey(t.Context(), "ops", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		tests := []struct {
 			name  string
 			token string
@@ -52,6 +60,9 @@ func TestCredentialsExpire(t *testing.T) {
 			{"a key at its expiry", expiring, expires, false},
 			{"a key after its expiry", expiring, expires.Add(time.Hour), false},
 			{"a key without expiry, years on", lasting, t0.AddDate(10, 0, 0), true},
+			{"an operator key just before its expiry", operator, expires.Add(-time.Microsecond), true},
+			{"an operator key at its expiry", operator, expires, false},
+			{"an operator key without expiry, years on", lastingOperator, t0.AddDate(10, 0, 0), true},
 			{"a session just before SessionTTL", session, t0.Add(SessionTTL - time.Microsecond), true},
 			{"a session at SessionTTL", session, t0.Add(SessionTTL), false},
 		}
@@ -71,6 +82,9 @@ func TestCredentialsExpire(t *testing.T) {
 			now = t0
 			if _, err := createKey(ctx, s, &t0); apiws.ErrorCodeOf(err) != apiws.EINVALID {
 				t.Fatalf("a key expiring now: %v; want INVALID", err)
+			}
+			if _, _, err := s.CreateOperatorKey(t.Context(), "ops", &t0); apiws.ErrorCodeOf(err) != apiws.EINVALID {
+				t.Fatalf("an operator key expiring now: %v; want INVALID", err)
 			}
 		})
 	})
