@@ -39,6 +39,10 @@ func processingNotice() *ProcessingNotice {
 				[]string{"apiCalls", "messages (metadata only)", "invoices"}},
 			{"Security: detecting abuse, keeping an audit log", "legitimate interest",
 				[]string{"apiCalls", "sessions", "auditLog"}},
+			{"Keeping your numbers linked to WhatsApp, as WhatsApp requires of a linked device: its keys and encryption sessions, " +
+				"and of the people you message their privacy tokens and the phone numbers behind WhatsApp's hidden ids (LIDs); " +
+				"the address-book names, push names, chat settings and message secrets WhatsApp sends the device are not stored",
+				"contract", []string{"numbers (WhatsApp device data, not exported: keys and third parties' tokens)"}},
 			{"Debugging with your permission", "consent (grantDebugCapture)", []string{"debugCaptures"}},
 			{"Privacy rights and policy changes", "legal obligation",
 				[]string{"privacyRequests", "consents", "notices"}},
@@ -51,7 +55,9 @@ func processingNotice() *ProcessingNotice {
 			"the mail provider that delivers apiws's mail (processor)",
 		},
 		Retention: []RetentionRule{
-			{"message content", "not stored beyond transmission; under a debug capture until its end (30 days at most)"},
+			{"message content", "not stored beyond transmission: sent content is kept, encrypted, until WhatsApp reports it delivered " +
+				"(at most 72 hours, 24 by default) to answer the recipient's retry requests; under a debug capture until its end (30 days at most)"},
+			{"WhatsApp device data (keys, sessions, privacy tokens, LID mappings)", "while the number is linked; deleted when it is logged out, removed or erased"},
 			{"account data", fmt.Sprintf("until deletion plus %d days", int(apiws.ErasureGrace.Hours()/24))},
 			{"API calls, message metadata and usage statistics", fmt.Sprintf("%d months", apiws.UsageRetentionMonths)},
 			{"invoices and payments", fmt.Sprintf("%d years, pseudonymised after the account's deletion", apiws.FinancialRetentionYears)},
