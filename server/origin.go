@@ -25,6 +25,13 @@ func parseOrigin(s string) (origin, bool) {
 	return o.withDefaultPort()
 }
 
+// ValidOrigin reports whether s is an origin apiws can compare: http or
+// https, a host, an optional port, nothing else (see Config.AllowedOrigins).
+func ValidOrigin(s string) bool {
+	_, ok := parseOrigin(s)
+	return ok
+}
+
 // withDefaultPort fills in the scheme's port; only http and https are
 // origins apiws knows.
 func (o origin) withDefaultPort() (origin, bool) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -133,9 +134,15 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		cfg.TransitTTL = d
 	}
 	for _, o := range strings.Split(get("APIWS_ALLOWED_ORIGINS", ""), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
+		if o = strings.TrimSpace(o); o == "" {
+			continue
 		}
+		if !server.ValidOrigin(o) {
+			// It would never match an Origin header, silently.
+			errs = append(errs, fmt.Errorf("APIWS_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com (scheme, host and port only)", o))
+			continue
+		}
+		cfg.AllowedOrigins = append(cfg.AllowedOrigins, o)
 	}
 	for _, p := range strings.Split(get("APIWS_TRUSTED_PROXIES", ""), ",") {
 		if p = strings.TrimSpace(p); p == "" {
