@@ -20,6 +20,9 @@ const (
 	EventResync EventKind = "resync"
 	// EventOutbox nudges the owner of a number that its outbox has work.
 	EventOutbox EventKind = "outbox"
+	// EventNumberCommand asks the owner of a number, on another instance,
+	// to connect or disconnect it.
+	EventNumberCommand EventKind = "number_command"
 )
 
 // Event is something that happened in an account, as carried by the events

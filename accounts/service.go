@@ -94,9 +94,13 @@ func (s *Service) mailQueued() {
 	}
 }
 
-// Run writes API key use times every interval until ctx ends, then once more.
-func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// lastUsedFlush is how often API key use times are written.
+const lastUsedFlush = 5 * time.Second
+
+// Run writes API key use times every few seconds until ctx ends, then once
+// more: stop it before the database.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(lastUsedFlush)
 	defer t.Stop()
 	for {
 		select {
@@ -104,7 +108,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 			if err := s.Flush(context.WithoutCancel(ctx)); err != nil {
 				s.log.Error("flush api key use times", "err", err)
 			}
-			return
+			return nil
 		case <-t.C:
 			if err := s.Flush(ctx); err != nil {
 				s.log.Warn("flush api key use times", "err", err)

@@ -31,11 +31,15 @@ type Bus interface {
 	// one round trip to the broker.
 	PublishBatch(ctx context.Context, evs []Published) error
 	// Subscribe follows topic until ctx ends or the Subscription or the Bus
-	// is closed. Each event published after Subscribe returns is delivered,
-	// or followed by an apiws.EventResync, or the Subscription ends with
-	// ErrSlowSubscriber; the one exception is a Publish that returned an
-	// error in another process, which only that process's caller learns of.
-	Subscribe(ctx context.Context, topic string) (*Subscription, error)
+	// is closed: the events of the given kinds (of every kind if none is
+	// given), so that a subscriber is neither woken nor dropped for
+	// events it would ignore. Each such event published after Subscribe
+	// returns is delivered, or followed by an apiws.EventResync, or the
+	// Subscription ends with ErrSlowSubscriber; the one exception is a
+	// Publish that returned an error in another process, which only that
+	// process's caller learns of. Most consumers want Follow, which
+	// outlives drops.
+	Subscribe(ctx context.Context, topic string, kinds ...apiws.EventKind) (*Subscription, error)
 	// Ping reports whether the broker is reachable (for /readyz); the
 	// in-process bus always is.
 	Ping(ctx context.Context) error

@@ -44,8 +44,8 @@ func TestFollowResubscribesAfterFallingBehind(t *testing.T) {
 				for ev := range got {
 					if ev.Cursor == 99 {
 						cancel()
-						if err := <-done; err != context.Canceled {
-							t.Fatalf("Follow returned %v", err)
+						if err := <-done; err != nil {
+							t.Fatalf("Follow returned %v once its ctx ended, want nil", err)
 						}
 						return
 					}
@@ -54,6 +54,79 @@ func TestFollowResubscribesAfterFallingBehind(t *testing.T) {
 		case <-deadline:
 			t.Fatal("no resync after falling behind")
 		}
+	}
+}
+
+func TestFollowerEndsWithAnErrorWhenTheBusCloses(t *testing.T) {
+	bus := NewMemory(Options{})
+	f, err := NewFollower(context.Background(), bus, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_ = bus.Close()
+	if _, err := f.Next(); err != ErrClosed {
+		t.Fatalf("Next after the bus closed = %v, want ErrClosed", err)
+	}
+}
+
+func TestFollowerEndsWithItsContext(t *testing.T) {
+	bus := NewMemory(Options{})
+	defer bus.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	f, err := NewFollower(ctx, bus, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cancel()
+	if _, err := f.Next(); err != context.Canceled {
+		t.Fatalf("Next after ctx ended = %v, want context.Canceled", err)
+	}
+}
+
+// TestSubscribeByKindIsNotDroppedForOtherKinds: a follower of number status
+// events keeps up through a flood of message status events it never sees.
+func TestSubscribeByKindIsNotDroppedForOtherKinds(t *testing.T) {
+	for _, kind := range busKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			bus := kind.open(t, Options{BufferSize: 4})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			topic := "kinds-" + apiws.NewID("t")
+			sub, err := bus.Subscribe(ctx, topic, apiws.EventNumberStatus)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			all, err := bus.Subscribe(ctx, topic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer all.Close()
+			var flood []Published
+			for i := range 20 {
+				flood = append(flood, Published{Topic: topic, Event: apiws.Event{Kind: apiws.EventMessageStatus, Cursor: int64(i + 1)}})
+			}
+			flood = append(flood, Published{Topic: topic, Event: apiws.Event{Kind: apiws.EventNumberStatus, NumberID: "num_1"}})
+			if err := bus.PublishBatch(ctx, flood); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ev, ok := <-sub.C():
+				if !ok || ev.Kind != apiws.EventNumberStatus || ev.NumberID != "num_1" {
+					t.Fatalf("got %+v (open %v), err %v; want the number status event", ev, ok, sub.Err())
+				}
+			case <-ctx.Done():
+				t.Fatal("the number status event never came")
+			}
+			// The subscriber of every kind fell behind and was dropped.
+			for range all.C() {
+			}
+			if all.Err() != ErrSlowSubscriber {
+				t.Fatalf("subscriber of every kind ended with %v, want ErrSlowSubscriber", all.Err())
+			}
+		})
 	}
 }
 

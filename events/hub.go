@@ -41,7 +41,7 @@ func newHub(size int) *hub {
 // add registers a new Subscription to name. created reports that the topic
 // was not followed yet, so the broker must be asked to subscribe;
 // confirmed marks a topic that needs no broker confirmation.
-func (h *hub) add(name string, release func(*Subscription), confirmed bool) (s *Subscription, created bool, err error) {
+func (h *hub) add(name string, kinds []apiws.EventKind, release func(*Subscription), confirmed bool) (s *Subscription, created bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -57,7 +57,7 @@ func (h *hub) add(name string, release func(*Subscription), confirmed bool) (s *
 		h.topics[name] = t
 		created = true
 	}
-	s = &Subscription{c: make(chan apiws.Event, h.size), hub: h, topic: t, release: release}
+	s = &Subscription{c: make(chan apiws.Event, h.size), hub: h, topic: t, release: release, kinds: kinds}
 	t.subs[s] = struct{}{}
 	t.refs++
 	return s, created, nil
@@ -93,7 +93,9 @@ func (h *hub) publish(name string, ev apiws.Event) {
 	defer h.mu.Unlock()
 	if t := h.topics[name]; t != nil {
 		for s := range t.subs {
-			h.sendLocked(t, s, ev)
+			if s.wants(ev.Kind) {
+				h.sendLocked(t, s, ev)
+			}
 		}
 	}
 }

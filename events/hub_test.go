@@ -12,8 +12,8 @@ import (
 
 func TestHub_LaterConfirmationResyncsEveryone(t *testing.T) {
 	h := newHub(4)
-	s1, created, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
-	s2, _, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s1, created, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
+	s2, _, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	if !created {
 		t.Fatal("first add did not create the topic")
 	}
@@ -35,7 +35,7 @@ func TestHub_LaterConfirmationResyncsEveryone(t *testing.T) {
 
 func TestHub_SubscriberThatStoppedWaitingIsResyncedOnConfirmation(t *testing.T) {
 	h := newHub(4)
-	s, _, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s, _, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	h.settle(s) // Subscribe gave up waiting
 	h.confirm("t")
 	if ev := <-s.c; ev.Kind != apiws.EventResync {
@@ -52,13 +52,13 @@ func TestHub_SubscriberThatStoppedWaitingIsResyncedOnConfirmation(t *testing.T) 
 
 func TestHub_UnconfirmedTopicOutlivesItsSubscribers(t *testing.T) {
 	h := newHub(4)
-	s, _, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s, _, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	if h.remove(s) {
 		t.Fatal("asked to unsubscribe before the subscribe was confirmed")
 	}
 	// A newcomer reuses the subscription in flight rather than sending
 	// another SUBSCRIBE that a stale confirmation could be mistaken for.
-	s2, created, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s2, created, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	if created {
 		t.Fatal("newcomer recreated an unconfirmed topic")
 	}
@@ -78,12 +78,12 @@ func TestHub_UnconfirmedTopicOutlivesItsSubscribers(t *testing.T) {
 
 func TestHub_OrphanAdoptedBeforeUnsubscribeIsKept(t *testing.T) {
 	h := newHub(4)
-	s, _, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s, _, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	h.remove(s)
 	if !h.confirm("t") {
 		t.Fatal("not orphan")
 	}
-	s2, created, _ := h.add("t", func(s *Subscription) { h.remove(s) }, false)
+	s2, created, _ := h.add("t", nil, func(s *Subscription) { h.remove(s) }, false)
 	if created {
 		t.Fatal("topic recreated")
 	}

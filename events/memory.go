@@ -56,11 +56,11 @@ func (m *Memory) PublishBatch(ctx context.Context, evs []Published) error {
 
 // Subscribe follows topic until ctx ends or the Subscription or the Bus is
 // closed. Every event published after it returns is delivered.
-func (m *Memory) Subscribe(ctx context.Context, topic string) (*Subscription, error) {
+func (m *Memory) Subscribe(ctx context.Context, topic string, kinds ...apiws.EventKind) (*Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s, _, err := m.hub.add(topic, func(s *Subscription) { m.hub.remove(s) }, true)
+	s, _, err := m.hub.add(topic, kinds, func(s *Subscription) { m.hub.remove(s) }, true)
 	if err != nil {
 		return nil, err
 	}

@@ -127,12 +127,12 @@ func (b *Redis) PublishBatch(ctx context.Context, evs []Published) error {
 // closed. It waits up to Options.Timeout for Redis to confirm a topic new
 // to this process; without the confirmation it still succeeds, and the
 // Subscription receives an apiws.EventResync once Redis confirms.
-func (b *Redis) Subscribe(ctx context.Context, topic string) (*Subscription, error) {
+func (b *Redis) Subscribe(ctx context.Context, topic string, kinds ...apiws.EventKind) (*Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	b.cmdMu.Lock()
-	s, created, err := b.hub.add(topic, b.release, false)
+	s, created, err := b.hub.add(topic, kinds, b.release, false)
 	if err != nil {
 		b.cmdMu.Unlock()
 		return nil, err

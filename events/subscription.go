@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/apiws/apiws"
@@ -20,6 +21,8 @@ type Subscription struct {
 	// back; it runs once, on Close or when the subscription's ctx ends.
 	release func(*Subscription)
 	once    sync.Once
+	// kinds are the event kinds delivered; all of them if empty.
+	kinds []apiws.EventKind
 
 	// Guarded by hub.mu.
 	stop    func() bool // unregisters the ctx watch
@@ -53,6 +56,11 @@ func (s *Subscription) Close() {
 		stop()
 	}
 	s.end()
+}
+
+// wants reports whether events of kind are delivered to s.
+func (s *Subscription) wants(kind apiws.EventKind) bool {
+	return len(s.kinds) == 0 || slices.Contains(s.kinds, kind)
 }
 
 func (s *Subscription) end() {

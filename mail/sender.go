@@ -44,8 +44,11 @@ func (s *Sender) Notify() {
 	}
 }
 
-// Run sends due mail every poll interval and on Notify until ctx ends.
-func (s *Sender) Run(ctx context.Context, poll time.Duration) {
+// poll is how often the sender looks for due mail without a Notify.
+const poll = 5 * time.Second
+
+// Run sends due mail every few seconds and on Notify until ctx ends.
+func (s *Sender) Run(ctx context.Context) error {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -54,7 +57,7 @@ func (s *Sender) Run(ctx context.Context, poll time.Duration) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		case <-s.wake:
 		}

@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 type accountStream struct {
 	s       *Service
 	account string
-	sub     *events.Subscription
+	bus     *events.Follower
 	stop    context.CancelFunc
 
 	mu        sync.Mutex
@@ -135,18 +134,18 @@ func (s *Service) startStream(account string) (*accountStream, error) {
 	ctx, stop := context.WithCancel(s.ctx)
 	// Subscribe before reading the newest cursor, so nothing committed in
 	// between is missed.
-	sub, err := s.bus.Subscribe(ctx, account)
+	f, err := events.NewFollower(ctx, s.bus, account, apiws.EventMessageStatus)
 	if err != nil {
 		stop()
 		return nil, err
 	}
 	last, err := s.db.LastEventSeq(ctx, account)
 	if err != nil {
-		sub.Close()
+		f.Close()
 		stop()
 		return nil, err
 	}
-	st := &accountStream{s: s, account: account, sub: sub, stop: stop, last: last,
+	st := &accountStream{s: s, account: account, bus: f, stop: stop, last: last,
 		held: map[int64]*apiws.MessageEvent{}, followers: map[*follower]struct{}{}}
 	go st.run(ctx)
 	return st, nil
@@ -176,20 +175,14 @@ func (st *accountStream) run(ctx context.Context) {
 				st.fill(ctx)
 			}
 			arm()
-		case ev, ok := <-st.sub.C():
+		case ev, ok := <-st.bus.C():
 			if !ok {
-				if !errors.Is(st.sub.Err(), events.ErrSlowSubscriber) {
+				// Fell behind the bus: follow again (an EventResync) and
+				// fill from the log; or the bus closed.
+				var err error
+				if ev, err = st.bus.Resume(); err != nil {
 					return
 				}
-				// Fell behind the bus: follow again and fill from the log.
-				sub, err := st.s.bus.Subscribe(ctx, st.account)
-				if err != nil {
-					return
-				}
-				st.sub = sub
-				st.fill(ctx)
-				arm()
-				continue
 			}
 			switch ev.Kind {
 			case apiws.EventResync:
@@ -297,7 +290,7 @@ func (st *accountStream) deliverLocked(ev *apiws.MessageEvent) {
 // end closes the channels of the live followers; followers catching up
 // close theirs when they come back.
 func (st *accountStream) end() {
-	st.sub.Close()
+	st.bus.Close()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.ended = true

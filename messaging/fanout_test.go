@@ -44,12 +44,12 @@ type streamFixture struct {
 func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
 	acc := newTestAccount(t, db)
 	bus := events.NewMemory(events.Options{})
-	s, err := New(Config{SecretKey: make([]byte, 32)}, db, bus, nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := New(Config{SecretKey: make([]byte, 32)}, Deps{DB: db, Bus: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.Close()
+		s.close()
 		_ = bus.Close()
 	})
 	return &streamFixture{t: t, s: s, db: db, bus: bus, acc: acc}

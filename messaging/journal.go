@@ -23,11 +23,14 @@ type journal struct {
 	db     *storage.DB
 	ctx    context.Context // not cancelled: a write that was accepted completes
 	shards []chan *journalReq
-	// mu guards closed; senders hold it shared while they enqueue, so
-	// close can close the shards once none is in the middle of it.
-	mu     sync.RWMutex
-	closed bool
-	done   chan struct{}
+	// mu guards closed and started; senders hold it shared while they
+	// enqueue, so close can close the shards once none is in the middle of
+	// it.
+	mu      sync.RWMutex
+	closed  bool
+	start   sync.Once // the committers start with the first write
+	started bool
+	done    chan struct{}
 	// committed sees each commit's events before its writers are answered.
 	committed func([]*apiws.MessageEvent)
 	// published receives each commit's events, in commit order, from a
@@ -49,14 +52,23 @@ type journalReq struct {
 // maxJournalBatch bounds the work of one transaction.
 const maxJournalBatch = 256
 
-// newJournal starts a journal with shards committers.
+// newJournal returns a journal with shards committers, which start with
+// its first write.
 func newJournal(ctx context.Context, db *storage.DB, shards int, committed, published func([]*apiws.MessageEvent)) *journal {
 	j := &journal{db: db, ctx: context.WithoutCancel(ctx), shards: make([]chan *journalReq, max(shards, 1)),
 		done: make(chan struct{}), committed: committed, published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
-	var wg sync.WaitGroup
 	for i := range j.shards {
-		reqs := make(chan *journalReq, maxJournalBatch)
-		j.shards[i] = reqs
+		j.shards[i] = make(chan *journalReq, maxJournalBatch)
+	}
+	return j
+}
+
+// startCommitters starts the committers and the publisher. It runs once,
+// with mu held shared.
+func (j *journal) startCommitters() {
+	j.started = true
+	var wg sync.WaitGroup
+	for _, reqs := range j.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -73,7 +85,6 @@ func newJournal(ctx context.Context, db *storage.DB, shards int, committed, publ
 			j.published(evs)
 		}
 	}()
-	return j
 }
 
 // shard returns the committer of an account.
@@ -92,6 +103,7 @@ func (j *journal) write(r *journalReq) error {
 		j.mu.RUnlock()
 		j.published(j.commit([]*journalReq{r}))
 	} else {
+		j.start.Do(j.startCommitters)
 		j.shard(r.account) <- r
 		j.mu.RUnlock()
 	}
@@ -109,7 +121,11 @@ func (j *journal) close() {
 	for _, reqs := range j.shards {
 		close(reqs)
 	}
+	started := j.started
 	j.mu.Unlock()
+	if !started {
+		return
+	}
 	<-j.done
 	close(j.pub)
 	<-j.pubDone

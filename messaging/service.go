@@ -87,7 +87,7 @@ type Service struct {
 
 	owner Owner // nil: this instance sends through every number
 
-	ctx         context.Context // background work; ends at Close
+	ctx         context.Context // background work; ends when Run returns
 	stop        context.CancelFunc
 	wg          sync.WaitGroup
 	mu          sync.Mutex
@@ -99,9 +99,29 @@ type Service struct {
 	owners      sync.Map        // number id → account id, for receipts (a number never changes account)
 }
 
-// New returns the service. connectors picks the Connector of a number
-// (sandbox or whatsmeow); usage may be nil.
-func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors func(*apiws.Number) whatsapp.Connector, usage Usage, log *slog.Logger) (*Service, error) {
+// Deps are what the service works with.
+type Deps struct {
+	DB  *storage.DB
+	Bus events.Bus
+	// Numbers reads the numbers of receipts and inbound messages.
+	Numbers Numbers
+	// Connectors picks the Connector of a number (sandbox or whatsmeow).
+	Connectors func(*apiws.Number) whatsapp.Connector
+	// Router carries the connectors' receipts and inbound messages to the
+	// service; nil in tests that feed HandleConnectorEvent themselves.
+	Router *whatsapp.Router
+	// Owner says which numbers this instance sends through; nil: all.
+	Owner Owner
+	// Usage counts messages in the rollups; may be nil.
+	Usage Usage
+	Log   *slog.Logger
+}
+
+// New returns the service and makes it the handler of the connectors'
+// receipts and inbound messages. Sends are accepted from then on; Run
+// dispatches them.
+func New(cfg Config, d Deps) (*Service, error) {
+	db := d.DB
 	seal, err := newSealer(cfg.SecretKey)
 	if err != nil {
 		return nil, err
@@ -123,7 +143,7 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
-		cfg: cfg, db: db, bus: bus, numbers: numbers, connectors: connectors, usage: usage, log: log,
+		cfg: cfg, db: db, bus: d.Bus, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, log: d.Log, owner: d.Owner,
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}
@@ -133,17 +153,30 @@ func New(cfg Config, db *storage.DB, bus events.Bus, numbers Numbers, connectors
 		shards = 1
 	}
 	s.journal = newJournal(ctx, db, shards, s.count, s.broadcast)
+	if d.Router != nil {
+		d.Router.HandleMessages(s.HandleConnectorEvent)
+		d.Router.HandleRetained(s.Retained)
+	}
 	return s, nil
 }
 
-// SetOwner makes the service follow number ownership. Call it before Start.
-func (s *Service) SetOwner(o Owner) { s.owner = o }
+// Run dispatches until ctx ends: it resumes every number with queued
+// messages (queued messages survive a restart) and, with ownership, follows
+// the nudges of other instances and looks at the outbox of its numbers
+// every scan interval, in case a nudge was lost. When ctx ends it stops the
+// dispatchers, waits for the sends in flight, and commits and publishes
+// what the journal holds before it returns; messages still queued stay in
+// the outbox for the next start. Run is called once.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.close()
+	if err := s.start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
 
-// Start resumes dispatching every number with queued messages (queued
-// messages survive a restart) and, with ownership, follows the nudges of
-// other instances and looks at the outbox of its numbers every scan
-// interval, in case a nudge was lost.
-func (s *Service) Start(ctx context.Context) error {
+func (s *Service) start(ctx context.Context) error {
 	if err := s.nudgeQueued(ctx); err != nil {
 		return err
 	}
@@ -174,8 +207,8 @@ func (s *Service) Start(ctx context.Context) error {
 			case apiws.EventResync:
 				_ = s.nudgeQueued(s.ctx)
 			}
-		})
-		if err != nil && s.ctx.Err() == nil {
+		}, apiws.EventOutbox)
+		if err != nil {
 			s.log.Error("follow outbox nudges", "err", err)
 		}
 	}()
@@ -263,10 +296,9 @@ func (s *Service) owns(numberID string) bool {
 	return ok
 }
 
-// Close stops the dispatchers and waits for them, then commits and
-// publishes what the journal holds; messages still queued stay in the
-// outbox for the next start.
-func (s *Service) Close() {
+// close stops the dispatchers and waits for them, then commits and
+// publishes what the journal holds.
+func (s *Service) close() {
 	s.stop()
 	s.wg.Wait()
 	s.journal.close()

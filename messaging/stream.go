@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
 )
 
 // replayBatch is how many logged events one replay query reads.
@@ -38,40 +39,52 @@ func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, 
 }
 
 // FollowIncoming streams inbound messages with their content, in transit.
+// Their content is not stored, so messages missed (the subscriber fell
+// behind, or the bus lost its broker for a while) cannot be read again: the
+// stream then ends with an error, and the client knows to look at its
+// messages.
 func (s *Service) FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *Incoming, error) {
-	sub, err := s.bus.Subscribe(ctx, accountID)
+	f, err := events.NewFollower(ctx, s.bus, accountID, apiws.EventIncoming)
 	if err != nil {
 		return nil, err
 	}
 	out := make(chan *Incoming, 16)
 	go func() {
 		defer close(out)
-		defer sub.Close()
+		defer f.Close()
 		for {
+			ev, err := f.Next()
+			switch {
+			case err != nil:
+				if ctx.Err() == nil {
+					apiws.EndStream(ctx, errIncomingInterrupted)
+				}
+				return
+			case ev.Kind == apiws.EventResync:
+				apiws.EndStream(ctx, errIncomingMissed)
+				return
+			case ev.Kind != apiws.EventIncoming || (numberID != "" && ev.NumberID != numberID):
+				continue
+			}
+			in := new(Incoming)
+			if json.Unmarshal(ev.Data, in) != nil {
+				continue
+			}
 			select {
+			case out <- in:
 			case <-ctx.Done():
 				return
-			case ev, ok := <-sub.C():
-				if !ok {
-					return
-				}
-				if ev.Kind != apiws.EventIncoming || (numberID != "" && ev.NumberID != numberID) {
-					continue
-				}
-				in := new(Incoming)
-				if json.Unmarshal(ev.Data, in) != nil {
-					continue
-				}
-				select {
-				case out <- in:
-				case <-ctx.Done():
-					return
-				}
 			}
 		}
 	}()
 	return out, nil
 }
+
+// The errors an incomingMessages stream may end with.
+var (
+	errIncomingMissed      = apiws.Errorf(apiws.EUNAVAILABLE, "inbound messages may have been missed while the stream fell behind or the event broker was away; subscribe again, and read the messages query for what came meanwhile")
+	errIncomingInterrupted = apiws.Errorf(apiws.EUNAVAILABLE, "the stream was interrupted; subscribe again")
+)
 
 // EventsOfMessages returns the events of the messages, oldest first, for
 // the dataloader of Message.events.

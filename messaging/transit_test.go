@@ -36,12 +36,12 @@ func TestSentContentKeptUntilDelivered(t *testing.T) {
 		}
 		bus := events.NewMemory(events.Options{})
 		conn := retainingConnector{}
-		s, err := New(Config{SecretKey: make([]byte, 32), SendsPerSecond: 1000, TransitTTL: time.Hour}, db, bus, db,
-			func(*apiws.Number) whatsapp.Connector { return conn }, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		s, err := New(Config{SecretKey: make([]byte, 32), SendsPerSecond: 1000, TransitTTL: time.Hour}, Deps{DB: db, Bus: bus, Numbers: db,
+			Connectors: func(*apiws.Number) whatsapp.Connector { return conn }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close(); _ = bus.Close() })
+		t.Cleanup(func() { s.close(); _ = bus.Close() })
 		caller := apiws.WithCaller(ctx, &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc, Scopes: []apiws.Scope{apiws.ScopeSend}})
 
 		send := func(text string) *apiws.Message {

@@ -23,23 +23,17 @@ type command struct {
 	Reply string `json:"reply,omitempty"`
 }
 
-// FollowCommands carries out the connect and disconnect requests that
-// other instances send for the numbers this instance owns, until Close.
-func (s *Service) FollowCommands() {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		err := events.Follow(s.ctx, s.bus, commandTopic, func(ev apiws.Event) {
-			var cmd command
-			if ev.Kind != apiws.EventNumberStatus || json.Unmarshal(ev.Data, &cmd) != nil || !s.owns(cmd.NumberID) {
-				return
-			}
-			s.obey(cmd)
-		})
-		if err != nil && s.ctx.Err() == nil {
-			s.log.Error("follow number commands", "err", err)
+// followCommands carries out the connect and disconnect requests that other
+// instances send for the numbers this instance owns, until ctx ends.
+func (s *Service) followCommands(ctx context.Context) error {
+	return events.Follow(ctx, s.bus, commandTopic, func(ev apiws.Event) {
+		var cmd command
+		// A resync needs nothing: commands are not read again.
+		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &cmd) != nil || !s.owns(cmd.NumberID) {
+			return
 		}
-	}()
+		s.obey(cmd)
+	}, apiws.EventNumberCommand)
 }
 
 // obey applies a command to the connection this instance holds.
@@ -74,7 +68,7 @@ func (s *Service) obey(cmd command) {
 // tellOwner asks the owner of a number, on another instance, to act on it.
 func (s *Service) tellOwner(ctx context.Context, action, numberID string) error {
 	data, _ := json.Marshal(command{Action: action, NumberID: numberID})
-	return s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: numberID, Data: data})
+	return s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: numberID, Data: data})
 }
 
 // logoutWait bounds how long a logout waits for the number's owner to
@@ -95,7 +89,7 @@ func (s *Service) logOutWhereOwned(ctx context.Context, n *apiws.Number, conn wh
 	if err == nil {
 		defer sub.Close()
 		data, _ := json.Marshal(command{Action: "logout", NumberID: n.ID, Number: n, Reply: reply})
-		err = s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: n.ID, Data: data})
+		err = s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: n.ID, Data: data})
 	}
 	if err == nil {
 		select {
@@ -126,7 +120,7 @@ func (s *Service) obeyLogout(ctx context.Context, cmd command) {
 		return
 	}
 	if cmd.Reply != "" {
-		if err := s.bus.Publish(ctx, cmd.Reply, apiws.Event{Kind: apiws.EventNumberStatus, NumberID: cmd.NumberID}); err != nil {
+		if err := s.bus.Publish(ctx, cmd.Reply, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: cmd.NumberID}); err != nil {
 			s.log.Warn("answer a logout", "number", cmd.NumberID, "err", err)
 		}
 	}

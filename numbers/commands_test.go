@@ -41,18 +41,24 @@ func TestRemovalLogsOutWhereTheNumberIsConnected(t *testing.T) {
 		atA := &logouts{}
 		ownerA := &owner{}
 		ownerA.owns.Store(true)
-		a := newEnvOver(t, db, nil, func(c whatsapp.Connector) whatsapp.Connector { atA.Connector = c; return atA })
-		a.svc.SetOwner(ownerA)
-		a.svc.FollowCommands()
+		a := newEnvOpts(t, db, envOptions{owner: ownerA, wrap: func(c whatsapp.Connector) whatsapp.Connector { atA.Connector = c; return atA }})
 
 		// Instance B, on the same database and bus, owns nothing.
 		sandboxB := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
 		atB := &logouts{Connector: sandboxB}
-		b := numbers.New(db, a.bus, slog.New(slog.NewTextHandler(io.Discard, nil)), atB, nil)
-		b.SetOwner(&owner{})
+		b := numbers.New(numbers.Deps{DB: db, Bus: a.bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: &owner{}, Sandbox: atB})
 		clk := newClock()
 		b.SetClock(clk.Now, clk.After)
-		t.Cleanup(func() { _ = b.Close(); _ = sandboxB.Close() })
+		runB, stopB := context.WithCancel(context.Background())
+		ranB := make(chan error, 1)
+		go func() { ranB <- b.Run(runB) }()
+		t.Cleanup(func() {
+			stopB()
+			if err := <-ranB; err != nil {
+				t.Errorf("instance B: %v", err)
+			}
+			_ = sandboxB.Close()
+		})
 
 		ctx, cancel := context.WithTimeout(a.ctx, 20*time.Second)
 		defer cancel()

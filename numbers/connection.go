@@ -232,32 +232,9 @@ func (s *Service) notice(ctx context.Context, sc *whatsapp.StateChange) {
 	s.publishStatus(n, sc.At.UTC(), reason)
 }
 
-// ReconnectAll connects every paired number that is neither logged out nor
-// banned; apiws calls it once when it starts. Failures are logged and
-// recorded on the number; the others go on.
-func (s *Service) ReconnectAll(ctx context.Context) error {
-	ns, err := s.db.PairedNumbers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, n := range ns {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		conn, err := s.connector(n.Sandbox)
-		if err != nil {
-			s.log.Warn("reconnect number", "number", n.ID, "err", err)
-			continue
-		}
-		if err := s.connect(ctx, n, conn); err != nil {
-			s.log.Warn("reconnect number", "number", n.ID, "err", err)
-		}
-	}
-	return nil
-}
-
-// ConnectOwned connects a number this instance has just come to own, as
-// recorded now (it may have been logged out or removed meanwhile).
+// ConnectOwned connects a number this instance has just come to own (at
+// start, or taken over from another instance), as recorded now: it may have
+// been logged out or removed meanwhile.
 func (s *Service) ConnectOwned(ctx context.Context, n *apiws.Number) {
 	cur, err := s.db.NumberByID(ctx, n.ID)
 	if err != nil {

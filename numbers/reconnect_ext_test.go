@@ -97,7 +97,7 @@ func (e *env) status(t *testing.T, id string) apiws.NumberStatus {
 func TestFailedConnectRetriedWithBackoff(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		f := &flaky{}
-		e := newEnvOver(t, db, nil, func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f })
+		e := newEnvOpts(t, db, envOptions{wrap: func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f }})
 		clk := newClock()
 		e.svc.SetClock(clk.Now, clk.After)
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
@@ -133,7 +133,7 @@ func TestFailedConnectRetriedWithBackoff(t *testing.T) {
 func TestRetriesEndWhenTheNumberGoes(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		f := &flaky{}
-		e := newEnvOver(t, db, nil, func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f })
+		e := newEnvOpts(t, db, envOptions{wrap: func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f }})
 		clk := newClock()
 		e.svc.SetClock(clk.Now, clk.After)
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
@@ -162,13 +162,11 @@ func TestRetriesEndWhenTheNumberGoes(t *testing.T) {
 				t.Errorf("%s: the retries go on", end)
 			}
 			clk.Advance(time.Hour)
-			if err := e.svc.Close(); err != nil {
-				t.Fatal(err)
-			}
+			e.stop()
 			if got := f.calls.Load(); got != 1 {
 				t.Errorf("%s: %d connects, want none after it", end, got)
 			}
-			e = newEnvOver(t, db, nil, func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f })
+			e = newEnvOpts(t, db, envOptions{wrap: func(c whatsapp.Connector) whatsapp.Connector { f.Connector = c; return f }})
 			e.svc.SetClock(clk.Now, clk.After)
 		}
 	})

@@ -1,6 +1,7 @@
 // Package numbers is the domain service for WhatsApp numbers: pairing them,
-// following their connection state, reconnecting them when apiws starts,
-// and telling subscribers through the events Bus.
+// following their connection state, connecting the numbers this instance
+// comes to own (at start, or when it takes them over), and telling
+// subscribers through the events Bus.
 //
 // A number's state lives in its database row; the Bus only carries news of
 // it. So every instance can answer for every number, and a subscriber that
@@ -43,7 +44,7 @@ type Service struct {
 	sandbox, real whatsapp.Connector
 
 	// ctx outlives requests: pairings run under it, not under the
-	// connectNumber request that started them. Close cancels it.
+	// connectNumber request that started them. Run cancels it on return.
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -65,10 +66,6 @@ type Owner interface {
 	Claim(ctx context.Context, n *apiws.Number) bool
 }
 
-// SetOwner makes the service follow number ownership. Call it before the
-// service is used.
-func (s *Service) SetOwner(o Owner) { s.owner = o }
-
 // owns reports whether this instance connects the number.
 func (s *Service) owns(numberID string) bool {
 	if s.owner == nil {
@@ -86,28 +83,47 @@ type pairing struct {
 
 var _ apiws.NumberService = (*Service)(nil)
 
-// New returns the service. sandbox serves numbers made with Sandbox set,
-// real the others (nil: connecting a real number is EUNAVAILABLE). The
-// connectors must report their StateChanges to HandleStateChange.
-func New(db *storage.DB, bus events.Bus, log *slog.Logger, sandbox, real whatsapp.Connector) *Service {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Service{
-		db: db, bus: bus, log: log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
-		sandbox: sandbox, real: real,
-		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing), retries: make(map[string]*retry),
-	}
+// Deps are what the service works with.
+type Deps struct {
+	DB  *storage.DB
+	Bus events.Bus
+	Log *slog.Logger
+	// Router carries the connectors' StateChanges to the service.
+	Router *whatsapp.Router
+	// Owner says which numbers this instance connects; nil: all of them.
+	Owner Owner
+	// Sandbox serves numbers made with Sandbox set, Real the others (nil:
+	// connecting a real number is EUNAVAILABLE).
+	Sandbox, Real whatsapp.Connector
 }
 
-// Close cancels the pairings this process runs (they fail with CANCELLED)
-// and waits until their outcome is recorded. Close it before the
-// connectors and the database.
-func (s *Service) Close() error {
+// New returns the service and makes it the handler of the connectors'
+// StateChanges. Run must run for the service's background work.
+func New(d Deps) *Service {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		db: d.DB, bus: d.Bus, log: d.Log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
+		sandbox: d.Sandbox, real: d.Real, owner: d.Owner,
+		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing), retries: make(map[string]*retry),
+	}
+	if d.Router != nil {
+		d.Router.HandleStates(s.HandleStateChange)
+	}
+	return s
+}
+
+// Run carries out the connect and disconnect requests that other instances
+// send for the numbers this instance owns, until ctx ends. Then it cancels
+// the pairings this process runs (they fail with CANCELLED) and returns once
+// their outcome is recorded: stop it before the connectors and the database.
+func (s *Service) Run(ctx context.Context) error {
+	err := s.followCommands(ctx)
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return nil
+	return err
 }
 
 // Number implements apiws.NumberService.

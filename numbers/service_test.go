@@ -2,8 +2,10 @@ package numbers_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +26,8 @@ type env struct {
 	sandbox *whatsapp.Sandbox
 	acc     *apiws.Account
 	ctx     context.Context // acts for acc through a dashboard session
-	bus     events.Bus
+	bus     *events.Memory
+	stop    func() // stops the service (once) and waits for it
 }
 
 func newEnv(t *testing.T, db *storage.DB) *env {
@@ -35,31 +38,58 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 // connector report (handle).
 func newEnvWith(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChange, handle func())) *env {
 	t.Helper()
-	return newEnvOver(t, db, around, nil)
+	return newEnvOpts(t, db, envOptions{around: around})
 }
 
-// newEnvOver is newEnvWith with wrap, when set, standing between the
-// service and the sandbox.
-func newEnvOver(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChange, handle func()), wrap func(whatsapp.Connector) whatsapp.Connector) *env {
+// envOptions change what newEnvOpts makes.
+type envOptions struct {
+	// around wraps the service's handling of each connector report.
+	around func(sc *whatsapp.StateChange, handle func())
+	// wrap, when set, stands between the service and the sandbox.
+	wrap func(whatsapp.Connector) whatsapp.Connector
+	// bus is the service's bus; default a new in-process one.
+	bus *events.Memory
+	// owner is the service's Owner; default none (it owns every number).
+	owner numbers.Owner
+}
+
+// newEnvOpts is newEnv made as o says.
+func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 	t.Helper()
-	bus := events.NewMemory(events.Options{})
-	var svc *numbers.Service
-	sandbox := whatsapp.NewSandbox(func(e whatsapp.Event) {
-		if sc, ok := e.(*whatsapp.StateChange); ok {
-			if around == nil {
-				svc.HandleStateChange(sc)
-				return
-			}
-			around(sc, func() { svc.HandleStateChange(sc) })
-		}
-	}, 0.05)
-	var conn whatsapp.Connector = sandbox
-	if wrap != nil {
-		conn = wrap(sandbox)
+	bus := o.bus
+	if bus == nil {
+		bus = events.NewMemory(events.Options{})
 	}
-	svc = numbers.New(db, bus, slog.New(slog.NewTextHandler(io.Discard, nil)), conn, nil)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	router := whatsapp.NewRouter(log)
+	handle := router.Handle
+	if o.around != nil {
+		handle = func(e whatsapp.Event) {
+			if sc, ok := e.(*whatsapp.StateChange); ok {
+				o.around(sc, func() { router.Handle(e) })
+			}
+		}
+	}
+	sandbox := whatsapp.NewSandbox(handle, 0.05)
+	var conn whatsapp.Connector = sandbox
+	if o.wrap != nil {
+		conn = o.wrap(sandbox)
+	}
+	svc := numbers.New(numbers.Deps{DB: db, Bus: bus, Log: log, Router: router, Owner: o.owner, Sandbox: conn})
+	runCtx, cancel := context.WithCancel(context.Background())
+	running := make(chan error, 1)
+	go func() { running <- svc.Run(runCtx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-running; err != nil {
+				t.Errorf("numbers service: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
-		_ = svc.Close()
+		stop()
 		_ = sandbox.Close()
 		_ = bus.Close()
 	})
@@ -74,7 +104,7 @@ func newEnvOver(t *testing.T, db *storage.DB, around func(sc *whatsapp.StateChan
 		t.Fatal(err)
 	}
 	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
-	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus}
+	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus, stop: stop}
 }
 
 func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
@@ -142,9 +172,8 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e2.svc.ReconnectAll(ctx); err != nil {
-			t.Fatal(err)
-		}
+		// At start, ownership hands this instance the paired numbers.
+		e2.svc.ConnectOwned(ctx, n)
 		for ev := range statuses2 {
 			if ev.Status == apiws.NumberConnected {
 				break
@@ -152,7 +181,7 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 		}
 		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
 		if err != nil || got.Status != apiws.NumberConnected {
-			t.Fatalf("after ReconnectAll: %+v, %v", got, err)
+			t.Fatalf("after ConnectOwned: %+v, %v", got, err)
 		}
 	})
 }
@@ -259,6 +288,51 @@ func TestPendingDeletionCannotConnect(t *testing.T) {
 		}
 		if _, err := e.svc.ConnectNumber(e.ctx, apiws.NewNumber{Sandbox: true}); apiws.ErrorCodeOf(err) != apiws.EFORBIDDEN {
 			t.Fatalf("ConnectNumber while pending deletion = %v; want FORBIDDEN", err)
+		}
+	})
+}
+
+// TestStatusStreamOutlivesFallingBehind: a numberStatus subscriber that the
+// bus drops for falling behind reads the numbers again and goes on; its
+// stream does not end as if it were over.
+func TestStatusStreamOutlivesFallingBehind(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		e := newEnvOpts(t, db, envOptions{bus: events.NewMemory(events.Options{BufferSize: 1})})
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		defer cancel()
+		n := e.pairSandbox(ctx, t)
+		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Unread events pile up until the bus drops the subscriber.
+		data, err := json.Marshal(map[string]any{"number": n, "status": apiws.NumberConnected, "at": time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			if err := e.bus.Publish(ctx, e.acc.ID, apiws.Event{Kind: apiws.EventNumberStatus, AccountID: e.acc.ID, NumberID: n.ID, Data: data}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if e.bus.Stats().Dropped == 0 {
+			t.Fatal("the subscriber was not dropped; the test proves nothing")
+		}
+		if _, err := e.svc.DisconnectNumber(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			select {
+			case ev, ok := <-statuses:
+				if !ok {
+					t.Fatal("the status stream ended after falling behind")
+				}
+				if ev.Number.ID == n.ID && ev.Status == apiws.NumberDisconnected {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatal("no DISCONNECTED after falling behind")
+			}
 		}
 	})
 }

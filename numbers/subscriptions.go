@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
 )
 
 // Pairing implements apiws.NumberService. It subscribes before it reads the
 // row, so nothing published after the read is missed; a QR code seen both
-// ways is sent once.
+// ways is sent once. After missed events it reads the row again.
 func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
 	// Whoever scans a QR code links the number: seeing them is managing
 	// numbers, not reading.
@@ -17,19 +18,19 @@ func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.Pa
 	if err != nil {
 		return nil, err
 	}
-	sub, err := s.bus.Subscribe(ctx, c.AccountID)
+	f, err := events.NewFollower(ctx, s.bus, c.AccountID, apiws.EventPairing)
 	if err != nil {
 		return nil, err
 	}
 	n, err := s.subscribedNumber(ctx, c, numberID)
 	if err != nil {
-		sub.Close()
+		f.Close()
 		return nil, err
 	}
 	out := make(chan apiws.PairingEvent, 1)
 	go func() {
 		defer close(out)
-		defer sub.Close()
+		defer f.Close()
 		var lastQR string
 		send := func(ev apiws.PairingEvent) bool {
 			if qr, ok := ev.(*apiws.PairingQRCode); ok {
@@ -56,11 +57,20 @@ func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.Pa
 		if fromRow(n) {
 			return
 		}
-		for ev := range sub.C() {
+		for {
+			ev, err := f.Next()
+			if err != nil {
+				s.endStream(ctx, err)
+				return
+			}
 			switch {
 			case ev.Kind == apiws.EventResync:
 				n, err := s.db.Number(ctx, c.AccountID, numberID)
-				if err != nil || fromRow(n) {
+				if err != nil {
+					s.endStream(ctx, err)
+					return
+				}
+				if fromRow(n) {
 					return
 				}
 			case ev.Kind == apiws.EventPairing && ev.NumberID == numberID:
@@ -83,7 +93,6 @@ func (s *Service) Pairing(ctx context.Context, numberID string) (<-chan apiws.Pa
 				}
 			}
 		}
-		// The subscription ended: ctx, the Bus closing, or a drop.
 	}()
 	return out, nil
 }
@@ -110,7 +119,7 @@ func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *ap
 	if err != nil {
 		return nil, err
 	}
-	sub, err := s.bus.Subscribe(ctx, c.AccountID)
+	f, err := events.NewFollower(ctx, s.bus, c.AccountID, apiws.EventNumberStatus)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +136,7 @@ func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *ap
 	}
 	ns, err := read()
 	if err != nil {
-		sub.Close()
+		f.Close()
 		return nil, err
 	}
 	known := make(map[string]apiws.NumberStatus, len(ns))
@@ -137,7 +146,7 @@ func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *ap
 	out := make(chan *apiws.NumberStatusEvent, 1)
 	go func() {
 		defer close(out)
-		defer sub.Close()
+		defer f.Close()
 		send := func(ev *apiws.NumberStatusEvent) bool {
 			known[ev.Number.ID] = ev.Status
 			select {
@@ -147,11 +156,17 @@ func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *ap
 				return false
 			}
 		}
-		for ev := range sub.C() {
+		for {
+			ev, err := f.Next()
+			if err != nil {
+				s.endStream(ctx, err)
+				return
+			}
 			switch {
 			case ev.Kind == apiws.EventResync:
 				ns, err := read()
 				if err != nil {
+					s.endStream(ctx, err)
 					return
 				}
 				for _, n := range ns {
@@ -173,6 +188,23 @@ func (s *Service) NumberStatus(ctx context.Context, numberID string) (<-chan *ap
 	}()
 	return out, nil
 }
+
+// endStream ends a subscription's stream with err, unless its client left.
+func (s *Service) endStream(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	if apiws.ErrorCodeOf(err) == apiws.EINTERNAL {
+		s.log.Warn("subscription ended", "err", err)
+		err = errStreamInterrupted
+	}
+	apiws.EndStream(ctx, err)
+}
+
+// errStreamInterrupted ends a subscription that cannot go on (the server is
+// shutting down, or the database cannot be read): the client subscribes
+// again.
+var errStreamInterrupted = apiws.Errorf(apiws.EUNAVAILABLE, "the stream was interrupted; subscribe again")
 
 // subscribedNumber returns the caller's number for a subscription, where
 // there is no payload for a userError: a missing (or another account's)

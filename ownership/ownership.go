@@ -53,16 +53,16 @@ func NewInstanceID() string {
 
 // Manager holds this instance's leases.
 type Manager struct {
-	db      *storage.DB
-	log     *slog.Logger
-	id      string
-	opts    Options
-	handler Handler
-	now     func() time.Time
+	db   *storage.DB
+	log  *slog.Logger
+	id   string
+	opts Options
+	now  func() time.Time
 
-	mu    sync.Mutex
-	owned map[string]*lease
-	stats Stats
+	mu      sync.Mutex
+	handler Handler // set by Run
+	owned   map[string]*lease
+	stats   Stats
 }
 
 type lease struct {
@@ -81,8 +81,8 @@ type Stats struct {
 	Lost      uint64 // leases that were not renewed in time
 }
 
-// New returns the Manager of this instance.
-func New(db *storage.DB, handler Handler, log *slog.Logger, opts Options) *Manager {
+// New returns the Manager of this instance. It owns nothing until Run.
+func New(db *storage.DB, log *slog.Logger, opts Options) *Manager {
 	if opts.TTL <= 0 {
 		opts.TTL = 6 * time.Second
 	}
@@ -92,7 +92,7 @@ func New(db *storage.DB, handler Handler, log *slog.Logger, opts Options) *Manag
 	if opts.ID == "" {
 		opts.ID = NewInstanceID()
 	}
-	return &Manager{db: db, log: log, id: opts.ID, opts: opts, handler: handler,
+	return &Manager{db: db, log: log, id: opts.ID, opts: opts,
 		now: func() time.Time { return time.Now().UTC() }, owned: map[string]*lease{}}
 }
 
@@ -146,8 +146,14 @@ func (m *Manager) Claim(ctx context.Context, n *apiws.Number) bool {
 	return m.acquire(ctx, n, false, true)
 }
 
-// Run keeps the leases until ctx ends, then releases them all.
-func (m *Manager) Run(ctx context.Context) {
+// Run keeps the leases until ctx ends, telling h of each number this
+// instance comes to own or stops owning, then releases them all. The
+// services that ask Owns are made before Run, with the Manager, and h is
+// made of them: so h is given here, not to New.
+func (m *Manager) Run(ctx context.Context, h Handler) error {
+	m.mu.Lock()
+	m.handler = h
+	m.mu.Unlock()
 	t := time.NewTicker(m.opts.Heartbeat)
 	defer t.Stop()
 	m.tick(ctx)
@@ -155,7 +161,7 @@ func (m *Manager) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			m.releaseAll()
-			return
+			return nil
 		case <-t.C:
 			m.tick(ctx)
 		}
@@ -351,11 +357,12 @@ func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover, connec
 			m.stats.Takeovers++
 		}
 	}
+	h := m.handler
 	m.mu.Unlock()
 	if !had {
 		m.log.Info("number acquired", "number", n.ID, "token", token, "takeover", takeover)
-		if !connected {
-			m.handler.Acquired(ctx, n)
+		if !connected && h != nil {
+			h.Acquired(ctx, n)
 		}
 	}
 	return true
@@ -387,10 +394,13 @@ func (m *Manager) drop(id string, lost bool) {
 			m.stats.Released++
 		}
 	}
+	h := m.handler
 	m.mu.Unlock()
 	if l != nil {
 		m.log.Info("number released", "number", id, "lost", lost)
-		m.handler.Released(l.number)
+		if h != nil {
+			h.Released(l.number)
+		}
 	}
 }
 

@@ -153,17 +153,21 @@ func purgeErased(ctx context.Context, db *storage.DB, asOf time.Time) (int, erro
 	}
 }
 
-// Run sweeps every interval until ctx ends.
-func Run(ctx context.Context, db *storage.DB, interval time.Duration, onError func(error)) {
-	t := time.NewTicker(interval)
+// sweepEvery is how often a running server sweeps. Sweeps of several
+// instances take turns by a database lock.
+const sweepEvery = time.Minute
+
+// Run sweeps every minute until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
-			if _, err := Sweep(ctx, db, time.Now().UTC()); err != nil && ctx.Err() == nil {
-				onError(err)
+			if _, err := Sweep(ctx, s.db, s.now()); err != nil && ctx.Err() == nil {
+				s.log.Error("retention sweep", "err", err)
 			}
 		}
 	}

@@ -60,6 +60,7 @@ func (s *Server) graphqlHandler() http.Handler {
 	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
 	srv.Use(subscriptionLimits{max: s.cfg.MaxSubscriptions, present: s.presentError})
 	srv.AroundOperations(s.metrics.aroundOperations)
+	srv.AroundOperations(s.streamEnds)
 	for _, mw := range s.deps.AroundOperations {
 		srv.AroundOperations(mw)
 	}

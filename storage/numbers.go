@@ -134,7 +134,7 @@ func (db *DB) AbandonStalePairings(ctx context.Context, accountID string, before
 }
 
 // PairedNumbers returns every number, of any account, that is paired and
-// neither logged out nor banned: those to reconnect when apiws starts.
+// neither logged out nor banned: those whose leases the instances share.
 func (db *DB) PairedNumbers(ctx context.Context) ([]*apiws.Number, error) {
 	var ns []*apiws.Number
 	err := db.Bun.NewSelect().Model(&ns).

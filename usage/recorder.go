@@ -50,7 +50,7 @@ func (s *Service) RecordCall(c *apiws.APICall) {
 // Run writes recorded calls until ctx ends, then writes what is still
 // buffered and returns. Stop the HTTP server before ending ctx so that no
 // call is recorded after the last write.
-func (s *Service) Run(ctx context.Context) {
+func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.opt.FlushInterval)
 	defer t.Stop()
 	var batch []*apiws.APICall
@@ -65,7 +65,7 @@ func (s *Service) Run(ctx context.Context) {
 			batch = s.write(ctx, batch)
 		case <-ctx.Done():
 			s.drain(context.WithoutCancel(ctx), batch)
-			return
+			return nil
 		}
 	}
 }

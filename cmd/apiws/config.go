@@ -39,7 +39,6 @@ type Config struct {
 	SandboxDelay         float64
 	PprofAddr            string
 	ShutdownGracePeriod  time.Duration
-	APIKeyFlushInterval  time.Duration
 	LeaseTTL             time.Duration
 	WSAuthRecheck        time.Duration
 	MetricsAddr          string
@@ -90,7 +89,6 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		PprofAddr:           get("APIWS_PPROF_ADDR", ""),
 		MetricsAddr:         get("APIWS_METRICS_ADDR", ""),
 		ShutdownGracePeriod: 15 * time.Second,
-		APIKeyFlushInterval: 5 * time.Second,
 	}
 	if s := get("APIWS_LEASE_TTL", ""); s != "" {
 		d, err := time.ParseDuration(s)

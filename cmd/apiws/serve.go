@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/accounts"
 	"github.com/apiws/apiws/dataloaders"
@@ -37,14 +35,68 @@ import (
 
 // serve runs the server until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer) error {
-	if err := cfg.ensureSecretKey(); err != nil {
-		return err
-	}
-	db, err := openMigrated(ctx, cfg)
+	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer a.close()
+	if a.metricsAddr != nil {
+		fmt.Fprintf(stdout, "apiws metrics on http://%s/metrics\n", a.metricsAddr)
+	}
+	fmt.Fprintf(stdout, "apiws listening on http://%s\n", a.addr)
+	return runWorkers(ctx, a.stages...)
+}
+
+// app is the server process: openApp makes its parts in dependency order
+// (each is given what it uses when it is made), close closes them in
+// reverse, and its workers run in stages that stop in order.
+type app struct {
+	addr        net.Addr
+	metricsAddr net.Addr // nil: /metrics is on addr
+	stages      [][]worker
+	// closers are run in reverse order by close.
+	closers []func() error
+}
+
+// closing registers fn to run at close, before what was opened earlier.
+func (a *app) closing(fn func() error) { a.closers = append(a.closers, fn) }
+
+// listen listens on addr until close.
+func (a *app) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	a.closing(func() error { return ln.Close() })
+	return ln, nil
+}
+
+// close closes every part, the last opened first. The workers must have
+// returned.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// openApp makes every part of the server and listens; on failure it closes
+// what it made.
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := cfg.ensureSecretKey(); err != nil {
+		return nil, err
+	}
+	db, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.closing(db.Close)
 
 	ready := map[string]server.Pinger{"database": db}
 	var bus events.Bus
@@ -52,11 +104,11 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL)
 		if err != nil {
-			return fmt.Errorf("APIWS_REDIS_URL: %w", err)
+			return nil, fmt.Errorf("APIWS_REDIS_URL: %w", err)
 		}
 		redis.SetLogger(redisLogger{log: log})
 		rdb := redis.NewClient(opts)
-		defer rdb.Close()
+		a.closing(rdb.Close)
 		limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
 		rbus := events.NewRedis(rdb, events.Options{})
 		bus = rbus
@@ -64,102 +116,51 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 	} else {
 		bus = events.NewMemory(events.Options{})
 	}
-	defer bus.Close()
+	a.closing(bus.Close)
 
-	// Background work stops with workCtx, after the HTTP server has.
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWork()
 	// Mail waits in the database outbox; the sender hands it on and
 	// retries until it is accepted.
 	transport, err := mail.Open(cfg.SMTPURL, cfg.MailDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mailer := mail.NewSender(db, transport, mail.DefaultFrom(cfg.PublicURL), log)
-	mailing := make(chan struct{})
-	go func() {
-		defer close(mailing)
-		mailer.Run(workCtx, 5*time.Second)
-	}()
-	defer func() { stopWork(); <-mailing }()
-
 	accountSvc := accounts.New(db, accounts.Options{Limiter: limiter, SecretKey: cfg.SecretKey, MailQueued: mailer.Notify, Log: log})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		accountSvc.Run(workCtx, cfg.APIKeyFlushInterval)
-	}()
-	sweeping := make(chan struct{})
-	go func() {
-		defer close(sweeping)
-		privacy.Run(workCtx, db, time.Minute, func(err error) { log.Error("retention sweep", "err", err) })
-	}()
-	defer func() { stopWork(); <-sweeping }()
-
 	usageSvc := usage.New(db, usage.Options{
 		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
 		RatePerSecond: cfg.RateLimitPerSecond,
 		Limiter:       limiter,
 		Log:           log,
 	})
-	// The call log is written until workCtx ends, after the HTTP server
-	// has stopped, so the last calls are flushed.
-	usageDone := make(chan struct{})
-	go func() {
-		defer close(usageDone)
-		usageSvc.Run(workCtx)
-	}()
 
-	// Connectors may report (a reconnected number's inbound messages)
-	// before the messaging service exists; until then there is nobody to
-	// tell.
-	var messaged atomic.Pointer[messaging.Service]
+	// The connectors report to the router, which hands each event to the
+	// service that registered for it when it was made.
+	router := whatsapp.NewRouter(log)
 	instanceID := ownership.NewInstanceID()
-	numberSvc, connectors, closeNumbers, err := startNumbers(ctx, cfg, db, bus, log, instanceID, func(e whatsapp.Event) {
-		if m := messaged.Load(); m != nil {
-			m.HandleConnectorEvent(e)
-		}
-	}, func(ctx context.Context, numberID, waID string) ([]byte, error) {
-		if m := messaged.Load(); m != nil {
-			return m.Retained(ctx, numberID, waID)
-		}
-		return nil, nil
-	})
+	sandbox, wa, err := openConnectors(ctx, cfg, db, router, log, instanceID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Deferred after bus.Close and db.Close, so it runs before them: pairings
-	// record their outcome and connectors stop while both are still open.
-	defer closeNumbers()
+	a.closing(sandbox.Close)
+	a.closing(wa.Close)
+	connectors := func(n *apiws.Number) whatsapp.Connector {
+		if n.Sandbox {
+			return sandbox
+		}
+		return wa
+	}
+	// Number ownership: this instance connects and sends through the
+	// numbers it holds a lease of.
+	owners := ownership.New(db, log, ownership.Options{TTL: cfg.LeaseTTL, ID: instanceID})
+	numberSvc := numbers.New(numbers.Deps{DB: db, Bus: bus, Log: log, Router: router, Owner: owners, Sandbox: sandbox, Real: wa})
 	messageSvc, err := messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
 		TransitTTL:     cfg.TransitTTL,
-	}, db, bus, db, connectors, usageSvc, log)
+	}, messaging.Deps{DB: db, Bus: bus, Numbers: db, Connectors: connectors, Router: router, Owner: owners, Usage: usageSvc, Log: log})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Stopped before the numbers service and the connectors it sends through.
-	defer messageSvc.Close()
-	messaged.Store(messageSvc)
-
-	// Number ownership: this instance connects and sends through the
-	// numbers it holds a lease of.
-	owners := ownership.New(db, ownedNumbers{numbers: numberSvc, messages: messageSvc}, log, ownership.Options{TTL: cfg.LeaseTTL, ID: instanceID})
-	numberSvc.SetOwner(owners)
-	messageSvc.SetOwner(owners)
-	numberSvc.FollowCommands()
-	if err := messageSvc.Start(ctx); err != nil {
-		return err
-	}
-	ownCtx, stopOwning := context.WithCancel(context.WithoutCancel(ctx))
-	owning := make(chan struct{})
-	go func() {
-		defer close(owning)
-		owners.Run(ownCtx)
-	}()
-	defer func() { stopOwning(); <-owning }()
-
 	privacySvc := privacy.New(db, privacy.Options{
 		Limiter: limiter, SecretKey: cfg.SecretKey, Numbers: numberSvc, MailQueued: mailer.Notify, Log: log,
 	})
@@ -192,87 +193,74 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger, stdout io.Writer)
 		AroundFields: []graphql.FieldMiddleware{resolvers.AuthPayloadSessions},
 	})
 	srv.Registry().MustRegister(usageSvc.Collectors()...)
-
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
 	}, func() float64 { return float64(db.Statements()) }))
 	srv.Registry().MustRegister(ownershipCollectors(owners, messageSvc)...)
 	srv.Registry().MustRegister(busCollectors(bus)...)
 
+	// The listeners: the API's, and those of the operators' tools.
+	var aside []worker
 	if cfg.PprofAddr != "" {
-		pprofDone, err := servePprof(workCtx, cfg.PprofAddr, log)
+		ln, err := a.listen(cfg.PprofAddr)
 		if err != nil {
-			return fmt.Errorf("APIWS_PPROF_ADDR: %w", err)
+			return nil, fmt.Errorf("APIWS_PPROF_ADDR: %w", err)
 		}
-		defer func() { stopWork(); <-pprofDone }()
+		aside = append(aside, pprofWorker(ln, log))
 	}
-
 	if cfg.MetricsAddr != "" {
-		metricsDone, err := serveMetrics(workCtx, cfg.MetricsAddr, srv.MetricsHandler(), log, stdout)
+		ln, err := a.listen(cfg.MetricsAddr)
 		if err != nil {
-			return fmt.Errorf("APIWS_METRICS_ADDR: %w", err)
+			return nil, fmt.Errorf("APIWS_METRICS_ADDR: %w", err)
 		}
-		defer func() { stopWork(); <-metricsDone }()
+		a.metricsAddr = ln.Addr()
+		aside = append(aside, metricsWorker(ln, srv.MetricsHandler(), log))
 	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := a.listen(cfg.Addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	a.addr = ln.Addr()
 	// Subscriptions hang off baseCtx, so cancelling it ends them at shutdown.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelBase()
+	a.closing(func() error { cancelBase(); return nil })
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 	}
-	fmt.Fprintf(stdout, "apiws listening on http://%s\n", ln.Addr())
-	log.Info("listening", "addr", ln.Addr().String(), "database", string(db.Dialect), "redis", cfg.RedisURL != "", "instance", instanceID)
+	listeners := append([]worker{httpWorker("http", hs, ln, cfg.ShutdownGracePeriod, cancelBase)}, aside...)
 
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	// The stages stop in this order, each once the one before has returned.
+	a.stages = [][]worker{
+		// No request comes in any more...
+		listeners,
+		// ...sends in flight finish and are recorded...
+		{{"messaging", messageSvc.Run}},
+		// ...then the leases are handed over, so the next owner does not
+		// send them again...
+		{{"ownership", func(ctx context.Context) error {
+			return owners.Run(ctx, ownedNumbers{numbers: numberSvc, messages: messageSvc})
+		}}},
+		// ...and what was recorded last is flushed, pairings record their
+		// outcome, while the database and the bus are still open.
+		{
+			{"numbers", numberSvc.Run},
+			{"api key use times", accountSvc.Run},
+			{"call log", usageSvc.Run},
+			{"mail", mailer.Run},
+			{"retention", privacySvc.Run},
+		},
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGracePeriod)
-	defer cancel()
-	cancelBase()
-	err = hs.Shutdown(shutdownCtx)
-	// Sends in flight finish and are recorded before the leases are handed
-	// over, so the next owner does not send them again.
-	messageSvc.Close()
-	stopOwning()
-	<-owning
-	stopWork()
-	<-done
-	<-usageDone
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	return err
+	log.Info("listening", "addr", a.addr.String(), "database", string(db.Dialect), "redis", cfg.RedisURL != "", "instance", instanceID)
+	return a, nil
 }
 
-// startNumbers builds the numbers service over both connectors and starts
-// reconnecting every paired number in the background. The returned func
-// stops it all, the service before the connectors it uses.
-func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.Bus, log *slog.Logger, instanceID string, messages whatsapp.EventHandler, retained func(ctx context.Context, numberID, waID string) ([]byte, error)) (*numbers.Service, func(*apiws.Number) whatsapp.Connector, func(), error) {
-	// The connectors need their event handler before the service that
-	// handles events exists; no event comes before the service first uses
-	// a connector, so svc is set by then.
-	var svc *numbers.Service
-	handle := func(e whatsapp.Event) {
-		if sc, ok := e.(*whatsapp.StateChange); ok {
-			svc.HandleStateChange(sc)
-			return
-		}
-		messages(e) // receipts and inbound messages
-	}
-	sandbox := whatsapp.NewSandbox(handle, cfg.SandboxDelay)
+// openConnectors makes the sandbox and the whatsmeow connector, both
+// reporting to router.
+func openConnectors(ctx context.Context, cfg *Config, db *storage.DB, router *whatsapp.Router, log *slog.Logger, instanceID string) (*whatsapp.Sandbox, *whatsapp.Whatsmeow, error) {
+	sandbox := whatsapp.NewSandbox(router.Handle, cfg.SandboxDelay)
 	sandbox.SetRecorder(func(t whatsapp.Transmission) {
 		err := db.RecordSandboxTransmission(context.Background(), &storage.SandboxTransmission{
 			NumberID: t.NumberID, MessageID: t.MessageID, Recipient: t.To, Kind: string(t.Kind), At: t.At.UTC(), Instance: instanceID})
@@ -280,23 +268,11 @@ func startNumbers(ctx context.Context, cfg *Config, db *storage.DB, bus events.B
 			log.Error("record sandbox transmission", "err", err)
 		}
 	})
-	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), handle, whatsapp.WhatsmeowOptions{
-		Log: log, Version: cfg.WAVersion, Data: db, Retained: retained})
+	wa, err := whatsapp.NewWhatsmeow(ctx, db.SQL(), string(db.Dialect), router.Handle, whatsapp.WhatsmeowOptions{
+		Log: log, Version: cfg.WAVersion, Data: db, Retained: router.Retained})
 	if err != nil {
 		_ = sandbox.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	svc = numbers.New(db, bus, log, sandbox, wa)
-
-	connectors := func(n *apiws.Number) whatsapp.Connector {
-		if n.Sandbox {
-			return sandbox
-		}
-		return wa
-	}
-	return svc, connectors, func() {
-		_ = svc.Close()
-		_ = wa.Close()
-		_ = sandbox.Close()
-	}, nil
+	return sandbox, wa, nil
 }
