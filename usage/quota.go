@@ -18,13 +18,16 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, er
 	now := s.now()
 	start := apiws.Month.Truncate(now)
 	next := apiws.Month.Next(start)
+	s.writing.RLock()
 	used, err := s.acceptedThisMonth(ctx, accountID, now, start, next)
 	if err != nil {
+		s.writing.RUnlock()
 		return nil, err
 	}
 	for _, r := range s.pending.of(accountID, storage.PeriodDay, start, next) {
 		used += r.Counts.Accepted
 	}
+	s.writing.RUnlock()
 	return &apiws.Quota{Used: int(used), Limit: plan.MonthlyMessages, ResetsAt: next}, nil
 }
 

@@ -100,6 +100,8 @@ func (s *Service) drain(ctx context.Context, batch []*apiws.APICall) {
 // try again with the next, unless that would hold more than a buffer's
 // worth, in which case the batch is dropped and counted.
 func (s *Service) write(ctx context.Context, batch []*apiws.APICall) []*apiws.APICall {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	messages := s.pending.take()
 	if len(batch) == 0 && len(messages) == 0 {
 		return batch

@@ -53,6 +53,11 @@ type Service struct {
 	// written counts the writes of rollups begun and ended; a quota read
 	// from the database is reused only while it is unchanged.
 	written atomic.Uint64
+	// writing is held for writing while a rollup write is under way: the
+	// counts it took from pending are then in neither pending nor (until
+	// it commits) the database, so quota reads, which hold it for
+	// reading, wait for it to end rather than count too few.
+	writing sync.RWMutex
 	// accepted caches each account's messages accepted this month as the
 	// database had them (the pending counts are added on every read).
 	accepted sync.Map // account id → acceptedRead

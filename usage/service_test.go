@@ -234,7 +234,7 @@ func TestQuotaCountsEachMessageOnceAcrossWrites(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
-			svc.Run(runCtx)
+			_ = svc.Run(runCtx)
 			close(done)
 		}()
 		used := func() int {
@@ -292,4 +292,41 @@ func TestAddressRateLimit(t *testing.T) {
 			t.Fatalf("limits off, still limited: %v", err)
 		}
 	}
+}
+
+// TestQuotaNeverDropsWhileCountsAreWritten: counts taken by a rollup write
+// are in neither memory nor the database until it commits; a quota read in
+// that window must wait for it, not count too few (which would let sends
+// over the plan through).
+func TestQuotaNeverDropsWhileCountsAreWritten(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := newAccount(t, db)
+		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		svc := usage.New(db, usage.Options{Plan: apiws.Plan{Name: "free", MonthlyMessages: 1000, SendsPerSecond: 1},
+			FlushInterval: time.Millisecond, Now: func() time.Time { return now }})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			_ = svc.Run(runCtx)
+			close(done)
+		}()
+		defer func() { stop(); <-done }()
+		last := 0
+		for i := 1; i <= 300; i++ {
+			if err := svc.RecordMessage(ctx, acc, apiws.StatusQueued, now); err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				q, err := svc.Quota(ctx, acc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if q.Used < last || q.Used > i {
+					t.Fatalf("after %d messages, used = %d (it was %d)", i, q.Used, last)
+				}
+				last = q.Used
+			}
+		}
+	})
 }

@@ -612,7 +612,7 @@ func TestQuotaRefusesSendsOverThePlan(t *testing.T) {
 	q := gql(t, base, token, `{ viewer { quota { used limit resetsAt } plan { name monthlyMessages } messages { totalCount } } }`, nil)
 	if get(q.Data, "viewer", "quota", "used") != float64(2) || get(q.Data, "viewer", "quota", "limit") != float64(2) ||
 		get(q.Data, "viewer", "messages", "totalCount") != float64(2) {
-		t.Fatalf("after a refused send: %v", q.Data)
+		t.Fatalf("after a refused send: %v\n%s", q.Data, serverOf(t, base).log.String())
 	}
 	waitMessages(t, base, token, "read", func(ms map[string]any) bool { return statusOf(ms, a) == "READ" && statusOf(ms, b) == "READ" })
 	now := time.Now().UTC()
@@ -668,5 +668,37 @@ func TestCursorAheadOfTheLogIsRefused(t *testing.T) {
 	m := ws.next("s")
 	if m["type"] != "error" && get(m, "payload", "errors") == nil {
 		t.Fatalf("a cursor ahead of the log: %v", m)
+	}
+}
+
+// TestIncomingMessagesEndWithAnErrorAfterARedisOutage: inbound messages
+// published while Redis was away may be lost to a subscriber, and their
+// content is not stored, so the stream cannot catch up: it ends with an
+// UNAVAILABLE error the client sees, not with a plain complete.
+func TestIncomingMessagesEndWithAnErrorAfterARedisOutage(t *testing.T) {
+	redisURL, stopRedis, startRedis := privateRedis(t)
+	base := startServer(t, map[string]string{"APIWS_REDIS_URL": redisURL})
+	token, _ := signUp(t, base, "incoming-outage@example.com")
+	num := connectedNumber(t, base, token)
+	for _, proto := range subprotocols {
+		t.Run(proto, func(t *testing.T) {
+			ws := openWS(t, base, proto, token)
+			ws.subscribe("in", `subscription { incomingMessages { message { id } text } }`, nil)
+			// The stream is live once an echo (sandbox 0003) comes through.
+			send(t, base, token, map[string]any{"numberId": num, "to": "+14155550003", "text": "live?"})
+			if d := ws.data("in"); str(d, "incomingMessages", "text") != "live?" {
+				t.Fatalf("first inbound message: %v", d)
+			}
+			stopRedis()
+			startRedis()
+			m := ws.next("in")
+			if typ := m["type"]; typ != "next" && typ != "data" {
+				t.Fatalf("incomingMessages after the outage: %v, want a message with the error", m)
+			}
+			if code := get(m, "payload", "errors", 0, "extensions", "code"); code != "UNAVAILABLE" {
+				t.Fatalf("incomingMessages ended with %v, want an UNAVAILABLE error", m)
+			}
+			ws.complete("in")
+		})
 	}
 }
