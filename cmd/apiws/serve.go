@@ -18,7 +18,7 @@ import (
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
-	"github.com/apiws/apiws/graph/shared"
+	"github.com/apiws/apiws/renderonce"
 	"github.com/apiws/apiws/mail"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
@@ -178,7 +178,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 		SessionTTL:       accounts.SessionTTL,
 	}, server.Deps{
 		// messageStatus events are rendered once for all their subscribers.
-		Schema:     shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
+		Schema:     renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
 		Keys:       accountSvc,
 		Log:        log,
 		Ready:      ready,

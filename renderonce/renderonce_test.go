@@ -1,4 +1,4 @@
-package shared_test
+package renderonce_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/graph/generated"
-	"github.com/apiws/apiws/graph/shared"
+	"github.com/apiws/apiws/renderonce"
 	"github.com/apiws/apiws/resolvers"
 )
 
@@ -121,7 +121,7 @@ func TestRenderingIsGqlgens(t *testing.T) {
 		plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{events: events}}})
 		want, wantErrs := run(t, plain, c.query, c.vars)
 		stub := &stubSubscriptions{events: events}
-		wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+		wrapped := renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
 		got, gotErrs := run(t, wrapped, c.query, c.vars)
 		if len(want) != len(events) || len(wantErrs) > 0 {
 			t.Fatalf("gqlgen gave %q, errors %v", want, wantErrs)
@@ -154,7 +154,7 @@ func TestUnrenderedSelectionsGoThroughGqlgen(t *testing.T) {
 	plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{events: events}}})
 	want, wantErrs := run(t, plain, query, nil)
 	stub := &stubSubscriptions{events: events}
-	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	wrapped := renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
 	got, gotErrs := run(t, wrapped, query, nil)
 	if len(want) != len(events) || len(wantErrs) > 0 || len(got) != len(want) || len(gotErrs) > 0 {
 		t.Fatalf("shared: %q %v; gqlgen: %q %v", got, gotErrs, want, wantErrs)
@@ -178,7 +178,7 @@ func TestResolverErrorGoesThroughGqlgen(t *testing.T) {
 	plain := generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: &stubSubscriptions{err: refused}}})
 	want, wantErrs := run(t, plain, query, nil)
 	stub := &stubSubscriptions{err: refused}
-	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	wrapped := renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
 	got, gotErrs := run(t, wrapped, query, nil)
 	if len(wantErrs) == 0 || len(gotErrs) != len(wantErrs) || gotErrs[0] != wantErrs[0] || len(got) != len(want) {
 		t.Fatalf("shared: %q %v; gqlgen: %q %v", got, gotErrs, want, wantErrs)
@@ -189,7 +189,7 @@ func TestResolverErrorGoesThroughGqlgen(t *testing.T) {
 func TestSubscribersShareTheBytes(t *testing.T) {
 	query := `subscription { messageStatus { cursor status } }`
 	stub := &stubSubscriptions{events: events[:1]}
-	wrapped := shared.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
+	wrapped := renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: root{sub: stub}}), stub.MessageStatus)
 	var first []byte
 	for i := range 3 {
 		exec := executor.New(wrapped)

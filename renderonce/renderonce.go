@@ -1,4 +1,4 @@
-// Package shared renders the events of messageStatus subscriptions once
+// Package renderonce renders the events of messageStatus subscriptions once
 // per process for all the subscribers that select the same fields, instead
 // of once per subscriber.
 //
@@ -11,7 +11,7 @@
 // validation, limits, extensions, the transport. Selections this package
 // does not render (the message field, @defer) and resolver errors go
 // through gqlgen's own execution.
-package shared
+package renderonce
 
 import (
 	"bytes"
