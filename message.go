@@ -66,6 +66,57 @@ func (s MessageStatus) Advances(next MessageStatus) bool {
 	return next.Rank() > s.Rank()
 }
 
+// Step moves m to status at time at if that is a step forward (the state
+// machine is monotonic: a late or repeated report changes nothing), sets
+// the time of that status and, with merr, the error; it returns the event
+// of the step, or nil.
+func (m *Message) Step(status MessageStatus, at time.Time, merr *MessageError) *MessageEvent {
+	if !m.Status.Advances(status) {
+		return nil
+	}
+	m.Status = status
+	t := at
+	switch status {
+	case StatusSent:
+		m.SentAt = &t
+	case StatusDelivered:
+		m.DeliveredAt = &t
+	case StatusRead:
+		m.ReadAt = &t
+	case StatusPlayed:
+		m.PlayedAt = &t
+	case StatusFailed:
+		m.FailedAt = &t
+	case StatusReceived:
+		m.ReceivedAt = &t
+	}
+	if merr != nil {
+		m.Error = merr
+	}
+	return &MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
+}
+
+// ApplyReceipt applies WhatsApp's report that m reached status (merr is
+// its error, kept only with FAILED) and returns the events of the steps
+// taken, in order. A receipt for a message still QUEUED means WhatsApp
+// accepted it before its acceptance was recorded: it goes SENT first, so
+// every message's events read QUEUED, SENT, then the rest.
+func (m *Message) ApplyReceipt(status MessageStatus, at time.Time, merr *MessageError) []*MessageEvent {
+	if status != StatusFailed {
+		merr = nil
+	}
+	var evs []*MessageEvent
+	if m.Status == StatusQueued && status != StatusFailed && status != StatusSent {
+		if ev := m.Step(StatusSent, at, nil); ev != nil {
+			evs = append(evs, ev)
+		}
+	}
+	if ev := m.Step(status, at, merr); ev != nil {
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
 // MessageError explains why a message failed or is being retried.
 type MessageError struct {
 	Code      string `json:"code"`

@@ -210,7 +210,7 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.M
 	for _, s := range b.Sent {
 		for _, it := range s.Items {
 			if m := byID[it.MessageID]; m != nil && m.Status == apiws.StatusQueued {
-				ev := step(m, apiws.StatusSent, s.At, nil)
+				ev := m.Step(apiws.StatusSent, s.At, nil)
 				s.Events = append(s.Events, ev)
 				evs = append(evs, ev)
 				moved[m.ID] = true
@@ -223,20 +223,10 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.M
 			if m == nil {
 				continue
 			}
-			steps := []apiws.MessageStatus{r.Status}
-			if m.Status == apiws.StatusQueued && r.Status != apiws.StatusFailed {
-				steps = []apiws.MessageStatus{apiws.StatusSent, r.Status}
-			}
-			for _, st := range steps {
-				var merr *apiws.MessageError
-				if st == apiws.StatusFailed {
-					merr = r.Error
-				}
-				if ev := step(m, st, r.At, merr); ev != nil {
-					r.Events = append(r.Events, ev)
-					evs = append(evs, ev)
-					moved[m.ID] = true
-				}
+			if steps := m.ApplyReceipt(r.Status, r.At, r.Error); len(steps) > 0 {
+				r.Events = append(r.Events, steps...)
+				evs = append(evs, steps...)
+				moved[m.ID] = true
 			}
 		}
 	}
@@ -247,34 +237,6 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.M
 		}
 	}
 	return evs, updateStatuses(ctx, tx, changed)
-}
-
-// step moves m to status at time at if that is a step forward (the state
-// machine is monotonic) and returns the event, or nil.
-func step(m *apiws.Message, status apiws.MessageStatus, at time.Time, merr *apiws.MessageError) *apiws.MessageEvent {
-	if !m.Status.Advances(status) {
-		return nil
-	}
-	m.Status = status
-	t := at
-	switch status {
-	case apiws.StatusSent:
-		m.SentAt = &t
-	case apiws.StatusDelivered:
-		m.DeliveredAt = &t
-	case apiws.StatusRead:
-		m.ReadAt = &t
-	case apiws.StatusPlayed:
-		m.PlayedAt = &t
-	case apiws.StatusFailed:
-		m.FailedAt = &t
-	case apiws.StatusReceived:
-		m.ReceivedAt = &t
-	}
-	if merr != nil {
-		m.Error = merr
-	}
-	return &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
 }
 
 // updateStatuses writes the status, its times and the error of messages

@@ -197,7 +197,7 @@ func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.Mess
 		if err := db.forUpdate(tx.NewSelect().Model(m).Where("id = ?", item.MessageID)).Scan(ctx); err != nil {
 			return err
 		}
-		if ev := step(m, apiws.StatusFailed, at, merr); ev != nil {
+		if ev := m.Step(apiws.StatusFailed, at, merr); ev != nil {
 			evs = append(evs, ev)
 			if err := updateStatuses(ctx, tx, []*apiws.Message{m}); err != nil {
 				return err
