@@ -178,6 +178,11 @@ func (db *DB) PurgeAccount(ctx context.Context, accountID string, audit *apiws.A
 			if _, err := tx.NewRaw("DELETE FROM sandbox_transmissions WHERE number_id = ?", n.ID).Exec(ctx); err != nil {
 				return err
 			}
+			// A lease has no foreign key (it outlives its number for a
+			// heartbeat): an owner still holding it would keep the id.
+			if _, err := tx.NewRaw("DELETE FROM number_leases WHERE number_id = ?", n.ID).Exec(ctx); err != nil {
+				return err
+			}
 			if devices && n.JID != nil {
 				if err := forgetDevice(ctx, tx, *n.JID); err != nil {
 					return err
