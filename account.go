@@ -144,3 +144,12 @@ type AccountService interface {
 	// Accounts lists accounts for operators, newest first.
 	Accounts(ctx context.Context, page Page, search string) ([]*Account, int, error)
 }
+
+// NilIfEmpty returns nil for "" and &s otherwise: an optional text field
+// that is unset.
+func NilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

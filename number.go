@@ -98,3 +98,21 @@ type NumberService interface {
 	// one of them when numberID is not "", until ctx ends.
 	NumberStatus(ctx context.Context, numberID string) (<-chan *NumberStatusEvent, error)
 }
+
+// NumberOwner says which numbers this instance connects and sends through:
+// each number is owned by one instance at a time (package ownership).
+type NumberOwner interface {
+	// Owns returns the fencing token of the number's lease if this
+	// instance holds it.
+	Owns(numberID string) (token int64, ok bool)
+}
+
+// Owns reports whether o owns the number. A nil NumberOwner owns every
+// number: one instance alone, without leases.
+func Owns(o NumberOwner, numberID string) bool {
+	if o == nil {
+		return true
+	}
+	_, ok := o.Owns(numberID)
+	return ok
+}

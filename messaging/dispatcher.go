@@ -28,7 +28,7 @@ const notConnectedWait = time.Second
 // When another instance owns the number, the nudge goes to it over the bus
 // (and its outbox scan finds the work even if the nudge is lost).
 func (s *Service) Nudge(numberID string) {
-	if !s.owns(numberID) {
+	if !apiws.Owns(s.owner, numberID) {
 		err := s.bus.Publish(s.ctx, outboxTopic, apiws.Event{Kind: apiws.EventOutbox, NumberID: numberID})
 		if err != nil && s.ctx.Err() == nil {
 			s.log.Debug("nudge the owner of a number", "number", numberID, "err", err)

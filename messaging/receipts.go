@@ -50,7 +50,7 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 	waID := in.WAMessageID
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: n.AccountID, NumberID: n.ID, Direction: apiws.Inbound,
-		Peer: in.From, PeerLID: nonEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
+		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 	}
 	ev, err := s.db.InsertInbound(ctx, m)
 	if errors.Is(err, storage.ErrDuplicate) {
@@ -67,12 +67,4 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		// to live subscribers; the metadata above is kept.
 		s.log.Warn("publish inbound message", "err", err, "number", n.ID)
 	}
-}
-
-// nonEmpty is s, or nil for "".
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -41,7 +41,7 @@ type Usage interface {
 // owner runs its dispatcher, and it checks its lease (the fencing token)
 // in the database before every send.
 type Owner interface {
-	Owns(numberID string) (int64, bool)
+	apiws.NumberOwner
 	Fence(ctx context.Context, numberID string, token int64) (bool, error)
 	Owned() []string
 }
@@ -281,19 +281,11 @@ func (s *Service) nudgeQueued(ctx context.Context) error {
 		return err
 	}
 	for _, id := range ids {
-		if s.owns(id) {
+		if apiws.Owns(s.owner, id) {
 			s.Nudge(id)
 		}
 	}
 	return nil
-}
-
-func (s *Service) owns(numberID string) bool {
-	if s.owner == nil {
-		return true
-	}
-	_, ok := s.owner.Owns(numberID)
-	return ok
 }
 
 // close stops the dispatchers and waits for them, then commits and

@@ -29,7 +29,7 @@ func (s *Service) followCommands(ctx context.Context) error {
 	return events.Follow(ctx, s.bus, commandTopic, func(ev apiws.Event) {
 		var cmd command
 		// A resync needs nothing: commands are not read again.
-		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &cmd) != nil || !s.owns(cmd.NumberID) {
+		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &cmd) != nil || !apiws.Owns(s.owner, cmd.NumberID) {
 			return
 		}
 		s.obey(cmd)

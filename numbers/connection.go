@@ -31,7 +31,7 @@ func (s *Service) DisconnectNumber(ctx context.Context, id string) (*apiws.Numbe
 	if err != nil {
 		return nil, err
 	}
-	if s.owns(n.ID) {
+	if apiws.Owns(s.owner, n.ID) {
 		if err := conn.Disconnect(ctx, n); err != nil {
 			return nil, fmt.Errorf("disconnect %s: %w", n.ID, err)
 		}
@@ -70,7 +70,7 @@ func (s *Service) ReconnectNumber(ctx context.Context, id string) (*apiws.Number
 	case n.JID == nil || n.Status == apiws.NumberLoggedOut:
 		return s.repair(ctx, n, conn)
 	}
-	if !s.owns(n.ID) {
+	if !apiws.Owns(s.owner, n.ID) {
 		// The owner connects it; CONNECTED follows from there.
 		if _, err := s.setStatus(ctx, n.ID, apiws.NumberConnecting, "connecting", nil); err != nil {
 			return nil, err
@@ -178,7 +178,7 @@ func (s *Service) RemoveNumber(ctx context.Context, id string) error {
 // again only through a new pairing, so a CONNECTED reported for one is the
 // late report of a connection since ended (by a removal, say).
 func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
-	if !s.owns(sc.NumberID) {
+	if !apiws.Owns(s.owner, sc.NumberID) {
 		// A connection this instance let go of reports its end; the owner
 		// speaks for the number now.
 		return

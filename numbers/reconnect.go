@@ -109,7 +109,7 @@ func (s *Service) stopRetry(numberID string) {
 // attempt connects the number once more if it still should be; done is
 // true when there is nothing more to try.
 func (s *Service) attempt(ctx context.Context, numberID string) (done bool) {
-	if !s.owns(numberID) {
+	if !apiws.Owns(s.owner, numberID) {
 		return true // its new owner connects it
 	}
 	n, err := s.db.NumberByID(ctx, numberID)

@@ -62,17 +62,8 @@ type Service struct {
 // of a number records its connection state, and a number paired here is
 // claimed here, where its connection is.
 type Owner interface {
-	Owns(numberID string) (int64, bool)
+	apiws.NumberOwner
 	Claim(ctx context.Context, n *apiws.Number) bool
-}
-
-// owns reports whether this instance connects the number.
-func (s *Service) owns(numberID string) bool {
-	if s.owner == nil {
-		return true
-	}
-	_, ok := s.owner.Owns(numberID)
-	return ok
 }
 
 // pairing is one pairing this process runs.

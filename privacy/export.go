@@ -232,7 +232,7 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 		e.Numbers = append(e.Numbers, exportNumber{n.ID, n.Label, n.Sandbox, n.Phone, n.PushName, string(n.Status), n.CreatedAt, n.ConnectedAt, n.LastSeenAt})
 	}
 	for _, m := range d.Messages {
-		e.Messages = append(e.Messages, exportMessage{m.ID, m.NumberID, string(m.Direction), nonEmpty(m.Peer), m.PeerLID, string(m.Kind), string(m.Status),
+		e.Messages = append(e.Messages, exportMessage{m.ID, m.NumberID, string(m.Direction), apiws.NilIfEmpty(m.Peer), m.PeerLID, string(m.Kind), string(m.Status),
 			m.WAMessageID, m.ClientReference, m.Error, m.QueuedAt, m.SentAt, m.DeliveredAt, m.ReadAt, m.PlayedAt, m.FailedAt, m.ReceivedAt})
 	}
 	for _, ev := range d.MessageEvents {
@@ -274,12 +274,4 @@ func (s *Service) Export(ctx context.Context, requestID string) ([]byte, error) 
 		return nil, apiws.Errorf(apiws.ENOTFOUND, "export not found")
 	}
 	return s.db.Export(ctx, c.AccountID, requestID, s.now())
-}
-
-// nonEmpty is s, or nil (null in the export) for "".
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

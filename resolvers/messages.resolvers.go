@@ -42,7 +42,7 @@ func (r *messageResolver) Number(ctx context.Context, obj *apiws.Message) (*apiw
 
 // Peer is the resolver for the peer field.
 func (r *messageResolver) Peer(ctx context.Context, obj *apiws.Message) (*string, error) {
-	return nonEmpty(obj.Peer), nil
+	return apiws.NilIfEmpty(obj.Peer), nil
 }
 
 // WaMessageID is the resolver for the waMessageId field.
@@ -127,7 +127,7 @@ func (r *subscriptionResolver) IncomingMessages(ctx context.Context, numberID *s
 			}
 			if m := msg.Media; m != nil {
 				im.Media = &model.MediaInfo{Kind: msg.Message.Kind, MimeType: m.MimeType, SizeBytes: int(m.Size),
-					FileName: nonEmpty(m.FileName), Caption: nonEmpty(m.Caption)}
+					FileName: apiws.NilIfEmpty(m.FileName), Caption: apiws.NilIfEmpty(m.Caption)}
 			}
 			select {
 			case out <- im:

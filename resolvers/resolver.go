@@ -152,13 +152,6 @@ func (r *Resolver) loadNumber(ctx context.Context, id string) (*apiws.Number, er
 	return dataloaders.For(ctx).Number.Load(ctx, id)
 }
 
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // prefetch loads, in one batch each, what the page's selection asks of its
 // messages, so the count of statements does not depend on how many
 // resolvers reach their loader within its batching window.

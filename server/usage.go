@@ -111,9 +111,9 @@ func (l callLog) record(c *apiws.Caller, op *graphql.OperationContext, start tim
 	}
 	call.OperationName, call.OperationType = operationOf(op)
 	if c.Kind == apiws.CredentialAPIKey {
-		call.APIKeyID = nonEmpty(c.APIKeyID)
+		call.APIKeyID = apiws.NilIfEmpty(c.APIKeyID)
 	}
-	call.IP, call.UserAgent = nonEmpty(c.IP), nonEmpty(c.UserAgent)
+	call.IP, call.UserAgent = apiws.NilIfEmpty(c.IP), apiws.NilIfEmpty(c.UserAgent)
 	if resp != nil && len(resp.Errors) > 0 {
 		code := string(apiws.EINTERNAL)
 		if s, ok := resp.Errors[0].Extensions["code"].(string); ok && s != "" {
@@ -148,14 +148,7 @@ func operationOf(op *graphql.OperationContext) (*string, string) {
 			name = o.Name
 		}
 	}
-	return nonEmpty(name), typ
-}
-
-func nonEmpty(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
+	return apiws.NilIfEmpty(name), typ
 }
 
 // rateLimit refuses an operation over its caller's request rate with

@@ -4,21 +4,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/apiws/apiws/phones"
 )
 
 // normalizePhone checks that phone is a possible E.164 number and returns it
-// in canonical E.164 form. Possible rather than valid: the fictional +1 555
-// numbers the sandbox hands out must be accepted too.
+// in canonical E.164 form, by the one rule set of apiws (phones.Normalize).
+// Possible rather than valid: the fictional +1 555 numbers the sandbox
+// hands out must be accepted too.
 func normalizePhone(phone string) (string, error) {
-	if !strings.HasPrefix(phone, "+") {
+	p, ok := phones.Normalize(phone)
+	if !ok {
 		return "", fmt.Errorf("%q: %w", phone, ErrInvalidPhone)
 	}
-	num, err := phonenumbers.Parse(phone, "")
-	if err != nil || !phonenumbers.IsPossibleNumber(num) {
-		return "", fmt.Errorf("%q: %w", phone, ErrInvalidPhone)
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return p, nil
 }
 
 // phoneDigits is phone without its "+": the user part of a WhatsApp JID.

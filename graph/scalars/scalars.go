@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -56,21 +55,16 @@ func UnmarshalDate(v any) (time.Time, error) {
 // MarshalPhoneNumber writes the number as it is stored (E.164).
 func MarshalPhoneNumber(s string) graphql.Marshaler { return graphql.MarshalString(s) }
 
-// UnmarshalPhoneNumber reads a number, dropping spaces, dashes, dots and
-// brackets. Whether it is a real number is judged by the service, so a
-// malformed one is a userError on its input path, not a parse error.
+// UnmarshalPhoneNumber reads a number as it was written. Whether it is a
+// real number, and its E.164 form, are the service's to judge (by
+// phones.Normalize, the one rule set), so a malformed one is a userError on
+// its input path, not a parse error.
 func UnmarshalPhoneNumber(v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
 		return "", apiws.Errorf(apiws.EBADREQUEST, "a phone number must be a string")
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '.', '(', ')', '\t':
-			return -1
-		}
-		return r
-	}, s), nil
+	return s, nil
 }
 
 // MarshalCursor writes the cursor as a decimal string.
