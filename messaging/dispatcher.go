@@ -161,26 +161,27 @@ func (s *Service) flushSent(b *batch) {
 	}
 	items, retain := b.sent, b.retain
 	b.sent, b.retain = nil, nil
-	wait := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := s.journal.write(&journalReq{account: items[0].AccountID,
+	err := retry(s.ctx, recordAttempts, recordRetry, func() error {
+		return s.journal.write(&journalReq{account: items[0].AccountID,
 			sent: &storage.SentWrite{Items: items, At: s.now(), CaptureID: b.capture, CaptureUntil: b.until, Retain: retain}})
-		if err == nil {
-			for _, it := range items {
-				s.setAccepted(it.MessageID, false)
-			}
-			return
-		}
-		if attempt == 4 || s.ctx.Err() != nil {
-			// Left accepted: the next pass records them one by one and
-			// sends none of them again.
-			s.log.Error("record sent", "messages", len(items), "err", err)
-			return
-		}
-		time.Sleep(wait)
-		wait *= 2
+	})
+	if err != nil {
+		// Left accepted: the next pass records them one by one and sends
+		// none of them again.
+		s.log.Error("record sent", "messages", len(items), "err", err)
+		return
+	}
+	for _, it := range items {
+		s.setAccepted(it.MessageID, false)
 	}
 }
+
+// A failed write of acceptances is tried recordAttempts times, the first
+// retry after recordRetry, each next one after twice as long.
+const (
+	recordAttempts = 5
+	recordRetry    = 100 * time.Millisecond
+)
 
 // batch holds what one pass over a number's outbox reads once.
 type batch struct {
@@ -362,21 +363,16 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 // times; while it stays unrecorded the message is remembered as accepted,
 // so it is recorded later and never sent twice.
 func (s *Service) recordSent(item *storage.OutboxItem, capID string, until time.Time) bool {
-	wait := 100 * time.Millisecond
-	for attempt := 0; ; attempt++ {
-		err := s.journal.write(&journalReq{account: item.AccountID,
+	err := retry(s.ctx, recordAttempts, recordRetry, func() error {
+		return s.journal.write(&journalReq{account: item.AccountID,
 			sent: &storage.SentWrite{Items: []*storage.OutboxItem{item}, At: s.now(), CaptureID: capID, CaptureUntil: until}})
-		if err == nil {
-			s.setAccepted(item.MessageID, false)
-			return true
-		}
-		if attempt == 4 || s.ctx.Err() != nil {
-			s.log.Error("record sent", "message", item.MessageID, "err", err)
-			return false
-		}
-		time.Sleep(wait)
-		wait *= 2
+	})
+	if err != nil {
+		s.log.Error("record sent", "message", item.MessageID, "err", err)
+		return false
 	}
+	s.setAccepted(item.MessageID, false)
+	return true
 }
 
 // setAccepted remembers, in this process, messages WhatsApp accepted whose

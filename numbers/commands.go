@@ -81,7 +81,7 @@ const logoutWait = 10 * time.Second
 // answers in time (none holds it, or it let go meanwhile), n is logged out
 // here, which connects it briefly to unlink it.
 func (s *Service) logOutWhereOwned(ctx context.Context, n *apiws.Number, conn whatsapp.Connector) error {
-	if s.owner == nil || s.owns(n.ID) {
+	if apiws.Owns(s.owner, n.ID) {
 		return conn.Logout(ctx, n)
 	}
 	reply := "number-logout-" + apiws.NewID("r")
