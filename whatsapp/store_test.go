@@ -235,3 +235,41 @@ func TestDeviceStoreRules(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentUpgrades: instances starting together on a fresh database
+// upgrade whatsmeow's tables one after the other (whatsmeow takes no lock
+// of its own; without the migration lock two starts often failed).
+func TestConcurrentUpgrades(t *testing.T) {
+	for _, dialect := range storagetest.Dialects {
+		t.Run(string(dialect), func(t *testing.T) {
+			for round := range 3 {
+				ctx := context.Background()
+				url := storagetest.URL(t, dialect)
+				var dbs [3]*storage.DB
+				for i := range dbs {
+					db, err := storage.Open(ctx, url)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = db.Close() })
+					dbs[i] = db
+				}
+				if _, err := dbs[0].Migrate(ctx); err != nil {
+					t.Fatal(err)
+				}
+				errs := make(chan error, len(dbs))
+				for _, db := range dbs {
+					go func() {
+						_, err := openDeviceStore(ctx, db.SQL(), string(db.Dialect), nil, db)
+						errs <- err
+					}()
+				}
+				for range dbs {
+					if err := <-errs; err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+			}
+		})
+	}
+}
