@@ -1,10 +1,8 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -94,7 +92,8 @@ func detachWebsockets(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		hw := &hijackNotifier{ResponseWriter: w, hijacked: make(chan struct{})}
+		hw := wrapResponse(w)
+		hw.hijacked = make(chan struct{})
 		ctx, end := context.WithCancel(context.WithoutCancel(r.Context()))
 		r = r.WithContext(ctx)
 		// An upgrade has no body; the body limit's reader would keep the
@@ -112,39 +111,6 @@ func detachWebsockets(next http.Handler) http.Handler {
 		}
 	})
 }
-
-// hijackNotifier tells when its connection has been hijacked.
-type hijackNotifier struct {
-	http.ResponseWriter
-	hijacked chan struct{}
-}
-
-func (h *hijackNotifier) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	hj, ok := h.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("the response writer cannot be hijacked")
-	}
-	conn, rw, err := hj.Hijack()
-	if err == nil {
-		// Let go of the HTTP response (gqlgen keeps its writer until the
-		// session ends): through it, the HTTP connection's buffers.
-		h.ResponseWriter = hijackedWriter{}
-		close(h.hijacked)
-	}
-	return conn, rw, err
-}
-
-// hijackedWriter stands for a response whose connection was hijacked:
-// nothing can be written to it any more.
-type hijackedWriter struct{}
-
-func (hijackedWriter) Header() http.Header { return http.Header{} }
-
-func (hijackedWriter) Write([]byte) (int, error) { return 0, http.ErrHijacked }
-
-func (hijackedWriter) WriteHeader(int) {}
-
-func (h *hijackNotifier) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // presentError maps every error to what a client may see: an apiws error's
 // message and extensions.code; gqlgen's own parse and validation errors as

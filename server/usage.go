@@ -199,31 +199,13 @@ func httpStateFrom(ctx context.Context) *httpState {
 // into HTTP 429 with Retry-After.
 func withHTTPState(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request) {
 	st := &httpState{}
-	return &statusWriter{ResponseWriter: w, st: st}, r.WithContext(context.WithValue(r.Context(), httpStateKey{}, st))
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	st          *httpState
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.wroteHeader = true
-		if d := time.Duration(w.st.retryAfter.Load()); d > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int((d.Milliseconds()+999)/1000)))
-			code = http.StatusTooManyRequests
+	rw := wrapResponse(w)
+	rw.rewrite = func(code int) int {
+		if d := time.Duration(st.retryAfter.Load()); d > 0 {
+			rw.Header().Set("Retry-After", strconv.Itoa(int((d.Milliseconds()+999)/1000)))
+			return http.StatusTooManyRequests
 		}
+		return code
 	}
-	w.ResponseWriter.WriteHeader(code)
+	return rw, r.WithContext(context.WithValue(r.Context(), httpStateKey{}, st))
 }
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
