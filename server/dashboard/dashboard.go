@@ -12,15 +12,11 @@
 package dashboard
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"io/fs"
 	"net/http"
-	"path"
 	"strings"
-	"time"
+
+	"github.com/apiws/apiws/server/static"
 )
 
 //go:embed index.html assets
@@ -45,74 +41,42 @@ var contentTypes = map[string]string{
 	".svg":  "image/svg+xml",
 }
 
-type file struct {
-	name, contentType, etag string
-	data                    []byte
-}
+// policy: modules import each other by plain URLs, so every response is
+// revalidated (a 304 by ETag when nothing changed) rather than cached by
+// version.
+var policy = static.Policy{Header: map[string]string{
+	"Content-Security-Policy": ContentSecurityPolicy,
+	"Referrer-Policy":         "no-referrer",
+	"X-Frame-Options":         "DENY",
+}}
 
 // Handler serves the page at "/" and the assets under AssetPrefix; any other
 // path is 404. Mount it for "GET /{$}" and "GET /dashboard/".
 func Handler() http.Handler {
-	h := &handler{assets: map[string]*file{}}
-	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := files.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(data)
-		f := &file{name: p, contentType: contentTypes[path.Ext(p)], etag: `"` + hex.EncodeToString(sum[:8]) + `"`, data: data}
-		if p == "index.html" {
-			h.page = f
-		} else {
-			h.assets[strings.TrimPrefix(p, "assets/")] = f
-		}
-		return nil
-	})
+	f, err := static.Load(files, ".", contentTypes, policy)
 	if err != nil {
 		// The files are compiled in; failing to read them is a build defect.
 		panic("dashboard: " + err.Error())
 	}
-	return h
+	return &handler{files: f}
 }
 
 type handler struct {
-	page   *file
-	assets map[string]*file
+	files *static.Files
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !static.GetOrHead(w, r) {
 		return
 	}
 	if r.URL.Path == "/" {
-		h.page.serve(w, r)
+		h.files.Serve(w, r, "index.html")
 		return
 	}
 	name, ok := strings.CutPrefix(r.URL.Path, AssetPrefix)
-	f := h.assets[name]
-	if !ok || f == nil || f.contentType == "" {
+	if !ok || name == "" {
 		http.NotFound(w, r)
 		return
 	}
-	f.serve(w, r)
-}
-
-// serve answers with the file. Modules import each other by plain URLs, so
-// every response is revalidated (a 304 by ETag when nothing changed) rather
-// than cached by version.
-func (f *file) serve(w http.ResponseWriter, r *http.Request) {
-	hdr := w.Header()
-	hdr.Set("Content-Type", f.contentType)
-	hdr.Set("Content-Security-Policy", ContentSecurityPolicy)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set("X-Frame-Options", "DENY")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("ETag", f.etag)
-	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.data))
+	h.files.Serve(w, r, "assets/"+name)
 }

@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/apiws/apiws/server/static"
 )
 
 // Options configures Handler.
@@ -58,13 +60,11 @@ func Handler(opts Options) http.Handler {
 type handler struct {
 	prefix string
 	page   []byte
-	assets map[string]*asset
+	assets *static.Files
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if !static.GetOrHead(w, r) {
 		return
 	}
 	p := r.URL.Path
@@ -72,12 +72,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == h.prefix || p == h.prefix+"/":
 		h.servePage(w, r)
 	case strings.HasPrefix(p, h.prefix+"/assets/"):
-		a, ok := h.assets[strings.TrimPrefix(p, h.prefix+"/assets/")]
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		a.serve(w, r)
+		h.assets.Serve(w, r, strings.TrimPrefix(p, h.prefix+"/assets/"))
 	default:
 		http.NotFound(w, r)
 	}
@@ -101,13 +96,13 @@ func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
 // renderPage fills page.html; the endpoint reaches playground.js through a
 // data attribute because the CSP forbids inline scripts. Asset URLs carry
 // the content's version so browsers may cache them for good.
-func renderPage(opts Options, prefix string, assets map[string]*asset) []byte {
+func renderPage(opts Options, prefix string, assets *static.Files) []byte {
 	url := func(name string) (string, error) {
-		a, ok := assets[name]
-		if !ok {
+		a := assets.Lookup(name)
+		if a == nil {
 			return "", fmt.Errorf("page references missing asset %s", name)
 		}
-		return prefix + "/assets/" + name + "?v=" + a.version, nil
+		return prefix + "/assets/" + name + "?v=" + a.Version, nil
 	}
 	t, err := template.New("page.html").Funcs(template.FuncMap{"asset": url}).ParseFS(files, "page.html")
 	if err != nil {

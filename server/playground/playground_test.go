@@ -268,8 +268,9 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestEveryAssetHasAKnownType(t *testing.T) {
-	for name, a := range loadAssets() {
-		if a.contentType == "" {
+	assets := loadAssets()
+	for _, name := range assets.Names() {
+		if assets.Lookup(name).ContentType == "" {
 			t.Errorf("%s: no content type for its extension", name)
 		}
 	}
@@ -284,7 +285,7 @@ func TestLicensesShipped(t *testing.T) {
 		"vendor/graphql-ws.LICENSE.txt",
 		"vendor/THIRD_PARTY_NOTICES.txt",
 	} {
-		if _, ok := assets[name]; !ok {
+		if assets.Lookup(name) == nil {
 			t.Errorf("%s missing", name)
 		}
 	}
