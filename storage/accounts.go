@@ -32,12 +32,7 @@ func (db *DB) CreateAccount(ctx context.Context, acc *apiws.Account, consent *ap
 
 // Account returns the account with id, or ENOTFOUND.
 func (db *DB) Account(ctx context.Context, id string) (*apiws.Account, error) {
-	acc := new(apiws.Account)
-	err := db.Bun.NewSelect().Model(acc).Where("id = ?", id).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "account")
-	}
-	return acc, nil
+	return selectOne[apiws.Account](ctx, db.Bun, "account", "id = ?", id)
 }
 
 // AccountsByIDs returns the accounts with the ids, in no particular order;
@@ -50,12 +45,7 @@ func (db *DB) AccountsByIDs(ctx context.Context, ids []string) ([]*apiws.Account
 
 // AccountByEmail finds an account by email, ignoring letter case.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (*apiws.Account, error) {
-	acc := new(apiws.Account)
-	err := db.Bun.NewSelect().Model(acc).Where("lower(email) = lower(?)", email).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "account")
-	}
-	return acc, nil
+	return selectOne[apiws.Account](ctx, db.Bun, "account", "lower(email) = lower(?)", email)
 }
 
 // UpdateAccount writes acc's editable fields, with audit entries, in one

@@ -27,12 +27,7 @@ func (db *DB) ActiveDebugCapture(ctx context.Context, numberID string, now time.
 
 // DebugCapture returns one of the account's captures, or ENOTFOUND.
 func (db *DB) DebugCapture(ctx context.Context, accountID, id string) (*apiws.DebugCapture, error) {
-	c := new(apiws.DebugCapture)
-	err := db.Bun.NewSelect().Model(c).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "debug capture")
-	}
-	return c, nil
+	return selectOwned[apiws.DebugCapture](ctx, db.Bun, "debug capture", accountID, id)
 }
 
 // DebugCaptures lists an account's captures, newest first.

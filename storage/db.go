@@ -199,6 +199,22 @@ func translate(err error) error {
 	return err
 }
 
+// selectOne selects the one row where matches into a new T, or answers
+// ENOTFOUND naming what.
+func selectOne[T any](ctx context.Context, db bun.IDB, what, where string, args ...any) (*T, error) {
+	v := new(T)
+	if err := db.NewSelect().Model(v).Where(where, args...).Scan(ctx); err != nil {
+		return nil, notFound(err, what)
+	}
+	return v, nil
+}
+
+// selectOwned selects an account's object by its id: another account's is
+// not found.
+func selectOwned[T any](ctx context.Context, db bun.IDB, what, accountID, id string) (*T, error) {
+	return selectOne[T](ctx, db, what, "id = ? AND account_id = ?", id, accountID)
+}
+
 // notFound maps sql.ErrNoRows to an ENOTFOUND error naming what.
 func notFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {

@@ -16,12 +16,7 @@ func (db *DB) CreateSession(ctx context.Context, s *apiws.Session, audit *apiws.
 
 // SessionByHash finds a session by its token's hash, or ENOTFOUND.
 func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*apiws.Session, error) {
-	s := new(apiws.Session)
-	err := db.Bun.NewSelect().Model(s).Where("token_hash = ?", hash).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "session")
-	}
-	return s, nil
+	return selectOne[apiws.Session](ctx, db.Bun, "session", "token_hash = ?", hash)
 }
 
 // RevokeSession marks a session revoked.
@@ -38,23 +33,13 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *apiws.APIKey, audit *apiws.Au
 
 // APIKeyByHash finds a key by its secret's hash, or ENOTFOUND.
 func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (*apiws.APIKey, error) {
-	k := new(apiws.APIKey)
-	err := db.Bun.NewSelect().Model(k).Where("secret_hash = ?", hash).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "api key")
-	}
-	return k, nil
+	return selectOne[apiws.APIKey](ctx, db.Bun, "api key", "secret_hash = ?", hash)
 }
 
 // APIKey returns one key of the account, or ENOTFOUND (also when it belongs
 // to another account).
 func (db *DB) APIKey(ctx context.Context, accountID, id string) (*apiws.APIKey, error) {
-	k := new(apiws.APIKey)
-	err := db.Bun.NewSelect().Model(k).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "api key")
-	}
-	return k, nil
+	return selectOwned[apiws.APIKey](ctx, db.Bun, "api key", accountID, id)
 }
 
 // APIKeys lists an account's keys, newest first.

@@ -50,12 +50,7 @@ func (db *DB) QueueMessage(ctx context.Context, m *apiws.Message, sealed []byte)
 // MessageByIdempotencyKey finds an account's message by its key, or
 // ENOTFOUND.
 func (db *DB) MessageByIdempotencyKey(ctx context.Context, accountID, key string) (*apiws.Message, error) {
-	m := new(apiws.Message)
-	err := db.Bun.NewSelect().Model(m).Where("account_id = ? AND idempotency_key = ?", accountID, key).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "message")
-	}
-	return m, nil
+	return selectOne[apiws.Message](ctx, db.Bun, "message", "account_id = ? AND idempotency_key = ?", accountID, key)
 }
 
 // ForgetIdempotencyKeys clears keys older than before, so they can be used
@@ -69,12 +64,7 @@ func (db *DB) ForgetIdempotencyKeys(ctx context.Context, before time.Time) error
 
 // Message returns one of the account's messages, or ENOTFOUND.
 func (db *DB) Message(ctx context.Context, accountID, id string) (*apiws.Message, error) {
-	m := new(apiws.Message)
-	err := db.Bun.NewSelect().Model(m).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "message")
-	}
-	return m, nil
+	return selectOwned[apiws.Message](ctx, db.Bun, "message", accountID, id)
 }
 
 // MessagesByIDs returns the messages with the ids; missing ones are left out.

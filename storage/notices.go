@@ -84,10 +84,5 @@ func (db *DB) DismissNotice(ctx context.Context, accountID, id string, at time.T
 
 // Notice returns one of the account's notices, or ENOTFOUND.
 func (db *DB) Notice(ctx context.Context, accountID, id string) (*apiws.Notice, error) {
-	n := new(apiws.Notice)
-	err := db.Bun.NewSelect().Model(n).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "notice")
-	}
-	return n, nil
+	return selectOwned[apiws.Notice](ctx, db.Bun, "notice", accountID, id)
 }

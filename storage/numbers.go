@@ -28,22 +28,13 @@ func (db *DB) CreateNumber(ctx context.Context, n *apiws.Number) error {
 // Number returns one number of the account, or ENOTFOUND (also when it
 // belongs to another account).
 func (db *DB) Number(ctx context.Context, accountID, id string) (*apiws.Number, error) {
-	n := new(apiws.Number)
-	err := db.Bun.NewSelect().Model(n).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "number")
-	}
-	return n, nil
+	return selectOwned[apiws.Number](ctx, db.Bun, "number", accountID, id)
 }
 
 // NumberByID returns the number with id whatever its account, or
 // ENOTFOUND; for events that name a number only.
 func (db *DB) NumberByID(ctx context.Context, id string) (*apiws.Number, error) {
-	n := new(apiws.Number)
-	if err := db.Bun.NewSelect().Model(n).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, notFound(err, "number")
-	}
-	return n, nil
+	return selectOne[apiws.Number](ctx, db.Bun, "number", "id = ?", id)
 }
 
 // ListNumbers pages through an account's numbers, newest first, optionally

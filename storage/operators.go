@@ -16,12 +16,7 @@ func (db *DB) CreateOperatorKey(ctx context.Context, k *apiws.OperatorKey, audit
 
 // OperatorKeyByHash finds an operator key by its secret's hash, or ENOTFOUND.
 func (db *DB) OperatorKeyByHash(ctx context.Context, hash []byte) (*apiws.OperatorKey, error) {
-	k := new(apiws.OperatorKey)
-	err := db.Bun.NewSelect().Model(k).Where("secret_hash = ?", hash).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "operator key")
-	}
-	return k, nil
+	return selectOne[apiws.OperatorKey](ctx, db.Bun, "operator key", "secret_hash = ?", hash)
 }
 
 // OperatorKeys lists every operator key, oldest first.

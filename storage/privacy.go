@@ -27,12 +27,7 @@ func (db *DB) CreatePrivacyRequest(ctx context.Context, r *apiws.PrivacyRequest,
 
 // PrivacyRequest returns one of the account's requests, or ENOTFOUND.
 func (db *DB) PrivacyRequest(ctx context.Context, accountID, id string) (*apiws.PrivacyRequest, error) {
-	r := new(apiws.PrivacyRequest)
-	err := db.Bun.NewSelect().Model(r).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "privacy request")
-	}
-	return r, nil
+	return selectOwned[apiws.PrivacyRequest](ctx, db.Bun, "privacy request", accountID, id)
 }
 
 // PrivacyRequests lists the account's requests, newest first.

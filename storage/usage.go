@@ -245,10 +245,5 @@ func (db *DB) APICalls(ctx context.Context, accountID string, page apiws.Page, f
 // APICall returns one call of the account, or ENOTFOUND (also when it
 // belongs to another account).
 func (db *DB) APICall(ctx context.Context, accountID, id string) (*apiws.APICall, error) {
-	c := new(apiws.APICall)
-	err := db.Bun.NewSelect().Model(c).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx)
-	if err != nil {
-		return nil, notFound(err, "api call")
-	}
-	return c, nil
+	return selectOwned[apiws.APICall](ctx, db.Bun, "api call", accountID, id)
 }

@@ -1,0 +1,55 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// Every single-object lookup answers ENOTFOUND naming what was looked for,
+// whether the object is missing or another account's.
+func TestLookupsAnswerNotFound(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc, c, s, a := newAccount("lookup@example.com")
+		if err := db.CreateAccount(ctx, acc, c, s, a); err != nil {
+			t.Fatal(err)
+		}
+		other, c2, s2, a2 := newAccount("lookup-other@example.com")
+		if err := db.CreateAccount(ctx, other, c2, s2, a2); err != nil {
+			t.Fatal(err)
+		}
+		ignore := func(_ any, err error) error { return err }
+		for _, tt := range []struct {
+			name, want string
+			err        error
+		}{
+			{"account", "account not found", ignore(db.Account(ctx, "acc_missing"))},
+			{"account by email", "account not found", ignore(db.AccountByEmail(ctx, "nobody@example.com"))},
+			{"session by hash", "session not found", ignore(db.SessionByHash(ctx, []byte("nope")))},
+			{"api key by hash", "api key not found", ignore(db.APIKeyByHash(ctx, []byte("nope")))},
+			{"api key", "api key not found", ignore(db.APIKey(ctx, acc.ID, "key_missing"))},
+			{"operator key by hash", "operator key not found", ignore(db.OperatorKeyByHash(ctx, []byte("nope")))},
+			{"message", "message not found", ignore(db.Message(ctx, acc.ID, "msg_missing"))},
+			{"message by idempotency key", "message not found", ignore(db.MessageByIdempotencyKey(ctx, acc.ID, "k"))},
+			{"notice", "notice not found", ignore(db.Notice(ctx, acc.ID, "ntc_missing"))},
+			{"number", "number not found", ignore(db.Number(ctx, acc.ID, "num_missing"))},
+			{"number by id", "number not found", ignore(db.NumberByID(ctx, "num_missing"))},
+			{"debug capture", "debug capture not found", ignore(db.DebugCapture(ctx, acc.ID, "cap_missing"))},
+			{"privacy request", "privacy request not found", ignore(db.PrivacyRequest(ctx, acc.ID, "prv_missing"))},
+			{"api call", "api call not found", ignore(db.APICall(ctx, acc.ID, "call_missing"))},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if apiws.ErrorCodeOf(tt.err) != apiws.ENOTFOUND || apiws.ErrorMessage(tt.err) != tt.want {
+					t.Fatalf("got %v, want ENOTFOUND %q", tt.err, tt.want)
+				}
+			})
+		}
+		if acct, err := db.Account(ctx, other.ID); err != nil || acct.ID != other.ID {
+			t.Fatalf("Account(other) = %+v, %v", acct, err)
+		}
+	})
+}
