@@ -15,19 +15,27 @@ import (
 	"github.com/apiws/apiws/storage/storagetest"
 )
 
+// signedUp creates an account with a session at now and returns a context
+// carrying that session as the caller.
+func signedUp(t *testing.T, db *storage.DB, now time.Time) (context.Context, *apiws.Account) {
+	t.Helper()
+	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "Ann", Email: "ann@example.com", Status: apiws.AccountActive,
+		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+	sess := &apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("t"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now}, sess,
+		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID, SessionID: sess.ID})
+	return ctx, acc
+}
+
 // TestCodeExpiresWithoutASweep proves the code's lifetime is checked when
 // it is entered, not only when the sweep forgets it.
 func TestCodeExpiresWithoutASweep(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		now := time.Now().UTC()
-		acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "Ann", Email: "ann@example.com", Status: apiws.AccountActive,
-			PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-		sess := &apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("t"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now}, sess,
-			&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now}); err != nil {
-			t.Fatal(err)
-		}
-		ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID, SessionID: sess.ID})
+		ctx, acc := signedUp(t, db, now)
 		s := New(db, Options{SecretKey: []byte("k")})
 		s.now = func() time.Time { return now }
 		r, err := s.SubmitRequest(ctx, apiws.NewPrivacyRequest{Type: apiws.RequestObjection})
@@ -58,14 +66,7 @@ func TestCodeExpiresWithoutASweep(t *testing.T) {
 func TestCodeHashKeyIsDerived(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		now := time.Now().UTC()
-		acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "Ann", Email: "ann@example.com", Status: apiws.AccountActive,
-			PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-		sess := &apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte("t"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now}, sess,
-			&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now}); err != nil {
-			t.Fatal(err)
-		}
-		ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID, SessionID: sess.ID})
+		ctx, _ := signedUp(t, db, now)
 		secret := bytes.Repeat([]byte{9}, 32)
 		s := New(db, Options{SecretKey: secret})
 		submit := func() (*apiws.PrivacyRequest, string) {
