@@ -89,6 +89,54 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 			a.close()
 		}
 	}()
+	in, err := a.openInfra(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := a.openServices(ctx, cfg, log, in)
+	if err != nil {
+		return nil, err
+	}
+	listeners, err := a.openListeners(ctx, cfg, log, newHandler(cfg, log, in, svc))
+	if err != nil {
+		return nil, err
+	}
+	// The stages stop in this order, each once the one before has returned.
+	a.stages = [][]worker{
+		// No request comes in any more...
+		listeners,
+		// ...sends in flight finish and are recorded...
+		{{"messaging", svc.messages.Run}},
+		// ...then the leases are handed over, so the next owner does not
+		// send them again...
+		{{"ownership", func(ctx context.Context) error {
+			return svc.owners.Run(ctx, ownedNumbers{numbers: svc.numbers, messages: svc.messages})
+		}}},
+		// ...and what was recorded last is flushed, pairings record their
+		// outcome, while the database and the bus are still open.
+		{
+			{"numbers", svc.numbers.Run},
+			{"api key use times", svc.accounts.Run},
+			{"call log", svc.usage.Run},
+			{"mail", svc.mailer.Run},
+			{"retention", svc.privacy.Run},
+		},
+	}
+	log.Info("listening", "addr", a.addr.String(), "database", string(in.db.Dialect), "redis", cfg.RedisURL != "", "instance", svc.owners.ID())
+	return a, nil
+}
+
+// infra is what the services stand on.
+type infra struct {
+	db      *storage.DB
+	bus     events.Bus
+	limiter apiws.Limiter
+	ready   map[string]server.Pinger // for /readyz
+}
+
+// openInfra opens the database (migrated) and, with Redis, the bus and the
+// rate limits over it.
+func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*infra, error) {
 	if err := cfg.ensureSecretKey(); err != nil {
 		return nil, err
 	}
@@ -97,47 +145,62 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	a.closing(db.Close)
-
-	ready := map[string]server.Pinger{"database": db}
-	var bus events.Bus
-	var limiter apiws.Limiter = usage.NewMemoryLimiter()
-	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
-		if err != nil {
-			return nil, fmt.Errorf("APIWS_REDIS_URL: %w", err)
-		}
-		redis.SetLogger(redisLogger{log: log})
-		rdb := redis.NewClient(opts)
-		a.closing(rdb.Close)
-		limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
-		rbus := events.NewRedis(rdb, events.Options{})
-		bus = rbus
-		ready["redis"] = rbus
-	} else {
-		bus = events.NewMemory(events.Options{})
+	in := &infra{db: db, limiter: usage.NewMemoryLimiter(), ready: map[string]server.Pinger{"database": db}}
+	if cfg.RedisURL == "" {
+		in.bus = events.NewMemory(events.Options{})
+		a.closing(in.bus.Close)
+		return in, nil
 	}
-	a.closing(bus.Close)
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("APIWS_REDIS_URL: %w", err)
+	}
+	redis.SetLogger(redisLogger{log: log})
+	rdb := redis.NewClient(opts)
+	a.closing(rdb.Close)
+	in.limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
+	rbus := events.NewRedis(rdb, events.Options{})
+	a.closing(rbus.Close)
+	in.bus, in.ready["redis"] = rbus, rbus
+	return in, nil
+}
 
+// services are the domain services of the server.
+type services struct {
+	mailer   *mail.Sender
+	accounts *accounts.Service
+	usage    *usage.Service
+	owners   *ownership.Manager
+	numbers  *numbers.Service
+	messages *messaging.Service
+	privacy  *privacy.Service
+}
+
+// openServices makes the services, each given what it uses, and the
+// connectors they share.
+func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, in *infra) (*services, error) {
 	// Mail waits in the database outbox; the sender hands it on and
 	// retries until it is accepted.
 	transport, err := mail.Open(cfg.SMTPURL, cfg.MailDir)
 	if err != nil {
 		return nil, err
 	}
-	mailer := mail.NewSender(db, transport, mail.DefaultFrom(cfg.PublicURL), log)
-	accountSvc := accounts.New(db, accounts.Options{Limiter: limiter, SecretKey: cfg.SecretKey, MailQueued: mailer.Notify, Log: log})
-	usageSvc := usage.New(db, usage.Options{
+	svc := &services{mailer: mail.NewSender(in.db, transport, mail.DefaultFrom(cfg.PublicURL), log)}
+	svc.accounts = accounts.New(in.db, accounts.Options{Limiter: in.limiter, SecretKey: cfg.SecretKey, MailQueued: svc.mailer.Notify, Log: log})
+	svc.usage = usage.New(in.db, usage.Options{
 		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
 		RatePerSecond: cfg.RateLimitPerSecond,
-		Limiter:       limiter,
+		Limiter:       in.limiter,
 		Log:           log,
 	})
 
 	// The connectors report to the router, which hands each event to the
 	// service that registered for it when it was made.
 	router := whatsapp.NewRouter(log)
-	instanceID := ownership.NewInstanceID()
-	sandbox, wa, err := openConnectors(ctx, cfg, db, router, log, instanceID)
+	// Number ownership: this instance connects and sends through the
+	// numbers it holds a lease of.
+	svc.owners = ownership.New(in.db, log, ownership.Options{TTL: cfg.LeaseTTL})
+	sandbox, wa, err := openConnectors(ctx, cfg, in.db, router, log, svc.owners.ID())
 	if err != nil {
 		return nil, err
 	}
@@ -149,23 +212,25 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 		}
 		return wa
 	}
-	// Number ownership: this instance connects and sends through the
-	// numbers it holds a lease of.
-	owners := ownership.New(db, log, ownership.Options{TTL: cfg.LeaseTTL, ID: instanceID})
-	numberSvc := numbers.New(numbers.Deps{DB: db, Bus: bus, Log: log, Router: router, Owner: owners, Sandbox: sandbox, Real: wa})
-	messageSvc, err := messaging.New(messaging.Config{
+	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa})
+	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
 		TransitTTL:     cfg.TransitTTL,
-	}, messaging.Deps{DB: db, Bus: bus, Numbers: db, Connectors: connectors, Router: router, Owner: owners, Usage: usageSvc, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	privacySvc := privacy.New(db, privacy.Options{
-		Limiter: limiter, SecretKey: cfg.SecretKey, Numbers: numberSvc, MailQueued: mailer.Notify, Log: log,
+	svc.privacy = privacy.New(in.db, privacy.Options{
+		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify, Log: log,
 	})
+	return svc, nil
+}
 
-	res := resolvers.New(resolvers.Services{Accounts: accountSvc, Keys: accountSvc, Numbers: numberSvc, Messages: messageSvc, Usage: usageSvc, Privacy: privacySvc})
+// newHandler is the HTTP side: the GraphQL API over the services, the
+// dashboard, the playground, health and metrics.
+func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server.Server {
+	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy})
 	srv := server.New(server.Config{
 		Production:       cfg.Production,
 		AllowedOrigins:   cfg.AllowedOrigins,
@@ -179,27 +244,31 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 	}, server.Deps{
 		// messageStatus events are rendered once for all their subscribers.
 		Schema:     renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
-		Keys:       accountSvc,
+		Keys:       svc.accounts,
 		Log:        log,
-		Ready:      ready,
-		Usage:      usageSvc,
-		Limiter:    limiter,
-		Exports:    privacySvc,
+		Ready:      in.ready,
+		Usage:      svc.usage,
+		Limiter:    in.limiter,
+		Exports:    svc.privacy,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
-			dataloaders.Middleware(db),
+			dataloaders.Middleware(in.db),
 		},
 		AroundFields: []graphql.FieldMiddleware{resolvers.AuthPayloadSessions},
 	})
-	srv.Registry().MustRegister(usageSvc.Collectors()...)
+	srv.Registry().MustRegister(svc.usage.Collectors()...)
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
-	}, func() float64 { return float64(db.Statements()) }))
-	srv.Registry().MustRegister(ownershipCollectors(owners, messageSvc)...)
-	srv.Registry().MustRegister(busCollectors(bus)...)
+	}, func() float64 { return float64(in.db.Statements()) }))
+	srv.Registry().MustRegister(ownershipCollectors(svc.owners, svc.messages)...)
+	srv.Registry().MustRegister(busCollectors(in.bus)...)
+	return srv
+}
 
-	// The listeners: the API's, and those of the operators' tools.
+// openListeners listens for the API and, when configured, the operators'
+// tools (pprof, metrics), and returns the workers that serve them.
+func (a *app) openListeners(ctx context.Context, cfg *Config, log *slog.Logger, srv *server.Server) ([]worker, error) {
 	var aside []worker
 	if cfg.PprofAddr != "" {
 		ln, err := a.listen(cfg.PprofAddr)
@@ -230,31 +299,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 	}
-	listeners := append([]worker{httpWorker("http", hs, ln, cfg.ShutdownGracePeriod, cancelBase)}, aside...)
-
-	// The stages stop in this order, each once the one before has returned.
-	a.stages = [][]worker{
-		// No request comes in any more...
-		listeners,
-		// ...sends in flight finish and are recorded...
-		{{"messaging", messageSvc.Run}},
-		// ...then the leases are handed over, so the next owner does not
-		// send them again...
-		{{"ownership", func(ctx context.Context) error {
-			return owners.Run(ctx, ownedNumbers{numbers: numberSvc, messages: messageSvc})
-		}}},
-		// ...and what was recorded last is flushed, pairings record their
-		// outcome, while the database and the bus are still open.
-		{
-			{"numbers", numberSvc.Run},
-			{"api key use times", accountSvc.Run},
-			{"call log", usageSvc.Run},
-			{"mail", mailer.Run},
-			{"retention", privacySvc.Run},
-		},
-	}
-	log.Info("listening", "addr", a.addr.String(), "database", string(db.Dialect), "redis", cfg.RedisURL != "", "instance", instanceID)
-	return a, nil
+	return append([]worker{httpWorker("http", hs, ln, cfg.ShutdownGracePeriod, cancelBase)}, aside...), nil
 }
 
 // openConnectors makes the sandbox and the whatsmeow connector, both
