@@ -64,7 +64,8 @@ type Config struct {
 	// RetryBase is the first retry's backoff; it doubles each time, with
 	// jitter, up to RetryMax.
 	RetryBase, RetryMax time.Duration
-	// AllowPrivateMediaURLs lets tests fetch media from loopback servers.
+	// AllowPrivateMediaURLs lets media URLs reach loopback and private
+	// addresses, over plain http too (APIWS_ALLOW_PRIVATE_URLS).
 	AllowPrivateMediaURLs bool
 	// TransitTTL bounds how long a sent message's content is kept for the
 	// recipient's retry receipts when no delivery receipt ends it sooner

@@ -22,26 +22,29 @@ import (
 // Config is apiws's whole configuration, read once from the environment
 // (flags may override the address and database).
 type Config struct {
-	Addr                 string
-	DatabaseURL          string
-	RedisURL             string
-	RedisKeyPrefix       string
-	SMTPURL              string
-	MailDir              string
-	AllowedOrigins       []string
-	TrustedProxies       []netip.Prefix
-	PublicURL            string
-	SecretKey            []byte
-	Production           bool
-	PlanMonthlyMessages  int
-	PlanSendsPerSecond   float64
-	RateLimitPerSecond   float64
-	SandboxDelay         float64
-	PprofAddr            string
-	ShutdownGracePeriod  time.Duration
-	LeaseTTL             time.Duration
-	WSAuthRecheck        time.Duration
-	MetricsAddr          string
+	Addr                string
+	DatabaseURL         string
+	RedisURL            string
+	RedisKeyPrefix      string
+	SMTPURL             string
+	MailDir             string
+	AllowedOrigins      []string
+	TrustedProxies      []netip.Prefix
+	PublicURL           string
+	SecretKey           []byte
+	Production          bool
+	PlanMonthlyMessages int
+	PlanSendsPerSecond  float64
+	RateLimitPerSecond  float64
+	SandboxDelay        float64
+	PprofAddr           string
+	ShutdownGracePeriod time.Duration
+	LeaseTTL            time.Duration
+	WSAuthRecheck       time.Duration
+	MetricsAddr         string
+	// AllowPrivateURLs lets media URLs reach loopback and private
+	// addresses, over plain http too: development and tests only.
+	AllowPrivateURLs     bool
 	MaxSockets           int
 	MaxSubscriptions     int
 	secretKeyWasProvided bool
@@ -88,6 +91,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		SandboxDelay:        number("APIWS_SANDBOX_DELAY", 1),
 		PprofAddr:           get("APIWS_PPROF_ADDR", ""),
 		MetricsAddr:         get("APIWS_METRICS_ADDR", ""),
+		AllowPrivateURLs:    get("APIWS_ALLOW_PRIVATE_URLS", "") == "true",
 		ShutdownGracePeriod: 15 * time.Second,
 	}
 	if s := get("APIWS_LEASE_TTL", ""); s != "" {

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -699,6 +701,43 @@ func TestIncomingMessagesEndWithAnErrorAfterARedisOutage(t *testing.T) {
 				t.Fatalf("incomingMessages ended with %v, want an UNAVAILABLE error", m)
 			}
 			ws.complete("in")
+		})
+	}
+}
+
+// TestPrivateMediaURLsOnlyWhenAllowed: APIWS_ALLOW_PRIVATE_URLS=true lets a
+// media URL on this machine (plain http) through, for development and
+// tests; without it such a URL is refused and nothing is queued.
+func TestPrivateMediaURLsOnlyWhenAllowed(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\nnot really a png")
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(png)
+	}))
+	defer files.Close()
+	media := map[string]any{"kind": "IMAGE", "mimeType": "image/png", "url": files.URL + "/a.png"}
+	for _, allowed := range []bool{false, true} {
+		t.Run(fmt.Sprint("allowed=", allowed), func(t *testing.T) {
+			env := map[string]string{}
+			if allowed {
+				env["APIWS_ALLOW_PRIVATE_URLS"] = "true"
+			}
+			base := startServer(t, env)
+			token, _ := signUp(t, base, "media-url@example.com")
+			num := connectedNumber(t, base, token)
+			r := gql(t, base, token, sendMutation, map[string]any{"i": map[string]any{"numberId": num, "to": "+14155550123", "media": media}})
+			codes := userErrorCodes(get(r.Data, "sendMessage"))
+			id := str(r.Data, "sendMessage", "message", "id")
+			if !allowed {
+				if len(codes) != 1 || !strings.HasPrefix(codes[0], "INVALID@input.media") || id != "" {
+					t.Fatalf("a loopback media URL without APIWS_ALLOW_PRIVATE_URLS: %v, message %q", codes, id)
+				}
+				return
+			}
+			if len(codes) != 0 || id == "" {
+				t.Fatalf("a loopback media URL with APIWS_ALLOW_PRIVATE_URLS=true: %v %+v", codes, r)
+			}
+			waitMessages(t, base, token, "sent", func(ms map[string]any) bool { return statusOf(ms, id) == "READ" })
 		})
 	}
 }

@@ -217,6 +217,8 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
 		TransitTTL:     cfg.TransitTTL,
+		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
+		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
 	}, messaging.Deps{DB: in.db, Bus: in.bus, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Log: log})
 	if err != nil {
 		return nil, err
