@@ -118,6 +118,8 @@ func (s *Service) follow(n *apiws.Number, p *pairing, ch <-chan whatsapp.PairEve
 		switch {
 		case ev.QR != nil:
 			s.pairingQR(n, ev.QR)
+		case ev.Linked != nil:
+			s.pairingLinked(n, ev.Linked)
 		case ev.Success != nil:
 			s.pairingSucceeded(n, ev.Success)
 			return
@@ -148,6 +150,35 @@ func (s *Service) pairingQR(n *apiws.Number, qr *whatsapp.QRCode) {
 	}
 	if changed {
 		s.publish(n, apiws.EventPairing, pairingData{QR: code})
+	}
+}
+
+// pairingLinked records that the phone accepted the link: the number has
+// its phone and device and is CONNECTING until the pairing's outcome (or
+// the connector's CONNECTED) says more.
+func (s *Service) pairingLinked(n *apiws.Number, l *whatsapp.PairSuccess) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	at := s.now()
+	got, changed, err := s.db.ChangeNumber(ctx, n.ID, func(n *apiws.Number) bool {
+		if n.Status != apiws.NumberPairing {
+			return false // cancelled meanwhile; the outcome follows
+		}
+		n.Phone, n.JID = &l.Phone, &l.JID
+		n.PushName = nil
+		if l.PushName != "" {
+			n.PushName = &l.PushName
+		}
+		n.Status = apiws.NumberConnecting
+		n.Pairing, n.PairingExpiresAt = nil, nil
+		return true
+	})
+	if err != nil {
+		s.log.Error("record pairing link", "number", n.ID, "err", err)
+		return
+	}
+	if changed {
+		s.publishStatus(got, at, "linked; connecting")
 	}
 }
 

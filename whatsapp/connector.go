@@ -18,8 +18,9 @@ import (
 // EventHandler given to the Connector's constructor.
 type Connector interface {
 	// PairQR starts pairing a new device for n and returns a channel of
-	// PairEvents: QR codes as they rotate, then exactly one outcome (Success
-	// or Failure), then the channel is closed. Cancelling ctx aborts the
+	// PairEvents: QR codes as they rotate, Linked once the phone accepted
+	// the link, then exactly one outcome (Success once the linked device is
+	// connected or gave up for now, or Failure), then the channel is closed. Cancelling ctx aborts the
 	// pairing; the outcome is then a Failure with reason CANCELLED, which a
 	// reader that has stopped reading may never see. Only one pairing per
 	// number runs at a time: a second PairQR for n fails with ErrPairing.

@@ -100,10 +100,13 @@ func (*StateChange) isEvent() {}
 func (*Receipt) isEvent()     {}
 func (*Inbound) isEvent()     {}
 
-// PairEvent is one step of a pairing: exactly one of QR, Success and Failure
-// is set.
+// PairEvent is one step of a pairing: exactly one of QR, Linked, Success
+// and Failure is set.
 type PairEvent struct {
-	QR      *QRCode
+	QR *QRCode
+	// Linked says the phone accepted the link: the device has its keys and
+	// is connecting (its Status is CONNECTING). Success or Failure follows.
+	Linked  *PairSuccess
 	Success *PairSuccess
 	Failure *PairFailure
 }
@@ -127,9 +130,9 @@ type PairSuccess struct {
 	JID string
 	// PushName is the name set on the phone; may be empty at first.
 	PushName string
-	// Status is how the number stands once linked: CONNECTED, or
-	// DISCONNECTED (with Reason) when its first connection did not come up
-	// in time. Empty means CONNECTED.
+	// Status is how the number stands: in Linked, CONNECTING; in Success,
+	// CONNECTED, or DISCONNECTED (with Reason) when its first connection did
+	// not come up in time. Empty means CONNECTED.
 	Status apiws.NumberStatus
 	Reason string
 }

@@ -150,7 +150,7 @@ func (s *Sandbox) TransmissionCount(msgID string) int {
 	return n
 }
 
-// PairQR simulates pairing: QR codes, then success.
+// PairQR simulates pairing: QR codes, then the link, then success.
 func (s *Sandbox) PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -163,7 +163,7 @@ func (s *Sandbox) PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEvent
 	}
 	num.pairing = true
 	// Room for every event, so the simulation never blocks on a reader.
-	ch := make(chan PairEvent, 3)
+	ch := make(chan PairEvent, 4)
 	s.goLocked(func() { s.pair(ctx, n.ID, ch) })
 	return ch, nil
 }
@@ -202,6 +202,9 @@ func (s *Sandbox) pair(ctx context.Context, numberID string, ch chan<- PairEvent
 	s.reportLocked(num, &StateChange{NumberID: numberID, Status: apiws.NumberConnected, At: time.Now()})
 	s.mu.Unlock()
 
+	linked := success
+	linked.Status = apiws.NumberConnecting
+	ch <- PairEvent{Linked: &linked}
 	ch <- PairEvent{Success: &success}
 }
 

@@ -89,9 +89,14 @@ func TestSandboxPairing(t *testing.T) {
 	}
 
 	var qrs int
-	var success *PairSuccess
+	var linked, success *PairSuccess
 	for ev := range ch {
 		switch {
+		case ev.Linked != nil:
+			if qrs == 0 || success != nil || linked != nil {
+				t.Errorf("Linked after %d QR codes, success %v, linked %v", qrs, success, linked)
+			}
+			linked = ev.Linked
 		case ev.QR != nil:
 			if success != nil {
 				t.Error("QR code after the outcome")
@@ -110,8 +115,11 @@ func TestSandboxPairing(t *testing.T) {
 	if took := time.Since(start); took > 3*time.Second {
 		t.Errorf("pairing took %v, want under 3s", took)
 	}
-	if qrs < 1 || success == nil {
-		t.Fatalf("got %d QR codes and success %v", qrs, success)
+	if qrs < 1 || linked == nil || success == nil {
+		t.Fatalf("got %d QR codes, linked %v and success %v", qrs, linked, success)
+	}
+	if linked.Status != apiws.NumberConnecting || linked.JID != success.JID {
+		t.Errorf("linked %+v, want CONNECTING with the success's device %s", linked, success.JID)
 	}
 	if !regexp.MustCompile(`^\+155501\d{5}$`).MatchString(success.Phone) {
 		t.Errorf("phone %q not in +1 555 01x xxxx", success.Phone)

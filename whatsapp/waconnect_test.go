@@ -269,6 +269,9 @@ func TestPairSuccessWaitsForConnection(t *testing.T) {
 	}
 	fc := h.client(t)
 	fc.completePairing(t, pairedJID)
+	if ev := <-ch; ev.Linked == nil || ev.Linked.Status != apiws.NumberConnecting || ev.Linked.JID != pairedJID.String() {
+		t.Fatalf("event after the link %+v, want Linked and CONNECTING", ev)
+	}
 	// No Connected after linking (the 515 reconnect failed): the outcome
 	// says so once the wait is over.
 	h.clock.awaitWaiters(t, 1)

@@ -16,7 +16,8 @@ const pairCodeWait = 20 * time.Second
 
 // pairConnectWait bounds how long a linked device may take to connect:
 // after linking, WhatsApp closes the stream (error 515) and whatsmeow
-// connects again; a pairing's outcome waits for that connection.
+// connects again. The pairing reports Linked (CONNECTING) at once, and its
+// outcome waits for that connection.
 const pairConnectWait = 30 * time.Second
 
 // PairQR links a new device for n and streams its QR codes and outcome.
@@ -49,6 +50,13 @@ func (w *Whatsmeow) PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEve
 		defer close(out)
 		outcome := w.relayQR(pairCtx, num, qr, out)
 		if outcome.Success != nil {
+			linked := *outcome.Success
+			linked.Status = apiws.NumberConnecting
+			select {
+			case out <- PairEvent{Linked: &linked}:
+			case <-pairCtx.Done():
+			case <-w.done:
+			}
 			w.awaitConnection(pairCtx, num, outcome.Success)
 		}
 		cancel()

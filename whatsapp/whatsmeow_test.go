@@ -234,7 +234,16 @@ func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
 		t.Fatalf("PairPhone = %q, %v (asked for %q)", code, err, fc.pairPhone)
 	}
 	fc.completePairing(t, pairedJID)
+	want := PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop", Status: apiws.NumberConnecting}
+	if ev := <-ch; ev.Linked == nil || *ev.Linked != want {
+		t.Fatalf("event after the link %+v, want Linked %+v", ev, want)
+	}
 	// The outcome waits for the linked device's first connection.
+	select {
+	case ev := <-ch:
+		t.Fatalf("outcome %+v before the connection", ev)
+	default:
+	}
 	fc.login()
 	ev, ok := <-ch
 	if !ok || ev.Success == nil {
@@ -243,7 +252,7 @@ func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
 	if _, open := <-ch; open {
 		t.Fatal("channel not closed after the outcome")
 	}
-	want := PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop", Status: apiws.NumberConnected}
+	want.Status = apiws.NumberConnected
 	if *ev.Success != want {
 		t.Fatalf("success %+v, want %+v", *ev.Success, want)
 	}
