@@ -39,6 +39,9 @@ type Number struct {
 	// PairingExpiresAt is when the pairing under way last promised its next
 	// step; a PAIRING number long past it was abandoned (its instance died).
 	PairingExpiresAt *time.Time `bun:"pairing_expires_at" json:"-"`
+	// BanExpiresAt is when a BANNED number's temporary ban ends, when
+	// WhatsApp said; its owner connects it again then, also after a restart.
+	BanExpiresAt *time.Time `bun:"ban_expires_at" json:"-"`
 }
 
 // NewNumber is the input of NumberService.ConnectNumber.

@@ -191,6 +191,9 @@ func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
 	}
 	n, err := s.setStatus(ctx, sc.NumberID, sc.Status, sc.Reason, func(n *apiws.Number) bool {
 		stale := sc.Status == apiws.NumberConnected && n.Status == apiws.NumberLoggedOut
+		if sc.Status == apiws.NumberBanned {
+			n.BanExpiresAt = sc.BanExpiresAt // kept for a reconnect after a restart
+		}
 		return n.Status != apiws.NumberPairing && !stale
 	})
 	if err != nil && apiws.ErrorCodeOf(err) != apiws.ENOTFOUND { // a removed number's last words
@@ -234,7 +237,8 @@ func (s *Service) notice(ctx context.Context, sc *whatsapp.StateChange) {
 
 // ConnectOwned connects a number this instance has just come to own (at
 // start, or taken over from another instance), as recorded now: it may have
-// been logged out or removed meanwhile.
+// been logged out or removed meanwhile. A number under a temporary ban is
+// connected when the ban ends.
 func (s *Service) ConnectOwned(ctx context.Context, n *apiws.Number) {
 	cur, err := s.db.NumberByID(ctx, n.ID)
 	if err != nil {
@@ -244,7 +248,12 @@ func (s *Service) ConnectOwned(ctx context.Context, n *apiws.Number) {
 		return
 	}
 	switch cur.Status {
-	case apiws.NumberPairing, apiws.NumberLoggedOut, apiws.NumberBanned:
+	case apiws.NumberBanned:
+		if cur.BanExpiresAt != nil {
+			s.reconnectAt(cur.ID, *cur.BanExpiresAt)
+		}
+		return
+	case apiws.NumberPairing, apiws.NumberLoggedOut:
 		return
 	}
 	conn, err := s.connector(cur.Sandbox)

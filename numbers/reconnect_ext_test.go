@@ -196,6 +196,51 @@ func TestTemporaryBanEndsInReconnect(t *testing.T) {
 	})
 }
 
+// TestTemporaryBanEndsInReconnectAfterRestart: the ban's end is stored
+// with the number, so the instance that owns it after a restart (or a
+// lease move) connects it when the ban ends; a ban for good stays.
+func TestTemporaryBanEndsInReconnectAfterRestart(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+		defer cancel()
+		temporary, forGood := e.pairSandbox(ctx, t), e.pairSandbox(ctx, t)
+		until := time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)
+		e.svc.HandleStateChange(&whatsapp.StateChange{NumberID: temporary.ID, Status: apiws.NumberBanned, Reason: "101: sent to too many people",
+			Code: 101, BanExpiresAt: &until, Permanent: true, At: time.Now()})
+		e.svc.HandleStateChange(&whatsapp.StateChange{NumberID: forGood.ID, Status: apiws.NumberBanned, Reason: "403: banned",
+			Code: 403, Permanent: true, At: time.Now()})
+		got, err := e.db.NumberByID(ctx, temporary.ID)
+		if err != nil || got.Status != apiws.NumberBanned || got.BanExpiresAt == nil || !got.BanExpiresAt.Equal(until) {
+			t.Fatalf("banned number %+v, %v; want BANNED until %v", got, err, until)
+		}
+		e.stop()
+
+		// A fresh start: ownership hands the new instance its numbers.
+		e = newEnv(t, db)
+		clk := newClock()
+		clk.now = until.Add(-time.Minute)
+		e.svc.SetClock(clk.Now, clk.After)
+		e.svc.ConnectOwned(ctx, temporary)
+		e.svc.ConnectOwned(ctx, forGood)
+		if e.svc.Retrying(forGood.ID) {
+			t.Error("a number banned for good is set to reconnect")
+		}
+		clk.awaitWaiter(t)
+		if got := e.status(t, temporary.ID); got != apiws.NumberBanned {
+			t.Fatalf("reconnected before the ban ended: %s", got)
+		}
+		clk.Advance(time.Minute)
+		waitFor(t, "CONNECTED after the ban", func() bool { return e.status(t, temporary.ID) == apiws.NumberConnected })
+		if got, _ := e.db.NumberByID(ctx, temporary.ID); got.BanExpiresAt != nil {
+			t.Errorf("ban expiry %v kept after the reconnect", got.BanExpiresAt)
+		}
+		if got := e.status(t, forGood.ID); got != apiws.NumberBanned {
+			t.Errorf("number banned for good is %s", got)
+		}
+	})
+}
+
 func TestConnectionNotices(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db)

@@ -238,6 +238,9 @@ func (s *Service) setStatus(ctx context.Context, id string, status apiws.NumberS
 		if status != apiws.NumberPairing {
 			n.Pairing, n.PairingExpiresAt = nil, nil
 		}
+		if status != apiws.NumberBanned {
+			n.BanExpiresAt = nil
+		}
 		n.Status = status
 		return true
 	})

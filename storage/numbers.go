@@ -125,11 +125,15 @@ func (db *DB) AbandonStalePairings(ctx context.Context, accountID string, before
 }
 
 // PairedNumbers returns every number, of any account, that is paired and
-// neither logged out nor banned: those whose leases the instances share.
+// neither logged out nor banned for good (a temporary ban's end is known):
+// those whose leases the instances share.
 func (db *DB) PairedNumbers(ctx context.Context) ([]*apiws.Number, error) {
 	var ns []*apiws.Number
 	err := db.Bun.NewSelect().Model(&ns).
-		Where("status IN (?)", bun.List([]apiws.NumberStatus{apiws.NumberConnected, apiws.NumberConnecting, apiws.NumberDisconnected})).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("status IN (?)", bun.List([]apiws.NumberStatus{apiws.NumberConnected, apiws.NumberConnecting, apiws.NumberDisconnected})).
+				WhereOr("status = ? AND ban_expires_at IS NOT NULL", apiws.NumberBanned)
+		}).
 		Where("jid IS NOT NULL").
 		OrderExpr("id").Scan(ctx)
 	return ns, translate(err)

@@ -163,3 +163,41 @@ func TestListNumbersNewestFirstWithFilterAndCursor(t *testing.T) {
 		}
 	})
 }
+
+// TestPairedNumbersKeepTemporarilyBannedOnes: a number under a temporary
+// ban keeps its lease (its owner reconnects it when the ban ends, also
+// after a restart), so it counts as paired; one banned for good, or paired
+// numbers logged out, do not.
+func TestPairedNumbersKeepTemporarilyBannedOnes(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "ban@example.com")
+		until := time.Now().UTC().Add(time.Hour).Truncate(time.Microsecond)
+		mk := func(status apiws.NumberStatus, banEnds *time.Time) string {
+			n := newNumber(acc.ID, status)
+			n.JID, n.BanExpiresAt = ptr(apiws.NewID("jid")+"@s.whatsapp.net"), banEnds
+			if err := db.CreateNumber(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			return n.ID
+		}
+		temporary := mk(apiws.NumberBanned, &until)
+		mk(apiws.NumberBanned, nil)
+		mk(apiws.NumberLoggedOut, nil)
+		connected := mk(apiws.NumberConnected, nil)
+		paired, err := db.PairedNumbers(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, n := range paired {
+			ids = append(ids, n.ID)
+		}
+		if len(ids) != 2 || ids[0] != temporary || ids[1] != connected {
+			t.Fatalf("PairedNumbers = %v, want %v", ids, []string{temporary, connected})
+		}
+		if got := paired[0].BanExpiresAt; got == nil || !got.Equal(until) {
+			t.Errorf("ban expiry read back %v, want %v", got, until)
+		}
+	})
+}

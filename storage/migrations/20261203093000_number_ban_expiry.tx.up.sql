@@ -1,0 +1,1 @@
+ALTER TABLE numbers ADD COLUMN ban_expires_at {{.TS}};
