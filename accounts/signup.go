@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // the refused attempt), and only the time of the age check is kept.
 func (s *Service) SignUp(ctx context.Context, in apiws.SignUp) (*apiws.Account, string, error) {
 	if in.IP != "" {
-		if err := s.allow(ctx, "signup:ip:"+in.IP, signUpPerIP); err != nil {
+		if err := s.allow(ctx, "signup:ip:"+apiws.ClientNetwork(in.IP), signUpPerIP); err != nil {
 			return nil, "", err
 		}
 	}
@@ -75,11 +74,11 @@ func (s *Service) newSession(accountID string, now time.Time, ip, userAgent stri
 // owner out) and per IP; every attempt hashes once, in its turn.
 func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent string) (*apiws.Account, string, error) {
 	email = strings.TrimSpace(email)
-	if err := s.allow(ctx, "login:email:"+strings.ToLower(email)+":net:"+network(ip), loginPerEmailNet); err != nil {
+	if err := s.allow(ctx, "login:email:"+strings.ToLower(email)+":net:"+apiws.ClientNetwork(ip), loginPerEmailNet); err != nil {
 		return nil, "", err
 	}
 	if ip != "" {
-		if err := s.allow(ctx, "login:ip:"+ip, loginPerIP); err != nil {
+		if err := s.allow(ctx, "login:ip:"+apiws.ClientNetwork(ip), loginPerIP); err != nil {
 			return nil, "", err
 		}
 	}
@@ -108,22 +107,6 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip, userAgent stri
 		return nil, "", err
 	}
 	return acc, token, nil
-}
-
-// network is the client network login attempts are counted under: the
-// IPv4 address itself, or the /64 of an IPv6 address (one host's usual
-// share); an unparsable address as it is.
-func network(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 func (s *Service) allow(ctx context.Context, key string, l apiws.Limit) error {

@@ -3,6 +3,7 @@ package numbers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -72,8 +73,10 @@ func (s *Service) tellOwner(ctx context.Context, action, numberID string) error 
 }
 
 // logoutWait bounds how long a logout waits for the number's owner to
-// answer before logging out here.
-const logoutWait = 10 * time.Second
+// answer before logging out here. It is longer than the owner's own budget
+// for the logout (writeTimeout), so that the two never log the number out
+// at the same time.
+const logoutWait = writeTimeout + 5*time.Second
 
 // logOutWhereOwned logs n out through the instance that holds its
 // connection: logging out elsewhere would delete the keys under the owner's
@@ -85,23 +88,51 @@ func (s *Service) logOutWhereOwned(ctx context.Context, n *apiws.Number, conn wh
 		return conn.Logout(ctx, n)
 	}
 	reply := "number-logout-" + apiws.NewID("r")
-	sub, err := s.bus.Subscribe(ctx, reply)
+	f, err := events.NewFollower(ctx, s.bus, reply, apiws.EventNumberCommand)
 	if err == nil {
-		defer sub.Close()
+		defer f.Close()
 		data, _ := json.Marshal(command{Action: "logout", NumberID: n.ID, Number: n, Reply: reply})
 		err = s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: n.ID, Data: data})
 	}
 	if err == nil {
-		select {
-		case <-sub.C():
+		if err = s.awaitLogout(ctx, f, n.ID); err == nil {
 			return nil // the owner logged it out
-		case <-s.after(logoutWait):
-		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
 	s.log.Info("no owner logged the number out; logging out here", "number", n.ID, "err", err)
 	return conn.Logout(ctx, n)
+}
+
+// errNoAnswer: no owner said it logged the number out within logoutWait.
+var errNoAnswer = errors.New("no answer from an owner")
+
+// awaitLogout waits for the owner's answer that it logged numberID out.
+// Only that answer counts: a resync (the reply topic's subscription was
+// confirmed late, or the broker came back) is no answer, and waiting goes
+// on until logoutWait.
+func (s *Service) awaitLogout(ctx context.Context, f *events.Follower, numberID string) error {
+	timeout := s.after(logoutWait)
+	for {
+		select {
+		case ev, ok := <-f.C():
+			if !ok {
+				var err error
+				if ev, err = f.Resume(); err != nil {
+					return err
+				}
+			}
+			if ev.Kind == apiws.EventNumberCommand && ev.NumberID == numberID {
+				return nil
+			}
+		case <-timeout:
+			return errNoAnswer
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // obeyLogout logs out a number this instance owns, for another instance

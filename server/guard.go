@@ -19,8 +19,9 @@ import (
 // websockets, which live long) and the request rate of its client address.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !websocket.IsWebSocketUpgrade(r) {
-			// A body dripped slowly must not hold the request open.
+		if r.Method != http.MethodGet || !websocket.IsWebSocketUpgrade(r) {
+			// A body dripped slowly must not hold the request open (a
+			// websocket upgrade is a GET, without a body).
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		}
 		if s.deps.Usage != nil {
@@ -76,11 +77,12 @@ func newTokenFailures(lim apiws.Limiter) *tokenFailures {
 	return &tokenFailures{lim: lim, now: time.Now, until: map[string]time.Time{}}
 }
 
-// blocked returns ERATELIMITED while ip is refused.
+// blocked returns ERATELIMITED while ip's network is refused.
 func (f *tokenFailures) blocked(ip string) error {
 	if f == nil || f.lim == nil {
 		return nil
 	}
+	ip = apiws.ClientNetwork(ip)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if until, ok := f.until[ip]; ok {
@@ -98,6 +100,7 @@ func (f *tokenFailures) failed(ctx context.Context, ip string) {
 	if f == nil || f.lim == nil {
 		return
 	}
+	ip = apiws.ClientNetwork(ip)
 	ok, wait, err := f.lim.Allow(ctx, "authfail:"+ip, failedTokenLimit)
 	if err != nil || ok {
 		return

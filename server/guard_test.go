@@ -38,6 +38,43 @@ func TestSlowBodyMeetsTheReadDeadline(t *testing.T) {
 	}
 }
 
+// A POST that claims a websocket upgrade is no websocket: its body meets
+// the read deadline like any other.
+func TestSlowBodyWithUpgradeHeadersMeetsTheReadDeadline(t *testing.T) {
+	ts := httptest.NewServer(newTestServer(t, Config{ReadTimeout: 100 * time.Millisecond}))
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body was incomplete: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("HTTP %d, want 408", resp.StatusCode)
+	}
+}
+
+// IPv6 addresses of one /64 are one client: failing from one and trying
+// from another does not step around the block.
+func TestFailedTokensBlockTheIPv6Network(t *testing.T) {
+	f := newTokenFailures(usage.NewMemoryLimiter())
+	for i := 0; i <= failedTokenLimit.Burst; i++ {
+		f.failed(context.Background(), fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if err := f.blocked("2001:db8:1:2::ffff"); apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
+		t.Fatalf("another address of the same /64: %v, want RATE_LIMITED", err)
+	}
+	if err := f.blocked("2001:db8:1:3::1"); err != nil {
+		t.Fatalf("another /64 is blocked: %v", err)
+	}
+}
+
 // fakeClock is a time the test moves.
 type fakeClock struct{ t time.Time }
 

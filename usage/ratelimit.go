@@ -28,7 +28,7 @@ func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
 		if c.IP == "" {
 			return nil
 		}
-		checks = []check{{"req:ip:" + c.IP, apiws.Limit{Rate: s.rate, Burst: burst}}}
+		checks = []check{{"req:ip:" + apiws.ClientNetwork(c.IP), apiws.Limit{Rate: s.rate, Burst: burst}}}
 	} else {
 		cred := c.APIKeyID
 		if cred == "" {
@@ -65,7 +65,7 @@ func (s *Service) AllowAddress(ctx context.Context, ip string) error {
 		return nil
 	}
 	rate := s.rate * AddressRateFactor
-	err := apiws.CheckLimit(ctx, s.lim, "req:addr:"+ip, apiws.Limit{Rate: rate, Burst: max(1, int(math.Ceil(rate)))})
+	err := apiws.CheckLimit(ctx, s.lim, "req:addr:"+apiws.ClientNetwork(ip), apiws.Limit{Rate: rate, Burst: max(1, int(math.Ceil(rate)))})
 	if err != nil && apiws.ErrorCodeOf(err) != apiws.ERATELIMITED {
 		s.log.Warn("rate limiter unavailable", "err", err)
 		return nil

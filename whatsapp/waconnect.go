@@ -117,7 +117,10 @@ func (w *Whatsmeow) Logout(ctx context.Context, n *apiws.Number) error {
 		}
 		num.client.Disconnect()
 		if device != nil && device.ID != nil {
-			if err := w.devices.DeleteDevice(ctx, device); err != nil {
+			// The keys go even when the caller's ctx ended meanwhile.
+			delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := w.devices.DeleteDevice(delCtx, device); err != nil {
 				return fmt.Errorf("delete device keys: %w", err)
 			}
 		}
@@ -129,8 +132,9 @@ func (w *Whatsmeow) Logout(ctx context.Context, n *apiws.Number) error {
 // versionState remembers the last time WhatsApp was asked for its web
 // version, so that a wave of client-outdated failures asks once.
 type versionState struct {
-	mu      sync.Mutex
-	askedAt time.Time
+	mu        sync.Mutex
+	askedAt   time.Time
+	changedAt time.Time // when the last ask changed the version in use
 }
 
 // versionRetry is how often, at most, WhatsApp is asked for its version
@@ -177,7 +181,9 @@ func (w *Whatsmeow) refreshVersion() bool {
 	defer w.version.mu.Unlock()
 	before := store.GetWAVersion()
 	if !w.version.askedAt.IsZero() && w.now().Sub(w.version.askedAt) < versionRetry {
-		return false
+		// A wave of failures (every number at once) asks once; the numbers
+		// after the first reconnect with what that ask brought.
+		return !w.version.changedAt.IsZero() && w.now().Sub(w.version.changedAt) < versionRetry
 	}
 	w.version.askedAt = w.now()
 	ctx, cancel := context.WithTimeout(context.Background(), versionTimeout)
@@ -188,6 +194,7 @@ func (w *Whatsmeow) refreshVersion() bool {
 		return false
 	}
 	store.SetWAVersion(v)
+	w.version.changedAt = w.now()
 	w.log.Info("whatsapp web version updated", "from", before.String(), "to", v.String())
 	return true
 }

@@ -111,6 +111,25 @@ func TestWhatsmeowClientOutdated(t *testing.T) {
 			t.Errorf("state %+v", sc)
 		}
 	})
+	t.Run("a wave of failures asks once, and every number takes the new version", func(t *testing.T) {
+		keepVersion(t)
+		newer := store.GetWAVersion()
+		newer[2]++
+		asks := 0
+		h := newHarnessWith(t, WhatsmeowOptions{fetchVersion: func(context.Context) (store.WAVersionContainer, error) {
+			asks++
+			return newer, nil
+		}})
+		// Every number's client fails at about the same moment.
+		for i := range 3 {
+			if !h.w.refreshVersion() {
+				t.Fatalf("number %d: no reconnect with the new version", i+1)
+			}
+		}
+		if asks != 1 {
+			t.Errorf("WhatsApp asked %d times for its version, want once", asks)
+		}
+	})
 	t.Run("no newer version: stays down", func(t *testing.T) {
 		keepVersion(t)
 		h := newHarnessWith(t, WhatsmeowOptions{fetchVersion: func(context.Context) (store.WAVersionContainer, error) { return store.GetWAVersion(), nil }})
@@ -339,6 +358,29 @@ func TestSendNeedsLogin(t *testing.T) {
 	}
 	if len(fc.sent) != 0 {
 		t.Error("sent before login")
+	}
+}
+
+// TestNoAnswerIsNotNotOnWhatsApp: a lookup WhatsApp answers with nothing
+// fails the send for a retry and is not cached as "not on WhatsApp".
+func TestNoAnswerIsNotNotOnWhatsApp(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	n, fc := h.pair(t)
+	fc.mu.Lock()
+	fc.onWA["+14155552671"], fc.silent = true, true
+	fc.mu.Unlock()
+	_, err := h.w.Send(ctx, n, OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindText, Text: "x"})
+	var se *SendError
+	if !errors.As(err, &se) || !se.Retryable || se.Code == CodeNotOnWhatsApp {
+		t.Fatalf("send with no answer to the lookup: %v, want a retryable error", err)
+	}
+	fc.mu.Lock()
+	fc.silent = false
+	fc.mu.Unlock()
+	h.clock.Advance(lookupInterval)
+	if _, err := h.w.Send(ctx, n, OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindText, Text: "x"}); err != nil {
+		t.Fatalf("the retry: %v", err)
 	}
 }
 

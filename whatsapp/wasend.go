@@ -81,10 +81,12 @@ func (w *Whatsmeow) lookup(ctx context.Context, num *waNumber, phone string) (re
 	if err != nil {
 		return recipient{}, fmt.Errorf("look up %s: %w", phone, err)
 	}
-	r := recipient{at: w.now()}
-	if len(resp) > 0 {
-		r.jid, r.isIn = resp[0].JID, resp[0].IsIn
+	if len(resp) == 0 {
+		// No answer is not "not on WhatsApp": nothing is cached, and the
+		// send is tried again.
+		return recipient{}, sendErr(CodeTimeout, "whatsapp gave no answer about "+phone, true, nil)
 	}
+	r := recipient{at: w.now(), jid: resp[0].JID, isIn: resp[0].IsIn}
 	num.recipients.Store(phone, r)
 	return r, nil
 }
