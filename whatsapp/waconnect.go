@@ -26,15 +26,32 @@ func (w *Whatsmeow) Connect(ctx context.Context, n *apiws.Number) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if num := s.num.Load(); num != nil && num.client.IsConnected() {
+	if num := s.num.Load(); num != nil && (num.client.IsConnected() || num.dialing.Load()) {
+		s.mu.Unlock()
 		return nil
 	}
 	num := w.attach(s, n.ID, device)
-	if err := num.client.Connect(); err != nil {
-		num.stop()
+	num.dialing.Store(true)
+	s.mu.Unlock()
+	// The dial and handshake (up to about 50 s) hold no lock: a Disconnect,
+	// a Logout or a pairing of the number need not wait for them.
+	err = num.client.Connect()
+	num.dialing.Store(false)
+	s.mu.Lock()
+	replaced := s.num.Load() != num
+	if err != nil && !replaced {
 		detach(s, num)
+	}
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		num.stop()
 		return fmt.Errorf("connect: %w", err)
+	case replaced:
+		// Disconnected, logged out or connected anew while it dialed: this
+		// client is nobody's any more, and what replaced it reported the
+		// number's state.
+		num.stop()
 	}
 	return nil
 }

@@ -462,3 +462,55 @@ func TestLogoutOfOfflineNumber(t *testing.T) {
 		}
 	})
 }
+
+// TestADialHoldsNoLockOfItsNumber: while a number's connection dials
+// (which may take about 50 s), a second Connect of it returns at once
+// without dialing again, and a Disconnect of it does not wait.
+func TestADialHoldsNoLockOfItsNumber(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	device := h.w.devices.NewDevice()
+	jid := types.JID{User: "15550199998", Device: 4, Server: types.DefaultUserServer}
+	device.ID, device.Account = &jid, testAccount()
+	if err := device.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gate, entered := make(chan struct{}), make(chan struct{})
+	defer func() {
+		select {
+		case <-gate:
+		default:
+			close(gate)
+		}
+	}()
+	h.prepare = func(f *fakeClient) { f.gate, f.entered = gate, entered }
+	js := jid.String()
+	slow := &apiws.Number{ID: "num_slow", JID: &js}
+	dialed := make(chan error, 1)
+	go func() { dialed <- h.w.Connect(ctx, slow) }()
+	<-entered
+	h.prepare = nil
+
+	during := make(chan error, 2)
+	go func() {
+		during <- h.w.Connect(ctx, slow)
+		during <- h.w.Disconnect(ctx, slow)
+	}()
+	for _, op := range []string{"a second Connect", "Disconnect"} {
+		select {
+		case err := <-during:
+			if err != nil {
+				t.Fatalf("%s while the number dials: %v", op, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s waited for the number's dial", op)
+		}
+	}
+	close(gate)
+	if err := <-dialed; err != nil {
+		t.Fatalf("the dial, disconnected meanwhile: %v", err)
+	}
+	if h.w.number(slow.ID) != nil {
+		t.Fatal("the number kept a client after its Disconnect")
+	}
+}

@@ -103,6 +103,9 @@ type waNumber struct {
 	client    waClient
 	device    *store.Device
 	handlerID uint32
+	// dialing is set while Connect dials and shakes hands, without the
+	// slot's lock: another Connect of the number then does nothing.
+	dialing atomic.Bool
 	// cancelPairing is set while PairQR runs (under the slot's lock).
 	cancelPairing context.CancelFunc
 	// firstQR is closed once the pairing's first QR code arrived: whatsmeow
