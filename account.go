@@ -142,7 +142,7 @@ type AccountService interface {
 	// Consents returns the account's consents, oldest first.
 	Consents(ctx context.Context, accountID string) ([]*Consent, error)
 	// Accounts lists accounts for operators, newest first.
-	Accounts(ctx context.Context, page Page, search string) ([]*Account, int, error)
+	Accounts(ctx context.Context, page Page, search string) (List[*Account], error)
 }
 
 // NilIfEmpty returns nil for "" and &s otherwise: an optional text field

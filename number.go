@@ -90,7 +90,7 @@ type NumberService interface {
 	Number(ctx context.Context, accountID, id string) (*Number, error)
 	// Numbers pages through the account's numbers, newest first; Page.After
 	// is the id of the last number of the previous page.
-	Numbers(ctx context.Context, accountID string, f NumberFilter, p Page) ([]*Number, int, error)
+	Numbers(ctx context.Context, accountID string, f NumberFilter, p Page) (List[*Number], error)
 	// Pairing follows the pairing of one of the caller's numbers: first the
 	// QR code in force, then each new one, then the outcome, after which the
 	// channel is closed. A number that is not pairing gives its outcome at

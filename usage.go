@@ -210,9 +210,8 @@ type UsageService interface {
 	// or too long range.
 	Usage(ctx context.Context, accountID string, from, to time.Time, g Granularity) ([]*UsageBucket, error)
 	// APICalls pages the account's call log, newest first; the cursor is a
-	// call id. It returns the page, whether more follow, and the total count
-	// matching the filter.
-	APICalls(ctx context.Context, accountID string, page Page, f APICallFilter) ([]*APICall, bool, int, error)
+	// call id. Total counts the calls matching the filter.
+	APICalls(ctx context.Context, accountID string, page Page, f APICallFilter) (List[*APICall], error)
 	// APICall returns one call of the account, or ENOTFOUND.
 	APICall(ctx context.Context, accountID, id string) (*APICall, error)
 }

@@ -158,9 +158,11 @@ func (s *Service) Consents(ctx context.Context, accountID string) ([]*apiws.Cons
 }
 
 // Accounts implements apiws.AccountService.
-func (s *Service) Accounts(ctx context.Context, page apiws.Page, search string) ([]*apiws.Account, int, error) {
+func (s *Service) Accounts(ctx context.Context, page apiws.Page, search string) (apiws.List[*apiws.Account], error) {
 	if _, err := apiws.RequireOperator(ctx); err != nil {
-		return nil, 0, err
+		return apiws.List[*apiws.Account]{}, err
 	}
-	return s.db.ListAccounts(ctx, page.First, page.After, search)
+	more := page.OneMore()
+	accs, total, err := s.db.ListAccounts(ctx, more.First, more.After, search)
+	return apiws.ListOf(accs, page, total), err
 }

@@ -165,13 +165,15 @@ func (s *Service) Message(ctx context.Context, id string) (*apiws.Message, error
 }
 
 // Messages pages an account's messages, newest first.
-func (s *Service) Messages(ctx context.Context, accountID string, f apiws.MessageFilter, page apiws.Page) ([]*apiws.Message, int, error) {
+func (s *Service) Messages(ctx context.Context, accountID string, f apiws.MessageFilter, page apiws.Page) (apiws.List[*apiws.Message], error) {
 	if f.Peer != nil {
 		p, ok := phones.Normalize(*f.Peer)
 		if !ok {
-			return nil, 0, apiws.FieldError(apiws.EINVALID, []string{"filter", "peer"}, "is not a valid phone number")
+			return apiws.List[*apiws.Message]{}, apiws.FieldError(apiws.EINVALID, []string{"filter", "peer"}, "is not a valid phone number")
 		}
 		f.Peer = &p
 	}
-	return s.db.ListMessages(ctx, accountID, f, page.First, page.After)
+	more := page.OneMore()
+	ms, total, err := s.db.ListMessages(ctx, accountID, f, more.First, more.After)
+	return apiws.ListOf(ms, page, total), err
 }

@@ -123,8 +123,10 @@ func (s *Service) Number(ctx context.Context, accountID, id string) (*apiws.Numb
 }
 
 // Numbers implements apiws.NumberService.
-func (s *Service) Numbers(ctx context.Context, accountID string, f apiws.NumberFilter, p apiws.Page) ([]*apiws.Number, int, error) {
-	return s.db.ListNumbers(ctx, accountID, f.Statuses, p.First, p.After)
+func (s *Service) Numbers(ctx context.Context, accountID string, f apiws.NumberFilter, p apiws.Page) (apiws.List[*apiws.Number], error) {
+	more := p.OneMore()
+	ns, total, err := s.db.ListNumbers(ctx, accountID, f.Statuses, more.First, more.After)
+	return apiws.ListOf(ns, p, total), err
 }
 
 // connector returns the connector serving numbers of the kind.

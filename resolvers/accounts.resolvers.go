@@ -85,11 +85,7 @@ func (r *mutationResolver) UpdateAccount(ctx context.Context, input model.Update
 		Name: input.Name, Email: input.Email, Phone: input.Phone, Business: input.Business,
 		CurrentPassword: input.CurrentPassword,
 	})
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.AccountPayload{UserErrors: ues}, err
-	}
-	return &model.AccountPayload{Account: acc, UserErrors: ues}, nil
+	return payload(accountPayload)(acc, err)
 }
 
 // ChangePassword is the resolver for the changePassword field.
@@ -101,41 +97,30 @@ func (r *mutationResolver) ChangePassword(ctx context.Context, input model.Chang
 // ConfirmEmailChange is the resolver for the confirmEmailChange field.
 func (r *mutationResolver) ConfirmEmailChange(ctx context.Context, code string) (*model.AccountPayload, error) {
 	acc, err := r.svc.Accounts.ConfirmEmailChange(ctx, code)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.AccountPayload{UserErrors: ues}, err
-	}
-	return &model.AccountPayload{Account: acc, UserErrors: ues}, nil
+	return payload(accountPayload)(acc, err)
 }
 
 // CreateAPIKey is the resolver for the createApiKey field.
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
 	k, secret, err := r.svc.Keys.CreateAPIKey(ctx, apiws.NewAPIKey{Name: input.Name, Scopes: input.Scopes, ExpiresAt: input.ExpiresAt})
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.CreateAPIKeyPayload{UserErrors: ues}, err
-	}
-	return &model.CreateAPIKeyPayload{APIKey: k, Secret: &secret, UserErrors: ues}, nil
+	return payload(func(k *apiws.APIKey, ues []*apiws.Error) *model.CreateAPIKeyPayload {
+		p := &model.CreateAPIKeyPayload{APIKey: k, UserErrors: ues}
+		if k != nil {
+			p.Secret = &secret
+		}
+		return p
+	})(k, err)
 }
 
 // RevokeAPIKey is the resolver for the revokeApiKey field.
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*model.APIKeyPayload, error) {
-	k, err := r.svc.Keys.RevokeAPIKey(ctx, id)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.APIKeyPayload{UserErrors: ues}, err
-	}
-	return &model.APIKeyPayload{APIKey: k, UserErrors: ues}, nil
+	return payload(apiKeyPayload)(r.svc.Keys.RevokeAPIKey(ctx, id))
 }
 
 // AcceptPolicy is the resolver for the acceptPolicy field.
 func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*model.AccountPayload, error) {
 	acc, err := r.svc.Accounts.AcceptPolicy(ctx, version, apiws.CallerFrom(ctx).IP)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.AccountPayload{UserErrors: ues}, err
-	}
-	return &model.AccountPayload{Account: acc, UserErrors: ues}, nil
+	return payload(accountPayload)(acc, err)
 }
 
 // Viewer is the resolver for the viewer field.
@@ -167,24 +152,15 @@ func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string,
 	if search != nil {
 		q = *search
 	}
-	want := p.First
-	p.First++ // one more tells whether a next page exists
-	accs, total, err := r.svc.Accounts.Accounts(ctx, p, q)
+	l, err := r.svc.Accounts.Accounts(ctx, p, q)
 	if err != nil {
 		return nil, err
 	}
-	hasNext := len(accs) > want
-	if hasNext {
-		accs = accs[:want]
-	}
-	conn := &model.AccountConnection{Edges: []*model.AccountEdge{}, TotalCount: total}
-	end := ""
-	for _, a := range accs {
-		conn.Edges = append(conn.Edges, &model.AccountEdge{Cursor: a.ID, Node: a})
-		end = a.ID
-	}
-	conn.PageInfo = pageInfo(hasNext, end)
-	return conn, nil
+	return connection(l, func(a *apiws.Account) string { return a.ID },
+		func(c string, a *apiws.Account) *model.AccountEdge { return &model.AccountEdge{Cursor: c, Node: a} },
+		func(es []*model.AccountEdge, pi *model.PageInfo, total int) *model.AccountConnection {
+			return &model.AccountConnection{Edges: es, PageInfo: pi, TotalCount: total}
+		}), nil
 }
 
 // Account returns generated.AccountResolver implementation.

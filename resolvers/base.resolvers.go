@@ -23,78 +23,8 @@ func (r *mutationResolver) LogOut(ctx context.Context) (bool, error) {
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	switch apiws.IDPrefix(id) {
-	case apiws.PrefixAccount:
-		if err := accountCaller(ctx, id, apiws.ScopeRead); err != nil {
-			return notFoundAsNull(err)
-		}
-		return r.svc.Accounts.Account(ctx, id)
-	case apiws.PrefixAPIKey:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		k, err := r.svc.Keys.APIKey(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return k, nil
-	case apiws.PrefixNumber:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		n, err := r.svc.Numbers.Number(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return n, nil
-	case apiws.PrefixMessage:
-		m, err := r.svc.Messages.Message(ctx, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return m, nil
-	case apiws.PrefixDebugCapture:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		dc, err := r.svc.Messages.DebugCapture(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return dc, nil
-	case apiws.PrefixPrivacyRequest:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		pr, err := r.svc.Privacy.Request(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return pr, nil
-	case apiws.PrefixNotice:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		n, err := r.svc.Privacy.Notice(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return n, nil
-	case apiws.PrefixAPICall:
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
-		}
-		call, err := r.svc.Usage.APICall(ctx, c.AccountID, id)
-		if err != nil {
-			return notFoundAsNull(err)
-		}
-		return call, nil
+	if load, ok := nodeLoaders[apiws.IDPrefix(id)]; ok {
+		return load(r.Resolver, ctx, id)
 	}
 	if _, err := apiws.RequireAccount(ctx, ""); err != nil && apiws.CallerFrom(ctx).Kind != apiws.CredentialOperator {
 		return nil, err

@@ -71,31 +71,19 @@ func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMess
 		NumberID: input.NumberID, To: input.To, Text: input.Text, Media: input.Media,
 		ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
 	})
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.SendMessagePayload{UserErrors: ues}, err
-	}
-	return &model.SendMessagePayload{Message: m, UserErrors: ues}, nil
+	return payload(func(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
+		return &model.SendMessagePayload{Message: m, UserErrors: ues}
+	})(m, err)
 }
 
 // GrantDebugCapture is the resolver for the grantDebugCapture field.
 func (r *mutationResolver) GrantDebugCapture(ctx context.Context, input model.DebugCaptureInput) (*model.DebugCapturePayload, error) {
-	dc, err := r.svc.Messages.GrantDebugCapture(ctx, input.NumberID, input.Until, input.Reason)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.DebugCapturePayload{UserErrors: ues}, err
-	}
-	return &model.DebugCapturePayload{DebugCapture: dc, UserErrors: ues}, nil
+	return payload(debugCapturePayload)(r.svc.Messages.GrantDebugCapture(ctx, input.NumberID, input.Until, input.Reason))
 }
 
 // RevokeDebugCapture is the resolver for the revokeDebugCapture field.
 func (r *mutationResolver) RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error) {
-	dc, err := r.svc.Messages.RevokeDebugCapture(ctx, id)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.DebugCapturePayload{UserErrors: ues}, err
-	}
-	return &model.DebugCapturePayload{DebugCapture: dc, UserErrors: ues}, nil
+	return payload(debugCapturePayload)(r.svc.Messages.RevokeDebugCapture(ctx, id))
 }
 
 // MessageStatus is the resolver for the messageStatus field.

@@ -22,59 +22,46 @@ func (r *accountResolver) Numbers(ctx context.Context, obj *apiws.Account, first
 	if err != nil {
 		return nil, err
 	}
-	want := p.First
-	p.First++ // one more tells whether a next page exists
-	ns, total, err := r.svc.Numbers.Numbers(ctx, obj.ID, apiws.NumberFilter{Statuses: status}, p)
+	l, err := r.svc.Numbers.Numbers(ctx, obj.ID, apiws.NumberFilter{Statuses: status}, p)
 	if err != nil {
 		return nil, err
 	}
-	hasNext := len(ns) > want
-	if hasNext {
-		ns = ns[:want]
-	}
-	conn := &model.NumberConnection{Edges: []*model.NumberEdge{}, TotalCount: total}
-	end := ""
-	for _, n := range ns {
-		conn.Edges = append(conn.Edges, &model.NumberEdge{Cursor: n.ID, Node: n})
-		end = n.ID
-	}
-	conn.PageInfo = pageInfo(hasNext, end)
-	return conn, nil
+	return connection(l, func(n *apiws.Number) string { return n.ID },
+		func(c string, n *apiws.Number) *model.NumberEdge { return &model.NumberEdge{Cursor: c, Node: n} },
+		func(es []*model.NumberEdge, pi *model.PageInfo, total int) *model.NumberConnection {
+			return &model.NumberConnection{Edges: es, PageInfo: pi, TotalCount: total}
+		}), nil
 }
 
 // ConnectNumber is the resolver for the connectNumber field.
 func (r *mutationResolver) ConnectNumber(ctx context.Context, input model.ConnectNumberInput) (*model.NumberPayload, error) {
 	n, err := r.svc.Numbers.ConnectNumber(ctx, apiws.NewNumber{Label: input.Label, Sandbox: input.Sandbox != nil && *input.Sandbox})
-	return numberPayload(n, err)
+	return payload(numberPayload)(n, err)
 }
 
 // RequestPairingCode is the resolver for the requestPairingCode field.
 func (r *mutationResolver) RequestPairingCode(ctx context.Context, numberID string, phone string) (*model.PairingCodePayload, error) {
 	code, err := r.svc.Numbers.RequestPairingCode(ctx, numberID, phone)
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.PairingCodePayload{UserErrors: ues}, err
-	}
-	return &model.PairingCodePayload{Code: &code, UserErrors: ues}, nil
+	return payload(func(code *string, ues []*apiws.Error) *model.PairingCodePayload {
+		return &model.PairingCodePayload{Code: code, UserErrors: ues}
+	})(&code, err)
 }
 
 // DisconnectNumber is the resolver for the disconnectNumber field.
 func (r *mutationResolver) DisconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error) {
-	return numberPayload(r.svc.Numbers.DisconnectNumber(ctx, id))
+	return payload(numberPayload)(r.svc.Numbers.DisconnectNumber(ctx, id))
 }
 
 // ReconnectNumber is the resolver for the reconnectNumber field.
 func (r *mutationResolver) ReconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error) {
-	return numberPayload(r.svc.Numbers.ReconnectNumber(ctx, id))
+	return payload(numberPayload)(r.svc.Numbers.ReconnectNumber(ctx, id))
 }
 
 // RemoveNumber is the resolver for the removeNumber field.
 func (r *mutationResolver) RemoveNumber(ctx context.Context, id string) (*model.RemoveNumberPayload, error) {
-	ues, err := userErrors(r.svc.Numbers.RemoveNumber(ctx, id))
-	if err != nil || len(ues) > 0 {
-		return &model.RemoveNumberPayload{UserErrors: ues}, err
-	}
-	return &model.RemoveNumberPayload{RemovedNumberID: &id, UserErrors: ues}, nil
+	return payload(func(id *string, ues []*apiws.Error) *model.RemoveNumberPayload {
+		return &model.RemoveNumberPayload{RemovedNumberID: id, UserErrors: ues}
+	})(&id, r.svc.Numbers.RemoveNumber(ctx, id))
 }
 
 // NumberStatus is the resolver for the numberStatus field.

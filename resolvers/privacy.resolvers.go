@@ -34,22 +34,22 @@ func (r *mutationResolver) SubmitPrivacyRequest(ctx context.Context, input model
 	pr, err := r.svc.Privacy.SubmitRequest(ctx, apiws.NewPrivacyRequest{
 		Type: input.Type, Details: input.Details, Withdraw: input.Withdraw != nil && *input.Withdraw,
 	})
-	return privacyRequestPayload(pr, err)
+	return payload(privacyRequestPayload)(pr, err)
 }
 
 // VerifyPrivacyRequest is the resolver for the verifyPrivacyRequest field.
 func (r *mutationResolver) VerifyPrivacyRequest(ctx context.Context, id string, code string) (*model.PrivacyRequestPayload, error) {
-	return privacyRequestPayload(r.svc.Privacy.VerifyRequest(ctx, id, code))
+	return payload(privacyRequestPayload)(r.svc.Privacy.VerifyRequest(ctx, id, code))
 }
 
 // CancelPrivacyRequest is the resolver for the cancelPrivacyRequest field.
 func (r *mutationResolver) CancelPrivacyRequest(ctx context.Context, id string) (*model.PrivacyRequestPayload, error) {
-	return privacyRequestPayload(r.svc.Privacy.CancelRequest(ctx, id))
+	return payload(privacyRequestPayload)(r.svc.Privacy.CancelRequest(ctx, id))
 }
 
 // RestoreAccount is the resolver for the restoreAccount field.
 func (r *mutationResolver) RestoreAccount(ctx context.Context) (*model.AccountPayload, error) {
-	return accountPayload(r.svc.Privacy.RestoreAccount(ctx))
+	return payload(accountPayload)(r.svc.Privacy.RestoreAccount(ctx))
 }
 
 // DismissNotice is the resolver for the dismissNotice field.
@@ -62,16 +62,14 @@ func (r *mutationResolver) PublishPolicyVersion(ctx context.Context, input model
 	p, err := r.svc.Privacy.PublishPolicy(ctx, apiws.PolicyVersion{
 		Version: input.Version, EffectiveAt: input.EffectiveAt, Summary: input.Summary, Material: input.Material,
 	})
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.PolicyPayload{UserErrors: ues}, err
-	}
-	return &model.PolicyPayload{PolicyVersion: p, UserErrors: ues}, nil
+	return payload(func(p *apiws.PolicyVersion, ues []*apiws.Error) *model.PolicyPayload {
+		return &model.PolicyPayload{PolicyVersion: p, UserErrors: ues}
+	})(p, err)
 }
 
 // SetLegalHold is the resolver for the setLegalHold field.
 func (r *mutationResolver) SetLegalHold(ctx context.Context, accountID string, hold bool, reason string) (*model.AccountPayload, error) {
-	return accountPayload(r.svc.Privacy.SetLegalHold(ctx, accountID, hold, reason))
+	return payload(accountPayload)(r.svc.Privacy.SetLegalHold(ctx, accountID, hold, reason))
 }
 
 // Account is the resolver for the account field.

@@ -68,15 +68,6 @@ func accountCaller(ctx context.Context, accountID string, scope apiws.Scope) err
 	return nil
 }
 
-// numberPayload shapes a NumberPayload from a service's answer.
-func numberPayload(n *apiws.Number, err error) (*model.NumberPayload, error) {
-	ues, err := userErrors(err)
-	if err != nil || len(ues) > 0 {
-		return &model.NumberPayload{UserErrors: ues}, err
-	}
-	return &model.NumberPayload{Number: n, UserErrors: ues}, nil
-}
-
 // pageArgs turns first/after arguments into a page, capped at
 // apiws.MaxPageSize. after must be the id of an item of the connection
 // (prefix is its type): anything else is BAD_REQUEST.
@@ -126,25 +117,16 @@ func (r *Resolver) messageConnection(ctx context.Context, accountID, numberID st
 		f = *filter
 	}
 	f.NumberID = numberID
-	want := p.First
-	p.First++ // one more tells whether a next page exists
-	ms, total, err := r.svc.Messages.Messages(ctx, accountID, f, p)
+	l, err := r.svc.Messages.Messages(ctx, accountID, f, p)
 	if err != nil {
 		return nil, err
 	}
-	hasNext := len(ms) > want
-	if hasNext {
-		ms = ms[:want]
-	}
-	prefetch(ctx, ms)
-	conn := &model.MessageConnection{Edges: make([]*model.MessageEdge, 0, len(ms)), TotalCount: total}
-	end := ""
-	for _, m := range ms {
-		conn.Edges = append(conn.Edges, &model.MessageEdge{Cursor: m.ID, Node: m})
-		end = m.ID
-	}
-	conn.PageInfo = pageInfo(hasNext, end)
-	return conn, nil
+	prefetch(ctx, l.Items)
+	return connection(l, func(m *apiws.Message) string { return m.ID },
+		func(c string, m *apiws.Message) *model.MessageEdge { return &model.MessageEdge{Cursor: c, Node: m} },
+		func(es []*model.MessageEdge, pi *model.PageInfo, total int) *model.MessageConnection {
+			return &model.MessageConnection{Edges: es, PageInfo: pi, TotalCount: total}
+		}), nil
 }
 
 // loadNumber resolves a number through the operation's loader.

@@ -56,19 +56,16 @@ func (r *accountResolver) APICalls(ctx context.Context, obj *apiws.Account, firs
 	if filter != nil {
 		f = *filter
 	}
-	calls, more, total, err := r.svc.Usage.APICalls(ctx, obj.ID, page, f)
+	l, err := r.svc.Usage.APICalls(ctx, obj.ID, page, f)
 	if err != nil {
 		return nil, err
 	}
-	prefetchAPIKeys(ctx, calls)
-	conn := &model.APICallConnection{Edges: make([]*model.APICallEdge, len(calls)), TotalCount: total}
-	end := ""
-	for i, c := range calls {
-		conn.Edges[i] = &model.APICallEdge{Cursor: c.ID, Node: c}
-		end = c.ID
-	}
-	conn.PageInfo = pageInfo(more, end)
-	return conn, nil
+	prefetchAPIKeys(ctx, l.Items)
+	return connection(l, func(c *apiws.APICall) string { return c.ID },
+		func(cur string, c *apiws.APICall) *model.APICallEdge { return &model.APICallEdge{Cursor: cur, Node: c} },
+		func(es []*model.APICallEdge, pi *model.PageInfo, total int) *model.APICallConnection {
+			return &model.APICallConnection{Edges: es, PageInfo: pi, TotalCount: total}
+		}), nil
 }
 
 // APIKey is the resolver for the apiKey field.

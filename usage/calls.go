@@ -7,11 +7,12 @@ import (
 )
 
 // APICalls implements apiws.UsageService.
-func (s *Service) APICalls(ctx context.Context, accountID string, page apiws.Page, f apiws.APICallFilter) ([]*apiws.APICall, bool, int, error) {
+func (s *Service) APICalls(ctx context.Context, accountID string, page apiws.Page, f apiws.APICallFilter) (apiws.List[*apiws.APICall], error) {
 	if page.After != "" && !apiws.ValidID(page.After, apiws.PrefixAPICall) {
-		return nil, false, 0, apiws.Errorf(apiws.EINVALID, "after is not an api call cursor")
+		return apiws.List[*apiws.APICall]{}, apiws.Errorf(apiws.EINVALID, "after is not an api call cursor")
 	}
-	return s.db.APICalls(ctx, accountID, page, f)
+	calls, more, total, err := s.db.APICalls(ctx, accountID, page, f)
+	return apiws.List[*apiws.APICall]{Items: calls, More: more, Total: total}, err
 }
 
 // APICall implements apiws.UsageService.

@@ -136,7 +136,8 @@ func TestUsageBucketsEqualWhatWasDone(t *testing.T) {
 			}
 		})
 		t.Run("calls are logged with their fields", func(t *testing.T) {
-			calls, _, total, err := svc.APICalls(ctx, acc, apiws.Page{First: 10}, apiws.APICallFilter{})
+			list, err := svc.APICalls(ctx, acc, apiws.Page{First: 10}, apiws.APICallFilter{})
+			calls, total := list.Items, list.Total
 			if err != nil || total != 6 {
 				t.Fatalf("%d calls, %v; want 6", total, err)
 			}

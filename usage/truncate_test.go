@@ -39,7 +39,8 @@ func TestRecordCallCutsClientStrings(t *testing.T) {
 		}
 		stop() // flushes
 
-		got, _, _, err := svc.APICalls(ctx, acc, apiws.Page{First: 10}, apiws.APICallFilter{})
+		list, err := svc.APICalls(ctx, acc, apiws.Page{First: 10}, apiws.APICallFilter{})
+		got := list.Items
 		if err != nil {
 			t.Fatal(err)
 		}
