@@ -163,6 +163,17 @@ type Message struct {
 	RequestHash    []byte  `bun:"request_hash"`
 }
 
+// PublicWAMessageID is the WhatsApp id the API shows for m: the id is chosen
+// when an outbound message is queued, so that a retry is the same message,
+// but it is WhatsApp's only once WhatsApp has the message (SentAt is set);
+// until then there is none. An inbound message always shows its id.
+func (m *Message) PublicWAMessageID() *string {
+	if m.Direction == Outbound && m.SentAt == nil {
+		return nil
+	}
+	return m.WAMessageID
+}
+
 // MessageEvent is one status change in an account's event log. Seq is the
 // Cursor: strictly increasing within the account, in commit order.
 type MessageEvent struct {

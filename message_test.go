@@ -111,3 +111,25 @@ func TestApplyReceipt(t *testing.T) {
 		})
 	}
 }
+
+func TestPublicWAMessageID(t *testing.T) {
+	id, sent := "3EB0ABC", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name string
+		m    Message
+		want *string
+	}{
+		{"outbound queued: not WhatsApp's yet", Message{Direction: Outbound, WAMessageID: &id}, nil},
+		{"outbound failed before sending", Message{Direction: Outbound, Status: StatusFailed, WAMessageID: &id}, nil},
+		{"outbound sent", Message{Direction: Outbound, WAMessageID: &id, SentAt: &sent}, &id},
+		{"inbound", Message{Direction: Inbound, WAMessageID: &id}, &id},
+		{"inbound without id", Message{Direction: Inbound}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.m.PublicWAMessageID(); got != tt.want {
+				t.Errorf("PublicWAMessageID = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

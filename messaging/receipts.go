@@ -10,14 +10,6 @@ import (
 	"github.com/apiws/apiws/whatsapp"
 )
 
-// Incoming is the payload of an EventIncoming: the message's metadata and
-// its content, in transit only.
-type Incoming struct {
-	Message *apiws.Message         `json:"message"`
-	Text    string                 `json:"text,omitempty"`
-	Media   *whatsapp.InboundMedia `json:"media,omitempty"`
-}
-
 // HandleConnectorEvent applies receipts and inbound messages from a
 // Connector; connection changes are the numbers service's.
 func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
@@ -61,7 +53,7 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		return
 	}
 	s.publish(ev)
-	data, _ := json.Marshal(Incoming{Message: m, Text: in.Text, Media: in.Media})
+	data, _ := json.Marshal(apiws.Incoming{Message: m, Text: in.Text, Media: in.Media})
 	if err := s.bus.Publish(ctx, n.AccountID, apiws.Event{Kind: apiws.EventIncoming, AccountID: n.AccountID, NumberID: n.ID, Data: data}); err != nil {
 		// Inbound content is never stored, so with the bus down it is lost
 		// to live subscribers; the metadata above is kept.

@@ -17,6 +17,8 @@ import (
 	"github.com/apiws/apiws/whatsapp"
 )
 
+var _ apiws.MessageService = (*Service)(nil)
+
 // Numbers is what messaging needs to know of numbers.
 type Numbers interface {
 	// Number returns one of the account's numbers, or ENOTFOUND (also for

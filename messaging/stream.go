@@ -43,12 +43,12 @@ func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, 
 // behind, or the bus lost its broker for a while) cannot be read again: the
 // stream then ends with an error, and the client knows to look at its
 // messages.
-func (s *Service) FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *Incoming, error) {
+func (s *Service) FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *apiws.Incoming, error) {
 	f, err := events.NewFollower(ctx, s.bus, accountID, apiws.EventIncoming)
 	if err != nil {
 		return nil, err
 	}
-	out := make(chan *Incoming, 16)
+	out := make(chan *apiws.Incoming, 16)
 	go func() {
 		defer close(out)
 		defer f.Close()
@@ -66,7 +66,7 @@ func (s *Service) FollowIncoming(ctx context.Context, accountID, numberID string
 			case ev.Kind != apiws.EventIncoming || (numberID != "" && ev.NumberID != numberID):
 				continue
 			}
-			in := new(Incoming)
+			in := new(apiws.Incoming)
 			if json.Unmarshal(ev.Data, in) != nil {
 				continue
 			}

@@ -24,7 +24,7 @@ func TestIncomingStreamFallingBehindEndsWithAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := json.Marshal(&Incoming{Text: "hi"})
+	data, _ := json.Marshal(&apiws.Incoming{Text: "hi"})
 	// More than the stream's channel and the bus's buffer hold.
 	for range 40 {
 		if err := bus.Publish(ctx, "acc_1", apiws.Event{Kind: apiws.EventIncoming, AccountID: "acc_1", NumberID: "num_1", Data: data}); err != nil {

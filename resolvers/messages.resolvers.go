@@ -47,12 +47,7 @@ func (r *messageResolver) Peer(ctx context.Context, obj *apiws.Message) (*string
 
 // WaMessageID is the resolver for the waMessageId field.
 func (r *messageResolver) WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error) {
-	// The id is chosen when the message is queued, so a retry is the same
-	// message; it is WhatsApp's only once WhatsApp has the message.
-	if obj.Direction == apiws.Outbound && obj.SentAt == nil {
-		return nil, nil
-	}
-	return obj.WAMessageID, nil
+	return obj.PublicWAMessageID(), nil
 }
 
 // Events is the resolver for the events field.

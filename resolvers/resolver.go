@@ -11,7 +11,6 @@ import (
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/model"
-	"github.com/apiws/apiws/messaging"
 	"github.com/vikstrous/dataloadgen"
 )
 
@@ -20,7 +19,7 @@ type Services struct {
 	Accounts apiws.AccountService
 	Keys     apiws.KeyService
 	Numbers  apiws.NumberService
-	Messages *messaging.Service
+	Messages apiws.MessageService
 	Usage    apiws.UsageService
 	Privacy  apiws.PrivacyService
 }

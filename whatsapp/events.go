@@ -79,13 +79,9 @@ type Inbound struct {
 	At                  time.Time
 }
 
-// InboundMedia describes a received attachment.
-type InboundMedia struct {
-	MimeType string
-	FileName string
-	Caption  string
-	Size     int64
-}
+// InboundMedia describes a received attachment: the domain's, so that the
+// messaging service passes it on as it is.
+type InboundMedia = apiws.InboundMedia
 
 // Number returns the number the event is about.
 func (e *StateChange) Number() string { return e.NumberID }
