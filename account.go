@@ -117,8 +117,12 @@ type AccountService interface {
 	LogIn(ctx context.Context, email, password, ip, userAgent string) (*Account, string, error)
 	// LogOut revokes the calling session.
 	LogOut(ctx context.Context) error
-	// Account returns the account with the id, or ENOTFOUND.
+	// Account returns the account with the id, or ENOTFOUND (also when the
+	// caller may not read it, see RequireRead).
 	Account(ctx context.Context, id string) (*Account, error)
+	// Viewer returns the account the caller acts for (a session's or an
+	// API key's, whatever its scopes), or nil for any other caller.
+	Viewer(ctx context.Context) (*Account, error)
 	// UpdateAccount changes the caller's own account (a dashboard
 	// session's). A new email is only mailed a code (see
 	// ConfirmEmailChange); until then the account keeps its email, and mail
@@ -139,7 +143,7 @@ type AccountService interface {
 	CurrentPolicy(ctx context.Context) (*PolicyVersion, error)
 	// PolicyVersions returns every version, newest first.
 	PolicyVersions(ctx context.Context) ([]*PolicyVersion, error)
-	// Consents returns the account's consents, oldest first.
+	// Consents returns the account's consents, oldest first (RequireRead).
 	Consents(ctx context.Context, accountID string) ([]*Consent, error)
 	// Accounts lists accounts for operators, newest first.
 	Accounts(ctx context.Context, page Page, search string) (List[*Account], error)

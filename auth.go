@@ -92,6 +92,24 @@ func RequireAccount(ctx context.Context, scope Scope) (*Caller, error) {
 	return c, nil
 }
 
+// RequireRead checks that the caller may read the objects of the account
+// with id accountID: the account itself (a session, or an API key with
+// ScopeRead) or an operator. Another account's objects are ENOTFOUND,
+// exactly like missing ones.
+func RequireRead(ctx context.Context, accountID string) error {
+	if CallerFrom(ctx).Kind == CredentialOperator {
+		return nil
+	}
+	c, err := RequireAccount(ctx, ScopeRead)
+	if err != nil {
+		return err
+	}
+	if c.AccountID != accountID {
+		return Errorf(ENOTFOUND, "not found")
+	}
+	return nil
+}
+
 // RequireSession returns the caller if it is a dashboard session.
 func RequireSession(ctx context.Context) (*Caller, error) {
 	c := CallerFrom(ctx)
@@ -149,10 +167,11 @@ type KeyService interface {
 	CreateAPIKey(ctx context.Context, in NewAPIKey) (*APIKey, string, error)
 	// RevokeAPIKey revokes one of the caller's keys.
 	RevokeAPIKey(ctx context.Context, id string) (*APIKey, error)
-	// APIKeys lists an account's keys, newest first.
+	// APIKeys lists an account's keys, newest first (RequireRead).
 	APIKeys(ctx context.Context, accountID string) ([]*APIKey, error)
-	// APIKey returns one key of the account, or ENOTFOUND.
-	APIKey(ctx context.Context, accountID, id string) (*APIKey, error)
+	// APIKey returns one key of the caller's account (ScopeRead), or
+	// ENOTFOUND.
+	APIKey(ctx context.Context, id string) (*APIKey, error)
 	// WithPendingUse returns k as it is now: a copy carrying its last use
 	// when that is newer than the stored one (use times are written in
 	// batches), else k itself.

@@ -32,7 +32,7 @@ type MessageService interface {
 	// Message returns one of the caller's messages, or ENOTFOUND.
 	Message(ctx context.Context, id string) (*Message, error)
 	// Messages pages an account's messages, newest first; Page.After is
-	// the id of the last message of the previous page.
+	// the id of the last message of the previous page (RequireRead).
 	Messages(ctx context.Context, accountID string, f MessageFilter, page Page) (List[*Message], error)
 	// FollowStatus streams the account's message events (of one number
 	// when numberID is not ""): with after, the logged events after that
@@ -46,8 +46,9 @@ type MessageService interface {
 	GrantDebugCapture(ctx context.Context, numberID string, until time.Time, reason string) (*DebugCapture, error)
 	// RevokeDebugCapture ends one of the caller's captures.
 	RevokeDebugCapture(ctx context.Context, id string) (*DebugCapture, error)
-	// DebugCaptures lists an account's captures.
+	// DebugCaptures lists an account's captures (RequireRead).
 	DebugCaptures(ctx context.Context, accountID string) ([]*DebugCapture, error)
-	// DebugCapture returns one capture of the account, or ENOTFOUND.
-	DebugCapture(ctx context.Context, accountID, id string) (*DebugCapture, error)
+	// DebugCapture returns one capture of the caller's account
+	// (ScopeRead), or ENOTFOUND.
+	DebugCapture(ctx context.Context, id string) (*DebugCapture, error)
 }

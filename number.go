@@ -86,10 +86,11 @@ type NumberService interface {
 	// RemoveNumber logs the number out of WhatsApp, deletes its device keys
 	// and deletes it.
 	RemoveNumber(ctx context.Context, id string) error
-	// Number returns one number of the account, or ENOTFOUND.
-	Number(ctx context.Context, accountID, id string) (*Number, error)
+	// Number returns one number of the caller's account (ScopeRead), or
+	// ENOTFOUND.
+	Number(ctx context.Context, id string) (*Number, error)
 	// Numbers pages through the account's numbers, newest first; Page.After
-	// is the id of the last number of the previous page.
+	// is the id of the last number of the previous page (RequireRead).
 	Numbers(ctx context.Context, accountID string, f NumberFilter, p Page) (List[*Number], error)
 	// Pairing follows the pairing of one of the caller's numbers: first the
 	// QR code in force, then each new one, then the outcome, after which the

@@ -137,9 +137,10 @@ type PrivacyService interface {
 	VerifyRequest(ctx context.Context, id, code string) (*PrivacyRequest, error)
 	// CancelRequest cancels a request not yet carried out.
 	CancelRequest(ctx context.Context, id string) (*PrivacyRequest, error)
-	// Request returns one of the account's requests, or ENOTFOUND.
-	Request(ctx context.Context, accountID, id string) (*PrivacyRequest, error)
-	// Requests lists the account's requests, newest first.
+	// Request returns one of the caller's requests (ScopeRead), or
+	// ENOTFOUND.
+	Request(ctx context.Context, id string) (*PrivacyRequest, error)
+	// Requests lists the account's requests, newest first (RequireRead).
 	Requests(ctx context.Context, accountID string) ([]*PrivacyRequest, error)
 	// Queue lists every account's requests in the statuses (any when
 	// empty), the earliest due first. Operators only.
@@ -151,10 +152,10 @@ type PrivacyService interface {
 	// PublishPolicy publishes a policy version, with a notice and a mail for
 	// every account. Operators only.
 	PublishPolicy(ctx context.Context, p PolicyVersion) (*PolicyVersion, error)
-	// Notices lists the account's notices, newest first.
+	// Notices lists the account's notices, newest first (RequireRead).
 	Notices(ctx context.Context, accountID string, unreadOnly bool) ([]*Notice, error)
-	// Notice returns one of the account's notices, or ENOTFOUND.
-	Notice(ctx context.Context, accountID, id string) (*Notice, error)
+	// Notice returns one of the caller's notices (ScopeRead), or ENOTFOUND.
+	Notice(ctx context.Context, id string) (*Notice, error)
 	// DismissNotice marks one of the caller's notices read; false when it
 	// has no such notice.
 	DismissNotice(ctx context.Context, id string) (bool, error)

@@ -201,17 +201,18 @@ type UsageService interface {
 	// CheckQuota returns EQUOTAEXCEEDED (field ["input"]) when the account
 	// has no messages left this month.
 	CheckQuota(ctx context.Context, accountID string) error
-	// Plan returns the account's plan.
+	// Plan returns the account's plan (RequireRead).
 	Plan(ctx context.Context, accountID string) (*Plan, error)
-	// Quota returns the account's use of its plan this month.
+	// Quota returns the account's use of its plan this month (RequireRead).
 	Quota(ctx context.Context, accountID string) (*Quota, error)
 	// Usage returns one bucket per granularity step whose start lies in
 	// [from truncated to g, to), empty ones included; EINVALID for an empty
-	// or too long range.
+	// or too long range (RequireRead).
 	Usage(ctx context.Context, accountID string, from, to time.Time, g Granularity) ([]*UsageBucket, error)
 	// APICalls pages the account's call log, newest first; the cursor is a
-	// call id. Total counts the calls matching the filter.
+	// call id. Total counts the calls matching the filter (RequireRead).
 	APICalls(ctx context.Context, accountID string, page Page, f APICallFilter) (List[*APICall], error)
-	// APICall returns one call of the account, or ENOTFOUND.
-	APICall(ctx context.Context, accountID, id string) (*APICall, error)
+	// APICall returns one call of the caller's account (ScopeRead), or
+	// ENOTFOUND.
+	APICall(ctx context.Context, id string) (*APICall, error)
 }

@@ -11,7 +11,19 @@ import (
 
 // Account implements apiws.AccountService.
 func (s *Service) Account(ctx context.Context, id string) (*apiws.Account, error) {
+	if err := apiws.RequireRead(ctx, id); err != nil {
+		return nil, err
+	}
 	return s.db.Account(ctx, id)
+}
+
+// Viewer implements apiws.AccountService.
+func (s *Service) Viewer(ctx context.Context) (*apiws.Account, error) {
+	c := apiws.CallerFrom(ctx)
+	if c.Kind != apiws.CredentialSession && c.Kind != apiws.CredentialAPIKey {
+		return nil, nil
+	}
+	return s.db.Account(ctx, c.AccountID)
 }
 
 // UpdateAccount implements apiws.AccountService (rectification). Each
@@ -154,6 +166,9 @@ func (s *Service) AcceptPolicy(ctx context.Context, version, ip string) (*apiws.
 
 // Consents implements apiws.AccountService.
 func (s *Service) Consents(ctx context.Context, accountID string) ([]*apiws.Consent, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	return s.db.Consents(ctx, accountID)
 }
 

@@ -164,7 +164,7 @@ func TestEmailChangeCodesLastThirtyMinutes(t *testing.T) {
 			return mailedEmailCode(t, db, to, now)
 		}
 		emailNow := func() string {
-			a, err := s.Account(t.Context(), acc.ID)
+			a, err := s.Account(ctx, acc.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

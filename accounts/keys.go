@@ -128,6 +128,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*apiws.APIKey, e
 
 // APIKeys implements apiws.KeyService.
 func (s *Service) APIKeys(ctx context.Context, accountID string) ([]*apiws.APIKey, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	ks, err := s.db.APIKeys(ctx, accountID)
 	for i, k := range ks {
 		ks[i] = s.WithPendingUse(k)
@@ -136,8 +139,12 @@ func (s *Service) APIKeys(ctx context.Context, accountID string) ([]*apiws.APIKe
 }
 
 // APIKey implements apiws.KeyService.
-func (s *Service) APIKey(ctx context.Context, accountID, id string) (*apiws.APIKey, error) {
-	k, err := s.db.APIKey(ctx, accountID, id)
+func (s *Service) APIKey(ctx context.Context, id string) (*apiws.APIKey, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.db.APIKey(ctx, c.AccountID, id)
 	if err != nil {
 		return nil, err
 	}

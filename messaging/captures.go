@@ -71,12 +71,19 @@ func (s *Service) RevokeDebugCapture(ctx context.Context, id string) (*apiws.Deb
 
 // DebugCaptures lists an account's captures.
 func (s *Service) DebugCaptures(ctx context.Context, accountID string) ([]*apiws.DebugCapture, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	return s.db.DebugCaptures(ctx, accountID)
 }
 
-// DebugCapture returns one capture of the account.
-func (s *Service) DebugCapture(ctx context.Context, accountID, id string) (*apiws.DebugCapture, error) {
-	return s.db.DebugCapture(ctx, accountID, id)
+// DebugCapture returns one capture of the caller's account.
+func (s *Service) DebugCapture(ctx context.Context, id string) (*apiws.DebugCapture, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.DebugCapture(ctx, c.AccountID, id)
 }
 
 // PurgeExpiredCaptures deletes content whose capture ended; the retention

@@ -166,6 +166,9 @@ func (s *Service) Message(ctx context.Context, id string) (*apiws.Message, error
 
 // Messages pages an account's messages, newest first.
 func (s *Service) Messages(ctx context.Context, accountID string, f apiws.MessageFilter, page apiws.Page) (apiws.List[*apiws.Message], error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return apiws.List[*apiws.Message]{}, err
+	}
 	if f.Peer != nil {
 		p, ok := phones.Normalize(*f.Peer)
 		if !ok {

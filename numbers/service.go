@@ -118,12 +118,19 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // Number implements apiws.NumberService.
-func (s *Service) Number(ctx context.Context, accountID, id string) (*apiws.Number, error) {
-	return s.db.Number(ctx, accountID, id)
+func (s *Service) Number(ctx context.Context, id string) (*apiws.Number, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Number(ctx, c.AccountID, id)
 }
 
 // Numbers implements apiws.NumberService.
 func (s *Service) Numbers(ctx context.Context, accountID string, f apiws.NumberFilter, p apiws.Page) (apiws.List[*apiws.Number], error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return apiws.List[*apiws.Number]{}, err
+	}
 	more := p.OneMore()
 	ns, total, err := s.db.ListNumbers(ctx, accountID, f.Statuses, more.First, more.After)
 	return apiws.ListOf(ns, p, total), err

@@ -179,7 +179,7 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 				break
 			}
 		}
-		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
+		got, err := e.svc.Number(ctx, n.ID)
 		if err != nil || got.Status != apiws.NumberConnected {
 			t.Fatalf("after ConnectOwned: %+v, %v", got, err)
 		}
@@ -209,7 +209,7 @@ func TestQuickDisconnectsAndReconnectsEndAsAsked(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = e.sandbox.Close() // returns once every report was handled
-		got, err := e.svc.Number(ctx, e.acc.ID, n.ID)
+		got, err := e.svc.Number(ctx, n.ID)
 		if err != nil || got.Status != apiws.NumberDisconnected {
 			t.Fatalf("after the last disconnect and every report: %+v, %v; want DISCONNECTED", got, err)
 		}
@@ -273,7 +273,7 @@ func TestRemovingAReconnectingNumberStaysLoggedOut(t *testing.T) {
 		if got := revived.Load(); got != 0 {
 			t.Errorf("a removed (LOGGED_OUT) number was set CONNECTED %d times by a late report", got)
 		}
-		if _, err := e.svc.Number(ctx, e.acc.ID, n.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+		if _, err := e.svc.Number(ctx, n.ID); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
 			t.Errorf("the removed number: %v, want NOT_FOUND", err)
 		}
 	})

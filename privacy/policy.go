@@ -77,6 +77,9 @@ func policyNoticeBody(p *apiws.PolicyVersion) string {
 
 // Notices implements apiws.PrivacyService.
 func (s *Service) Notices(ctx context.Context, accountID string, unreadOnly bool) ([]*apiws.Notice, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	return s.db.Notices(ctx, accountID, unreadOnly)
 }
 
@@ -122,6 +125,10 @@ func (s *Service) SetLegalHold(ctx context.Context, accountID string, hold bool,
 }
 
 // Notice implements apiws.PrivacyService.
-func (s *Service) Notice(ctx context.Context, accountID, id string) (*apiws.Notice, error) {
-	return s.db.Notice(ctx, accountID, id)
+func (s *Service) Notice(ctx context.Context, id string) (*apiws.Notice, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.Notice(ctx, c.AccountID, id)
 }

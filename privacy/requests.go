@@ -94,12 +94,19 @@ apiws
 }
 
 // Request implements apiws.PrivacyService.
-func (s *Service) Request(ctx context.Context, accountID, id string) (*apiws.PrivacyRequest, error) {
-	return s.db.PrivacyRequest(ctx, accountID, id)
+func (s *Service) Request(ctx context.Context, id string) (*apiws.PrivacyRequest, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.PrivacyRequest(ctx, c.AccountID, id)
 }
 
 // Requests implements apiws.PrivacyService.
 func (s *Service) Requests(ctx context.Context, accountID string) ([]*apiws.PrivacyRequest, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	return s.db.PrivacyRequests(ctx, accountID)
 }
 

@@ -15,49 +15,31 @@ import (
 
 // Name is the resolver for the name field.
 func (r *accountResolver) Name(ctx context.Context, obj *apiws.Account) (string, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return "", err
-	}
-	return obj.Name, nil
+	return personal(ctx, obj, obj.Name)
 }
 
 // Email is the resolver for the email field.
 func (r *accountResolver) Email(ctx context.Context, obj *apiws.Account) (string, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return "", err
-	}
-	return obj.Email, nil
+	return personal(ctx, obj, obj.Email)
 }
 
 // Phone is the resolver for the phone field.
 func (r *accountResolver) Phone(ctx context.Context, obj *apiws.Account) (*string, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
-	return obj.Phone, nil
+	return personal(ctx, obj, obj.Phone)
 }
 
 // Business is the resolver for the business field.
 func (r *accountResolver) Business(ctx context.Context, obj *apiws.Account) (*apiws.BusinessDetails, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
-	return obj.Business, nil
+	return personal(ctx, obj, obj.Business)
 }
 
 // APIKeys is the resolver for the apiKeys field.
 func (r *accountResolver) APIKeys(ctx context.Context, obj *apiws.Account) ([]*apiws.APIKey, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	return r.svc.Keys.APIKeys(ctx, obj.ID)
 }
 
 // Consents is the resolver for the consents field.
 func (r *accountResolver) Consents(ctx context.Context, obj *apiws.Account) ([]*apiws.Consent, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	return r.svc.Accounts.Consents(ctx, obj.ID)
 }
 
@@ -125,11 +107,7 @@ func (r *mutationResolver) AcceptPolicy(ctx context.Context, version string) (*m
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*apiws.Account, error) {
-	c := apiws.CallerFrom(ctx)
-	if c.Kind != apiws.CredentialSession && c.Kind != apiws.CredentialAPIKey {
-		return nil, nil
-	}
-	return r.svc.Accounts.Account(ctx, c.AccountID)
+	return r.svc.Accounts.Viewer(ctx)
 }
 
 // PrivacyPolicy is the resolver for the privacyPolicy field.

@@ -23,8 +23,8 @@ func (r *mutationResolver) LogOut(ctx context.Context) (bool, error) {
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (model.Node, error) {
-	if load, ok := nodeLoaders[apiws.IDPrefix(id)]; ok {
-		return load(r.Resolver, ctx, id)
+	if load, ok := r.nodes[apiws.IDPrefix(id)]; ok {
+		return load(ctx, id)
 	}
 	if _, err := apiws.RequireAccount(ctx, ""); err != nil && apiws.CallerFrom(ctx).Kind != apiws.CredentialOperator {
 		return nil, err

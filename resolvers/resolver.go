@@ -26,11 +26,12 @@ type Services struct {
 
 // Resolver is the root resolver.
 type Resolver struct {
-	svc Services
+	svc   Services
+	nodes map[string]nodeLoader
 }
 
 // New returns the root resolver over the services.
-func New(svc Services) *Resolver { return &Resolver{svc: svc} }
+func New(svc Services) *Resolver { return &Resolver{svc: svc, nodes: nodeLoaders(svc)} }
 
 // userErrors splits err into the userErrors of a payload (input problems)
 // and an error for everything else. A nil err gives an empty list: the
@@ -48,23 +49,6 @@ func userErrors(err error) ([]*apiws.Error, error) {
 		return []*apiws.Error{e}, nil
 	}
 	return nil, err
-}
-
-// accountCaller returns the caller acting for the account with id: the
-// account itself (with scope) or an operator. Another account's object is
-// reported as not found, exactly like a missing one.
-func accountCaller(ctx context.Context, accountID string, scope apiws.Scope) error {
-	c := apiws.CallerFrom(ctx)
-	if c.Kind == apiws.CredentialOperator {
-		return nil
-	}
-	if _, err := apiws.RequireAccount(ctx, scope); err != nil {
-		return err
-	}
-	if c.AccountID != accountID {
-		return apiws.Errorf(apiws.ENOTFOUND, "not found")
-	}
-	return nil
 }
 
 // pageArgs turns first/after arguments into a page, capped at
@@ -221,7 +205,7 @@ func (r *Resolver) followed(ctx context.Context, numberID *string) (*apiws.Calle
 	if numberID == nil {
 		return c, "", nil
 	}
-	if _, err := r.svc.Numbers.Number(ctx, c.AccountID, *numberID); err != nil {
+	if _, err := r.svc.Numbers.Number(ctx, *numberID); err != nil {
 		return nil, "", err
 	}
 	return c, *numberID, nil

@@ -42,6 +42,17 @@ func debugCapturePayload(dc *apiws.DebugCapture, ues []*apiws.Error) *model.Debu
 	return &model.DebugCapturePayload{DebugCapture: dc, UserErrors: ues}
 }
 
+// personal answers v, a field of acc's personal data, when the caller may
+// read the account (apiws.RequireRead): an account is reachable without
+// READ (viewer { id }), its personal data is not.
+func personal[T any](ctx context.Context, acc *apiws.Account, v T) (T, error) {
+	if err := apiws.RequireRead(ctx, acc.ID); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
 // connection shapes one page of a list as a GraphQL connection: each item
 // an edge whose cursor is the item's id. edge makes the edge of one item;
 // conn makes the connection of the edges.
@@ -56,61 +67,35 @@ func connection[T, E, C any](l apiws.List[T], id func(T) string, edge func(curso
 }
 
 // nodeLoader loads the object with an id of one type for Query.node.
-type nodeLoader func(r *Resolver, ctx context.Context, id string) (model.Node, error)
+type nodeLoader func(ctx context.Context, id string) (model.Node, error)
 
-// nodeLoaders maps each id prefix to the loader of its type. A loader's
+// nodeLoaders maps each id prefix to the service read of its type. Each
 // service answers NOT_FOUND for another account's object, like a missing
 // one.
-var nodeLoaders = map[string]nodeLoader{
-	apiws.PrefixAccount: func(r *Resolver, ctx context.Context, id string) (model.Node, error) {
-		if err := accountCaller(ctx, id, apiws.ScopeRead); err != nil {
+func nodeLoaders(svc Services) map[string]nodeLoader {
+	return map[string]nodeLoader{
+		apiws.PrefixAccount:        nodeOf(svc.Accounts.Account),
+		apiws.PrefixAPIKey:         nodeOf(svc.Keys.APIKey),
+		apiws.PrefixNumber:         nodeOf(svc.Numbers.Number),
+		apiws.PrefixMessage:        nodeOf(svc.Messages.Message),
+		apiws.PrefixDebugCapture:   nodeOf(svc.Messages.DebugCapture),
+		apiws.PrefixPrivacyRequest: nodeOf(svc.Privacy.Request),
+		apiws.PrefixNotice:         nodeOf(svc.Privacy.Notice),
+		apiws.PrefixAPICall:        nodeOf(svc.Usage.APICall),
+	}
+}
+
+// nodeOf makes a service read a node loader: no typed nil inside the
+// interface, and NOT_FOUND answers null (Query.node's contract).
+func nodeOf[T any](read func(ctx context.Context, id string) (*T, error)) nodeLoader {
+	return func(ctx context.Context, id string) (model.Node, error) {
+		v, err := read(ctx, id)
+		if err != nil {
 			return notFoundAsNull(err)
 		}
-		return asNode(r.svc.Accounts.Account(ctx, id))
-	},
-	apiws.PrefixAPIKey: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.APIKey, error) {
-		return r.svc.Keys.APIKey
-	}),
-	apiws.PrefixNumber: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.Number, error) {
-		return r.svc.Numbers.Number
-	}),
-	apiws.PrefixMessage: func(r *Resolver, ctx context.Context, id string) (model.Node, error) {
-		return asNode(r.svc.Messages.Message(ctx, id))
-	},
-	apiws.PrefixDebugCapture: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.DebugCapture, error) {
-		return r.svc.Messages.DebugCapture
-	}),
-	apiws.PrefixPrivacyRequest: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.PrivacyRequest, error) {
-		return r.svc.Privacy.Request
-	}),
-	apiws.PrefixNotice: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.Notice, error) {
-		return r.svc.Privacy.Notice
-	}),
-	apiws.PrefixAPICall: ofAccount(func(r *Resolver) func(context.Context, string, string) (*apiws.APICall, error) {
-		return r.svc.Usage.APICall
-	}),
-}
-
-// ofAccount is the loader of a type that a service reads as one of the
-// calling account's objects.
-func ofAccount[T any](get func(*Resolver) func(ctx context.Context, accountID, id string) (*T, error)) nodeLoader {
-	return func(r *Resolver, ctx context.Context, id string) (model.Node, error) {
-		c, err := apiws.RequireAccount(ctx, apiws.ScopeRead)
-		if err != nil {
-			return nil, err
+		if v == nil {
+			return nil, nil
 		}
-		return asNode(get(r)(ctx, c.AccountID, id))
+		return v, nil
 	}
-}
-
-// asNode turns a service's answer into a node: no typed nil inside the
-// interface, and NOT_FOUND answers null (Query.node's contract).
-func asNode[T any](v *T, err error) (model.Node, error) {
-	if err != nil {
-		return notFoundAsNull(err)
-	}
-	if v == nil {
-		return nil, nil
-	}
-	return v, nil
 }

@@ -17,25 +17,16 @@ import (
 
 // Plan is the resolver for the plan field.
 func (r *accountResolver) Plan(ctx context.Context, obj *apiws.Account) (*apiws.Plan, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	return r.svc.Usage.Plan(ctx, obj.ID)
 }
 
 // Quota is the resolver for the quota field.
 func (r *accountResolver) Quota(ctx context.Context, obj *apiws.Account) (*apiws.Quota, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	return r.svc.Usage.Quota(ctx, obj.ID)
 }
 
 // Usage is the resolver for the usage field.
 func (r *accountResolver) Usage(ctx context.Context, obj *apiws.Account, from time.Time, to time.Time, granularity *apiws.Granularity) ([]*apiws.UsageBucket, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	g := apiws.Day
 	if granularity != nil {
 		g = *granularity
@@ -45,9 +36,6 @@ func (r *accountResolver) Usage(ctx context.Context, obj *apiws.Account, from ti
 
 // APICalls is the resolver for the apiCalls field.
 func (r *accountResolver) APICalls(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.APICallFilter) (*model.APICallConnection, error) {
-	if err := accountCaller(ctx, obj.ID, apiws.ScopeRead); err != nil {
-		return nil, err
-	}
 	page, err := pageArgs(first, after, apiws.PrefixAPICall)
 	if err != nil {
 		return nil, err

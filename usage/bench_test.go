@@ -75,7 +75,7 @@ func BenchmarkUsage(b *testing.B) {
 		var ds []time.Duration
 		for b.Loop() {
 			t := time.Now()
-			bs, err := svc.Usage(ctx, "acc_bench7", from, to, apiws.Day)
+			bs, err := svc.Usage(reader("acc_bench7"), "acc_bench7", from, to, apiws.Day)
 			ds = append(ds, time.Since(t))
 			if err != nil || len(bs) < 365 || bs[10].APICalls != 600 {
 				b.Fatalf("usage = %d buckets, %v", len(bs), err)

@@ -11,10 +11,16 @@ import (
 // Quota implements apiws.UsageService: messages accepted since the start of
 // this calendar month (UTC), from the day rollups.
 func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, error) {
-	plan, err := s.Plan(ctx, accountID)
-	if err != nil {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
 		return nil, err
 	}
+	return s.quota(ctx, accountID)
+}
+
+// quota is Quota for the service's own use: CheckQuota runs for a sender,
+// who need not hold ScopeRead.
+func (s *Service) quota(ctx context.Context, accountID string) (*apiws.Quota, error) {
+	plan := s.opt.Plan // one plan for every account
 	now := s.now()
 	start := apiws.Month.Truncate(now)
 	next := apiws.Month.Next(start)
@@ -36,7 +42,7 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, er
 // past the last free message may both pass, so the limit can be overrun by
 // the number of concurrent sends, never more.
 func (s *Service) CheckQuota(ctx context.Context, accountID string) error {
-	q, err := s.Quota(ctx, accountID)
+	q, err := s.quota(ctx, accountID)
 	if err != nil {
 		return err
 	}

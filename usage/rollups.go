@@ -43,6 +43,9 @@ func (s *Service) RecordMessage(ctx context.Context, accountID string, status ap
 // HOUR, days for DAY and MONTH. Each bucket is whole: the last one may
 // reach past to.
 func (s *Service) Usage(ctx context.Context, accountID string, from, to time.Time, g apiws.Granularity) ([]*apiws.UsageBucket, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	if !g.Valid() {
 		return nil, apiws.Errorf(apiws.EINVALID, "unknown granularity %q", g)
 	}

@@ -99,7 +99,10 @@ func (s *Service) Collectors() []prometheus.Collector {
 }
 
 // Plan implements apiws.UsageService.
-func (s *Service) Plan(_ context.Context, _ string) (*apiws.Plan, error) {
+func (s *Service) Plan(ctx context.Context, accountID string) (*apiws.Plan, error) {
+	if err := apiws.RequireRead(ctx, accountID); err != nil {
+		return nil, err
+	}
 	p := s.opt.Plan
 	return &p, nil
 }

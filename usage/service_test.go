@@ -13,6 +13,12 @@ import (
 )
 
 // newAccount writes an account and returns its id.
+// reader is a context whose caller is a session of the account: the
+// service's reads answer only the account itself (or an operator).
+func reader(accountID string) context.Context {
+	return apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: accountID})
+}
+
 func newAccount(t *testing.T, db *storage.DB) string {
 	t.Helper()
 	now := time.Now().UTC()
@@ -50,8 +56,8 @@ func call(accountID string, at time.Time, d time.Duration, code string) *apiws.A
 
 func TestUsageBucketsEqualWhatWasDone(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		acc := newAccount(t, db)
+		ctx := reader(acc)
 		svc := usage.New(db, usage.Options{FlushInterval: time.Hour})
 		stop := runService(t, svc)
 		// 10:59 and 11:00 fall either side of an hour boundary; Dec 1 is
@@ -159,8 +165,8 @@ func TestUsageBucketsEqualWhatWasDone(t *testing.T) {
 
 func TestQuotaRefusesOnceTheMonthIsUsedUp(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		acc := newAccount(t, db)
+		ctx := reader(acc)
 		now := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 		svc := usage.New(db, usage.Options{Plan: apiws.Plan{Name: "free", MonthlyMessages: 2, SendsPerSecond: 1},
 			Now: func() time.Time { return now }})
@@ -227,8 +233,8 @@ func asError(err error, target **apiws.Error) bool { return errors.As(err, targe
 // twice.
 func TestQuotaCountsEachMessageOnceAcrossWrites(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		acc := newAccount(t, db)
+		ctx := reader(acc)
 		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 		svc := usage.New(db, usage.Options{Plan: apiws.Plan{Name: "free", MonthlyMessages: 10, SendsPerSecond: 1},
 			Now: func() time.Time { return now }})
@@ -301,8 +307,8 @@ func TestAddressRateLimit(t *testing.T) {
 // over the plan through).
 func TestQuotaNeverDropsWhileCountsAreWritten(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		acc := newAccount(t, db)
+		ctx := reader(acc)
 		now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 		svc := usage.New(db, usage.Options{Plan: apiws.Plan{Name: "free", MonthlyMessages: 1000, SendsPerSecond: 1},
 			FlushInterval: time.Millisecond, Now: func() time.Time { return now }})
@@ -328,6 +334,53 @@ func TestQuotaNeverDropsWhileCountsAreWritten(t *testing.T) {
 				}
 				last = q.Used
 			}
+		}
+	})
+}
+
+// The service's reads take the caller from the context: another account's
+// data is NOT_FOUND like a missing account's, a key without READ is
+// FORBIDDEN, an operator reads any account; the quota check of a send needs
+// no READ.
+func TestReadsAnswerOnlyTheAccount(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		acc := newAccount(t, db)
+		svc := usage.New(db, usage.Options{FlushInterval: time.Hour, Plan: apiws.Plan{Name: "free", MonthlyMessages: 10}})
+		runService(t, svc)
+		sender := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialAPIKey, AccountID: acc, Scopes: []apiws.Scope{apiws.ScopeSend}})
+		callers := []struct {
+			name string
+			ctx  context.Context
+			want apiws.ErrorCode
+		}{
+			{"nobody", context.Background(), apiws.EUNAUTHENTICATED},
+			{"another account", reader(newAccount(t, db)), apiws.ENOTFOUND},
+			{"a key without READ", sender, apiws.EFORBIDDEN},
+			{"the account", reader(acc), ""},
+			{"an operator", apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialOperator}), ""},
+		}
+		now := time.Now()
+		reads := map[string]func(ctx context.Context) error{
+			"Plan":  func(ctx context.Context) error { _, err := svc.Plan(ctx, acc); return err },
+			"Quota": func(ctx context.Context) error { _, err := svc.Quota(ctx, acc); return err },
+			"Usage": func(ctx context.Context) error {
+				_, err := svc.Usage(ctx, acc, now.Add(-time.Hour), now, apiws.Hour)
+				return err
+			},
+			"APICalls": func(ctx context.Context) error {
+				_, err := svc.APICalls(ctx, acc, apiws.Page{First: 5}, apiws.APICallFilter{})
+				return err
+			},
+		}
+		for _, c := range callers {
+			for name, read := range reads {
+				if got := apiws.ErrorCodeOf(read(c.ctx)); got != c.want {
+					t.Errorf("%s by %s: code %q, want %q", name, c.name, got, c.want)
+				}
+			}
+		}
+		if err := svc.CheckQuota(sender, acc); err != nil {
+			t.Errorf("CheckQuota for a sender without READ: %v", err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package usage_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +16,8 @@ import (
 // months: they are cut to 512 and 128 bytes, still valid UTF-8.
 func TestRecordCallCutsClientStrings(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
-		ctx := context.Background()
 		acc := newAccount(t, db)
+		ctx := reader(acc)
 		svc := usage.New(db, usage.Options{FlushInterval: time.Hour})
 		stop := runService(t, svc)
 		// 900 KB of two-byte characters after one ASCII byte: the 512th
