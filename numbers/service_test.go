@@ -28,6 +28,9 @@ type env struct {
 	ctx     context.Context // acts for acc through a dashboard session
 	bus     *events.Memory
 	stop    func() // stops the service (once) and waits for it
+	// connected counts, per number, the CONNECTED reports of the connector
+	// the service has handled.
+	connected *sync.Map
 }
 
 func newEnv(t *testing.T, db *storage.DB) *env {
@@ -70,6 +73,15 @@ func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 			}
 		}
 	}
+	connected := new(sync.Map)
+	routed := handle
+	handle = func(e whatsapp.Event) {
+		routed(e)
+		if sc, ok := e.(*whatsapp.StateChange); ok && sc.Status == apiws.NumberConnected && !sc.Notice {
+			k, _ := connected.LoadOrStore(sc.NumberID, new(atomic.Int32))
+			k.(*atomic.Int32).Add(1)
+		}
+	}
 	sandbox := whatsapp.NewSandbox(handle, 0.05)
 	var conn whatsapp.Connector = sandbox
 	if o.wrap != nil {
@@ -104,7 +116,7 @@ func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
-	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus, stop: stop}
+	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus, stop: stop, connected: connected}
 }
 
 func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
@@ -229,6 +241,13 @@ func (e *env) pairSandbox(ctx context.Context, t *testing.T) *apiws.Number {
 	}
 	for range evs {
 	}
+	// The sandbox's own CONNECTED report of the pairing may be handled
+	// after the outcome; wait for it, so that it cannot land on whatever
+	// the test does next with the number.
+	waitFor(t, "the pairing's CONNECTED report", func() bool {
+		k, ok := e.connected.Load(n.ID)
+		return ok && k.(*atomic.Int32).Load() > 0
+	})
 	return n
 }
 
