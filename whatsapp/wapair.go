@@ -27,20 +27,25 @@ func (w *Whatsmeow) PairQR(ctx context.Context, n *apiws.Number) (<-chan PairEve
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if old := s.num.Load(); old != nil && old.cancelPairing != nil {
+		s.mu.Unlock()
 		return nil, ErrPairing
 	}
 	num := w.attach(s, n.ID, w.devices.NewDevice())
 	pairCtx, cancel := context.WithCancel(ctx)
 	num.cancelPairing = cancel
+	s.mu.Unlock()
+	// The dial holds no lock (another pairing of the number is refused by
+	// cancelPairing meanwhile; a Disconnect cancels this one).
 	qr, err := num.client.GetQRChannel(pairCtx)
 	if err == nil {
 		err = num.client.Connect()
 	}
 	if err != nil {
-		num.stop() // also cancels pairCtx
+		s.mu.Lock()
 		detach(s, num)
+		s.mu.Unlock()
+		num.stop() // also cancels pairCtx
 		return nil, fmt.Errorf("start pairing: %w", err)
 	}
 	out := make(chan PairEvent, 4)
