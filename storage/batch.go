@@ -236,6 +236,15 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.M
 			changed = append(changed, m)
 		}
 	}
+	// Content is kept for retry receipts only while the recipient may not
+	// have the message: one whose DELIVERED (or later) receipt committed
+	// before its acceptance keeps none.
+	for _, s := range b.Sent {
+		s.Retain = slices.DeleteFunc(s.Retain, func(t *Transit) bool {
+			m := byID[t.MessageID]
+			return m == nil || m.Status != apiws.StatusSent
+		})
+	}
 	return evs, updateStatuses(ctx, tx, changed)
 }
 

@@ -181,3 +181,41 @@ func TestRelaxedPoolOnlyForTheSandbox(t *testing.T) {
 		t.Fatalf("synchronous_commit: %q for apiws, %q for the sandbox's record; want on and off", main, relaxed)
 	}
 }
+
+// TestNoContentKeptForAMessageDeliveredBeforeItsAcceptance: when a
+// message's DELIVERED receipt commits before the batch that records its
+// acceptance, the content that batch would keep for retry receipts is not
+// written (the recipient has the message).
+func TestNoContentKeptForAMessageDeliveredBeforeItsAcceptance(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		a := mustAccount(t, db, "transit-race@example.com")
+		early, late := queued(a, "num_a", "WA1", nil), queued(a, "num_a", "WA2", nil)
+		for _, m := range []*apiws.Message{early, late} {
+			if _, err := db.QueueMessage(ctx, m, []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := db.NextOutbox(ctx, "num_a", 10)
+		if err != nil || len(items) != 2 {
+			t.Fatalf("outbox = %v, %v", items, err)
+		}
+		now := time.Now().UTC()
+		if _, err := db.Write(ctx, &storage.Batch{Receipts: []*storage.ReceiptWrite{{NumberID: "num_a", WAIDs: []string{"WA1"}, Status: apiws.StatusDelivered, At: now}}}); err != nil {
+			t.Fatal(err)
+		}
+		var retain []*storage.Transit
+		for _, m := range []*apiws.Message{early, late} {
+			retain = append(retain, &storage.Transit{MessageID: m.ID, NumberID: "num_a", WAMessageID: *m.WAMessageID, Content: []byte("as sent"), ExpiresAt: now.Add(time.Hour)})
+		}
+		if _, err := db.Write(ctx, &storage.Batch{Sent: []*storage.SentWrite{{Items: items, At: now, Retain: retain}}}); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := db.RetainedContent(ctx, "num_a", "WA1", now); err != nil || c != nil {
+			t.Errorf("content of the message delivered before its acceptance: %v, %v; want none", c, err)
+		}
+		if c, err := db.RetainedContent(ctx, "num_a", "WA2", now); err != nil || c == nil {
+			t.Errorf("content of the message only sent: %v, %v; want it kept", c, err)
+		}
+	})
+}
