@@ -126,19 +126,11 @@ func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string,
 	if err != nil {
 		return nil, err
 	}
-	var q string
-	if search != nil {
-		q = *search
-	}
-	l, err := r.svc.Accounts.Accounts(ctx, p, q)
+	l, err := r.svc.Accounts.Accounts(ctx, p, deref(search))
 	if err != nil {
 		return nil, err
 	}
-	return connection(l, func(a *apiws.Account) string { return a.ID },
-		func(c string, a *apiws.Account) *model.AccountEdge { return &model.AccountEdge{Cursor: c, Node: a} },
-		func(es []*model.AccountEdge, pi *model.PageInfo, total int) *model.AccountConnection {
-			return &model.AccountConnection{Edges: es, PageInfo: pi, TotalCount: total}
-		}), nil
+	return connection(l, accountEdge, accountConnection), nil
 }
 
 // Account returns generated.AccountResolver implementation.

@@ -16,7 +16,7 @@ import (
 
 // Messages is the resolver for the messages field.
 func (r *accountResolver) Messages(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
-	return r.messageConnection(ctx, obj.ID, "", first, after, filter)
+	return r.messagePage(ctx, obj.ID, "", first, after, filter)
 }
 
 // DebugCaptures is the resolver for the debugCaptures field.
@@ -118,7 +118,7 @@ func (r *subscriptionResolver) IncomingMessages(ctx context.Context, numberID *s
 
 // Messages is the resolver for the messages field.
 func (r *whatsAppNumberResolver) Messages(ctx context.Context, obj *apiws.Number, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
-	return r.messageConnection(ctx, obj.AccountID, obj.ID, first, after, filter)
+	return r.messagePage(ctx, obj.AccountID, obj.ID, first, after, filter)
 }
 
 // DebugCapture returns generated.DebugCaptureResolver implementation.

@@ -23,11 +23,7 @@ func (r *accountResolver) Numbers(ctx context.Context, obj *apiws.Account, first
 	if err != nil {
 		return nil, err
 	}
-	return connection(l, func(n *apiws.Number) string { return n.ID },
-		func(c string, n *apiws.Number) *model.NumberEdge { return &model.NumberEdge{Cursor: c, Node: n} },
-		func(es []*model.NumberEdge, pi *model.PageInfo, total int) *model.NumberConnection {
-			return &model.NumberConnection{Edges: es, PageInfo: pi, TotalCount: total}
-		}), nil
+	return connection(l, numberEdge, numberConnection), nil
 }
 
 // ConnectNumber is the resolver for the connectNumber field.

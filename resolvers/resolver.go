@@ -88,28 +88,21 @@ func notFoundAsNull(err error) (model.Node, error) {
 	return nil, err
 }
 
-// messageConnection pages an account's messages (of one number when
+// messagePage pages an account's messages (of one number when
 // numberID is set), newest first.
-func (r *Resolver) messageConnection(ctx context.Context, accountID, numberID string, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
+func (r *Resolver) messagePage(ctx context.Context, accountID, numberID string, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error) {
 	p, err := pageArgs(first, after, apiws.PrefixMessage)
 	if err != nil {
 		return nil, err
 	}
-	var f apiws.MessageFilter
-	if filter != nil {
-		f = *filter
-	}
+	f := deref(filter)
 	f.NumberID = numberID
 	l, err := r.svc.Messages.Messages(ctx, accountID, f, p)
 	if err != nil {
 		return nil, err
 	}
 	prefetch(ctx, l.Items)
-	return connection(l, func(m *apiws.Message) string { return m.ID },
-		func(c string, m *apiws.Message) *model.MessageEdge { return &model.MessageEdge{Cursor: c, Node: m} },
-		func(es []*model.MessageEdge, pi *model.PageInfo, total int) *model.MessageConnection {
-			return &model.MessageConnection{Edges: es, PageInfo: pi, TotalCount: total}
-		}), nil
+	return connection(l, messageEdge, messageConnection), nil
 }
 
 // loadNumber resolves a number through the operation's loader.

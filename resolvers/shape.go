@@ -7,6 +7,15 @@ import (
 	"github.com/apiws/apiws/graph/model"
 )
 
+// deref is *p, or the zero value for nil: an optional argument's default.
+func deref[T any](p *T) T {
+	var v T
+	if p != nil {
+		v = *p
+	}
+	return v
+}
+
 // payload returns the shaper of a mutation's payload from a service's
 // answer (v, err): input problems become its userErrors (with a zero
 // result), anything else is the error, and a success carries v. build makes
@@ -53,17 +62,48 @@ func personal[T any](ctx context.Context, acc *apiws.Account, v T) (T, error) {
 	return v, nil
 }
 
-// connection shapes one page of a list as a GraphQL connection: each item
-// an edge whose cursor is the item's id. edge makes the edge of one item;
-// conn makes the connection of the edges.
-func connection[T, E, C any](l apiws.List[T], id func(T) string, edge func(cursor string, node T) E, conn func(edges []E, pi *model.PageInfo, total int) C) C {
+// connection shapes one page of a list as a GraphQL connection. edge
+// makes the edge of one item and returns its cursor; conn makes the
+// connection of the edges.
+func connection[T, E, C any](l apiws.List[T], edge func(T) (string, E), conn func([]E, *model.PageInfo, int) C) C {
 	edges := make([]E, len(l.Items))
 	end := ""
 	for i, it := range l.Items {
-		end = id(it)
-		edges[i] = edge(end, it)
+		end, edges[i] = edge(it)
 	}
 	return conn(edges, pageInfo(l.More, end), l.Total)
+}
+
+func accountEdge(a *apiws.Account) (string, *model.AccountEdge) {
+	return a.ID, &model.AccountEdge{Cursor: a.ID, Node: a}
+}
+
+func accountConnection(es []*model.AccountEdge, pi *model.PageInfo, total int) *model.AccountConnection {
+	return &model.AccountConnection{Edges: es, PageInfo: pi, TotalCount: total}
+}
+
+func numberEdge(n *apiws.Number) (string, *model.NumberEdge) {
+	return n.ID, &model.NumberEdge{Cursor: n.ID, Node: n}
+}
+
+func numberConnection(es []*model.NumberEdge, pi *model.PageInfo, total int) *model.NumberConnection {
+	return &model.NumberConnection{Edges: es, PageInfo: pi, TotalCount: total}
+}
+
+func messageEdge(m *apiws.Message) (string, *model.MessageEdge) {
+	return m.ID, &model.MessageEdge{Cursor: m.ID, Node: m}
+}
+
+func messageConnection(es []*model.MessageEdge, pi *model.PageInfo, total int) *model.MessageConnection {
+	return &model.MessageConnection{Edges: es, PageInfo: pi, TotalCount: total}
+}
+
+func apiCallEdge(c *apiws.APICall) (string, *model.APICallEdge) {
+	return c.ID, &model.APICallEdge{Cursor: c.ID, Node: c}
+}
+
+func apiCallConnection(es []*model.APICallEdge, pi *model.PageInfo, total int) *model.APICallConnection {
+	return &model.APICallConnection{Edges: es, PageInfo: pi, TotalCount: total}
 }
 
 // nodeLoader loads the object with an id of one type for Query.node.

@@ -40,20 +40,12 @@ func (r *accountResolver) APICalls(ctx context.Context, obj *apiws.Account, firs
 	if err != nil {
 		return nil, err
 	}
-	var f apiws.APICallFilter
-	if filter != nil {
-		f = *filter
-	}
-	l, err := r.svc.Usage.APICalls(ctx, obj.ID, page, f)
+	l, err := r.svc.Usage.APICalls(ctx, obj.ID, page, deref(filter))
 	if err != nil {
 		return nil, err
 	}
 	prefetchAPIKeys(ctx, l.Items)
-	return connection(l, func(c *apiws.APICall) string { return c.ID },
-		func(cur string, c *apiws.APICall) *model.APICallEdge { return &model.APICallEdge{Cursor: cur, Node: c} },
-		func(es []*model.APICallEdge, pi *model.PageInfo, total int) *model.APICallConnection {
-			return &model.APICallConnection{Edges: es, PageInfo: pi, TotalCount: total}
-		}), nil
+	return connection(l, apiCallEdge, apiCallConnection), nil
 }
 
 // APIKey is the resolver for the apiKey field.
