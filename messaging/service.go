@@ -19,8 +19,6 @@ import (
 
 var _ apiws.MessageService = (*Service)(nil)
 
-var _ apiws.MessageService = (*Service)(nil)
-
 // Numbers is what messaging needs to know of numbers.
 type Numbers interface {
 	// Number returns one of the account's numbers, or ENOTFOUND (also for

@@ -16,49 +16,40 @@ import (
 )
 
 // A body dripped slowly held a request open for over 70 s: the server now
-// stops reading at its read deadline and answers 408.
+// stops reading at its read deadline and answers 408; also when the request
+// claims a websocket upgrade (a POST is no websocket).
 func TestSlowBodyMeetsTheReadDeadline(t *testing.T) {
-	ts := httptest.NewServer(newTestServer(t, Config{ReadTimeout: 100 * time.Millisecond}))
-	defer ts.Close()
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// The headers and the first byte of a 1,000-byte body, then nothing.
-	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer while the body was incomplete: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout {
-		t.Fatalf("HTTP %d, want 408", resp.StatusCode)
+	for _, tt := range []struct{ name, headers string }{
+		{"plain", ""},
+		{"with websocket upgrade headers", "Connection: Upgrade\r\nUpgrade: websocket\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := httptest.NewServer(newTestServer(t, Config{ReadTimeout: 100 * time.Millisecond}))
+			defer ts.Close()
+			conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// The headers and the first byte of a 1,000-byte body, then nothing.
+			fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", tt.headers)
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer while the body was incomplete: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestTimeout {
+				t.Fatalf("HTTP %d, want 408", resp.StatusCode)
+			}
+		})
 	}
 }
 
-// A POST that claims a websocket upgrade is no websocket: its body meets
-// the read deadline like any other.
-func TestSlowBodyWithUpgradeHeadersMeetsTheReadDeadline(t *testing.T) {
-	ts := httptest.NewServer(newTestServer(t, Config{ReadTimeout: 100 * time.Millisecond}))
-	defer ts.Close()
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer while the body was incomplete: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout {
-		t.Fatalf("HTTP %d, want 408", resp.StatusCode)
-	}
-}
+// fakeClock is a time the test moves.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
 
 // IPv6 addresses of one /64 are one client: failing from one and trying
 // from another does not step around the block.
@@ -74,11 +65,6 @@ func TestFailedTokensBlockTheIPv6Network(t *testing.T) {
 		t.Fatalf("another /64 is blocked: %v", err)
 	}
 }
-
-// fakeClock is a time the test moves.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
 
 func TestFailedTokensBlockTheAddressForAWhile(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1e9, 0)}
