@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -55,25 +56,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 // pending on the clock: the code under test has reached them.
 func (c *fakeClock) awaitWaiters(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, fmt.Sprintf("%d waits pending on the clock", n), func() bool {
 		c.mu.Lock()
-		k := len(c.waiters)
-		c.mu.Unlock()
-		if k >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d waits pending on the clock, want %d", k, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer c.mu.Unlock()
+		return len(c.waiters) >= n
+	})
 }
 
 // eventually waits (in real time, with a deadline) until cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // generous: two busy cores
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

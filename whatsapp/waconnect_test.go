@@ -232,12 +232,7 @@ func TestPushNameAndKeepAlive(t *testing.T) {
 
 func TestPairPhoneWaitsForFirstQR(t *testing.T) {
 	h := newHarness(t)
-	n := &apiws.Number{ID: "num_1"}
-	ch, err := h.w.PairQR(context.Background(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := h.client(t)
+	n, ch, fc := h.startPairing(t, "num_1")
 	type result struct {
 		code string
 		err  error
@@ -262,11 +257,7 @@ func TestPairPhoneWaitsForFirstQR(t *testing.T) {
 
 	t.Run("no QR code in time", func(t *testing.T) {
 		h := newHarness(t)
-		n := &apiws.Number{ID: "num_2"}
-		if _, err := h.w.PairQR(context.Background(), n); err != nil {
-			t.Fatal(err)
-		}
-		fc := h.client(t)
+		n, _, fc := h.startPairing(t, "num_2")
 		go func() {
 			_, err := h.w.PairPhone(context.Background(), n, "+15550123456")
 			done <- result{"", err}
@@ -281,12 +272,7 @@ func TestPairPhoneWaitsForFirstQR(t *testing.T) {
 
 func TestPairSuccessWaitsForConnection(t *testing.T) {
 	h := newHarness(t)
-	n := &apiws.Number{ID: "num_1"}
-	ch, err := h.w.PairQR(context.Background(), n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fc := h.client(t)
+	_, ch, fc := h.startPairing(t, "num_1")
 	fc.completePairing(t, pairedJID)
 	if ev := <-ch; ev.Linked == nil || ev.Linked.Status != apiws.NumberConnecting || ev.Linked.JID != pairedJID.String() {
 		t.Fatalf("event after the link %+v, want Linked and CONNECTING", ev)

@@ -219,15 +219,22 @@ func (h *harness) client(t *testing.T) *fakeClient {
 
 var pairedJID = types.JID{User: "15550123456", Device: 7, Server: types.DefaultUserServer}
 
-// pair runs a pairing to success through the fake and returns the number.
-func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
+// startPairing starts a pairing of a new number with the id and returns
+// it, its pairing's events and the fake client made for it.
+func (h *harness) startPairing(t *testing.T, id string) (*apiws.Number, <-chan PairEvent, *fakeClient) {
 	t.Helper()
-	n := &apiws.Number{ID: "num_1"}
+	n := &apiws.Number{ID: id}
 	ch, err := h.w.PairQR(context.Background(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fc := h.client(t)
+	return n, ch, h.client(t)
+}
+
+// pair runs a pairing to success through the fake and returns the number.
+func (h *harness) pair(t *testing.T) (*apiws.Number, *fakeClient) {
+	t.Helper()
+	n, ch, fc := h.startPairing(t, "num_1")
 	fc.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@abc,def", Timeout: 60 * time.Second}
 	if ev := <-ch; ev.QR == nil || ev.QR.Code != "2@abc,def" || ev.QR.ExpiresAt.Sub(h.clock.Now()) != 60*time.Second {
 		t.Fatalf("first event %+v, want the QR code", ev)
