@@ -22,7 +22,7 @@
 //     ([PairingEvent]), connection status ([NumberStatusEvent]), removal.
 //   - [MessageService]: sending ([SendMessage]) and listing [Message]s, the
 //     message state machine ([Message.Step], [Message.ApplyReceipt]), status
-//     streams of [MessageEvent]s, [Incoming] messages in transit, and
+//     streams of [LogEvent]s, [Incoming] messages in transit, and
 //     [DebugCapture]s of content.
 //   - [UsageService]: the [APICall] log, [UsageBucket] rollups, the [Plan]
 //     and its [Quota]; a [Limiter] paces requests.

@@ -70,7 +70,7 @@ func (s MessageStatus) Advances(next MessageStatus) bool {
 // machine is monotonic: a late or repeated report changes nothing), sets
 // the time of that status and, with merr, the error; it returns the event
 // of the step, or nil.
-func (m *Message) Step(status MessageStatus, at time.Time, merr *MessageError) *MessageEvent {
+func (m *Message) Step(status MessageStatus, at time.Time, merr *MessageError) *LogEvent {
 	if !m.Status.Advances(status) {
 		return nil
 	}
@@ -93,7 +93,7 @@ func (m *Message) Step(status MessageStatus, at time.Time, merr *MessageError) *
 	if merr != nil {
 		m.Error = merr
 	}
-	return &MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
+	return &LogEvent{AccountID: m.AccountID, Type: EventTypeMessageStatus, MessageID: m.ID, NumberID: m.NumberID, Status: status, Error: merr, At: at}
 }
 
 // ApplyReceipt applies WhatsApp's report that m reached status (merr is
@@ -101,11 +101,11 @@ func (m *Message) Step(status MessageStatus, at time.Time, merr *MessageError) *
 // taken, in order. A receipt for a message still QUEUED means WhatsApp
 // accepted it before its acceptance was recorded: it goes SENT first, so
 // every message's events read QUEUED, SENT, then the rest.
-func (m *Message) ApplyReceipt(status MessageStatus, at time.Time, merr *MessageError) []*MessageEvent {
+func (m *Message) ApplyReceipt(status MessageStatus, at time.Time, merr *MessageError) []*LogEvent {
 	if status != StatusFailed {
 		merr = nil
 	}
-	var evs []*MessageEvent
+	var evs []*LogEvent
 	if m.Status == StatusQueued && status != StatusFailed && status != StatusSent {
 		if ev := m.Step(StatusSent, at, nil); ev != nil {
 			evs = append(evs, ev)
@@ -174,16 +174,50 @@ func (m *Message) PublicWAMessageID() *string {
 	return m.WAMessageID
 }
 
-// MessageEvent is one status change in an account's event log. Seq is the
-// Cursor: strictly increasing within the account, in commit order.
-type MessageEvent struct {
-	AccountID string        `bun:"account_id,pk"`
-	Seq       int64         `bun:"seq,pk"`
-	MessageID string        `bun:"message_id,notnull"`
-	NumberID  string        `bun:"number_id,notnull"`
-	Status    MessageStatus `bun:"status,notnull"`
-	Error     *MessageError `bun:"error,type:text"`
-	At        time.Time     `bun:"at,notnull"`
+// EventType is what an entry of an account's event log reports.
+type EventType string
+
+// Event types, as the GraphQL enum EventType names them.
+const (
+	EventTypeMessageStatus   EventType = "MESSAGE_STATUS"
+	EventTypeMessageReceived EventType = "MESSAGE_RECEIVED"
+	EventTypeMessageEdited   EventType = "MESSAGE_EDITED"
+	EventTypeMessageRevoked  EventType = "MESSAGE_REVOKED"
+	EventTypeReaction        EventType = "REACTION"
+	EventTypePollVote        EventType = "POLL_VOTE"
+	EventTypeNumberStatus    EventType = "NUMBER_STATUS"
+	EventTypeGroupUpdated    EventType = "GROUP_UPDATED"
+	// EventTypePing is never logged: only webhook deliveries carry it.
+	EventTypePing EventType = "PING"
+)
+
+// LogEvent is one entry of an account's event log: a message's status
+// changed, a message arrived, a number's connection changed, and so on.
+// Seq is the Cursor: strictly increasing within the account, in commit
+// order, shared by every type. The entry holds metadata only; content that
+// comes with an event (an inbound message's text) is in transit, apart.
+type LogEvent struct {
+	AccountID string    `bun:"account_id,pk"`
+	Seq       int64     `bun:"seq,pk"`
+	Type      EventType `bun:"type,notnull"`
+	NumberID  string    `bun:"number_id,notnull"`
+	// MessageID is the message the event is about, if any.
+	MessageID string `bun:"message_id,nullzero"`
+	// Status is the message's new status (MESSAGE_STATUS; RECEIVED for
+	// MESSAGE_RECEIVED).
+	Status MessageStatus `bun:"status,nullzero"`
+	Error  *MessageError `bun:"error,type:text"`
+	// Detail holds what the other types report beyond the columns.
+	Detail *EventDetail `bun:"detail,type:text"`
+	At     time.Time    `bun:"at,notnull"`
+}
+
+// EventDetail is the metadata of an event that the log's columns do not
+// hold; each type sets its own fields.
+type EventDetail struct {
+	// NUMBER_STATUS: the number's new status, and why.
+	NumberStatus NumberStatus `json:"numberStatus,omitempty"`
+	Reason       *string      `json:"reason,omitempty"`
 }
 
 // SendMessage is the input of a send.

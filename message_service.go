@@ -37,7 +37,7 @@ type MessageService interface {
 	// FollowStatus streams the account's message events (of one number
 	// when numberID is not ""): with after, the logged events after that
 	// cursor first, then live ones, with no gap and no duplicate.
-	FollowStatus(ctx context.Context, accountID, numberID string, after *int64) (<-chan *MessageEvent, error)
+	FollowStatus(ctx context.Context, accountID, numberID string, after *int64) (<-chan *LogEvent, error)
 	// FollowIncoming streams inbound messages with their content, in
 	// transit; when messages were missed the stream ends with an error.
 	FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *Incoming, error)

@@ -20,7 +20,7 @@ import (
 type Loaders struct {
 	Number        *dataloadgen.Loader[string, *apiws.Number]
 	Message       *dataloadgen.Loader[string, *apiws.Message]
-	MessageEvents *dataloadgen.Loader[string, []*apiws.MessageEvent]
+	MessageEvents *dataloadgen.Loader[string, []*apiws.LogEvent]
 	APIKey        *dataloadgen.Loader[string, *apiws.APIKey]
 }
 
@@ -45,7 +45,7 @@ func New(db *storage.DB, cache bool) *Loaders {
 			ms, err := db.MessagesByIDs(ctx, ids)
 			return byID(ms, func(m *apiws.Message) string { return m.ID }), err
 		}, opts...),
-		MessageEvents: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*apiws.MessageEvent, error) {
+		MessageEvents: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*apiws.LogEvent, error) {
 			evs, err := db.EventsOfMessages(ctx, ids)
 			return eventsByMessage(ids, evs), err
 		}, opts...),
@@ -66,10 +66,10 @@ func byID[T any](items []T, id func(T) string) map[string]T {
 
 // eventsByMessage groups events by message, in the order given; each of
 // ids has a list, empty when it has no events.
-func eventsByMessage(ids []string, evs []*apiws.MessageEvent) map[string][]*apiws.MessageEvent {
-	out := make(map[string][]*apiws.MessageEvent, len(ids))
+func eventsByMessage(ids []string, evs []*apiws.LogEvent) map[string][]*apiws.LogEvent {
+	out := make(map[string][]*apiws.LogEvent, len(ids))
 	for _, id := range ids {
-		out[id] = []*apiws.MessageEvent{}
+		out[id] = []*apiws.LogEvent{}
 	}
 	for _, ev := range evs {
 		out[ev.MessageID] = append(out[ev.MessageID], ev)

@@ -29,8 +29,8 @@ func TestByID(t *testing.T) {
 }
 
 func TestEventsByMessage(t *testing.T) {
-	ev := func(msg string, seq int64) *apiws.MessageEvent { return &apiws.MessageEvent{MessageID: msg, Seq: seq} }
-	show := func(m map[string][]*apiws.MessageEvent) string {
+	ev := func(msg string, seq int64) *apiws.LogEvent { return &apiws.LogEvent{MessageID: msg, Seq: seq} }
+	show := func(m map[string][]*apiws.LogEvent) string {
 		out := map[string][]int64{}
 		for id, evs := range m {
 			if evs == nil {
@@ -46,14 +46,14 @@ func TestEventsByMessage(t *testing.T) {
 	tests := []struct {
 		name string
 		ids  []string
-		evs  []*apiws.MessageEvent
+		evs  []*apiws.LogEvent
 		want string
 	}{
 		{"nothing asked", nil, nil, "map[]"},
-		{"a message without events has an empty list", []string{"m1", "m2"}, []*apiws.MessageEvent{ev("m1", 1)}, "map[m1:[1] m2:[]]"},
-		{"events keep their order", []string{"m1"}, []*apiws.MessageEvent{ev("m1", 3), ev("m1", 1), ev("m1", 2)}, "map[m1:[3 1 2]]"},
-		{"interleaved messages", []string{"m1", "m2"}, []*apiws.MessageEvent{ev("m1", 1), ev("m2", 2), ev("m1", 3)}, "map[m1:[1 3] m2:[2]]"},
-		{"a repeated id", []string{"m1", "m1"}, []*apiws.MessageEvent{ev("m1", 1)}, "map[m1:[1]]"},
+		{"a message without events has an empty list", []string{"m1", "m2"}, []*apiws.LogEvent{ev("m1", 1)}, "map[m1:[1] m2:[]]"},
+		{"events keep their order", []string{"m1"}, []*apiws.LogEvent{ev("m1", 3), ev("m1", 1), ev("m1", 2)}, "map[m1:[3 1 2]]"},
+		{"interleaved messages", []string{"m1", "m2"}, []*apiws.LogEvent{ev("m1", 1), ev("m2", 2), ev("m1", 3)}, "map[m1:[1 3] m2:[2]]"},
+		{"a repeated id", []string{"m1", "m1"}, []*apiws.LogEvent{ev("m1", 1)}, "map[m1:[1]]"},
 	}
 	for _, tt := range tests {
 		if got := show(eventsByMessage(tt.ids, tt.evs)); got != tt.want {

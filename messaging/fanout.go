@@ -24,7 +24,7 @@ type accountStream struct {
 
 	mu        sync.Mutex
 	last      int64                         // newest cursor handed out, in order
-	held      map[int64]*apiws.MessageEvent // arrived ahead of last+1
+	held      map[int64]*apiws.LogEvent // arrived ahead of last+1
 	followers map[*follower]struct{}        // live ones
 	ended     bool
 }
@@ -35,7 +35,7 @@ type accountStream struct {
 type follower struct {
 	ctx    context.Context
 	number string // "" for every number
-	out    chan *apiws.MessageEvent
+	out    chan *apiws.LogEvent
 	last   int64 // newest cursor it has had (or skipped); guarded by the stream's mu
 	live   bool
 	closed bool
@@ -146,7 +146,7 @@ func (s *Service) startStream(account string) (*accountStream, error) {
 		return nil, err
 	}
 	st := &accountStream{s: s, account: account, bus: f, stop: stop, last: last,
-		held: map[int64]*apiws.MessageEvent{}, followers: map[*follower]struct{}{}}
+		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}}
 	go st.run(ctx)
 	return st, nil
 }
@@ -188,7 +188,7 @@ func (st *accountStream) run(ctx context.Context) {
 			case apiws.EventResync:
 				st.fill(ctx)
 			case apiws.EventMessageStatus:
-				me := new(apiws.MessageEvent)
+				me := new(apiws.LogEvent)
 				if json.Unmarshal(ev.Data, me) != nil {
 					continue
 				}
@@ -213,7 +213,7 @@ func (st *accountStream) isEnded() bool {
 
 // offer hands out me and whatever it unblocks, or holds it while an earlier
 // cursor is missing.
-func (st *accountStream) offer(me *apiws.MessageEvent) {
+func (st *accountStream) offer(me *apiws.LogEvent) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	switch {
@@ -266,7 +266,7 @@ func (st *accountStream) fill(ctx context.Context) {
 
 // deliverLocked hands ev to the live followers; one whose channel is full
 // falls behind and catches up from the log.
-func (st *accountStream) deliverLocked(ev *apiws.MessageEvent) {
+func (st *accountStream) deliverLocked(ev *apiws.LogEvent) {
 	st.last = ev.Seq
 	for f := range st.followers {
 		if ev.Seq <= f.last {
@@ -311,7 +311,7 @@ func (f *follower) closeLocked() {
 // follow adds a follower that has had the events up to last; it reads the
 // log first when the stream is ahead of it.
 func (st *accountStream) follow(ctx context.Context, number string, after *int64) *follower {
-	f := &follower{ctx: ctx, number: number, out: make(chan *apiws.MessageEvent, followerBuffer)}
+	f := &follower{ctx: ctx, number: number, out: make(chan *apiws.LogEvent, followerBuffer)}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.ended {

@@ -56,8 +56,8 @@ func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
 }
 
 // write logs n QUEUED events of number and returns them, unpublished.
-func (fx *streamFixture) write(number string, n int) []*apiws.MessageEvent {
-	var evs []*apiws.MessageEvent
+func (fx *streamFixture) write(number string, n int) []*apiws.LogEvent {
+	var evs []*apiws.LogEvent
 	for range n {
 		now := time.Now().UTC()
 		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: fx.acc, NumberID: number, Direction: apiws.Outbound,
@@ -71,7 +71,7 @@ func (fx *streamFixture) write(number string, n int) []*apiws.MessageEvent {
 	return evs
 }
 
-func (fx *streamFixture) publish(evs ...*apiws.MessageEvent) {
+func (fx *streamFixture) publish(evs ...*apiws.LogEvent) {
 	for _, ev := range evs {
 		data, _ := json.Marshal(ev)
 		err := fx.bus.Publish(context.Background(), fx.acc, apiws.Event{Kind: apiws.EventMessageStatus, AccountID: fx.acc, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data})
@@ -82,7 +82,7 @@ func (fx *streamFixture) publish(evs ...*apiws.MessageEvent) {
 }
 
 // receive reads n events and checks their cursors are want, in order.
-func receive(t *testing.T, ch <-chan *apiws.MessageEvent, want ...int64) {
+func receive(t *testing.T, ch <-chan *apiws.LogEvent, want ...int64) {
 	t.Helper()
 	for _, w := range want {
 		select {

@@ -32,11 +32,11 @@ type journal struct {
 	started bool
 	done    chan struct{}
 	// committed sees each commit's events before its writers are answered.
-	committed func([]*apiws.MessageEvent)
+	committed func([]*apiws.LogEvent)
 	// published receives each commit's events, in commit order, from a
 	// goroutine of its own: a slow broker does not hold up the commits.
-	published func([]*apiws.MessageEvent)
-	pub       chan []*apiws.MessageEvent
+	published func([]*apiws.LogEvent)
+	pub       chan []*apiws.LogEvent
 	pubDone   chan struct{}
 }
 
@@ -54,9 +54,9 @@ const maxJournalBatch = 256
 
 // newJournal returns a journal with shards committers, which start with
 // its first write.
-func newJournal(ctx context.Context, db *storage.DB, shards int, committed, published func([]*apiws.MessageEvent)) *journal {
+func newJournal(ctx context.Context, db *storage.DB, shards int, committed, published func([]*apiws.LogEvent)) *journal {
 	j := &journal{db: db, ctx: context.WithoutCancel(ctx), shards: make([]chan *journalReq, max(shards, 1)),
-		done: make(chan struct{}), committed: committed, published: published, pub: make(chan []*apiws.MessageEvent, 1024), pubDone: make(chan struct{})}
+		done: make(chan struct{}), committed: committed, published: published, pub: make(chan []*apiws.LogEvent, 1024), pubDone: make(chan struct{})}
 	for i := range j.shards {
 		j.shards[i] = make(chan *journalReq, maxJournalBatch)
 	}
@@ -157,7 +157,7 @@ func (j *journal) run(reqs chan *journalReq) {
 // commit writes a batch in one transaction and returns its events. If that
 // fails, each write is tried alone, so one bad write (or a deadlock victim)
 // does not fail the others.
-func (j *journal) commit(batch []*journalReq) []*apiws.MessageEvent {
+func (j *journal) commit(batch []*journalReq) []*apiws.LogEvent {
 	b := &storage.Batch{}
 	for _, r := range batch {
 		switch {

@@ -22,15 +22,15 @@ func TestJournalGroupCommit(t *testing.T) {
 		now := time.Now().UTC()
 		acc := newTestAccount(t, db)
 		var mu sync.Mutex
-		var published []*apiws.MessageEvent
+		var published []*apiws.LogEvent
 		committed := map[string]bool{} // message ids whose event was seen committed
-		j := newJournal(ctx, db, 3, func(evs []*apiws.MessageEvent) {
+		j := newJournal(ctx, db, 3, func(evs []*apiws.LogEvent) {
 			mu.Lock()
 			for _, ev := range evs {
 				committed[ev.MessageID] = true
 			}
 			mu.Unlock()
-		}, func(evs []*apiws.MessageEvent) {
+		}, func(evs []*apiws.LogEvent) {
 			mu.Lock()
 			published = append(published, evs...)
 			mu.Unlock()

@@ -301,7 +301,7 @@ func (s *Service) close() {
 
 // publish counts committed events in the usage rollups and announces them
 // on the bus.
-func (s *Service) publish(evs ...*apiws.MessageEvent) {
+func (s *Service) publish(evs ...*apiws.LogEvent) {
 	s.count(evs)
 	s.broadcast(evs)
 }
@@ -309,7 +309,7 @@ func (s *Service) publish(evs ...*apiws.MessageEvent) {
 // count adds committed events to the usage rollups (in memory until the
 // next rollup write). A send is counted before it is acknowledged, so the
 // next send's quota check sees it.
-func (s *Service) count(evs []*apiws.MessageEvent) {
+func (s *Service) count(evs []*apiws.LogEvent) {
 	if s.usage == nil {
 		return
 	}
@@ -323,7 +323,7 @@ func (s *Service) count(evs []*apiws.MessageEvent) {
 // broadcast announces committed events on the bus, in one round trip. A
 // bus failure is logged, not returned: the log in the database is the
 // source of truth and subscribers resync from it.
-func (s *Service) broadcast(evs []*apiws.MessageEvent) {
+func (s *Service) broadcast(evs []*apiws.LogEvent) {
 	if len(evs) == 0 {
 		return
 	}

@@ -17,7 +17,7 @@ const replayBatch = 500
 // account's stream in this process (see accountStream), shared by all its
 // followers here; a follower that falls behind reads the log until it has
 // caught up.
-func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, after *int64) (<-chan *apiws.MessageEvent, error) {
+func (s *Service) FollowStatus(ctx context.Context, accountID, numberID string, after *int64) (<-chan *apiws.LogEvent, error) {
 	st, release, err := s.stream(ctx, accountID)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ var (
 
 // EventsOfMessages returns the events of the messages, oldest first, for
 // the dataloader of Message.events.
-func (s *Service) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.MessageEvent, error) {
+func (s *Service) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.LogEvent, error) {
 	return s.db.EventsOfMessages(ctx, ids)
 }
 

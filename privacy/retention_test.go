@@ -87,7 +87,7 @@ func TestSweepEnforcesEveryPeriod(t *testing.T) {
 		}{
 			{"api_calls", 1, 2},
 			{"messages", 1, 2},
-			{"message_events", 1, 2},
+			{"log_events", 1, 2},
 			{"usage_rollups", 1, 2},
 			{"invoices", 1, 2},
 			{"sessions", 1, 2},

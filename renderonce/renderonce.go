@@ -6,7 +6,7 @@
 // subscriber. For messageStatus, whose events are plain values (cursor,
 // ids, status, time, error), Schema renders each event once per distinct
 // selection and hands the same bytes to every subscriber: the account's
-// stream in this process delivers the same *apiws.MessageEvent to all of
+// stream in this process delivers the same *apiws.LogEvent to all of
 // them. Everything else about the operation is gqlgen's: parsing,
 // validation, limits, extensions, the transport. Selections this package
 // does not render (the message field, @defer) and resolver errors go
@@ -28,7 +28,7 @@ import (
 )
 
 // Follow starts a messageStatus subscription: the resolver.
-type Follow func(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error)
+type Follow func(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error)
 
 // Schema is an executable schema that renders messageStatus events once
 // for all their subscribers.
@@ -164,7 +164,7 @@ func compile(op *graphql.OperationContext, set ast.SelectionSet, typeName string
 }
 
 // render writes {"<alias>": <event>} the way gqlgen's generated code does.
-func render(alias string, sel selection, ev *apiws.MessageEvent) []byte {
+func render(alias string, sel selection, ev *apiws.LogEvent) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	graphql.MarshalString(alias).MarshalGQL(&b)
@@ -235,7 +235,7 @@ type cache struct {
 }
 
 type cacheKey struct {
-	ev    *apiws.MessageEvent
+	ev    *apiws.LogEvent
 	shape string
 }
 
@@ -245,7 +245,7 @@ func newCache(size int) *cache {
 
 // get returns the bytes of ev under shape, rendering them on the first
 // request. The bytes are shared: nobody may change them.
-func (c *cache) get(ev *apiws.MessageEvent, shape string, render func() []byte) []byte {
+func (c *cache) get(ev *apiws.LogEvent, shape string, render func() []byte) []byte {
 	k := cacheKey{ev, shape}
 	c.mu.Lock()
 	b, ok := c.m[k]

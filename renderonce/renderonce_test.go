@@ -19,17 +19,17 @@ import (
 // subscription is left unimplemented.
 type stubSubscriptions struct {
 	generated.SubscriptionResolver
-	events []*apiws.MessageEvent
+	events []*apiws.LogEvent
 	err    error
 	calls  int
 }
 
-func (s *stubSubscriptions) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error) {
+func (s *stubSubscriptions) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error) {
 	s.calls++
 	if s.err != nil {
 		return nil, s.err
 	}
-	ch := make(chan *apiws.MessageEvent, len(s.events))
+	ch := make(chan *apiws.LogEvent, len(s.events))
 	for _, ev := range s.events {
 		ch <- ev
 	}
@@ -49,11 +49,11 @@ func (r root) MessageStatusEvent() generated.MessageStatusEventResolver { return
 // stubEvents resolves an event's message without a database.
 type stubEvents struct{}
 
-func (stubEvents) Message(ctx context.Context, ev *apiws.MessageEvent) (*apiws.Message, error) {
+func (stubEvents) Message(ctx context.Context, ev *apiws.LogEvent) (*apiws.Message, error) {
 	return &apiws.Message{ID: ev.MessageID, NumberID: ev.NumberID, Status: ev.Status}, nil
 }
 
-var events = []*apiws.MessageEvent{
+var events = []*apiws.LogEvent{
 	{AccountID: "acc_1", Seq: 41, MessageID: "msg_1", NumberID: "num_1", Status: apiws.StatusSent,
 		At: time.Date(2026, 11, 25, 23, 59, 58, 123456789, time.UTC)},
 	{AccountID: "acc_1", Seq: 42, MessageID: "msg_2", NumberID: "num_2", Status: apiws.StatusFailed,

@@ -45,12 +45,12 @@ func (r *messageResolver) WaMessageID(ctx context.Context, obj *apiws.Message) (
 }
 
 // Events is the resolver for the events field.
-func (r *messageResolver) Events(ctx context.Context, obj *apiws.Message) ([]*apiws.MessageEvent, error) {
+func (r *messageResolver) Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error) {
 	return dataloaders.For(ctx).MessageEvents.Load(ctx, obj.ID)
 }
 
 // Message is the resolver for the message field.
-func (r *messageStatusEventResolver) Message(ctx context.Context, obj *apiws.MessageEvent) (*apiws.Message, error) {
+func (r *messageStatusEventResolver) Message(ctx context.Context, obj *apiws.LogEvent) (*apiws.Message, error) {
 	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
 }
 
@@ -76,7 +76,7 @@ func (r *mutationResolver) RevokeDebugCapture(ctx context.Context, id string) (*
 }
 
 // MessageStatus is the resolver for the messageStatus field.
-func (r *subscriptionResolver) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error) {
+func (r *subscriptionResolver) MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error) {
 	c, number, err := r.followed(ctx, numberID)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ type AccountData struct {
 	APIKeys         []*apiws.APIKey
 	Numbers         []*apiws.Number
 	Messages        []*apiws.Message
-	MessageEvents   []*apiws.MessageEvent
+	MessageEvents   []*apiws.LogEvent
 	APICalls        []*apiws.APICall
 	PrivacyRequests []*apiws.PrivacyRequest
 	Notices         []*apiws.Notice

@@ -31,7 +31,7 @@ type QueueWrite struct {
 
 	// Set by Write: the QUEUED event, or Err = ErrDuplicate when the
 	// idempotency key was used before (then nothing of it is written).
-	Event *apiws.MessageEvent
+	Event *apiws.LogEvent
 	Err   error
 }
 
@@ -48,7 +48,7 @@ type SentWrite struct {
 	// receipts (see Transit).
 	Retain []*Transit
 
-	Events []*apiws.MessageEvent // set by Write
+	Events []*apiws.LogEvent // set by Write
 }
 
 // ReceiptWrite moves the number's outbound messages with the WhatsApp ids
@@ -62,7 +62,7 @@ type ReceiptWrite struct {
 	Error    *apiws.MessageError
 	At       time.Time
 
-	Events []*apiws.MessageEvent // set by Write
+	Events []*apiws.LogEvent // set by Write
 }
 
 func (b *Batch) empty() bool { return len(b.Queue)+len(b.Sent)+len(b.Receipts) == 0 }
@@ -83,11 +83,11 @@ func (b *Batch) reset() {
 // Write commits the batch in one transaction and returns its events in
 // cursor order (also set on each write). Only a failure of the whole batch
 // is returned; then nothing of it is written.
-func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.MessageEvent, error) {
+func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 	if b.empty() {
 		return nil, nil
 	}
-	var evs []*apiws.MessageEvent
+	var evs []*apiws.LogEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		b.reset()
 		evs = nil
@@ -118,7 +118,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.MessageEvent, error
 		b.reset()
 		return nil, err
 	}
-	slices.SortFunc(evs, func(a, b *apiws.MessageEvent) int {
+	slices.SortFunc(evs, func(a, b *apiws.LogEvent) int {
 		if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
 			return c
 		}
@@ -130,7 +130,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.MessageEvent, error
 // insertQueued writes new messages, their outbox items and their QUEUED
 // events; a message whose idempotency key is taken is left out with
 // ErrDuplicate.
-func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.MessageEvent, error) {
+func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.LogEvent, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
@@ -147,7 +147,7 @@ func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.Me
 		inserted[id] = true
 	}
 	var items []*OutboxItem
-	var evs []*apiws.MessageEvent
+	var evs []*apiws.LogEvent
 	for _, q := range qs {
 		m := q.Message
 		if !inserted[m.ID] {
@@ -155,7 +155,7 @@ func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.Me
 			continue
 		}
 		items = append(items, &OutboxItem{MessageID: m.ID, AccountID: m.AccountID, NumberID: m.NumberID, Content: q.Sealed, NextAttemptAt: *m.QueuedAt})
-		q.Event = &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
+		q.Event = &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageStatus, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
 		evs = append(evs, q.Event)
 	}
 	if len(items) > 0 {
@@ -169,7 +169,7 @@ func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.Me
 // advanceBatch applies the acceptances, then the receipts, of the batch to
 // the messages they name, read (and locked) once, and writes the messages
 // that moved in one statement.
-func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.MessageEvent, error) {
+func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEvent, error) {
 	if len(b.Sent) == 0 && len(b.Receipts) == 0 {
 		return nil, nil
 	}
@@ -205,7 +205,7 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.M
 		}
 	}
 
-	var evs []*apiws.MessageEvent
+	var evs []*apiws.LogEvent
 	moved := map[string]bool{}
 	for _, s := range b.Sent {
 		for _, it := range s.Items {
@@ -333,11 +333,11 @@ func moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID
 // counters crosswise) hands out consecutive cursors in the order of evs,
 // then one insert writes them all. Call it last in the transaction: the
 // counter row stays locked until the commit.
-func appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.MessageEvent) error {
+func appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	byAccount := map[string][]*apiws.MessageEvent{}
+	byAccount := map[string][]*apiws.LogEvent{}
 	for _, ev := range evs {
 		byAccount[ev.AccountID] = append(byAccount[ev.AccountID], ev)
 	}

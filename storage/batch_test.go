@@ -64,7 +64,7 @@ func TestWriteBatch(t *testing.T) {
 			b.ID: {apiws.StatusQueued, apiws.StatusFailed},
 		}
 		for acc, w := range want {
-			var got []*apiws.MessageEvent
+			var got []*apiws.LogEvent
 			for _, ev := range evs {
 				if ev.AccountID == acc {
 					got = append(got, ev)

@@ -39,7 +39,7 @@ var ErrDuplicate = errors.New("idempotency key used before")
 // QueueMessage writes a new outbound message (QUEUED), its sealed content
 // in the outbox and its first event, in one transaction. A reused
 // idempotency key gives ErrDuplicate and writes nothing.
-func (db *DB) QueueMessage(ctx context.Context, m *apiws.Message, sealed []byte) (*apiws.MessageEvent, error) {
+func (db *DB) QueueMessage(ctx context.Context, m *apiws.Message, sealed []byte) (*apiws.LogEvent, error) {
 	q := &QueueWrite{Message: m, Sealed: sealed}
 	if _, err := db.Write(ctx, &Batch{Queue: []*QueueWrite{q}}); err != nil {
 		return nil, err
@@ -118,16 +118,16 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 }
 
 // EventsOfMessages returns the events of the messages, oldest first.
-func (db *DB) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.MessageEvent, error) {
-	var evs []*apiws.MessageEvent
+func (db *DB) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.LogEvent, error) {
+	var evs []*apiws.LogEvent
 	err := db.Bun.NewSelect().Model(&evs).Where("message_id IN (?)", bun.List(ids)).OrderExpr("seq").Scan(ctx)
 	return evs, translate(err)
 }
 
 // EventsAfter returns up to limit events of the account after seq, oldest
 // first, optionally of one number.
-func (db *DB) EventsAfter(ctx context.Context, accountID string, after int64, numberID string, limit int) ([]*apiws.MessageEvent, error) {
-	var evs []*apiws.MessageEvent
+func (db *DB) EventsAfter(ctx context.Context, accountID string, after int64, numberID string, limit int) ([]*apiws.LogEvent, error) {
+	var evs []*apiws.LogEvent
 	q := db.Bun.NewSelect().Model(&evs).Where("account_id = ? AND seq > ?", accountID, after).OrderExpr("seq").Limit(int64(limit))
 	if numberID != "" {
 		q = q.Where("number_id = ?", numberID)
@@ -173,14 +173,14 @@ func (db *DB) forUpdate(q *bun.SelectQuery) *bun.SelectQuery {
 // MarkSent records WhatsApp's acceptance of a queued message: SENT (unless a
 // receipt already moved it further) and the content deleted from the outbox,
 // or moved into a debug capture when captureID is set.
-func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
+func (db *DB) MarkSent(ctx context.Context, item *OutboxItem, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.LogEvent, error) {
 	return db.Write(ctx, &Batch{Sent: []*SentWrite{{Items: []*OutboxItem{item}, At: at, CaptureID: captureID, CaptureUntil: captureUntil}}})
 }
 
 // MarkFailed ends a message as FAILED and deletes its content (or keeps it
 // under a debug capture).
-func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.MessageEvent, error) {
-	var evs []*apiws.MessageEvent
+func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.MessageError, at time.Time, captureID string, captureUntil time.Time) ([]*apiws.LogEvent, error) {
+	var evs []*apiws.LogEvent
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		evs = nil
 		m := new(apiws.Message)
@@ -219,15 +219,15 @@ func (db *DB) MarkRetry(ctx context.Context, messageID string, attempts int, nex
 
 // ApplyReceipt moves the number's messages with the WhatsApp ids forward to
 // status (see ReceiptWrite).
-func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time) ([]*apiws.MessageEvent, error) {
+func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string, status apiws.MessageStatus, merr *apiws.MessageError, at time.Time) ([]*apiws.LogEvent, error) {
 	return db.Write(ctx, &Batch{Receipts: []*ReceiptWrite{{NumberID: numberID, WAIDs: waIDs, Status: status, Error: merr, At: at}}})
 }
 
 // InsertInbound writes a received message's metadata (never its content)
 // and its RECEIVED event; ErrDuplicate when the number received a message
 // with that WhatsApp id before (nothing is written then).
-func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.MessageEvent, error) {
-	ev := &apiws.MessageEvent{AccountID: m.AccountID, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}
+func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.LogEvent, error) {
+	ev := &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageReceived, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// WhatsApp delivers a message again when its receipt was lost; the
 		// unique index on (number, WhatsApp id) of inbound messages keeps one.
@@ -238,7 +238,7 @@ func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.Messa
 		if k, _ := res.RowsAffected(); k == 0 {
 			return ErrDuplicate
 		}
-		return appendEvents(ctx, tx, []*apiws.MessageEvent{ev})
+		return appendEvents(ctx, tx, []*apiws.LogEvent{ev})
 	})
 	if err != nil {
 		return nil, err

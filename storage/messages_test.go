@@ -18,7 +18,7 @@ func queued(acc *apiws.Account, numberID, waID string, key *string) *apiws.Messa
 		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, WAMessageID: &waID, QueuedAt: &now, IdempotencyKey: key}
 }
 
-func statuses(evs []*apiws.MessageEvent) []apiws.MessageStatus {
+func statuses(evs []*apiws.LogEvent) []apiws.MessageStatus {
 	var out []apiws.MessageStatus
 	for _, e := range evs {
 		out = append(out, e.Status)

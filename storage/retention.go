@@ -99,7 +99,7 @@ func (db *DB) deleteMessages(ctx context.Context, where string, args ...any) (in
 			return total, nil
 		}
 		err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-			for _, table := range []string{"message_events", "captured_contents", "sandbox_transmissions", "outbox"} {
+			for _, table := range []string{"log_events", "captured_contents", "sandbox_transmissions", "outbox"} {
 				if _, err := tx.NewRaw("DELETE FROM "+table+" WHERE message_id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
 					return err
 				}

@@ -277,7 +277,7 @@ func TestNumbersSpreadAndFailOver(t *testing.T) {
 	defer db.Close()
 	total := func() int64 {
 		var n int64
-		_ = db.SQL().QueryRow("SELECT count(*) FROM message_events").Scan(&n)
+		_ = db.SQL().QueryRow("SELECT count(*) FROM log_events").Scan(&n)
 		return n
 	}
 	want := total()

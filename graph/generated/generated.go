@@ -453,10 +453,10 @@ type MessageResolver interface {
 
 	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
-	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.MessageEvent, error)
+	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error)
 }
 type MessageStatusEventResolver interface {
-	Message(ctx context.Context, obj *apiws.MessageEvent) (*apiws.Message, error)
+	Message(ctx context.Context, obj *apiws.LogEvent) (*apiws.Message, error)
 }
 type MutationResolver interface {
 	LogOut(ctx context.Context) (bool, error)
@@ -496,7 +496,7 @@ type QueryResolver interface {
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
 }
 type SubscriptionResolver interface {
-	MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.MessageEvent, error)
+	MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error)
 	IncomingMessages(ctx context.Context, numberID *string) (<-chan *model.IncomingMessage, error)
 	NumberStatus(ctx context.Context, numberID *string) (<-chan *apiws.NumberStatusEvent, error)
 	Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error)
@@ -7093,8 +7093,8 @@ func (ec *executionContext) _Message_events(ctx context.Context, field graphql.C
 			return ec.Resolvers.Message().Events(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.MessageEvent) graphql.Marshaler {
-			return ec.marshalNMessageStatusEvent2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageEventᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.LogEvent) graphql.Marshaler {
+			return ec.marshalNMessageStatusEvent2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐLogEventᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7324,7 +7324,7 @@ func (ec *executionContext) fieldContext_MessageError_retryable(_ context.Contex
 	return graphql.NewScalarFieldContext("MessageError", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _MessageStatusEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7347,7 +7347,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_cursor(_ context.Con
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _MessageStatusEvent_messageId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_messageId(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7370,7 +7370,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_messageId(_ context.
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MessageStatusEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7393,7 +7393,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_numberId(_ context.C
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MessageStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7416,7 +7416,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_status(_ context.Con
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "MessageStatus")
 }
 
-func (ec *executionContext) _MessageStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7439,7 +7439,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_at(_ context.Context
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "Time")
 }
 
-func (ec *executionContext) _MessageStatusEvent_error(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_error(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7471,7 +7471,7 @@ func (ec *executionContext) fieldContext_MessageStatusEvent_error(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _MessageStatusEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageStatusEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10321,8 +10321,8 @@ func (ec *executionContext) _Subscription_messageStatus(ctx context.Context, fie
 			return ec.Resolvers.Subscription().MessageStatus(ctx, fc.Args["numberId"].(*string), fc.Args["after"].(*int64))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MessageEvent) graphql.Marshaler {
-			return ec.marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.LogEvent) graphql.Marshaler {
+			return ec.marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLogEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -14284,7 +14284,7 @@ func (ec *executionContext) _MessageError(ctx context.Context, sel ast.Selection
 
 var messageStatusEventImplementors = []string{"MessageStatusEvent"}
 
-func (ec *executionContext) _MessageStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageEvent) graphql.Marshaler {
+func (ec *executionContext) _MessageStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.LogEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, messageStatusEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16552,11 +16552,11 @@ var (
 	}
 )
 
-func (ec *executionContext) marshalNMessageStatusEvent2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.MessageEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNMessageStatusEvent2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐLogEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.LogEvent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageEvent(ctx, sel, v[i])
+		return ec.marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLogEvent(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -16568,7 +16568,7 @@ func (ec *executionContext) marshalNMessageStatusEvent2ᚕᚖgithubᚗcomᚋapiw
 	return ret
 }
 
-func (ec *executionContext) marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageEvent(ctx context.Context, sel ast.SelectionSet, v *apiws.MessageEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNMessageStatusEvent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLogEvent(ctx context.Context, sel ast.SelectionSet, v *apiws.LogEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MessageStatusEvent!")
 		return graphql.Null
