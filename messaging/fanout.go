@@ -23,9 +23,9 @@ type accountStream struct {
 	stop    context.CancelFunc
 
 	mu        sync.Mutex
-	last      int64                         // newest cursor handed out, in order
+	last      int64                     // newest cursor handed out, in order
 	held      map[int64]*apiws.LogEvent // arrived ahead of last+1
-	followers map[*follower]struct{}        // live ones
+	followers map[*follower]struct{}    // live ones
 	ended     bool
 }
 
