@@ -78,3 +78,20 @@ func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
 		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).Exec(ctx)
 	return err
 }
+
+// InboundTransit is the sealed content that came with an event of the
+// account's log (an inbound message's text, media description, location,
+// ...), kept while it is handed over to subscribers and webhook endpoints.
+// Content goes once every enabled webhook endpoint that selects the event
+// has a SUCCEEDED delivery of it, or at ExpiresAt; Media (what apiws needs
+// to fetch an inbound file from WhatsApp for media.url) stays until
+// ExpiresAt, so receivers can download the file after the delivery. The
+// row goes when both are gone. Both are sealed with the event as AAD.
+type InboundTransit struct {
+	bun.BaseModel `bun:"table:inbound_transit"`
+	AccountID     string    `bun:"account_id,pk"`
+	Seq           int64     `bun:"seq,pk"`
+	Content       []byte    `bun:"content"`
+	Media         []byte    `bun:"media"`
+	ExpiresAt     time.Time `bun:"expires_at,notnull"`
+}

@@ -21,3 +21,14 @@ DROP TABLE message_events;
 CREATE INDEX log_events_message ON log_events (message_id, seq);
 --bun:split
 CREATE INDEX log_events_at ON log_events (at);
+--bun:split
+CREATE TABLE inbound_transit (
+  account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  seq BIGINT NOT NULL,
+  content {{.Bytes}},
+  media {{.Bytes}},
+  expires_at {{.TS}} NOT NULL,
+  PRIMARY KEY (account_id, seq)
+);
+--bun:split
+CREATE INDEX inbound_transit_expires ON inbound_transit (expires_at);
