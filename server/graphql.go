@@ -40,6 +40,8 @@ func (s *Server) graphqlHandler() http.Handler {
 		KeepAlivePingInterval: 15 * time.Second,
 		PayloadReadLimit:      ptr(int64(maxPlainBody)),
 	})
+	// Before POST, which would take an event stream's request too.
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: s.cfg.SSEKeepAlive})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -73,6 +75,10 @@ func (s *Server) graphqlHandler() http.Handler {
 	return withWSState(detachWebsockets(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !websocket.IsWebSocketUpgrade(r) {
 			w, r = withHTTPState(w, r)
+		}
+		if acceptsEventStream(r) {
+			s.serveEventStream(w, r, srv)
+			return
 		}
 		srv.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 	})))

@@ -25,6 +25,10 @@ type metrics struct {
 	// number of websockets whose credentials are rechecked on a timer.
 	rechecks  prometheus.Counter
 	rechecked prometheus.Gauge
+	// sseStreams is the number of open event streams (graphql-sse), each
+	// rechecked on a timer; sseRechecks counts their rechecks.
+	sseStreams  prometheus.Gauge
+	sseRechecks prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -49,8 +53,14 @@ func newMetrics() *metrics {
 		rechecked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "apiws_ws_auth_rechecked", Help: "Open websockets whose credentials are rechecked on a timer.",
 		}),
+		sseStreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "apiws_sse_streams", Help: "Open GraphQL event streams (graphql-sse), whose credentials are rechecked on a timer.",
+		}),
+		sseRechecks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiws_sse_auth_rechecks_total", Help: "Credential rechecks of open GraphQL event streams.",
+		}),
 	}
-	m.reg.MustRegister(m.operations, m.errors, m.latency, m.requests, m.rechecks, m.rechecked,
+	m.reg.MustRegister(m.operations, m.errors, m.latency, m.requests, m.rechecks, m.rechecked, m.sseStreams, m.sseRechecks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

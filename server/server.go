@@ -1,4 +1,5 @@
-// Package server wires HTTP: the GraphQL endpoint (POST, GET, websockets),
+// Package server wires HTTP: the GraphQL endpoint (POST, GET, websockets,
+// event streams),
 // the playground, the dashboard and its session cookie, health, readiness,
 // metrics and privacy exports.
 package server
@@ -28,8 +29,8 @@ type Config struct {
 	// ComplexityLimit caps an operation's complexity, about the number of
 	// fields it may resolve (default 5000; see costModel).
 	ComplexityLimit int
-	// AuthRecheck is how often an open websocket's credentials are checked
-	// again (default 30s).
+	// AuthRecheck is how often the credentials of an open websocket or
+	// event stream are checked again (default 30s).
 	AuthRecheck time.Duration
 	// PublicURL is where people reach apiws; when it is https, the session
 	// cookie is marked Secure even behind a proxy that ends TLS.
@@ -41,12 +42,15 @@ type Config struct {
 	// MetricsHandler on a listener of its own. Otherwise /metrics needs an
 	// operator key.
 	MetricsAside bool
-	// MaxSockets caps the open websockets of one credential (in this
-	// process; default 100).
+	// MaxSockets caps the open websockets and event streams of one
+	// credential, counted together (in this process; default 100).
 	MaxSockets int
 	// MaxSubscriptions caps the subscriptions of one websocket (default
 	// 100).
 	MaxSubscriptions int
+	// SSEKeepAlive is how often an event stream without events gets a
+	// comment line, so proxies do not cut it as idle (default 15s).
+	SSEKeepAlive time.Duration
 	// ReadTimeout bounds the time to read a request's body, websockets
 	// aside (default 60s).
 	ReadTimeout time.Duration
@@ -114,6 +118,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 100
+	}
+	if cfg.SSEKeepAlive <= 0 {
+		cfg.SSEKeepAlive = 15 * time.Second
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 60 * time.Second

@@ -16,8 +16,9 @@ import (
 // initialisation requests).
 const closeTooMany = 4429
 
-// sockets counts the open websockets of each credential, in this process:
-// across instances a credential may hold MaxSockets on each.
+// sockets counts the open websockets and event streams of each credential,
+// in this process: across instances a credential may hold MaxSockets on
+// each.
 type sockets struct {
 	mu   sync.Mutex
 	open map[string]int
@@ -57,7 +58,9 @@ func (s *sockets) take(ctx context.Context, cred string, max int) bool {
 
 // subscriptionLimits refuses, before it runs, a subscription sent over
 // plain HTTP (it would wait there for events that a POST cannot carry),
-// and one more subscription on a socket that holds MaxSubscriptions.
+// one more subscription on a socket that holds MaxSubscriptions, and a
+// mutation sent as an event stream's GET parameters. An event stream
+// carries one operation.
 type subscriptionLimits struct {
 	max     int
 	present graphql.ErrorPresenterFunc
@@ -73,12 +76,20 @@ func (subscriptionLimits) Validate(graphql.ExecutableSchema) error { return nil 
 
 func (l subscriptionLimits) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
-	if op.Operation == nil || op.Operation.Operation != ast.Subscription {
+	if op.Operation == nil {
+		return next(ctx)
+	}
+	sse := sseStateFrom(ctx)
+	if sse != nil && sse.get && op.Operation.Operation == ast.Mutation {
+		return l.refuse(ctx, apiws.Errorf(apiws.EBADREQUEST, "a mutation cannot be sent with GET; POST it"))
+	}
+	if op.Operation.Operation != ast.Subscription || sse != nil {
 		return next(ctx)
 	}
 	st := wsStateFrom(ctx)
 	if st == nil {
-		return l.refuse(ctx, apiws.Errorf(apiws.EBADREQUEST, "subscriptions need a websocket (graphql-transport-ws or graphql-ws) on /graphql"))
+		return l.refuse(ctx, apiws.Errorf(apiws.EBADREQUEST,
+			"subscriptions need a websocket (graphql-transport-ws or graphql-ws) or an event stream (a POST with Accept: text/event-stream) on /graphql"))
 	}
 	st.mu.Lock()
 	if st.subscriptions >= l.max {

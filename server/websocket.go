@@ -15,6 +15,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/apiws/apiws"
 )
@@ -275,36 +276,37 @@ func (s *Server) wsInit(ctx context.Context, payload transport.InitPayload) (con
 		return closeWith(closeTooMany, "Too many sockets", "too many sockets")
 	}
 	if st := wsStateFrom(ctx); st != nil {
-		s.recheck(ctx, r, auth, st)
+		s.recheck(ctx, r, auth, st.refuse, s.metrics.rechecks, s.metrics.rechecked)
 	}
 	return apiws.WithCaller(ctx, c), nil, nil
 }
 
-// recheck authenticates a websocket's credentials again every
-// AuthRecheck while it is open, so a revoked key, an expired key or a
-// logged-out session stops receiving events: the socket is closed with 4403.
-// A database outage does not count as a refusal. It runs on a timer, not a
-// goroutine of its own, so an idle socket costs no stack for it.
-func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, st *wsState) {
+// recheck authenticates a stream's credentials (a websocket's, an event
+// stream's) again every AuthRecheck while ctx lasts, so a revoked key, an
+// expired key or a logged-out session stops receiving events: refuse ends
+// the stream. A database outage does not count as a refusal. It runs on a
+// timer, not a goroutine of its own, so an idle stream costs no stack for
+// it. checks counts the rechecks run; open counts the streams rechecked.
+func (s *Server) recheck(ctx context.Context, r *http.Request, auth string, refuse func(), checks prometheus.Counter, open prometheus.Gauge) {
 	rc := &rechecker{}
 	var check func()
 	check = func() {
 		if ctx.Err() != nil {
 			return
 		}
-		s.metrics.rechecks.Inc()
+		checks.Inc()
 		_, err := s.callerFor(r.WithContext(ctx), auth)
 		if apiws.ErrorCodeOf(err) == apiws.EUNAUTHENTICATED {
-			st.refuse()
+			refuse()
 			return
 		}
 		rc.schedule(s.cfg.AuthRecheck, check)
 	}
-	s.metrics.rechecked.Inc()
+	open.Inc()
 	rc.schedule(s.cfg.AuthRecheck, check)
 	context.AfterFunc(ctx, func() {
 		rc.stop()
-		s.metrics.rechecked.Dec()
+		open.Dec()
 	})
 }
 
