@@ -5,9 +5,9 @@ type EventKind string
 
 // Event kinds.
 const (
-	// EventMessageStatus: a message's status changed; Cursor is its place
-	// in the account's event log.
-	EventMessageStatus EventKind = "message_status"
+	// EventLogged: an event was written to the account's log; Cursor is
+	// its place there, Data the event (package eventlog).
+	EventLogged EventKind = "logged"
 	// EventIncoming: a message arrived; Data carries its content in transit.
 	EventIncoming EventKind = "incoming"
 	// EventNumberStatus: a number's connection state changed.
@@ -32,7 +32,7 @@ type Event struct {
 	Kind      EventKind `json:"k"`
 	AccountID string    `json:"a,omitempty"`
 	NumberID  string    `json:"n,omitempty"`
-	// Cursor is the event log position of an EventMessageStatus.
+	// Cursor is the event log position of an EventLogged.
 	Cursor int64  `json:"c,omitempty"`
 	Data   []byte `json:"d,omitempty"`
 }

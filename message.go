@@ -210,6 +210,33 @@ type LogEvent struct {
 	// Detail holds what the other types report beyond the columns.
 	Detail *EventDetail `bun:"detail,type:text"`
 	At     time.Time    `bun:"at,notnull"`
+	// Content is the event's content while it is in transit (see package
+	// eventlog); never a column of the log.
+	Content *MessageContent `bun:"-" json:"-"`
+}
+
+// EventView is an event of the log as GraphQL shows it: one Go type per
+// GraphQL event type (the interface Event), each a view of its LogEvent.
+type EventView interface {
+	Logged() *LogEvent
+}
+
+// Logged returns the event itself: a MESSAGE_STATUS event (and in
+// messageStatus a MESSAGE_RECEIVED one) is shown as it is logged.
+func (e *LogEvent) Logged() *LogEvent { return e }
+
+// MessageReceivedEvent is a MESSAGE_RECEIVED event as GraphQL shows it.
+type MessageReceivedEvent struct{ *LogEvent }
+
+// View returns the GraphQL view of ev, by its type.
+func View(ev *LogEvent) EventView {
+	switch ev.Type {
+	case EventTypeMessageReceived:
+		return MessageReceivedEvent{ev}
+	case EventTypeNumberStatus:
+		return NumberStatusEvent{ev}
+	}
+	return ev
 }
 
 // EventDetail is the metadata of an event that the log's columns do not
@@ -218,6 +245,9 @@ type EventDetail struct {
 	// NUMBER_STATUS: the number's new status, and why.
 	NumberStatus NumberStatus `json:"numberStatus,omitempty"`
 	Reason       *string      `json:"reason,omitempty"`
+	// Number is the number as it was right after the change, so that a
+	// removed number can still be reported.
+	Number *Number `json:"number,omitempty"`
 }
 
 // SendMessage is the input of a send.

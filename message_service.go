@@ -5,15 +5,7 @@ import (
 	"time"
 )
 
-// Incoming is an inbound message as it reaches its followers: its metadata
-// and its content, in transit only (the content is never stored).
-type Incoming struct {
-	Message *Message      `json:"message"`
-	Text    string        `json:"text,omitempty"`
-	Media   *InboundMedia `json:"media,omitempty"`
-}
-
-// InboundMedia describes a received attachment.
+// InboundMedia describes a received attachment, as a connector gives it.
 type InboundMedia struct {
 	MimeType string
 	FileName string
@@ -34,13 +26,17 @@ type MessageService interface {
 	// Messages pages an account's messages, newest first; Page.After is
 	// the id of the last message of the previous page (RequireRead).
 	Messages(ctx context.Context, accountID string, f MessageFilter, page Page) (List[*Message], error)
-	// FollowStatus streams the account's message events (of one number
-	// when numberID is not ""): with after, the logged events after that
-	// cursor first, then live ones, with no gap and no duplicate.
+	// FollowEvents streams the account's events of types (every type when
+	// empty), of one number when numberID is not "": with after, the
+	// logged events after that cursor first, then live ones, with no gap
+	// and no duplicate. Events that carry content have it while it is in
+	// transit. A stream that cannot go on ends with an error (EndStream).
+	FollowEvents(ctx context.Context, accountID string, types []EventType, numberID string, after *int64) (<-chan *LogEvent, error)
+	// FollowStatus is FollowEvents of the message status events
+	// (MESSAGE_STATUS, and MESSAGE_RECEIVED as status RECEIVED).
 	FollowStatus(ctx context.Context, accountID, numberID string, after *int64) (<-chan *LogEvent, error)
-	// FollowIncoming streams inbound messages with their content, in
-	// transit; when messages were missed the stream ends with an error.
-	FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *Incoming, error)
+	// FollowIncoming is FollowEvents of MESSAGE_RECEIVED, from now on.
+	FollowIncoming(ctx context.Context, accountID, numberID string) (<-chan *LogEvent, error)
 	// GrantDebugCapture records the calling session's permission to keep
 	// the message content of one number until until.
 	GrantDebugCapture(ctx context.Context, numberID string, until time.Time, reason string) (*DebugCapture, error)

@@ -55,13 +55,24 @@ type NumberFilter struct {
 	Statuses []NumberStatus
 }
 
-// NumberStatusEvent reports that a number's connection state changed.
+// NumberStatusEvent is a NUMBER_STATUS event of the log as GraphQL shows
+// it: a number's connection state changed.
+type NumberStatusEvent struct{ *LogEvent }
+
 // Number is the number as it was right after the change.
-type NumberStatusEvent struct {
-	Number *Number
-	Status NumberStatus
-	At     time.Time
-	Reason *string
+func (e NumberStatusEvent) Number() *Number { return e.detail().Number }
+
+// Status is the number's new status.
+func (e NumberStatusEvent) Status() NumberStatus { return e.detail().NumberStatus }
+
+// Reason says why the status changed, when known.
+func (e NumberStatusEvent) Reason() *string { return e.detail().Reason }
+
+func (e NumberStatusEvent) detail() *EventDetail {
+	if e.Detail == nil {
+		return &EventDetail{}
+	}
+	return e.Detail
 }
 
 // NumberService connects an account's WhatsApp numbers and follows their
@@ -98,9 +109,6 @@ type NumberService interface {
 	// once. The channel is also closed when ctx ends. It needs
 	// ScopeManageNumbers: whoever scans a QR code links the number.
 	Pairing(ctx context.Context, numberID string) (<-chan PairingEvent, error)
-	// NumberStatus follows the status changes of the caller's numbers, or of
-	// one of them when numberID is not "", until ctx ends.
-	NumberStatus(ctx context.Context, numberID string) (<-chan *NumberStatusEvent, error)
 }
 
 // NumberOwner says which numbers this instance connects and sends through:

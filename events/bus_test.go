@@ -54,7 +54,7 @@ var busKinds = []busKind{
 const waitFor = 5 * time.Second
 
 func testEvent(i int) apiws.Event {
-	return apiws.Event{Kind: apiws.EventMessageStatus, AccountID: "acc_1", Cursor: int64(i), Data: []byte(fmt.Sprintf(`{"i":%d}`, i))}
+	return apiws.Event{Kind: apiws.EventLogged, AccountID: "acc_1", Cursor: int64(i), Data: []byte(fmt.Sprintf(`{"i":%d}`, i))}
 }
 
 func mustSubscribe(tb testing.TB, ctx context.Context, b Bus, topic string) *Subscription {

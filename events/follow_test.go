@@ -106,7 +106,7 @@ func TestSubscribeByKindIsNotDroppedForOtherKinds(t *testing.T) {
 			defer all.Close()
 			var flood []Published
 			for i := range 20 {
-				flood = append(flood, Published{Topic: topic, Event: apiws.Event{Kind: apiws.EventMessageStatus, Cursor: int64(i + 1)}})
+				flood = append(flood, Published{Topic: topic, Event: apiws.Event{Kind: apiws.EventLogged, Cursor: int64(i + 1)}})
 			}
 			flood = append(flood, Published{Topic: topic, Event: apiws.Event{Kind: apiws.EventNumberStatus, NumberID: "num_1"}})
 			if err := bus.PublishBatch(ctx, flood); err != nil {

@@ -20,7 +20,7 @@ func TestJournalGroupCommit(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		acc := newTestAccount(t, db)
+		acc := storagetest.Account(t, db)
 		var mu sync.Mutex
 		var published []*apiws.LogEvent
 		committed := map[string]bool{} // message ids whose event was seen committed

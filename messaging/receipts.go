@@ -2,7 +2,6 @@ package messaging
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/apiws/apiws"
@@ -30,8 +29,8 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	}
 }
 
-// receive records an inbound message's metadata (never its content) and
-// streams the content to subscribers.
+// receive logs an inbound message: its metadata, and its content in
+// transit for subscribers and webhook endpoints.
 func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 	n, err := s.numbers.NumberByID(ctx, in.NumberID)
 	if err != nil {
@@ -44,19 +43,13 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: n.AccountID, NumberID: n.ID, Direction: apiws.Inbound,
 		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 	}
-	ev, err := s.db.InsertInbound(ctx, m)
+	ev, err := s.db.InsertInbound(ctx, m, apiws.ContentOf(in.Kind, in.Text, in.Media))
 	if errors.Is(err, storage.ErrDuplicate) {
-		return // delivered again by WhatsApp: streamed the first time
+		return // delivered again by WhatsApp: logged the first time
 	}
 	if err != nil {
 		s.log.Error("record inbound message", "err", err, "number", n.ID)
 		return
 	}
 	s.publish(ev)
-	data, _ := json.Marshal(apiws.Incoming{Message: m, Text: in.Text, Media: in.Media})
-	if err := s.bus.Publish(ctx, n.AccountID, apiws.Event{Kind: apiws.EventIncoming, AccountID: n.AccountID, NumberID: n.ID, Data: data}); err != nil {
-		// Inbound content is never stored, so with the bus down it is lost
-		// to live subscribers; the metadata above is kept.
-		s.log.Warn("publish inbound message", "err", err, "number", n.ID)
-	}
 }

@@ -5,13 +5,13 @@ package messaging
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
@@ -80,6 +80,7 @@ type Service struct {
 	cfg        Config
 	db         *storage.DB
 	bus        events.Bus
+	events     *eventlog.Log
 	numbers    Numbers
 	connectors func(*apiws.Number) whatsapp.Connector
 	usage      Usage
@@ -98,7 +99,6 @@ type Service struct {
 	accepted    map[string]bool // sent, acceptance not yet recorded
 	depth       atomic.Int64    // outbox size at the last scan
 	journal     *journal        // group commit of sends, acceptances and receipts
-	streams     streams         // followed accounts
 	owners      sync.Map        // number id → account id, for receipts (a number never changes account)
 }
 
@@ -106,6 +106,9 @@ type Service struct {
 type Deps struct {
 	DB  *storage.DB
 	Bus events.Bus
+	// Events publishes what the service logs and follows the accounts'
+	// logs for subscriptions.
+	Events *eventlog.Log
 	// Numbers reads the numbers of receipts and inbound messages.
 	Numbers Numbers
 	// Connectors picks the Connector of a number (sandbox or whatsmeow).
@@ -146,7 +149,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
-		cfg: cfg, db: db, bus: d.Bus, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, log: d.Log, owner: d.Owner,
+		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, log: d.Log, owner: d.Owner,
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}
@@ -314,31 +317,20 @@ func (s *Service) count(evs []*apiws.LogEvent) {
 		return
 	}
 	for _, ev := range evs {
+		if ev.Status == "" {
+			continue // not a message's event
+		}
 		if err := s.usage.RecordMessage(context.WithoutCancel(s.ctx), ev.AccountID, ev.Status, ev.At); err != nil {
 			s.log.Warn("record message in usage", "err", err, "account", ev.AccountID)
 		}
 	}
 }
 
-// broadcast announces committed events on the bus, in one round trip. A
-// bus failure is logged, not returned: the log in the database is the
-// source of truth and subscribers resync from it.
+// broadcast announces committed events on the bus (see eventlog.Publish).
+// Not cancelled at Close: what the journal commits while stopping is
+// published too (the bus bounds the wait).
 func (s *Service) broadcast(evs []*apiws.LogEvent) {
-	if len(evs) == 0 {
-		return
-	}
-	batch := make([]events.Published, len(evs))
-	for i, ev := range evs {
-		data, _ := json.Marshal(ev)
-		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
-			Kind: apiws.EventMessageStatus, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
-		}}
-	}
-	// Not cancelled at Close: what the journal commits while stopping is
-	// published too (the bus bounds the wait).
-	if err := s.bus.PublishBatch(context.WithoutCancel(s.ctx), batch); err != nil {
-		s.log.Warn("publish message events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
-	}
+	s.events.Publish(context.WithoutCancel(s.ctx), evs...)
 }
 
 // accountOf returns the account of a number, remembered after the first

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
@@ -28,7 +29,7 @@ func (retainingConnector) Send(ctx context.Context, n *apiws.Number, msg whatsap
 func TestSentContentKeptUntilDelivered(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()
-		acc := newTestAccount(t, db)
+		acc := storagetest.Account(t, db)
 		now := time.Now().UTC()
 		n := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: acc, Status: apiws.NumberConnected, CreatedAt: now}
 		if err := db.CreateNumber(ctx, n); err != nil {
@@ -36,7 +37,12 @@ func TestSentContentKeptUntilDelivered(t *testing.T) {
 		}
 		bus := events.NewMemory(events.Options{})
 		conn := retainingConnector{}
-		s, err := New(Config{SecretKey: make([]byte, 32), SendsPerSecond: 1000, TransitTTL: time.Hour}, Deps{DB: db, Bus: bus, Numbers: db,
+		evlog, err := eventlog.New(db, bus, make([]byte, 32), time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(evlog.Close)
+		s, err := New(Config{SecretKey: make([]byte, 32), SendsPerSecond: 1000, TransitTTL: time.Hour}, Deps{DB: db, Bus: bus, Events: evlog, Numbers: db,
 			Connectors: func(*apiws.Number) whatsapp.Connector { return conn }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Fatal(err)

@@ -46,7 +46,7 @@ func TestRemovalLogsOutWhereTheNumberIsConnected(t *testing.T) {
 		// Instance B, on the same database and bus, owns nothing.
 		sandboxB := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
 		atB := &logouts{Connector: sandboxB}
-		b := numbers.New(numbers.Deps{DB: db, Bus: a.bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: &owner{}, Sandbox: atB})
+		b := numbers.New(numbers.Deps{DB: db, Bus: a.bus, Events: a.events, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: &owner{}, Sandbox: atB})
 		clk := newClock()
 		b.SetClock(clk.Now, clk.After)
 		runB, stopB := context.WithCancel(context.Background())

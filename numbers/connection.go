@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -211,28 +212,27 @@ func (s *Service) HandleStateChange(sc *whatsapp.StateChange) {
 // its connection that does not change its status (keep-alive pings that
 // fail or come back), as a status event with the same status.
 func (s *Service) notice(ctx context.Context, sc *whatsapp.StateChange) {
-	n, changed, err := s.db.ChangeNumber(ctx, sc.NumberID, func(n *apiws.Number) bool {
+	reason := sc.Reason
+	if reason == "" {
+		reason = "name changed"
+	}
+	_, _, ev, err := s.db.ChangeNumberLogged(ctx, sc.NumberID, func(n *apiws.Number) bool {
 		if n.Status != sc.Status || sc.PushName == "" || n.PushName != nil && *n.PushName == sc.PushName {
 			return false
 		}
 		name := sc.PushName
 		n.PushName = &name
 		return true
-	})
+	}, &storage.StatusNote{At: sc.At, Reason: reason, Log: func(_ apiws.NumberStatus, n *apiws.Number, changed bool) bool {
+		return n.Status == sc.Status && (changed || sc.Reason != "")
+	}})
 	if err != nil {
 		if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
 			s.log.Warn("record number notice", "number", sc.NumberID, "err", err)
 		}
 		return
 	}
-	if n.Status != sc.Status || !changed && sc.Reason == "" {
-		return
-	}
-	reason := sc.Reason
-	if reason == "" {
-		reason = "name changed"
-	}
-	s.publishStatus(n, sc.At.UTC(), reason)
+	s.publishStatus(ev)
 }
 
 // ConnectOwned connects a number this instance has just come to own (at

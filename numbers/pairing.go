@@ -7,6 +7,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/phones"
+	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -31,14 +32,15 @@ func (s *Service) ConnectNumber(ctx context.Context, in apiws.NewNumber) (*apiws
 	now := s.now()
 	n := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: c.AccountID, Label: label,
 		Sandbox: in.Sandbox, Status: apiws.NumberPairing, CreatedAt: now}
-	err = s.db.CreateNumber(ctx, n)
+	note := &storage.StatusNote{At: now}
+	ev, err := s.db.CreateNumberLogged(ctx, n, note)
 	if apiws.ErrorCodeOf(err) == apiws.ECONFLICT && s.abandonStale(ctx, c.AccountID) {
-		err = s.db.CreateNumber(ctx, n)
+		ev, err = s.db.CreateNumberLogged(ctx, n, note)
 	}
 	if err != nil {
 		return nil, err
 	}
-	s.publishStatus(n, now, "")
+	s.publishStatus(ev)
 	if err := s.startPairing(n, conn); err != nil {
 		return nil, err
 	}
@@ -160,7 +162,7 @@ func (s *Service) pairingLinked(n *apiws.Number, l *whatsapp.PairSuccess) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	at := s.now()
-	got, changed, err := s.db.ChangeNumber(ctx, n.ID, func(n *apiws.Number) bool {
+	_, _, ev, err := s.db.ChangeNumberLogged(ctx, n.ID, func(n *apiws.Number) bool {
 		if n.Status != apiws.NumberPairing {
 			return false // cancelled meanwhile; the outcome follows
 		}
@@ -172,14 +174,12 @@ func (s *Service) pairingLinked(n *apiws.Number, l *whatsapp.PairSuccess) {
 		n.Status = apiws.NumberConnecting
 		n.Pairing, n.PairingExpiresAt = nil, nil
 		return true
-	})
+	}, &storage.StatusNote{At: at, Reason: "linked; connecting"})
 	if err != nil {
 		s.log.Error("record pairing link", "number", n.ID, "err", err)
 		return
 	}
-	if changed {
-		s.publishStatus(got, at, "linked; connecting")
-	}
+	s.publishStatus(ev)
 }
 
 // pairingSucceeded records the linked device. It does so even if the number
@@ -194,9 +194,7 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		// trying, and reports CONNECTED when it is.
 		status, reason = ok.Status, ok.Reason
 	}
-	var was apiws.NumberStatus
-	got, _, err := s.db.ChangeNumber(ctx, n.ID, func(n *apiws.Number) bool {
-		was = n.Status
+	got, _, ev, err := s.db.ChangeNumberLogged(ctx, n.ID, func(n *apiws.Number) bool {
 		n.Phone, n.JID = &ok.Phone, &ok.JID
 		n.PushName = nil
 		if ok.PushName != "" {
@@ -208,7 +206,7 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		}
 		n.Pairing, n.PairingExpiresAt = nil, nil
 		return true
-	})
+	}, &storage.StatusNote{At: at, Reason: reason})
 	if err != nil {
 		s.log.Error("record pairing success", "number", n.ID, "err", err)
 		return
@@ -220,9 +218,7 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		s.DisconnectReleased(got)
 	}
 	s.publish(got, apiws.EventPairing, pairingData{Success: got})
-	if was != got.Status {
-		s.publishStatus(got, at, reason)
-	}
+	s.publishStatus(ev)
 }
 
 // pairingFailed ends a pairing: the number was never linked, so it is

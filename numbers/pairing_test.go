@@ -29,18 +29,18 @@ func TestPairingGoesThroughConnecting(t *testing.T) {
 		e := newEnv(t, db)
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 		defer cancel()
-		statuses, err := e.svc.NumberStatus(ctx, "")
+		statuses, err := e.statuses(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := e.pairSandbox(ctx, t)
 		var seen []apiws.NumberStatus
 		for ev := range statuses {
-			if ev.Number.ID != n.ID {
+			if ev.Number().ID != n.ID {
 				continue
 			}
-			seen = append(seen, ev.Status)
-			if ev.Status == apiws.NumberConnected {
+			seen = append(seen, ev.Status())
+			if ev.Status() == apiws.NumberConnected {
 				break
 			}
 		}
@@ -69,7 +69,7 @@ func TestLinkedNumberThatDoesNotConnect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		statuses, err := e.statuses(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,8 +80,8 @@ func TestLinkedNumberThatDoesNotConnect(t *testing.T) {
 		linked := whatsapp.PairSuccess{Phone: "+15550123456", JID: "15550123456:7@s.whatsapp.net", PushName: "Shop", Status: apiws.NumberConnecting}
 		c.steps <- whatsapp.PairEvent{Linked: &linked}
 		ev := nextStatus(t, statuses, apiws.NumberConnecting)
-		if ev.Number.Phone == nil || *ev.Number.Phone != linked.Phone || ev.Number.JID == nil || *ev.Number.JID != linked.JID {
-			t.Errorf("CONNECTING number %+v, want its phone and device", ev.Number)
+		if ev.Number().Phone == nil || *ev.Number().Phone != linked.Phone || ev.Number().JID == nil || *ev.Number().JID != linked.JID {
+			t.Errorf("CONNECTING number %+v, want its phone and device", ev.Number())
 		}
 		got, err := e.db.NumberByID(ctx, n.ID)
 		if err != nil || got.Status != apiws.NumberConnecting || got.Pairing != nil || got.ConnectedAt != nil {
@@ -93,8 +93,8 @@ func TestLinkedNumberThatDoesNotConnect(t *testing.T) {
 		c.steps <- whatsapp.PairEvent{Success: &done}
 		close(c.steps)
 		ev = nextStatus(t, statuses, apiws.NumberDisconnected)
-		if ev.Reason == nil || *ev.Reason != done.Reason {
-			t.Errorf("DISCONNECTED reason %v, want %q", ev.Reason, done.Reason)
+		if ev.Reason() == nil || *ev.Reason() != done.Reason {
+			t.Errorf("DISCONNECTED reason %v, want %q", ev.Reason(), done.Reason)
 		}
 		for pe := range pairing {
 			ok, isOK := pe.(*apiws.PairingSuccess)
@@ -112,7 +112,7 @@ func TestLinkedNumberThatDoesNotConnect(t *testing.T) {
 func nextStatus(t *testing.T, statuses <-chan *apiws.NumberStatusEvent, want apiws.NumberStatus) *apiws.NumberStatusEvent {
 	t.Helper()
 	ev, ok := <-statuses
-	if !ok || ev.Status != want {
+	if !ok || ev.Status() != want {
 		t.Fatalf("status event %+v (open %v), want %s", ev, ok, want)
 	}
 	return ev

@@ -247,7 +247,7 @@ func TestConnectionNotices(t *testing.T) {
 		ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 		defer cancel()
 		n := e.pairSandbox(ctx, t)
-		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		statuses, err := e.statuses(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,10 +256,10 @@ func TestConnectionNotices(t *testing.T) {
 		e.svc.HandleStateChange(&whatsapp.StateChange{NumberID: n.ID, Status: apiws.NumberConnected, Notice: true, PushName: "Shop & Co", At: time.Now()})
 		var reasons []string
 		for ev := range statuses {
-			if ev.Status != apiws.NumberConnected || ev.Reason == nil || *ev.Reason == "paired" {
+			if ev.Status() != apiws.NumberConnected || ev.Reason() == nil || *ev.Reason() == "paired" {
 				continue // the pairing's own report may come late
 			}
-			reasons = append(reasons, *ev.Reason)
+			reasons = append(reasons, *ev.Reason())
 			if len(reasons) == 2 {
 				break
 			}

@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
@@ -34,11 +35,13 @@ const writeTimeout = 10 * time.Second
 
 // Service implements apiws.NumberService.
 type Service struct {
-	db    *storage.DB
-	bus   events.Bus
-	log   *slog.Logger
-	now   func() time.Time
-	after func(time.Duration) <-chan time.Time
+	db  *storage.DB
+	bus events.Bus
+	// events publishes the logged status changes.
+	events *eventlog.Log
+	log    *slog.Logger
+	now    func() time.Time
+	after  func(time.Duration) <-chan time.Time
 	// sandbox and real are the connectors of sandbox and real numbers; real
 	// may be nil, and real numbers are then unavailable.
 	sandbox, real whatsapp.Connector
@@ -78,7 +81,9 @@ var _ apiws.NumberService = (*Service)(nil)
 type Deps struct {
 	DB  *storage.DB
 	Bus events.Bus
-	Log *slog.Logger
+	// Events publishes the status changes the service logs.
+	Events *eventlog.Log
+	Log    *slog.Logger
 	// Router carries the connectors' StateChanges to the service.
 	Router *whatsapp.Router
 	// Owner says which numbers this instance connects; nil: all of them.
@@ -93,7 +98,7 @@ type Deps struct {
 func New(d Deps) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
-		db: d.DB, bus: d.Bus, log: d.Log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
+		db: d.DB, bus: d.Bus, events: d.Events, log: d.Log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
 		sandbox: d.Sandbox, real: d.Real, owner: d.Owner,
 		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing), retries: make(map[string]*retry),
 	}
@@ -195,16 +200,6 @@ type pairingData struct {
 	Failure *apiws.PairingFailure `json:"failure,omitempty"`
 }
 
-// statusData is the Data of an EventNumberStatus. It carries the number
-// itself, so subscribers need no database read, and a removed number can
-// still be reported.
-type statusData struct {
-	Number *apiws.Number      `json:"number"`
-	Status apiws.NumberStatus `json:"status"`
-	At     time.Time          `json:"at"`
-	Reason *string            `json:"reason,omitempty"`
-}
-
 // publish sends an event about n. A failed publish is only logged: the row
 // is the source of truth, and the Bus tells subscribers to resync.
 func (s *Service) publish(n *apiws.Number, kind apiws.EventKind, data any) {
@@ -221,20 +216,23 @@ func (s *Service) publish(n *apiws.Number, kind apiws.EventKind, data any) {
 	}
 }
 
-// publishStatus tells numberStatus subscribers that n is now in n.Status.
-func (s *Service) publishStatus(n *apiws.Number, at time.Time, reason string) {
-	d := statusData{Number: n, Status: n.Status, At: at}
-	if reason != "" {
-		d.Reason = &reason
+// publishStatus announces a logged NUMBER_STATUS event (nil: nothing was
+// logged). A failed publish is only logged: the log is the source of
+// truth, and followers read it again.
+func (s *Service) publishStatus(ev *apiws.LogEvent) {
+	if ev == nil || s.events == nil {
+		return
 	}
-	s.publish(n, apiws.EventNumberStatus, d)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	s.events.Publish(ctx, ev)
 }
 
 // setStatus moves n to status (unless change refuses) and publishes the
 // change. It returns the number as it is afterwards.
 func (s *Service) setStatus(ctx context.Context, id string, status apiws.NumberStatus, reason string, change func(n *apiws.Number) bool) (*apiws.Number, error) {
 	at := s.now()
-	n, changed, err := s.db.ChangeNumber(ctx, id, func(n *apiws.Number) bool {
+	n, _, ev, err := s.db.ChangeNumberLogged(ctx, id, func(n *apiws.Number) bool {
 		if n.Status == status || (change != nil && !change(n)) {
 			return false
 		}
@@ -252,12 +250,10 @@ func (s *Service) setStatus(ctx context.Context, id string, status apiws.NumberS
 		}
 		n.Status = status
 		return true
-	})
+	}, &storage.StatusNote{At: at, Reason: reason})
 	if err != nil {
 		return nil, err
 	}
-	if changed {
-		s.publishStatus(n, at, reason)
-	}
+	s.publishStatus(ev)
 	return n, nil
 }

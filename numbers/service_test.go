@@ -2,7 +2,6 @@ package numbers_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/storage"
@@ -27,6 +27,7 @@ type env struct {
 	acc     *apiws.Account
 	ctx     context.Context // acts for acc through a dashboard session
 	bus     *events.Memory
+	events  *eventlog.Log
 	stop    func() // stops the service (once) and waits for it
 	// connected counts, per number, the CONNECTED reports of the connector
 	// the service has handled.
@@ -87,7 +88,12 @@ func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 	if o.wrap != nil {
 		conn = o.wrap(sandbox)
 	}
-	svc := numbers.New(numbers.Deps{DB: db, Bus: bus, Log: log, Router: router, Owner: o.owner, Sandbox: conn})
+	evlog, err := eventlog.New(db, bus, make([]byte, 32), time.Hour, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(evlog.Close)
+	svc := numbers.New(numbers.Deps{DB: db, Bus: bus, Events: evlog, Log: log, Router: router, Owner: o.owner, Sandbox: conn})
 	runCtx, cancel := context.WithCancel(context.Background())
 	running := make(chan error, 1)
 	go func() { running <- svc.Run(runCtx) }()
@@ -108,7 +114,7 @@ func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 	now := time.Now().UTC()
 	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "N", Email: apiws.NewID("e") + "@example.com",
 		Status: apiws.AccountActive, PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-	err := db.CreateAccount(context.Background(), acc,
+	err = db.CreateAccount(context.Background(), acc,
 		&apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
 		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte(acc.ID), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
 		&apiws.AuditEntry{Actor: "system", Action: "signup", At: now})
@@ -116,7 +122,30 @@ func newEnvOpts(t *testing.T, db *storage.DB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	ctx := apiws.WithCaller(context.Background(), &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc.ID})
-	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus, stop: stop, connected: connected}
+	return &env{db: db, svc: svc, sandbox: sandbox, acc: acc, ctx: ctx, bus: bus, events: evlog, stop: stop, connected: connected}
+}
+
+// statuses follows the NUMBER_STATUS events of the account ctx acts for,
+// from now on, as the numberStatus subscription does (of one number when
+// numberID is set).
+func (e *env) statuses(ctx context.Context, numberID string) (<-chan *apiws.NumberStatusEvent, error) {
+	filter := eventlog.Filter{Types: []apiws.EventType{apiws.EventTypeNumberStatus}, NumberID: numberID}
+	evs, err := e.events.Follow(ctx, apiws.CallerFrom(ctx).AccountID, filter, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *apiws.NumberStatusEvent)
+	go func() {
+		defer close(out)
+		for ev := range evs {
+			select {
+			case out <- &apiws.NumberStatusEvent{LogEvent: ev}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
 }
 
 func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
@@ -160,7 +189,7 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 			t.Fatalf("late subscriber got %#v", ev)
 		}
 
-		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		statuses, err := e.statuses(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,10 +198,10 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 		}
 		// The CONNECTED of the pairing may come first.
 		for ev := range statuses {
-			if ev.Number.ID != n.ID {
+			if ev.Number().ID != n.ID {
 				t.Fatalf("status of another number: %+v", ev)
 			}
-			if ev.Status == apiws.NumberDisconnected {
+			if ev.Status() == apiws.NumberDisconnected {
 				break
 			}
 		}
@@ -180,14 +209,14 @@ func TestPairingThenStatusThenReconnectAtStart(t *testing.T) {
 		// A fresh start (a new service and sandbox over the same database)
 		// brings the paired number back.
 		e2 := newEnv(t, db)
-		statuses2, err := e2.svc.NumberStatus(ctx, "")
+		statuses2, err := e2.statuses(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// At start, ownership hands this instance the paired numbers.
 		e2.svc.ConnectOwned(ctx, n)
 		for ev := range statuses2 {
-			if ev.Status == apiws.NumberConnected {
+			if ev.Status() == apiws.NumberConnected {
 				break
 			}
 		}
@@ -311,8 +340,8 @@ func TestPendingDeletionCannotConnect(t *testing.T) {
 	})
 }
 
-// TestStatusStreamOutlivesFallingBehind: a numberStatus subscriber that the
-// bus drops for falling behind reads the numbers again and goes on; its
+// TestStatusStreamOutlivesFallingBehind: a numberStatus subscriber whose
+// stream the bus drops for falling behind reads the log and goes on; its
 // stream does not end as if it were over.
 func TestStatusStreamOutlivesFallingBehind(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
@@ -320,17 +349,13 @@ func TestStatusStreamOutlivesFallingBehind(t *testing.T) {
 		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
 		defer cancel()
 		n := e.pairSandbox(ctx, t)
-		statuses, err := e.svc.NumberStatus(ctx, n.ID)
+		statuses, err := e.statuses(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Unread events pile up until the bus drops the subscriber.
-		data, err := json.Marshal(map[string]any{"number": n, "status": apiws.NumberConnected, "at": time.Now()})
-		if err != nil {
-			t.Fatal(err)
-		}
 		for range 10 {
-			if err := e.bus.Publish(ctx, e.acc.ID, apiws.Event{Kind: apiws.EventNumberStatus, AccountID: e.acc.ID, NumberID: n.ID, Data: data}); err != nil {
+			if err := e.bus.Publish(ctx, e.acc.ID, apiws.Event{Kind: apiws.EventLogged, AccountID: e.acc.ID, NumberID: n.ID, Data: []byte("{}")}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -346,7 +371,7 @@ func TestStatusStreamOutlivesFallingBehind(t *testing.T) {
 				if !ok {
 					t.Fatal("the status stream ended after falling behind")
 				}
-				if ev.Number.ID == n.ID && ev.Status == apiws.NumberDisconnected {
+				if ev.Number().ID == n.ID && ev.Status() == apiws.NumberDisconnected {
 					return
 				}
 			case <-ctx.Done():

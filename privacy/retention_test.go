@@ -43,7 +43,7 @@ func seed(t *testing.T, db *storage.DB, email string, hold bool) string {
 		rows = append(rows, storage.UsageRow{AccountID: acc.ID, Period: storage.PeriodDay, Start: at, Counts: apiws.UsageCounts{APICalls: 1}})
 		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: "num_x", Direction: apiws.Inbound,
 			Peer: "+14155550123", Kind: apiws.KindText, Status: apiws.StatusReceived, ReceivedAt: ptr(at)}
-		if _, err := db.InsertInbound(ctx, m); err != nil {
+		if _, err := db.InsertInbound(ctx, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -136,7 +136,7 @@ func (s selection) key() string {
 
 // The fields this package renders, of MessageStatusEvent and MessageError.
 var (
-	eventFields = map[string]bool{"__typename": true, "cursor": true, "messageId": true, "numberId": true,
+	eventFields = map[string]bool{"__typename": true, "cursor": true, "type": true, "messageId": true, "numberId": true,
 		"status": true, "at": true, "error": true}
 	messageErrorFields = map[string]bool{"__typename": true, "code": true, "message": true, "retryable": true}
 )
@@ -175,6 +175,8 @@ func render(alias string, sel selection, ev *apiws.LogEvent) []byte {
 			return graphql.MarshalString("MessageStatusEvent")
 		case "cursor":
 			return scalars.MarshalCursor(ev.Seq)
+		case "type":
+			return graphql.MarshalString(string(ev.Type))
 		case "messageId":
 			return graphql.MarshalID(ev.MessageID)
 		case "numberId":

@@ -59,11 +59,15 @@ func (r *mutationResolver) RemoveNumber(ctx context.Context, id string) (*model.
 
 // NumberStatus is the resolver for the numberStatus field.
 func (r *subscriptionResolver) NumberStatus(ctx context.Context, numberID *string) (<-chan *apiws.NumberStatusEvent, error) {
-	var id string
-	if numberID != nil {
-		id = *numberID
+	c, number, err := r.followed(ctx, numberID)
+	if err != nil {
+		return nil, err
 	}
-	return r.svc.Numbers.NumberStatus(ctx, id)
+	evs, err := r.svc.Messages.FollowEvents(ctx, c.AccountID, []apiws.EventType{apiws.EventTypeNumberStatus}, number, nil)
+	if err != nil {
+		return nil, err
+	}
+	return mapStream(ctx, evs, func(ev *apiws.LogEvent) *apiws.NumberStatusEvent { return &apiws.NumberStatusEvent{LogEvent: ev} }), nil
 }
 
 // Pairing is the resolver for the pairing field.

@@ -203,3 +203,19 @@ func (r *Resolver) followed(ctx context.Context, numberID *string) (*apiws.Calle
 	}
 	return c, *numberID, nil
 }
+
+// mapStream hands out f of each item of in until in closes or ctx ends.
+func mapStream[T, U any](ctx context.Context, in <-chan T, f func(T) U) <-chan U {
+	out := make(chan U)
+	go func() {
+		defer close(out)
+		for v := range in {
+			select {
+			case out <- f(v):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}

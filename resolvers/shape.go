@@ -139,3 +139,13 @@ func nodeOf[T any](read func(ctx context.Context, id string) (*T, error)) nodeLo
 		return v, nil
 	}
 }
+
+// incomingMessage shows a MESSAGE_RECEIVED event as incomingMessages does:
+// the message, and its content while in transit (empty after).
+func incomingMessage(ev *apiws.LogEvent) *model.IncomingMessage {
+	c := ev.Content
+	if c == nil {
+		c = &apiws.MessageContent{Mentions: []apiws.Peer{}}
+	}
+	return &model.IncomingMessage{MessageID: ev.MessageID, Text: c.Text, Media: c.Media, Content: c}
+}

@@ -112,7 +112,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 		if err := dropTransit(ctx, tx, b.Receipts); err != nil {
 			return err
 		}
-		return appendEvents(ctx, tx, evs)
+		return db.appendEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		b.reset()
@@ -333,7 +333,7 @@ func moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID
 // counters crosswise) hands out consecutive cursors in the order of evs,
 // then one insert writes them all. Call it last in the transaction: the
 // counter row stays locked until the commit.
-func appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
+func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -360,6 +360,8 @@ func appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
 			ev.Seq = first + int64(i)
 		}
 	}
-	_, err := tx.NewInsert().Model(&evs).Exec(ctx)
-	return err
+	if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {
+		return err
+	}
+	return keepContent(ctx, tx, db.transit, evs)
 }

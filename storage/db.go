@@ -44,6 +44,22 @@ type DB struct {
 	// loss in a crash of PostgreSQL itself (not of apiws) is acceptable:
 	// the sandbox's. On SQLite it is Bun.
 	relaxed *bun.DB
+	// transit keeps the content of logged events (see KeepContent).
+	transit contentKeeper
+}
+
+// contentKeeper seals the content of logged events into the transit table.
+type contentKeeper struct {
+	seal func(*apiws.LogEvent) []byte
+	ttl  time.Duration
+}
+
+// KeepContent makes the log keep the content of the events it writes
+// (LogEvent.Content) in the transit table, sealed by seal once the event
+// has its cursor, for ttl. Without it, logging an event with content is an
+// error: content is never dropped unnoticed. Call it before any write.
+func (db *DB) KeepContent(seal func(*apiws.LogEvent) []byte, ttl time.Duration) {
+	db.transit = contentKeeper{seal: seal, ttl: ttl}
 }
 
 // Open connects to url: a postgres:// or postgresql:// URL, or else a SQLite

@@ -196,7 +196,7 @@ func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.Mess
 		if err := moveContents(ctx, tx, []*OutboxItem{item}, captureID, captureUntil); err != nil {
 			return err
 		}
-		return appendEvents(ctx, tx, evs)
+		return db.appendEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		return nil, err
@@ -223,11 +223,13 @@ func (db *DB) ApplyReceipt(ctx context.Context, numberID string, waIDs []string,
 	return db.Write(ctx, &Batch{Receipts: []*ReceiptWrite{{NumberID: numberID, WAIDs: waIDs, Status: status, Error: merr, At: at}}})
 }
 
-// InsertInbound writes a received message's metadata (never its content)
-// and its RECEIVED event; ErrDuplicate when the number received a message
-// with that WhatsApp id before (nothing is written then).
-func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.LogEvent, error) {
-	ev := &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageReceived, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}
+// InsertInbound writes a received message's metadata and its
+// MESSAGE_RECEIVED event, whose content goes to the transit table (see
+// KeepContent); ErrDuplicate when the number received a message with that
+// WhatsApp id before (nothing is written then).
+func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message, content *apiws.MessageContent) (*apiws.LogEvent, error) {
+	ev := &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageReceived, MessageID: m.ID, NumberID: m.NumberID,
+		Status: apiws.StatusReceived, At: *m.ReceivedAt, Content: content}
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		// WhatsApp delivers a message again when its receipt was lost; the
 		// unique index on (number, WhatsApp id) of inbound messages keeps one.
@@ -238,7 +240,7 @@ func (db *DB) InsertInbound(ctx context.Context, m *apiws.Message) (*apiws.LogEv
 		if k, _ := res.RowsAffected(); k == 0 {
 			return ErrDuplicate
 		}
-		return appendEvents(ctx, tx, []*apiws.LogEvent{ev})
+		return db.appendEvents(ctx, tx, []*apiws.LogEvent{ev})
 	})
 	if err != nil {
 		return nil, err

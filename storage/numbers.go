@@ -18,11 +18,56 @@ func errPairingConflict() error {
 // CreateNumber writes a new number. A PAIRING number while the account
 // already has one is ECONFLICT and writes nothing.
 func (db *DB) CreateNumber(ctx context.Context, n *apiws.Number) error {
-	_, err := db.Bun.NewInsert().Model(n).Exec(ctx)
+	_, err := db.CreateNumberLogged(ctx, n, nil)
+	return err
+}
+
+// CreateNumberLogged is CreateNumber that also logs the number's status
+// (note; nil logs nothing) in the same transaction, and returns the event.
+func (db *DB) CreateNumberLogged(ctx context.Context, n *apiws.Number, note *StatusNote) (*apiws.LogEvent, error) {
+	var ev *apiws.LogEvent
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(n).Exec(ctx); err != nil {
+			return err
+		}
+		if note == nil {
+			return nil
+		}
+		ev = note.event(n)
+		return db.appendEvents(ctx, tx, []*apiws.LogEvent{ev})
+	})
 	if isUniqueViolation(err) {
-		return errPairingConflict()
+		return nil, errPairingConflict()
 	}
-	return translate(err)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return ev, nil
+}
+
+// StatusNote asks for a number's status to be logged (a NUMBER_STATUS
+// event) with the change that moves it, in the same transaction.
+type StatusNote struct {
+	At     time.Time
+	Reason string
+	// Log decides, after the change, whether to log: was is the status
+	// before it. Nil logs when the status changed.
+	Log func(was apiws.NumberStatus, n *apiws.Number, changed bool) bool
+}
+
+func (sn *StatusNote) logs(was apiws.NumberStatus, n *apiws.Number, changed bool) bool {
+	if sn.Log != nil {
+		return sn.Log(was, n, changed)
+	}
+	return changed && n.Status != was
+}
+
+// event is the NUMBER_STATUS event of n, which carries a copy of n as it
+// is now.
+func (sn *StatusNote) event(n *apiws.Number) *apiws.LogEvent {
+	snapshot := *n
+	return &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeNumberStatus, NumberID: n.ID, At: sn.At.UTC(),
+		Detail: &apiws.EventDetail{NumberStatus: n.Status, Reason: apiws.NilIfEmpty(sn.Reason), Number: &snapshot}}
 }
 
 // Number returns one number of the account, or ENOTFOUND (also when it
@@ -69,6 +114,14 @@ func (db *DB) ListNumbers(ctx context.Context, accountID string, statuses []apiw
 // the number as it is afterwards. Moving a number to PAIRING while the
 // account has another PAIRING number is ECONFLICT.
 func (db *DB) ChangeNumber(ctx context.Context, id string, change func(n *apiws.Number) bool) (n *apiws.Number, changed bool, err error) {
+	n, changed, _, err = db.ChangeNumberLogged(ctx, id, change, nil)
+	return n, changed, err
+}
+
+// ChangeNumberLogged is ChangeNumber that also logs the number's status as
+// note says (nil logs nothing), in the same transaction, and returns the
+// event it logged, if any.
+func (db *DB) ChangeNumberLogged(ctx context.Context, id string, change func(n *apiws.Number) bool, note *StatusNote) (n *apiws.Number, changed bool, ev *apiws.LogEvent, err error) {
 	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		n = new(apiws.Number)
 		q := tx.NewSelect().Model(n).Where("id = ?", id)
@@ -78,19 +131,26 @@ func (db *DB) ChangeNumber(ctx context.Context, id string, change func(n *apiws.
 		if err := q.Scan(ctx); err != nil {
 			return notFound(err, "number")
 		}
-		if changed = change(n); !changed {
+		was := n.Status
+		if changed = change(n); changed {
+			_, err := tx.NewUpdate().Model(n).WherePK().Exec(ctx)
+			if isUniqueViolation(err) {
+				return errPairingConflict()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if note == nil || !note.logs(was, n, changed) {
 			return nil
 		}
-		_, err := tx.NewUpdate().Model(n).WherePK().Exec(ctx)
-		if isUniqueViolation(err) {
-			return errPairingConflict()
-		}
-		return err
+		ev = note.event(n)
+		return db.appendEvents(ctx, tx, []*apiws.LogEvent{ev})
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	return n, changed, nil
+	return n, changed, ev, nil
 }
 
 // DeleteNumber deletes one number of the account, or answers ENOTFOUND.

@@ -41,14 +41,19 @@ func (db *DB) RetainedContent(ctx context.Context, numberID, waID string, now ti
 	return t, nil
 }
 
-// DeleteExpiredTransit deletes the transit content whose time is up.
+// DeleteExpiredTransit deletes the transit content whose time is up, of
+// sent messages and of logged events.
 func (db *DB) DeleteExpiredTransit(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.Bun.NewDelete().Model((*Transit)(nil)).Where("expires_at <= ?", now).Exec(ctx)
-	if err != nil {
-		return 0, translate(err)
+	total := 0
+	for _, model := range []any{(*Transit)(nil), (*InboundTransit)(nil)} {
+		res, err := db.Bun.NewDelete().Model(model).Where("expires_at <= ?", now).Exec(ctx)
+		if err != nil {
+			return total, translate(err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	return total, nil
 }
 
 // retainTransit writes the transit content of messages just sent.
@@ -94,4 +99,41 @@ type InboundTransit struct {
 	Content       []byte    `bun:"content"`
 	Media         []byte    `bun:"media"`
 	ExpiresAt     time.Time `bun:"expires_at,notnull"`
+}
+
+// keepContent seals the content of events just logged into the transit
+// table.
+func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.LogEvent) error {
+	var rows []*InboundTransit
+	for _, ev := range evs {
+		if ev.Content == nil {
+			continue
+		}
+		if k.seal == nil {
+			return errors.New("storage: an event with content, and no transit to keep it in (KeepContent)")
+		}
+		rows = append(rows, &InboundTransit{AccountID: ev.AccountID, Seq: ev.Seq, Content: k.seal(ev), ExpiresAt: time.Now().UTC().Add(k.ttl)})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
+	return err
+}
+
+// TransitContents returns the sealed content the transit table holds for
+// the account's events with the cursors seqs, by cursor.
+func (db *DB) TransitContents(ctx context.Context, accountID string, seqs []int64, now time.Time) (map[int64][]byte, error) {
+	var rows []*InboundTransit
+	err := db.Bun.NewSelect().Model(&rows).Column("seq", "content").
+		Where("account_id = ? AND seq IN (?) AND content IS NOT NULL AND expires_at > ?", accountID, bun.List(seqs), now.UTC()).
+		Scan(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out := make(map[int64][]byte, len(rows))
+	for _, r := range rows {
+		out[r.Seq] = r.Content
+	}
+	return out, nil
 }

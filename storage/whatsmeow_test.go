@@ -226,13 +226,13 @@ func TestInboundDuplicateRefused(t *testing.T) {
 			return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc.ID, NumberID: numberID, Direction: apiws.Inbound,
 				Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
 		}
-		if _, err := db.InsertInbound(ctx, in("num_1", "3EB0IN")); err != nil {
+		if _, err := db.InsertInbound(ctx, in("num_1", "3EB0IN"), nil); err != nil {
 			t.Fatal(err)
 		}
-		if ev, err := db.InsertInbound(ctx, in("num_1", "3EB0IN")); !errors.Is(err, storage.ErrDuplicate) || ev != nil {
+		if ev, err := db.InsertInbound(ctx, in("num_1", "3EB0IN"), nil); !errors.Is(err, storage.ErrDuplicate) || ev != nil {
 			t.Fatalf("the same WhatsApp id again = %v, %v; want ErrDuplicate", ev, err)
 		}
-		if _, err := db.InsertInbound(ctx, in("num_2", "3EB0IN")); err != nil {
+		if _, err := db.InsertInbound(ctx, in("num_2", "3EB0IN"), nil); err != nil {
 			t.Errorf("the same id on another number: %v", err)
 		}
 		var k int

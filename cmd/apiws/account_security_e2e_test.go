@@ -222,7 +222,7 @@ func TestHiddenSenderHasNoPeerButItsLID(t *testing.T) {
 		{ID: apiws.NewID(apiws.PrefixMessage), AccountID: accID, NumberID: num, Direction: apiws.Inbound, Peer: "+14155550123",
 			Kind: apiws.KindText, Status: apiws.StatusReceived, ReceivedAt: &at},
 	} {
-		if _, err := db.InsertInbound(t.Context(), m); err != nil {
+		if _, err := db.InsertInbound(t.Context(), m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

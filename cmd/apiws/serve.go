@@ -16,6 +16,7 @@ import (
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/accounts"
 	"github.com/apiws/apiws/dataloaders"
+	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/mail"
@@ -171,6 +172,7 @@ type services struct {
 	accounts *accounts.Service
 	usage    *usage.Service
 	owners   *ownership.Manager
+	events   *eventlog.Log
 	numbers  *numbers.Service
 	messages *messaging.Service
 	privacy  *privacy.Service
@@ -212,14 +214,21 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		}
 		return wa
 	}
-	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa})
+	// Every event of an account is a row of its log, published on the bus
+	// and followed from there by the subscriptions.
+	svc.events, err = eventlog.New(in.db, in.bus, cfg.SecretKey, cfg.TransitTTL, log)
+	if err != nil {
+		return nil, err
+	}
+	a.closing(func() error { svc.events.Close(); return nil })
+	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa})
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
-	}, messaging.Deps{DB: in.db, Bus: in.bus, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -88,7 +88,9 @@ func TestRevokedKeyClosesItsWebsocket(t *testing.T) {
 // A closed websocket's session ends: its credentials are no longer
 // rechecked.
 func TestClosedWebsocketsStopTheirRechecks(t *testing.T) {
-	base := startServer(t, map[string]string{"APIWS_WS_AUTH_RECHECK": "100ms"})
+	// 20 sockets opened at once, and the metric reads, stay under the
+	// request rate limit.
+	base := startServer(t, map[string]string{"APIWS_WS_AUTH_RECHECK": "100ms", "APIWS_RATE_LIMIT_PER_SECOND": "1000"})
 	token, _ := signUp(t, base, "recheck-stop@example.com")
 	const sockets = 20
 	before := metric(t, base, "apiws_ws_auth_rechecks_total")

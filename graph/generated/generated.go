@@ -34,7 +34,9 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	ApiCall() ApiCallResolver
 	DebugCapture() DebugCaptureResolver
+	IncomingMessage() IncomingMessageResolver
 	Message() MessageResolver
+	MessageReceivedEvent() MessageReceivedEventResolver
 	MessageStatusEvent() MessageStatusEventResolver
 	Mutation() MutationResolver
 	PrivacyRequest() PrivacyRequestResolver
@@ -148,6 +150,12 @@ type ComplexityRoot struct {
 		PolicyVersion func(childComplexity int) int
 	}
 
+	ContactCard struct {
+		Name   func(childComplexity int) int
+		Phones func(childComplexity int) int
+		VCard  func(childComplexity int) int
+	}
+
 	CreateApiKeyPayload struct {
 		APIKey     func(childComplexity int) int
 		Secret     func(childComplexity int) int
@@ -169,9 +177,17 @@ type ComplexityRoot struct {
 	}
 
 	IncomingMessage struct {
+		Content func(childComplexity int) int
 		Media   func(childComplexity int) int
 		Message func(childComplexity int) int
 		Text    func(childComplexity int) int
+	}
+
+	Location struct {
+		Address   func(childComplexity int) int
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
+		Name      func(childComplexity int) int
 	}
 
 	MediaInfo struct {
@@ -180,6 +196,7 @@ type ComplexityRoot struct {
 		Kind      func(childComplexity int) int
 		MimeType  func(childComplexity int) int
 		SizeBytes func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 
 	Message struct {
@@ -209,6 +226,16 @@ type ComplexityRoot struct {
 		TotalCount func(childComplexity int) int
 	}
 
+	MessageContent struct {
+		Contacts          func(childComplexity int) int
+		Location          func(childComplexity int) int
+		Media             func(childComplexity int) int
+		Mentions          func(childComplexity int) int
+		Poll              func(childComplexity int) int
+		QuotedWAMessageID func(childComplexity int) int
+		Text              func(childComplexity int) int
+	}
+
 	MessageEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
@@ -220,6 +247,15 @@ type ComplexityRoot struct {
 		Retryable func(childComplexity int) int
 	}
 
+	MessageReceivedEvent struct {
+		At       func(childComplexity int) int
+		Content  func(childComplexity int) int
+		Message  func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	MessageStatusEvent struct {
 		At        func(childComplexity int) int
 		Error     func(childComplexity int) int
@@ -228,6 +264,7 @@ type ComplexityRoot struct {
 		NumberID  func(childComplexity int) int
 		Seq       func(childComplexity int) int
 		Status    func(childComplexity int) int
+		Type      func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -282,10 +319,13 @@ type ComplexityRoot struct {
 	}
 
 	NumberStatusEvent struct {
-		At     func(childComplexity int) int
-		Number func(childComplexity int) int
-		Reason func(childComplexity int) int
-		Status func(childComplexity int) int
+		At       func(childComplexity int) int
+		Number   func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Status   func(childComplexity int) int
+		Type     func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -313,6 +353,11 @@ type ComplexityRoot struct {
 		Number func(childComplexity int) int
 	}
 
+	Peer struct {
+		LID   func(childComplexity int) int
+		Phone func(childComplexity int) int
+	}
+
 	Plan struct {
 		MonthlyMessages func(childComplexity int) int
 		Name            func(childComplexity int) int
@@ -330,6 +375,12 @@ type ComplexityRoot struct {
 		PublishedAt func(childComplexity int) int
 		Summary     func(childComplexity int) int
 		Version     func(childComplexity int) int
+	}
+
+	Poll struct {
+		Options         func(childComplexity int) int
+		Question        func(childComplexity int) int
+		SelectableCount func(childComplexity int) int
 	}
 
 	PrivacyRequest struct {
@@ -379,6 +430,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
+		Events           func(childComplexity int, after *int64, types []apiws.EventType, numberID *string) int
 		IncomingMessages func(childComplexity int, numberID *string) int
 		MessageStatus    func(childComplexity int, numberID *string, after *int64) int
 		NumberStatus     func(childComplexity int, numberID *string) int
@@ -446,6 +498,9 @@ type ApiCallResolver interface {
 type DebugCaptureResolver interface {
 	Number(ctx context.Context, obj *apiws.DebugCapture) (*apiws.Number, error)
 }
+type IncomingMessageResolver interface {
+	Message(ctx context.Context, obj *model.IncomingMessage) (*apiws.Message, error)
+}
 type MessageResolver interface {
 	Number(ctx context.Context, obj *apiws.Message) (*apiws.Number, error)
 
@@ -454,6 +509,9 @@ type MessageResolver interface {
 	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
 	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error)
+}
+type MessageReceivedEventResolver interface {
+	Message(ctx context.Context, obj *apiws.MessageReceivedEvent) (*apiws.Message, error)
 }
 type MessageStatusEventResolver interface {
 	Message(ctx context.Context, obj *apiws.LogEvent) (*apiws.Message, error)
@@ -496,6 +554,7 @@ type QueryResolver interface {
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
 }
 type SubscriptionResolver interface {
+	Events(ctx context.Context, after *int64, types []apiws.EventType, numberID *string) (<-chan apiws.EventView, error)
 	MessageStatus(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error)
 	IncomingMessages(ctx context.Context, numberID *string) (<-chan *model.IncomingMessage, error)
 	NumberStatus(ctx context.Context, numberID *string) (<-chan *apiws.NumberStatusEvent, error)
@@ -950,6 +1009,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Consent.PolicyVersion(childComplexity), true
 
+	case "ContactCard.name":
+		if e.ComplexityRoot.ContactCard.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactCard.Name(childComplexity), true
+	case "ContactCard.phones":
+		if e.ComplexityRoot.ContactCard.Phones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactCard.Phones(childComplexity), true
+	case "ContactCard.vcard":
+		if e.ComplexityRoot.ContactCard.VCard == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactCard.VCard(childComplexity), true
+
 	case "CreateApiKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateApiKeyPayload.APIKey == nil {
 			break
@@ -1019,6 +1097,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DebugCapturePayload.UserErrors(childComplexity), true
 
+	case "IncomingMessage.content":
+		if e.ComplexityRoot.IncomingMessage.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IncomingMessage.Content(childComplexity), true
 	case "IncomingMessage.media":
 		if e.ComplexityRoot.IncomingMessage.Media == nil {
 			break
@@ -1037,6 +1121,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IncomingMessage.Text(childComplexity), true
+
+	case "Location.address":
+		if e.ComplexityRoot.Location.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Address(childComplexity), true
+	case "Location.latitude":
+		if e.ComplexityRoot.Location.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Latitude(childComplexity), true
+	case "Location.longitude":
+		if e.ComplexityRoot.Location.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Longitude(childComplexity), true
+	case "Location.name":
+		if e.ComplexityRoot.Location.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Name(childComplexity), true
 
 	case "MediaInfo.caption":
 		if e.ComplexityRoot.MediaInfo.Caption == nil {
@@ -1068,6 +1177,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MediaInfo.SizeBytes(childComplexity), true
+	case "MediaInfo.url":
+		if e.ComplexityRoot.MediaInfo.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MediaInfo.URL(childComplexity), true
 
 	case "Message.clientReference":
 		if e.ComplexityRoot.Message.ClientReference == nil {
@@ -1197,6 +1312,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageConnection.TotalCount(childComplexity), true
 
+	case "MessageContent.contacts":
+		if e.ComplexityRoot.MessageContent.Contacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Contacts(childComplexity), true
+	case "MessageContent.location":
+		if e.ComplexityRoot.MessageContent.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Location(childComplexity), true
+	case "MessageContent.media":
+		if e.ComplexityRoot.MessageContent.Media == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Media(childComplexity), true
+	case "MessageContent.mentions":
+		if e.ComplexityRoot.MessageContent.Mentions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Mentions(childComplexity), true
+	case "MessageContent.poll":
+		if e.ComplexityRoot.MessageContent.Poll == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Poll(childComplexity), true
+	case "MessageContent.quotedWaMessageId":
+		if e.ComplexityRoot.MessageContent.QuotedWAMessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.QuotedWAMessageID(childComplexity), true
+	case "MessageContent.text":
+		if e.ComplexityRoot.MessageContent.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageContent.Text(childComplexity), true
+
 	case "MessageEdge.cursor":
 		if e.ComplexityRoot.MessageEdge.Cursor == nil {
 			break
@@ -1228,6 +1386,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageError.Retryable(childComplexity), true
+
+	case "MessageReceivedEvent.at":
+		if e.ComplexityRoot.MessageReceivedEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.At(childComplexity), true
+	case "MessageReceivedEvent.content":
+		if e.ComplexityRoot.MessageReceivedEvent.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.Content(childComplexity), true
+	case "MessageReceivedEvent.message":
+		if e.ComplexityRoot.MessageReceivedEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.Message(childComplexity), true
+	case "MessageReceivedEvent.numberId":
+		if e.ComplexityRoot.MessageReceivedEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.NumberID(childComplexity), true
+	case "MessageReceivedEvent.cursor":
+		if e.ComplexityRoot.MessageReceivedEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.Seq(childComplexity), true
+	case "MessageReceivedEvent.type":
+		if e.ComplexityRoot.MessageReceivedEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageReceivedEvent.Type(childComplexity), true
 
 	case "MessageStatusEvent.at":
 		if e.ComplexityRoot.MessageStatusEvent.At == nil {
@@ -1271,6 +1466,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageStatusEvent.Status(childComplexity), true
+	case "MessageStatusEvent.type":
+		if e.ComplexityRoot.MessageStatusEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageStatusEvent.Type(childComplexity), true
 
 	case "Mutation.acceptPolicy":
 		if e.ComplexityRoot.Mutation.AcceptPolicy == nil {
@@ -1615,18 +1816,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NumberStatusEvent.Number(childComplexity), true
+	case "NumberStatusEvent.numberId":
+		if e.ComplexityRoot.NumberStatusEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.NumberID(childComplexity), true
 	case "NumberStatusEvent.reason":
 		if e.ComplexityRoot.NumberStatusEvent.Reason == nil {
 			break
 		}
 
 		return e.ComplexityRoot.NumberStatusEvent.Reason(childComplexity), true
+	case "NumberStatusEvent.cursor":
+		if e.ComplexityRoot.NumberStatusEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.Seq(childComplexity), true
 	case "NumberStatusEvent.status":
 		if e.ComplexityRoot.NumberStatusEvent.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.NumberStatusEvent.Status(childComplexity), true
+	case "NumberStatusEvent.type":
+		if e.ComplexityRoot.NumberStatusEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberStatusEvent.Type(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1693,6 +1912,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PairingSuccess.Number(childComplexity), true
 
+	case "Peer.lid":
+		if e.ComplexityRoot.Peer.LID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Peer.LID(childComplexity), true
+	case "Peer.phone":
+		if e.ComplexityRoot.Peer.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Peer.Phone(childComplexity), true
+
 	case "Plan.monthlyMessages":
 		if e.ComplexityRoot.Plan.MonthlyMessages == nil {
 			break
@@ -1755,6 +1987,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PolicyVersion.Version(childComplexity), true
+
+	case "Poll.options":
+		if e.ComplexityRoot.Poll.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Poll.Options(childComplexity), true
+	case "Poll.question":
+		if e.ComplexityRoot.Poll.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Poll.Question(childComplexity), true
+	case "Poll.selectableCount":
+		if e.ComplexityRoot.Poll.SelectableCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Poll.SelectableCount(childComplexity), true
 
 	case "PrivacyRequest.account":
 		if e.ComplexityRoot.PrivacyRequest.Account == nil {
@@ -1946,6 +2197,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SendMessagePayload.UserErrors(childComplexity), true
 
+	case "Subscription.events":
+		if e.ComplexityRoot.Subscription.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Events(childComplexity, args["after"].(*int64), args["types"].([]apiws.EventType), args["numberId"].(*string)), true
 	case "Subscription.incomingMessages":
 		if e.ComplexityRoot.Subscription.IncomingMessages == nil {
 			break
@@ -2480,6 +2742,84 @@ type Mutation {
   logOut: Boolean!
 }
 `, BuiltIn: false},
+	{Name: "../schema/events.graphqls", Input: `# One event stream: every event of an account is a row of its log.
+
+extend type Subscription {
+  "Every event of the account, of every type, in one ordered stream. With ` + "`" + `after` + "`" + `, events after that cursor that the log still holds are replayed first, then live ones follow, with no gap and no duplicate. A subscription that cannot keep up ends with an error, never silently."
+  events(after: Cursor, types: [EventType!], numberId: ID): Event!
+}
+
+enum EventType {
+  MESSAGE_STATUS
+  MESSAGE_RECEIVED
+  MESSAGE_EDITED
+  MESSAGE_REVOKED
+  REACTION
+  POLL_VOTE
+  NUMBER_STATUS
+  GROUP_UPDATED
+  "Only in webhook deliveries, from pingWebhookEndpoint."
+  PING
+}
+
+"One entry of an account's event log. Cursors are shared by every type, by messageStatus, by events and by webhook deliveries, and strictly increase within an account."
+interface Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+}
+
+type MessageReceivedEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  message: Message!
+  "Null once the content is no longer in transit."
+  content: MessageContent
+}
+
+# ---- content in transit
+
+"Message content, in transit only: apiws keeps it no longer than it takes to hand it over (see DESIGN: transit)."
+type MessageContent {
+  text: String
+  media: MediaInfo
+  location: Location
+  contacts: [ContactCard!]
+  poll: Poll
+  "The quoted message's WhatsApp id, when it quotes one (Message.replyTo when apiws knows that message)."
+  quotedWaMessageId: String
+  mentions: [Peer!]!
+}
+
+"Someone in a chat. WhatsApp may hide the phone number behind a LID; then phone is null until it becomes known."
+type Peer {
+  phone: PhoneNumber
+  lid: String
+}
+
+type Location {
+  latitude: Float!
+  longitude: Float!
+  name: String
+  address: String
+}
+
+type ContactCard {
+  name: String!
+  phones: [PhoneNumber!]!
+  "The vCard 3.0 text as sent."
+  vcard: String!
+}
+
+type Poll {
+  question: String!
+  options: [String!]!
+  selectableCount: Int!
+}
+`, BuiltIn: false},
 	{Name: "../schema/messages.graphqls", Input: `# Messages: sending, statuses, inbound, and debug capture of content.
 
 extend type Mutation {
@@ -2585,8 +2925,9 @@ input MessageFilter {
   clientReference: String
 }
 
-type MessageStatusEvent {
+type MessageStatusEvent implements Event {
   cursor: Cursor!
+  type: EventType!
   messageId: ID!
   numberId: ID!
   status: MessageStatus!
@@ -2600,6 +2941,8 @@ type IncomingMessage {
   "Content in transit; not stored."
   text: String
   media: MediaInfo
+  "All of the content (text and media included)."
+  content: MessageContent!
 }
 
 type MediaInfo {
@@ -2608,6 +2951,8 @@ type MediaInfo {
   fileName: String
   caption: String
   sizeBytes: Int!
+  "Inbound media only: a link that downloads the file, signed and valid while the content is in transit (no credentials needed; the file is fetched from WhatsApp when asked for, never kept)."
+  url: String
 }
 
 input MediaInput {
@@ -2756,10 +3101,13 @@ type PairingFailure {
   message: String!
 }
 
-type NumberStatusEvent {
+type NumberStatusEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
   number: WhatsAppNumber!
   status: NumberStatus!
-  at: Time!
   reason: String
 }
 `, BuiltIn: false},
@@ -3140,6 +3488,18 @@ func (ec *executionContext) childFields_Consent(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Consent", field.Name)
 }
 
+func (ec *executionContext) childFields_ContactCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_ContactCard_name(ctx, field)
+	case "phones":
+		return ec.fieldContext_ContactCard_phones(ctx, field)
+	case "vcard":
+		return ec.fieldContext_ContactCard_vcard(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactCard", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -3188,8 +3548,24 @@ func (ec *executionContext) childFields_IncomingMessage(ctx context.Context, fie
 		return ec.fieldContext_IncomingMessage_text(ctx, field)
 	case "media":
 		return ec.fieldContext_IncomingMessage_media(ctx, field)
+	case "content":
+		return ec.fieldContext_IncomingMessage_content(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IncomingMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "latitude":
+		return ec.fieldContext_Location_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_Location_longitude(ctx, field)
+	case "name":
+		return ec.fieldContext_Location_name(ctx, field)
+	case "address":
+		return ec.fieldContext_Location_address(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
 }
 
 func (ec *executionContext) childFields_MediaInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3204,6 +3580,8 @@ func (ec *executionContext) childFields_MediaInfo(ctx context.Context, field gra
 		return ec.fieldContext_MediaInfo_caption(ctx, field)
 	case "sizeBytes":
 		return ec.fieldContext_MediaInfo_sizeBytes(ctx, field)
+	case "url":
+		return ec.fieldContext_MediaInfo_url(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MediaInfo", field.Name)
 }
@@ -3262,6 +3640,26 @@ func (ec *executionContext) childFields_MessageConnection(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type MessageConnection", field.Name)
 }
 
+func (ec *executionContext) childFields_MessageContent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "text":
+		return ec.fieldContext_MessageContent_text(ctx, field)
+	case "media":
+		return ec.fieldContext_MessageContent_media(ctx, field)
+	case "location":
+		return ec.fieldContext_MessageContent_location(ctx, field)
+	case "contacts":
+		return ec.fieldContext_MessageContent_contacts(ctx, field)
+	case "poll":
+		return ec.fieldContext_MessageContent_poll(ctx, field)
+	case "quotedWaMessageId":
+		return ec.fieldContext_MessageContent_quotedWaMessageId(ctx, field)
+	case "mentions":
+		return ec.fieldContext_MessageContent_mentions(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MessageContent", field.Name)
+}
+
 func (ec *executionContext) childFields_MessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "cursor":
@@ -3288,6 +3686,8 @@ func (ec *executionContext) childFields_MessageStatusEvent(ctx context.Context, 
 	switch field.Name {
 	case "cursor":
 		return ec.fieldContext_MessageStatusEvent_cursor(ctx, field)
+	case "type":
+		return ec.fieldContext_MessageStatusEvent_type(ctx, field)
 	case "messageId":
 		return ec.fieldContext_MessageStatusEvent_messageId(ctx, field)
 	case "numberId":
@@ -3354,12 +3754,18 @@ func (ec *executionContext) childFields_NumberPayload(ctx context.Context, field
 
 func (ec *executionContext) childFields_NumberStatusEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NumberStatusEvent_cursor(ctx, field)
+	case "type":
+		return ec.fieldContext_NumberStatusEvent_type(ctx, field)
+	case "at":
+		return ec.fieldContext_NumberStatusEvent_at(ctx, field)
+	case "numberId":
+		return ec.fieldContext_NumberStatusEvent_numberId(ctx, field)
 	case "number":
 		return ec.fieldContext_NumberStatusEvent_number(ctx, field)
 	case "status":
 		return ec.fieldContext_NumberStatusEvent_status(ctx, field)
-	case "at":
-		return ec.fieldContext_NumberStatusEvent_at(ctx, field)
 	case "reason":
 		return ec.fieldContext_NumberStatusEvent_reason(ctx, field)
 	}
@@ -3384,6 +3790,16 @@ func (ec *executionContext) childFields_PairingCodePayload(ctx context.Context, 
 		return ec.fieldContext_PairingCodePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PairingCodePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Peer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phone":
+		return ec.fieldContext_Peer_phone(ctx, field)
+	case "lid":
+		return ec.fieldContext_Peer_lid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Peer", field.Name)
 }
 
 func (ec *executionContext) childFields_Plan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3422,6 +3838,18 @@ func (ec *executionContext) childFields_PolicyVersion(ctx context.Context, field
 		return ec.fieldContext_PolicyVersion_material(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PolicyVersion", field.Name)
+}
+
+func (ec *executionContext) childFields_Poll(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "question":
+		return ec.fieldContext_Poll_question(ctx, field)
+	case "options":
+		return ec.fieldContext_Poll_options(ctx, field)
+	case "selectableCount":
+		return ec.fieldContext_Poll_selectableCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Poll", field.Name)
 }
 
 func (ec *executionContext) childFields_PrivacyRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4221,6 +4649,36 @@ func (ec *executionContext) field_Query_privacyRequestQueue_args(ctx context.Con
 		return nil, err
 	}
 	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOCursor2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "types",
+		func(ctx context.Context, v any) ([]apiws.EventType, error) {
+			return ec.unmarshalOEventType2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐEventTypeᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["types"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "numberId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberId"] = arg2
 	return args, nil
 }
 
@@ -6172,6 +6630,75 @@ func (ec *executionContext) fieldContext_Consent_ip(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Consent", field, false, false, "String")
 }
 
+func (ec *executionContext) _ContactCard_name(ctx context.Context, field graphql.CollectedField, obj *apiws.ContactCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactCard_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactCard_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _ContactCard_phones(ctx context.Context, field graphql.CollectedField, obj *apiws.ContactCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactCard_phones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNPhoneNumber2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactCard_phones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactCard", field, false, false, "PhoneNumber")
+}
+
+func (ec *executionContext) _ContactCard_vcard(ctx context.Context, field graphql.CollectedField, obj *apiws.ContactCard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactCard_vcard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VCard, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactCard_vcard(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactCard", field, false, false, "String")
+}
+
 func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6479,7 +7006,7 @@ func (ec *executionContext) _IncomingMessage_message(ctx context.Context, field 
 			return ec.fieldContext_IncomingMessage_message(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Message, nil
+			return ec.Resolvers.IncomingMessage().Message(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
@@ -6493,8 +7020,8 @@ func (ec *executionContext) fieldContext_IncomingMessage_message(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "IncomingMessage",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Message(ctx, field)
 		},
@@ -6537,8 +7064,8 @@ func (ec *executionContext) _IncomingMessage_media(ctx context.Context, field gr
 			return obj.Media, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.MediaInfo) graphql.Marshaler {
-			return ec.marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐMediaInfo(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MediaInfo) graphql.Marshaler {
+			return ec.marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMediaInfo(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6557,7 +7084,131 @@ func (ec *executionContext) fieldContext_IncomingMessage_media(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _MediaInfo_kind(ctx context.Context, field graphql.CollectedField, obj *model.MediaInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _IncomingMessage_content(ctx context.Context, field graphql.CollectedField, obj *model.IncomingMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IncomingMessage_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MessageContent) graphql.Marshaler {
+			return ec.marshalNMessageContent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageContent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IncomingMessage_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "IncomingMessage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Location_latitude(ctx context.Context, field graphql.CollectedField, obj *apiws.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_latitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Latitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_latitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Location_longitude(ctx context.Context, field graphql.CollectedField, obj *apiws.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_longitude(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Longitude, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_longitude(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Location_name(ctx context.Context, field graphql.CollectedField, obj *apiws.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+}
+
+func (ec *executionContext) _Location_address(ctx context.Context, field graphql.CollectedField, obj *apiws.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Location_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+}
+
+func (ec *executionContext) _MediaInfo_kind(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6580,7 +7231,7 @@ func (ec *executionContext) fieldContext_MediaInfo_kind(_ context.Context, field
 	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "MessageKind")
 }
 
-func (ec *executionContext) _MediaInfo_mimeType(ctx context.Context, field graphql.CollectedField, obj *model.MediaInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _MediaInfo_mimeType(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6603,7 +7254,7 @@ func (ec *executionContext) fieldContext_MediaInfo_mimeType(_ context.Context, f
 	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _MediaInfo_fileName(ctx context.Context, field graphql.CollectedField, obj *model.MediaInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _MediaInfo_fileName(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6626,7 +7277,7 @@ func (ec *executionContext) fieldContext_MediaInfo_fileName(_ context.Context, f
 	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _MediaInfo_caption(ctx context.Context, field graphql.CollectedField, obj *model.MediaInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _MediaInfo_caption(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6649,7 +7300,7 @@ func (ec *executionContext) fieldContext_MediaInfo_caption(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _MediaInfo_sizeBytes(ctx context.Context, field graphql.CollectedField, obj *model.MediaInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _MediaInfo_sizeBytes(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6670,6 +7321,29 @@ func (ec *executionContext) _MediaInfo_sizeBytes(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_MediaInfo_sizeBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MediaInfo_url(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MediaInfo_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MediaInfo_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MediaInfo", field, false, false, "String")
 }
 
 func (ec *executionContext) _Message_id(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
@@ -7200,6 +7874,212 @@ func (ec *executionContext) fieldContext_MessageConnection_totalCount(_ context.
 	return graphql.NewScalarFieldContext("MessageConnection", field, false, false, "Int")
 }
 
+func (ec *executionContext) _MessageContent_text(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_media(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_media(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Media, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MediaInfo) graphql.Marshaler {
+			return ec.marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMediaInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_media(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MediaInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageContent_location(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_location(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Location, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Location) graphql.Marshaler {
+			return ec.marshalOLocation2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_location(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Location(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageContent_contacts(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_contacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Contacts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []apiws.ContactCard) graphql.Marshaler {
+			return ec.marshalOContactCard2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐContactCardᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_contacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageContent_poll(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_poll(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Poll, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Poll) graphql.Marshaler {
+			return ec.marshalOPoll2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPoll(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_poll(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Poll(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageContent_quotedWaMessageId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_quotedWaMessageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QuotedWAMessageID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_quotedWaMessageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageContent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MessageContent_mentions(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageContent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageContent_mentions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mentions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []apiws.Peer) graphql.Marshaler {
+			return ec.marshalNPeer2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPeerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageContent_mentions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageContent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Peer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MessageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7324,6 +8204,162 @@ func (ec *executionContext) fieldContext_MessageError_retryable(_ context.Contex
 	return graphql.NewScalarFieldContext("MessageError", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MessageReceivedEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageReceivedEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MessageReceivedEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageReceivedEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _MessageReceivedEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageReceivedEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MessageReceivedEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageReceivedEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MessageReceivedEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MessageReceivedEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageReceivedEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageReceivedEvent_content(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageReceivedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageReceivedEvent_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MessageContent) graphql.Marshaler {
+			return ec.marshalOMessageContent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageReceivedEvent_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageReceivedEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MessageStatusEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7345,6 +8381,29 @@ func (ec *executionContext) _MessageStatusEvent_cursor(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_MessageStatusEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MessageStatusEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageStatusEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageStatusEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageStatusEvent", field, false, false, "EventType")
 }
 
 func (ec *executionContext) _MessageStatusEvent_messageId(ctx context.Context, field graphql.CollectedField, obj *apiws.LogEvent) (ret graphql.Marshaler) {
@@ -8847,59 +9906,50 @@ func (ec *executionContext) fieldContext_NumberPayload_userErrors(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _NumberStatusEvent_number(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _NumberStatusEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NumberStatusEvent_number(ctx, field)
+			return ec.fieldContext_NumberStatusEvent_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Number, nil
+			return obj.Seq, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
-			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_NumberStatusEvent_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "NumberStatusEvent",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_WhatsAppNumber(ctx, field)
-		},
-	}
-	return fc, nil
+func (ec *executionContext) fieldContext_NumberStatusEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "Cursor")
 }
 
-func (ec *executionContext) _NumberStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _NumberStatusEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_NumberStatusEvent_status(ctx, field)
+			return ec.fieldContext_NumberStatusEvent_type(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v apiws.NumberStatus) graphql.Marshaler {
-			return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_NumberStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "NumberStatus")
+func (ec *executionContext) fieldContext_NumberStatusEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "EventType")
 }
 
 func (ec *executionContext) _NumberStatusEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
@@ -8925,6 +9975,84 @@ func (ec *executionContext) fieldContext_NumberStatusEvent_at(_ context.Context,
 	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "Time")
 }
 
+func (ec *executionContext) _NumberStatusEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _NumberStatusEvent_number(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Number(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NumberStatusEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NumberStatusEvent_status(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberStatusEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.NumberStatus) graphql.Marshaler {
+			return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberStatusEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, true, false, "NumberStatus")
+}
+
 func (ec *executionContext) _NumberStatusEvent_reason(ctx context.Context, field graphql.CollectedField, obj *apiws.NumberStatusEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8934,7 +10062,7 @@ func (ec *executionContext) _NumberStatusEvent_reason(ctx context.Context, field
 			return ec.fieldContext_NumberStatusEvent_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Reason, nil
+			return obj.Reason(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -8945,7 +10073,7 @@ func (ec *executionContext) _NumberStatusEvent_reason(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_NumberStatusEvent_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("NumberStatusEvent", field, false, false, "String")
+	return graphql.NewScalarFieldContext("NumberStatusEvent", field, true, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -9196,6 +10324,52 @@ func (ec *executionContext) fieldContext_PairingSuccess_number(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _Peer_phone(ctx context.Context, field graphql.CollectedField, obj *apiws.Peer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Peer_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPhoneNumber2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Peer_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Peer", field, false, false, "PhoneNumber")
+}
+
+func (ec *executionContext) _Peer_lid(ctx context.Context, field graphql.CollectedField, obj *apiws.Peer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Peer_lid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Peer_lid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Peer", field, false, false, "String")
+}
+
 func (ec *executionContext) _Plan_name(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9442,6 +10616,75 @@ func (ec *executionContext) _PolicyVersion_material(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_PolicyVersion_material(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PolicyVersion", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Poll_question(ctx context.Context, field graphql.CollectedField, obj *apiws.Poll) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Poll_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Poll_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Poll", field, false, false, "String")
+}
+
+func (ec *executionContext) _Poll_options(ctx context.Context, field graphql.CollectedField, obj *apiws.Poll) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Poll_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Poll_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Poll", field, false, false, "String")
+}
+
+func (ec *executionContext) _Poll_selectableCount(ctx context.Context, field graphql.CollectedField, obj *apiws.Poll) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Poll_selectableCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelectableCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Poll_selectableCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Poll", field, false, false, "Int")
 }
 
 func (ec *executionContext) _PrivacyRequest_id(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
@@ -10304,6 +11547,50 @@ func (ec *executionContext) fieldContext_SendMessagePayload_userErrors(_ context
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserError(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Events(ctx, fc.Args["after"].(*int64), fc.Args["types"].([]apiws.EventType), fc.Args["numberId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventView) graphql.Marshaler {
+			return ec.marshalNEvent2githubᚗcomᚋapiwsᚋapiwsᚐEventView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -13022,6 +14309,38 @@ func UnmarshalUpdateAccountInput(ctx context.Context, raw any) (model.UpdateAcco
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj apiws.EventView) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case apiws.NumberStatusEvent:
+		return ec._NumberStatusEvent(ctx, sel, &obj)
+	case *apiws.NumberStatusEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._NumberStatusEvent(ctx, sel, obj)
+	case *apiws.LogEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._MessageStatusEvent(ctx, sel, obj)
+	case apiws.MessageReceivedEvent:
+		return ec._MessageReceivedEvent(ctx, sel, &obj)
+	case *apiws.MessageReceivedEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._MessageReceivedEvent(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Event must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj model.Node) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
@@ -13800,6 +15119,49 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var contactCardImplementors = []string{"ContactCard"}
+
+func (ec *executionContext) _ContactCard(ctx context.Context, sel ast.SelectionSet, obj *apiws.ContactCard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactCard")
+		case "name":
+			out.Values[i] = ec._ContactCard_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "phones":
+			out.Values[i] = ec._ContactCard_phones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "vcard":
+			out.Values[i] = ec._ContactCard_vcard(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
 
 func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPIKeyPayload) graphql.Marshaler {
@@ -13952,17 +15314,71 @@ func (ec *executionContext) _IncomingMessage(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("IncomingMessage")
 		case "message":
-			out.Values[i] = ec._IncomingMessage_message(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._IncomingMessage_message(ctx, field, obj)
+				})
 		case "text":
 			out.Values[i] = ec._IncomingMessage_text(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "media":
 			out.Values[i] = ec._IncomingMessage_media(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "content":
+			out.Values[i] = ec._IncomingMessage_content(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var locationImplementors = []string{"Location"}
+
+func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet, obj *apiws.Location) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, locationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Location")
+		case "latitude":
+			out.Values[i] = ec._Location_latitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "longitude":
+			out.Values[i] = ec._Location_longitude(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Location_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._Location_address(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -13985,7 +15401,7 @@ func (ec *executionContext) _IncomingMessage(ctx context.Context, sel ast.Select
 
 var mediaInfoImplementors = []string{"MediaInfo"}
 
-func (ec *executionContext) _MediaInfo(ctx context.Context, sel ast.SelectionSet, obj *model.MediaInfo) graphql.Marshaler {
+func (ec *executionContext) _MediaInfo(ctx context.Context, sel ast.SelectionSet, obj *apiws.MediaInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mediaInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14017,6 +15433,11 @@ func (ec *executionContext) _MediaInfo(ctx context.Context, sel ast.SelectionSet
 		case "sizeBytes":
 			out.Values[i] = ec._MediaInfo_sizeBytes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._MediaInfo_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -14201,6 +15622,69 @@ func (ec *executionContext) _MessageConnection(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var messageContentImplementors = []string{"MessageContent"}
+
+func (ec *executionContext) _MessageContent(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageContent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageContentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageContent")
+		case "text":
+			out.Values[i] = ec._MessageContent_text(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "media":
+			out.Values[i] = ec._MessageContent_media(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "location":
+			out.Values[i] = ec._MessageContent_location(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "contacts":
+			out.Values[i] = ec._MessageContent_contacts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "poll":
+			out.Values[i] = ec._MessageContent_poll(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "quotedWaMessageId":
+			out.Values[i] = ec._MessageContent_quotedWaMessageId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "mentions":
+			out.Values[i] = ec._MessageContent_mentions(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var messageEdgeImplementors = []string{"MessageEdge"}
 
 func (ec *executionContext) _MessageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MessageEdge) graphql.Marshaler {
@@ -14282,7 +15766,66 @@ func (ec *executionContext) _MessageError(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var messageStatusEventImplementors = []string{"MessageStatusEvent"}
+var messageReceivedEventImplementors = []string{"MessageReceivedEvent", "Event"}
+
+func (ec *executionContext) _MessageReceivedEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageReceivedEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageReceivedEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageReceivedEvent")
+		case "cursor":
+			out.Values[i] = ec._MessageReceivedEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._MessageReceivedEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._MessageReceivedEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberId":
+			out.Values[i] = ec._MessageReceivedEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MessageReceivedEvent_message(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._MessageReceivedEvent_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageStatusEventImplementors = []string{"MessageStatusEvent", "Event"}
 
 func (ec *executionContext) _MessageStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.LogEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, messageStatusEventImplementors)
@@ -14295,6 +15838,11 @@ func (ec *executionContext) _MessageStatusEvent(ctx context.Context, sel ast.Sel
 			out.Values[i] = graphql.MarshalString("MessageStatusEvent")
 		case "cursor":
 			out.Values[i] = ec._MessageStatusEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._MessageStatusEvent_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14722,7 +16270,7 @@ func (ec *executionContext) _NumberPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var numberStatusEventImplementors = []string{"NumberStatusEvent"}
+var numberStatusEventImplementors = []string{"NumberStatusEvent", "Event"}
 
 func (ec *executionContext) _NumberStatusEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.NumberStatusEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, numberStatusEventImplementors)
@@ -14733,6 +16281,26 @@ func (ec *executionContext) _NumberStatusEvent(ctx context.Context, sel ast.Sele
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("NumberStatusEvent")
+		case "cursor":
+			out.Values[i] = ec._NumberStatusEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._NumberStatusEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._NumberStatusEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "numberId":
+			out.Values[i] = ec._NumberStatusEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "number":
 			out.Values[i] = ec._NumberStatusEvent_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14740,11 +16308,6 @@ func (ec *executionContext) _NumberStatusEvent(ctx context.Context, sel ast.Sele
 			}
 		case "status":
 			out.Values[i] = ec._NumberStatusEvent_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "at":
-			out.Values[i] = ec._NumberStatusEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14960,6 +16523,44 @@ func (ec *executionContext) _PairingSuccess(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var peerImplementors = []string{"Peer"}
+
+func (ec *executionContext) _Peer(ctx context.Context, sel ast.SelectionSet, obj *apiws.Peer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, peerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Peer")
+		case "phone":
+			out.Values[i] = ec._Peer_phone(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lid":
+			out.Values[i] = ec._Peer_lid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var planImplementors = []string{"Plan"}
 
 func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj *apiws.Plan) graphql.Marshaler {
@@ -15074,6 +16675,49 @@ func (ec *executionContext) _PolicyVersion(ctx context.Context, sel ast.Selectio
 			}
 		case "material":
 			out.Values[i] = ec._PolicyVersion_material(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pollImplementors = []string{"Poll"}
+
+func (ec *executionContext) _Poll(ctx context.Context, sel ast.SelectionSet, obj *apiws.Poll) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pollImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Poll")
+		case "question":
+			out.Values[i] = ec._Poll_question(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._Poll_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selectableCount":
+			out.Values[i] = ec._Poll_selectableCount(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -15444,6 +17088,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	}
 
 	switch fields[0].Name {
+	case "events":
+		return ec._Subscription_events(ctx, fields[0])
 	case "messageStatus":
 		return ec._Subscription_messageStatus(ctx, fields[0])
 	case "incomingMessages":
@@ -16279,6 +17925,10 @@ func (ec *executionContext) marshalNConsent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐCo
 	return ec._Consent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNContactCard2githubᚗcomᚋapiwsᚋapiwsᚐContactCard(ctx context.Context, sel ast.SelectionSet, v apiws.ContactCard) graphql.Marshaler {
+	return ec._ContactCard(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16383,6 +18033,54 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalNEvent2githubᚗcomᚋapiwsᚋapiwsᚐEventView(ctx context.Context, sel ast.SelectionSet, v apiws.EventView) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Event!")
+		return graphql.Null
+	}
+	return ec._Event(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx context.Context, v any) (apiws.EventType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx context.Context, sel ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "EventType!")
+	}
+	return res
+}
+
+var (
+	unmarshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType = map[string]apiws.EventType{
+		"MESSAGE_STATUS":   apiws.EventTypeMessageStatus,
+		"MESSAGE_RECEIVED": apiws.EventTypeMessageReceived,
+		"MESSAGE_EDITED":   apiws.EventTypeMessageEdited,
+		"MESSAGE_REVOKED":  apiws.EventTypeMessageRevoked,
+		"REACTION":         apiws.EventTypeReaction,
+		"POLL_VOTE":        apiws.EventTypePollVote,
+		"NUMBER_STATUS":    apiws.EventTypeNumberStatus,
+		"GROUP_UPDATED":    apiws.EventTypeGroupUpdated,
+		"PING":             apiws.EventTypePing,
+	}
+	marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType = map[apiws.EventType]string{
+		apiws.EventTypeMessageStatus:   "MESSAGE_STATUS",
+		apiws.EventTypeMessageReceived: "MESSAGE_RECEIVED",
+		apiws.EventTypeMessageEdited:   "MESSAGE_EDITED",
+		apiws.EventTypeMessageRevoked:  "MESSAGE_REVOKED",
+		apiws.EventTypeReaction:        "REACTION",
+		apiws.EventTypePollVote:        "POLL_VOTE",
+		apiws.EventTypeNumberStatus:    "NUMBER_STATUS",
+		apiws.EventTypeGroupUpdated:    "GROUP_UPDATED",
+		apiws.EventTypePing:            "PING",
+	}
+)
+
 func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
 	res, err := graphql.UnmarshalFloatContext(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16452,6 +18150,14 @@ func (ec *executionContext) marshalNMessageConnection2ᚖgithubᚗcomᚋapiwsᚋ
 		return graphql.Null
 	}
 	return ec._MessageConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMessageContent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageContent(ctx context.Context, sel ast.SelectionSet, v *apiws.MessageContent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MessageContent!")
+		return graphql.Null
+	}
+	return ec._MessageContent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNMessageEdge2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MessageEdge) graphql.Marshaler {
@@ -16706,6 +18412,26 @@ func (ec *executionContext) marshalNPairingEvent2githubᚗcomᚋapiwsᚋapiwsᚐ
 	return ec._PairingEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx context.Context, sel ast.SelectionSet, v apiws.Peer) graphql.Marshaler {
+	return ec._Peer(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPeer2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPeerᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.Peer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNPhoneNumber2string(ctx context.Context, v any) (string, error) {
 	res, err := scalars.UnmarshalPhoneNumber(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -16718,6 +18444,35 @@ func (ec *executionContext) marshalNPhoneNumber2string(ctx context.Context, sel 
 		graphql.AddInvalidNullFromMarshaler(ctx, "PhoneNumber!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNPhoneNumber2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPhoneNumber2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPhoneNumber2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNPhoneNumber2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx context.Context, sel ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
@@ -16916,6 +18671,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -17246,6 +19030,25 @@ func (ec *executionContext) unmarshalOBusinessDetailsInput2ᚖgithubᚗcomᚋapi
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOContactCard2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐContactCardᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.ContactCard) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactCard2githubᚗcomᚋapiwsᚋapiwsᚐContactCard(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOCursor2ᚖint64(ctx context.Context, v any) (*int64, error) {
 	if v == nil {
 		return nil, nil
@@ -17300,6 +19103,42 @@ var (
 		apiws.Inbound:  "INBOUND",
 	}
 )
+
+func (ec *executionContext) unmarshalOEventType2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐEventTypeᚄ(ctx context.Context, v any) ([]apiws.EventType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]apiws.EventType, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOEventType2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐEventTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.EventType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
@@ -17386,7 +19225,14 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
-func (ec *executionContext) marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐMediaInfo(ctx context.Context, sel ast.SelectionSet, v *model.MediaInfo) graphql.Marshaler {
+func (ec *executionContext) marshalOLocation2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLocation(ctx context.Context, sel ast.SelectionSet, v *apiws.Location) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Location(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMediaInfo(ctx context.Context, sel ast.SelectionSet, v *apiws.MediaInfo) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -17406,6 +19252,13 @@ func (ec *executionContext) marshalOMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMe
 		return graphql.Null
 	}
 	return ec._Message(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMessageContent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageContent(ctx context.Context, sel ast.SelectionSet, v *apiws.MessageContent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MessageContent(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOMessageError2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageError(ctx context.Context, sel ast.SelectionSet, v *apiws.MessageError) graphql.Marshaler {
@@ -17525,6 +19378,13 @@ func (ec *executionContext) marshalOPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiw
 		return graphql.Null
 	}
 	return ec._PolicyVersion(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPoll2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPoll(ctx context.Context, sel ast.SelectionSet, v *apiws.Poll) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Poll(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx context.Context, sel ast.SelectionSet, v *apiws.PrivacyRequest) graphql.Marshaler {

@@ -75,24 +75,9 @@ type DebugCapturePayload struct {
 	UserErrors   []*apiws.Error      `json:"userErrors"`
 }
 
-type IncomingMessage struct {
-	Message *apiws.Message `json:"message"`
-	// Content in transit; not stored.
-	Text  *string    `json:"text,omitempty"`
-	Media *MediaInfo `json:"media,omitempty"`
-}
-
 type LogInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
-}
-
-type MediaInfo struct {
-	Kind      apiws.MessageKind `json:"kind"`
-	MimeType  string            `json:"mimeType"`
-	FileName  *string           `json:"fileName,omitempty"`
-	Caption   *string           `json:"caption,omitempty"`
-	SizeBytes int               `json:"sizeBytes"`
 }
 
 type MessageConnection struct {

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
+	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
 )
 
@@ -89,4 +91,20 @@ func Each(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
 			fn(t, Open(t, d))
 		})
 	}
+}
+
+// Account creates an active account, as a sign-up does, and returns its
+// id.
+func Account(tb testing.TB, db *storage.DB) string {
+	tb.Helper()
+	now := time.Now().UTC()
+	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "T", Email: apiws.NewID("e") + "@example.com", Status: apiws.AccountActive,
+		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
+	err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
+		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte(acc.ID), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return acc.ID
 }

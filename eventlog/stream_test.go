@@ -1,4 +1,4 @@
-package messaging
+package eventlog
 
 import (
 	"context"
@@ -15,41 +15,26 @@ import (
 	"github.com/apiws/apiws/storage/storagetest"
 )
 
-// newTestAccount creates an active account and returns its id.
-func newTestAccount(t *testing.T, db *storage.DB) string {
-	t.Helper()
-	now := time.Now().UTC()
-	acc := &apiws.Account{ID: apiws.NewID(apiws.PrefixAccount), Name: "T", Email: apiws.NewID("e") + "@example.com", Status: apiws.AccountActive,
-		PasswordHash: "x", CreatedAt: now, AgeCheckedAt: now}
-	err := db.CreateAccount(context.Background(), acc, &apiws.Consent{AccountID: acc.ID, PolicyVersion: "1.0", AcceptedAt: now},
-		&apiws.Session{ID: apiws.NewID(apiws.PrefixSession), AccountID: acc.ID, TokenHash: []byte(acc.ID), CreatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		&apiws.AuditEntry{AccountID: &acc.ID, Actor: "account", Action: "signup", At: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acc.ID
-}
-
-// streamFixture is a messaging service on a real database and the
-// in-process bus, with an account whose events the test writes and
-// publishes in the order it chooses.
+// streamFixture is an event log on a real database and the in-process
+// bus, with an account whose events the test writes and publishes in the
+// order it chooses.
 type streamFixture struct {
 	t   *testing.T
-	s   *Service
+	s   *Log
 	db  *storage.DB
 	bus *events.Memory
 	acc string
 }
 
 func newStreamFixture(t *testing.T, db *storage.DB) *streamFixture {
-	acc := newTestAccount(t, db)
+	acc := storagetest.Account(t, db)
 	bus := events.NewMemory(events.Options{})
-	s, err := New(Config{SecretKey: make([]byte, 32)}, Deps{DB: db, Bus: bus, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := New(db, bus, make([]byte, 32), time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.close()
+		s.Close()
 		_ = bus.Close()
 	})
 	return &streamFixture{t: t, s: s, db: db, bus: bus, acc: acc}
@@ -73,8 +58,8 @@ func (fx *streamFixture) write(number string, n int) []*apiws.LogEvent {
 
 func (fx *streamFixture) publish(evs ...*apiws.LogEvent) {
 	for _, ev := range evs {
-		data, _ := json.Marshal(ev)
-		err := fx.bus.Publish(context.Background(), fx.acc, apiws.Event{Kind: apiws.EventMessageStatus, AccountID: fx.acc, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data})
+		data, _ := json.Marshal(published{LogEvent: ev})
+		err := fx.bus.Publish(context.Background(), fx.acc, apiws.Event{Kind: apiws.EventLogged, AccountID: fx.acc, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data})
 		if err != nil {
 			fx.t.Fatal(err)
 		}
@@ -112,11 +97,11 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 		fx := newStreamFixture(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		all, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		all, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		two, err := fx.s.FollowStatus(ctx, fx.acc, "num_2", nil)
+		two, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_2"}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +114,7 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 		receive(t, two, 4)
 
 		// A follower joining with an old cursor reads the log, then lives.
-		late, err := fx.s.FollowStatus(ctx, fx.acc, "", ptr(int64(2)))
+		late, err := fx.s.Follow(ctx, fx.acc, Filter{}, ptr(int64(2)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +123,7 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 		receive(t, late, 6)
 		receive(t, all, 6)
 
-		if _, err := fx.s.FollowStatus(ctx, fx.acc, "", ptr(int64(7))); apiws.ErrorCodeOf(err) != apiws.EINVALID {
+		if _, err := fx.s.Follow(ctx, fx.acc, Filter{}, ptr(int64(7))); apiws.ErrorCodeOf(err) != apiws.EINVALID {
 			t.Fatalf("a cursor ahead of the log: %v", err)
 		}
 	})
@@ -151,11 +136,11 @@ func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 		fx := newStreamFixture(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		slow, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		slow, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fast, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+		fast, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +177,7 @@ func TestAccountStreamsComeAndGo(t *testing.T) {
 				if i%3 == 0 {
 					cancel() // gone before it starts
 				}
-				ch, err := fx.s.FollowStatus(ctx, fx.acc, "", nil)
+				ch, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
 				if err != nil {
 					if ctx.Err() == nil {
 						t.Error(err)
@@ -212,7 +197,7 @@ func TestAccountStreamsComeAndGo(t *testing.T) {
 
 // waitNoStreams waits until the service runs no account stream (a
 // follower's end releases its stream a moment after its channel closes).
-func waitNoStreams(t *testing.T, s *Service) {
+func waitNoStreams(t *testing.T, s *Log) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -1,8 +1,7 @@
-package messaging
+package eventlog
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // instances publish too) wait up to gapWait for it; then, or after a broker
 // resync, one log read fills the gap for all followers.
 type accountStream struct {
-	s       *Service
+	l       *Log
 	account string
 	bus     *events.Follower
 	stop    context.CancelFunc
@@ -29,12 +28,12 @@ type accountStream struct {
 	ended     bool
 }
 
-// A follower is one FollowStatus subscription. While live, its stream hands
+// A follower is one Follow subscription. While live, its stream hands
 // it events; when its channel is full it falls behind, and a goroutine of
 // its own reads the log until it has caught up with the stream.
 type follower struct {
 	ctx    context.Context
-	number string // "" for every number
+	filter Filter
 	out    chan *apiws.LogEvent
 	last   int64 // newest cursor it has had (or skipped); guarded by the stream's mu
 	live   bool
@@ -71,47 +70,47 @@ func (ref *streamRef) ended() bool { return ref.st != nil && ref.st.isEnded() }
 
 // stream returns the account's stream, starting it for the first follower;
 // release must be called once the follower is gone.
-func (s *Service) stream(ctx context.Context, account string) (*accountStream, func(), error) {
-	s.streams.mu.Lock()
-	if s.streams.m == nil {
-		s.streams.m = map[string]*streamRef{}
+func (l *Log) stream(ctx context.Context, account string) (*accountStream, func(), error) {
+	l.streams.mu.Lock()
+	if l.streams.m == nil {
+		l.streams.m = map[string]*streamRef{}
 	}
-	ref := s.streams.m[account]
+	ref := l.streams.m[account]
 	if ref != nil && ref.ended() {
 		ref = nil // its bus subscription ended: start again
 	}
 	starter := ref == nil
 	if starter {
 		ref = &streamRef{ready: make(chan struct{})}
-		s.streams.m[account] = ref
+		l.streams.m[account] = ref
 	}
 	ref.refs++
-	s.streams.mu.Unlock()
+	l.streams.mu.Unlock()
 
 	release := func() {
-		s.streams.mu.Lock()
+		l.streams.mu.Lock()
 		ref.refs--
 		var stop *accountStream
 		if ref.refs == 0 {
-			if s.streams.m[account] == ref {
-				delete(s.streams.m, account)
+			if l.streams.m[account] == ref {
+				delete(l.streams.m, account)
 			}
 			stop = ref.st
 		}
-		s.streams.mu.Unlock()
+		l.streams.mu.Unlock()
 		if stop != nil {
 			stop.stop()
 		}
 	}
 	if starter {
-		st, err := s.startStream(account)
-		s.streams.mu.Lock()
+		st, err := l.startStream(account)
+		l.streams.mu.Lock()
 		ref.st, ref.err = st, err
 		orphan := st != nil && ref.refs == 0 // every follower left meanwhile
-		if err != nil && s.streams.m[account] == ref {
-			delete(s.streams.m, account) // the next follower tries again
+		if err != nil && l.streams.m[account] == ref {
+			delete(l.streams.m, account) // the next follower tries again
 		}
-		s.streams.mu.Unlock()
+		l.streams.mu.Unlock()
 		close(ref.ready)
 		if orphan {
 			st.stop()
@@ -130,22 +129,22 @@ func (s *Service) stream(ctx context.Context, account string) (*accountStream, f
 	return ref.st, release, nil
 }
 
-func (s *Service) startStream(account string) (*accountStream, error) {
-	ctx, stop := context.WithCancel(s.ctx)
+func (l *Log) startStream(account string) (*accountStream, error) {
+	ctx, stop := context.WithCancel(l.ctx)
 	// Subscribe before reading the newest cursor, so nothing committed in
 	// between is missed.
-	f, err := events.NewFollower(ctx, s.bus, account, apiws.EventMessageStatus)
+	f, err := events.NewFollower(ctx, l.bus, account, apiws.EventLogged)
 	if err != nil {
 		stop()
 		return nil, err
 	}
-	last, err := s.db.LastEventSeq(ctx, account)
+	last, err := l.db.LastEventSeq(ctx, account)
 	if err != nil {
 		f.Close()
 		stop()
 		return nil, err
 	}
-	st := &accountStream{s: s, account: account, bus: f, stop: stop, last: last,
+	st := &accountStream{l: l, account: account, bus: f, stop: stop, last: last,
 		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}}
 	go st.run(ctx)
 	return st, nil
@@ -187,12 +186,10 @@ func (st *accountStream) run(ctx context.Context) {
 			switch ev.Kind {
 			case apiws.EventResync:
 				st.fill(ctx)
-			case apiws.EventMessageStatus:
-				me := new(apiws.LogEvent)
-				if json.Unmarshal(ev.Data, me) != nil {
-					continue
+			case apiws.EventLogged:
+				if le := st.l.decode(ev); le != nil {
+					st.offer(le)
 				}
-				st.offer(me)
 			}
 			arm()
 		}
@@ -236,10 +233,10 @@ func (st *accountStream) fill(ctx context.Context) {
 		st.mu.Lock()
 		after := st.last
 		st.mu.Unlock()
-		evs, err := st.s.db.EventsAfter(ctx, st.account, after, "", replayBatch)
+		evs, err := st.l.read(ctx, st.account, after, replayBatch)
 		if err != nil {
 			if ctx.Err() == nil {
-				st.s.log.Warn("read message events", "err", err, "account", st.account)
+				st.l.log.Warn("read events", "err", err, "account", st.account)
 			}
 			return
 		}
@@ -272,7 +269,7 @@ func (st *accountStream) deliverLocked(ev *apiws.LogEvent) {
 		if ev.Seq <= f.last {
 			continue
 		}
-		if f.number != "" && ev.NumberID != f.number {
+		if !f.filter.selects(ev) {
 			f.last = ev.Seq
 			continue
 		}
@@ -300,18 +297,23 @@ func (st *accountStream) end() {
 	clear(st.followers)
 }
 
+// closeLocked ends the follower's stream; unless its client left, with an
+// error the client sees: the stream is not over.
 func (f *follower) closeLocked() {
 	if !f.closed {
 		f.closed = true
 		f.live = false
+		if f.ctx.Err() == nil {
+			apiws.EndStream(f.ctx, errInterrupted)
+		}
 		close(f.out)
 	}
 }
 
 // follow adds a follower that has had the events up to last; it reads the
 // log first when the stream is ahead of it.
-func (st *accountStream) follow(ctx context.Context, number string, after *int64) *follower {
-	f := &follower{ctx: ctx, number: number, out: make(chan *apiws.LogEvent, followerBuffer)}
+func (st *accountStream) follow(ctx context.Context, filter Filter, after *int64) *follower {
+	f := &follower{ctx: ctx, filter: filter, out: make(chan *apiws.LogEvent, followerBuffer)}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.ended {
@@ -360,10 +362,10 @@ func (st *accountStream) catchUp(f *follower) {
 		}
 		after, target := f.last, st.last
 		st.mu.Unlock()
-		evs, err := st.s.db.EventsAfter(f.ctx, st.account, after, "", replayBatch)
+		evs, err := st.l.read(f.ctx, st.account, after, replayBatch)
 		if err != nil {
 			if f.ctx.Err() == nil {
-				st.s.log.Warn("replay message events", "err", err, "account", st.account)
+				st.l.log.Warn("replay events", "err", err, "account", st.account)
 			}
 			st.mu.Lock()
 			f.closeLocked()
@@ -371,7 +373,7 @@ func (st *accountStream) catchUp(f *follower) {
 			return
 		}
 		for _, ev := range evs {
-			if f.number == "" || ev.NumberID == f.number {
+			if f.filter.selects(ev) {
 				select {
 				case f.out <- ev:
 				case <-f.ctx.Done():

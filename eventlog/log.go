@@ -1,0 +1,195 @@
+// Package eventlog follows the accounts' event logs: every event of an
+// account (message status changes, inbound messages, number status, ...)
+// is a row of its log, written by the service that makes the change in the
+// same transaction, then published on the events Bus through Publish. The
+// subscriptions (events, messageStatus, incomingMessages, numberStatus)
+// follow the log through Follow: the logged events after a cursor first,
+// then live ones, with no gap and no duplicate, across Bus outages and
+// instances.
+//
+// Content that comes with an event (an inbound message's text) is not in
+// the log: it is sealed into the transit table (storage.InboundTransit) by
+// Seal, in the event's transaction, and opened again for followers while it
+// is held. Events carry it in LogEvent.Content.
+package eventlog
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/storage"
+)
+
+// sealPurpose names the key transit content is sealed with, derived from
+// the secret key (apiws.DeriveKey).
+const sealPurpose = "apiws event content v1: AES-256-GCM"
+
+// Log follows the accounts' event logs for the subscriptions of this
+// process, and publishes what the services log.
+type Log struct {
+	db      *storage.DB
+	bus     events.Bus
+	log     *slog.Logger
+	aead    cipher.AEAD
+	ctx     context.Context // the streams' life; ends at Close
+	stop    context.CancelFunc
+	streams streams
+}
+
+// New returns the event log of db, published on bus; secret (32 bytes)
+// keys the sealing of transit content, which db keeps for transitTTL.
+func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration, log *slog.Logger) (*Log, error) {
+	if len(secret) != 32 {
+		return nil, errors.New("eventlog: the secret key must be 32 bytes")
+	}
+	block, err := aes.NewCipher(apiws.DeriveKey(secret, sealPurpose))
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	l := &Log{db: db, bus: bus, log: log, aead: aead, ctx: ctx, stop: stop}
+	db.KeepContent(l.Seal, transitTTL)
+	return l, nil
+}
+
+// Close ends every stream of this process; their followers' channels
+// close.
+func (l *Log) Close() { l.stop() }
+
+// aad binds sealed content to its event: it cannot be moved to another.
+func aad(ev *apiws.LogEvent) []byte { return fmt.Appendf(nil, "%s/%d", ev.AccountID, ev.Seq) }
+
+// Seal returns ev.Content sealed for the transit table (nil when ev has no
+// content). Call it once ev has its cursor: inside the transaction that
+// logs it (storage hands the event over then).
+func (l *Log) Seal(ev *apiws.LogEvent) []byte {
+	if ev.Content == nil {
+		return nil
+	}
+	plain, err := json.Marshal(ev.Content)
+	if err != nil {
+		panic("eventlog: encode content: " + err.Error()) // plain data: cannot fail
+	}
+	nonce := make([]byte, l.aead.NonceSize(), l.aead.NonceSize()+len(plain)+l.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return l.aead.Seal(nonce, nonce, plain, aad(ev))
+}
+
+// open sets ev.Content from what Seal sealed.
+func (l *Log) open(ev *apiws.LogEvent, sealed []byte) error {
+	n := l.aead.NonceSize()
+	if len(sealed) < n {
+		return errors.New("sealed content too short")
+	}
+	plain, err := l.aead.Open(nil, sealed[:n], sealed[n:], aad(ev))
+	if err != nil {
+		return fmt.Errorf("open content of event %d: %w", ev.Seq, err)
+	}
+	c := new(apiws.MessageContent)
+	if err := json.Unmarshal(plain, c); err != nil {
+		return err
+	}
+	if c.Mentions == nil {
+		c.Mentions = []apiws.Peer{}
+	}
+	ev.Content = c
+	return nil
+}
+
+// published is an event as the Bus carries it: its row, and its content
+// sealed again (the Bus never carries content in clear).
+type published struct {
+	*apiws.LogEvent
+	Sealed []byte `json:"sealed,omitempty"`
+}
+
+// Publish announces committed events on the Bus, in one round trip. A Bus
+// failure is logged, not returned: the log is the source of truth, and
+// followers read it again when the Bus is back.
+func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
+	if len(evs) == 0 {
+		return
+	}
+	batch := make([]events.Published, len(evs))
+	for i, ev := range evs {
+		data, _ := json.Marshal(published{LogEvent: ev, Sealed: l.Seal(ev)})
+		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
+			Kind: apiws.EventLogged, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
+		}}
+	}
+	if err := l.bus.PublishBatch(ctx, batch); err != nil {
+		l.log.Warn("publish events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
+	}
+}
+
+// decode reads a published event; nil if it is not one.
+func (l *Log) decode(ev apiws.Event) *apiws.LogEvent {
+	var p published
+	if json.Unmarshal(ev.Data, &p) != nil || p.LogEvent == nil {
+		return nil
+	}
+	if p.Sealed != nil {
+		if err := l.open(p.LogEvent, p.Sealed); err != nil {
+			l.log.Warn("open published content", "err", err, "account", ev.AccountID, "cursor", ev.Cursor)
+		}
+	}
+	return p.LogEvent
+}
+
+// read returns up to limit logged events of the account after cursor
+// after, with the content the transit table still holds.
+func (l *Log) read(ctx context.Context, account string, after int64, limit int) ([]*apiws.LogEvent, error) {
+	evs, err := l.db.EventsAfter(ctx, account, after, "", limit)
+	if err != nil {
+		return nil, err
+	}
+	return evs, l.attach(ctx, account, evs)
+}
+
+// attach sets the Content of those evs whose content is in transit.
+func (l *Log) attach(ctx context.Context, account string, evs []*apiws.LogEvent) error {
+	var seqs []int64
+	for _, ev := range evs {
+		if HasContent(ev.Type) {
+			seqs = append(seqs, ev.Seq)
+		}
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	held, err := l.db.TransitContents(ctx, account, seqs, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if sealed, ok := held[ev.Seq]; ok {
+			if err := l.open(ev, sealed); err != nil {
+				l.log.Warn("open transit content", "err", err, "account", account, "cursor", ev.Seq)
+			}
+		}
+	}
+	return nil
+}
+
+// HasContent reports whether events of type t may carry content in
+// transit.
+func HasContent(t apiws.EventType) bool {
+	return slices.Contains([]apiws.EventType{apiws.EventTypeMessageReceived, apiws.EventTypeMessageEdited,
+		apiws.EventTypeReaction, apiws.EventTypePollVote}, t)
+}
