@@ -67,3 +67,7 @@ func ContentOf(kind MessageKind, text string, media *InboundMedia) *MessageConte
 	c.Text = c.Media.Caption
 	return c
 }
+
+// TimeLayout is how the API writes a point in time: RFC 3339 in UTC, to
+// the millisecond (the GraphQL Time scalar, webhook bodies).
+const TimeLayout = "2006-01-02T15:04:05.000Z07:00"

@@ -14,7 +14,7 @@ import (
 	"github.com/apiws/apiws"
 )
 
-const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+const timeLayout = apiws.TimeLayout
 
 // MarshalTime writes t in UTC with milliseconds, e.g. 2026-11-25T19:09:21.123Z.
 func MarshalTime(t time.Time) graphql.Marshaler {
