@@ -24,14 +24,18 @@ type SweepReport struct {
 	// Skipped is true when another sweep was running; nothing was done.
 	Skipped          bool
 	CapturedContents int
-	APICalls         int
-	Messages         int
-	UsageRollups     int
-	AccountsPurged   int
-	Invoices         int
-	Exports          int
-	Sessions         int
-	CodesExpired     int
+	// Transit counts content in transit (of sent messages and of logged
+	// events) deleted at the end of its time.
+	Transit        int
+	APICalls       int
+	Messages       int
+	Events         int
+	UsageRollups   int
+	AccountsPurged int
+	Invoices       int
+	Exports        int
+	Sessions       int
+	CodesExpired   int
 }
 
 // String summarises the report for the CLI and the logs.
@@ -39,8 +43,8 @@ func (r SweepReport) String() string {
 	if r.Skipped {
 		return "skipped: another sweep is running"
 	}
-	return fmt.Sprintf("%d captured contents, %d API calls, %d messages, %d usage rollups, %d accounts, %d invoices, %d exports, %d sessions purged; %d verification codes expired",
-		r.CapturedContents, r.APICalls, r.Messages, r.UsageRollups, r.AccountsPurged, r.Invoices, r.Exports, r.Sessions, r.CodesExpired)
+	return fmt.Sprintf("%d captured contents, %d contents in transit, %d API calls, %d messages (and %d other events), %d usage rollups, %d accounts, %d invoices, %d exports, %d sessions purged; %d verification codes expired",
+		r.CapturedContents, r.Transit, r.APICalls, r.Messages, r.Events, r.UsageRollups, r.AccountsPurged, r.Invoices, r.Exports, r.Sessions, r.CodesExpired)
 }
 
 // Sweep enforces the retention periods as of asOf, once across every
@@ -74,6 +78,7 @@ func Sweep(ctx context.Context, db *storage.DB, asOf time.Time) (SweepReport, er
 		run  func() (int, error)
 	}{
 		{"purge captured content", &r.CapturedContents, func() (int, error) { return db.PurgeCapturedContent(ctx, asOf) }},
+		{"delete content in transit", &r.Transit, func() (int, error) { return db.DeleteExpiredTransit(ctx, asOf) }},
 		{"forget idempotency keys", nil, func() (int, error) {
 			return 0, db.ForgetIdempotencyKeys(ctx, asOf.Add(-IdempotencyWindow))
 		}},
@@ -86,6 +91,7 @@ func Sweep(ctx context.Context, db *storage.DB, asOf time.Time) (SweepReport, er
 		{"purge erased accounts", &r.AccountsPurged, func() (int, error) { return purgeErased(ctx, db, asOf) }},
 		{"delete API calls", &r.APICalls, func() (int, error) { return db.DeleteAPICallsBefore(ctx, usageCutoff) }},
 		{"delete message metadata", &r.Messages, func() (int, error) { return db.DeleteMessagesBefore(ctx, usageCutoff) }},
+		{"delete other events", &r.Events, func() (int, error) { return db.DeleteEventsBefore(ctx, usageCutoff) }},
 		{"delete usage rollups", &r.UsageRollups, func() (int, error) { return db.DeleteUsageBefore(ctx, usageCutoff) }},
 		{"delete invoices", &r.Invoices, func() (int, error) {
 			return db.DeleteInvoicesBefore(ctx, asOf.AddDate(-apiws.FinancialRetentionYears, 0, 0))
@@ -102,7 +108,7 @@ func Sweep(ctx context.Context, db *storage.DB, asOf time.Time) (SweepReport, er
 			return r, fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
-	if deleted := r.APICalls + r.Messages + r.UsageRollups + r.Invoices + r.Exports; deleted > 0 {
+	if deleted := r.APICalls + r.Messages + r.Events + r.UsageRollups + r.Invoices + r.Exports; deleted > 0 {
 		entry := audit("", nil, "retention.purge", "as of "+asOf.Format(time.RFC3339)+": "+r.String(), time.Now().UTC())
 		if err := db.Audit(ctx, entry); err != nil {
 			return r, fmt.Errorf("audit: %w", err)

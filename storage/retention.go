@@ -38,6 +38,19 @@ func (db *DB) deleteInBatches(ctx context.Context, table, key, where string, arg
 	}
 }
 
+// DeleteEventsBefore deletes the events about no message (number status,
+// group changes) logged before cutoff, except those of accounts under a
+// legal hold; a message's events go with it (DeleteMessagesBefore).
+func (db *DB) DeleteEventsBefore(ctx context.Context, cutoff time.Time) (int, error) {
+	res, err := db.Bun.NewRaw("DELETE FROM log_events WHERE message_id IS NULL AND at < ? AND NOT EXISTS "+
+		"(SELECT 1 FROM accounts h WHERE h.id = log_events.account_id AND h.legal_hold)", cutoff).Exec(ctx)
+	if err != nil {
+		return 0, translate(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DeleteAPICallsBefore deletes API calls made before cutoff, except those
 // of accounts under a legal hold.
 func (db *DB) DeleteAPICallsBefore(ctx context.Context, cutoff time.Time) (int, error) {

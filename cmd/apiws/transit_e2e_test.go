@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws/storage"
+)
+
+// TestInboundContentGoneAfterTheTTL: inbound content waits in transit,
+// sealed, for subscribers that replay; once APIWS_TRANSIT_TTL is over, a
+// retention sweep deletes it: no byte of it is in any column or database
+// file, and replays read its content as null.
+func TestInboundContentGoneAfterTheTTL(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_TRANSIT_TTL": "2h"})
+	dbPath := serverOf(t, base).dbURL
+	token, _ := signUp(t, base, "transit@example.com")
+	num := connectedNumber(t, base, token)
+	const marker = "MARKER-inbound-delta"
+	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550003", "text": marker}) // echoed back
+	waitMessages(t, base, token, "the echo received", func(ms map[string]any) bool { return countInbound(ms) == 1 })
+
+	replayed := func() any {
+		ws := openWS(t, base, "graphql-transport-ws", token)
+		defer ws.close()
+		ws.subscribe("e", `subscription { events(after: "0", types: [MESSAGE_RECEIVED]) { ... on MessageReceivedEvent { content { text } } } }`, nil)
+		return get(ws.data("e"), "events", "content")
+	}
+	if c := replayed(); str(c, "text") != marker {
+		t.Fatalf("content in transit: %v", c)
+	}
+
+	// Held sealed: never in clear, in no column nor file.
+	db, err := storage.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var sealed []byte
+	if err := db.SQL().QueryRow("SELECT content FROM inbound_transit").Scan(&sealed); err != nil || len(sealed) < 32 {
+		t.Fatalf("the transit row: %x, %v", sealed, err)
+	}
+	notAnywhere := func(when string, needles ...[]byte) {
+		t.Helper()
+		for _, n := range needles {
+			if where := findInDatabase(t, db, string(n)); where != "" {
+				t.Errorf("%s: %q found in %s", when, n, where)
+			}
+			for _, f := range []string{dbPath, dbPath + "-wal"} {
+				b, _ := os.ReadFile(f)
+				if bytes.Contains(b, n) {
+					t.Errorf("%s: %q found in the file %s", when, n, filepath.Base(f))
+				}
+			}
+		}
+	}
+	notAnywhere("in transit", []byte(marker))
+
+	var out strings.Builder
+	later := time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)
+	if err := run(t.Context(), []string{"retention", "run", "--as-of", later}, func(k string) string {
+		return map[string]string{"APIWS_DATABASE_URL": dbPath}[k]
+	}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, dbPath, "inbound_transit"); n != 0 {
+		t.Fatalf("%d inbound transit rows after the TTL (%s)", n, out.String())
+	}
+	// The sealed bytes were overwritten too (secure_delete, checkpoint).
+	notAnywhere("after the TTL", []byte(marker), sealed[len(sealed)-32:])
+	if c := replayed(); c != nil {
+		t.Fatalf("content after the TTL: %v, want null", c)
+	}
+}
