@@ -30,7 +30,8 @@ import (
 // status and a JSON body of errors with extensions.code. What GraphQL
 // refuses (parse, validation, limits) comes as a "next" event on a 200
 // stream, as graphql-sse asks; a refusal for the caller's request rate
-// comes on a stream too, with HTTP 429 and Retry-After.
+// comes on a stream too, with HTTP 429 and Retry-After. A stream cut by
+// the server's shutdown gets no "complete", so clients subscribe again.
 
 // sseWriteTimeout bounds one write on an event stream: a client that reads
 // nothing for that long loses its stream, as on a websocket.
@@ -82,8 +83,10 @@ func (s *Server) serveEventStream(w http.ResponseWriter, r *http.Request, gql ht
 		return
 	}
 	rc := http.NewResponseController(w)
-	// The body is read: guard's read deadline would end the stream when it
-	// passes (net/http's read for a closed connection fails on it).
+	// The body is read, and the stream lives long: guard's read deadline
+	// must go. net/http reads on for a closed connection once the body is
+	// read (for a GET, before the handler runs, so the deadline set since
+	// applies) and ends the request when that read fails on the deadline.
 	_ = rc.SetReadDeadline(time.Time{})
 	s.recheck(ctx, r, authorizationOf(r, c), func() {
 		end(apiws.Errorf(apiws.EUNAUTHENTICATED, "the credentials of this stream were revoked or have expired"))
@@ -97,6 +100,16 @@ func (s *Server) serveEventStream(w http.ResponseWriter, r *http.Request, gql ht
 	w.Header().Set("X-Accel-Buffering", "no")
 	sw := &sseWriter{w: w, rc: rc, fail: func() { end(nil) }}
 	defer sw.close()
+	// A stream that ends with its request (the client left, the server
+	// shuts down) says nothing more, complete included: graphql-sse's
+	// client takes complete for the operation's end, where a dropped
+	// connection makes it subscribe again.
+	stop := context.AfterFunc(ctx, func() {
+		if apiErrorCause(ctx) == nil {
+			sw.close()
+		}
+	})
+	defer stop()
 	gql.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 }
 
@@ -122,8 +135,8 @@ type sseParams struct {
 }
 
 // sseBody is the operation of an event-stream request as a JSON body: a
-// POST's, or a GET's query parameters (query, operationName, and variables
-// and extensions as JSON). It checks the JSON itself (gqlgen would log a
+// POST's (application/json, or curl's default form type), or a GET's query
+// parameters (query, operationName, and variables and extensions as JSON). It checks the JSON itself (gqlgen would log a
 // body it cannot decode, and the body may hold secrets); a bad request is
 // a status and a message.
 func sseBody(r *http.Request) ([]byte, int, string) {
@@ -142,7 +155,10 @@ func sseBody(r *http.Request) ([]byte, int, string) {
 		}
 		return b, 0, ""
 	}
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+	// curl -d sends its JSON as a form; nothing else is read as JSON.
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "application/json", "application/x-www-form-urlencoded":
+	default:
 		return nil, http.StatusUnsupportedMediaType, "Content-Type must be application/json; " + shape
 	}
 	b, err := io.ReadAll(r.Body)

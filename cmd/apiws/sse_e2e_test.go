@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -108,13 +109,22 @@ func TestSSERefusals(t *testing.T) {
 			}
 		}
 	})
-	t.Run("the body must be JSON", func(t *testing.T) {
+	t.Run("the body is JSON", func(t *testing.T) {
 		req := sseRequest(t, base, http.MethodPost, viewer, nil)
 		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Content-Type", "text/plain")
 		if s := doSSE(t, req); s.refused == nil || s.refused.Status != http.StatusUnsupportedMediaType {
-			t.Fatalf("a form body: %+v", s.refused)
+			t.Fatalf("a text/plain body: %+v", s.refused)
 		}
+		// curl -d's JSON comes as a form.
+		req = sseRequest(t, base, http.MethodPost, viewer, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		s := doSSE(t, req)
+		if got := str(s.result(), "viewer", "id"); got != accountID {
+			t.Fatalf("viewer with curl's form type: %q", got)
+		}
+		s.complete()
 		req, _ = http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(`{"query": 1}`))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
@@ -217,4 +227,19 @@ func TestInboundDuringRedisOutageOverSSE(t *testing.T) {
 	if d := s.result(); str(d, "incomingMessages", "text") != "while Redis is away" {
 		t.Fatalf("after the outage: %v", d)
 	}
+}
+
+// At shutdown an event stream is cut without complete, so that clients
+// (graphql-sse's retries) subscribe again rather than take it as the end.
+func TestShutdownCutsEventStreamsWithoutComplete(t *testing.T) {
+	ctx, stop := context.WithCancel(t.Context())
+	base := startServerCtx(t, ctx, nil)
+	token, _ := signUp(t, base, "sse-shutdown@example.com")
+	s := openSSE(t, base, token, sseStatusSub, nil)
+	if s.refused != nil {
+		t.Fatalf("event stream refused: %+v", s.refused)
+	}
+	stop()
+	s.ended(20 * time.Second)
+	waitStopped(t, base)
 }

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { createClient as createSSEClient } from 'graphql-sse';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -292,6 +293,51 @@ test('playground', async ({ page, base, token }) => {
     await page.waitForTimeout(100);
   }
   await shot(page, 'playground-subscription');
+});
+
+// graphql-sse's own client (distinct connections mode), from Node.js:
+// messageStatus over Server-Sent Events replays the account's events in
+// order, then follows a new message live until READ; wrong credentials are
+// the client's NetworkError holding HTTP 401.
+test('sse', async ({ base, token }) => {
+  const numbers = await api(base, token, '{ viewer { numbers(status: [CONNECTED]) { edges { node { id } } } } }');
+  const numberId = numbers.data.viewer.numbers.edges[0].node.id;
+  const client = createSSEClient({ url: `${base}/graphql`, headers: { Authorization: `Bearer ${token}` }, singleConnection: false, retryAttempts: 0 });
+  const seen = [];
+  let sent = null;
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no READ over SSE within 20 s: ${JSON.stringify(seen)}`)), 20000);
+      const stop = client.subscribe(
+        { query: 'subscription($after: Cursor) { messageStatus(after: $after) { cursor messageId status } }', variables: { after: '0' } },
+        {
+          next: (r) => {
+            if (r.errors) return reject(new Error(`SSE errors: ${JSON.stringify(r.errors)}`));
+            seen.push(r.data.messageStatus);
+            if (sent && seen.some((e) => e.messageId === sent && e.status === 'READ')) {
+              clearTimeout(timer);
+              stop();
+              resolve();
+            }
+          },
+          error: (e) => { clearTimeout(timer); reject(e); },
+          complete: () => {},
+        });
+      // Replayed from cursor 0, so its events come whenever it is sent.
+      api(base, token, SEND, { input: { numberId, to: '+14155550189', text: 'hello sse' } })
+        .then((r) => { sent = r.data.sendMessage.message.id; }, reject);
+    });
+  } finally {
+    client.dispose();
+  }
+  if (seen.some((e, i) => e.cursor !== String(i + 1))) problem(`SSE cursors ${seen.map((e) => e.cursor)}: a gap or a duplicate`);
+
+  const wrong = createSSEClient({ url: `${base}/graphql`, headers: { Authorization: 'Bearer apiwss_wrong' }, singleConnection: false, retryAttempts: 0 });
+  const err = await new Promise((resolve) => wrong.subscribe({ query: 'subscription { messageStatus { cursor } }' },
+    { next: () => resolve(null), error: resolve, complete: () => resolve(null) }));
+  wrong.dispose();
+  if (!err || err.name !== 'NetworkError' || err.response?.status !== 401) problem(`SSE with a wrong token: ${err}`);
+  return `${seen.length} events`;
 });
 
 test('erasure', async ({ page, base, mailDir, hasPrivacy }) => {
