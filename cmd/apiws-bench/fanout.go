@@ -58,9 +58,9 @@ func (r *fanoutResult) deliveredPerSecond() float64 {
 	return float64(r.delivered) / r.span.Seconds()
 }
 
-// subscribers opens n websocket clients to base, each following
-// messageStatus after the cursor after.
-func subscribers(ctx context.Context, base, token string, n int, after int64) ([]*wsClient, []*stream, error) {
+// subscribers opens n websocket clients to base, each following f after
+// the cursor after.
+func subscribers(ctx context.Context, base, token string, f followed, n int, after int64) ([]*wsClient, []*stream, error) {
 	clients := make([]*wsClient, n)
 	streams := make([]*stream, n)
 	var firstErr error
@@ -76,7 +76,7 @@ func subscribers(ctx context.Context, base, token string, n int, after int64) ([
 				}
 				c, err := dialWS(ctx, base, token)
 				if err == nil {
-					err = c.subscribe("s", statusSubscription, map[string]any{"after": strconv.FormatInt(after, 10)})
+					err = c.subscribe("s", f.query, map[string]any{"after": strconv.FormatInt(after, 10)})
 				}
 				if err != nil {
 					mu.Lock()
@@ -89,7 +89,7 @@ func subscribers(ctx context.Context, base, token string, n int, after int64) ([
 					}
 					return
 				}
-				clients[i], streams[i] = c, follow(c, "s", after, nil)
+				clients[i], streams[i] = c, follow(c, "s", f.field, after, nil)
 			}
 		})
 	}
@@ -154,10 +154,9 @@ func collect(r *fanoutResult, start time.Time, clients []*wsClient, streams []*s
 	}
 }
 
-// fanout subscribes n clients to messageStatus, measures the server's
-// memory with them idle, then sends messages and measures their delivery
-// to every client.
-func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, profile string) (*fanoutResult, error) {
+// fanout subscribes n clients to f, measures the server's memory with them
+// idle, then sends messages and measures their delivery to every client.
+func (b *bench) fanout(ctx context.Context, f followed, numberID string, n, messages int, profile string) (*fanoutResult, error) {
 	base, err := b.baseCursor(ctx, numberID)
 	if err != nil {
 		return nil, err
@@ -168,7 +167,7 @@ func (b *bench) fanout(ctx context.Context, numberID string, n, messages int, pr
 		return nil, err
 	}
 	gBefore, heapBefore, stacksBefore, goErr := b.api.goMemory(ctx)
-	clients, streams, err := subscribers(ctx, b.api.base, b.api.token, n, base)
+	clients, streams, err := subscribers(ctx, b.api.base, b.api.token, f, n, base)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ type options struct {
 	serverLog     string
 }
 
-var allScenarios = []string{"baselines", "send", "pernumber", "queries", "fanout"}
+var allScenarios = []string{"baselines", "send", "pernumber", "queries", "fanout", "events"}
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("apiws-bench", flag.ContinueOnError)
@@ -326,15 +326,24 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			return err
 		}
 	}
-	if b.want("fanout") {
+	if b.want("fanout") || b.want("events") {
 		num, err := b.api.connectSandbox(ctx)
 		if err != nil {
 			return err
 		}
 		for _, n := range o.subscribers {
-			b.quiesce(ctx)
-			if err := b.fanoutScenario(ctx, num, n); err != nil {
-				return err
+			var status *fanoutResult
+			if b.want("fanout") {
+				b.quiesce(ctx)
+				if status, err = b.fanoutScenario(ctx, num, n); err != nil {
+					return err
+				}
+			}
+			if b.want("events") {
+				b.quiesce(ctx)
+				if err := b.eventsFanoutScenario(ctx, num, n, status); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -396,22 +405,63 @@ func (b *bench) queriesScenario(ctx context.Context, numberID string, sent int64
 
 // fanoutScenario runs apiws's fan-out to n subscribers, then the relay
 // baseline with as many events per client.
-func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) error {
-	messages := max(1, min(b.opts.deliveries/(eventsPerMessage*n), 1000))
-	b.logf("fan-out: %d subscribers, %d messages (%d events each)", n, messages, messages*eventsPerMessage)
-	r, err := b.fanout(ctx, numberID, n, messages, fmt.Sprintf("fanout-%d", n))
+// fanoutMessages is how many messages a fan-out to n subscribers sends.
+func (b *bench) fanoutMessages(n int) int {
+	return max(1, min(b.opts.deliveries/(eventsPerMessage*n), 1000))
+}
+
+// missingFigure reports the fan-out's missing and duplicated events, a
+// failure when there are any.
+func (b *bench) missingFigure(scen string, r *fanoutResult, note string) {
+	b.add(figure{Scenario: scen, Name: "missing + duplicated events", Value: float64(r.missing + r.duplicated),
+		Target: "0", Met: r.missing+r.duplicated == 0, Note: note})
+	if r.missing+r.duplicated > 0 {
+		b.report.fail("%s: %d missing and %d duplicated events; %d subscribers incomplete (last cursor: count %s; %d events after the base)",
+			scen, r.missing, r.duplicated, r.incomplete, r.stuckAt, r.events)
+	}
+}
+
+// eventsFanoutScenario is the fan-out on the events subscription (the
+// whole event stream, its message status events carrying the same fields
+// as messageStatus'), against messageStatus' fan-out of the same run when
+// there was one.
+func (b *bench) eventsFanoutScenario(ctx context.Context, numberID string, n int, status *fanoutResult) error {
+	messages := b.fanoutMessages(n)
+	b.logf("events fan-out: %d subscribers, %d messages", n, messages)
+	r, err := b.fanout(ctx, followEvents, numberID, n, messages, fmt.Sprintf("events-%d", n))
 	if err != nil {
 		return err
+	}
+	scen := fmt.Sprintf("events fan-out %d", n)
+	if status != nil {
+		b.add(figure{Scenario: scen, Name: "delivered", Value: r.deliveredPerSecond(), Unit: "events/s",
+			Baseline: "messageStatus fan-out, same run", BaselineValue: status.deliveredPerSecond(),
+			Note: fmt.Sprintf("%d events × %d subscribers, made at %.0f events/s", r.events, n, r.rate)})
+		for _, p := range []float64{0.5, 0.99} {
+			b.add(figure{Scenario: scen, Name: fmt.Sprintf("latency at → arrival p%.0f", p*100), Value: ms(r.latency.quantile(p)), Unit: "ms",
+				Baseline: "messageStatus fan-out", BaselineValue: ms(status.latency.quantile(p))})
+		}
+	}
+	b.missingFigure(scen, r, "")
+	return nil
+}
+
+func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) (*fanoutResult, error) {
+	messages := b.fanoutMessages(n)
+	b.logf("fan-out: %d subscribers, %d messages (%d events each)", n, messages, messages*eventsPerMessage)
+	r, err := b.fanout(ctx, followStatus, numberID, n, messages, fmt.Sprintf("fanout-%d", n))
+	if err != nil {
+		return nil, err
 	}
 	b.logf("relay baseline: %d clients, %.0f events/s", n, r.rate)
 	rel, err := b.relayFanout(ctx, n, r.events, r.rate)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b.logf("relay baseline: %d clients, as fast as Redis takes them", n)
 	fast, err := b.relayFanout(ctx, n, r.events, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	scen := fmt.Sprintf("fan-out %d", n)
 	// apiws makes its events as fast as it can send messages while it
@@ -429,12 +479,7 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) erro
 		b.add(figure{Scenario: scen, Name: fmt.Sprintf("latency at → arrival p%.0f", p*100), Value: ms(r.latency.quantile(p)), Unit: "ms",
 			Baseline: "bare relay", BaselineValue: ms(rel.latency.quantile(p))})
 	}
-	b.add(figure{Scenario: scen, Name: "missing + duplicated events", Value: float64(r.missing + r.duplicated),
-		Target: "0", Met: r.missing+r.duplicated == 0, Note: fmt.Sprintf("relay: %d", rel.missing+rel.duplicated)})
-	if r.missing+r.duplicated > 0 {
-		b.report.fail("fan-out %d: %d missing and %d duplicated events; %d subscribers incomplete (last cursor: count %s; %d events after the base)",
-			n, r.missing, r.duplicated, r.incomplete, r.stuckAt, r.events)
-	}
+	b.missingFigure(scen, r, fmt.Sprintf("relay: %d", rel.missing+rel.duplicated))
 	if r.rssPerSub != 0 {
 		kib := r.rssPerSub / 1024
 		b.add(figure{Scenario: scen, Name: "server RSS per idle subscription", Value: kib, Unit: "KiB",
@@ -446,5 +491,5 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) erro
 			Note: fmt.Sprintf("heap objects %.1f KiB, stacks %.1f KiB of %.1f goroutines; after a collection",
 				r.heapPerSub/1024, r.stacksPerSub/1024, r.goroutinesPerSub)})
 	}
-	return nil
+	return r, nil
 }

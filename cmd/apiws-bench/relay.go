@@ -154,7 +154,7 @@ func (b *bench) relayFanout(ctx context.Context, n int, events int64, rate float
 		return nil, err
 	}
 	defer r.close()
-	clients, streams, err := subscribers(ctx, r.base, "", n, 0)
+	clients, streams, err := subscribers(ctx, r.base, "", followStatus, n, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients int, dur
 	}
 	var sent atomic.Int64
 	var lastSent atomic.Int64 // unix nanoseconds of the latest SENT's at
-	observer := follow(ws, "s", base, func(ev statusEvent, _ time.Time) {
+	observer := follow(ws, "s", followStatus.field, base, func(ev statusEvent, _ time.Time) {
 		if ev.Status != "SENT" {
 			return
 		}
@@ -153,7 +153,7 @@ func (b *bench) baseCursor(ctx context.Context, numberID string) (int64, error) 
 		return 0, err
 	}
 	reads := make(chan statusEvent, 4096)
-	st := follow(ws, "m", 0, func(ev statusEvent, _ time.Time) {
+	st := follow(ws, "m", followStatus.field, 0, func(ev statusEvent, _ time.Time) {
 		if ev.Status == "READ" {
 			select {
 			case reads <- ev:

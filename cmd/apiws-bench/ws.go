@@ -80,6 +80,19 @@ func (c *wsClient) close() { _ = c.conn.Close() }
 // that instead of the fan-out.
 const statusSubscription = `subscription($after: Cursor) { messageStatus(after: $after) { cursor messageId status at } }`
 
+// eventsSubscription follows the same events on the whole event stream,
+// with the same fields.
+const eventsSubscription = `subscription($after: Cursor) { events(after: $after) { cursor at ... on MessageStatusEvent { messageId status } } }`
+
+// followed is what the fan-out's subscribers follow: a subscription and
+// the field its events come in.
+type followed struct{ query, field string }
+
+var (
+	followStatus = followed{statusSubscription, "messageStatus"}
+	followEvents = followed{eventsSubscription, "events"}
+)
+
 // statusEvent is one messageStatus event as a client sees it.
 type statusEvent struct {
 	Cursor    string `json:"cursor"`
@@ -107,9 +120,9 @@ type stream struct {
 }
 
 // follow reads c's frames until the connection ends, checking the events of
-// operation id against after (the subscription's after cursor); onEvent, if
-// set, sees every event too.
-func follow(c *wsClient, id string, after int64, onEvent func(statusEvent, time.Time)) *stream {
+// operation id, which come in field, against after (the subscription's
+// after cursor); onEvent, if set, sees every event too.
+func follow(c *wsClient, id, field string, after int64, onEvent func(statusEvent, time.Time)) *stream {
 	s := &stream{done: make(chan struct{}), next: after + 1}
 	go func() {
 		defer close(s.done)
@@ -117,9 +130,7 @@ func follow(c *wsClient, id string, after int64, onEvent func(statusEvent, time.
 			ID      string `json:"id"`
 			Type    string `json:"type"`
 			Payload struct {
-				Data struct {
-					MessageStatus statusEvent `json:"messageStatus"`
-				} `json:"data"`
+				Data   map[string]statusEvent `json:"data"`
 				Errors []gqlError `json:"errors"`
 			} `json:"payload"`
 		}
@@ -131,7 +142,7 @@ func follow(c *wsClient, id string, after int64, onEvent func(statusEvent, time.
 				}
 				return
 			}
-			msg.Payload.Errors = nil
+			msg.Payload.Errors, msg.Payload.Data = nil, nil
 			if err := json.Unmarshal(raw, &msg); err != nil {
 				s.err = fmt.Errorf("bad frame %.100s: %w", raw, err)
 				return
@@ -155,7 +166,7 @@ func follow(c *wsClient, id string, after int64, onEvent func(statusEvent, time.
 				s.err = fmt.Errorf("subscription error: %s", msg.Payload.Errors[0].Message)
 				return
 			}
-			ev := msg.Payload.Data.MessageStatus
+			ev := msg.Payload.Data[field]
 			s.observe(ev, now)
 			if onEvent != nil {
 				onEvent(ev, now)
