@@ -131,7 +131,7 @@ func follow(c *wsClient, id, field string, after int64, onEvent func(statusEvent
 			Type    string `json:"type"`
 			Payload struct {
 				Data   map[string]statusEvent `json:"data"`
-				Errors []gqlError `json:"errors"`
+				Errors []gqlError             `json:"errors"`
 			} `json:"payload"`
 		}
 		for {
