@@ -528,15 +528,9 @@ func TestNoMessageContentAtRest(t *testing.T) {
 	if n := countRows(t, dbPath, "captured_contents"); n != 1 {
 		t.Fatalf("%d captured contents; want 1", n)
 	}
-	var out strings.Builder
-	later := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
-	if err := run(t.Context(), []string{"retention", "run", "--as-of", later}, func(k string) string {
-		return map[string]string{"APIWS_DATABASE_URL": dbPath}[k]
-	}, &out, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := retentionRun(t, base, time.Now().Add(2*time.Hour))
 	if n := countRows(t, dbPath, "captured_contents"); n != 0 {
-		t.Fatalf("%d captured contents after the capture ended (%s)", n, out.String())
+		t.Fatalf("%d captured contents after the capture ended (%s)", n, out)
 	}
 
 	// Not in any column, nor anywhere in the database files.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -60,15 +59,9 @@ func TestInboundContentGoneAfterTheTTL(t *testing.T) {
 	}
 	notAnywhere("in transit", []byte(marker))
 
-	var out strings.Builder
-	later := time.Now().Add(3 * time.Hour).UTC().Format(time.RFC3339)
-	if err := run(t.Context(), []string{"retention", "run", "--as-of", later}, func(k string) string {
-		return map[string]string{"APIWS_DATABASE_URL": dbPath}[k]
-	}, &out, &out); err != nil {
-		t.Fatal(err)
-	}
+	out := retentionRun(t, base, time.Now().Add(3*time.Hour))
 	if n := countRows(t, dbPath, "inbound_transit"); n != 0 {
-		t.Fatalf("%d inbound transit rows after the TTL (%s)", n, out.String())
+		t.Fatalf("%d inbound transit rows after the TTL (%s)", n, out)
 	}
 	// The sealed bytes were overwritten too (secure_delete, checkpoint).
 	notAnywhere("after the TTL", []byte(marker), sealed[len(sealed)-32:])
