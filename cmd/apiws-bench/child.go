@@ -86,6 +86,8 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 		"APIWS_PLAN_SENDS_PER_SECOND=1000000",
 		"APIWS_PLAN_MONTHLY_MESSAGES=1000000000",
 		"APIWS_RATE_LIMIT_PER_SECOND=0",
+		// The fan-out's thousands of subscribers share one credential.
+		"APIWS_MAX_SOCKETS=1000000",
 		"APIWS_PPROF_ADDR=" + pprofAddr,
 		"APIWS_METRICS_ADDR=" + c.metricsAddr,
 	}
