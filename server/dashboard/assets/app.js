@@ -8,6 +8,7 @@ import { Realtime } from './realtime.js';
 import { renderAuth } from './views/auth.js';
 import { renderNumbers } from './views/numbers.js';
 import { renderMessages } from './views/messages.js';
+import { renderEvents } from './views/events.js';
 import { renderUsage } from './views/usage.js';
 import { renderKeys } from './views/keys.js';
 import { renderPrivacy } from './views/privacy.js';
@@ -17,6 +18,7 @@ import { renderBanners } from './views/banners.js';
 const SCREENS = {
   numbers: renderNumbers,
   messages: renderMessages,
+  events: renderEvents,
   usage: renderUsage,
   keys: renderKeys,
   privacy: renderPrivacy,

@@ -10,6 +10,17 @@ const PROTOCOL = 'graphql-transport-ws';
 // retrying cannot help.
 const CLOSE_FORBIDDEN = 4403;
 
+// streamError is the first of a subscription's GraphQL errors as an Error
+// carrying its extensions.code and its path: an error with a path is about
+// one field of one event; one without ends the subscription.
+function streamError(errors) {
+  const e = (Array.isArray(errors) && errors[0]) || {};
+  const err = new Error(e.message || 'subscription failed');
+  err.code = (e.extensions && e.extensions.code) || 'INTERNAL';
+  err.path = e.path || null;
+  return err;
+}
+
 export class Realtime {
   // onState is told 'connecting', 'live', 'reconnecting', 'idle' (no
   // subscription, no socket) or 'closed'.
@@ -26,8 +37,9 @@ export class Realtime {
 
   // subscribe starts a subscription. variables is a function, called at
   // every (re)subscription; onNext gets each payload's data; onError gets
-  // an Error when the server ends the subscription with errors. It returns
-  // a function that stops the subscription.
+  // an Error (with the API's extensions.code as its code, and its path)
+  // when the server reports errors or ends the subscription with one. It
+  // returns a function that stops the subscription.
   subscribe(query, variables, onNext, onError) {
     const id = String(this.nextId++);
     const sub = { query, variables, onNext, onError: onError || (() => {}) };
@@ -83,12 +95,12 @@ export class Realtime {
         break;
       case 'next':
         if (sub && msg.payload.data) sub.onNext(msg.payload.data);
-        if (sub && msg.payload.errors) sub.onError(new Error(msg.payload.errors[0].message));
+        if (sub && msg.payload.errors) sub.onError(streamError(msg.payload.errors));
         break;
       case 'error':
         if (sub) {
           this.subs.delete(msg.id);
-          sub.onError(new Error((msg.payload && msg.payload[0] && msg.payload[0].message) || 'subscription failed'));
+          sub.onError(streamError(msg.payload));
         }
         break;
       case 'complete':
