@@ -1,15 +1,15 @@
-// Package renderonce renders the events of messageStatus subscriptions once
-// per process for all the subscribers that select the same fields, instead
-// of once per subscriber.
+// Package renderonce renders the events of messageStatus and events
+// subscriptions once per process for all the subscribers that select the
+// same fields, instead of once per subscriber.
 //
 // gqlgen executes a subscription's selection for every event and every
-// subscriber. For messageStatus, whose events are plain values (cursor,
-// ids, status, time, error), Schema renders each event once per distinct
-// selection and hands the same bytes to every subscriber: the account's
-// stream in this process delivers the same *apiws.LogEvent to all of
-// them. Everything else about the operation is gqlgen's: parsing,
-// validation, limits, extensions, the transport. Selections this package
-// does not render (the message field, @defer) and resolver errors go
+// subscriber. For selections of plain values (cursor, type, ids, status,
+// time, error), Schema renders each event once per distinct selection and
+// hands the same bytes to every subscriber: the account's stream in this
+// process delivers the same *apiws.LogEvent to all of them. Everything
+// else about the operation is gqlgen's: parsing, validation, limits,
+// extensions, the transport. Selections this package does not render (an
+// event's message, number or content, @defer) and resolver errors go
 // through gqlgen's own execution.
 package renderonce
 
@@ -17,6 +17,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,18 +29,23 @@ import (
 	"github.com/apiws/apiws/graph/scalars"
 )
 
-// Follow starts a messageStatus subscription: the resolver.
-type Follow func(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error)
+// Follow starts the subscriptions this package renders: the resolvers of
+// messageStatus and events, the latter with the logged events themselves
+// (not their GraphQL views).
+type Follow struct {
+	Status func(ctx context.Context, numberID *string, after *int64) (<-chan *apiws.LogEvent, error)
+	Events func(ctx context.Context, after *int64, types []apiws.EventType, numberID *string) (<-chan *apiws.LogEvent, error)
+}
 
-// Schema is an executable schema that renders messageStatus events once
-// for all their subscribers.
+// Schema is an executable schema that renders messageStatus and events
+// events once for all their subscribers.
 type Schema struct {
 	graphql.ExecutableSchema
 	follow Follow
 	cache  *cache
 }
 
-// New wraps es; follow is the messageStatus resolver.
+// New wraps es.
 func New(es graphql.ExecutableSchema, follow Follow) *Schema {
 	return &Schema{ExecutableSchema: es, follow: follow, cache: newCache(4096)}
 }
@@ -55,57 +62,153 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 	// while the compiled selection is all this needs.
 	scratch := &graphql.OperationContext{Doc: op.Doc, Variables: op.Variables, Operation: op.Operation}
 	roots := graphql.CollectFields(scratch, op.Operation.SelectionSet, []string{"Subscription"})
-	if len(roots) != 1 || roots[0].Name != "messageStatus" {
+	if len(roots) != 1 || len(roots[0].Deferrables) > 0 {
 		return s.ExecutableSchema.Exec(ctx)
 	}
 	root := roots[0]
-	sel, ok := compile(scratch, root.Selections, "MessageStatusEvent", eventFields)
-	if !ok || len(root.Deferrables) > 0 {
+	var sels selections
+	var ok bool
+	switch root.Name {
+	case "messageStatus":
+		sels, ok = s.compileFor(scratch, root, []string{"MessageStatusEvent"})
+	case "events":
+		sels, ok = s.compileFor(scratch, root, s.eventTypes())
+	}
+	if !ok {
 		return s.ExecutableSchema.Exec(ctx)
 	}
-	numberID, after, ok := arguments(root.ArgumentMap(op.Variables))
+	args, ok := arguments(root.ArgumentMap(op.Variables))
 	if !ok {
 		return s.ExecutableSchema.Exec(ctx) // gqlgen reports the bad argument
 	}
-	events, err := s.follow(ctx, numberID, after)
+	var events <-chan *apiws.LogEvent
+	var err error
+	if root.Name == "events" {
+		events, err = s.follow.Events(ctx, args.after, args.types, args.numberID)
+	} else {
+		events, err = s.follow.Status(ctx, args.numberID, args.after)
+	}
 	if err != nil {
 		// gqlgen calls the resolver again and reports its error as it
 		// reports any other; a refused subscription starts nothing.
 		return s.ExecutableSchema.Exec(ctx)
 	}
 	alias := root.Alias
-	shape := alias + "\x00" + sel.key()
+	shape := alias + "\x00" + sels.key()
 	return func(ctx context.Context) *graphql.Response {
-		select {
-		case ev, ok := <-events:
-			if !ok {
+		for {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					return nil
+				}
+				typ := "MessageStatusEvent" // messageStatus shows every event as one
+				if root.Name == "events" {
+					typ = typeName[ev.Type]
+				}
+				sel, known := sels[typ]
+				if !known {
+					continue // cannot happen: every type of Event was compiled
+				}
+				return &graphql.Response{Data: s.cache.get(ev, shape, func() []byte { return render(alias, typ, sel, ev) })}
+			case <-ctx.Done():
 				return nil
 			}
-			return &graphql.Response{Data: s.cache.get(ev, shape, func() []byte { return render(alias, sel, ev) })}
-		case <-ctx.Done():
-			return nil
 		}
 	}
 }
 
-// arguments reads messageStatus's arguments as gqlgen would; ok is false
+// typeName is the GraphQL type of the events of each type (apiws.View).
+var typeName = map[apiws.EventType]string{
+	apiws.EventTypeMessageStatus:   "MessageStatusEvent",
+	apiws.EventTypeMessageReceived: "MessageReceivedEvent",
+	apiws.EventTypeNumberStatus:    "NumberStatusEvent",
+}
+
+// eventTypes returns the schema's types of Event, for all of which an
+// events selection must be renderable.
+func (s *Schema) eventTypes() []string {
+	schema := s.Schema()
+	var out []string
+	for _, t := range schema.GetPossibleTypes(schema.Types["Event"]) {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+// selections are the compiled selections of a subscription, by the
+// GraphQL type of the event they apply to.
+type selections map[string]selection
+
+func (ss selections) key() string {
+	var b strings.Builder
+	for _, t := range slices.Sorted(maps.Keys(ss)) {
+		b.WriteString(t)
+		b.WriteByte('{')
+		b.WriteString(ss[t].key())
+		b.WriteByte('}')
+	}
+	return b.String()
+}
+
+// compileFor compiles root's selection for each of types; ok is false when
+// one has a field this package does not render, or a type it does not know.
+func (s *Schema) compileFor(op *graphql.OperationContext, root graphql.CollectedField, types []string) (selections, bool) {
+	sels := selections{}
+	for _, t := range types {
+		allowed, known := eventFields[t]
+		if !known {
+			return nil, false
+		}
+		// Fragments on the type or on an interface it implements apply.
+		satisfies := append([]string{t}, s.Schema().Types[t].Interfaces...)
+		sel, ok := compile(op, root.Selections, satisfies, allowed)
+		if !ok {
+			return nil, false
+		}
+		sels[t] = sel
+	}
+	return sels, len(sels) > 0
+}
+
+// args are the arguments of messageStatus and events.
+type args struct {
+	numberID *string
+	after    *int64
+	types    []apiws.EventType
+}
+
+// arguments reads the subscription's arguments as gqlgen would; ok is false
 // when one is not what the schema allows.
-func arguments(args map[string]any) (numberID *string, after *int64, ok bool) {
-	if v, set := args["numberId"]; set && v != nil {
+func arguments(m map[string]any) (a args, ok bool) {
+	if v, set := m["numberId"]; set && v != nil {
 		id, err := graphql.UnmarshalID(v)
 		if err != nil {
-			return nil, nil, false
+			return a, false
 		}
-		numberID = &id
+		a.numberID = &id
 	}
-	if v, set := args["after"]; set && v != nil {
+	if v, set := m["after"]; set && v != nil {
 		c, err := scalars.UnmarshalCursor(v)
 		if err != nil {
-			return nil, nil, false
+			return a, false
 		}
-		after = &c
+		a.after = &c
 	}
-	return numberID, after, true
+	if v, set := m["types"]; set && v != nil {
+		list, isList := v.([]any)
+		if !isList {
+			return a, false
+		}
+		for _, t := range list {
+			name, isString := t.(string)
+			if !isString {
+				return a, false
+			}
+			a.types = append(a.types, apiws.EventType(name))
+		}
+	}
+	return a, true
 }
 
 // field is one selected field, with what is selected under it.
@@ -134,25 +237,29 @@ func (s selection) key() string {
 	return b.String()
 }
 
-// The fields this package renders, of MessageStatusEvent and MessageError.
+// The fields this package renders, of each event type and of MessageError.
 var (
-	eventFields = map[string]bool{"__typename": true, "cursor": true, "type": true, "messageId": true, "numberId": true,
-		"status": true, "at": true, "error": true}
+	eventFields = map[string]map[string]bool{
+		"MessageStatusEvent": {"__typename": true, "cursor": true, "type": true, "messageId": true, "numberId": true,
+			"status": true, "at": true, "error": true},
+		"MessageReceivedEvent": {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
+		"NumberStatusEvent":    {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true, "status": true, "reason": true},
+	}
 	messageErrorFields = map[string]bool{"__typename": true, "code": true, "message": true, "retryable": true}
 )
 
 // compile collects the selection as gqlgen does (fragments, @skip and
 // @include with the operation's variables); ok is false when it selects
 // something this package does not render.
-func compile(op *graphql.OperationContext, set ast.SelectionSet, typeName string, allowed map[string]bool) (selection, bool) {
+func compile(op *graphql.OperationContext, set ast.SelectionSet, satisfies []string, allowed map[string]bool) (selection, bool) {
 	var sel selection
-	for _, f := range graphql.CollectFields(op, set, []string{typeName}) {
+	for _, f := range graphql.CollectFields(op, set, satisfies) {
 		if !allowed[f.Name] || len(f.Deferrables) > 0 {
 			return nil, false
 		}
 		out := field{alias: f.Alias, name: f.Name}
 		if f.Name == "error" {
-			sub, ok := compile(op, f.Selections, "MessageError", messageErrorFields)
+			sub, ok := compile(op, f.Selections, []string{"MessageError"}, messageErrorFields)
 			if !ok {
 				return nil, false
 			}
@@ -163,16 +270,28 @@ func compile(op *graphql.OperationContext, set ast.SelectionSet, typeName string
 	return sel, true
 }
 
-// render writes {"<alias>": <event>} the way gqlgen's generated code does.
-func render(alias string, sel selection, ev *apiws.LogEvent) []byte {
+// render writes {"<alias>": <event>}, ev shown as the GraphQL type typ, the
+// way gqlgen's generated code does.
+func render(alias, typ string, sel selection, ev *apiws.LogEvent) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	graphql.MarshalString(alias).MarshalGQL(&b)
 	b.WriteByte(':')
 	object(&b, sel, func(f field) graphql.Marshaler {
+		if typ == "NumberStatusEvent" {
+			switch st := (apiws.NumberStatusEvent{LogEvent: ev}); f.name {
+			case "status":
+				return graphql.MarshalString(string(st.Status()))
+			case "reason":
+				if st.Reason() == nil {
+					return graphql.Null
+				}
+				return graphql.MarshalString(*st.Reason())
+			}
+		}
 		switch f.name {
 		case "__typename":
-			return graphql.MarshalString("MessageStatusEvent")
+			return graphql.MarshalString(typ)
 		case "cursor":
 			return scalars.MarshalCursor(ev.Seq)
 		case "type":

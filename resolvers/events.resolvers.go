@@ -20,11 +20,7 @@ func (r *messageReceivedEventResolver) Message(ctx context.Context, obj *apiws.M
 
 // Events is the resolver for the events field.
 func (r *subscriptionResolver) Events(ctx context.Context, after *int64, types []apiws.EventType, numberID *string) (<-chan apiws.EventView, error) {
-	c, number, err := r.followed(ctx, numberID)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := r.svc.Messages.FollowEvents(ctx, c.AccountID, types, number, after)
+	evs, err := r.FollowEvents(ctx, after, types, numberID)
 	if err != nil {
 		return nil, err
 	}

@@ -204,6 +204,17 @@ func (r *Resolver) followed(ctx context.Context, numberID *string) (*apiws.Calle
 	return c, *numberID, nil
 }
 
+// FollowEvents is the events subscription with the logged events
+// themselves, for package renderonce; Subscription.events shows each as
+// its GraphQL type.
+func (r *Resolver) FollowEvents(ctx context.Context, after *int64, types []apiws.EventType, numberID *string) (<-chan *apiws.LogEvent, error) {
+	c, number, err := r.followed(ctx, numberID)
+	if err != nil {
+		return nil, err
+	}
+	return r.svc.Messages.FollowEvents(ctx, c.AccountID, types, number, after)
+}
+
 // mapStream hands out f of each item of in until in closes or ctx ends.
 func mapStream[T, U any](ctx context.Context, in <-chan T, f func(T) U) <-chan U {
 	out := make(chan U)

@@ -253,8 +253,10 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		PublicURL:        cfg.PublicURL,
 		SessionTTL:       accounts.SessionTTL,
 	}, server.Deps{
-		// messageStatus events are rendered once for all their subscribers.
-		Schema:     renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}), res.Subscription().MessageStatus),
+		// messageStatus and events events are rendered once for all their
+		// subscribers.
+		Schema: renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+			renderonce.Follow{Status: res.Subscription().MessageStatus, Events: res.FollowEvents}),
 		Keys:       svc.accounts,
 		Log:        log,
 		Ready:      in.ready,
