@@ -10,9 +10,10 @@ type Scope string
 
 // API key scopes.
 const (
-	ScopeRead          Scope = "READ"
-	ScopeSend          Scope = "SEND"
-	ScopeManageNumbers Scope = "MANAGE_NUMBERS"
+	ScopeRead           Scope = "READ"
+	ScopeSend           Scope = "SEND"
+	ScopeManageNumbers  Scope = "MANAGE_NUMBERS"
+	ScopeManageWebhooks Scope = "MANAGE_WEBHOOKS"
 )
 
 // CredentialKind says what kind of token authenticated a request.

@@ -23,6 +23,8 @@ const (
 	// EventNumberCommand asks the owner of a number, on another instance,
 	// to connect or disconnect it.
 	EventNumberCommand EventKind = "number_command"
+	// EventWebhooks wakes the webhook deliverers: deliveries were queued.
+	EventWebhooks EventKind = "webhooks"
 )
 
 // Event is something that happened in an account, as carried by the events

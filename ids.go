@@ -12,16 +12,18 @@ import (
 
 // Id prefixes, one per type reachable through Query.node.
 const (
-	PrefixAccount        = "acc"
-	PrefixNumber         = "num"
-	PrefixMessage        = "msg"
-	PrefixAPIKey         = "key"
-	PrefixPrivacyRequest = "prq"
-	PrefixAPICall        = "call"
-	PrefixNotice         = "ntc"
-	PrefixDebugCapture   = "dbg"
-	PrefixSession        = "ses"
-	PrefixOperatorKey    = "opk"
+	PrefixAccount         = "acc"
+	PrefixNumber          = "num"
+	PrefixMessage         = "msg"
+	PrefixAPIKey          = "key"
+	PrefixPrivacyRequest  = "prq"
+	PrefixAPICall         = "call"
+	PrefixNotice          = "ntc"
+	PrefixDebugCapture    = "dbg"
+	PrefixSession         = "ses"
+	PrefixOperatorKey     = "opk"
+	PrefixWebhookEndpoint = "whe"
+	PrefixWebhookDelivery = "whd"
 )
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U, and its order

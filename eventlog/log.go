@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -189,7 +188,4 @@ func (l *Log) attach(ctx context.Context, account string, evs []*apiws.LogEvent)
 
 // HasContent reports whether events of type t may carry content in
 // transit.
-func HasContent(t apiws.EventType) bool {
-	return slices.Contains([]apiws.EventType{apiws.EventTypeMessageReceived, apiws.EventTypeMessageEdited,
-		apiws.EventTypeReaction, apiws.EventTypePollVote}, t)
-}
+func HasContent(t apiws.EventType) bool { return t.CarriesContent() }

@@ -22,6 +22,7 @@ type Services struct {
 	Messages apiws.MessageService
 	Usage    apiws.UsageService
 	Privacy  apiws.PrivacyService
+	Webhooks apiws.WebhookService
 }
 
 // Resolver is the root resolver.

@@ -106,6 +106,28 @@ func apiCallConnection(es []*model.APICallEdge, pi *model.PageInfo, total int) *
 	return &model.APICallConnection{Edges: es, PageInfo: pi, TotalCount: total}
 }
 
+func webhookEndpointPayload(e *apiws.WebhookEndpoint, ues []*apiws.Error) *model.WebhookEndpointPayload {
+	return &model.WebhookEndpointPayload{WebhookEndpoint: e, UserErrors: ues}
+}
+
+// secretPayload shapes the answer of a mutation that shows an endpoint's
+// new secret (once).
+func secretPayload(e *apiws.WebhookEndpoint, secret string, err error) (*model.WebhookSecretPayload, error) {
+	ues, err := userErrors(err)
+	if err != nil || len(ues) > 0 {
+		return &model.WebhookSecretPayload{UserErrors: ues}, err
+	}
+	return &model.WebhookSecretPayload{WebhookEndpoint: e, Secret: &secret, UserErrors: ues}, nil
+}
+
+func webhookDeliveryEdge(d *apiws.WebhookDelivery) (string, *model.WebhookDeliveryEdge) {
+	return d.ID, &model.WebhookDeliveryEdge{Cursor: d.ID, Node: d}
+}
+
+func webhookDeliveryConnection(es []*model.WebhookDeliveryEdge, pi *model.PageInfo, total int) *model.WebhookDeliveryConnection {
+	return &model.WebhookDeliveryConnection{Edges: es, PageInfo: pi, TotalCount: total}
+}
+
 // nodeLoader loads the object with an id of one type for Query.node.
 type nodeLoader func(ctx context.Context, id string) (model.Node, error)
 
@@ -114,14 +136,16 @@ type nodeLoader func(ctx context.Context, id string) (model.Node, error)
 // one.
 func nodeLoaders(svc Services) map[string]nodeLoader {
 	return map[string]nodeLoader{
-		apiws.PrefixAccount:        nodeOf(svc.Accounts.Account),
-		apiws.PrefixAPIKey:         nodeOf(svc.Keys.APIKey),
-		apiws.PrefixNumber:         nodeOf(svc.Numbers.Number),
-		apiws.PrefixMessage:        nodeOf(svc.Messages.Message),
-		apiws.PrefixDebugCapture:   nodeOf(svc.Messages.DebugCapture),
-		apiws.PrefixPrivacyRequest: nodeOf(svc.Privacy.Request),
-		apiws.PrefixNotice:         nodeOf(svc.Privacy.Notice),
-		apiws.PrefixAPICall:        nodeOf(svc.Usage.APICall),
+		apiws.PrefixAccount:         nodeOf(svc.Accounts.Account),
+		apiws.PrefixAPIKey:          nodeOf(svc.Keys.APIKey),
+		apiws.PrefixNumber:          nodeOf(svc.Numbers.Number),
+		apiws.PrefixMessage:         nodeOf(svc.Messages.Message),
+		apiws.PrefixDebugCapture:    nodeOf(svc.Messages.DebugCapture),
+		apiws.PrefixPrivacyRequest:  nodeOf(svc.Privacy.Request),
+		apiws.PrefixNotice:          nodeOf(svc.Privacy.Notice),
+		apiws.PrefixAPICall:         nodeOf(svc.Usage.APICall),
+		apiws.PrefixWebhookEndpoint: nodeOf(svc.Webhooks.Endpoint),
+		apiws.PrefixWebhookDelivery: nodeOf(svc.Webhooks.Delivery),
 	}
 }
 

@@ -363,5 +363,8 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {
 		return err
 	}
-	return keepContent(ctx, tx, db.transit, evs)
+	if err := keepContent(ctx, tx, db.transit, evs); err != nil {
+		return err
+	}
+	return enqueueDeliveries(ctx, tx, evs)
 }

@@ -46,6 +46,9 @@ type DB struct {
 	relaxed *bun.DB
 	// transit keeps the content of logged events (see KeepContent).
 	transit contentKeeper
+	// deliveriesQueued is called after a commit that queued webhook
+	// deliveries (OnDeliveriesQueued).
+	deliveriesQueued deliveriesHook
 }
 
 // contentKeeper seals the content of logged events into the transit table.
@@ -176,7 +179,31 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 
 // RunInTx runs fn in a transaction, committed when fn returns nil.
 func (db *DB) RunInTx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return translate(db.Bun.RunInTx(ctx, nil, fn))
+	txs := &txState{db: db}
+	err := translate(db.Bun.RunInTx(context.WithValue(ctx, txStateKey{}, txs), nil, fn))
+	if err == nil {
+		for _, f := range txs.afterCommit {
+			f()
+		}
+	}
+	return err
+}
+
+// txState is what a transaction of RunInTx carries in its context: the
+// functions to call once it has committed.
+type txState struct {
+	db          *DB
+	afterCommit []func()
+}
+
+type txStateKey struct{}
+
+// afterCommit calls fn once the transaction of RunInTx that ctx belongs to
+// has committed (never if it rolls back); outside one, it does nothing.
+func afterCommit(ctx context.Context, fn func(db *DB)) {
+	if txs, ok := ctx.Value(txStateKey{}).(*txState); ok {
+		txs.afterCommit = append(txs.afterCommit, func() { fn(txs.db) })
+	}
 }
 
 // isUniqueViolation reports whether err is a unique constraint violation.

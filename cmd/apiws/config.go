@@ -42,7 +42,7 @@ type Config struct {
 	LeaseTTL            time.Duration
 	WSAuthRecheck       time.Duration
 	MetricsAddr         string
-	// AllowPrivateURLs lets media URLs reach loopback and private
+	// AllowPrivateURLs lets media URLs and webhook endpoints reach loopback and private
 	// addresses, over plain http too: development and tests only.
 	AllowPrivateURLs     bool
 	MaxSockets           int

@@ -31,6 +31,7 @@ import (
 	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/usage"
+	"github.com/apiws/apiws/webhooks"
 	"github.com/apiws/apiws/whatsapp"
 )
 
@@ -121,6 +122,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 			{"call log", svc.usage.Run},
 			{"mail", svc.mailer.Run},
 			{"retention", svc.privacy.Run},
+			{"webhooks", svc.deliverer.Run},
 		},
 	}
 	log.Info("listening", "addr", a.addr.String(), "database", string(in.db.Dialect), "redis", cfg.RedisURL != "", "instance", svc.owners.ID())
@@ -168,14 +170,16 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 
 // services are the domain services of the server.
 type services struct {
-	mailer   *mail.Sender
-	accounts *accounts.Service
-	usage    *usage.Service
-	owners   *ownership.Manager
-	events   *eventlog.Log
-	numbers  *numbers.Service
-	messages *messaging.Service
-	privacy  *privacy.Service
+	mailer    *mail.Sender
+	accounts  *accounts.Service
+	usage     *usage.Service
+	owners    *ownership.Manager
+	events    *eventlog.Log
+	numbers   *numbers.Service
+	messages  *messaging.Service
+	privacy   *privacy.Service
+	webhooks  *webhooks.Service
+	deliverer *webhooks.Deliverer
 }
 
 // openServices makes the services, each given what it uses, and the
@@ -235,13 +239,27 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	svc.privacy = privacy.New(in.db, privacy.Options{
 		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify, Log: log,
 	})
+	// Any instance delivers webhooks: a commit that queued deliveries wakes
+	// the deliverers of every instance through the bus.
+	svc.deliverer, err = webhooks.NewDeliverer(in.db, webhooks.DelivererOptions{
+		Owner: svc.owners.ID(), SecretKey: cfg.SecretKey, AllowPrivate: cfg.AllowPrivateURLs, Bus: in.bus, Data: svc.events,
+		MailQueued: svc.mailer.Notify, Log: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	in.db.OnDeliveriesQueued(svc.deliverer.Nudge)
+	svc.webhooks, err = webhooks.New(in.db, webhooks.Options{SecretKey: cfg.SecretKey, AllowPrivate: cfg.AllowPrivateURLs, Queued: svc.deliverer.Nudge})
+	if err != nil {
+		return nil, err
+	}
 	return svc, nil
 }
 
 // newHandler is the HTTP side: the GraphQL API over the services, the
 // dashboard, the playground, health and metrics.
 func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server.Server {
-	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy})
+	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks})
 	srv := server.New(server.Config{
 		Production:       cfg.Production,
 		AllowedOrigins:   cfg.AllowedOrigins,
@@ -276,6 +294,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	}, func() float64 { return float64(in.db.Statements()) }))
 	srv.Registry().MustRegister(ownershipCollectors(svc.owners, svc.messages)...)
 	srv.Registry().MustRegister(busCollectors(in.bus)...)
+	srv.Registry().MustRegister(svc.deliverer.Collectors()...)
 	return srv
 }
 

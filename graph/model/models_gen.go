@@ -191,3 +191,26 @@ type UpdateAccountInput struct {
 	Business        *apiws.BusinessDetails `json:"business,omitempty"`
 	CurrentPassword *string                `json:"currentPassword,omitempty"`
 }
+
+type WebhookDeliveryConnection struct {
+	Edges      []*WebhookDeliveryEdge `json:"edges"`
+	PageInfo   *PageInfo              `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string                 `json:"cursor"`
+	Node   *apiws.WebhookDelivery `json:"node"`
+}
+
+type WebhookEndpointPayload struct {
+	WebhookEndpoint *apiws.WebhookEndpoint `json:"webhookEndpoint,omitempty"`
+	UserErrors      []*apiws.Error         `json:"userErrors"`
+}
+
+type WebhookSecretPayload struct {
+	WebhookEndpoint *apiws.WebhookEndpoint `json:"webhookEndpoint,omitempty"`
+	// whsec_..., shown once.
+	Secret     *string        `json:"secret,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
