@@ -211,17 +211,37 @@ func TestWebhooks(t *testing.T) {
 			}
 			last = n
 		}
-		// The filters: no delivery for the other number's or the other
-		// type's endpoint.
-		for _, id := range []string{byNumber, byType} {
-			r := gql(t, base, token, webhookDeliver, map[string]any{"id": id})
-			if n := get(r.Data, "node", "deliveries", "totalCount"); n != float64(0) {
-				t.Fatalf("endpoint %s has %v deliveries: %+v", id, n, r)
+		// The filters: the other type's endpoint gets nothing, the other
+		// number's only that number's events (its status changes).
+		r := gql(t, base, token, webhookDeliver, map[string]any{"id": byType})
+		if n := get(r.Data, "node", "deliveries", "totalCount"); n != float64(0) || len(recv.of("/received")) != 0 {
+			t.Fatalf("the MESSAGE_RECEIVED endpoint has %v deliveries: %+v", n, r)
+		}
+		r = gql(t, base, token, webhookDeliver, map[string]any{"id": byNumber, "first": 100})
+		for _, e := range get(r.Data, "node", "deliveries", "edges").([]any) {
+			if str(e, "node", "eventType") != "NUMBER_STATUS" {
+				t.Fatalf("the other number's endpoint got %+v", e)
 			}
 		}
-		if len(recv.of("/other-number"))+len(recv.of("/received")) != 0 {
-			t.Fatal("a filtered endpoint received a delivery")
+		for _, h := range recv.of("/other-number") {
+			if h.Body.Type != "NUMBER_STATUS" || str(h.Body.Data, "numberId") != other {
+				t.Fatalf("the other number's endpoint got %+v", h)
+			}
 		}
+	})
+
+	t.Run("an inbound message is delivered with its content, which then leaves transit", func(t *testing.T) {
+		send(t, base, token, map[string]any{"numberId": num, "to": "+14155550003", "text": "echo me"}) // 0003 answers with an echo
+		eventually(t, "the MESSAGE_RECEIVED", 20*time.Second, func() bool { return len(recv.of("/received")) == 1 })
+		h := recv.of("/received")[0]
+		if h.Body.Type != "MESSAGE_RECEIVED" || str(h.Body.Data, "content", "text") != "echo me" || str(h.Body.Data, "numberId") != num ||
+			!strings.HasPrefix(str(h.Body.Data, "message", "id"), "msg_") || str(h.Body.Data, "cursor") != *h.Body.Cursor {
+			t.Fatalf("MESSAGE_RECEIVED = %+v", h)
+		}
+		// Every enabled endpoint selecting it has it: the content goes.
+		eventually(t, "the transit row to go", 10*time.Second, func() bool {
+			return countRows(t, serverOf(t, base).dbURL, "inbound_transit") == 0
+		})
 	})
 
 	t.Run("deliveries page newest first", func(t *testing.T) {
