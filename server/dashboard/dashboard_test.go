@@ -115,7 +115,8 @@ func TestReferencedAssets(t *testing.T) {
 		}
 	}
 	visit("/")
-	for _, want := range []string{"/dashboard/assets/app.js", "/dashboard/assets/views/privacy.js", "/dashboard/assets/chart.js"} {
+	for _, want := range []string{"/dashboard/assets/app.js", "/dashboard/assets/views/privacy.js", "/dashboard/assets/chart.js",
+		"/dashboard/assets/views/events.js", "/dashboard/assets/views/webhooks.js"} {
 		if !seen[want] {
 			t.Errorf("%s is not reached from the page", want)
 		}

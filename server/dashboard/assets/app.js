@@ -11,6 +11,7 @@ import { renderMessages } from './views/messages.js';
 import { renderEvents } from './views/events.js';
 import { renderUsage } from './views/usage.js';
 import { renderKeys } from './views/keys.js';
+import { renderWebhooks } from './views/webhooks.js';
 import { renderPrivacy } from './views/privacy.js';
 import { renderSettings } from './views/settings.js';
 import { renderBanners } from './views/banners.js';
@@ -21,6 +22,7 @@ const SCREENS = {
   events: renderEvents,
   usage: renderUsage,
   keys: renderKeys,
+  webhooks: renderWebhooks,
   privacy: renderPrivacy,
   settings: renderSettings,
 };

@@ -54,6 +54,54 @@ export function field(label, control, hint) {
     hint ? h('small', { class: 'muted' }, hint) : null);
 }
 
+let slots = 0;
+
+// errorSlot is where showUserErrors puts the errors of the input field
+// name (the last element of a userError's field path); the controls given
+// are described by it and marked invalid while it holds an error.
+export function errorSlot(name, ...controls) {
+  const id = `error-${++slots}`;
+  for (const c of controls) c.setAttribute('aria-describedby', id);
+  return h('small', { class: 'field-error', id, dataset: { errorFor: name } });
+}
+
+// showUserErrors shows a payload's userErrors in form: each next to its
+// field (the form's errorSlot for it), the rest in the form's .form-error;
+// the first control at fault gets the focus. It returns whether there were
+// any errors; called with none, it clears the form's errors.
+export function showUserErrors(form, errors) {
+  for (const s of form.querySelectorAll('[data-error-for]')) s.textContent = '';
+  for (const c of form.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
+  const general = form.querySelector('.form-error');
+  if (general) general.textContent = '';
+  let first = null;
+  for (const e of errors || []) {
+    const name = e.field && e.field[e.field.length - 1];
+    const slot = name && [...form.querySelectorAll('[data-error-for]')].find((s) => s.dataset.errorFor === name);
+    const out = slot || general;
+    if (!out) continue;
+    out.textContent = out.textContent ? `${out.textContent} ${e.message}` : e.message;
+    if (!slot) continue;
+    const controls = form.querySelectorAll(`[aria-describedby="${slot.id}"]`);
+    for (const c of controls) c.setAttribute('aria-invalid', 'true');
+    first = first || controls[0];
+  }
+  if (first) first.focus();
+  return Boolean(errors && errors.length);
+}
+
+// copyText puts text on the clipboard, falling back to selecting it in
+// input when the browser refuses clipboard access.
+export async function copyText(text, input) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch (e) {
+    input.select();
+    return document.execCommand && document.execCommand('copy');
+  }
+}
+
 // formValues reads a form's named controls; checkboxes sharing a name give
 // the list of checked values, a lone checkbox a boolean.
 export function formValues(form) {

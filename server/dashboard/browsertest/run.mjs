@@ -10,7 +10,9 @@
 // Any console error, uncaught exception, failed request, HTTP error, CSP
 // violation or request to another origin fails the run.
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +45,8 @@ async function startApiws(dir) {
     APIWS_MAIL_DIR: join(dir, 'mail'),
     APIWS_SANDBOX_DELAY: '0.5',
     APIWS_SECRET_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
+    // The webhook test's receiver listens on 127.0.0.1, over plain http.
+    APIWS_ALLOW_PRIVATE_URLS: 'true',
   };
   delete env.APIWS_REDIS_URL;
   delete env.APIWS_SMTP_URL;
@@ -68,6 +72,39 @@ async function api(base, token, query, variables) {
     body: JSON.stringify({ query, variables }),
   });
   return res.json();
+}
+
+// startReceiver runs a webhook endpoint on a free local port: it answers
+// 200 to every request and keeps each one's headers and body.
+async function startReceiver() {
+  const got = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      got.push({ path: req.url, headers: req.headers, body });
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return { url: `http://127.0.0.1:${server.address().port}/hook`, got, close: () => server.close() };
+}
+
+// signedWith reports whether a delivery's webhook-signature header holds
+// the Standard Webhooks signature of its id, timestamp and body by secret.
+function signedWith(secret, d) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const mac = createHmac('sha256', key).update(`${d.headers['webhook-id']}.${d.headers['webhook-timestamp']}.${d.body}`).digest('base64');
+  return (d.headers['webhook-signature'] || '').split(' ').includes(`v1,${mac}`);
+}
+
+// until waits, up to a deadline, for check() to hold.
+async function until(what, check, timeout = 15000) {
+  for (const end = Date.now() + timeout; !(await check());) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
 }
 
 // mailedCode waits for the newest mail carrying a verification code (mail
@@ -272,6 +309,105 @@ test('keys', async ({ page, base }) => {
   const refused = await api(base, secret, '{ viewer { id } }');
   if (!refused.errors || refused.errors[0].extensions.code !== 'UNAUTHENTICATED') problem(`revoked key: ${JSON.stringify(refused)}`);
   await shot(page, 'api-keys');
+});
+
+test('webhooks', async ({ page, base, token, receiver }) => {
+  await page.goto(base + '/#/webhooks');
+  const form = '#create-webhook';
+  // The form is built again once the numbers are known.
+  await page.locator(`${form} input[name=numberIds]`).first().waitFor();
+  // A URL that is not https is refused next to the URL field.
+  await page.fill(`${form} [name=url]`, 'ftp://127.0.0.1/hook');
+  await page.click(`${form} button[type=submit]`);
+  await waitText(page, `${form} [data-error-for=url]`, 'https');
+  if (await page.getAttribute(`${form} [name=url]`, 'aria-invalid') !== 'true') problem('the URL field is not marked invalid');
+  await shot(page, 'webhook-invalid-url');
+
+  await page.fill(`${form} [name=url]`, receiver.url);
+  await page.fill(`${form} [name=description]`, 'Order updates');
+  await page.check(`${form} input[name=types][value=MESSAGE_STATUS]`);
+  await page.click(`${form} button[type=submit]`);
+  await page.locator('#webhook-secret .secret').waitFor();
+  if (await page.locator(`${form} [data-error-for=url]`).innerText()) problem('the URL error stayed after a valid URL');
+  const secret = await page.inputValue('#webhook-secret .secret');
+  if (!/^whsec_[A-Za-z0-9+/=]{40,}$/.test(secret)) problem(`secret is ${secret}`);
+  await waitText(page, '#webhook-secret', 'you won\'t see it again');
+  await page.click('#copy-webhook-secret');
+  await waitText(page, '#webhook-secret', 'Copied');
+  if (await page.evaluate(() => navigator.clipboard.readText()) !== secret) problem('the copy button did not copy the webhook secret');
+  const row = '#webhooks tr[data-endpoint-id]';
+  await waitText(page, `${row} .status`, 'ENABLED');
+  await waitText(page, row, 'Message status');
+  await shot(page, 'webhook-created');
+  await page.click('#webhook-secret button:has-text("I have saved it")');
+  if ((await page.content()).includes(secret)) problem('the secret is still in the page');
+
+  // A ping opens the endpoint's deliveries; it succeeds, signed with the
+  // secret shown.
+  await page.click(`${row} button:has-text("Ping")`);
+  const delivery = '#deliveries tr[data-delivery-id]';
+  const pinged = `${delivery}[data-event-type="PING"][data-status="SUCCEEDED"]`;
+  await page.locator(pinged).waitFor({ timeout: 20000 });
+  const pingId = await page.getAttribute(pinged, 'data-delivery-id');
+  const ping = receiver.got.find((r) => r.headers['webhook-id'] === pingId);
+  if (!ping || ping.path !== '/hook' || JSON.parse(ping.body).type !== 'PING') problem(`the receiver got no PING ${pingId}: ${JSON.stringify(receiver.got)}`);
+  else if (!signedWith(secret, ping)) problem('the PING does not verify with the secret shown');
+
+  // Events queue deliveries, which show up by themselves.
+  const numbers = await api(base, token, '{ viewer { numbers(status: [CONNECTED]) { edges { node { id } } } } }');
+  const numberId = numbers.data.viewer.numbers.edges[0].node.id;
+  await api(base, token, SEND, { input: { numberId, to: '+14155550123', text: 'webhooks, live' } });
+  await page.locator(`${delivery}[data-event-type="MESSAGE_STATUS"][data-status="SUCCEEDED"]`).first().waitFor({ timeout: 20000 });
+  await page.selectOption('#delivery-status', 'FAILED');
+  await waitText(page, '#deliveries', 'No failed deliveries');
+  await page.selectOption('#delivery-status', 'SUCCEEDED');
+  await page.locator(pinged).waitFor();
+  if (await page.locator(`${delivery}:not([data-status="SUCCEEDED"])`).count()) problem('the status filter let other deliveries through');
+  await page.selectOption('#delivery-status', '');
+
+  // Replaying from 0 queues the log's message statuses again: more than a
+  // page of them, the next page a click away.
+  await page.fill('#replay-webhook [name=after]', '0');
+  await page.click('#replay-webhook button[type=submit]');
+  await waitText(page, '#toast', 'Replay queued');
+  await page.locator('#more-deliveries').waitFor({ timeout: 20000 });
+  await page.click('#more-deliveries');
+  await until('a second page of deliveries', async () => (await page.locator(delivery).count()) > 20);
+
+  // Edit: another type, and a description.
+  await page.fill('#edit-webhook [name=description]', 'Orders and replies');
+  await page.check('#edit-webhook input[name=types][value=MESSAGE_RECEIVED]');
+  await page.click('#edit-webhook button[type=submit]');
+  await waitText(page, row, 'Message received');
+  await waitText(page, row, 'Orders and replies');
+
+  // Rotating shows a new secret once; the next ping verifies with it.
+  page.once('dialog', (d) => d.accept());
+  await page.click('#rotate-webhook');
+  await waitText(page, '#webhook-secret', 'New signing secret');
+  const rotated = await page.inputValue('#webhook-secret .secret');
+  if (rotated === secret || !rotated.startsWith('whsec_')) problem(`rotated secret is ${rotated}`);
+  await page.click('#webhook-secret button:has-text("I have saved it")');
+  await page.click('#webhook-detail button:has-text("Ping")');
+  const pings = () => receiver.got.filter((r) => JSON.parse(r.body).type === 'PING');
+  await until('a second PING', () => pings().length >= 2, 20000);
+  const second = pings()[1];
+  await page.locator(`${delivery}[data-delivery-id="${second.headers['webhook-id']}"][data-status="SUCCEEDED"]`).waitFor();
+  if (!signedWith(rotated, second)) problem('the PING after rotation does not verify with the new secret');
+  if (!signedWith(secret, second)) problem('the PING after rotation is not signed with the previous secret too');
+
+  // Disabled, it cannot be pinged.
+  await page.click(`${row} button:has-text("Disable")`);
+  await waitText(page, `${row}[data-enabled="false"] .status`, 'DISABLED');
+  if (!(await page.locator(`${row} button:has-text("Ping")`).isDisabled())) problem('a disabled endpoint can be pinged');
+  await page.selectOption('#delivery-status', 'SUCCEEDED');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'webhooks');
+
+  page.once('dialog', (d) => d.accept());
+  await page.click('#delete-webhook');
+  await waitText(page, '#webhooks', 'No endpoints yet');
+  if (!(await page.locator('#webhook-detail').isHidden())) problem('the deleted endpoint\'s panel stayed open');
 });
 
 test('usage', async ({ page, base }) => {
@@ -494,6 +630,7 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'apiws-browsertest-'));
   const apiws = await startApiws(dir);
   console.log('apiws at', apiws.url);
+  const receiver = await startReceiver();
   const base = apiws.url;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -530,7 +667,7 @@ async function main() {
     });
     const sockets = await socketSpy(page, base);
 
-    ctx = { page, base, sockets, apiws, mailDir: join(dir, 'mail') };
+    ctx = { page, base, sockets, apiws, receiver, mailDir: join(dir, 'mail') };
     const intro = await api(base, '', '{ __type(name: "Mutation") { fields { name } } }');
     ctx.hasPrivacy = intro.data.__type.fields.some((f) => f.name === 'submitPrivacyRequest');
     mkdirSync(shots, { recursive: true });
@@ -566,6 +703,7 @@ async function main() {
   } finally {
     await browser.close();
     apiws.proc.kill('SIGTERM');
+    receiver.close();
     if (problems.length && process.env.DEBUG) console.log(apiws.log());
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // keys.js: API keys. A new key's secret is shown once, with a copy button;
 // afterwards only its prefix is known. Keys can be revoked.
 import { gql, userErrorText } from '../api.js';
-import { h, field, formValues, replace, when, day } from '../dom.js';
+import { h, field, formValues, replace, when, day, copyText } from '../dom.js';
 
 const KEY_FIELDS = 'id name prefix scopes createdAt lastUsedAt expiresAt revokedAt';
 const KEYS = `query ApiKeys { viewer { apiKeys { ${KEY_FIELDS} } } }`;
@@ -9,18 +9,6 @@ const CREATE = `mutation CreateApiKey($input: CreateApiKeyInput!) {
   createApiKey(input: $input) { secret apiKey { ${KEY_FIELDS} } userErrors { field code message } }
 }`;
 const REVOKE = `mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id) { apiKey { ${KEY_FIELDS} } userErrors { field code message } } }`;
-
-// copy puts text on the clipboard, falling back to selecting it when the
-// browser refuses clipboard access.
-async function copy(text, input) {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (e) {
-    input.select();
-    return document.execCommand && document.execCommand('copy');
-  }
-}
 
 export function renderKeys(app) {
   const rows = h('tbody');
@@ -72,7 +60,7 @@ export function renderKeys(app) {
         h('strong', {}, `Your new key "${key.name}"`),
         h('p', {}, 'Copy it now: this is the only time it is shown. apiws keeps only a hash of it.'),
         h('div', { class: 'copy-row' }, input,
-          h('button', { type: 'button', id: 'copy-secret', onclick: async () => { copied.textContent = (await copy(secret, input)) ? 'Copied.' : 'Press Ctrl+C to copy.'; } }, 'Copy'),
+          h('button', { type: 'button', id: 'copy-secret', onclick: async () => { copied.textContent = (await copyText(secret, input)) ? 'Copied.' : 'Press Ctrl+C to copy.'; } }, 'Copy'),
           copied),
         h('p', { class: 'muted' }, 'Use it as: Authorization: Bearer <key>'),
         h('button', { class: 'ghost small', type: 'button', onclick: () => { secretBox.hidden = true; replace(secretBox); } }, 'I have saved it')));
