@@ -91,7 +91,7 @@ export function renderWebhooks(app) {
   let openId = null;
   // The open endpoint's deliveries: the filter, the rows shown, and where
   // the next page starts.
-  const del = { status: '', items: [], endCursor: null, hasNext: false, total: 0 };
+  const del = { status: '', items: [], endCursor: null, hasNext: false, total: 0, seen: null };
   let pollTimer = null;
   let pollAt = Infinity;
   let hurryUntil = 0;
@@ -112,6 +112,8 @@ export function renderWebhooks(app) {
     onchange: () => {
       del.status = statusSelect.value;
       del.items = [];
+      del.seen = null;
+      replace(deliveryRows, h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Loading…')));
       loadDeliveries(false);
     },
   }, h('option', { value: '' }, 'Every status'), STATUSES.map((s) => h('option', { value: s }, s.toLowerCase())));
@@ -374,6 +376,7 @@ export function renderWebhooks(app) {
       del.endCursor = null;
       del.hasNext = false;
       del.total = 0;
+      del.seen = null;
       buildEditForm(e);
       buildReplayForm(e);
       drawDeliveries();
