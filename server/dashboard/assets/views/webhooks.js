@@ -85,13 +85,125 @@ function tag(text) {
   return h('span', { class: 'tag' }, text);
 }
 
+function deliveryRow(d) {
+  const last = d.lastAttemptAt
+    ? [when(d.lastAttemptAt), d.responseStatus ? h('div', { class: 'mono small' }, `HTTP ${d.responseStatus}`) : null]
+    : h('span', { class: 'muted' }, 'not yet');
+  return h('tr', { dataset: { deliveryId: d.id, status: d.status, eventType: d.eventType }, class: d.status === 'FAILED' ? 'failed-row' : null },
+    h('td', { class: 'nowrap' }, when(d.createdAt)),
+    h('td', {}, tag(typeLabel(d.eventType)), d.eventCursor ? h('div', { class: 'mono muted small' }, `cursor ${d.eventCursor}`) : null),
+    h('td', { class: 'status' }, pill(d.status)),
+    h('td', { class: 'num' }, d.attempts),
+    h('td', { class: 'nowrap' }, last),
+    h('td', { class: 'nowrap' }, d.nextAttemptAt ? when(d.nextAttemptAt) : '—'),
+    h('td', {}, d.error ? h('span', { class: 'error small' }, d.error) : null, h('div', { class: 'mono muted small' }, d.id)));
+}
+
+// deliveriesPanel lists one endpoint's deliveries, newest first, by
+// status, a page at a time. show(id) switches to an endpoint (null: none);
+// load(next) reads the next page, or the pages shown again; pending()
+// tells whether a delivery shown is still pending. gone is called when
+// the endpoint no longer exists.
+function deliveriesPanel(app, gone) {
+  let id = null;
+  let status = '';
+  let items = [];
+  let endCursor = null;
+  let hasNext = false;
+  let total = 0;
+  // What was drawn last: a poll that finds the same redraws nothing, so
+  // it takes away no focus and no selection.
+  let drawn = null;
+
+  const rows = h('tbody');
+  const count = h('span', { class: 'muted', id: 'delivery-count' });
+  const more = h('button', { type: 'button', class: 'ghost small', id: 'more-deliveries', hidden: true, onclick: () => load(true) }, 'Load more');
+  const statusSelect = h('select', {
+    name: 'status', id: 'delivery-status',
+    onchange: () => {
+      status = statusSelect.value;
+      reset();
+      replace(rows, h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Loading…')));
+      load(false);
+    },
+  }, h('option', { value: '' }, 'Every status'), STATUSES.map((s) => h('option', { value: s }, s.toLowerCase())));
+
+  function reset() {
+    items = [];
+    endCursor = null;
+    hasNext = false;
+    total = 0;
+    drawn = null;
+  }
+
+  function draw() {
+    const seen = JSON.stringify(items) + hasNext + total;
+    if (seen === drawn) return;
+    drawn = seen;
+    const which = status ? ` ${status.toLowerCase()}` : '';
+    replace(rows, items.length ? items.map(deliveryRow)
+      : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, status ? `No${which} deliveries.` : 'No deliveries yet: ping the endpoint, or wait for an event it selects.')));
+    count.textContent = `${total} ${total === 1 ? 'delivery' : 'deliveries'}${which}; ${items.length} shown.`;
+    more.hidden = !hasNext;
+  }
+
+  async function load(next) {
+    if (!id) return;
+    const asked = { id, status };
+    const vars = { id, status: status ? [status] : null };
+    if (next) Object.assign(vars, { first: PAGE, after: endCursor });
+    else vars.first = Math.min(MAX_PAGE, Math.max(PAGE, items.length));
+    try {
+      const node = (await gql(DELIVERIES, vars)).node;
+      // The panel moved on while this was asked.
+      if (asked.id !== id || asked.status !== status) return;
+      if (!node) {
+        gone();
+        return;
+      }
+      const c = node.deliveries;
+      const got = c.edges.map((e) => e.node);
+      if (next) {
+        const have = new Set(items.map((d) => d.id));
+        items.push(...got.filter((d) => !have.has(d.id)));
+      } else {
+        items = got;
+      }
+      endCursor = c.pageInfo.endCursor;
+      hasNext = c.pageInfo.hasNextPage;
+      total = c.totalCount;
+      draw();
+    } catch (err) {
+      app.toast(err.message, 'error');
+    }
+  }
+
+  return {
+    el: h('div', {},
+      h('div', { class: 'card-head deliveries-head' }, h('h3', {}, 'Deliveries'), field('Status', statusSelect), count),
+      h('table', { class: 'table', id: 'deliveries' },
+        h('thead', {}, h('tr', {}, ['Created', 'Event', 'Status', 'Attempts', 'Last attempt', 'Next attempt', 'Error'].map((t) => h('th', {}, t)))),
+        rows),
+      more),
+    show(endpointId) {
+      if (endpointId === id) {
+        load(false);
+        return;
+      }
+      id = endpointId;
+      reset();
+      draw();
+      load(false);
+    },
+    load,
+    pending: () => items.some((d) => d.status === 'PENDING'),
+  };
+}
+
 export function renderWebhooks(app) {
   let endpoints = [];
   const numbers = new Map();
   let openId = null;
-  // The open endpoint's deliveries: the filter, the rows shown, and where
-  // the next page starts.
-  const del = { status: '', items: [], endCursor: null, hasNext: false, total: 0, seen: null };
   let pollTimer = null;
   let pollAt = Infinity;
   let hurryUntil = 0;
@@ -99,25 +211,12 @@ export function renderWebhooks(app) {
   let loaded = false;
 
   const rows = h('tbody');
+  const deliveries = deliveriesPanel(app, () => close());
   const secretBox = h('div', { id: 'webhook-secret', hidden: true });
   const detail = h('section', { class: 'card', id: 'webhook-detail', hidden: true, 'aria-label': 'Endpoint' });
   const detailHead = h('div', { class: 'card-head' });
   const editBox = h('div');
   const replayBox = h('div');
-  const deliveryRows = h('tbody');
-  const deliveryCount = h('span', { class: 'muted', id: 'delivery-count' });
-  const more = h('button', { type: 'button', class: 'ghost small', id: 'more-deliveries', hidden: true, onclick: () => loadDeliveries(true) }, 'Load more');
-  const statusSelect = h('select', {
-    name: 'status', id: 'delivery-status',
-    onchange: () => {
-      del.status = statusSelect.value;
-      del.items = [];
-      del.seen = null;
-      replace(deliveryRows, h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Loading…')));
-      loadDeliveries(false);
-    },
-  }, h('option', { value: '' }, 'Every status'), STATUSES.map((s) => h('option', { value: s }, s.toLowerCase())));
-
   function numberName(id) {
     const n = numbers.get(id);
     return n ? n.label || n.phone || id : id;
@@ -305,85 +404,19 @@ export function renderWebhooks(app) {
     replace(replayBox, h('h3', {}, 'Replay'), form);
   }
 
-  function deliveryRow(d) {
-    const last = d.lastAttemptAt
-      ? [when(d.lastAttemptAt), d.responseStatus ? h('div', { class: 'mono small' }, `HTTP ${d.responseStatus}`) : null]
-      : h('span', { class: 'muted' }, 'not yet');
-    return h('tr', { dataset: { deliveryId: d.id, status: d.status, eventType: d.eventType }, class: d.status === 'FAILED' ? 'failed-row' : null },
-      h('td', { class: 'nowrap' }, when(d.createdAt)),
-      h('td', {}, tag(typeLabel(d.eventType)), d.eventCursor ? h('div', { class: 'mono muted small' }, `cursor ${d.eventCursor}`) : null),
-      h('td', { class: 'status' }, pill(d.status)),
-      h('td', { class: 'num' }, d.attempts),
-      h('td', { class: 'nowrap' }, last),
-      h('td', { class: 'nowrap' }, d.nextAttemptAt ? when(d.nextAttemptAt) : '—'),
-      h('td', {}, d.error ? h('span', { class: 'error small' }, d.error) : null, h('div', { class: 'mono muted small' }, d.id)));
-  }
-
-  function drawDeliveries() {
-    replace(deliveryRows, del.items.length ? del.items.map(deliveryRow)
-      : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, del.status ? `No ${del.status.toLowerCase()} deliveries.` : 'No deliveries yet: ping the endpoint, or wait for an event it selects.')));
-    deliveryCount.textContent = `${del.total} ${del.total === 1 ? 'delivery' : 'deliveries'}${del.status ? ` ${del.status.toLowerCase()}` : ''}; ${del.items.length} shown.`;
-    more.hidden = !del.hasNext;
-  }
-
-  // loadDeliveries reads the open endpoint's deliveries: the next page
-  // with next, else the first pages again (as many rows as are shown).
-  async function loadDeliveries(next) {
-    const id = openId;
-    if (!id) return;
-    const status = del.status;
-    const vars = { id, status: status ? [status] : null };
-    if (next) Object.assign(vars, { first: PAGE, after: del.endCursor });
-    else vars.first = Math.min(MAX_PAGE, Math.max(PAGE, del.items.length));
-    try {
-      const node = (await gql(DELIVERIES, vars)).node;
-      // The page moved on while this was asked.
-      if (disposed || id !== openId || status !== del.status) return;
-      if (!node) {
-        close();
-        return;
-      }
-      const c = node.deliveries;
-      const got = c.edges.map((e) => e.node);
-      if (next) {
-        const have = new Set(del.items.map((d) => d.id));
-        del.items.push(...got.filter((d) => !have.has(d.id)));
-      } else {
-        del.items = got;
-      }
-      del.endCursor = c.pageInfo.endCursor;
-      del.hasNext = c.pageInfo.hasNextPage;
-      del.total = c.totalCount;
-      const seen = JSON.stringify(del.items) + del.hasNext + del.total;
-      // Redrawn only when something changed: a poll must not take the
-      // focus or the selection away.
-      if (next || seen !== del.seen) drawDeliveries();
-      del.seen = seen;
-    } catch (err) {
-      app.toast(err.message, 'error');
-    }
-  }
-
   // openEndpoint shows an endpoint's panel: its edit and replay forms and
   // its deliveries; with focus, the panel takes the focus.
   function openEndpoint(id, focus) {
     const e = endpoints.find((x) => x.id === id);
     if (!e) return;
-    const again = openId === id;
-    openId = id;
-    if (!again) {
-      del.items = [];
-      del.endCursor = null;
-      del.hasNext = false;
-      del.total = 0;
-      del.seen = null;
+    if (openId !== id) {
       buildEditForm(e);
       buildReplayForm(e);
-      drawDeliveries();
     }
+    openId = id;
+    deliveries.show(id);
     detail.hidden = false;
     draw();
-    loadDeliveries(false);
     if (focus) {
       const title = detailHead.querySelector('h2');
       title.focus();
@@ -393,6 +426,7 @@ export function renderWebhooks(app) {
 
   function close() {
     openId = null;
+    deliveries.show(null);
     detail.hidden = true;
     draw();
   }
@@ -432,7 +466,7 @@ export function renderWebhooks(app) {
     return act(button, UPDATE, { input: { id: e.id, enabled } }, (p) => {
       app.toast(enabled ? `${e.url} enabled.` : `${e.url} disabled: it gets no deliveries until enabled.`);
       upsert(p.webhookEndpoint);
-      if (openId === e.id) loadDeliveries(false);
+      if (openId === e.id) deliveries.load(false);
     });
   }
 
@@ -480,8 +514,8 @@ export function renderWebhooks(app) {
     pollTimer = null;
     pollAt = Infinity;
     if (disposed) return;
-    if (document.visibilityState === 'visible') await Promise.all([load(), loadDeliveries(false)]);
-    const busy = Date.now() < hurryUntil || del.items.some((d) => d.status === 'PENDING');
+    if (document.visibilityState === 'visible') await Promise.all([load(), deliveries.load(false)]);
+    const busy = Date.now() < hurryUntil || deliveries.pending();
     poll(busy ? FAST_POLL : SLOW_POLL);
   }
 
@@ -502,14 +536,7 @@ export function renderWebhooks(app) {
 
   const stopEvents = app.rt.subscribe(EVENTS, () => ({}), () => hurry(1000), () => {});
 
-  replace(detail, detailHead,
-    h('div', { class: 'grid two' }, editBox, replayBox),
-    h('div', { class: 'card-head deliveries-head' }, h('h3', {}, 'Deliveries'),
-      field('Status', statusSelect), deliveryCount),
-    h('table', { class: 'table', id: 'deliveries' },
-      h('thead', {}, h('tr', {}, ['Created', 'Event', 'Status', 'Attempts', 'Last attempt', 'Next attempt', 'Error'].map((t) => h('th', {}, t)))),
-      deliveryRows),
-    more);
+  replace(detail, detailHead, h('div', { class: 'grid two' }, editBox, replayBox), deliveries.el);
 
   buildCreateForm();
   load().then(() => poll(SLOW_POLL));
@@ -527,6 +554,7 @@ export function renderWebhooks(app) {
       detail),
     dispose() {
       disposed = true;
+      deliveries.show(null);
       clearTimeout(pollTimer);
       stopEvents();
     },
