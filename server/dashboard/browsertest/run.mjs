@@ -381,6 +381,15 @@ test('webhooks', async ({ page, base, token, receiver }) => {
   await waitText(page, row, 'Message received');
   await waitText(page, row, 'Orders and replies');
 
+  // An inbound message reaches the endpoint with its content; delivered, the
+  // content is no longer in transit (checked in the events feed below).
+  const echo = `an echo for the webhook ${Date.now()}`;
+  await api(base, token, SEND, { input: { numberId, to: '+14155550003', text: echo } });
+  const inbound = () => receiver.got.find((r) => r.body.includes(echo) && JSON.parse(r.body).type === 'MESSAGE_RECEIVED');
+  await until('the MESSAGE_RECEIVED delivery', () => Boolean(inbound()), 20000);
+  await page.locator(`${delivery}[data-delivery-id="${inbound().headers['webhook-id']}"][data-status="SUCCEEDED"]`).waitFor({ timeout: 20000 });
+  const inboundCursor = JSON.parse(inbound().body).cursor;
+
   // Rotating shows a new secret once; the next ping verifies with it.
   page.once('dialog', (d) => d.accept());
   await page.click('#rotate-webhook');
@@ -408,6 +417,13 @@ test('webhooks', async ({ page, base, token, receiver }) => {
   await page.click('#delete-webhook');
   await waitText(page, '#webhooks', 'No endpoints yet');
   if (!(await page.locator('#webhook-detail').isHidden())) problem('the deleted endpoint\'s panel stayed open');
+
+  await page.goto(base + '/#/events');
+  await page.fill('#event-replay [name=after]', String(BigInt(inboundCursor) - 1n));
+  await page.click('#event-replay button[type=submit]');
+  await waitText(page, `#events tr[data-cursor="${inboundCursor}"] .detail`, 'Content no longer in transit');
+  if ((await page.locator('#events').innerText()).includes(echo)) problem('the events feed shows content no longer in transit');
+  await shot(page, 'events-out-of-transit');
 });
 
 test('usage', async ({ page, base }) => {
