@@ -34,6 +34,29 @@ func (db *DB) ClaimWebhookEndpoints(ctx context.Context, owner string, now, unti
 	return eps, translate(err)
 }
 
+// NextWebhookWake returns when a deliverer may next find an endpoint to
+// claim: the earliest next attempt of a pending delivery, or, when one is
+// due already (its endpoint leased), the end of the first lease to end;
+// zero when no delivery is pending or no lease holds one back.
+func (db *DB) NextWebhookWake(ctx context.Context, now time.Time) (time.Time, error) {
+	var due []time.Time
+	err := db.Bun.NewSelect().Model((*webhookDelivery)(nil)).Column("next_attempt_at").
+		Where("status = ? AND next_attempt_at IS NOT NULL", apiws.DeliveryPending).OrderExpr("next_attempt_at").Limit(1).Scan(ctx, &due)
+	if err != nil || len(due) == 0 {
+		return time.Time{}, translate(err)
+	}
+	if due[0].After(now) {
+		return due[0], nil
+	}
+	var leases []time.Time
+	err = db.Bun.NewSelect().Model((*WebhookEndpoint)(nil)).Column("lease_until").
+		Where("lease_until > ?", now).OrderExpr("lease_until").Limit(1).Scan(ctx, &leases)
+	if err != nil || len(leases) == 0 {
+		return time.Time{}, translate(err)
+	}
+	return leases[0], nil
+}
+
 // LeaseOf is the lease a claim gave owner on e.
 func LeaseOf(e *WebhookEndpoint, owner string) WebhookLease {
 	return WebhookLease{EndpointID: e.ID, Owner: owner, Token: e.LeaseToken}
@@ -58,11 +81,16 @@ func (db *DB) ReleaseWebhookLease(ctx context.Context, l WebhookLease) error {
 	return translate(err)
 }
 
-// holdLease checks, within tx, that l holds at now, and locks the
-// endpoint's row until tx ends.
-func holdLease(ctx context.Context, tx bun.Tx, l WebhookLease, now time.Time) (bool, error) {
-	res, err := tx.NewUpdate().Model((*WebhookEndpoint)(nil)).Set("lease_token = lease_token").
-		Where("id = ? AND lease_owner = ? AND lease_token = ? AND lease_until > ?", l.EndpointID, l.Owner, l.Token, now).Exec(ctx)
+// holdLease checks, within tx, that l holds at now, extends it to until
+// (when later than now), and locks the endpoint's row until tx ends.
+func holdLease(ctx context.Context, tx bun.Tx, l WebhookLease, now, until time.Time) (bool, error) {
+	q := tx.NewUpdate().Model((*WebhookEndpoint)(nil))
+	if until.After(now) {
+		q = q.Set("lease_until = ?", until)
+	} else {
+		q = q.Set("lease_token = lease_token")
+	}
+	res, err := q.Where("id = ? AND lease_owner = ? AND lease_token = ? AND lease_until > ?", l.EndpointID, l.Owner, l.Token, now).Exec(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -93,14 +121,14 @@ func (db *DB) LogEvents(ctx context.Context, accountID string, seqs []int64) ([]
 
 // RecordAttempt writes the outcome of an attempt of d (its Status,
 // Attempts, times, ResponseStatus and Error as the caller set them) if l
-// still holds at now, and the endpoint's health: a success clears
+// still holds at now, extending l to until, and the endpoint's health: a success clears
 // FailingSince, a failure starts it. After a success of a logged event, the
 // event's transit content goes once every enabled endpoint's delivery of
 // it succeeded. held is false, and nothing written, when the lease was
 // lost; failingSince is the endpoint's after the attempt.
-func (db *DB) RecordAttempt(ctx context.Context, l WebhookLease, d *apiws.WebhookDelivery, now time.Time) (held bool, failingSince *time.Time, err error) {
+func (db *DB) RecordAttempt(ctx context.Context, l WebhookLease, d *apiws.WebhookDelivery, now, until time.Time) (held bool, failingSince *time.Time, err error) {
 	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		held, err = holdLease(ctx, tx, l, now)
+		held, err = holdLease(ctx, tx, l, now, until)
 		if err != nil || !held {
 			return err
 		}
@@ -155,7 +183,7 @@ func (db *DB) DisableWebhookEndpoint(ctx context.Context, l WebhookLease, reason
 	held := false
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		held, err = holdLease(ctx, tx, l, now)
+		held, err = holdLease(ctx, tx, l, now, time.Time{})
 		if err != nil || !held {
 			return err
 		}

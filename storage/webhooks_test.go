@@ -111,6 +111,10 @@ func TestWebhookLeases(t *testing.T) {
 		if b, err := db.ClaimWebhookEndpoints(ctx, "b", now, now.Add(30*time.Second), 10); err != nil || len(b) != 0 {
 			t.Fatalf("claim b while a holds = %d, %v", len(b), err)
 		}
+		// Due, but leased: the next chance is the end of a's leases.
+		if w, err := db.NextWebhookWake(ctx, now); err != nil || w.Sub(now.Add(30*time.Second)).Abs() > time.Millisecond {
+			t.Fatalf("next wake while leased = %v, %v", w, err)
+		}
 		// a's leases expire: b takes them, and a can no longer record.
 		later := now.Add(31 * time.Second)
 		b, err := db.ClaimWebhookEndpoints(ctx, "b", later, later.Add(30*time.Second), 10)
@@ -127,7 +131,7 @@ func TestWebhookLeases(t *testing.T) {
 		if stale.EndpointID != e1.ID {
 			stale = storage.LeaseOf(a[1], "a")
 		}
-		if held, _, err := db.RecordAttempt(ctx, stale, d, later); err != nil || held {
+		if held, _, err := db.RecordAttempt(ctx, stale, d, later, later.Add(30*time.Second)); err != nil || held {
 			t.Fatalf("stale record = %v, %v", held, err)
 		}
 		lease := func(id string) storage.WebhookLease {
@@ -139,7 +143,7 @@ func TestWebhookLeases(t *testing.T) {
 			t.Fatalf("no lease of %s", id)
 			return storage.WebhookLease{}
 		}
-		if held, fs, err := db.RecordAttempt(ctx, lease(e1.ID), d, later); err != nil || !held || fs != nil {
+		if held, fs, err := db.RecordAttempt(ctx, lease(e1.ID), d, later, later.Add(30*time.Second)); err != nil || !held || fs != nil {
 			t.Fatalf("record = %v, %v, %v", held, fs, err)
 		}
 		if content(t, db, acc.ID, ev.Seq) == nil {
@@ -150,14 +154,17 @@ func TestWebhookLeases(t *testing.T) {
 		d2, _ := db.DueDeliveries(ctx, e2.ID, later, 10)
 		next := later.Add(5 * time.Second)
 		d2[0].Attempts, d2[0].LastAttemptAt, d2[0].NextAttemptAt, d2[0].ResponseStatus = 1, &later, &next, ptr(500)
-		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], later); err != nil || !held || fs == nil || fs.Sub(later).Abs() > time.Millisecond {
+		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], later, later.Add(30*time.Second)); err != nil || !held || fs == nil || fs.Sub(later).Abs() > time.Millisecond {
 			t.Fatalf("record failure = %v, %v, %v", held, fs, err)
 		}
 		if due, _ := db.DueDeliveries(ctx, e2.ID, later, 10); len(due) != 0 {
 			t.Fatalf("a failed delivery is due before its next attempt: %v", due)
 		}
+		if w, err := db.NextWebhookWake(ctx, later); err != nil || w.Sub(next).Abs() > time.Millisecond {
+			t.Fatalf("next wake = %v, %v; want the retry at %v", w, err, next)
+		}
 		d2[0].Status, d2[0].Attempts, d2[0].NextAttemptAt = apiws.DeliverySucceeded, 2, nil
-		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], next); err != nil || !held || fs != nil {
+		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], next, next.Add(30*time.Second)); err != nil || !held || fs != nil {
 			t.Fatalf("record success = %v, %v, %v", held, fs, err)
 		}
 		if n, _ := db.Bun.NewSelect().Model((*storage.InboundTransit)(nil)).Count(ctx); n != 0 {

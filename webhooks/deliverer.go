@@ -24,7 +24,7 @@ import (
 // Defaults of DelivererOptions.
 const (
 	DefaultTimeout  = 10 * time.Second
-	DefaultPoll     = time.Second
+	DefaultPoll     = 5 * time.Second
 	DefaultLease    = 30 * time.Second
 	DefaultParallel = 16
 )
@@ -35,6 +35,10 @@ const failingLimit = 72 * time.Hour
 
 // responseLimit is how much of a response body is read.
 const responseLimit = 4 << 10
+
+// leaseMargin is the time a lease must hold beyond an attempt's timeout
+// for the attempt to start: enough to record its outcome.
+const leaseMargin = 5 * time.Second
 
 // dueBatch is how many due deliveries of an endpoint are read at a time.
 const dueBatch = 50
@@ -66,8 +70,9 @@ type DelivererOptions struct {
 	Jitter func() float64
 	// Timeout bounds an attempt (DefaultTimeout); Lease is how long a
 	// claim of an endpoint lasts (DefaultLease, more than Timeout); Poll is
-	// how often due retries and expired leases are looked for
-	// (DefaultPoll); Parallel is how many endpoints are served at once
+	// the longest the deliverer sleeps without a nudge (DefaultPoll; it
+	// wakes by itself when a retry is due or a lease that holds one back
+	// ends); Parallel is how many endpoints are served at once
 	// (DefaultParallel).
 	Timeout  time.Duration
 	Lease    time.Duration
@@ -118,7 +123,7 @@ func NewDeliverer(db *storage.DB, opt DelivererOptions) (*Deliverer, error) {
 		opt.Parallel = DefaultParallel
 	}
 	transport := publicnet.Policy{AllowPrivate: opt.AllowPrivate}.Transport()
-	transport.MaxIdleConnsPerHost = 4
+	transport.MaxIdleConnsPerHost = opt.Parallel
 	return &Deliverer{
 		db: db, seal: s, opt: opt,
 		client: &http.Client{
@@ -178,8 +183,8 @@ func (d *Deliverer) Run(ctx context.Context) error {
 		}
 	})
 	slots := make(chan struct{}, d.opt.Parallel)
-	poll := time.NewTicker(d.opt.Poll)
-	defer poll.Stop()
+	timer := time.NewTimer(d.opt.Poll)
+	defer timer.Stop()
 	for {
 		if free := cap(slots) - len(slots); free > 0 {
 			now := d.opt.Now().UTC()
@@ -195,13 +200,29 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				})
 			}
 		}
+		timer.Reset(d.nextWake(ctx))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-d.wake:
-		case <-poll.C:
+		case <-timer.C:
 		}
 	}
+}
+
+// minWake bounds how often the deliverer wakes by itself.
+const minWake = 20 * time.Millisecond
+
+// nextWake is how long to sleep unless woken: until the next retry is due
+// or a lease that holds one back ends, at most Poll (which catches a lost
+// nudge).
+func (d *Deliverer) nextWake(ctx context.Context) time.Duration {
+	now := d.opt.Now()
+	next, err := d.db.NextWebhookWake(ctx, now.UTC())
+	if err != nil || next.IsZero() {
+		return d.opt.Poll
+	}
+	return min(max(next.Sub(now), minWake), d.opt.Poll)
 }
 
 // relay passes nudges on to every instance through the bus (or, without
@@ -248,6 +269,10 @@ func (d *Deliverer) serve(ctx context.Context, e *storage.WebhookEndpoint) {
 		d.opt.Log.Error("open webhook secret", "endpoint", e.ID, "err", err)
 		return
 	}
+	var until time.Time // how long the lease holds; renewed before the first attempt
+	if e.LeaseUntil != nil {
+		until = *e.LeaseUntil
+	}
 	for ctx.Err() == nil {
 		due, err := d.db.DueDeliveries(ctx, e.ID, d.opt.Now().UTC(), dueBatch)
 		if err != nil || len(due) == 0 {
@@ -258,12 +283,20 @@ func (d *Deliverer) serve(ctx context.Context, e *storage.WebhookEndpoint) {
 		}
 		bodies := d.render(ctx, e, due)
 		for _, del := range due {
-			now := d.opt.Now().UTC()
-			held, err := d.db.RenewWebhookLease(ctx, lease, now, now.Add(d.opt.Lease))
-			if err != nil || !held || ctx.Err() != nil {
+			// An attempt starts only with time enough left on the lease to
+			// be recorded under it.
+			if now := d.opt.Now().UTC(); until.Sub(now) < d.opt.Timeout+leaseMargin {
+				held, err := d.db.RenewWebhookLease(ctx, lease, now, now.Add(d.opt.Lease))
+				if err != nil || !held {
+					return
+				}
+				until = now.Add(d.opt.Lease)
+			}
+			if ctx.Err() != nil {
 				return
 			}
-			if !d.attempt(ctx, e, lease, del, bodies[del.ID], keys) {
+			var ok bool
+			if until, ok = d.attempt(ctx, e, lease, del, bodies[del.ID], keys); !ok {
 				return
 			}
 		}
@@ -363,10 +396,10 @@ func (d *Deliverer) renderBatch(ctx context.Context, evs []*apiws.LogEvent, now 
 	return nil
 }
 
-// attempt makes one attempt of del and records it; false when the
-// endpoint's service should stop (lease lost, endpoint disabled, ctx
-// ended).
-func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lease storage.WebhookLease, del *apiws.WebhookDelivery, body []byte, keys [][]byte) bool {
+// attempt makes one attempt of del and records it, extending the lease;
+// it returns the lease's new end, and false when the endpoint's service
+// should stop (lease lost, endpoint disabled, ctx ended).
+func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lease storage.WebhookLease, del *apiws.WebhookDelivery, body []byte, keys [][]byte) (time.Time, bool) {
 	var status int
 	var failure string
 	if body == nil {
@@ -375,7 +408,7 @@ func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lea
 		status, failure = d.post(ctx, e.URL, del.ID, body, keys)
 	}
 	if ctx.Err() != nil {
-		return false // cut short by shutdown: tried again later
+		return time.Time{}, false // cut short by shutdown: tried again later
 	}
 	end := d.opt.Now().UTC()
 	del.Attempts++
@@ -395,13 +428,14 @@ func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lea
 			del.Status, del.NextAttemptAt, outcome = apiws.DeliveryFailed, nil, "failed"
 		}
 	}
-	held, failingSince, err := d.db.RecordAttempt(context.WithoutCancel(ctx), lease, del, end)
+	until := end.Add(d.opt.Lease)
+	held, failingSince, err := d.db.RecordAttempt(context.WithoutCancel(ctx), lease, del, end, until)
 	if err != nil {
 		d.opt.Log.Error("record webhook attempt", "delivery", del.ID, "err", err)
-		return false
+		return time.Time{}, false
 	}
 	if !held {
-		return false
+		return time.Time{}, false
 	}
 	d.metrics.outcome(outcome)
 	if outcome == "succeeded" && del.EventCursor != nil {
@@ -414,10 +448,10 @@ func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lea
 	case failure != "" && failingSince != nil && end.Sub(*failingSince) >= failingLimit:
 		reason = "the endpoint failed for 3 days without one success"
 	default:
-		return true
+		return until, true
 	}
 	d.disable(ctx, e, lease, reason, end)
-	return false
+	return time.Time{}, false
 }
 
 // post makes one POST of body; it returns the response's status (0

@@ -88,6 +88,8 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 		"APIWS_RATE_LIMIT_PER_SECOND=0",
 		// The fan-out's thousands of subscribers share one credential.
 		"APIWS_MAX_SOCKETS=1000000",
+		// The webhook scenario's receiver is on loopback.
+		"APIWS_ALLOW_PRIVATE_URLS=true",
 		"APIWS_PPROF_ADDR=" + pprofAddr,
 		"APIWS_METRICS_ADDR=" + c.metricsAddr,
 	}

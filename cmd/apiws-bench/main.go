@@ -21,6 +21,9 @@
 //	fanout     N websocket subscribers to messageStatus while messages are
 //	           sent: deliveries/s, latency (event at → arrival), missing and
 //	           duplicated events, and server memory per idle subscription
+//	webhooks   webhook deliveries of status events to 1 and 100 endpoints
+//	           on a loopback receiver: deliveries/s against a bare Go client
+//	           posting the same signed bodies, latency event → receipt
 //	baselines  pgbench single-row INSERT, a bare Redis publish loop; the
 //	           bare Redis → websocket relay runs with each fan-out
 //
@@ -80,7 +83,7 @@ type options struct {
 	serverLog     string
 }
 
-var allScenarios = []string{"baselines", "send", "pernumber", "queries", "fanout", "events"}
+var allScenarios = []string{"baselines", "send", "pernumber", "queries", "fanout", "events", "webhooks"}
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("apiws-bench", flag.ContinueOnError)
@@ -344,6 +347,19 @@ func (b *bench) runScenarios(ctx context.Context) error {
 				if err := b.eventsFanoutScenario(ctx, num, n, status); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	if b.want("webhooks") {
+		recv, err := startHookReceiver()
+		if err != nil {
+			return err
+		}
+		defer recv.close()
+		for _, n := range []int{1, 100} {
+			b.quiesce(ctx)
+			if err := b.webhooksScenario(ctx, recv, n); err != nil {
+				return err
 			}
 		}
 	}
