@@ -286,11 +286,11 @@ func (d *Deliverer) serve(ctx context.Context, e *storage.WebhookEndpoint) {
 			// An attempt starts only with time enough left on the lease to
 			// be recorded under it.
 			if now := d.opt.Now().UTC(); until.Sub(now) < d.opt.Timeout+leaseMargin {
+				// (The attempt's record extends it again.)
 				held, err := d.db.RenewWebhookLease(ctx, lease, now, now.Add(d.opt.Lease))
 				if err != nil || !held {
 					return
 				}
-				until = now.Add(d.opt.Lease)
 			}
 			if ctx.Err() != nil {
 				return
