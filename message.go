@@ -23,6 +23,9 @@ const (
 	KindVideo    MessageKind = "VIDEO"
 	KindLocation MessageKind = "LOCATION"
 	KindReaction MessageKind = "REACTION"
+	KindContact  MessageKind = "CONTACT"
+	KindPoll     MessageKind = "POLL"
+	KindSticker  MessageKind = "STICKER"
 	KindOther    MessageKind = "OTHER"
 )
 
@@ -250,14 +253,37 @@ type EventDetail struct {
 	Number *Number `json:"number,omitempty"`
 }
 
-// SendMessage is the input of a send.
+// SendMessage is the input of a send: a recipient (To, GroupID, or
+// neither with ReplyTo) and one kind of content (Text, with Media as its
+// caption; Media; Location; Contacts; or Poll).
 type SendMessage struct {
-	NumberID        string
-	To              string
-	Text            *string
-	Media           *MediaInput
+	NumberID string
+	To       *string
+	GroupID  *string
+	Text     *string
+	Media    *MediaInput
+	Location *Location
+	Contacts []*ContactCardInput
+	Poll     *PollInput
+	// ReplyTo is the id of a message of the same chat to quote.
+	ReplyTo *string
+	// Mentions are the phones mentioned in the text.
+	Mentions        []string
 	ClientReference *string
 	IdempotencyKey  *string
+}
+
+// ContactCardInput is a contact card to send.
+type ContactCardInput struct {
+	Name   string
+	Phones []string
+}
+
+// PollInput is a poll to send; SelectableCount defaults to 1.
+type PollInput struct {
+	Question        string
+	Options         []string
+	SelectableCount *int
 }
 
 // MediaInput is media to send: base64 Data or an https URL to fetch.

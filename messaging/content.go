@@ -13,6 +13,11 @@ type content struct {
 	Kind  apiws.MessageKind `json:"kind"`
 	Text  string            `json:"text,omitempty"`
 	Media *whatsapp.Media   `json:"media,omitempty"`
+	// Location, Contacts (each with its vCard) and Poll are the content of
+	// the kinds of the same names.
+	Location *apiws.Location     `json:"location,omitempty"`
+	Contacts []apiws.ContactCard `json:"contacts,omitempty"`
+	Poll     *apiws.Poll         `json:"poll,omitempty"`
 }
 
 func (c *content) marshal() []byte {

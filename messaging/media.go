@@ -29,6 +29,7 @@ var mediaRules = map[apiws.MessageKind]mediaRule{
 	apiws.KindVideo:    {16 << 20, []string{"video/mp4", "video/3gpp"}},
 	apiws.KindAudio:    {16 << 20, []string{"audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg"}},
 	apiws.KindDocument: {100 << 20, []string{"application/", "text/", "image/", "audio/", "video/"}},
+	apiws.KindSticker:  {1 << 20, []string{"image/webp"}},
 }
 
 // Media fetching limits.

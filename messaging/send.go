@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/phones"
@@ -34,37 +32,14 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	if err != nil {
 		return nil, err
 	}
-	var errs apiws.Errors
-	bad := func(code apiws.ErrorCode, f []string, msg string) {
-		errs = append(errs, &apiws.Error{Code: code, Field: f, Message: msg})
-	}
-	to, ok := phones.Normalize(in.To)
-	if !ok {
-		bad(apiws.EINVALID, field("to"), "is not a valid phone number in international form, e.g. +14155550123")
-	}
-	text := ""
-	if in.Text != nil {
-		text = *in.Text
-		if utf8.RuneCountInString(text) > MaxTextLength {
-			bad(apiws.EINVALID, field("text"), "must be at most 4096 characters")
-		}
-	}
-	if in.Media == nil && strings.TrimSpace(text) == "" {
-		bad(apiws.EINVALID, field("text"), "give a text, or media")
-	}
-	if in.IdempotencyKey != nil && (len(*in.IdempotencyKey) == 0 || len(*in.IdempotencyKey) > maxKeyLength) {
-		bad(apiws.EINVALID, field("idempotencyKey"), "must be 1 to 255 characters")
-	}
-	if in.ClientReference != nil && len(*in.ClientReference) > maxReferenceLength {
-		bad(apiws.EINVALID, field("clientReference"), "must be at most 255 characters")
-	}
+	d, errs := validate(in)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 
 	// The request hash identifies "the same parameters" for idempotency; it
 	// is taken before media is fetched so a retry does not fetch again.
-	hash := requestHash(in, to)
+	hash := requestHash(in, d.to)
 	if in.IdempotencyKey != nil {
 		if m, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey); err == nil {
 			return s.replay(m, hash)
@@ -96,23 +71,23 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		}
 	}
 
-	body := &content{Kind: apiws.KindText, Text: text}
+	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll}
 	if in.Media != nil {
 		media, err := s.loadMedia(ctx, in.Media)
 		if err != nil {
 			return nil, err
 		}
 		if media.Caption == "" {
-			media.Caption = text
+			media.Caption = d.text
 		}
-		body = &content{Kind: in.Media.Kind, Text: text, Media: media}
+		body.Media = media
 	}
 
 	now := s.now()
 	waID := whatsapp.NewMessageID()
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: in.NumberID, Direction: apiws.Outbound,
-		Peer: to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
+		Peer: d.to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
 	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
@@ -144,12 +119,18 @@ func (s *Service) replay(first *apiws.Message, hash []byte) (*apiws.Message, err
 
 // requestHash is a digest of everything that makes two sends the same.
 func requestHash(in apiws.SendMessage, to string) []byte {
+	// The fields added since keys were first hashed are left out when
+	// unset, so a text or media send keeps the digest it had.
 	norm := struct {
 		NumberID, To string
 		Text         *string
 		Media        *apiws.MediaInput
 		Ref          *string
-	}{in.NumberID, to, in.Text, in.Media, in.ClientReference}
+		GroupID      *string                   `json:",omitempty"`
+		Location     *apiws.Location           `json:",omitempty"`
+		Contacts     []*apiws.ContactCardInput `json:",omitempty"`
+		Poll         *apiws.PollInput          `json:",omitempty"`
+	}{in.NumberID, to, in.Text, in.Media, in.ClientReference, in.GroupID, in.Location, in.Contacts, in.Poll}
 	b, _ := json.Marshal(norm)
 	h := sha256.Sum256(b)
 	return h[:]

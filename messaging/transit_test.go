@@ -52,7 +52,7 @@ func TestSentContentKeptUntilDelivered(t *testing.T) {
 
 		send := func(text string) *apiws.Message {
 			t.Helper()
-			m, err := s.Send(caller, apiws.SendMessage{NumberID: n.ID, To: "+14155552671", Text: &text})
+			m, err := s.Send(caller, apiws.SendMessage{NumberID: n.ID, To: ptr("+14155552671"), Text: &text})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -62,8 +62,8 @@ func (r *messageStatusEventResolver) Message(ctx context.Context, obj *apiws.Log
 // SendMessage is the resolver for the sendMessage field.
 func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error) {
 	m, err := r.svc.Messages.Send(ctx, apiws.SendMessage{
-		NumberID: input.NumberID, To: input.To, Text: input.Text, Media: input.Media,
-		ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
+		NumberID: input.NumberID, To: input.To, GroupID: input.GroupID, Text: input.Text, Media: input.Media,
+		Location: input.Location, Contacts: input.Contacts, Poll: input.Poll, ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
 	})
 	return payload(func(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
 		return &model.SendMessagePayload{Message: m, UserErrors: ues}

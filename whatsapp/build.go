@@ -27,12 +27,24 @@ func checkOutgoing(msg OutgoingMessage) (string, *SendError) {
 		if msg.Text == "" {
 			return "", sendErr(CodeSendFailed, "text message is empty", false, nil)
 		}
-	case apiws.KindImage, apiws.KindDocument, apiws.KindAudio, apiws.KindVideo:
+	case apiws.KindImage, apiws.KindDocument, apiws.KindAudio, apiws.KindVideo, apiws.KindSticker:
 		if msg.Media == nil || len(msg.Media.Data) == 0 {
 			return "", sendErr(CodeMediaInvalid, "media message has no data", false, nil)
 		}
 		if msg.Media.MimeType == "" {
 			return "", sendErr(CodeMediaInvalid, "media message has no mime type", false, nil)
+		}
+	case apiws.KindLocation:
+		if msg.Location == nil {
+			return "", sendErr(CodeSendFailed, "location message has no location", false, nil)
+		}
+	case apiws.KindContact:
+		if len(msg.Contacts) == 0 {
+			return "", sendErr(CodeSendFailed, "contact message has no cards", false, nil)
+		}
+	case apiws.KindPoll:
+		if msg.Poll == nil || len(msg.Poll.Options) < 2 {
+			return "", sendErr(CodeSendFailed, "poll message has no poll of two options or more", false, nil)
 		}
 	default:
 		return "", sendErr(CodeSendFailed, fmt.Sprintf("messages of kind %s cannot be sent", msg.Kind), false, nil)
@@ -43,13 +55,58 @@ func checkOutgoing(msg OutgoingMessage) (string, *SendError) {
 // uploadFunc uploads media to WhatsApp's servers (whatsmeow's Client.Upload).
 type uploadFunc func(ctx context.Context, data []byte, mt whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 
+// pollFunc builds a poll's protobuf with a fresh message secret (whatsmeow's
+// Client.BuildPollCreation); whatsmeow keeps the secret when the poll is
+// sent, to decrypt the votes.
+type pollFunc func(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
+
 // buildMessage turns a checked message into the protobuf whatsmeow sends,
 // uploading its media first. Upload errors come back as they are, for
 // mapSendError to classify.
-func buildMessage(ctx context.Context, msg OutgoingMessage, upload uploadFunc) (*waE2E.Message, error) {
-	if msg.Kind == apiws.KindText {
+func buildMessage(ctx context.Context, msg OutgoingMessage, upload uploadFunc, poll pollFunc) (*waE2E.Message, error) {
+	switch msg.Kind {
+	case apiws.KindText:
 		return &waE2E.Message{Conversation: proto.String(msg.Text)}, nil
+	case apiws.KindLocation:
+		return locationMessage(msg.Location), nil
+	case apiws.KindContact:
+		return contactsMessage(msg.Contacts), nil
+	case apiws.KindPoll:
+		return poll(msg.Poll.Question, msg.Poll.Options, msg.Poll.SelectableCount), nil
 	}
+	return buildMediaMessage(ctx, msg, upload)
+}
+
+// locationMessage is a pinned location, as WhatsApp's apps share one.
+func locationMessage(l *apiws.Location) *waE2E.Message {
+	return &waE2E.Message{LocationMessage: &waE2E.LocationMessage{
+		DegreesLatitude: proto.Float64(l.Latitude), DegreesLongitude: proto.Float64(l.Longitude),
+		Name: l.Name, Address: l.Address,
+	}}
+}
+
+// contactsMessage is one contact card, or several in one message, each a
+// vCard.
+func contactsMessage(cards []apiws.ContactCard) *waE2E.Message {
+	contacts := make([]*waE2E.ContactMessage, len(cards))
+	for i, c := range cards {
+		vc := c.VCard
+		if vc == "" {
+			vc = VCard(c.Name, c.Phones)
+		}
+		contacts[i] = &waE2E.ContactMessage{DisplayName: proto.String(c.Name), Vcard: proto.String(vc)}
+	}
+	if len(contacts) == 1 {
+		return &waE2E.Message{ContactMessage: contacts[0]}
+	}
+	return &waE2E.Message{ContactsArrayMessage: &waE2E.ContactsArrayMessage{
+		DisplayName: proto.String(fmt.Sprintf("%d contacts", len(contacts))), Contacts: contacts,
+	}}
+}
+
+// buildMediaMessage uploads an attachment and returns the message that
+// carries it.
+func buildMediaMessage(ctx context.Context, msg OutgoingMessage, upload uploadFunc) (*waE2E.Message, error) {
 	m := msg.Media
 	mediaType, ok := mediaTypes[msg.Kind]
 	if !ok || m == nil {
@@ -71,6 +128,12 @@ func buildMessage(ctx context.Context, msg OutgoingMessage, upload uploadFunc) (
 		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
 			Caption: caption, Mimetype: proto.String(m.MimeType),
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
+		}}, nil
+	case apiws.KindSticker:
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{
+			Mimetype: proto.String(m.MimeType),
+			URL:      proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}, nil
 	case apiws.KindAudio:
@@ -100,6 +163,8 @@ var mediaTypes = map[apiws.MessageKind]whatsmeow.MediaType{
 	apiws.KindVideo:    whatsmeow.MediaVideo,
 	apiws.KindAudio:    whatsmeow.MediaAudio,
 	apiws.KindDocument: whatsmeow.MediaDocument,
+	// Stickers are images to WhatsApp's media servers.
+	apiws.KindSticker: whatsmeow.MediaImage,
 }
 
 // optional leaves an empty string unset, as WhatsApp clients do.

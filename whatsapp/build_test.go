@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/apiws/apiws"
+	"github.com/emersion/go-vcard"
 	"go.mau.fi/whatsmeow"
 )
 
@@ -26,14 +28,14 @@ func TestBuildMessage(t *testing.T) {
 	media := &Media{Data: []byte("12345"), MimeType: "image/png", FileName: "p.png", Caption: "look"}
 
 	t.Run("text is a conversation", func(t *testing.T) {
-		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindText, Text: "hi"}, nil)
+		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindText, Text: "hi"}, nil, nil)
 		if err != nil || m.GetConversation() != "hi" {
 			t.Fatalf("got %v, %v", m, err)
 		}
 	})
 	t.Run("image carries the upload", func(t *testing.T) {
 		var mt whatsmeow.MediaType
-		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: media}, fakeUpload(&mt))
+		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: media}, fakeUpload(&mt), nil)
 		img := m.GetImageMessage()
 		if err != nil || mt != whatsmeow.MediaImage || img == nil {
 			t.Fatalf("got %v, %v (media type %q)", m, err, mt)
@@ -46,7 +48,7 @@ func TestBuildMessage(t *testing.T) {
 	})
 	t.Run("document has its file name", func(t *testing.T) {
 		var mt whatsmeow.MediaType
-		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindDocument, Media: media}, fakeUpload(&mt))
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindDocument, Media: media}, fakeUpload(&mt), nil)
 		d := m.GetDocumentMessage()
 		if mt != whatsmeow.MediaDocument || d.GetFileName() != "p.png" || d.GetCaption() != "look" || d.GetFileLength() != 5 {
 			t.Errorf("document message %v", d)
@@ -54,14 +56,14 @@ func TestBuildMessage(t *testing.T) {
 	})
 	t.Run("ogg audio is a voice note", func(t *testing.T) {
 		var mt whatsmeow.MediaType
-		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindAudio, Media: &Media{Data: []byte("a"), MimeType: "audio/ogg; codecs=opus"}}, fakeUpload(&mt))
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindAudio, Media: &Media{Data: []byte("a"), MimeType: "audio/ogg; codecs=opus"}}, fakeUpload(&mt), nil)
 		if a := m.GetAudioMessage(); mt != whatsmeow.MediaAudio || !a.GetPTT() || a.GetMimetype() != "audio/ogg; codecs=opus" {
 			t.Errorf("audio message %v", a)
 		}
 	})
 	t.Run("video has no caption when none given", func(t *testing.T) {
 		var mt whatsmeow.MediaType
-		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindVideo, Media: &Media{Data: []byte("v"), MimeType: "video/mp4"}}, fakeUpload(&mt))
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindVideo, Media: &Media{Data: []byte("v"), MimeType: "video/mp4"}}, fakeUpload(&mt), nil)
 		if v := m.GetVideoMessage(); mt != whatsmeow.MediaVideo || v.Caption != nil {
 			t.Errorf("video message %v", v)
 		}
@@ -70,7 +72,7 @@ func TestBuildMessage(t *testing.T) {
 		fail := func(context.Context, []byte, whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
 			return whatsmeow.UploadResponse{}, whatsmeow.ErrNotConnected
 		}
-		_, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: media}, fail)
+		_, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: media}, fail, nil)
 		if !errors.Is(err, whatsmeow.ErrNotConnected) {
 			t.Errorf("got %v", err)
 		}
@@ -108,5 +110,102 @@ func TestMapSendError(t *testing.T) {
 				t.Errorf("MessageError %+v", me)
 			}
 		})
+	}
+}
+
+func TestBuildMessageKinds(t *testing.T) {
+	ctx := context.Background()
+	poll := new(whatsmeow.Client).BuildPollCreation
+	name, addr := "Ferry Building", "1 Ferry Building, San Francisco"
+
+	t.Run("location is a location message", func(t *testing.T) {
+		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindLocation,
+			Location: &apiws.Location{Latitude: 37.7955, Longitude: -122.3937, Name: &name, Address: &addr}}, nil, poll)
+		l := m.GetLocationMessage()
+		if err != nil || l.GetDegreesLatitude() != 37.7955 || l.GetDegreesLongitude() != -122.3937 || l.GetName() != name || l.GetAddress() != addr {
+			t.Fatalf("got %v, %v", m, err)
+		}
+	})
+	t.Run("location without a name leaves it unset", func(t *testing.T) {
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindLocation, Location: &apiws.Location{Latitude: -90, Longitude: 180}}, nil, poll)
+		if l := m.GetLocationMessage(); l.Name != nil || l.Address != nil || l.GetDegreesLatitude() != -90 {
+			t.Fatalf("got %v", l)
+		}
+	})
+	ada := apiws.ContactCard{Name: "Ada", Phones: []string{"+14155550123"}, VCard: VCard("Ada", []string{"+14155550123"})}
+	bob := apiws.ContactCard{Name: "Bob", Phones: []string{"+442071838750", "+14155550199"}}
+	t.Run("one card is a contact message", func(t *testing.T) {
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindContact, Contacts: []apiws.ContactCard{ada}}, nil, poll)
+		c := m.GetContactMessage()
+		if c.GetDisplayName() != "Ada" || c.GetVcard() != ada.VCard || m.GetContactsArrayMessage() != nil {
+			t.Fatalf("got %v", m)
+		}
+	})
+	t.Run("several cards are a contacts array", func(t *testing.T) {
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindContact, Contacts: []apiws.ContactCard{ada, bob}}, nil, poll)
+		arr := m.GetContactsArrayMessage()
+		if arr.GetDisplayName() != "2 contacts" || len(arr.GetContacts()) != 2 || m.GetContactMessage() != nil {
+			t.Fatalf("got %v", m)
+		}
+		if got := arr.GetContacts()[1]; got.GetDisplayName() != "Bob" || got.GetVcard() != VCard("Bob", bob.Phones) {
+			t.Errorf("second card %v", got)
+		}
+	})
+	t.Run("poll is whatsmeow's poll creation with a secret", func(t *testing.T) {
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindPoll,
+			Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi", "Salad"}, SelectableCount: 2}}, nil, poll)
+		p := m.GetPollCreationMessage()
+		if p.GetName() != "Lunch?" || p.GetSelectableOptionsCount() != 2 || len(p.GetOptions()) != 3 || p.GetOptions()[1].GetOptionName() != "Sushi" {
+			t.Fatalf("got %v", m)
+		}
+		if len(m.GetMessageContextInfo().GetMessageSecret()) != 32 {
+			t.Errorf("poll without its 32-byte secret: %v", m.GetMessageContextInfo())
+		}
+	})
+	t.Run("sticker is uploaded as an image", func(t *testing.T) {
+		var mt whatsmeow.MediaType
+		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindSticker, Media: &Media{Data: []byte("RIFFwebp"), MimeType: "image/webp"}}, fakeUpload(&mt), poll)
+		s := m.GetStickerMessage()
+		if err != nil || mt != whatsmeow.MediaImage || s.GetMimetype() != "image/webp" || s.GetFileLength() != 8 || s.GetDirectPath() != "/v/x" {
+			t.Fatalf("got %v, %v (media type %q)", m, err, mt)
+		}
+	})
+}
+
+func TestCheckOutgoingKinds(t *testing.T) {
+	for _, msg := range []OutgoingMessage{
+		{ID: "A", To: "+14155550123", Kind: apiws.KindLocation},
+		{ID: "A", To: "+14155550123", Kind: apiws.KindContact},
+		{ID: "A", To: "+14155550123", Kind: apiws.KindPoll, Poll: &apiws.Poll{Question: "?", Options: []string{"one"}}},
+		{ID: "A", To: "+14155550123", Kind: apiws.KindSticker},
+	} {
+		if _, err := checkOutgoing(msg); err == nil || err.Retryable {
+			t.Errorf("%s without its content: %v", msg.Kind, err)
+		}
+	}
+}
+
+func TestVCard(t *testing.T) {
+	text := VCard("Ada Lovelace", []string{"+14155550123", "+442071838750"})
+	card, err := vcard.NewDecoder(strings.NewReader(text)).Decode()
+	if err != nil {
+		t.Fatalf("%q does not decode: %v", text, err)
+	}
+	if v := card.Value(vcard.FieldVersion); v != "3.0" {
+		t.Errorf("version %q", v)
+	}
+	if fn := card.PreferredValue(vcard.FieldFormattedName); fn != "Ada Lovelace" {
+		t.Errorf("FN %q", fn)
+	}
+	if n := card.Name(); n == nil || n.GivenName != "Ada Lovelace" {
+		t.Errorf("N %+v", n)
+	}
+	tels := card[vcard.FieldTelephone]
+	if len(tels) != 2 || tels[0].Value != "+14155550123" || tels[0].Params.Get("WAID") != "14155550123" ||
+		!tels[0].Params.HasType(vcard.TypeCell) || tels[1].Params.Get("WAID") != "442071838750" {
+		t.Errorf("TEL fields %+v in\n%s", tels, text)
+	}
+	if !strings.HasPrefix(text, "BEGIN:VCARD\r\nVERSION:3.0\r\n") || !strings.HasSuffix(text, "END:VCARD\r\n") {
+		t.Errorf("vCard text:\n%s", text)
 	}
 }

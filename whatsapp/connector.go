@@ -88,8 +88,16 @@ type OutgoingMessage struct {
 	Kind apiws.MessageKind
 	// Text is the body of a TEXT message.
 	Text string
-	// Media is the attachment of an IMAGE, DOCUMENT, AUDIO or VIDEO message.
+	// Media is the attachment of an IMAGE, DOCUMENT, AUDIO, VIDEO or
+	// STICKER message.
 	Media *Media
+	// Location is the point of a LOCATION message.
+	Location *apiws.Location
+	// Contacts are the cards of a CONTACT message, each with its vCard
+	// (see VCard).
+	Contacts []apiws.ContactCard
+	// Poll is the poll of a POLL message.
+	Poll *apiws.Poll
 }
 
 // Media is an attachment to send.

@@ -110,7 +110,7 @@ func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessa
 	if !r.isIn || r.jid.IsEmpty() {
 		return SendResult{}, sendErr(CodeNotOnWhatsApp, to+" is not on whatsapp", false, nil)
 	}
-	m, err := buildMessage(ctx, msg, num.client.Upload)
+	m, err := buildMessage(ctx, msg, num.client.Upload, num.client.BuildPollCreation)
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}

@@ -117,6 +117,10 @@ func (f *fakeClient) Upload(ctx context.Context, data []byte, mt whatsmeow.Media
 	f.mu.Unlock()
 	return whatsmeow.UploadResponse{URL: "u", DirectPath: "/p", FileLength: uint64(len(data))}, nil
 }
+func (f *fakeClient) BuildPollCreation(name string, options []string, selectable int) *waE2E.Message {
+	// whatsmeow's own builder: it only draws the poll's secret.
+	return new(whatsmeow.Client).BuildPollCreation(name, options, selectable)
+}
 func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

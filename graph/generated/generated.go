@@ -2745,12 +2745,15 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BusinessDetailsInput", ec.unmarshalInputBusinessDetailsInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
+			graphql.NewInputUnmarshaler("ContactCardInput", ec.unmarshalInputContactCardInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("DebugCaptureInput", ec.unmarshalInputDebugCaptureInput),
+			graphql.NewInputUnmarshaler("LocationInput", ec.unmarshalInputLocationInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
 			graphql.NewInputUnmarshaler("MessageFilter", ec.unmarshalInputMessageFilter),
+			graphql.NewInputUnmarshaler("PollInput", ec.unmarshalInputPollInput),
 			graphql.NewInputUnmarshaler("PrivacyRequestInput", ec.unmarshalInputPrivacyRequestInput),
 			graphql.NewInputUnmarshaler("PublishPolicyInput", ec.unmarshalInputPublishPolicyInput),
 			graphql.NewInputUnmarshaler("SendMessageInput", ec.unmarshalInputSendMessageInput),
@@ -3195,6 +3198,9 @@ enum MessageKind {
   VIDEO
   LOCATION
   REACTION
+  CONTACT
+  POLL
+  STICKER
   OTHER
 }
 
@@ -3304,14 +3310,43 @@ input MediaInput {
 
 input SendMessageInput {
   numberId: ID!
-  to: PhoneNumber!
+  "The recipient. Give exactly one of to and groupId, or neither with replyTo (the reply goes to the quoted message's chat)."
+  to: PhoneNumber
+  groupId: ID
   "Text, or the caption when media is given alone."
   text: String
   media: MediaInput
+  location: LocationInput
+  "One to ten contact cards."
+  contacts: [ContactCardInput!]
+  poll: PollInput
   "Free text of the caller's own, kept with the metadata and filterable."
   clientReference: String
   "Up to 255 characters; reuse within 24 hours returns the first message."
   idempotencyKey: String
+}
+
+input LocationInput {
+  "-90 to 90."
+  latitude: Float!
+  "-180 to 180."
+  longitude: Float!
+  name: String
+  address: String
+}
+
+input ContactCardInput {
+  name: String!
+  phones: [PhoneNumber!]!
+}
+
+input PollInput {
+  "Up to 255 characters."
+  question: String!
+  "2 to 12 distinct options of up to 100 characters."
+  options: [String!]!
+  "How many options one voter may choose; 1 to the number of options."
+  selectableCount: Int = 1
 }
 
 type SendMessagePayload {
@@ -15370,6 +15405,55 @@ func UnmarshalConnectNumberInput(ctx context.Context, raw any) (model.ConnectNum
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputContactCardInput(ctx context.Context, obj any) (apiws.ContactCardInput, error) {
+	var it apiws.ContactCardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "phones"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "phones":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("phones"))
+			data, err := ec.unmarshalNPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Phones = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactCardInput unmarshals raw into the ContactCardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactCardInput(ctx context.Context, raw any) (apiws.ContactCardInput, error) {
+	var out apiws.ContactCardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactCardInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -15542,6 +15626,69 @@ func (ec *executionContext) unmarshalInputDebugCaptureInput(ctx context.Context,
 func UnmarshalDebugCaptureInput(ctx context.Context, raw any) (model.DebugCaptureInput, error) {
 	var out model.DebugCaptureInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DebugCaptureInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj any) (apiws.Location, error) {
+	var it apiws.Location
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"latitude", "longitude", "name", "address"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "latitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("latitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Latitude = data
+		case "longitude":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("longitude"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Longitude = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "address":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("address"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Address = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLocationInput unmarshals raw into the LocationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLocationInput(ctx context.Context, raw any) (apiws.Location, error) {
+	var out apiws.Location
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LocationInput", raw, &out)
 	return out, err
 }
 
@@ -15748,6 +15895,66 @@ func UnmarshalMessageFilter(ctx context.Context, raw any) (apiws.MessageFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPollInput(ctx context.Context, obj any) (apiws.PollInput, error) {
+	var it apiws.PollInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["selectableCount"]; !present {
+		asMap["selectableCount"] = 1
+	}
+
+	fieldsInOrder := [...]string{"question", "options", "selectableCount"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "question":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("question"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Question = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		case "selectableCount":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectableCount"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectableCount = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPollInput unmarshals raw into the PollInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPollInput(ctx context.Context, raw any) (apiws.PollInput, error) {
+	var out apiws.PollInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PollInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPrivacyRequestInput(ctx context.Context, obj any) (model.PrivacyRequestInput, error) {
 	var it model.PrivacyRequestInput
 	if obj == nil {
@@ -15882,7 +16089,7 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"numberId", "to", "text", "media", "clientReference", "idempotencyKey"}
+	fieldsInOrder := [...]string{"numberId", "to", "groupId", "text", "media", "location", "contacts", "poll", "clientReference", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15898,11 +16105,18 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 			it.NumberID = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
-			data, err := ec.unmarshalNPhoneNumber2string(ctx, v)
+			data, err := ec.unmarshalOPhoneNumber2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.To = data
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
 		case "text":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -15917,6 +16131,27 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 				return it, err
 			}
 			it.Media = data
+		case "location":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("location"))
+			data, err := ec.unmarshalOLocationInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLocation(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Location = data
+		case "contacts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contacts"))
+			data, err := ec.unmarshalOContactCardInput2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐContactCardInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contacts = data
+		case "poll":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("poll"))
+			data, err := ec.unmarshalOPollInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPollInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Poll = data
 		case "clientReference":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientReference"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -20187,6 +20422,11 @@ func (ec *executionContext) marshalNContactCard2githubᚗcomᚋapiwsᚋapiwsᚐC
 	return ec._ContactCard(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNContactCardInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐContactCardInput(ctx context.Context, v any) (*apiws.ContactCardInput, error) {
+	res, err := ec.unmarshalInputContactCardInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20530,6 +20770,9 @@ var (
 		"VIDEO":    apiws.KindVideo,
 		"LOCATION": apiws.KindLocation,
 		"REACTION": apiws.KindReaction,
+		"CONTACT":  apiws.KindContact,
+		"POLL":     apiws.KindPoll,
+		"STICKER":  apiws.KindSticker,
 		"OTHER":    apiws.KindOther,
 	}
 	marshalNMessageKind2githubᚗcomᚋapiwsᚋapiwsᚐMessageKind = map[apiws.MessageKind]string{
@@ -20540,6 +20783,9 @@ var (
 		apiws.KindVideo:    "VIDEO",
 		apiws.KindLocation: "LOCATION",
 		apiws.KindReaction: "REACTION",
+		apiws.KindContact:  "CONTACT",
+		apiws.KindPoll:     "POLL",
+		apiws.KindSticker:  "STICKER",
 		apiws.KindOther:    "OTHER",
 	}
 )
@@ -21484,6 +21730,23 @@ func (ec *executionContext) marshalOContactCard2ᚕgithubᚗcomᚋapiwsᚋapiws�
 	return ret
 }
 
+func (ec *executionContext) unmarshalOContactCardInput2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐContactCardInputᚄ(ctx context.Context, v any) ([]*apiws.ContactCardInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*apiws.ContactCardInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactCardInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐContactCardInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOCursor2ᚖint64(ctx context.Context, v any) (*int64, error) {
 	if v == nil {
 		return nil, nil
@@ -21702,6 +21965,14 @@ func (ec *executionContext) marshalOLocation2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐL
 	return ec._Location(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOLocationInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐLocation(ctx context.Context, v any) (*apiws.Location, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLocationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOMediaInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMediaInfo(ctx context.Context, sel ast.SelectionSet, v *apiws.MediaInfo) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -21855,6 +22126,14 @@ func (ec *executionContext) marshalOPoll2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPoll(
 		return graphql.Null
 	}
 	return ec._Poll(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPollInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPollInput(ctx context.Context, v any) (*apiws.PollInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPollInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOPrivacyRequest2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequest(ctx context.Context, sel ast.SelectionSet, v *apiws.PrivacyRequest) graphql.Marshaler {

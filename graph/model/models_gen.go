@@ -153,10 +153,16 @@ type RemoveNumberPayload struct {
 
 type SendMessageInput struct {
 	NumberID string `json:"numberId"`
-	To       string `json:"to"`
+	// The recipient. Give exactly one of to and groupId, or neither with replyTo (the reply goes to the quoted message's chat).
+	To      *string `json:"to,omitempty"`
+	GroupID *string `json:"groupId,omitempty"`
 	// Text, or the caption when media is given alone.
-	Text  *string           `json:"text,omitempty"`
-	Media *apiws.MediaInput `json:"media,omitempty"`
+	Text     *string           `json:"text,omitempty"`
+	Media    *apiws.MediaInput `json:"media,omitempty"`
+	Location *apiws.Location   `json:"location,omitempty"`
+	// One to ten contact cards.
+	Contacts []*apiws.ContactCardInput `json:"contacts,omitempty"`
+	Poll     *apiws.PollInput          `json:"poll,omitempty"`
 	// Free text of the caller's own, kept with the metadata and filterable.
 	ClientReference *string `json:"clientReference,omitempty"`
 	// Up to 255 characters; reuse within 24 hours returns the first message.

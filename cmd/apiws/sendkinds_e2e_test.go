@@ -1,0 +1,119 @@
+package main
+
+import (
+	"encoding/base64"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSendEachKind sends a location, contact cards, a poll and a sticker
+// to a sandbox recipient: each goes QUEUED, SENT, DELIVERED, READ like a
+// text, under its own kind, and is transmitted once.
+func TestSendEachKind(t *testing.T) {
+	for name, env := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			base := startServer(t, env(t))
+			token, _ := signUp(t, base, "kinds@example.com")
+			num := connectedNumber(t, base, token)
+			to := "+14155550123"
+			sent := map[string]string{
+				"LOCATION": send(t, base, token, map[string]any{"numberId": num, "to": to,
+					"location": map[string]any{"latitude": 37.7955, "longitude": -122.3937, "name": "Ferry Building", "address": "1 Ferry Building, San Francisco"}}),
+				"CONTACT": send(t, base, token, map[string]any{"numberId": num, "to": to, "contacts": []any{
+					map[string]any{"name": "Ada Lovelace", "phones": []any{"+44 20 7183 8750"}},
+					map[string]any{"name": "Grace Hopper", "phones": []any{"+14155550199", "+14155550198"}}}}),
+				"POLL": send(t, base, token, map[string]any{"numberId": num, "to": to,
+					"poll": map[string]any{"question": "Lunch?", "options": []any{"Pizza", "Sushi", "Salad"}, "selectableCount": 2}}),
+				"STICKER": send(t, base, token, map[string]any{"numberId": num, "to": to,
+					"media": map[string]any{"kind": "STICKER", "mimeType": "image/webp", "data": base64.StdEncoding.EncodeToString([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))}}),
+			}
+			ms := waitMessages(t, base, token, "every kind READ", func(ms map[string]any) bool {
+				for _, id := range sent {
+					if statusOf(ms, id) != "READ" {
+						return false
+					}
+				}
+				return true
+			})
+			counts := transmissions(t, serverOf(t, base).dbURL)
+			for kind, id := range sent {
+				if got := str(ms[id], "kind"); got != kind {
+					t.Errorf("message %s: kind %s, want %s", id, got, kind)
+				}
+				if got := eventStatuses(ms[id]); !slices.Equal(got, []string{"QUEUED", "SENT", "DELIVERED", "READ"}) {
+					t.Errorf("%s: events %v", kind, got)
+				}
+				if n := counts[waID(t, base, token, id)]; n != 1 {
+					t.Errorf("%s transmitted %d times", kind, n)
+				}
+			}
+		})
+	}
+}
+
+// TestSendRefusesBadContent sends each bad input of the new kinds: every
+// one is a userError at its field, and nothing is queued or transmitted.
+func TestSendRefusesBadContent(t *testing.T) {
+	// Many refusals in a row: no request limit.
+	base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "0"})
+	token, _ := signUp(t, base, "badkinds@example.com")
+	num := connectedNumber(t, base, token)
+	place := map[string]any{"latitude": 1.5, "longitude": 2.5}
+	card := map[string]any{"name": "Ada", "phones": []any{"+14155550199"}}
+	poll := func(options ...any) map[string]any { return map[string]any{"question": "Which?", "options": options} }
+	tests := []struct {
+		name string
+		in   map[string]any
+		want string
+	}{
+		{"both to and groupId", map[string]any{"groupId": "grp_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "INVALID@input.groupId"},
+		{"neither to, groupId nor replyTo", map[string]any{"to": nil, "text": "x"}, "INVALID@input.to"},
+		{"a group, while none exists", map[string]any{"to": nil, "groupId": "grp_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "NOT_FOUND@input.groupId"},
+		{"text with a location", map[string]any{"text": "x", "location": place}, "INVALID@input.location"},
+		{"media with contacts", map[string]any{"media": map[string]any{"kind": "IMAGE", "mimeType": "image/png", "data": "iVBORw0KGgo="},
+			"contacts": []any{card}}, "INVALID@input.contacts"},
+		{"a location with a poll", map[string]any{"location": place, "poll": poll("a", "b")}, "INVALID@input.poll"},
+		{"latitude over 90", map[string]any{"location": map[string]any{"latitude": 90.5, "longitude": 0}}, "INVALID@input.location.latitude"},
+		{"longitude under -180", map[string]any{"location": map[string]any{"latitude": 0, "longitude": -180.5}}, "INVALID@input.location.longitude"},
+		{"no contact cards", map[string]any{"contacts": []any{}}, "INVALID@input.contacts"},
+		{"eleven contact cards", map[string]any{"contacts": slices.Repeat([]any{card}, 11)}, "INVALID@input.contacts"},
+		{"a card without a phone", map[string]any{"contacts": []any{card, map[string]any{"name": "Bob", "phones": []any{}}}}, "INVALID@input.contacts.1.phones"},
+		{"a card with a bad phone", map[string]any{"contacts": []any{map[string]any{"name": "Bob", "phones": []any{"call me"}}}}, "INVALID@input.contacts.0.phones.0"},
+		{"a poll of one option", map[string]any{"poll": poll("a")}, "INVALID@input.poll.options"},
+		{"a poll of 13 options", map[string]any{"poll": poll("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m")}, "INVALID@input.poll.options"},
+		{"duplicate options", map[string]any{"poll": poll("yes", "no", "yes")}, "INVALID@input.poll.options.2"},
+		{"an option over 100 characters", map[string]any{"poll": poll("yes", strings.Repeat("n", 101))}, "INVALID@input.poll.options.1"},
+		{"selectableCount 0", map[string]any{"poll": map[string]any{"question": "?", "options": []any{"a", "b"}, "selectableCount": 0}}, "INVALID@input.poll.selectableCount"},
+		{"selectableCount over the options", map[string]any{"poll": map[string]any{"question": "?", "options": []any{"a", "b"}, "selectableCount": 3}}, "INVALID@input.poll.selectableCount"},
+		{"a sticker that is not webp", map[string]any{"media": map[string]any{"kind": "STICKER", "mimeType": "image/png", "data": "iVBORw0KGgo="}}, "INVALID@input.media.mimeType"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := map[string]any{"numberId": num, "to": "+14155550123"}
+			for k, v := range tt.in {
+				if v == nil {
+					delete(in, k)
+					continue
+				}
+				in[k] = v
+			}
+			r := gql(t, base, token, sendMutation, map[string]any{"i": in})
+			if len(r.Errors) > 0 {
+				t.Fatalf("GraphQL errors instead of userErrors: %+v", r.Errors)
+			}
+			if got := userErrorCodes(get(r.Data, "sendMessage")); !slices.Equal(got, []string{tt.want}) {
+				t.Fatalf("userErrors = %v; want %s", got, tt.want)
+			}
+			if get(r.Data, "sendMessage", "message") != nil {
+				t.Fatal("a message came back with the userErrors")
+			}
+		})
+	}
+	if r := gql(t, base, token, `{ viewer { messages { totalCount } } }`, nil); get(r.Data, "viewer", "messages", "totalCount") != float64(0) {
+		t.Fatalf("refused sends queued messages: %+v", r)
+	}
+	if n := len(transmissions(t, serverOf(t, base).dbURL)); n != 0 {
+		t.Fatalf("refused sends were transmitted: %d", n)
+	}
+}
