@@ -119,36 +119,56 @@ func (db *DB) LogEvents(ctx context.Context, accountID string, seqs []int64) ([]
 	return evs, translate(err)
 }
 
-// RecordAttempt writes the outcome of an attempt of d (its Status,
-// Attempts, times, ResponseStatus and Error as the caller set them) if l
-// still holds at now, extending l to until, and the endpoint's health: a success clears
-// FailingSince, a failure starts it. After a success of a logged event, the
-// event's transit content goes once every enabled endpoint's delivery of
-// it succeeded. held is false, and nothing written, when the lease was
-// lost; failingSince is the endpoint's after the attempt.
-func (db *DB) RecordAttempt(ctx context.Context, l WebhookLease, d *apiws.WebhookDelivery, now, until time.Time) (held bool, failingSince *time.Time, err error) {
+// RecordAttempts writes the outcomes of attempts of the endpoint's
+// deliveries, made in the order of ds (each one's Status, Attempts, times,
+// ResponseStatus and Error as the caller set them), if l still holds at
+// now, extending l to until; and the endpoint's health: a success clears
+// FailingSince, a failure after it starts it. After a success of an event
+// that carries content, the event's transit content goes once every
+// enabled endpoint's delivery of it succeeded. held is false, and nothing
+// written, when the lease was lost; failingSince is the endpoint's after
+// the attempts.
+func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.WebhookDelivery, now, until time.Time) (held bool, failingSince *time.Time, err error) {
+	if len(ds) == 0 {
+		return true, nil, nil
+	}
+	var lastSuccess, failingFrom *time.Time
+	for _, d := range ds {
+		if d.Status == apiws.DeliverySucceeded {
+			lastSuccess, failingFrom = d.LastAttemptAt, nil
+		} else if failingFrom == nil {
+			failingFrom = d.LastAttemptAt
+		}
+	}
 	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		held, err = holdLease(ctx, tx, l, now, until)
 		if err != nil || !held {
 			return err
 		}
-		// A delivery failed meanwhile (its endpoint disabled) stays so.
-		_, err := tx.NewUpdate().Model(&webhookDelivery{WebhookDelivery: *d}).WherePK().Where("status = ?", apiws.DeliveryPending).
-			Column("status", "attempts", "last_attempt_at", "next_attempt_at", "response_status", "error").Exec(ctx)
-		if err != nil {
-			return err
+		for _, d := range ds {
+			// A delivery failed meanwhile (its endpoint disabled) stays so.
+			_, err := tx.NewUpdate().Model(&webhookDelivery{WebhookDelivery: *d}).WherePK().Where("status = ?", apiws.DeliveryPending).
+				Column("status", "attempts", "last_attempt_at", "next_attempt_at", "response_status", "error").Exec(ctx)
+			if err != nil {
+				return err
+			}
 		}
 		health := tx.NewUpdate().Model((*WebhookEndpoint)(nil)).Where("id = ?", l.EndpointID).Returning("failing_since")
-		if d.Status == apiws.DeliverySucceeded {
-			health = health.Set("last_success_at = ?", now).Set("failing_since = NULL")
-		} else {
-			health = health.Set("failing_since = COALESCE(failing_since, ?)", now)
+		switch {
+		case lastSuccess != nil:
+			health = health.Set("last_success_at = ?", *lastSuccess).Set("failing_since = ?", failingFrom)
+		default:
+			health = health.Set("failing_since = COALESCE(failing_since, ?)", *failingFrom)
 		}
 		if _, err := health.Exec(ctx, &failingSince); err != nil {
 			return err
 		}
-		if d.Status == apiws.DeliverySucceeded && d.EventCursor != nil && !d.Replay && d.EventType.CarriesContent() {
-			return releaseTransit(ctx, tx, d.AccountID, *d.EventCursor)
+		for _, d := range ds {
+			if d.Status == apiws.DeliverySucceeded && d.EventCursor != nil && !d.Replay && d.EventType.CarriesContent() {
+				if err := releaseTransit(ctx, tx, d.AccountID, *d.EventCursor); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

@@ -131,7 +131,7 @@ func TestWebhookLeases(t *testing.T) {
 		if stale.EndpointID != e1.ID {
 			stale = storage.LeaseOf(a[1], "a")
 		}
-		if held, _, err := db.RecordAttempt(ctx, stale, d, later, later.Add(30*time.Second)); err != nil || held {
+		if held, _, err := db.RecordAttempts(ctx, stale, []*apiws.WebhookDelivery{d}, later, later.Add(30*time.Second)); err != nil || held {
 			t.Fatalf("stale record = %v, %v", held, err)
 		}
 		lease := func(id string) storage.WebhookLease {
@@ -143,7 +143,7 @@ func TestWebhookLeases(t *testing.T) {
 			t.Fatalf("no lease of %s", id)
 			return storage.WebhookLease{}
 		}
-		if held, fs, err := db.RecordAttempt(ctx, lease(e1.ID), d, later, later.Add(30*time.Second)); err != nil || !held || fs != nil {
+		if held, fs, err := db.RecordAttempts(ctx, lease(e1.ID), []*apiws.WebhookDelivery{d}, later, later.Add(30*time.Second)); err != nil || !held || fs != nil {
 			t.Fatalf("record = %v, %v, %v", held, fs, err)
 		}
 		if content(t, db, acc.ID, ev.Seq) == nil {
@@ -154,7 +154,7 @@ func TestWebhookLeases(t *testing.T) {
 		d2, _ := db.DueDeliveries(ctx, e2.ID, later, 10)
 		next := later.Add(5 * time.Second)
 		d2[0].Attempts, d2[0].LastAttemptAt, d2[0].NextAttemptAt, d2[0].ResponseStatus = 1, &later, &next, ptr(500)
-		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], later, later.Add(30*time.Second)); err != nil || !held || fs == nil || fs.Sub(later).Abs() > time.Millisecond {
+		if held, fs, err := db.RecordAttempts(ctx, lease(e2.ID), []*apiws.WebhookDelivery{d2[0]}, later, later.Add(30*time.Second)); err != nil || !held || fs == nil || fs.Sub(later).Abs() > time.Millisecond {
 			t.Fatalf("record failure = %v, %v, %v", held, fs, err)
 		}
 		if due, _ := db.DueDeliveries(ctx, e2.ID, later, 10); len(due) != 0 {
@@ -164,7 +164,7 @@ func TestWebhookLeases(t *testing.T) {
 			t.Fatalf("next wake = %v, %v; want the retry at %v", w, err, next)
 		}
 		d2[0].Status, d2[0].Attempts, d2[0].NextAttemptAt = apiws.DeliverySucceeded, 2, nil
-		if held, fs, err := db.RecordAttempt(ctx, lease(e2.ID), d2[0], next, next.Add(30*time.Second)); err != nil || !held || fs != nil {
+		if held, fs, err := db.RecordAttempts(ctx, lease(e2.ID), []*apiws.WebhookDelivery{d2[0]}, next, next.Add(30*time.Second)); err != nil || !held || fs != nil {
 			t.Fatalf("record success = %v, %v, %v", held, fs, err)
 		}
 		if n, _ := db.Bun.NewSelect().Model((*storage.InboundTransit)(nil)).Count(ctx); n != 0 {

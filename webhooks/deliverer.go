@@ -269,10 +269,11 @@ func (d *Deliverer) serve(ctx context.Context, e *storage.WebhookEndpoint) {
 		d.opt.Log.Error("open webhook secret", "endpoint", e.ID, "err", err)
 		return
 	}
-	var until time.Time // how long the lease holds; renewed before the first attempt
+	r := &results{d: d, e: e, lease: lease}
 	if e.LeaseUntil != nil {
-		until = *e.LeaseUntil
+		r.until = *e.LeaseUntil
 	}
+	defer r.flush(ctx) // what ctx's end cut short is tried again later
 	for ctx.Err() == nil {
 		due, err := d.db.DueDeliveries(ctx, e.ID, d.opt.Now().UTC(), dueBatch)
 		if err != nil || len(due) == 0 {
@@ -285,22 +286,124 @@ func (d *Deliverer) serve(ctx context.Context, e *storage.WebhookEndpoint) {
 		for _, del := range due {
 			// An attempt starts only with time enough left on the lease to
 			// be recorded under it.
-			if now := d.opt.Now().UTC(); until.Sub(now) < d.opt.Timeout+leaseMargin {
-				// (The attempt's record extends it again.)
-				held, err := d.db.RenewWebhookLease(ctx, lease, now, now.Add(d.opt.Lease))
-				if err != nil || !held {
+			if !r.leaseFor(ctx, d.opt.Timeout+leaseMargin) || ctx.Err() != nil {
+				return
+			}
+			gone := d.attempt(ctx, e, del, bodies[del.ID], keys)
+			if ctx.Err() != nil {
+				return // cut short by shutdown: tried again later
+			}
+			r.add(del)
+			if gone || r.full() {
+				if !r.flush(ctx) {
 					return
 				}
 			}
-			if ctx.Err() != nil {
-				return
-			}
-			var ok bool
-			if until, ok = d.attempt(ctx, e, lease, del, bodies[del.ID], keys); !ok {
+			if gone {
+				d.disable(ctx, e, lease, "the endpoint answered 410 Gone", *del.LastAttemptAt)
 				return
 			}
 		}
+		// The next read must see these outcomes.
+		if !r.flush(ctx) {
+			return
+		}
 	}
+}
+
+// results are the outcomes of an endpoint's attempts not yet recorded:
+// several are recorded in one transaction when the endpoint answers
+// quickly, each at once when it is slow.
+type results struct {
+	d     *Deliverer
+	e     *storage.WebhookEndpoint
+	lease storage.WebhookLease
+	until time.Time // the end of the lease
+	ds    []*apiws.WebhookDelivery
+	since time.Time // when the first of ds was added
+	// stopped is set once the lease was lost or the endpoint disabled.
+	stopped bool
+}
+
+// Bounds of the outcomes recorded together.
+const (
+	recordBatch = 50
+	recordDelay = 20 * time.Millisecond
+)
+
+func (r *results) add(del *apiws.WebhookDelivery) {
+	if len(r.ds) == 0 {
+		r.since = r.d.opt.Now()
+	}
+	r.ds = append(r.ds, del)
+}
+
+func (r *results) full() bool {
+	return len(r.ds) >= recordBatch || r.d.opt.Now().Sub(r.since) >= recordDelay
+}
+
+// leaseFor makes sure the lease holds for at least need, recording the
+// outcomes (which extends it) or renewing it; false when it is lost.
+func (r *results) leaseFor(ctx context.Context, need time.Duration) bool {
+	now := r.d.opt.Now().UTC()
+	if r.stopped {
+		return false
+	}
+	if r.until.Sub(now) >= need {
+		return true
+	}
+	if len(r.ds) > 0 {
+		return r.flush(ctx)
+	}
+	held, err := r.d.db.RenewWebhookLease(ctx, r.lease, now, now.Add(r.d.opt.Lease))
+	if err != nil || !held {
+		r.stopped = true
+		return false
+	}
+	r.until = now.Add(r.d.opt.Lease)
+	return true
+}
+
+// flush records the outcomes under the lease, extending it, and disables
+// an endpoint that failed for 3 days; false when the endpoint's service
+// should stop.
+func (r *results) flush(ctx context.Context) bool {
+	if len(r.ds) == 0 || r.stopped {
+		return !r.stopped
+	}
+	d, ds := r.d, r.ds
+	r.ds = nil
+	now := d.opt.Now().UTC()
+	until := now.Add(d.opt.Lease)
+	held, failingSince, err := d.db.RecordAttempts(context.WithoutCancel(ctx), r.lease, ds, now, until)
+	if err != nil {
+		d.opt.Log.Error("record webhook attempts", "endpoint", r.e.ID, "err", err)
+	}
+	if err != nil || !held {
+		r.stopped = true
+		return false
+	}
+	r.until = until
+	for _, del := range ds {
+		switch {
+		case del.Status == apiws.DeliverySucceeded:
+			d.metrics.outcome("succeeded")
+			if del.EventCursor != nil {
+				d.metrics.latency.Observe(del.LastAttemptAt.Sub(del.EventAt).Seconds())
+			}
+		case del.Status == apiws.DeliveryFailed:
+			d.metrics.outcome("failed")
+		default:
+			d.metrics.outcome("retrying")
+		}
+	}
+	last := ds[len(ds)-1]
+	if last.Status != apiws.DeliverySucceeded && failingSince != nil && last.LastAttemptAt.Sub(*failingSince) >= failingLimit {
+		r.stopped = true
+		d.disable(ctx, r.e, r.lease, "the endpoint failed for 3 days without one success", now)
+		return false
+	}
+	return true
 }
 
 // keys returns the HMAC keys that sign for e now: its secret's, and the
@@ -396,19 +499,15 @@ func (d *Deliverer) renderBatch(ctx context.Context, evs []*apiws.LogEvent, now 
 	return nil
 }
 
-// attempt makes one attempt of del and records it, extending the lease;
-// it returns the lease's new end, and false when the endpoint's service
-// should stop (lease lost, endpoint disabled, ctx ended).
-func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lease storage.WebhookLease, del *apiws.WebhookDelivery, body []byte, keys [][]byte) (time.Time, bool) {
+// attempt makes one attempt of del and sets its outcome (not yet
+// recorded); gone reports a 410 Gone, which disables the endpoint.
+func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, del *apiws.WebhookDelivery, body []byte, keys [][]byte) (gone bool) {
 	var status int
 	var failure string
 	if body == nil {
 		failure = "the event could not be rendered"
 	} else {
 		status, failure = d.post(ctx, e.URL, del.ID, body, keys)
-	}
-	if ctx.Err() != nil {
-		return time.Time{}, false // cut short by shutdown: tried again later
 	}
 	end := d.opt.Now().UTC()
 	del.Attempts++
@@ -417,41 +516,17 @@ func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, lea
 	if status != 0 {
 		del.ResponseStatus = &status
 	}
-	outcome := "succeeded"
 	if failure == "" {
 		del.Status, del.NextAttemptAt, del.Error = apiws.DeliverySucceeded, nil, nil
+		return false
+	}
+	del.Error = &failure
+	if next, ok := NextAttempt(del.Attempts, end, d.opt.Jitter()); ok {
+		del.NextAttemptAt = &next
 	} else {
-		del.Error = &failure
-		if next, ok := NextAttempt(del.Attempts, end, d.opt.Jitter()); ok {
-			del.NextAttemptAt, outcome = &next, "retrying"
-		} else {
-			del.Status, del.NextAttemptAt, outcome = apiws.DeliveryFailed, nil, "failed"
-		}
+		del.Status, del.NextAttemptAt = apiws.DeliveryFailed, nil
 	}
-	until := end.Add(d.opt.Lease)
-	held, failingSince, err := d.db.RecordAttempt(context.WithoutCancel(ctx), lease, del, end, until)
-	if err != nil {
-		d.opt.Log.Error("record webhook attempt", "delivery", del.ID, "err", err)
-		return time.Time{}, false
-	}
-	if !held {
-		return time.Time{}, false
-	}
-	d.metrics.outcome(outcome)
-	if outcome == "succeeded" && del.EventCursor != nil {
-		d.metrics.latency.Observe(end.Sub(del.EventAt).Seconds())
-	}
-	reason := ""
-	switch {
-	case failure != "" && status == http.StatusGone:
-		reason = "the endpoint answered 410 Gone"
-	case failure != "" && failingSince != nil && end.Sub(*failingSince) >= failingLimit:
-		reason = "the endpoint failed for 3 days without one success"
-	default:
-		return until, true
-	}
-	d.disable(ctx, e, lease, reason, end)
-	return time.Time{}, false
+	return status == http.StatusGone
 }
 
 // post makes one POST of body; it returns the response's status (0
