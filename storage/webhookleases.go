@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -145,13 +146,8 @@ func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.We
 		if err != nil || !held {
 			return err
 		}
-		for _, d := range ds {
-			// A delivery failed meanwhile (its endpoint disabled) stays so.
-			_, err := tx.NewUpdate().Model(&webhookDelivery{WebhookDelivery: *d}).WherePK().Where("status = ?", apiws.DeliveryPending).
-				Column("status", "attempts", "last_attempt_at", "next_attempt_at", "response_status", "error").Exec(ctx)
-			if err != nil {
-				return err
-			}
+		if err := updateDeliveries(ctx, tx, ds); err != nil {
+			return err
 		}
 		health := tx.NewUpdate().Model((*WebhookEndpoint)(nil)).Where("id = ?", l.EndpointID).Returning("failing_since")
 		switch {
@@ -176,6 +172,47 @@ func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.We
 		return false, nil, translate(err)
 	}
 	return held, failingSince, nil
+}
+
+// updateDeliveries writes the outcomes of attempts in one statement: each
+// column is a CASE over the ids (its ELSE, never taken, gives the literals
+// their type). A delivery failed meanwhile (its endpoint disabled) stays
+// so.
+func updateDeliveries(ctx context.Context, tx bun.Tx, ds []*apiws.WebhookDelivery) error {
+	var sql strings.Builder
+	var args []any
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	sql.WriteString("UPDATE webhook_deliveries SET ")
+	column := func(name string, value func(d *apiws.WebhookDelivery) any) {
+		if len(args) > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString(name + " = CASE id")
+		for _, d := range ds {
+			sql.WriteString(" WHEN ? THEN ?")
+			args = append(args, d.ID, value(d))
+		}
+		sql.WriteString(" ELSE " + name + " END")
+	}
+	utc := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return t.UTC()
+	}
+	column("status", func(d *apiws.WebhookDelivery) any { return string(d.Status) })
+	column("attempts", func(d *apiws.WebhookDelivery) any { return d.Attempts })
+	column("last_attempt_at", func(d *apiws.WebhookDelivery) any { return utc(d.LastAttemptAt) })
+	column("next_attempt_at", func(d *apiws.WebhookDelivery) any { return utc(d.NextAttemptAt) })
+	column("response_status", func(d *apiws.WebhookDelivery) any { return d.ResponseStatus })
+	column("error", func(d *apiws.WebhookDelivery) any { return d.Error })
+	sql.WriteString(" WHERE id IN (?) AND status = ?")
+	args = append(args, bun.List(ids), apiws.DeliveryPending)
+	_, err := tx.NewRaw(sql.String(), args...).Exec(ctx)
+	return err
 }
 
 // releaseTransit nulls the transit content of the event once every enabled
