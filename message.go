@@ -147,7 +147,10 @@ type Message struct {
 	Peer string `bun:"peer,notnull"`
 	// PeerLID is WhatsApp's hidden-number id of the other party, when
 	// WhatsApp gave one.
-	PeerLID         *string       `bun:"peer_lid"`
+	PeerLID *string `bun:"peer_lid"`
+	// ReplyTo is the id of the message this one quotes, when apiws knows
+	// that message.
+	ReplyTo         *string       `bun:"reply_to"`
 	Kind            MessageKind   `bun:"kind,notnull"`
 	Status          MessageStatus `bun:"status,notnull"`
 	WAMessageID     *string       `bun:"wa_message_id"`

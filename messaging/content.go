@@ -18,6 +18,9 @@ type content struct {
 	Location *apiws.Location     `json:"location,omitempty"`
 	Contacts []apiws.ContactCard `json:"contacts,omitempty"`
 	Poll     *apiws.Poll         `json:"poll,omitempty"`
+	// ReplyTo is the message it quotes; Mentions the phones it mentions.
+	ReplyTo  *whatsapp.Quote `json:"replyTo,omitempty"`
+	Mentions []string        `json:"mentions,omitempty"`
 }
 
 func (c *content) marshal() []byte {

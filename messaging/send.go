@@ -65,13 +65,20 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	if *check.NumberStatus != apiws.NumberConnected {
 		return nil, apiws.FieldError(apiws.ENOTCONNECTED, field("numberId"), "the number is not connected (status %s)", *check.NumberStatus)
 	}
+	var quote *whatsapp.Quote
+	if in.ReplyTo != nil {
+		if quote, err = s.quote(ctx, c.AccountID, in.NumberID, *in.ReplyTo, d); err != nil {
+			return nil, err
+		}
+	}
 	if s.usage != nil {
 		if err := s.usage.CheckQuota(ctx, c.AccountID); err != nil {
 			return nil, err
 		}
 	}
 
-	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll}
+	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll,
+		ReplyTo: quote, Mentions: d.mentions}
 	if in.Media != nil {
 		media, err := s.loadMedia(ctx, in.Media)
 		if err != nil {
@@ -87,7 +94,7 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	waID := whatsapp.NewMessageID()
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: in.NumberID, Direction: apiws.Outbound,
-		Peer: d.to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference,
+		Peer: d.to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference, ReplyTo: in.ReplyTo,
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
 	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
@@ -107,6 +114,36 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	}
 	s.Nudge(in.NumberID)
 	return m, nil
+}
+
+// quote finds the message a reply quotes: one of the number's messages, of
+// the chat of d.to when the send names a recipient; without one the reply
+// goes to the quoted message's chat, and d.to becomes its peer. Another
+// account's, another number's or another chat's message is NOT_FOUND.
+func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *draft) (*whatsapp.Quote, error) {
+	q, err := s.db.Message(ctx, accountID, id)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND || (err == nil && (q.NumberID != numberID || (d.to != "" && q.Peer != d.to))) {
+		return nil, apiws.FieldError(apiws.ENOTFOUND, field("replyTo"), "no such message in this chat")
+	} else if err != nil {
+		return nil, err
+	}
+	if q.Status == apiws.StatusFailed || q.WAMessageID == nil {
+		return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "the message was never sent, so it cannot be quoted")
+	}
+	if d.to == "" {
+		if q.Peer == "" {
+			return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp has not told this sender's phone number yet; give to")
+		}
+		d.to = q.Peer
+	}
+	quote := &whatsapp.Quote{ID: *q.WAMessageID, FromMe: q.Direction == apiws.Outbound}
+	if !quote.FromMe {
+		quote.Sender = q.Peer
+		if q.PeerLID != nil {
+			quote.SenderLID = *q.PeerLID
+		}
+	}
+	return quote, nil
 }
 
 // replay answers a send whose idempotency key was used before.
@@ -130,7 +167,9 @@ func requestHash(in apiws.SendMessage, to string) []byte {
 		Location     *apiws.Location           `json:",omitempty"`
 		Contacts     []*apiws.ContactCardInput `json:",omitempty"`
 		Poll         *apiws.PollInput          `json:",omitempty"`
-	}{in.NumberID, to, in.Text, in.Media, in.ClientReference, in.GroupID, in.Location, in.Contacts, in.Poll}
+		ReplyTo      *string                   `json:",omitempty"`
+		Mentions     []string                  `json:",omitempty"`
+	}{in.NumberID, to, in.Text, in.Media, in.ClientReference, in.GroupID, in.Location, in.Contacts, in.Poll, in.ReplyTo, in.Mentions}
 	b, _ := json.Marshal(norm)
 	h := sha256.Sum256(b)
 	return h[:]

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -22,6 +23,7 @@ const (
 	maxPollOption      = 100
 	maxQuestionLength  = 255
 	defaultSelectCount = 1
+	maxMentions        = 50
 )
 
 // draft is a send's input once validated: the recipient in E.164 form
@@ -34,6 +36,7 @@ type draft struct {
 	location *apiws.Location
 	contacts []apiws.ContactCard
 	poll     *apiws.Poll
+	mentions []string
 }
 
 // validate checks a send's input on its own, with no lookup: every
@@ -57,6 +60,12 @@ func validate(in apiws.SendMessage) (*draft, apiws.Errors) {
 	}
 	if in.Poll != nil {
 		d.poll = v.poll(in.Poll)
+	}
+	if in.Mentions != nil {
+		d.mentions = v.mentions(in)
+	}
+	if in.ReplyTo != nil && *in.ReplyTo == "" {
+		v.bad(field("replyTo"), "give the id of the message to quote")
 	}
 	if in.IdempotencyKey != nil && (len(*in.IdempotencyKey) == 0 || len(*in.IdempotencyKey) > maxKeyLength) {
 		v.bad(field("idempotencyKey"), "must be 1 to 255 characters")
@@ -208,6 +217,33 @@ func (v *validation) poll(in *apiws.PollInput) *apiws.Poll {
 		v.bad(field("poll", "selectableCount"), "must be between 1 and the number of options")
 	}
 	return p
+}
+
+// mentions checks the mentioned phones: at most 50, of a message with a
+// text (or a caption), where their @digits belong.
+func (v *validation) mentions(in apiws.SendMessage) []string {
+	if len(in.Mentions) > maxMentions {
+		v.bad(field("mentions"), "mention at most 50 numbers")
+		return nil
+	}
+	if in.Text == nil || strings.TrimSpace(*in.Text) == "" {
+		if len(in.Mentions) > 0 {
+			v.bad(field("mentions"), "mentions go with a text or a caption, where their @digits appear")
+		}
+		return nil
+	}
+	out := make([]string, 0, len(in.Mentions))
+	for i, p := range in.Mentions {
+		e164, ok := phones.Normalize(p)
+		if !ok {
+			v.bad(field("mentions", strconv.Itoa(i)), "is not a valid phone number in international form, e.g. +14155550123")
+			continue
+		}
+		if !slices.Contains(out, e164) {
+			out = append(out, e164)
+		}
+	}
+	return out
 }
 
 // nonBlank drops an empty or blank optional string.

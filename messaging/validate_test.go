@@ -74,6 +74,10 @@ var badSendTests = []struct {
 	{"poll question too long", apiws.SendMessage{To: ptr("+14155550123"), Poll: &apiws.PollInput{Question: strings.Repeat("q", 256), Options: options(2)}}, "INVALID@input.poll.question"},
 	{"poll selecting none", apiws.SendMessage{To: ptr("+14155550123"), Poll: &apiws.PollInput{Question: "?", Options: options(3), SelectableCount: ptr(0)}}, "INVALID@input.poll.selectableCount"},
 	{"poll selecting more than its options", apiws.SendMessage{To: ptr("+14155550123"), Poll: &apiws.PollInput{Question: "?", Options: options(3), SelectableCount: ptr(4)}}, "INVALID@input.poll.selectableCount"},
+	{"51 mentions", apiws.SendMessage{To: ptr("+14155550123"), Text: ptr("hi all"), Mentions: slices.Repeat([]string{"+14155550199"}, 51)}, "INVALID@input.mentions"},
+	{"a mention that is no phone", apiws.SendMessage{To: ptr("+14155550123"), Text: ptr("hi @x"), Mentions: []string{"x"}}, "INVALID@input.mentions.0"},
+	{"mentions without a text", apiws.SendMessage{To: ptr("+14155550123"), Location: here, Mentions: []string{"+14155550199"}}, "INVALID@input.mentions"},
+	{"an empty replyTo", apiws.SendMessage{Text: ptr("x"), ReplyTo: ptr("")}, "INVALID@input.replyTo"},
 	{"idempotency key too long", apiws.SendMessage{To: ptr("+14155550123"), Text: ptr("x"), IdempotencyKey: ptr(strings.Repeat("k", 256))}, "INVALID@input.idempotencyKey"},
 }
 
@@ -117,6 +121,18 @@ func TestValidateAcceptsEachKind(t *testing.T) {
 			}
 		})
 	}
+	t.Run("replyTo alone leaves the recipient to the quoted message", func(t *testing.T) {
+		d, errs := validate(apiws.SendMessage{Text: ptr("yes"), ReplyTo: ptr("msg_1")})
+		if len(errs) > 0 || d.to != "" || d.kind != apiws.KindText {
+			t.Errorf("got %+v, %v", d, errorCodes(errs))
+		}
+	})
+	t.Run("mentions in E.164, each once", func(t *testing.T) {
+		d, errs := validate(apiws.SendMessage{To: ptr("+14155550123"), Text: ptr("@14155550199"), Mentions: []string{"+1 415 555 0199", "+14155550199"}})
+		if len(errs) > 0 || !slices.Equal(d.mentions, []string{"+14155550199"}) {
+			t.Errorf("got %v, %v", d.mentions, errorCodes(errs))
+		}
+	})
 	t.Run("a blank place name is dropped", func(t *testing.T) {
 		d, _ := validate(tests[2].in)
 		if d.location.Name != nil {

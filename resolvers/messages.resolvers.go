@@ -44,6 +44,15 @@ func (r *messageResolver) Peer(ctx context.Context, obj *apiws.Message) (*string
 	return apiws.NilIfEmpty(obj.Peer), nil
 }
 
+// ReplyTo is the resolver for the replyTo field.
+func (r *messageResolver) ReplyTo(ctx context.Context, obj *apiws.Message) (*apiws.Message, error) {
+	if obj.ReplyTo == nil {
+		return nil, nil
+	}
+	m, err := dataloaders.For(ctx).Message.Load(ctx, *obj.ReplyTo)
+	return m, notFoundAsNil(err) // deleted since: apiws no longer knows it
+}
+
 // WaMessageID is the resolver for the waMessageId field.
 func (r *messageResolver) WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error) {
 	return obj.PublicWAMessageID(), nil
@@ -63,7 +72,8 @@ func (r *messageStatusEventResolver) Message(ctx context.Context, obj *apiws.Log
 func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error) {
 	m, err := r.svc.Messages.Send(ctx, apiws.SendMessage{
 		NumberID: input.NumberID, To: input.To, GroupID: input.GroupID, Text: input.Text, Media: input.Media,
-		Location: input.Location, Contacts: input.Contacts, Poll: input.Poll, ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
+		Location: input.Location, Contacts: input.Contacts, Poll: input.Poll, ReplyTo: input.ReplyTo, Mentions: input.Mentions,
+		ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
 	})
 	return payload(func(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
 		return &model.SendMessagePayload{Message: m, UserErrors: ues}

@@ -137,6 +137,19 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 		}
 		_, _ = l.Number.LoadAll(ctx, ids)
 	}
+	if wants(ctx, "edges", "node", "replyTo") {
+		seen := map[string]bool{}
+		var ids []string
+		for _, m := range ms {
+			if m.ReplyTo != nil && !seen[*m.ReplyTo] {
+				seen[*m.ReplyTo] = true
+				ids = append(ids, *m.ReplyTo)
+			}
+		}
+		if len(ids) > 0 {
+			_, _ = l.Message.LoadAll(ctx, ids)
+		}
+	}
 }
 
 // prefetchAPIKeys loads the keys of a page of API calls in one batch, when

@@ -154,3 +154,35 @@ func TestUnsendableOutbox(t *testing.T) {
 		}
 	})
 }
+
+func TestReplyToIsKept(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc, c, s, a := newAccount("replies@example.com")
+		if err := db.CreateAccount(ctx, acc, c, s, a); err != nil {
+			t.Fatal(err)
+		}
+		first := queued(acc, "num_1", "WA1", nil)
+		reply := queued(acc, "num_1", "WA2", nil)
+		reply.ReplyTo = &first.ID
+		if _, err := db.QueueMessage(ctx, first, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{{Message: reply, Sealed: []byte("y")}}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Message(ctx, acc.ID, reply.ID)
+		if err != nil || got.ReplyTo == nil || *got.ReplyTo != first.ID {
+			t.Fatalf("Message = %+v, %v", got, err)
+		}
+		ms, err := db.MessagesByIDs(ctx, []string{first.ID, reply.ID})
+		if err != nil || len(ms) != 2 {
+			t.Fatalf("MessagesByIDs = %v, %v", ms, err)
+		}
+		for _, m := range ms {
+			if (m.ID == first.ID) != (m.ReplyTo == nil) {
+				t.Errorf("message %s replies to %v", m.ID, m.ReplyTo)
+			}
+		}
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/apiws/apiws"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -61,9 +62,81 @@ type uploadFunc func(ctx context.Context, data []byte, mt whatsmeow.MediaType) (
 type pollFunc func(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
 
 // buildMessage turns a checked message into the protobuf whatsmeow sends,
-// uploading its media first. Upload errors come back as they are, for
-// mapSendError to classify.
-func buildMessage(ctx context.Context, msg OutgoingMessage, upload uploadFunc, poll pollFunc) (*waE2E.Message, error) {
+// uploading its media first; own is the sending device (the author of the
+// quoted message when it is our own). Upload errors come back as they are,
+// for mapSendError to classify.
+func buildMessage(ctx context.Context, msg OutgoingMessage, own types.JID, upload uploadFunc, poll pollFunc) (*waE2E.Message, error) {
+	m, err := buildContent(ctx, msg, upload, poll)
+	if err != nil {
+		return nil, err
+	}
+	if ci := replyContext(msg.ReplyTo, msg.Mentions, own); ci != nil {
+		setContext(m, ci)
+	}
+	return m, nil
+}
+
+// replyContext is the ContextInfo of a reply and of mentions, nil with
+// neither. apiws keeps no content, so the quoted message goes as an empty
+// conversation: WhatsApp's apps show the quote from their own copy of the
+// message its StanzaID names.
+func replyContext(q *Quote, mentions []string, own types.JID) *waE2E.ContextInfo {
+	if q == nil && len(mentions) == 0 {
+		return nil
+	}
+	ci := &waE2E.ContextInfo{}
+	if q != nil {
+		ci.StanzaID = proto.String(q.ID)
+		ci.QuotedMessage = &waE2E.Message{Conversation: proto.String("")}
+		var author types.JID
+		switch {
+		case q.FromMe:
+			author = own.ToNonAD()
+		case q.Sender != "":
+			author = types.NewJID(phoneDigits(q.Sender), types.DefaultUserServer)
+		case q.SenderLID != "":
+			author = types.NewJID(q.SenderLID, types.HiddenUserServer)
+		}
+		if !author.IsEmpty() {
+			ci.Participant = proto.String(author.String())
+		}
+	}
+	for _, p := range mentions {
+		ci.MentionedJID = append(ci.MentionedJID, types.NewJID(phoneDigits(p), types.DefaultUserServer).String())
+	}
+	return ci
+}
+
+// setContext puts ci on the part of m that carries the content; a plain
+// conversation becomes an extended text, the only text that has one.
+func setContext(m *waE2E.Message, ci *waE2E.ContextInfo) {
+	switch {
+	case m.Conversation != nil:
+		m.ExtendedTextMessage = &waE2E.ExtendedTextMessage{Text: m.Conversation, ContextInfo: ci}
+		m.Conversation = nil
+	case m.ImageMessage != nil:
+		m.ImageMessage.ContextInfo = ci
+	case m.VideoMessage != nil:
+		m.VideoMessage.ContextInfo = ci
+	case m.AudioMessage != nil:
+		m.AudioMessage.ContextInfo = ci
+	case m.DocumentMessage != nil:
+		m.DocumentMessage.ContextInfo = ci
+	case m.StickerMessage != nil:
+		m.StickerMessage.ContextInfo = ci
+	case m.LocationMessage != nil:
+		m.LocationMessage.ContextInfo = ci
+	case m.ContactMessage != nil:
+		m.ContactMessage.ContextInfo = ci
+	case m.ContactsArrayMessage != nil:
+		m.ContactsArrayMessage.ContextInfo = ci
+	case m.PollCreationMessage != nil:
+		m.PollCreationMessage.ContextInfo = ci
+	}
+}
+
+// buildContent builds the part of the message that carries its content.
+func buildContent(ctx context.Context, msg OutgoingMessage, upload uploadFunc, poll pollFunc) (*waE2E.Message, error) {
 	switch msg.Kind {
 	case apiws.KindText:
 		return &waE2E.Message{Conversation: proto.String(msg.Text)}, nil

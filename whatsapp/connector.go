@@ -98,6 +98,20 @@ type OutgoingMessage struct {
 	Contacts []apiws.ContactCard
 	// Poll is the poll of a POLL message.
 	Poll *apiws.Poll
+	// ReplyTo is the message this one quotes, if any.
+	ReplyTo *Quote
+	// Mentions are the phones (E.164) the text mentions.
+	Mentions []string
+}
+
+// Quote is a message a reply quotes: its WhatsApp id and who wrote it.
+type Quote struct {
+	ID string
+	// FromMe says the sending number wrote it; otherwise Sender (E.164) or,
+	// when WhatsApp hid the phone, SenderLID is who did.
+	FromMe    bool
+	Sender    string
+	SenderLID string
 }
 
 // Media is an attachment to send.

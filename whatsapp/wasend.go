@@ -91,6 +91,18 @@ func (w *Whatsmeow) lookup(ctx context.Context, num *waNumber, phone string) (re
 	return r, nil
 }
 
+// ownJID is n's device address, or the empty JID if it has none yet.
+func ownJID(n *apiws.Number) types.JID {
+	if n.JID == nil {
+		return types.EmptyJID
+	}
+	jid, err := types.ParseJID(*n.JID)
+	if err != nil {
+		return types.EmptyJID
+	}
+	return jid
+}
+
 // Send resolves the recipient, uploads media and sends msg under msg.ID.
 func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error) {
 	to, serr := checkOutgoing(msg)
@@ -110,7 +122,7 @@ func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessa
 	if !r.isIn || r.jid.IsEmpty() {
 		return SendResult{}, sendErr(CodeNotOnWhatsApp, to+" is not on whatsapp", false, nil)
 	}
-	m, err := buildMessage(ctx, msg, num.client.Upload, num.client.BuildPollCreation)
+	m, err := buildMessage(ctx, msg, ownJID(n), num.client.Upload, num.client.BuildPollCreation)
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}

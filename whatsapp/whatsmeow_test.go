@@ -297,6 +297,17 @@ func TestWhatsmeowPairAndSend(t *testing.T) {
 	if _, err := h.w.Send(ctx, n, img); err != nil || fc.uploads != 1 || fc.sent[1].msg.GetImageMessage().GetDirectPath() != "/p" {
 		t.Fatalf("image send: %v, uploads %d", err, fc.uploads)
 	}
+	// A reply to our own message names this number, as paired, as the
+	// quoted message's author; a poll goes with whatsmeow's secret.
+	reply := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindPoll, ReplyTo: &Quote{ID: msg.ID, FromMe: true},
+		Poll: &apiws.Poll{Question: "Which?", Options: []string{"a", "b"}, SelectableCount: 1}}
+	if _, err := h.w.Send(ctx, n, reply); err != nil {
+		t.Fatal(err)
+	}
+	if p := fc.sent[2].msg.GetPollCreationMessage(); p.GetContextInfo().GetStanzaID() != msg.ID ||
+		p.GetContextInfo().GetParticipant() != pairedJID.ToNonAD().String() || len(fc.sent[2].msg.GetMessageContextInfo().GetMessageSecret()) != 32 {
+		t.Fatalf("poll reply sent as %v", fc.sent[2].msg)
+	}
 
 	var se *SendError
 	h.clock.Advance(lookupInterval) // the next new recipient's turn

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -115,5 +116,85 @@ func TestSendRefusesBadContent(t *testing.T) {
 	}
 	if n := len(transmissions(t, serverOf(t, base).dbURL)); n != 0 {
 		t.Fatalf("refused sends were transmitted: %d", n)
+	}
+}
+
+const repliesQuery = `{ viewer { messages(first: 100) { edges { node { id peer direction status replyTo { id direction peer } } } } } }`
+
+// TestReplies quotes the sandbox's echo with replyTo alone (the reply goes
+// to the echo's sender) and our own message with to, then sends each bad
+// reply: NOT_FOUND or INVALID at its field, nothing queued or transmitted.
+func TestReplies(t *testing.T) {
+	for name, env := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "0"}
+			maps.Copy(e, env(t))
+			base := startServer(t, e)
+			token, _ := signUp(t, base, "replies@example.com")
+			num := connectedNumber(t, base, token)
+			echoer := "+14155550003"
+			first := send(t, base, token, map[string]any{"numberId": num, "to": echoer, "text": "echo me"})
+			var echo string
+			waitMessages(t, base, token, "the sandbox's echo", func(ms map[string]any) bool {
+				for id, m := range ms {
+					if str(m, "direction") == "INBOUND" {
+						echo = id
+					}
+				}
+				return echo != ""
+			})
+
+			alone := send(t, base, token, map[string]any{"numberId": num, "replyTo": echo, "text": "thanks @14155550003", "mentions": []any{echoer}})
+			withTo := send(t, base, token, map[string]any{"numberId": num, "to": echoer, "replyTo": first,
+				"location": map[string]any{"latitude": 48.8584, "longitude": 2.2945}})
+			// The sandbox echoes the replies too: once all three echoes are
+			// in, the account's messages stay as they are.
+			waitMessages(t, base, token, "both replies READ and echoed", func(ms map[string]any) bool {
+				return statusOf(ms, alone) == "READ" && statusOf(ms, withTo) == "READ" && countInbound(ms) == 3
+			})
+			nodes := map[string]any{}
+			for _, e := range get(gql(t, base, token, repliesQuery, nil).Data, "viewer", "messages", "edges").([]any) {
+				nodes[str(e, "node", "id")] = get(e, "node")
+			}
+			if str(nodes[alone], "peer") != echoer || str(nodes[alone], "replyTo", "id") != echo || str(nodes[alone], "replyTo", "direction") != "INBOUND" {
+				t.Errorf("replyTo alone: %v", nodes[alone])
+			}
+			if str(nodes[withTo], "replyTo", "id") != first || str(nodes[withTo], "replyTo", "direction") != "OUTBOUND" {
+				t.Errorf("replyTo with to: %v", nodes[withTo])
+			}
+			if get(nodes[first], "replyTo") != nil {
+				t.Errorf("a message that quotes nothing: %v", nodes[first])
+			}
+
+			otherToken, _ := signUp(t, base, "stranger-replies@example.com")
+			otherNum := connectedNumber(t, base, otherToken)
+			strangers := send(t, base, otherToken, map[string]any{"numberId": otherNum, "to": "+14155550123", "text": "hi"})
+			waitMessages(t, base, otherToken, "the stranger's message READ", func(ms map[string]any) bool { return statusOf(ms, strangers) == "READ" })
+			before, sentBefore := len(messagesByID(t, base, token)), len(transmissions(t, serverOf(t, base).dbURL))
+			bad := []struct {
+				name string
+				in   map[string]any
+				want string
+			}{
+				{"another account's message", map[string]any{"replyTo": strangers, "text": "x"}, "NOT_FOUND@input.replyTo"},
+				{"a message of another chat", map[string]any{"to": "+14155550123", "replyTo": first, "text": "x"}, "NOT_FOUND@input.replyTo"},
+				{"no such message", map[string]any{"replyTo": "msg_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "NOT_FOUND@input.replyTo"},
+				{"51 mentions", map[string]any{"to": echoer, "text": "all of you", "mentions": slices.Repeat([]any{echoer}, 51)}, "INVALID@input.mentions"},
+				{"a mention that is no phone", map[string]any{"to": echoer, "text": "hi @x", "mentions": []any{"x"}}, "INVALID@input.mentions.0"},
+			}
+			for _, tt := range bad {
+				tt.in["numberId"] = num
+				r := gql(t, base, token, sendMutation, map[string]any{"i": tt.in})
+				if got := userErrorCodes(get(r.Data, "sendMessage")); !slices.Equal(got, []string{tt.want}) || len(r.Errors) > 0 {
+					t.Errorf("%s: userErrors %v, errors %+v; want %s", tt.name, got, r.Errors, tt.want)
+				}
+			}
+			if after := len(messagesByID(t, base, token)); after != before {
+				t.Errorf("refused replies queued %d messages", after-before)
+			}
+			if after := len(transmissions(t, serverOf(t, base).dbURL)); after != sentBefore {
+				t.Errorf("refused replies transmitted %d messages", after-sentBefore)
+			}
+		})
 	}
 }

@@ -218,6 +218,7 @@ type ComplexityRoot struct {
 		QueuedAt        func(childComplexity int) int
 		ReadAt          func(childComplexity int) int
 		ReceivedAt      func(childComplexity int) int
+		ReplyTo         func(childComplexity int) int
 		SentAt          func(childComplexity int) int
 		Status          func(childComplexity int) int
 		WaMessageID     func(childComplexity int) int
@@ -563,6 +564,8 @@ type MessageResolver interface {
 	Number(ctx context.Context, obj *apiws.Message) (*apiws.Number, error)
 
 	Peer(ctx context.Context, obj *apiws.Message) (*string, error)
+
+	ReplyTo(ctx context.Context, obj *apiws.Message) (*apiws.Message, error)
 
 	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
@@ -1350,6 +1353,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.ReceivedAt(childComplexity), true
+	case "Message.replyTo":
+		if e.ComplexityRoot.Message.ReplyTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.ReplyTo(childComplexity), true
 	case "Message.sentAt":
 		if e.ComplexityRoot.Message.SentAt == nil {
 			break
@@ -3230,6 +3239,8 @@ type Message implements Node {
   peer: PhoneNumber
   "WhatsApp's hidden-number id of the other party, when WhatsApp gave one."
   peerLid: String
+  "The message this one quotes, when apiws knows it."
+  replyTo: Message
   kind: MessageKind!
   status: MessageStatus!
   "WhatsApp's own id, once sent."
@@ -3320,6 +3331,10 @@ input SendMessageInput {
   "One to ten contact cards."
   contacts: [ContactCardInput!]
   poll: PollInput
+  "A message of the same chat to quote."
+  replyTo: ID
+  "Numbers mentioned; their @digits should appear in the text."
+  mentions: [PhoneNumber!]
   "Free text of the caller's own, kept with the metadata and filterable."
   clientReference: String
   "Up to 255 characters; reuse within 24 hours returns the first message."
@@ -4070,6 +4085,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_peer(ctx, field)
 	case "peerLid":
 		return ec.fieldContext_Message_peerLid(ctx, field)
+	case "replyTo":
+		return ec.fieldContext_Message_replyTo(ctx, field)
 	case "kind":
 		return ec.fieldContext_Message_kind(ctx, field)
 	case "status":
@@ -8190,6 +8207,38 @@ func (ec *executionContext) _Message_peerLid(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Message_peerLid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Message", field, false, false, "String")
+}
+
+func (ec *executionContext) _Message_replyTo(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_replyTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().ReplyTo(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalOMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_replyTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Message_kind(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
@@ -16089,7 +16138,7 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"numberId", "to", "groupId", "text", "media", "location", "contacts", "poll", "clientReference", "idempotencyKey"}
+	fieldsInOrder := [...]string{"numberId", "to", "groupId", "text", "media", "location", "contacts", "poll", "replyTo", "mentions", "clientReference", "idempotencyKey"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16152,6 +16201,20 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 				return it, err
 			}
 			it.Poll = data
+		case "replyTo":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("replyTo"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReplyTo = data
+		case "mentions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("mentions"))
+			data, err := ec.unmarshalOPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Mentions = data
 		case "clientReference":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientReference"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -17624,6 +17687,12 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "replyTo":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_replyTo(ctx, field, obj)
+				})
 		case "kind":
 			out.Values[i] = ec._Message_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22086,6 +22155,41 @@ func (ec *executionContext) marshalONumberStatus2ᚕgithubᚗcomᚋapiwsᚋapiws
 		fc.Result = &v[i]
 		return ec.marshalNNumberStatus2githubᚗcomᚋapiwsᚋapiwsᚐNumberStatus(ctx, sel, v[i])
 	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOPhoneNumber2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPhoneNumber2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOPhoneNumber2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNPhoneNumber2string(ctx, sel, v[i])
+	}
 
 	for _, e := range ret {
 		if e == graphql.Null {

@@ -163,6 +163,10 @@ type SendMessageInput struct {
 	// One to ten contact cards.
 	Contacts []*apiws.ContactCardInput `json:"contacts,omitempty"`
 	Poll     *apiws.PollInput          `json:"poll,omitempty"`
+	// A message of the same chat to quote.
+	ReplyTo *string `json:"replyTo,omitempty"`
+	// Numbers mentioned; their @digits should appear in the text.
+	Mentions []string `json:"mentions,omitempty"`
 	// Free text of the caller's own, kept with the metadata and filterable.
 	ClientReference *string `json:"clientReference,omitempty"`
 	// Up to 255 characters; reuse within 24 hours returns the first message.
