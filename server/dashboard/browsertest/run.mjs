@@ -197,6 +197,28 @@ test('messages', async ({ page, base, token, sockets }) => {
   await page.click('#send button[type=submit]');
   await waitText(page, '#inbox li', '+14155550003');
 
+  // Every kind of the form reaches READ under its own kind.
+  await page.fill('#send [name=to]', '+1 415 555 0123');
+  for (const kind of ['location', 'contact', 'poll']) {
+    await page.selectOption('#send select[name=kind]', kind);
+    if (await page.isVisible('#send [name=text]')) problem(`the text field shows for a ${kind}`);
+    await page.click('#send button[type=submit]');
+    await page.locator('#messages tr[data-message-id][data-status=READ]', { hasText: kind }).first().waitFor({ timeout: 15000 });
+  }
+  await shot(page, 'messages-kinds');
+  // Reply to the echo with no recipient: the reply goes to its sender.
+  await page.selectOption('#send select[name=kind]', 'text');
+  await page.click('#messages tr[data-status=RECEIVED] button.reply');
+  await waitText(page, '#reply-note', 'Replying to +14155550003');
+  await page.fill('#send [name=text]', 'Thanks!');
+  await page.click('#send button[type=submit]');
+  const reply = page.locator('#messages tr[data-message-id]', { has: page.locator('.reply-of') }).first();
+  await reply.waitFor();
+  await page.locator('#messages tr[data-status=READ]', { has: page.locator('.reply-of') }).first().waitFor({ timeout: 15000 });
+  const replyRow = await reply.textContent();
+  if (!replyRow.includes('+14155550003') || !replyRow.includes('reply to +14155550003')) problem(`the reply's row: ${replyRow}`);
+  if (!(await page.locator('#reply-note').isHidden())) problem('the reply note stays after the reply was sent');
+
   // Drop the websocket, send while it is down, and expect the status stream
   // to resume from the last cursor it saw, with nothing missed.
   const numberId = await page.inputValue('#send select[name=numberId]');

@@ -2,11 +2,12 @@
 // place as messageStatus reports it; after a websocket reconnect the
 // subscription resumes with `after` set to the last cursor seen, so no
 // change is missed. Inbound messages arrive live from incomingMessages
-// (their text exists only in transit). A form sends a test message.
+// (their text exists only in transit). A form sends a test message of any
+// kind (text, location, contact, poll), or a reply to a message of the feed.
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
-const MESSAGE_FIELDS = `id direction peer kind status clientReference
+const MESSAGE_FIELDS = `id direction peer kind status clientReference replyTo { id peer }
   number { id label phone sandbox }
   error { code message retryable }
   queuedAt sentAt deliveredAt readAt playedAt failedAt receivedAt`;
@@ -38,6 +39,36 @@ const STEPS = ['QUEUED', 'SENT', 'DELIVERED', 'READ'];
 // where it was left.
 let lastCursor = null;
 
+// The form's kinds of content: the fields each shows, and the input they
+// make (v holds the form's values).
+const KINDS = {
+  text: { label: 'Text', input: (v) => ({ text: v.text }) },
+  location: {
+    label: 'Location',
+    input: (v) => ({ location: { latitude: Number(v.latitude), longitude: Number(v.longitude), name: v.placeName || null } }),
+  },
+  contact: { label: 'Contact', input: (v) => ({ contacts: [{ name: v.contactName, phones: [v.contactPhone] }] }) },
+  poll: {
+    label: 'Poll',
+    input: (v) => ({
+      poll: {
+        question: v.question,
+        options: v.options.split('\n').map((o) => o.trim()).filter(Boolean),
+        selectableCount: Number(v.selectableCount) || 1,
+      },
+    }),
+  },
+};
+
+// sendInput is the sendMessage input of the form's values: the recipient
+// may be left out of a reply, which then goes to the quoted message's chat.
+export function sendInput(v, replyTo) {
+  const input = { numberId: v.numberId, ...KINDS[v.kind].input(v), idempotencyKey: crypto.randomUUID() };
+  if (v.to) input.to = v.to;
+  if (replyTo) input.replyTo = replyTo;
+  return input;
+}
+
 function timeOf(m) {
   return m.queuedAt || m.receivedAt || m.sentAt || '';
 }
@@ -51,7 +82,7 @@ export function renderMessages(app) {
 
   function draw() {
     const list = [...messages.values()].sort((a, b) => (timeOf(a) < timeOf(b) ? 1 : -1)).slice(0, 200);
-    replace(rows, list.length ? list.map(row) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No messages yet.')));
+    replace(rows, list.length ? list.map(row) : h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No messages yet.')));
     cursorNote.textContent = lastCursor ? `Following status changes after cursor ${lastCursor}.` : 'Following status changes live.';
   }
 
@@ -66,9 +97,57 @@ export function renderMessages(app) {
       h('td', { class: 'nowrap' }, h('span', { class: out ? 'dir out' : 'dir in', title: m.direction }, out ? '↗' : '↙'),
         ' ', h('span', { class: 'mono' }, m.peer)),
       h('td', {}, m.number.label || m.number.phone, m.number.sandbox ? h('span', { class: 'tag' }, 'sandbox') : null),
-      h('td', {}, m.kind.toLowerCase(), m.clientReference ? h('div', { class: 'muted' }, m.clientReference) : null),
+      h('td', {}, m.kind.toLowerCase(), m.clientReference ? h('div', { class: 'muted' }, m.clientReference) : null,
+        m.replyTo ? h('div', { class: 'muted small reply-of' }, `↪ reply to ${m.replyTo.peer || m.replyTo.id}`) : null),
       h('td', { class: 'status' }, pill(m.status), steps,
-        m.error ? h('div', { class: 'error small' }, `${m.error.code}: ${m.error.message}`) : null));
+        m.error ? h('div', { class: 'error small' }, `${m.error.code}: ${m.error.message}`) : null),
+      h('td', {}, m.status === 'FAILED' ? null
+        : h('button', { type: 'button', class: 'ghost small reply', onclick: () => replyToMessage(m) }, 'Reply')));
+  }
+
+  // replyTo is the message the form's next send quotes, if any.
+  let replyTo = null;
+  const replyNote = h('div', { class: 'muted small', id: 'reply-note', hidden: true });
+  function replyToMessage(m) {
+    replyTo = m ? m.id : null;
+    const to = sendForm.querySelector('[name=to]');
+    to.required = !replyTo;
+    if (!m) {
+      replyNote.hidden = true;
+      return;
+    }
+    to.value = '';
+    replace(replyNote, `Replying to ${m.peer || 'a hidden number'} (${m.kind.toLowerCase()}); leave To empty to answer in its chat. `,
+      h('button', { type: 'button', class: 'ghost small', onclick: () => replyToMessage(null) }, 'Cancel'));
+    replyNote.hidden = false;
+    sendForm.querySelector('[name=text]').focus();
+  }
+
+  // Only the chosen kind's fields show, and only they are required.
+  const kindFields = {
+    text: [field('Text', h('input', { name: 'text', maxlength: 4096, value: 'Hello from apiws' }))],
+    location: [
+      field('Latitude', h('input', { name: 'latitude', type: 'number', step: 'any', min: -90, max: 90, value: '37.7955' })),
+      field('Longitude', h('input', { name: 'longitude', type: 'number', step: 'any', min: -180, max: 180, value: '-122.3937' })),
+      field('Place', h('input', { name: 'placeName', placeholder: 'optional', value: 'Ferry Building' }))],
+    contact: [
+      field('Contact name', h('input', { name: 'contactName', value: 'Ada Lovelace' })),
+      field('Contact phone', h('input', { name: 'contactPhone', type: 'tel', value: '+44 20 7183 8750' }))],
+    poll: [
+      field('Question', h('input', { name: 'question', maxlength: 255, value: 'Lunch?' })),
+      field('Options', h('textarea', { name: 'options', rows: 3, value: 'Pizza\nSushi\nSalad' }), 'one a line, 2 to 12'),
+      field('Choices', h('input', { name: 'selectableCount', type: 'number', min: 1, max: 12, value: '1' }))],
+  };
+  const kindSelect = h('select', { name: 'kind', onchange: () => showKind(kindSelect.value) },
+    Object.entries(KINDS).map(([k, d]) => h('option', { value: k }, d.label)));
+  function showKind(kind) {
+    for (const [k, fields] of Object.entries(kindFields)) {
+      for (const f of fields) {
+        f.hidden = k !== kind;
+        const c = f.querySelector('input, textarea');
+        c.required = k === kind && c.name !== 'placeName';
+      }
+    }
   }
 
   function apply(m) {
@@ -84,7 +163,7 @@ export function renderMessages(app) {
       const button = sendForm.querySelector('button');
       button.disabled = true;
       try {
-        const p = (await gql(SEND, { input: { numberId: v.numberId, to: v.to, text: v.text, idempotencyKey: crypto.randomUUID() } })).sendMessage;
+        const p = (await gql(SEND, { input: sendInput(v, replyTo) })).sendMessage;
         const problem = userErrorText(p);
         if (problem) {
           app.toast(problem, 'error');
@@ -93,6 +172,7 @@ export function renderMessages(app) {
         apply(p.message);
         draw();
         sendForm.querySelector('[name=text]').value = '';
+        replyToMessage(null);
       } catch (err) {
         app.toast(err.message, 'error');
       } finally {
@@ -102,8 +182,11 @@ export function renderMessages(app) {
   },
   field('From', numberSelect),
   field('To', h('input', { name: 'to', type: 'tel', placeholder: '+14155550123', required: true })),
-  field('Text', h('input', { name: 'text', required: true, maxlength: 4096, value: 'Hello from apiws' }), null),
-  h('button', { type: 'submit' }, 'Send'));
+  field('Kind', kindSelect),
+  ...Object.values(kindFields).flat(),
+  h('button', { type: 'submit' }, 'Send'),
+  replyNote);
+  showKind('text');
 
   // Subscribed before the first page is read, so nothing falls between.
   const stopStatus = app.rt.subscribe(STATUS, () => ({ after: lastCursor }), (data) => {
@@ -142,7 +225,7 @@ export function renderMessages(app) {
         h('div', { class: 'card' },
           h('div', { class: 'card-head' }, h('h3', {}, 'Feed'), cursorNote),
           h('table', { class: 'table', id: 'messages' },
-            h('thead', {}, h('tr', {}, ['When', 'Peer', 'Number', 'Kind', 'Status'].map((t) => h('th', {}, t)))),
+            h('thead', {}, h('tr', {}, ['When', 'Peer', 'Number', 'Kind', 'Status', ''].map((t) => h('th', {}, t)))),
             rows)),
         h('div', { class: 'card' }, h('h3', {}, 'Inbound, live'), inbox))),
     dispose() {
