@@ -22,6 +22,8 @@ type Loaders struct {
 	Message       *dataloadgen.Loader[string, *apiws.Message]
 	MessageEvents *dataloadgen.Loader[string, []*apiws.LogEvent]
 	APIKey        *dataloadgen.Loader[string, *apiws.APIKey]
+	// WebhookEndpoint loads the endpoints of a page of deliveries.
+	WebhookEndpoint *dataloadgen.Loader[string, *apiws.WebhookEndpoint]
 }
 
 // wait is how long a loader collects keys before it queries: resolvers of
@@ -52,6 +54,10 @@ func New(db *storage.DB, cache bool) *Loaders {
 		APIKey: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
 			ks, err := db.APIKeysByIDs(ctx, ids)
 			return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
+		}, opts...),
+		WebhookEndpoint: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.WebhookEndpoint, error) {
+			es, err := db.WebhookEndpointsByIDs(ctx, ids)
+			return byID(es, func(e *apiws.WebhookEndpoint) string { return e.ID }), err
 		}, opts...),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )
@@ -50,7 +51,7 @@ func (r *mutationResolver) ReplayWebhookDeliveries(ctx context.Context, endpoint
 
 // Endpoint is the resolver for the endpoint field.
 func (r *webhookDeliveryResolver) Endpoint(ctx context.Context, obj *apiws.WebhookDelivery) (*apiws.WebhookEndpoint, error) {
-	return r.svc.Webhooks.Endpoint(ctx, obj.EndpointID)
+	return dataloaders.For(ctx).WebhookEndpoint.Load(ctx, obj.EndpointID)
 }
 
 // Deliveries is the resolver for the deliveries field.

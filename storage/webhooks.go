@@ -269,6 +269,20 @@ func (db *DB) WebhookEndpoints(ctx context.Context, accountID string) ([]*apiws.
 	return out, nil
 }
 
+// WebhookEndpointsByIDs returns the endpoints with the ids (those that
+// exist), for a loader: the caller has checked access to what led to them.
+func (db *DB) WebhookEndpointsByIDs(ctx context.Context, ids []string) ([]*apiws.WebhookEndpoint, error) {
+	var eps []*WebhookEndpoint
+	if err := db.Bun.NewSelect().Model(&eps).Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
+		return nil, translate(err)
+	}
+	out := make([]*apiws.WebhookEndpoint, len(eps))
+	for i, e := range eps {
+		out[i] = &e.WebhookEndpoint
+	}
+	return out, nil
+}
+
 // QueueDeliveries adds deliveries (a PING).
 func (db *DB) QueueDeliveries(ctx context.Context, ds ...*apiws.WebhookDelivery) error {
 	return translate(insertDeliveries(ctx, db.Bun, ds))
