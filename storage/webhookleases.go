@@ -232,6 +232,30 @@ func releaseTransit(ctx context.Context, tx bun.Tx, accountID string, seq int64)
 	return err
 }
 
+// releaseHeldBack releases the transit content that only the endpoint
+// (disabled, or about to be deleted) held back: that of the events it had
+// a delivery of whose every other enabled endpoint's delivery succeeded,
+// at least one (an event no enabled endpoint received keeps its content
+// until the TTL, for subscribers).
+func releaseHeldBack(ctx context.Context, tx bun.Tx, accountID, endpointID string) error {
+	_, err := tx.NewRaw(`UPDATE inbound_transit SET content = NULL
+		WHERE account_id = ? AND content IS NOT NULL
+			AND seq IN (SELECT event_seq FROM webhook_deliveries WHERE endpoint_id = ? AND account_id = ? AND event_seq IS NOT NULL AND NOT replay)
+			AND EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+				WHERE d.account_id = inbound_transit.account_id AND d.event_seq = inbound_transit.seq AND NOT d.replay
+					AND e.enabled AND e.id <> ? AND d.status = ?)
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+				WHERE d.account_id = inbound_transit.account_id AND d.event_seq = inbound_transit.seq AND NOT d.replay
+					AND e.enabled AND e.id <> ? AND d.status <> ?)`,
+		accountID, endpointID, accountID, endpointID, apiws.DeliverySucceeded, endpointID, apiws.DeliverySucceeded).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = tx.NewDelete().Model((*InboundTransit)(nil)).
+		Where("account_id = ? AND content IS NULL AND media IS NULL", accountID).Exec(ctx)
+	return err
+}
+
 // DisableWebhookEndpoint disables the endpoint of l for reason, if l still
 // holds at now: its pending deliveries become FAILED ("endpoint
 // disabled"), its lease ends, and the notice and mail that announce makes
@@ -251,6 +275,9 @@ func (db *DB) DisableWebhookEndpoint(ctx context.Context, l WebhookLease, reason
 			return err
 		}
 		if err := failPending(ctx, tx, l.EndpointID, "endpoint disabled", now); err != nil {
+			return err
+		}
+		if err := releaseHeldBack(ctx, tx, e.AccountID, e.ID); err != nil {
 			return err
 		}
 		acc := new(apiws.Account)

@@ -205,6 +205,9 @@ func (db *DB) UpdateWebhookEndpoint(ctx context.Context, accountID, id string, c
 			if err := failPending(ctx, tx, e.ID, "endpoint disabled", time.Now().UTC()); err != nil {
 				return err
 			}
+			if err := releaseHeldBack(ctx, tx, accountID, e.ID); err != nil {
+				return err
+			}
 		}
 		_, err := tx.NewUpdate().Model(e).WherePK().
 			Column("url", "description", "types", "number_ids", "enabled", "disabled_reason", "secret", "previous_secret", "previous_until", "failing_since").
@@ -226,10 +229,17 @@ func failPending(ctx context.Context, tx bun.IDB, endpointID, reason string, now
 }
 
 // DeleteWebhookEndpoint deletes the account's endpoint id with its
-// deliveries and returns it; ENOTFOUND when the account has none.
+// deliveries (and the transit content only it held back) and returns it;
+// ENOTFOUND when the account has none.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, accountID, id string) (*apiws.WebhookEndpoint, error) {
 	var eps []*WebhookEndpoint
-	_, err := db.Bun.NewDelete().Model(&eps).Where("id = ? AND account_id = ?", id, accountID).Returning("*").Exec(ctx)
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if err := releaseHeldBack(ctx, tx, accountID, id); err != nil {
+			return err
+		}
+		_, err := tx.NewDelete().Model(&eps).Where("id = ? AND account_id = ?", id, accountID).Returning("*").Exec(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, translate(err)
 	}

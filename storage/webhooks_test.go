@@ -245,3 +245,63 @@ func TestDisableAndReplay(t *testing.T) {
 		}
 	})
 }
+
+// An endpoint that is disabled or deleted no longer holds back the
+// transit content of the events the others received; an event no enabled
+// endpoint received keeps it.
+func TestDisabledEndpointReleasesTransit(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "held@example.com")
+		ok := mustEndpoint(t, db, newEndpoint(acc.ID, []apiws.EventType{}, []string{}))
+		down := mustEndpoint(t, db, newEndpoint(acc.ID, []apiws.EventType{}, []string{}))
+		var seqs []int64
+		for _, wa := range []string{"WA1", "WA2"} {
+			ev, err := db.InsertInbound(ctx, inbound(acc, "num_a", wa), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Bun.NewInsert().Model(&storage.InboundTransit{AccountID: acc.ID, Seq: ev.Seq, Content: []byte("c"),
+				ExpiresAt: time.Now().Add(time.Hour).UTC()}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, ev.Seq)
+		}
+		// ok receives the first event only.
+		now := time.Now().UTC()
+		claimed, err := db.ClaimWebhookEndpoints(ctx, "a", now, now.Add(time.Minute), 10)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claim = %d, %v", len(claimed), err)
+		}
+		due, _ := db.DueDeliveries(ctx, ok.ID, now, 10)
+		due[0].Status, due[0].Attempts, due[0].LastAttemptAt, due[0].NextAttemptAt = apiws.DeliverySucceeded, 1, &now, nil
+		l := storage.LeaseOf(claimed[0], "a")
+		if l.EndpointID != ok.ID {
+			l = storage.LeaseOf(claimed[1], "a")
+		}
+		if held, _, err := db.RecordAttempts(ctx, l, due[:1], now, now.Add(time.Minute)); err != nil || !held {
+			t.Fatalf("record = %v, %v", held, err)
+		}
+		if content(t, db, acc.ID, seqs[0]) == nil {
+			t.Fatal("released while the other endpoint's delivery is pending")
+		}
+		if _, err := db.UpdateWebhookEndpoint(ctx, acc.ID, down.ID, func(e *storage.WebhookEndpoint) error {
+			e.Enabled = false
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		n, _ := db.Bun.NewSelect().Model((*storage.InboundTransit)(nil)).Where("account_id = ?", acc.ID).Count(ctx)
+		if n != 1 || content(t, db, acc.ID, seqs[1]) == nil {
+			t.Fatalf("after disabling: %d transit rows, want the second event's only", n)
+		}
+		// Deleting the last endpoint leaves the second event's content (no
+		// enabled endpoint received it) to the TTL.
+		if _, err := db.DeleteWebhookEndpoint(ctx, acc.ID, ok.ID); err != nil {
+			t.Fatal(err)
+		}
+		if content(t, db, acc.ID, seqs[1]) == nil {
+			t.Fatal("content released that no endpoint received")
+		}
+	})
+}
