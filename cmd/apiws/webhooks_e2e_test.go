@@ -534,3 +534,32 @@ func TestWebhooksSurviveAKilledDeliverer(t *testing.T) {
 	}
 	t.Logf("%d events delivered, %d again after the kill under the same webhook-id", len(seqs), dups)
 }
+
+// Without APIWS_ALLOW_PRIVATE_URLS, an endpoint must be https and not a
+// literal private address; a host name is judged at each connection, after
+// DNS, so one that resolves to loopback is refused when delivering.
+func TestWebhookURLsArePublicOnly(t *testing.T) {
+	base := startServer(t, nil)
+	token, _ := signUp(t, base, "hooks-public@example.com")
+	for _, url := range []string{"http://hooks.example.com/x", "https://127.0.0.1/x", "https://[::1]:8443/x",
+		"https://10.0.0.7/x", "https://169.254.169.254/latest/meta-data", "https://[fe80::1]/x"} {
+		r := gql(t, base, token, createWebhook, map[string]any{"i": map[string]any{"url": url}})
+		if got := firstUserError(get(r.Data, "createWebhookEndpoint")); got != "INVALID@input.url" {
+			t.Errorf("%s: %s (%+v)", url, got, r)
+		}
+	}
+	r := gql(t, base, token, createWebhook, map[string]any{"i": map[string]any{"url": "https://localhost:1/x"}})
+	id := str(r.Data, "createWebhookEndpoint", "webhookEndpoint", "id")
+	if id == "" {
+		t.Fatalf("a host name was refused at creation: %+v", r)
+	}
+	gql(t, base, token, pingWebhook, map[string]any{"id": id})
+	var d any
+	eventually(t, "the ping's attempt", 10*time.Second, func() bool {
+		d = get(gql(t, base, token, webhookDeliver, map[string]any{"id": id}).Data, "node", "deliveries", "edges", 0, "node")
+		return get(d, "attempts") == float64(1)
+	})
+	if !strings.Contains(str(d, "error"), "not public") || str(d, "status") != "PENDING" || get(d, "responseStatus") != nil {
+		t.Fatalf("delivery to a host name that resolves to loopback: %+v", d)
+	}
+}
