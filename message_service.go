@@ -17,9 +17,11 @@ type InboundMedia struct {
 // inbound ones, and keeps the debug captures of their content.
 type MessageService interface {
 	// Send validates and queues a message for one of the caller's numbers
-	// (ScopeSend). With an idempotency key used in the last 24 hours it
-	// returns the first message (same input) or ECONFLICT (different
-	// input), and queues nothing.
+	// (ScopeSend). A reply (ReplyTo) quotes a message of the same number
+	// and chat, else it is ENOTFOUND at input.replyTo; without To it goes
+	// to the quoted message's peer. With an idempotency key used in the
+	// last 24 hours it returns the first message (same input) or ECONFLICT
+	// (different input), and queues nothing.
 	Send(ctx context.Context, in SendMessage) (*Message, error)
 	// Message returns one of the caller's messages, or ENOTFOUND.
 	Message(ctx context.Context, id string) (*Message, error)
