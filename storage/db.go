@@ -65,6 +65,11 @@ func (db *DB) KeepContent(seal func(*apiws.LogEvent) []byte, ttl time.Duration) 
 	db.transit = contentKeeper{seal: seal, ttl: ttl}
 }
 
+// IdleInTransactionTimeout is how long PostgreSQL lets a session of apiws
+// sit idle inside a transaction before it ends the session, releasing its
+// locks (unless the URL sets idle_in_transaction_session_timeout).
+const IdleInTransactionTimeout = "10s"
+
 // Open connects to url: a postgres:// or postgresql:// URL, or else a SQLite
 // file path (its folder is created). SQLite runs in WAL mode with a busy
 // timeout, foreign keys and secure_delete on, so a CLI can work while a
@@ -81,6 +86,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			// statement is new: preparing and caching each would cost a
 			// round trip and memory for nothing.
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+		}
+		if _, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+			// No transaction of apiws waits between its statements; one
+			// that does belongs to an instance that hangs or was paused,
+			// and its row locks (an account's event counter, a number's
+			// outbox) would hold every other instance back.
+			cfg.RuntimeParams["idle_in_transaction_session_timeout"] = IdleInTransactionTimeout
 		}
 		sqldb := stdlib.OpenDB(*cfg)
 		sqldb.SetMaxOpenConns(20)
