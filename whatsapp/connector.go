@@ -48,6 +48,12 @@ type Connector interface {
 	// IsOnWhatsApp reports whether the E.164 number phone has WhatsApp,
 	// asking through n.
 	IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone string) (bool, error)
+	// Lookup asks through n whether each phone (E.164) has WhatsApp, and
+	// for the LIDs of those that do. The results are in the order of
+	// phones, one per phone. A number not connected gives ErrNotConnected,
+	// a phone not in E.164 form ErrInvalidPhone. Answers are cached and
+	// requests paced per number, shared with Send's lookups.
+	Lookup(ctx context.Context, n *apiws.Number, phones []string) ([]LookupResult, error)
 	// Send transmits msg through n. msg.ID is the WhatsApp message id chosen
 	// when the message was queued and reused on every retry, so a retry is
 	// the same message to WhatsApp. Every error is a *SendError whose Code

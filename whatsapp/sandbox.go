@@ -324,6 +324,31 @@ func (s *Sandbox) IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone strin
 	return !strings.HasSuffix(p, "0000"), nil
 }
 
+// Lookup answers by the sandbox rules: phones ending in 0000 are not on
+// WhatsApp, every other phone is, with its SandboxLID.
+func (s *Sandbox) Lookup(ctx context.Context, n *apiws.Number, phones []string) ([]LookupResult, error) {
+	out := make([]LookupResult, len(phones))
+	for i, phone := range phones {
+		p, err := normalizePhone(phone)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = LookupResult{Phone: p, OnWhatsApp: !strings.HasSuffix(p, "0000")}
+		if out[i].OnWhatsApp {
+			out[i].LID = SandboxLID(p)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if num := s.numbers[n.ID]; num == nil || !num.connected {
+		return nil, ErrNotConnected
+	}
+	return out, nil
+}
+
 // Send simulates sending by the sandbox rules. Receipts follow as events;
 // with a delay scale of 0 they may reach the handler before Send returns.
 func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error) {

@@ -2,7 +2,6 @@ package whatsapp
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -19,10 +18,14 @@ const recipientTTL = 24 * time.Hour
 // up lately: WhatsApp flags accounts that probe many numbers quickly.
 const lookupInterval = 2 * time.Second
 
+// recipient is what WhatsApp said about a phone, cached per number.
 type recipient struct {
 	jid  types.JID
 	isIn bool
 	at   time.Time
+	// lid is the phone's LID, when lidAsked and WhatsApp gave one.
+	lid      types.JID
+	lidAsked bool
 }
 
 // pacer spaces events at least interval apart.
@@ -63,32 +66,13 @@ func (w *Whatsmeow) IsOnWhatsApp(ctx context.Context, n *apiws.Number, phone str
 }
 
 // lookup resolves phone to its WhatsApp address, through the cache; new
-// recipients are looked up at most one per lookupInterval.
+// recipients are looked up at most one request per lookupInterval.
 func (w *Whatsmeow) lookup(ctx context.Context, num *waNumber, phone string) (recipient, error) {
-	if v, ok := num.recipients.Load(phone); ok {
-		if r := v.(recipient); w.now().Sub(r.at) < recipientTTL {
-			return r, nil
-		}
-	}
-	if d := num.lookups.reserve(w.now()); d > 0 {
-		select {
-		case <-w.after(d):
-		case <-ctx.Done():
-			return recipient{}, fmt.Errorf("look up %s: %w", phone, ctx.Err())
-		}
-	}
-	resp, err := num.client.IsOnWhatsApp(ctx, []string{phone})
+	rs, err := w.resolve(ctx, num, []string{phone}, nil)
 	if err != nil {
-		return recipient{}, fmt.Errorf("look up %s: %w", phone, err)
+		return recipient{}, err
 	}
-	if len(resp) == 0 {
-		// No answer is not "not on WhatsApp": nothing is cached, and the
-		// send is tried again.
-		return recipient{}, sendErr(CodeTimeout, "whatsapp gave no answer about "+phone, true, nil)
-	}
-	r := recipient{at: w.now(), jid: resp[0].JID, isIn: resp[0].IsIn}
-	num.recipients.Store(phone, r)
-	return r, nil
+	return rs[phone], nil
 }
 
 // ownJID is n's device address, or the empty JID if it has none yet.

@@ -32,7 +32,7 @@ type waClient interface {
 	SendMessage(ctx context.Context, to types.JID, message *waE2E.Message, extra ...whatsmeow.SendRequestExtra) (whatsmeow.SendResponse, error)
 	Upload(ctx context.Context, plaintext []byte, appInfo whatsmeow.MediaType) (whatsmeow.UploadResponse, error)
 	BuildPollCreation(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
-	IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error)
+	lookupClient
 	AddEventHandler(handler whatsmeow.EventHandler) uint32
 	RemoveEventHandler(id uint32) bool
 }

@@ -30,6 +30,11 @@ type fakeClient struct {
 	connects  int
 	unlinked  bool // Logout told WhatsApp
 	lookups   int
+	// asked are the phones of each IsOnWhatsApp request; infoCalls the
+	// JIDs of each GetUserInfo; lids the LIDs it answers, by phone digits.
+	asked     [][]string
+	infoCalls [][]types.JID
+	lids      map[string]types.JID
 	// gate, when set, holds Connect until closed; entered is closed when
 	// Connect is called. connectErr fails Connect.
 	gate, entered chan struct{}
@@ -52,7 +57,7 @@ type fakeSent struct {
 var _ waClient = (*fakeClient)(nil)
 
 func newFakeClient(d *store.Device) *fakeClient {
-	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}}
+	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}, lids: map[string]types.JID{}}
 }
 
 func (f *fakeClient) Connect() error {
@@ -125,12 +130,23 @@ func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lookups++
+	f.asked = append(f.asked, phones)
 	if f.silent {
 		return nil, nil
 	}
 	out := make([]types.IsOnWhatsAppResponse, len(phones))
 	for i, p := range phones {
 		out[i] = types.IsOnWhatsAppResponse{Query: p, IsIn: f.onWA[p], JID: types.NewJID(phoneDigits(p), types.DefaultUserServer)}
+	}
+	return out, nil
+}
+func (f *fakeClient) GetUserInfo(ctx context.Context, jids []types.JID) (map[types.JID]types.UserInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.infoCalls = append(f.infoCalls, jids)
+	out := make(map[types.JID]types.UserInfo, len(jids))
+	for _, j := range jids {
+		out[j] = types.UserInfo{LID: f.lids[j.User]}
 	}
 	return out, nil
 }
