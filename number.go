@@ -103,12 +103,32 @@ type NumberService interface {
 	// Numbers pages through the account's numbers, newest first; Page.After
 	// is the id of the last number of the previous page (RequireRead).
 	Numbers(ctx context.Context, accountID string, f NumberFilter, p Page) (List[*Number], error)
+	// Lookup asks WhatsApp, through one of the caller's CONNECTED numbers
+	// (ScopeRead), whether each phone is on WhatsApp: at most MaxLookup
+	// phones, else EBADREQUEST, as for a phone that is not a possible
+	// number. The answers are one per distinct phone (in E.164), in the
+	// order of their first mention. A number not connected gives
+	// ENOTCONNECTED.
+	Lookup(ctx context.Context, numberID string, phones []string) ([]NumberLookup, error)
 	// Pairing follows the pairing of one of the caller's numbers: first the
 	// QR code in force, then each new one, then the outcome, after which the
 	// channel is closed. A number that is not pairing gives its outcome at
 	// once. The channel is also closed when ctx ends. It needs
 	// ScopeManageNumbers: whoever scans a QR code links the number.
 	Pairing(ctx context.Context, numberID string) (<-chan PairingEvent, error)
+}
+
+// MaxLookup is the most phones one NumberService.Lookup may ask about.
+const MaxLookup = 50
+
+// NumberLookup is WhatsApp's answer about one phone.
+type NumberLookup struct {
+	// Phone is in E.164 form.
+	Phone      string
+	OnWhatsApp bool
+	// LID is WhatsApp's hidden-number id of the phone, when it gave one;
+	// nil when the phone is not on WhatsApp.
+	LID *string
 }
 
 // NumberOwner says which numbers this instance connects and sends through:

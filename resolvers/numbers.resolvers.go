@@ -75,6 +75,19 @@ func (r *subscriptionResolver) Pairing(ctx context.Context, numberID string) (<-
 	return r.svc.Numbers.Pairing(ctx, numberID)
 }
 
+// Lookup is the resolver for the lookup field.
+func (r *whatsAppNumberResolver) Lookup(ctx context.Context, obj *apiws.Number, phones []string) ([]*model.NumberLookup, error) {
+	ls, err := r.svc.Numbers.Lookup(ctx, obj.ID, phones)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.NumberLookup, len(ls))
+	for i, l := range ls {
+		out[i] = &model.NumberLookup{Phone: l.Phone, OnWhatsApp: l.OnWhatsApp, Lid: l.LID}
+	}
+	return out, nil
+}
+
 // WhatsAppNumber returns generated.WhatsAppNumberResolver implementation.
 func (r *Resolver) WhatsAppNumber() generated.WhatsAppNumberResolver {
 	return &whatsAppNumberResolver{r}

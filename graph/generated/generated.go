@@ -323,6 +323,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	NumberLookup struct {
+		Lid        func(childComplexity int) int
+		OnWhatsApp func(childComplexity int) int
+		Phone      func(childComplexity int) int
+	}
+
 	NumberPayload struct {
 		Number     func(childComplexity int) int
 		UserErrors func(childComplexity int) int
@@ -520,6 +526,7 @@ type ComplexityRoot struct {
 		ID          func(childComplexity int) int
 		Label       func(childComplexity int) int
 		LastSeenAt  func(childComplexity int) int
+		Lookup      func(childComplexity int, phones []string) int
 		Messages    func(childComplexity int, first *int, after *string, filter *apiws.MessageFilter) int
 		Phone       func(childComplexity int) int
 		PushName    func(childComplexity int) int
@@ -634,6 +641,7 @@ type WebhookEndpointResolver interface {
 	Deliveries(ctx context.Context, obj *apiws.WebhookEndpoint, first *int, after *string, status []apiws.WebhookDeliveryStatus) (*model.WebhookDeliveryConnection, error)
 }
 type WhatsAppNumberResolver interface {
+	Lookup(ctx context.Context, obj *apiws.Number, phones []string) ([]*model.NumberLookup, error)
 	Messages(ctx context.Context, obj *apiws.Number, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
 }
 
@@ -1942,6 +1950,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NumberEdge.Node(childComplexity), true
 
+	case "NumberLookup.lid":
+		if e.ComplexityRoot.NumberLookup.Lid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberLookup.Lid(childComplexity), true
+	case "NumberLookup.onWhatsApp":
+		if e.ComplexityRoot.NumberLookup.OnWhatsApp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberLookup.OnWhatsApp(childComplexity), true
+	case "NumberLookup.phone":
+		if e.ComplexityRoot.NumberLookup.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NumberLookup.Phone(childComplexity), true
+
 	case "NumberPayload.number":
 		if e.ComplexityRoot.NumberPayload.Number == nil {
 			break
@@ -2705,6 +2732,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WhatsAppNumber.LastSeenAt(childComplexity), true
+	case "WhatsAppNumber.lookup":
+		if e.ComplexityRoot.WhatsAppNumber.Lookup == nil {
+			break
+		}
+
+		args, err := ec.field_WhatsAppNumber_lookup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Lookup(childComplexity, args["phones"].([]string)), true
 	case "WhatsAppNumber.messages":
 		if e.ComplexityRoot.WhatsAppNumber.Messages == nil {
 			break
@@ -3434,6 +3472,20 @@ type WhatsAppNumber implements Node {
   connectedAt: Time
   lastSeenAt: Time
   createdAt: Time!
+  # Each distinct phone is answered once, in the order of its first mention
+  # (in E.164). An empty list answers an empty list. More than 50 phones, or
+  # one that is not a possible number: BAD_REQUEST. A number that is not
+  # CONNECTED: NOT_CONNECTED. Each WhatsApp request (50 phones at most) waits
+  # for the number's next lookup turn, as sends do.
+  "Whether each phone is on WhatsApp, asked of WhatsApp: at most 50 phones a call, answers cached up to 24 hours. Scope READ."
+  lookup(phones: [PhoneNumber!]!): [NumberLookup!]!
+}
+
+type NumberLookup {
+  phone: PhoneNumber!
+  onWhatsApp: Boolean!
+  "WhatsApp's hidden-number id for this phone, when it gave one."
+  lid: String
 }
 
 type NumberConnection {
@@ -4231,6 +4283,18 @@ func (ec *executionContext) childFields_NumberEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type NumberEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_NumberLookup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "phone":
+		return ec.fieldContext_NumberLookup_phone(ctx, field)
+	case "onWhatsApp":
+		return ec.fieldContext_NumberLookup_onWhatsApp(ctx, field)
+	case "lid":
+		return ec.fieldContext_NumberLookup_lid(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NumberLookup", field.Name)
+}
+
 func (ec *executionContext) childFields_NumberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "number":
@@ -4569,6 +4633,8 @@ func (ec *executionContext) childFields_WhatsAppNumber(ctx context.Context, fiel
 		return ec.fieldContext_WhatsAppNumber_lastSeenAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_WhatsAppNumber_createdAt(ctx, field)
+	case "lookup":
+		return ec.fieldContext_WhatsAppNumber_lookup(ctx, field)
 	case "messages":
 		return ec.fieldContext_WhatsAppNumber_messages(ctx, field)
 	}
@@ -5450,6 +5516,20 @@ func (ec *executionContext) field_WebhookEndpoint_deliveries_args(ctx context.Co
 		return nil, err
 	}
 	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_WhatsAppNumber_lookup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "phones",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNPhoneNumber2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["phones"] = arg0
 	return args, nil
 }
 
@@ -10877,6 +10957,75 @@ func (ec *executionContext) fieldContext_NumberEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _NumberLookup_phone(ctx context.Context, field graphql.CollectedField, obj *model.NumberLookup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberLookup_phone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Phone, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPhoneNumber2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberLookup_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberLookup", field, false, false, "PhoneNumber")
+}
+
+func (ec *executionContext) _NumberLookup_onWhatsApp(ctx context.Context, field graphql.CollectedField, obj *model.NumberLookup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberLookup_onWhatsApp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnWhatsApp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NumberLookup_onWhatsApp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberLookup", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _NumberLookup_lid(ctx context.Context, field graphql.CollectedField, obj *model.NumberLookup) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NumberLookup_lid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NumberLookup_lid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NumberLookup", field, false, false, "String")
+}
+
 func (ec *executionContext) _NumberPayload_number(ctx context.Context, field graphql.CollectedField, obj *model.NumberPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14093,6 +14242,50 @@ func (ec *executionContext) _WhatsAppNumber_createdAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_WhatsAppNumber_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("WhatsAppNumber", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WhatsAppNumber_lookup(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_lookup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.WhatsAppNumber().Lookup(ctx, obj, fc.Args["phones"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NumberLookup) graphql.Marshaler {
+			return ec.marshalNNumberLookup2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberLookupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_lookup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WhatsAppNumber",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NumberLookup(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_WhatsAppNumber_lookup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _WhatsAppNumber_messages(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
@@ -18472,6 +18665,49 @@ func (ec *executionContext) _NumberEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var numberLookupImplementors = []string{"NumberLookup"}
+
+func (ec *executionContext) _NumberLookup(ctx context.Context, sel ast.SelectionSet, obj *model.NumberLookup) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, numberLookupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NumberLookup")
+		case "phone":
+			out.Values[i] = ec._NumberLookup_phone(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onWhatsApp":
+			out.Values[i] = ec._NumberLookup_onWhatsApp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lid":
+			out.Values[i] = ec._NumberLookup_lid(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var numberPayloadImplementors = []string{"NumberPayload"}
 
 func (ec *executionContext) _NumberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.NumberPayload) graphql.Marshaler {
@@ -19840,6 +20076,12 @@ func (ec *executionContext) _WhatsAppNumber(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "lookup":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WhatsAppNumber_lookup(ctx, field, obj)
+				})
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -20973,6 +21215,30 @@ func (ec *executionContext) marshalNNumberEdge2ᚖgithubᚗcomᚋapiwsᚋapiws�
 		return graphql.Null
 	}
 	return ec._NumberEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNumberLookup2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberLookupᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NumberLookup) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNumberLookup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberLookup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNumberLookup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberLookup(ctx context.Context, sel ast.SelectionSet, v *model.NumberLookup) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NumberLookup!")
+		return graphql.Null
+	}
+	return ec._NumberLookup(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐNumberPayload(ctx context.Context, sel ast.SelectionSet, v *model.NumberPayload) graphql.Marshaler {

@@ -105,6 +105,13 @@ type NumberEdge struct {
 	Node   *apiws.Number `json:"node"`
 }
 
+type NumberLookup struct {
+	Phone      string `json:"phone"`
+	OnWhatsApp bool   `json:"onWhatsApp"`
+	// WhatsApp's hidden-number id for this phone, when it gave one.
+	Lid *string `json:"lid,omitempty"`
+}
+
 type NumberPayload struct {
 	Number     *apiws.Number  `json:"number,omitempty"`
 	UserErrors []*apiws.Error `json:"userErrors"`
