@@ -92,4 +92,3 @@ func lookups(rs []whatsapp.LookupResult) []apiws.NumberLookup {
 	}
 	return out
 }
-
