@@ -16,12 +16,15 @@ import (
 const commandTopic = "number-commands"
 
 type command struct {
-	Action   string `json:"action"` // "connect", "disconnect" or "logout"
+	Action   string `json:"action"` // "connect", "disconnect", "logout" or "lookup"
 	NumberID string `json:"number"`
 	// Number is the number to log out, as it was before its removal.
 	Number *apiws.Number `json:"n,omitempty"`
-	// Reply is the topic on which the owner says a logout is done.
+	// Reply is the topic on which the owner says a logout is done, or
+	// answers a lookup.
 	Reply string `json:"reply,omitempty"`
+	// Phones are the phones to look up (E.164, each once).
+	Phones []string `json:"phones,omitempty"`
 }
 
 // followCommands carries out the connect and disconnect requests that other
@@ -43,6 +46,13 @@ func (s *Service) obey(cmd command) {
 	defer cancel()
 	if cmd.Action == "logout" {
 		s.obeyLogout(ctx, cmd)
+		return
+	}
+	if cmd.Action == "lookup" {
+		// Lookups wait for their turn to ask WhatsApp: the commands
+		// behind them do not.
+		s.wg.Add(1)
+		go s.obeyLookup(cmd)
 		return
 	}
 	n, err := s.db.NumberByID(ctx, cmd.NumberID)

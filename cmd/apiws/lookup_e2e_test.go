@@ -85,3 +85,32 @@ func testNumberLookup(t *testing.T, base string) {
 		t.Fatalf("lookup through a disconnected number = %+v, want NOT_CONNECTED", r)
 	}
 }
+
+// TestLookupThroughAnotherInstance: an instance that does not hold the
+// number's connection forwards the lookup to the one that does.
+func TestLookupThroughAnotherInstance(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	a := startProcess(t, env)
+	token, _ := signUp(t, a.base, "lookup-instances@example.com")
+	num := connectedNumber(t, a.base, token)
+	b := startProcess(t, env)
+	if owners(t, env["APIWS_DATABASE_URL"])[num] != a.instanceID(t) {
+		t.Fatal("the number is not owned by the instance it paired on")
+	}
+	r := gql(t, b.base, token, lookupQuery, map[string]any{"id": num, "phones": []string{"+15550100000", "+15550100003"}})
+	want := []any{
+		map[string]any{"phone": "+15550100000", "onWhatsApp": false, "lid": nil},
+		map[string]any{"phone": "+15550100003", "onWhatsApp": true, "lid": "100015550100003"},
+	}
+	if got := get(r.Data, "node", "lookup"); len(r.Errors) > 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("lookup through the other instance = %+v\nwant %v", r, want)
+	}
+	d := gql(t, b.base, token, `mutation($id: ID!) { disconnectNumber(id: $id) { number { status } userErrors { code } } }`, map[string]any{"id": num})
+	if str(d.Data, "disconnectNumber", "number", "status") != "DISCONNECTED" {
+		t.Fatalf("disconnectNumber = %+v", d)
+	}
+	if r := gql(t, b.base, token, lookupQuery, map[string]any{"id": num, "phones": []string{"+15550100001"}}); r.code() != "NOT_CONNECTED" {
+		t.Fatalf("lookup through a disconnected number = %+v, want NOT_CONNECTED", r)
+	}
+}
