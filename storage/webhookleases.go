@@ -10,6 +10,11 @@ import (
 	"github.com/apiws/apiws"
 )
 
+// FailureRunGap is the quiet spell after which a failed attempt starts a
+// new run of failures: longer than the longest retry delay (10 h + 10 %),
+// so a run lasts while failed deliveries are being retried.
+const FailureRunGap = 12 * time.Hour
+
 // WebhookLease is an instance's right to deliver to one endpoint until
 // the lease's end. Token grows with every claim: a result is recorded only
 // while the claim that made the attempt still holds, so each attempt is
@@ -133,13 +138,16 @@ func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.We
 	if len(ds) == 0 {
 		return true, nil, nil
 	}
-	var lastSuccess, failingFrom *time.Time
+	var lastSuccess, failingFrom, lastFailure *time.Time
 	for _, d := range ds {
 		if d.Status == apiws.DeliverySucceeded {
 			lastSuccess, failingFrom = d.LastAttemptAt, nil
-		} else if failingFrom == nil {
+			continue
+		}
+		if failingFrom == nil {
 			failingFrom = d.LastAttemptAt
 		}
+		lastFailure = d.LastAttemptAt
 	}
 	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		held, err = holdLease(ctx, tx, l, now, until)
@@ -154,7 +162,14 @@ func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.We
 		case lastSuccess != nil:
 			health = health.Set("last_success_at = ?", *lastSuccess).Set("failing_since = ?", failingFrom)
 		default:
-			health = health.Set("failing_since = COALESCE(failing_since, ?)", *failingFrom)
+			// A run of failures goes on while failed deliveries are being
+			// retried; a failure after a quiet spell longer than any retry
+			// delay (none was pending) starts a new run.
+			health = health.Set("failing_since = CASE WHEN failing_since IS NULL OR last_failure_at IS NULL OR last_failure_at < ? THEN ? ELSE failing_since END",
+				failingFrom.Add(-FailureRunGap), *failingFrom)
+		}
+		if lastFailure != nil {
+			health = health.Set("last_failure_at = ?", *lastFailure)
 		}
 		if _, err := health.Exec(ctx, &failingSince); err != nil {
 			return err

@@ -24,10 +24,12 @@ type WebhookEndpoint struct {
 	PreviousSecret []byte     `bun:"previous_secret"`
 	PreviousUntil  *time.Time `bun:"previous_until"`
 	// LastSuccessAt is the end of its last successful attempt;
-	// FailingSince, of its first failed attempt after it (nil while the
-	// last attempt succeeded).
+	// FailingSince, the start of its current run of failed attempts (nil
+	// while the last attempt succeeded); LastFailureAt, the end of its last
+	// failed attempt.
 	LastSuccessAt *time.Time `bun:"last_success_at"`
 	FailingSince  *time.Time `bun:"failing_since"`
+	LastFailureAt *time.Time `bun:"last_failure_at"`
 	LeaseOwner    *string    `bun:"lease_owner"`
 	LeaseToken    int64      `bun:"lease_token,notnull"`
 	LeaseUntil    *time.Time `bun:"lease_until"`

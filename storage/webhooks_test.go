@@ -305,3 +305,47 @@ func TestDisabledEndpointReleasesTransit(t *testing.T) {
 		}
 	})
 }
+
+// A run of failures lasts while failed deliveries are retried; a failure
+// after a quiet spell (nothing was pending) starts a new one.
+func TestFailureRuns(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "runs@example.com")
+		e := mustEndpoint(t, db, newEndpoint(acc.ID, []apiws.EventType{}, []string{}))
+		start := time.Now().UTC().Add(time.Second) // after the deliveries are queued
+		fail := func(at time.Time) *time.Time {
+			t.Helper()
+			if _, err := db.QueueMessage(ctx, queued(acc, "num_a", apiws.NewID("wa"), nil), []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+			claimed, err := db.ClaimWebhookEndpoints(ctx, "a", at, at.Add(time.Minute), 1)
+			if err != nil || len(claimed) != 1 {
+				t.Fatalf("claim at %v = %d, %v", at, len(claimed), err)
+			}
+			due, _ := db.DueDeliveries(ctx, e.ID, at, 1)
+			next := at.Add(time.Hour)
+			due[0].Attempts, due[0].LastAttemptAt, due[0].NextAttemptAt = 1, &at, &next
+			due[0].Status = apiws.DeliveryFailed // out of the way of the next claim
+			held, fs, err := db.RecordAttempts(ctx, storage.LeaseOf(claimed[0], "a"), due, at, at.Add(time.Minute))
+			if err != nil || !held {
+				t.Fatalf("record = %v, %v", held, err)
+			}
+			if err := db.ReleaseWebhookLease(ctx, storage.LeaseOf(claimed[0], "a")); err != nil {
+				t.Fatal(err)
+			}
+			return fs
+		}
+		near := func(a *time.Time, b time.Time) bool { return a != nil && a.Sub(b).Abs() < time.Millisecond }
+		if fs := fail(start); !near(fs, start) {
+			t.Fatalf("first failure: failing since %v", fs)
+		}
+		if fs := fail(start.Add(10 * time.Hour)); !near(fs, start) {
+			t.Fatalf("10 h on: failing since %v, want the run's start", fs)
+		}
+		later := start.Add(10*time.Hour + storage.FailureRunGap + time.Minute)
+		if fs := fail(later); !near(fs, later) {
+			t.Fatalf("after a quiet spell: failing since %v, want a new run at %v", fs, later)
+		}
+	})
+}

@@ -230,18 +230,37 @@ func TestDeliverer(t *testing.T) {
 		return true
 	})
 
-	// Three days on without one success, the failing endpoints are
-	// disabled; the one that succeeded stays.
-	clk.advance(failingLimit)
-	waitFor(t, "the failing endpoints to be disabled", func() bool {
-		for _, p := range []string{"/stall", "/redirect", "/endless", "/hangup"} {
-			e, err := db.WebhookEndpoint(context.Background(), "", ids[p])
-			if err != nil || e.Enabled {
-				return false
+	// Failing on, pinged every 6 hours, for three days without one
+	// success: the endpoint is disabled; the one that succeeded stays.
+	var elapsed time.Duration
+	for ; elapsed <= failingLimit; elapsed += 6 * time.Hour {
+		clk.advance(6 * time.Hour)
+		if _, err := svc.Ping(ctx, ids["/redirect"]); err != nil {
+			if apiws.ErrorCodeOf(err) == apiws.EINVALID {
+				break // disabled
 			}
-			if !strings.Contains(*e.DisabledReason, "3 days") {
-				t.Fatalf("%s disabled for %q", p, *e.DisabledReason)
-			}
+			t.Fatal(err)
+		}
+		disabled := false
+		waitFor(t, "the ping's attempt, or the endpoint disabled", func() bool {
+			e, err := db.WebhookEndpoint(context.Background(), "", ids["/redirect"])
+			disabled = err == nil && !e.Enabled
+			return disabled || delivery("/redirect").Attempts == 1
+		})
+		if disabled {
+			break
+		}
+	}
+	if elapsed+6*time.Hour < failingLimit {
+		t.Fatalf("disabled after %v of failures", elapsed+6*time.Hour)
+	}
+	waitFor(t, "/redirect to be disabled", func() bool {
+		e, err := db.WebhookEndpoint(context.Background(), "", ids["/redirect"])
+		if err != nil || e.Enabled {
+			return false
+		}
+		if !strings.Contains(*e.DisabledReason, "3 days") {
+			t.Fatalf("disabled for %q", *e.DisabledReason)
 		}
 		return true
 	})
