@@ -172,6 +172,16 @@ test('numbers', async ({ page, base }) => {
   await shot(page, 'pairing-qr');
   await waitText(page, '#pairing .outcome', 'Connected as');
   await waitText(page, '#numbers tr[data-number-id] .status', 'CONNECTED');
+  // Look phones up through it: the sandbox's rules, each phone once.
+  await page.click('#numbers tr[data-number-id] button:has-text("Look up phones")');
+  await page.fill('#lookup [name=phones]', '+1 555 010 0001\n+15550100000\n+15550100001');
+  await page.click('#lookup button[type=submit]');
+  await waitText(page, '#lookup tr[data-phone="+15550100001"] .lid', '100015550100001');
+  await waitText(page, '#lookup tr[data-phone="+15550100000"] .on', 'Not on WhatsApp');
+  const answered = await page.locator('#lookup tbody tr').count();
+  if (answered !== 2) problem(`lookup answered ${answered} rows, want 2`);
+  await shot(page, 'numbers-lookup');
+  await page.click('#lookup button:has-text("Close")');
   // Disconnect and reconnect, watching numberStatus move the row.
   await page.click('#numbers tr[data-number-id] button:has-text("Disconnect")');
   await waitText(page, '#numbers tr[data-number-id] .status', 'DISCONNECTED');

@@ -1,7 +1,7 @@
 // numbers.js: the account's WhatsApp numbers with their status live from
 // numberStatus; connecting one (sandbox or real) with the QR code live from
 // pairing, or a pairing code typed on the phone; disconnect, reconnect,
-// remove.
+// remove; looking phones up through a connected number.
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
@@ -26,6 +26,13 @@ const PAIRING_CODE = `mutation RequestPairingCode($numberId: ID!, $phone: PhoneN
   requestPairingCode(numberId: $numberId, phone: $phone) { code userErrors { field code message } }
 }`;
 
+const LOOKUP = `query Lookup($id: ID!, $phones: [PhoneNumber!]!) {
+  node(id: $id) { ... on WhatsAppNumber { lookup(phones: $phones) { phone onWhatsApp lid } } }
+}`;
+
+// MAX_LOOKUP is the most phones one lookup may ask about (the schema's).
+const MAX_LOOKUP = 50;
+
 const STATUS = `subscription NumberStatus { numberStatus { status at reason number { ${NUMBER_FIELDS} } } }`;
 
 const ACTIONS = {
@@ -46,6 +53,7 @@ export function renderNumbers(app) {
   const removed = new Set();
   const rows = h('tbody');
   const pairingBox = h('div', { class: 'pairing', id: 'pairing', hidden: true });
+  const lookupBox = h('div', { class: 'card lookup', id: 'lookup', hidden: true });
   let stopPairing = null;
 
   function draw() {
@@ -60,6 +68,7 @@ export function renderNumbers(app) {
     }, label);
     const actions = [];
     if (n.status === 'PAIRING') actions.push(h('button', { class: 'ghost small', type: 'button', onclick: () => pair(n) }, 'Show QR code'));
+    if (n.status === 'CONNECTED') actions.push(h('button', { class: 'ghost small', type: 'button', onclick: () => lookup(n) }, 'Look up phones'));
     if (n.status === 'CONNECTED' || n.status === 'CONNECTING') actions.push(busy('disconnect', 'Disconnect'));
     if (n.status === 'DISCONNECTED' || n.status === 'LOGGED_OUT') actions.push(busy('reconnect', 'Reconnect'));
     actions.push(busy('remove', 'Remove', 'danger small'));
@@ -151,6 +160,52 @@ export function renderNumbers(app) {
     stopPairing = stop;
   }
 
+  // lookup shows a box that asks WhatsApp, through n, whether phones are
+  // on it: one phone a line (or separated by commas), at most MAX_LOOKUP.
+  function lookup(n) {
+    const out = h('div', { class: 'lookup-results' });
+    const form = h('form', {
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const phones = formValues(form).phones.split(/[\n,;]+/).map((p) => p.trim()).filter(Boolean);
+        if (phones.length > MAX_LOOKUP) {
+          replace(out, h('span', { class: 'error' }, `At most ${MAX_LOOKUP} phones at a time (${phones.length} given).`));
+          return;
+        }
+        const button = form.querySelector('button');
+        button.disabled = true;
+        replace(out, h('p', { class: 'muted' }, 'Asking WhatsApp…'));
+        try {
+          const data = await gql(LOOKUP, { id: n.id, phones });
+          if (!data.node) throw new Error('This number no longer exists.');
+          const rows = data.node.lookup.map((r) => h('tr', { dataset: { phone: r.phone } },
+            h('td', { class: 'mono' }, r.phone),
+            h('td', { class: 'on' }, r.onWhatsApp ? h('strong', { class: 'ok' }, 'On WhatsApp') : h('span', { class: 'muted' }, 'Not on WhatsApp')),
+            h('td', { class: 'mono lid' }, r.lid || '—')));
+          replace(out, rows.length
+            ? h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ['Phone', 'WhatsApp', 'LID'].map((t) => h('th', {}, t)))), h('tbody', {}, rows))
+            : h('p', { class: 'muted' }, 'No phones given.'));
+        } catch (err) {
+          replace(out, h('span', { class: 'error' }, err.message));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    field('Phones, one a line',
+      h('textarea', { name: 'phones', rows: 4, placeholder: '+14155550123\n+442071838750', required: true }),
+      `At most ${MAX_LOOKUP} at a time. WhatsApp's answers are kept up to 24 hours.`),
+    h('button', { type: 'submit' }, 'Look up'));
+    replace(lookupBox,
+      h('div', { class: 'pairing-head' },
+        h('h3', {}, `Look up phones through ${n.label || n.phone || 'this number'}`, n.sandbox ? h('span', { class: 'tag' }, 'sandbox') : null),
+        h('button', { class: 'ghost small', type: 'button', onclick: () => { lookupBox.hidden = true; } }, 'Close')),
+      n.sandbox ? h('p', { class: 'muted' }, 'In the sandbox, phones ending 0000 are not on WhatsApp; every other one is.') : null,
+      form, out);
+    lookupBox.hidden = false;
+    form.querySelector('textarea').focus();
+  }
+
   const connectForm = h('form', {
     class: 'inline', id: 'connect',
     onsubmit: async (e) => {
@@ -199,6 +254,7 @@ export function renderNumbers(app) {
         h('p', { class: 'muted' }, 'WhatsApp numbers linked to this account. Statuses update live.')),
       h('div', { class: 'card' }, connectForm),
       pairingBox,
+      lookupBox,
       h('div', { class: 'card' },
         h('table', { class: 'table', id: 'numbers' },
           h('thead', {}, h('tr', {}, ['Number', 'Phone', 'Status', 'Connected', 'Last seen', ''].map((t) => h('th', {}, t)))),
