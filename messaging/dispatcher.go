@@ -319,7 +319,7 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	if m == nil {
 		return false
 	}
-	msg := whatsapp.OutgoingMessage{ID: *m.WAMessageID, To: m.Peer, Kind: body.Kind, Text: body.Text, Media: body.Media,
+	msg := whatsapp.OutgoingMessage{ID: *m.WAMessageID, To: m.Peer, ToLID: lidOf(m), Kind: body.Kind, Text: body.Text, Media: body.Media,
 		Location: body.Location, Contacts: body.Contacts, Poll: body.Poll, ReplyTo: body.ReplyTo, Mentions: body.Mentions}
 	// Not cancelled when the service stops: Close waits for this send, so
 	// its outcome is recorded and a restart does not send it again.
@@ -358,6 +358,14 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 		s.sleep(nil, backoff)
 	}
 	return false
+}
+
+// lidOf is the recipient's LID, for a message to a sender WhatsApp hid.
+func lidOf(m *apiws.Message) string {
+	if m.PeerLID == nil {
+		return ""
+	}
+	return *m.PeerLID
 }
 
 // recordSent records an accepted message, retrying a failed write a few

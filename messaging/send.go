@@ -94,7 +94,7 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	waID := whatsapp.NewMessageID()
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: in.NumberID, Direction: apiws.Outbound,
-		Peer: d.to, Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference, ReplyTo: in.ReplyTo,
+		Peer: d.to, PeerLID: apiws.NilIfEmpty(d.toLID), Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference, ReplyTo: in.ReplyTo,
 		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
 	}
 	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
@@ -131,10 +131,14 @@ func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *
 		return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "the message was never sent, so it cannot be quoted")
 	}
 	if d.to == "" {
-		if q.Peer == "" {
-			return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp has not told this sender's phone number yet; give to")
-		}
+		// A sender WhatsApp hid is answered at its LID.
 		d.to = q.Peer
+		if q.Peer == "" && q.PeerLID != nil {
+			d.toLID = *q.PeerLID
+		}
+		if d.to == "" && d.toLID == "" {
+			return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp told nothing of this message's sender; give to")
+		}
 	}
 	quote := &whatsapp.Quote{ID: *q.WAMessageID, FromMe: q.Direction == apiws.Outbound}
 	if !quote.FromMe {

@@ -30,7 +30,10 @@ const (
 // ("" when the send names none, to answer in the quoted message's chat),
 // the kind, and the content apart from media (fetched later).
 type draft struct {
-	to       string
+	to string
+	// toLID is the recipient's LID when only that is known (a reply to a
+	// sender WhatsApp hid).
+	toLID    string
 	kind     apiws.MessageKind
 	text     string
 	location *apiws.Location

@@ -13,15 +13,19 @@ import (
 )
 
 // checkOutgoing refuses a message no connector could send, with the error
-// Send returns for it, and returns the recipient in canonical E.164 form.
-// A recipient that cannot be a phone number cannot be on WhatsApp either.
+// Send returns for it, and returns the recipient in canonical E.164 form
+// ("" when the message goes to msg.ToLID). A recipient that cannot be a
+// phone number (or a LID) cannot be on WhatsApp either.
 func checkOutgoing(msg OutgoingMessage) (string, *SendError) {
 	if msg.ID == "" {
 		return "", sendErr(CodeSendFailed, "message has no id", false, nil)
 	}
-	to, err := normalizePhone(msg.To)
-	if err != nil {
-		return "", sendErr(CodeNotOnWhatsApp, fmt.Sprintf("recipient %q is not a possible phone number", msg.To), false, err)
+	to := ""
+	if msg.To != "" || !isLID(msg.ToLID) {
+		var err error
+		if to, err = normalizePhone(msg.To); err != nil {
+			return "", sendErr(CodeNotOnWhatsApp, fmt.Sprintf("recipient %q is not a possible phone number", msg.To), false, err)
+		}
 	}
 	switch msg.Kind {
 	case apiws.KindText:

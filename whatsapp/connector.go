@@ -89,9 +89,13 @@ type OutgoingMessage struct {
 	// ID is the WhatsApp message id (see NewMessageID), the same on every
 	// retry of the message.
 	ID string
-	// To is the recipient in E.164 form, e.g. "+14155552671".
-	To   string
-	Kind apiws.MessageKind
+	// To is the recipient in E.164 form, e.g. "+14155552671"; empty when
+	// only ToLID is known.
+	To string
+	// ToLID is the recipient's hidden-number id (the user part of its LID),
+	// used when To is empty: a reply to a sender WhatsApp hid.
+	ToLID string
+	Kind  apiws.MessageKind
 	// Text is the body of a TEXT message.
 	Text string
 	// Media is the attachment of an IMAGE, DOCUMENT, AUDIO, VIDEO or

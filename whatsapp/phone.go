@@ -19,6 +19,11 @@ func normalizePhone(phone string) (string, error) {
 	return p, nil
 }
 
+// isLID reports whether s can be the user part of a LID: digits only.
+func isLID(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
 // phoneDigits is phone without its "+": the user part of a WhatsApp JID.
 func phoneDigits(e164 string) string {
 	return strings.TrimPrefix(e164, "+")

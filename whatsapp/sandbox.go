@@ -356,6 +356,13 @@ func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage
 	if serr != nil {
 		return SendResult{}, serr
 	}
+	if to == "" {
+		// A hidden recipient: the sandbox knows the phone behind its LID.
+		var ok bool
+		if to, ok = sandboxPhone(msg.ToLID); !ok {
+			return SendResult{}, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not a sandbox LID", msg.ToLID), false, nil)
+		}
+	}
 	if err := s.wait(ctx, sandboxSendAck); err != nil {
 		return SendResult{}, sendErr(CodeTimeout, "send interrupted", true, err)
 	}
@@ -430,6 +437,16 @@ func (s *Sandbox) echo(numberID, from string, msg OutgoingMessage) {
 		in.Media = &InboundMedia{MimeType: m.MimeType, FileName: m.FileName, Caption: m.Caption, Size: int64(len(m.Data))}
 	}
 	s.emit(in)
+}
+
+// sandboxPhone is the phone behind a sandbox LID (SandboxLID), if lid is
+// one.
+func sandboxPhone(lid string) (string, bool) {
+	if len(lid) != 15 || lid[0] != '1' || !isLID(lid) {
+		return "", false
+	}
+	p, err := normalizePhone("+" + strings.TrimLeft(lid[1:], "0"))
+	return p, err == nil
 }
 
 // number returns the state of numberID, creating it. s.mu must be held.

@@ -282,6 +282,8 @@ func TestSandboxSendRefusesBadMessages(t *testing.T) {
 		{"media without data", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindImage}, CodeMediaInvalid},
 		{"empty text", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindText}, CodeSendFailed},
 		{"unsendable kind", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindReaction, Text: "x"}, CodeSendFailed},
+		{"a LID that is no sandbox LID", OutgoingMessage{ID: "3EB0A", ToLID: "987654321", Kind: apiws.KindText, Text: "x"}, CodeNotOnWhatsApp},
+		{"a LID of letters", OutgoingMessage{ID: "3EB0A", ToLID: "abc", Kind: apiws.KindText, Text: "x"}, CodeNotOnWhatsApp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,6 +296,32 @@ func TestSandboxSendRefusesBadMessages(t *testing.T) {
 	}
 	if len(s.Transmissions()) != 0 {
 		t.Error("a refused message was transmitted")
+	}
+}
+
+func TestSandboxLIDs(t *testing.T) {
+	if got := SandboxLID("+15550100001"); got != "100015550100001" {
+		t.Errorf("SandboxLID = %s", got)
+	}
+	if p, ok := sandboxPhone(SandboxLID("+442071838750")); !ok || p != "+442071838750" {
+		t.Errorf("phone of a sandbox LID: %s, %v", p, ok)
+	}
+	defer goleak.VerifyNone(t)
+	s := NewSandbox(nil, 0)
+	defer s.Close()
+	n := pairSandbox(t, s, "num_1")
+	// A hidden recipient is reached at its LID, by the rules of its phone.
+	msg := OutgoingMessage{ID: "3EB0LID", ToLID: SandboxLID("+14155550123"), Kind: apiws.KindText, Text: "hi"}
+	if _, err := s.Send(context.Background(), n, msg); err != nil {
+		t.Fatal(err)
+	}
+	if tr := s.Transmissions(); len(tr) != 1 || tr[0].To != "+14155550123" {
+		t.Errorf("transmissions %+v", tr)
+	}
+	var se *SendError
+	msg = OutgoingMessage{ID: "3EB0LID2", ToLID: SandboxLID("+14155550000"), Kind: apiws.KindText, Text: "hi"}
+	if _, err := s.Send(context.Background(), n, msg); !errors.As(err, &se) || se.Code != CodeNotOnWhatsApp {
+		t.Errorf("a hidden 0000 recipient: %v", err)
 	}
 }
 

@@ -75,6 +75,23 @@ func (w *Whatsmeow) lookup(ctx context.Context, num *waNumber, phone string) (re
 	return rs[phone], nil
 }
 
+// recipientJID is the address of a recipient: its LID when only that is
+// known (WhatsApp gave nothing else, so there is nothing to look up),
+// else what WhatsApp answers for the phone.
+func (w *Whatsmeow) recipientJID(ctx context.Context, num *waNumber, phone, lid string) (types.JID, error) {
+	if phone == "" {
+		return types.NewJID(lid, types.HiddenUserServer), nil
+	}
+	r, err := w.lookup(ctx, num, phone)
+	if err != nil {
+		return types.EmptyJID, err
+	}
+	if !r.isIn || r.jid.IsEmpty() {
+		return types.EmptyJID, sendErr(CodeNotOnWhatsApp, phone+" is not on whatsapp", false, nil)
+	}
+	return r.jid, nil
+}
+
 // ownJID is n's device address, or the empty JID if it has none yet.
 func ownJID(n *apiws.Number) types.JID {
 	if n.JID == nil {
@@ -99,18 +116,15 @@ func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessa
 	if num == nil || !num.client.IsConnected() || !num.client.IsLoggedIn() {
 		return SendResult{}, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
 	}
-	r, err := w.lookup(ctx, num, to)
+	jid, err := w.recipientJID(ctx, num, to, msg.ToLID)
 	if err != nil {
 		return SendResult{}, mapSendError(err)
-	}
-	if !r.isIn || r.jid.IsEmpty() {
-		return SendResult{}, sendErr(CodeNotOnWhatsApp, to+" is not on whatsapp", false, nil)
 	}
 	m, err := buildMessage(ctx, msg, ownJID(n), num.client.Upload, num.client.BuildPollCreation)
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}
-	resp, err := num.client.SendMessage(ctx, r.jid, m, whatsmeow.SendRequestExtra{ID: types.MessageID(msg.ID)})
+	resp, err := num.client.SendMessage(ctx, jid, m, whatsmeow.SendRequestExtra{ID: types.MessageID(msg.ID)})
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}

@@ -313,6 +313,15 @@ func TestWhatsmeowPairAndSend(t *testing.T) {
 	if _, err := h.w.Send(ctx, n, img); err != nil || fc.uploads != 1 || fc.sent[1].msg.GetImageMessage().GetDirectPath() != "/p" {
 		t.Fatalf("image send: %v, uploads %d", err, fc.uploads)
 	}
+	// A hidden recipient is sent to at its LID, with nothing to look up.
+	lookups := fc.lookups
+	hidden := OutgoingMessage{ID: NewMessageID(), ToLID: "100014155550123", Kind: apiws.KindText, Text: "hi"}
+	if _, err := h.w.Send(ctx, n, hidden); err != nil || fc.lookups != lookups {
+		t.Fatalf("send to a LID: %v (%d lookups)", err, fc.lookups-lookups)
+	}
+	if to := fc.sent[len(fc.sent)-1].to; to.User != "100014155550123" || to.Server != types.HiddenUserServer {
+		t.Fatalf("sent to %v", to)
+	}
 	// A reply to our own message names this number, as paired, as the
 	// quoted message's author; a poll goes with whatsmeow's secret.
 	reply := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindPoll, ReplyTo: &Quote{ID: msg.ID, FromMe: true},
@@ -320,9 +329,10 @@ func TestWhatsmeowPairAndSend(t *testing.T) {
 	if _, err := h.w.Send(ctx, n, reply); err != nil {
 		t.Fatal(err)
 	}
-	if p := fc.sent[2].msg.GetPollCreationMessage(); p.GetContextInfo().GetStanzaID() != msg.ID ||
-		p.GetContextInfo().GetParticipant() != pairedJID.ToNonAD().String() || len(fc.sent[2].msg.GetMessageContextInfo().GetMessageSecret()) != 32 {
-		t.Fatalf("poll reply sent as %v", fc.sent[2].msg)
+	last := fc.sent[len(fc.sent)-1].msg
+	if p := last.GetPollCreationMessage(); p.GetContextInfo().GetStanzaID() != msg.ID ||
+		p.GetContextInfo().GetParticipant() != pairedJID.ToNonAD().String() || len(last.GetMessageContextInfo().GetMessageSecret()) != 32 {
+		t.Fatalf("poll reply sent as %v", last)
 	}
 
 	var se *SendError

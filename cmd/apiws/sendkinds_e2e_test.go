@@ -6,6 +6,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/whatsapp"
 )
 
 // TestSendEachKind sends a location, contact cards, a poll and a sticker
@@ -166,6 +171,16 @@ func TestReplies(t *testing.T) {
 				t.Errorf("a message that quotes nothing: %v", nodes[first])
 			}
 
+			// A sender WhatsApp hid (peer null, only a LID) is answered at
+			// its LID by replyTo alone.
+			hidden := hiddenInbound(t, serverOf(t, base).dbURL, num, whatsapp.SandboxLID("+14155550123"))
+			toHidden := send(t, base, token, map[string]any{"numberId": num, "replyTo": hidden, "text": "we see you"})
+			waitMessages(t, base, token, "the reply to a hidden sender READ", func(ms map[string]any) bool { return statusOf(ms, toHidden) == "READ" })
+			r := gql(t, base, token, `query($id: ID!) { node(id: $id) { ... on Message { peer peerLid replyTo { id peerLid } } } }`, map[string]any{"id": toHidden})
+			if get(r.Data, "node", "peer") != nil || str(r.Data, "node", "peerLid") != "100014155550123" || str(r.Data, "node", "replyTo", "id") != hidden {
+				t.Errorf("the reply to a hidden sender: %+v", r)
+			}
+
 			otherToken, _ := signUp(t, base, "stranger-replies@example.com")
 			otherNum := connectedNumber(t, base, otherToken)
 			strangers := send(t, base, otherToken, map[string]any{"numberId": otherNum, "to": "+14155550123", "text": "hi"})
@@ -197,4 +212,26 @@ func TestReplies(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hiddenInbound records, as WhatsApp would report it, a message to number
+// from a sender known only by its LID, and returns its id.
+func hiddenInbound(t *testing.T, dbURL, numberID, lid string) string {
+	t.Helper()
+	db, err := storage.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns, err := db.NumbersByIDs(t.Context(), []string{numberID})
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("number %s: %v", numberID, err)
+	}
+	now, waID := time.Now().UTC(), whatsapp.NewMessageID()
+	m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: ns[0].AccountID, NumberID: numberID, Direction: apiws.Inbound,
+		PeerLID: &lid, Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+	if _, err := db.InsertInbound(t.Context(), m, nil); err != nil {
+		t.Fatal(err)
+	}
+	return m.ID
 }
