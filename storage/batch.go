@@ -346,6 +346,11 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 		accounts = append(accounts, acc)
 	}
 	slices.Sort(accounts)
+	// Read before the counters are locked, which they stay until the commit.
+	endpoints, err := webhookEndpointsOf(ctx, tx, accounts)
+	if err != nil {
+		return err
+	}
 	for _, acc := range accounts {
 		group := byAccount[acc]
 		var last int64
@@ -366,5 +371,5 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	if err := keepContent(ctx, tx, db.transit, evs); err != nil {
 		return err
 	}
-	return enqueueDeliveries(ctx, tx, evs)
+	return enqueueDeliveries(ctx, tx, endpoints, evs)
 }

@@ -77,35 +77,34 @@ func (db *DB) notifyDeliveriesQueued() {
 	}
 }
 
-// enqueueDeliveries queues one PENDING delivery of each event (their
-// cursors assigned) to every enabled endpoint of its account that selects
-// it. An account without endpoints costs one indexed query per batch.
-func enqueueDeliveries(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
-	if len(evs) == 0 {
-		return nil
-	}
-	seen := map[string]bool{}
-	var accounts []string
-	for _, ev := range evs {
-		if !seen[ev.AccountID] {
-			seen[ev.AccountID] = true
-			accounts = append(accounts, ev.AccountID)
-		}
-	}
+// webhookEndpointsOf returns the enabled webhook endpoints of the
+// accounts (their selections only), by account: one indexed query, made
+// before the events' cursors are handed out.
+func webhookEndpointsOf(ctx context.Context, tx bun.Tx, accounts []string) (map[string][]*apiws.WebhookEndpoint, error) {
 	var eps []*WebhookEndpoint
 	err := tx.NewSelect().Model(&eps).Column("id", "account_id", "types", "number_ids").
 		Where("account_id IN (?) AND enabled", bun.List(accounts)).OrderExpr("id").Scan(ctx)
 	if err != nil || len(eps) == 0 {
-		return err
+		return nil, err
 	}
 	byAccount := map[string][]*apiws.WebhookEndpoint{}
 	for _, e := range eps {
 		byAccount[e.AccountID] = append(byAccount[e.AccountID], &e.WebhookEndpoint)
 	}
+	return byAccount, nil
+}
+
+// enqueueDeliveries queues one PENDING delivery of each event (their
+// cursors assigned) to every endpoint of its account (webhookEndpointsOf)
+// that selects it; without such endpoints it runs no statement.
+func enqueueDeliveries(ctx context.Context, tx bun.Tx, endpoints map[string][]*apiws.WebhookEndpoint, evs []*apiws.LogEvent) error {
+	if len(endpoints) == 0 {
+		return nil
+	}
 	now := time.Now().UTC()
 	var ds []*apiws.WebhookDelivery
 	for _, ev := range evs {
-		for _, e := range byAccount[ev.AccountID] {
+		for _, e := range endpoints[ev.AccountID] {
 			if e.Selects(ev.Type, ev.NumberID) {
 				ds = append(ds, newDelivery(e, ev, now, false))
 			}
