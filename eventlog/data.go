@@ -14,7 +14,8 @@ import (
 // the event's GraphQL type under its GraphQL name. Objects carry their
 // scalar fields and small value objects; links to other nodes inside them
 // (a message's number, an event's number) are {"id": "..."}; lists of other
-// objects (Message.events) are left out.
+// objects (Message.events) and fields with arguments (WhatsAppNumber.lookup,
+// which asks WhatsApp) are left out.
 
 type (
 	ref struct {
@@ -43,6 +44,7 @@ type messageData struct {
 	Direction       apiws.Direction     `json:"direction"`
 	Peer            *string             `json:"peer"`
 	PeerLID         *string             `json:"peerLid"`
+	ReplyTo         *ref                `json:"replyTo"`
 	Kind            apiws.MessageKind   `json:"kind"`
 	Status          apiws.MessageStatus `json:"status"`
 	WAMessageID     *string             `json:"waMessageId"`
@@ -62,10 +64,14 @@ func messageOf(m *apiws.Message) *messageData {
 	if m == nil {
 		return nil
 	}
-	return &messageData{ID: m.ID, Number: ref{m.NumberID}, Direction: m.Direction, Peer: apiws.NilIfEmpty(m.Peer), PeerLID: m.PeerLID,
+	d := &messageData{ID: m.ID, Number: ref{m.NumberID}, Direction: m.Direction, Peer: apiws.NilIfEmpty(m.Peer), PeerLID: m.PeerLID,
 		Kind: m.Kind, Status: m.Status, WAMessageID: m.PublicWAMessageID(), ClientReference: m.ClientReference, Error: m.Error,
 		QueuedAt: at(m.QueuedAt), SentAt: at(m.SentAt), DeliveredAt: at(m.DeliveredAt), ReadAt: at(m.ReadAt), PlayedAt: at(m.PlayedAt),
 		FailedAt: at(m.FailedAt), ReceivedAt: at(m.ReceivedAt)}
+	if m.ReplyTo != nil {
+		d.ReplyTo = &ref{*m.ReplyTo}
+	}
+	return d
 }
 
 type numberData struct {
