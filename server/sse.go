@@ -98,7 +98,7 @@ func (s *Server) serveEventStream(w http.ResponseWriter, r *http.Request, gql ht
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	// Proxies that buffer responses (nginx) would hold the events back.
 	w.Header().Set("X-Accel-Buffering", "no")
-	sw := &sseWriter{w: w, rc: rc, fail: func() { end(nil) }}
+	sw := &sseWriter{w: w, rc: rc, fail: func() { end(nil) }, ctx: ctx}
 	defer sw.close()
 	// A stream that ends with its request (the client left, the server
 	// shuts down) says nothing more, complete included: graphql-sse's
@@ -184,6 +184,11 @@ type sseWriter struct {
 	w    http.ResponseWriter
 	rc   *http.ResponseController
 	fail func()
+	// ctx is the stream's: once it ends but for an API error (the
+	// client left, the server shuts down), nothing more is written. It is
+	// checked at each write, as the stream's end may reach gqlgen (which
+	// then writes complete) before the AfterFunc that closes the writer.
+	ctx context.Context
 
 	mu   sync.Mutex
 	over bool
@@ -204,7 +209,7 @@ func (sw *sseWriter) WriteHeader(code int) {
 func (sw *sseWriter) Write(b []byte) (int, error) {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	if sw.over {
+	if sw.cut() {
 		return 0, errStreamOver
 	}
 	_ = sw.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
@@ -220,7 +225,7 @@ func (sw *sseWriter) Write(b []byte) (int, error) {
 func (sw *sseWriter) Flush() {
 	sw.mu.Lock()
 	defer sw.mu.Unlock()
-	if sw.over {
+	if sw.cut() {
 		return
 	}
 	_ = sw.rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
@@ -228,6 +233,14 @@ func (sw *sseWriter) Flush() {
 		sw.fail()
 	}
 	_ = sw.rc.SetWriteDeadline(time.Time{})
+}
+
+// cut reports whether the stream is over for writes; call it with mu held.
+func (sw *sseWriter) cut() bool {
+	if !sw.over && sw.ctx != nil && sw.ctx.Err() != nil && apiErrorCause(sw.ctx) == nil {
+		sw.over = true
+	}
+	return sw.over
 }
 
 // close ends the stream: nothing is written after.
