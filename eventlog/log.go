@@ -15,11 +15,7 @@ package eventlog
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -39,7 +35,7 @@ type Log struct {
 	db      *storage.DB
 	bus     events.Bus
 	log     *slog.Logger
-	aead    cipher.AEAD
+	sealer  *apiws.Sealer
 	ctx     context.Context // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
@@ -48,19 +44,12 @@ type Log struct {
 // New returns the event log of db, published on bus; secret (32 bytes)
 // keys the sealing of transit content, which db keeps for transitTTL.
 func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration, log *slog.Logger) (*Log, error) {
-	if len(secret) != 32 {
-		return nil, errors.New("eventlog: the secret key must be 32 bytes")
-	}
-	block, err := aes.NewCipher(apiws.DeriveKey(secret, sealPurpose))
+	sealer, err := apiws.NewSealer(secret, sealPurpose)
 	if err != nil {
-		return nil, err
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	l := &Log{db: db, bus: bus, log: log, aead: aead, ctx: ctx, stop: stop}
+	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop}
 	db.KeepContent(l.Seal, transitTTL)
 	return l, nil
 }
@@ -83,20 +72,12 @@ func (l *Log) Seal(ev *apiws.LogEvent) []byte {
 	if err != nil {
 		panic("eventlog: encode content: " + err.Error()) // plain data: cannot fail
 	}
-	nonce := make([]byte, l.aead.NonceSize(), l.aead.NonceSize()+len(plain)+l.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return l.aead.Seal(nonce, nonce, plain, aad(ev))
+	return l.sealer.Seal(aad(ev), plain)
 }
 
 // open sets ev.Content from what Seal sealed.
 func (l *Log) open(ev *apiws.LogEvent, sealed []byte) error {
-	n := l.aead.NonceSize()
-	if len(sealed) < n {
-		return errors.New("sealed content too short")
-	}
-	plain, err := l.aead.Open(nil, sealed[:n], sealed[n:], aad(ev))
+	plain, err := l.sealer.Open(aad(ev), sealed)
 	if err != nil {
 		return fmt.Errorf("open content of event %d: %w", ev.Seq, err)
 	}

@@ -35,7 +35,7 @@ func TestSealerDerivesItsKeyAndOpensLegacyContent(t *testing.T) {
 	}
 	plain := []byte("hello there")
 	sealed := s.seal("msg_1", plain)
-	n := s.aead.NonceSize()
+	n := gcm(t, secret).NonceSize()
 	if _, err := gcm(t, secret).Open(nil, sealed[:n], sealed[n:], []byte("msg_1")); err == nil {
 		t.Fatal("content was sealed with the secret key itself")
 	}

@@ -1,11 +1,8 @@
 package webhooks
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -34,42 +31,27 @@ func secretKey(secret string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, secretPrefix))
 }
 
-// sealer keeps signing secrets sealed at rest (AES-256-GCM under a key
+// sealer keeps signing secrets sealed at rest (apiws.Sealer under a key
 // derived for them), the endpoint id as additional data, so a secret cannot
 // be moved to another endpoint unnoticed.
-type sealer struct{ aead cipher.AEAD }
+type sealer struct{ s *apiws.Sealer }
 
 func newSealer(secretKey []byte) (*sealer, error) {
-	if len(secretKey) != 32 {
-		return nil, errors.New("the secret key must be 32 bytes")
-	}
-	block, err := aes.NewCipher(apiws.DeriveKey(secretKey, sealPurpose))
+	s, err := apiws.NewSealer(secretKey, sealPurpose)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sealer{aead: aead}, nil
+	return &sealer{s: s}, nil
 }
 
-// seal returns nonce || ciphertext of the endpoint's secret.
+// seal returns the endpoint's secret, sealed.
 func (s *sealer) seal(endpointID, secret string) []byte {
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(secret)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return s.aead.Seal(nonce, nonce, []byte(secret), []byte(endpointID))
+	return s.s.Seal([]byte(endpointID), []byte(secret))
 }
 
 // open returns the secret seal sealed for the endpoint.
 func (s *sealer) open(endpointID string, sealed []byte) (string, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n {
-		return "", errors.New("sealed secret too short")
-	}
-	plain, err := s.aead.Open(nil, sealed[:n], sealed[n:], []byte(endpointID))
+	plain, err := s.s.Open([]byte(endpointID), sealed)
 	if err != nil {
 		return "", fmt.Errorf("open the secret of %s: %w", endpointID, err)
 	}
