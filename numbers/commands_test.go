@@ -44,21 +44,8 @@ func TestRemovalLogsOutWhereTheNumberIsConnected(t *testing.T) {
 		a := newEnvOpts(t, db, envOptions{owner: ownerA, wrap: func(c whatsapp.Connector) whatsapp.Connector { atA.Connector = c; return atA }})
 
 		// Instance B, on the same database and bus, owns nothing.
-		sandboxB := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
-		atB := &logouts{Connector: sandboxB}
-		b := numbers.New(numbers.Deps{DB: db, Bus: a.bus, Events: a.events, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: &owner{}, Sandbox: atB})
-		clk := newClock()
-		b.SetClock(clk.Now, clk.After)
-		runB, stopB := context.WithCancel(context.Background())
-		ranB := make(chan error, 1)
-		go func() { ranB <- b.Run(runB) }()
-		t.Cleanup(func() {
-			stopB()
-			if err := <-ranB; err != nil {
-				t.Errorf("instance B: %v", err)
-			}
-			_ = sandboxB.Close()
-		})
+		atB := &logouts{}
+		b, clk := a.otherInstance(t, db, func(c whatsapp.Connector) whatsapp.Connector { atB.Connector = c; return atB })
 
 		ctx, cancel := context.WithTimeout(a.ctx, 20*time.Second)
 		defer cancel()
@@ -88,4 +75,27 @@ func TestRemovalLogsOutWhereTheNumberIsConnected(t *testing.T) {
 			t.Fatalf("logouts: former owner %d, remover %d; want the remover's", atA.n.Load(), atB.n.Load())
 		}
 	})
+}
+
+// otherInstance starts a second numbers service on e's database and bus
+// that owns no number, its sandbox wrapped by wrap and its clock the
+// returned one; it stops with the test.
+func (e *env) otherInstance(t *testing.T, db *storage.DB, wrap func(whatsapp.Connector) whatsapp.Connector) (*numbers.Service, *clock) {
+	t.Helper()
+	sandbox := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
+	svc := numbers.New(numbers.Deps{DB: db, Bus: e.bus, Events: e.events, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Owner: &owner{}, Sandbox: wrap(sandbox)})
+	clk := newClock()
+	svc.SetClock(clk.Now, clk.After)
+	ctx, stop := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- svc.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Errorf("the other instance: %v", err)
+		}
+		_ = sandbox.Close()
+	})
+	return svc, clk
 }

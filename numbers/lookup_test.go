@@ -3,15 +3,12 @@ package numbers_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/apiws/apiws"
-	"github.com/apiws/apiws/numbers"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 	"github.com/apiws/apiws/whatsapp"
@@ -116,21 +113,8 @@ func TestLookupThroughTheOwner(t *testing.T) {
 		a := newEnvOpts(t, db, envOptions{owner: ownerA, wrap: func(c whatsapp.Connector) whatsapp.Connector { atA.Connector = c; return atA }})
 
 		// Instance B, on the same database and bus, owns nothing.
-		sandboxB := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
-		atB := &lookups{Connector: sandboxB}
-		b := numbers.New(numbers.Deps{DB: db, Bus: a.bus, Events: a.events, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Owner: &owner{}, Sandbox: atB})
-		clk := newClock()
-		b.SetClock(clk.Now, clk.After)
-		runB, stopB := context.WithCancel(context.Background())
-		ranB := make(chan error, 1)
-		go func() { ranB <- b.Run(runB) }()
-		t.Cleanup(func() {
-			stopB()
-			if err := <-ranB; err != nil {
-				t.Errorf("instance B: %v", err)
-			}
-			_ = sandboxB.Close()
-		})
+		atB := &lookups{}
+		b, clk := a.otherInstance(t, db, func(c whatsapp.Connector) whatsapp.Connector { atB.Connector = c; return atB })
 
 		ctx, cancel := context.WithTimeout(a.ctx, 20*time.Second)
 		defer cancel()
