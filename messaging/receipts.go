@@ -43,7 +43,7 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: n.AccountID, NumberID: n.ID, Direction: apiws.Inbound,
 		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 	}
-	ev, err := s.db.InsertInbound(ctx, m, apiws.ContentOf(in.Kind, in.Text, in.Media))
+	ev, err := s.db.InsertInbound(ctx, m, in.Content())
 	if errors.Is(err, storage.ErrDuplicate) {
 		return // delivered again by WhatsApp: logged the first time
 	}

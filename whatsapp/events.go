@@ -67,16 +67,36 @@ type Inbound struct {
 	// PushName is the name the sender set in WhatsApp.
 	PushName string
 	Kind     apiws.MessageKind
-	// Text is the body of a text message, the caption of media, the emoji of
-	// a reaction or the name of a location.
+	// Text is the body of a text message, the caption of media or of a
+	// live location, or the emoji of a reaction.
 	Text string
-	// Media describes an attachment; its bytes are not downloaded.
+	// Media describes an attachment (a sticker too); its bytes are not
+	// downloaded.
 	Media *InboundMedia
 	// ReactionTo is the id of the message a reaction is about.
 	ReactionTo string
-	// Latitude and Longitude are set for LOCATION.
-	Latitude, Longitude float64
-	At                  time.Time
+	// Location is the point of a LOCATION.
+	Location *apiws.Location
+	// Contacts are the cards of a CONTACT, each with its vCard.
+	Contacts []apiws.ContactCard
+	// Poll is the poll a POLL message opens.
+	Poll *apiws.Poll
+	// QuotedID is the WhatsApp id of the message this one quotes, if any.
+	QuotedID string
+	// Mentions are the people the message mentions.
+	Mentions []apiws.Peer
+	At       time.Time
+}
+
+// Content is the message's content as the API shows it.
+func (e *Inbound) Content() *apiws.MessageContent {
+	c := apiws.ContentOf(e.Kind, e.Text, e.Media)
+	c.Location, c.Contacts, c.Poll = e.Location, e.Contacts, e.Poll
+	c.QuotedWAMessageID = apiws.NilIfEmpty(e.QuotedID)
+	if len(e.Mentions) > 0 {
+		c.Mentions = e.Mentions
+	}
+	return c
 }
 
 // InboundMedia describes a received attachment: the domain's, so that the

@@ -167,56 +167,160 @@ func senderLID(src types.MessageSource) string {
 // fillContent sets in's kind and content from msg; false means msg holds
 // nothing a person sent.
 func fillContent(in *Inbound, msg *waE2E.Message) bool {
-	media := func(mime, name, caption string, size uint64) {
-		in.Text = caption
+	if msg.ProtocolMessage != nil || msg.SenderKeyDistributionMessage != nil {
+		// Revokes, edits, settings and group keys: bookkeeping, not content.
+		// Group keys only come with group messages, which apiws drops anyway.
+		return false
+	}
+	if ctx := fillKind(in, msg); ctx != nil {
+		fillContext(in, ctx.GetContextInfo())
+	}
+	return true
+}
+
+// quoting is a message part that can quote and mention: each kind of
+// whatsmeow message with a ContextInfo.
+type quoting interface {
+	GetContextInfo() *waE2E.ContextInfo
+}
+
+// fillKind sets in's kind and the content of that kind from msg, and
+// returns the part that carries the context (quote, mentions), nil when
+// it has none.
+func fillKind(in *Inbound, msg *waE2E.Message) quoting {
+	media := func(kind apiws.MessageKind, mime, name, caption string, size uint64) {
+		in.Kind, in.Text = kind, caption
 		in.Media = &InboundMedia{MimeType: mime, FileName: name, Caption: caption, Size: int64(size)}
 	}
 	switch {
 	case msg.Conversation != nil:
 		in.Kind, in.Text = apiws.KindText, msg.GetConversation()
 	case msg.ExtendedTextMessage != nil:
-		in.Kind, in.Text = apiws.KindText, msg.GetExtendedTextMessage().GetText()
+		m := msg.GetExtendedTextMessage()
+		in.Kind, in.Text = apiws.KindText, m.GetText()
+		return m
 	case msg.ImageMessage != nil:
 		m := msg.GetImageMessage()
-		in.Kind = apiws.KindImage
-		media(m.GetMimetype(), "", m.GetCaption(), m.GetFileLength())
+		media(apiws.KindImage, m.GetMimetype(), "", m.GetCaption(), m.GetFileLength())
+		return m
 	case msg.DocumentMessage != nil:
 		m := msg.GetDocumentMessage()
-		in.Kind = apiws.KindDocument
 		name := m.GetFileName()
 		if name == "" {
 			name = m.GetTitle()
 		}
-		media(m.GetMimetype(), name, m.GetCaption(), m.GetFileLength())
+		media(apiws.KindDocument, m.GetMimetype(), name, m.GetCaption(), m.GetFileLength())
+		return m
 	case msg.AudioMessage != nil:
 		m := msg.GetAudioMessage()
-		in.Kind = apiws.KindAudio
-		media(m.GetMimetype(), "", "", m.GetFileLength())
+		media(apiws.KindAudio, m.GetMimetype(), "", "", m.GetFileLength())
+		return m
 	case msg.VideoMessage != nil:
 		m := msg.GetVideoMessage()
-		in.Kind = apiws.KindVideo
-		media(m.GetMimetype(), "", m.GetCaption(), m.GetFileLength())
+		media(apiws.KindVideo, m.GetMimetype(), "", m.GetCaption(), m.GetFileLength())
+		return m
+	case msg.StickerMessage != nil:
+		m := msg.GetStickerMessage()
+		media(apiws.KindSticker, m.GetMimetype(), "", "", m.GetFileLength())
+		return m
 	case msg.LocationMessage != nil:
 		m := msg.GetLocationMessage()
-		in.Kind, in.Text = apiws.KindLocation, m.GetName()
-		in.Latitude, in.Longitude = m.GetDegreesLatitude(), m.GetDegreesLongitude()
+		in.Kind = apiws.KindLocation
+		in.Location = &apiws.Location{Latitude: m.GetDegreesLatitude(), Longitude: m.GetDegreesLongitude(),
+			Name: apiws.NilIfEmpty(m.GetName()), Address: apiws.NilIfEmpty(m.GetAddress())}
+		return m
 	case msg.LiveLocationMessage != nil:
 		m := msg.GetLiveLocationMessage()
 		in.Kind, in.Text = apiws.KindLocation, m.GetCaption()
-		in.Latitude, in.Longitude = m.GetDegreesLatitude(), m.GetDegreesLongitude()
+		in.Location = &apiws.Location{Latitude: m.GetDegreesLatitude(), Longitude: m.GetDegreesLongitude()}
+		return m
+	case msg.ContactMessage != nil:
+		m := msg.GetContactMessage()
+		in.Kind, in.Contacts = apiws.KindContact, []apiws.ContactCard{contactCard(m)}
+		return m
+	case msg.ContactsArrayMessage != nil:
+		m := msg.GetContactsArrayMessage()
+		in.Kind, in.Contacts = apiws.KindContact, make([]apiws.ContactCard, 0, len(m.GetContacts()))
+		for _, c := range m.GetContacts() {
+			in.Contacts = append(in.Contacts, contactCard(c))
+		}
+		return m
+	case pollCreation(msg) != nil:
+		m := pollCreation(msg)
+		in.Kind, in.Poll = apiws.KindPoll, poll(m)
+		return m
 	case msg.ReactionMessage != nil:
 		m := msg.GetReactionMessage()
 		in.Kind, in.Text, in.ReactionTo = apiws.KindReaction, m.GetText(), m.GetKey().GetID()
-	case msg.StickerMessage != nil:
-		m := msg.GetStickerMessage()
-		in.Kind = apiws.KindOther
-		media(m.GetMimetype(), "", "", m.GetFileLength())
-	case msg.ProtocolMessage != nil, msg.SenderKeyDistributionMessage != nil:
-		// Revokes, edits, settings and group keys: bookkeeping, not content.
-		// Group keys only come with group messages, which apiws drops anyway.
-		return false
 	default:
 		in.Kind = apiws.KindOther
 	}
-	return true
+	return nil
+}
+
+// pollCreation is the poll msg opens, in whichever of whatsmeow's versions
+// of the poll message it came; nil if msg opens none.
+func pollCreation(msg *waE2E.Message) *waE2E.PollCreationMessage {
+	for _, p := range []*waE2E.PollCreationMessage{msg.GetPollCreationMessage(), msg.GetPollCreationMessageV2(),
+		msg.GetPollCreationMessageV3(), msg.GetPollCreationMessageV5(), msg.GetPollCreationMessageV6()} {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// poll is the question, options and choice count of a poll message. A
+// count of 0 is WhatsApp's "any number": as many as there are options.
+func poll(m *waE2E.PollCreationMessage) *apiws.Poll {
+	p := &apiws.Poll{Question: m.GetName(), Options: make([]string, 0, len(m.GetOptions())), SelectableCount: int(m.GetSelectableOptionsCount())}
+	for _, o := range m.GetOptions() {
+		p.Options = append(p.Options, o.GetOptionName())
+	}
+	if p.SelectableCount == 0 {
+		p.SelectableCount = len(p.Options)
+	}
+	return p
+}
+
+// contactCard reads a shared contact: its name (the display name, else the
+// card's), its phones and the vCard as it came.
+func contactCard(m *waE2E.ContactMessage) apiws.ContactCard {
+	name, phones := parseVCard(m.GetVcard())
+	if m.GetDisplayName() != "" {
+		name = m.GetDisplayName()
+	}
+	return apiws.ContactCard{Name: name, Phones: phones, VCard: m.GetVcard()}
+}
+
+// fillContext sets the quoted message's id and the mentions from a
+// message's context.
+func fillContext(in *Inbound, ctx *waE2E.ContextInfo) {
+	in.QuotedID = ctx.GetStanzaID()
+	for _, s := range ctx.GetMentionedJID() {
+		if p, ok := mentionOf(s); ok {
+			in.Mentions = append(in.Mentions, p)
+		}
+	}
+}
+
+// mentionOf is the person a mentioned JID names: a phone for a
+// phone-number JID, a LID for a hidden one; false for anything else.
+func mentionOf(s string) (apiws.Peer, bool) {
+	jid, err := types.ParseJID(s)
+	if err != nil || jid.User == "" {
+		return apiws.Peer{}, false
+	}
+	switch jid.Server {
+	case types.DefaultUserServer:
+		if p, err := normalizePhone("+" + jid.User); err == nil {
+			return apiws.Peer{Phone: &p}, true
+		}
+	case types.HiddenUserServer:
+		if isLID(jid.User) {
+			lid := jid.User
+			return apiws.Peer{LID: &lid}, true
+		}
+	}
+	return apiws.Peer{}, false
 }

@@ -127,6 +127,17 @@ func incoming(src types.MessageSource, msg *waE2E.Message) *events.Message {
 
 var direct = types.MessageSource{Chat: peerPN, Sender: peerPN}
 
+// bobCard is a card as WhatsApp's apps share it: folded lines, a phone with
+// its WhatsApp id written locally, one without, and one that is no number.
+const bobCard = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Builder;Bob;;;\r\nFN:Bob Builder\r\n" +
+	"item1.TEL;waid=4915112345678:+49 151 12345678\r\nitem1.X-ABLabel:Mobile\r\n" +
+	"TEL;type=WORK:+1 (415) 555-0199\r\nTEL:ask at the desk\r\nEND:VCARD\r\n"
+
+func pollMsg(selectable uint32) *waE2E.PollCreationMessage {
+	return &waE2E.PollCreationMessage{Name: proto.String("Lunch?"), SelectableOptionsCount: proto.Uint32(selectable),
+		Options: []*waE2E.PollCreationMessage_Option{{OptionName: proto.String("Pizza")}, {OptionName: proto.String("Sushi")}}}
+}
+
 var messageTests = []struct {
 	name string
 	evt  *events.Message
@@ -144,11 +155,48 @@ var messageTests = []struct {
 		&Inbound{From: "+14155552671", Kind: apiws.KindAudio, Media: &InboundMedia{MimeType: "audio/ogg; codecs=opus", Size: 77}}},
 	{"video", incoming(direct, &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Mimetype: proto.String("video/mp4"), Caption: proto.String("v"), FileLength: proto.Uint64(5)}}),
 		&Inbound{From: "+14155552671", Kind: apiws.KindVideo, Text: "v", Media: &InboundMedia{MimeType: "video/mp4", Caption: "v", Size: 5}}},
-	{"location", incoming(direct, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(52.5), DegreesLongitude: proto.Float64(13.4), Name: proto.String("Berlin")}}),
-		&Inbound{From: "+14155552671", Kind: apiws.KindLocation, Text: "Berlin", Latitude: 52.5, Longitude: 13.4}},
+	{"location", incoming(direct, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(52.5), DegreesLongitude: proto.Float64(13.4), Name: proto.String("Berlin"), Address: proto.String("Unter den Linden")}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindLocation, Location: &apiws.Location{Latitude: 52.5, Longitude: 13.4, Name: ptr("Berlin"), Address: ptr("Unter den Linden")}}},
+	{"live location", incoming(direct, &waE2E.Message{LiveLocationMessage: &waE2E.LiveLocationMessage{DegreesLatitude: proto.Float64(-33.9), DegreesLongitude: proto.Float64(151.2), Caption: proto.String("on my way")}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindLocation, Text: "on my way", Location: &apiws.Location{Latitude: -33.9, Longitude: 151.2}}},
+	{"contact card", incoming(direct, &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String("Bob"), Vcard: proto.String(bobCard)}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindContact, Contacts: []apiws.ContactCard{{Name: "Bob", Phones: []string{"+4915112345678", "+14155550199"}, VCard: bobCard}}}},
+	{"contact card without a display name is named by its card", incoming(direct, &waE2E.Message{ContactMessage: &waE2E.ContactMessage{Vcard: proto.String(VCard("Eve Doe", []string{"+447700900123"}))}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindContact, Contacts: []apiws.ContactCard{{Name: "Eve Doe", Phones: []string{"+447700900123"}, VCard: VCard("Eve Doe", []string{"+447700900123"})}}}},
+	{"contact card that is no vCard keeps its text", incoming(direct, &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String("Bob"), Vcard: proto.String("garbage")}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindContact, Contacts: []apiws.ContactCard{{Name: "Bob", Phones: []string{}, VCard: "garbage"}}}},
+	{"contacts array", incoming(direct, &waE2E.Message{ContactsArrayMessage: &waE2E.ContactsArrayMessage{DisplayName: proto.String("2 contacts"), Contacts: []*waE2E.ContactMessage{
+		{DisplayName: proto.String("Bob"), Vcard: proto.String(bobCard)},
+		{DisplayName: proto.String("Eve"), Vcard: proto.String(VCard("Eve", []string{"+447700900123"}))},
+	}}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindContact, Contacts: []apiws.ContactCard{
+			{Name: "Bob", Phones: []string{"+4915112345678", "+14155550199"}, VCard: bobCard},
+			{Name: "Eve", Phones: []string{"+447700900123"}, VCard: VCard("Eve", []string{"+447700900123"})},
+		}}},
+	{"poll", incoming(direct, &waE2E.Message{PollCreationMessage: pollMsg(1)}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindPoll, Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi"}, SelectableCount: 1}}},
+	{"poll v2", incoming(direct, &waE2E.Message{PollCreationMessageV2: pollMsg(2)}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindPoll, Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi"}, SelectableCount: 2}}},
+	{"poll v3 of any number of choices", incoming(direct, &waE2E.Message{PollCreationMessageV3: pollMsg(0)}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindPoll, Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi"}, SelectableCount: 2}}},
+	{"sticker", incoming(direct, &waE2E.Message{StickerMessage: &waE2E.StickerMessage{Mimetype: proto.String("image/webp"), FileLength: proto.Uint64(321)}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindSticker, Media: &InboundMedia{MimeType: "image/webp", Size: 321}}},
+	{"reply with mentions", incoming(direct, &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("@14155550100 @123456789012345 yes"), ContextInfo: &waE2E.ContextInfo{
+		StanzaID: proto.String("3EB0QUOTED"), Participant: proto.String(peerPN.String()),
+		MentionedJID: []string{"14155550100@s.whatsapp.net", "123456789012345@lid", "1203630@g.us", "not a jid@"},
+	}}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindText, Text: "@14155550100 @123456789012345 yes", QuotedID: "3EB0QUOTED",
+			Mentions: []apiws.Peer{{Phone: ptr("+14155550100")}, {LID: ptr("123456789012345")}}}},
+	{"image caption replying", incoming(direct, &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Mimetype: proto.String("image/jpeg"), Caption: proto.String("this"), FileLength: proto.Uint64(10),
+		ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("3EB0Q2"), MentionedJID: []string{"14155550100@s.whatsapp.net"}}}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindImage, Text: "this", Media: &InboundMedia{MimeType: "image/jpeg", Caption: "this", Size: 10},
+			QuotedID: "3EB0Q2", Mentions: []apiws.Peer{{Phone: ptr("+14155550100")}}}},
+	{"location replying", incoming(direct, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(1), DegreesLongitude: proto.Float64(2),
+		ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("3EB0Q3")}}}),
+		&Inbound{From: "+14155552671", Kind: apiws.KindLocation, Location: &apiws.Location{Latitude: 1, Longitude: 2}, QuotedID: "3EB0Q3"}},
 	{"reaction", incoming(direct, &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍"), Key: &waCommon.MessageKey{ID: proto.String("3EB0OUT")}}}),
 		&Inbound{From: "+14155552671", Kind: apiws.KindReaction, Text: "👍", ReactionTo: "3EB0OUT"}},
-	{"unknown content is other", incoming(direct, &waE2E.Message{ContactMessage: &waE2E.ContactMessage{DisplayName: proto.String("Bob")}}),
+	{"unknown content is other", incoming(direct, &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupName: proto.String("club")}}),
 		&Inbound{From: "+14155552671", Kind: apiws.KindOther}},
 	{"lid sender with phone alternative", incoming(types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN, AddressingMode: types.AddressingModeLID}, &waE2E.Message{Conversation: proto.String("x")}),
 		&Inbound{From: "+14155552671", FromLID: peerLID.User, Kind: apiws.KindText, Text: "x"}},
@@ -186,5 +234,20 @@ func TestMapMessage(t *testing.T) {
 				t.Fatalf("got  %+v\nwant %+v", got, &want)
 			}
 		})
+	}
+}
+
+func TestInboundContent(t *testing.T) {
+	in := &Inbound{Kind: apiws.KindSticker, Media: &InboundMedia{MimeType: "image/webp", Size: 3}, QuotedID: "3EB0Q",
+		Mentions: []apiws.Peer{{LID: ptr("123")}}}
+	want := &apiws.MessageContent{Media: &apiws.MediaInfo{Kind: apiws.KindSticker, MimeType: "image/webp", SizeBytes: 3},
+		QuotedWAMessageID: ptr("3EB0Q"), Mentions: []apiws.Peer{{LID: ptr("123")}}}
+	if got := in.Content(); !reflect.DeepEqual(got, want) {
+		t.Errorf("content %+v, want %+v", got, want)
+	}
+	poll := &apiws.Poll{Question: "Q", Options: []string{"a", "b"}, SelectableCount: 1}
+	want = &apiws.MessageContent{Poll: poll, Mentions: []apiws.Peer{}}
+	if got := (&Inbound{Kind: apiws.KindPoll, Poll: poll}).Content(); !reflect.DeepEqual(got, want) {
+		t.Errorf("poll content %+v, want %+v", got, want)
 	}
 }

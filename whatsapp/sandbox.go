@@ -426,12 +426,14 @@ func (s *Sandbox) receipts(numberID, to string, msg OutgoingMessage) {
 	}
 }
 
-// echo answers a message to a 0003 recipient with the same content.
+// echo answers a message to a 0003 recipient with the same content: its
+// text, media, location, contact cards or poll.
 func (s *Sandbox) echo(numberID, from string, msg OutgoingMessage) {
 	if s.wait(context.Background(), sandboxEcho) != nil {
 		return
 	}
-	in := &Inbound{NumberID: numberID, WAMessageID: NewMessageID(), From: from, PushName: "Sandbox echo", Kind: msg.Kind, Text: msg.Text, At: time.Now()}
+	in := &Inbound{NumberID: numberID, WAMessageID: NewMessageID(), From: from, PushName: "Sandbox echo", Kind: msg.Kind, Text: msg.Text,
+		Location: msg.Location, Contacts: msg.Contacts, Poll: msg.Poll, At: time.Now()}
 	if m := msg.Media; m != nil && msg.Kind != apiws.KindText {
 		in.Text = m.Caption
 		in.Media = &InboundMedia{MimeType: m.MimeType, FileName: m.FileName, Caption: m.Caption, Size: int64(len(m.Data))}

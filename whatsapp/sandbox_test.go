@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -482,5 +483,38 @@ func TestNewMessageID(t *testing.T) {
 			t.Fatalf("bad or repeated id %q", id)
 		}
 		seen[id] = true
+	}
+}
+
+func TestSandboxEchoesLocationContactsAndPoll(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var rec recorder
+	s := NewSandbox(rec.handle, 0)
+	defer s.Close()
+	n := pairSandbox(t, s, "num_1")
+	cards := []apiws.ContactCard{{Name: "Bob", Phones: []string{"+14155552671"}, VCard: VCard("Bob", []string{"+14155552671"})}}
+	sent := []OutgoingMessage{
+		{Kind: apiws.KindLocation, Location: &apiws.Location{Latitude: 52.5, Longitude: 13.4, Name: ptr("Berlin"), Address: ptr("Mitte")}},
+		{Kind: apiws.KindContact, Contacts: cards},
+		{Kind: apiws.KindPoll, Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi"}, SelectableCount: 1}},
+	}
+	for i := range sent {
+		sent[i].ID, sent[i].To = NewMessageID(), "+14155550003"
+		if _, err := s.Send(context.Background(), n, sent[i]); err != nil {
+			t.Fatalf("Send %s: %v", sent[i].Kind, err)
+		}
+	}
+	s.Close() // waits for the echoes
+	echoes := map[apiws.MessageKind]*apiws.MessageContent{}
+	for _, e := range rec.all() {
+		if in, ok := e.(*Inbound); ok {
+			echoes[in.Kind] = in.Content()
+		}
+	}
+	for _, msg := range sent {
+		want := &apiws.MessageContent{Location: msg.Location, Contacts: msg.Contacts, Poll: msg.Poll, Mentions: []apiws.Peer{}}
+		if got := echoes[msg.Kind]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s echo content %+v, want %+v", msg.Kind, got, want)
+		}
 	}
 }
