@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/dataloaders"
@@ -88,6 +89,16 @@ func (r *mutationResolver) GrantDebugCapture(ctx context.Context, input model.De
 // RevokeDebugCapture is the resolver for the revokeDebugCapture field.
 func (r *mutationResolver) RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error) {
 	return payload(debugCapturePayload)(r.svc.Messages.RevokeDebugCapture(ctx, id))
+}
+
+// MarkRead is the resolver for the markRead field.
+func (r *mutationResolver) MarkRead(ctx context.Context, messageIds []string) (*model.MarkReadPayload, error) {
+	panic(fmt.Errorf("not implemented: MarkRead - markRead"))
+}
+
+// SendChatPresence is the resolver for the sendChatPresence field.
+func (r *mutationResolver) SendChatPresence(ctx context.Context, input model.ChatPresenceInput) (*model.ChatPresencePayload, error) {
+	panic(fmt.Errorf("not implemented: SendChatPresence - sendChatPresence"))
 }
 
 // MessageStatus is the resolver for the messageStatus field.

@@ -60,6 +60,13 @@ type Connector interface {
 	// is one of the stable message error codes and whose Retryable says
 	// whether sending again may succeed.
 	Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage) (SendResult, error)
+	// MarkRead sends a read receipt for inbound messages of one chat
+	// through n. A number not connected gives ErrNotConnected.
+	MarkRead(ctx context.Context, n *apiws.Number, r ReadReceipt) error
+	// SendChatPresence shows state in n's chat with phone (E.164); WhatsApp
+	// ends TYPING and RECORDING by itself after about 25 s. A number not
+	// connected gives ErrNotConnected.
+	SendChatPresence(ctx context.Context, n *apiws.Number, phone string, state ChatState) error
 }
 
 // EventHandler receives a Connector's events. It may be called from several

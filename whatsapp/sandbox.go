@@ -39,6 +39,7 @@ type Sandbox struct {
 	phones        map[string]bool // handed out, so no two numbers share one
 	timedOut      map[string]bool // message ids whose first send failed (0002)
 	transmissions []Transmission
+	signals       []Signal // read receipts and presences
 	recorder      func(Transmission)
 
 	done chan struct{}

@@ -122,6 +122,12 @@ func (f *fakeClient) Upload(ctx context.Context, data []byte, mt whatsmeow.Media
 	f.mu.Unlock()
 	return whatsmeow.UploadResponse{URL: "u", DirectPath: "/p", FileLength: uint64(len(data))}, nil
 }
+func (f *fakeClient) MarkRead(ctx context.Context, ids []types.MessageID, at time.Time, chat, sender types.JID, extra ...types.ReceiptType) error {
+	return nil
+}
+func (f *fakeClient) SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error {
+	return nil
+}
 func (f *fakeClient) BuildPollCreation(name string, options []string, selectable int) *waE2E.Message {
 	// whatsmeow's own builder: it only draws the poll's secret.
 	return new(whatsmeow.Client).BuildPollCreation(name, options, selectable)

@@ -147,6 +147,11 @@ type ComplexityRoot struct {
 		Website func(childComplexity int) int
 	}
 
+	ChatPresencePayload struct {
+		Ok         func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
 	Consent struct {
 		AcceptedAt    func(childComplexity int) int
 		IP            func(childComplexity int) int
@@ -191,6 +196,11 @@ type ComplexityRoot struct {
 		Latitude  func(childComplexity int) int
 		Longitude func(childComplexity int) int
 		Name      func(childComplexity int) int
+	}
+
+	MarkReadPayload struct {
+		Messages   func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	MediaInfo struct {
@@ -285,6 +295,7 @@ type ComplexityRoot struct {
 		GrantDebugCapture       func(childComplexity int, input model.DebugCaptureInput) int
 		LogIn                   func(childComplexity int, input model.LogInInput) int
 		LogOut                  func(childComplexity int) int
+		MarkRead                func(childComplexity int, messageIds []string) int
 		PingWebhookEndpoint     func(childComplexity int, id string) int
 		PublishPolicyVersion    func(childComplexity int, input model.PublishPolicyInput) int
 		ReconnectNumber         func(childComplexity int, id string) int
@@ -295,6 +306,7 @@ type ComplexityRoot struct {
 		RevokeAPIKey            func(childComplexity int, id string) int
 		RevokeDebugCapture      func(childComplexity int, id string) int
 		RotateWebhookSecret     func(childComplexity int, id string) int
+		SendChatPresence        func(childComplexity int, input model.ChatPresenceInput) int
 		SendMessage             func(childComplexity int, input model.SendMessageInput) int
 		SetLegalHold            func(childComplexity int, accountID string, hold bool, reason string) int
 		SignUp                  func(childComplexity int, input model.SignUpInput) int
@@ -597,6 +609,8 @@ type MutationResolver interface {
 	SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error)
 	GrantDebugCapture(ctx context.Context, input model.DebugCaptureInput) (*model.DebugCapturePayload, error)
 	RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error)
+	MarkRead(ctx context.Context, messageIds []string) (*model.MarkReadPayload, error)
+	SendChatPresence(ctx context.Context, input model.ChatPresenceInput) (*model.ChatPresencePayload, error)
 	ConnectNumber(ctx context.Context, input model.ConnectNumberInput) (*model.NumberPayload, error)
 	RequestPairingCode(ctx context.Context, numberID string, phone string) (*model.PairingCodePayload, error)
 	DisconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
@@ -1077,6 +1091,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BusinessDetails.Website(childComplexity), true
 
+	case "ChatPresencePayload.ok":
+		if e.ComplexityRoot.ChatPresencePayload.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatPresencePayload.Ok(childComplexity), true
+	case "ChatPresencePayload.userErrors":
+		if e.ComplexityRoot.ChatPresencePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatPresencePayload.UserErrors(childComplexity), true
+
 	case "Consent.acceptedAt":
 		if e.ComplexityRoot.Consent.AcceptedAt == nil {
 			break
@@ -1233,6 +1260,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.Name(childComplexity), true
+
+	case "MarkReadPayload.messages":
+		if e.ComplexityRoot.MarkReadPayload.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkReadPayload.Messages(childComplexity), true
+	case "MarkReadPayload.userErrors":
+		if e.ComplexityRoot.MarkReadPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkReadPayload.UserErrors(childComplexity), true
 
 	case "MediaInfo.caption":
 		if e.ComplexityRoot.MediaInfo.Caption == nil {
@@ -1704,6 +1744,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LogOut(childComplexity), true
+	case "Mutation.markRead":
+		if e.ComplexityRoot.Mutation.MarkRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkRead(childComplexity, args["messageIds"].([]string)), true
 	case "Mutation.pingWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.PingWebhookEndpoint == nil {
 			break
@@ -1809,6 +1860,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RotateWebhookSecret(childComplexity, args["id"].(string)), true
+	case "Mutation.sendChatPresence":
+		if e.ComplexityRoot.Mutation.SendChatPresence == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendChatPresence_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendChatPresence(childComplexity, args["input"].(model.ChatPresenceInput)), true
 	case "Mutation.sendMessage":
 		if e.ComplexityRoot.Mutation.SendMessage == nil {
 			break
@@ -2791,6 +2853,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ApiCallFilter", ec.unmarshalInputApiCallFilter),
 			graphql.NewInputUnmarshaler("BusinessDetailsInput", ec.unmarshalInputBusinessDetailsInput),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
+			graphql.NewInputUnmarshaler("ChatPresenceInput", ec.unmarshalInputChatPresenceInput),
 			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
 			graphql.NewInputUnmarshaler("ContactCardInput", ec.unmarshalInputContactCardInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
@@ -3214,6 +3277,10 @@ extend type Mutation {
   "The customer's permission to keep message content of one number for debugging, until a time at most 30 days ahead."
   grantDebugCapture(input: DebugCaptureInput!): DebugCapturePayload!
   revokeDebugCapture(id: ID!): DebugCapturePayload!
+  "Sends read receipts for inbound messages (all of one number). Scope SEND."
+  markRead(messageIds: [ID!]!): MarkReadPayload!
+  "Shows typing or recording in a chat until PAUSED or about 25 s. Scope SEND."
+  sendChatPresence(input: ChatPresenceInput!): ChatPresencePayload!
 }
 
 extend type Subscription {
@@ -3424,6 +3491,30 @@ input DebugCaptureInput {
 
 type DebugCapturePayload {
   debugCapture: DebugCapture
+  userErrors: [UserError!]!
+}
+
+type MarkReadPayload {
+  messages: [Message!]!
+  userErrors: [UserError!]!
+}
+
+enum ChatPresence {
+  TYPING
+  RECORDING
+  PAUSED
+}
+
+input ChatPresenceInput {
+  numberId: ID!
+  "Exactly one of to and groupId."
+  to: PhoneNumber
+  groupId: ID
+  state: ChatPresence!
+}
+
+type ChatPresencePayload {
+  ok: Boolean!
   userErrors: [UserError!]!
 }
 `, BuiltIn: false},
@@ -4015,6 +4106,16 @@ func (ec *executionContext) childFields_BusinessDetails(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type BusinessDetails", field.Name)
 }
 
+func (ec *executionContext) childFields_ChatPresencePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_ChatPresencePayload_ok(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_ChatPresencePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChatPresencePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "policyVersion":
@@ -4105,6 +4206,16 @@ func (ec *executionContext) childFields_Location(ctx context.Context, field grap
 		return ec.fieldContext_Location_address(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
+}
+
+func (ec *executionContext) childFields_MarkReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "messages":
+		return ec.fieldContext_MarkReadPayload_messages(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_MarkReadPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarkReadPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_MediaInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5059,6 +5170,20 @@ func (ec *executionContext) field_Mutation_logIn_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "messageIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageIds"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_pingWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5198,6 +5323,20 @@ func (ec *executionContext) field_Mutation_rotateWebhookSecret_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendChatPresence_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChatPresenceInput, error) {
+			return ec.unmarshalNChatPresenceInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresenceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -7380,6 +7519,61 @@ func (ec *executionContext) fieldContext_BusinessDetails_address(_ context.Conte
 	return graphql.NewScalarFieldContext("BusinessDetails", field, false, false, "String")
 }
 
+func (ec *executionContext) _ChatPresencePayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.ChatPresencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatPresencePayload_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatPresencePayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatPresencePayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChatPresencePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.ChatPresencePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatPresencePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatPresencePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChatPresencePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Consent_policyVersion(ctx context.Context, field graphql.CollectedField, obj *apiws.Consent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8025,6 +8219,70 @@ func (ec *executionContext) _Location_address(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Location_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Location", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarkReadPayload_messages(ctx context.Context, field graphql.CollectedField, obj *model.MarkReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkReadPayload_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkReadPayload_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarkReadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarkReadPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.MarkReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkReadPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkReadPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarkReadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _MediaInfo_kind(ctx context.Context, field graphql.CollectedField, obj *apiws.MediaInfo) (ret graphql.Marshaler) {
@@ -9914,6 +10172,94 @@ func (ec *executionContext) fieldContext_Mutation_revokeDebugCapture(ctx context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeDebugCapture_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkRead(ctx, fc.Args["messageIds"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarkReadPayload) graphql.Marshaler {
+			return ec.marshalNMarkReadPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐMarkReadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarkReadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sendChatPresence(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendChatPresence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendChatPresence(ctx, fc.Args["input"].(model.ChatPresenceInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChatPresencePayload) graphql.Marshaler {
+			return ec.marshalNChatPresencePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresencePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendChatPresence(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChatPresencePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendChatPresence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15594,6 +15940,69 @@ func UnmarshalChangePasswordInput(ctx context.Context, raw any) (model.ChangePas
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputChatPresenceInput(ctx context.Context, obj any) (model.ChatPresenceInput, error) {
+	var it model.ChatPresenceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"numberId", "to", "groupId", "state"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "numberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberID = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOPhoneNumber2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
+		case "state":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
+			data, err := ec.unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.State = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChatPresenceInput unmarshals raw into the ChatPresenceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChatPresenceInput(ctx context.Context, raw any) (model.ChatPresenceInput, error) {
+	var out model.ChatPresenceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChatPresenceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputConnectNumberInput(ctx context.Context, obj any) (model.ConnectNumberInput, error) {
 	var it model.ConnectNumberInput
 	if obj == nil {
@@ -17461,6 +17870,44 @@ func (ec *executionContext) _BusinessDetails(ctx context.Context, sel ast.Select
 	return out
 }
 
+var chatPresencePayloadImplementors = []string{"ChatPresencePayload"}
+
+func (ec *executionContext) _ChatPresencePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChatPresencePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, chatPresencePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChatPresencePayload")
+		case "ok":
+			out.Values[i] = ec._ChatPresencePayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._ChatPresencePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var consentImplementors = []string{"Consent"}
 
 func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, obj *apiws.Consent) graphql.Marshaler {
@@ -17765,6 +18212,44 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 		case "address":
 			out.Values[i] = ec._Location_address(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var markReadPayloadImplementors = []string{"MarkReadPayload"}
+
+func (ec *executionContext) _MarkReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkReadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, markReadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarkReadPayload")
+		case "messages":
+			out.Values[i] = ec._MarkReadPayload_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._MarkReadPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18384,6 +18869,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeDebugCapture":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeDebugCapture(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sendChatPresence":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendChatPresence(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20700,6 +21199,29 @@ func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋapiws�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx context.Context, v any) (model.ChatPresence, error) {
+	var res model.ChatPresence
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx context.Context, sel ast.SelectionSet, v model.ChatPresence) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNChatPresenceInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresenceInput(ctx context.Context, v any) (model.ChatPresenceInput, error) {
+	res, err := ec.unmarshalInputChatPresenceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChatPresencePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresencePayload(ctx context.Context, sel ast.SelectionSet, v *model.ChatPresencePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChatPresencePayload!")
+		return graphql.Null
+	}
+	return ec._ChatPresencePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNConnectNumberInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐConnectNumberInput(ctx context.Context, v any) (model.ConnectNumberInput, error) {
 	res, err := ec.unmarshalInputConnectNumberInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21007,6 +21529,30 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 func (ec *executionContext) unmarshalNLogInInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐLogInInput(ctx context.Context, v any) (model.LogInInput, error) {
 	res, err := ec.unmarshalInputLogInInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarkReadPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐMarkReadPayload(ctx context.Context, sel ast.SelectionSet, v *model.MarkReadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarkReadPayload!")
+		return graphql.Null
+	}
+	return ec._MarkReadPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMessage2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Message) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx context.Context, sel ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
