@@ -23,6 +23,13 @@ type MessageService interface {
 	// last 24 hours it returns the first message (same input) or ECONFLICT
 	// (different input), and queues nothing.
 	Send(ctx context.Context, in SendMessage) (*Message, error)
+	// MarkRead sends read receipts for inbound messages of one of the
+	// caller's numbers (ScopeSend) and returns them; the number must be
+	// connected.
+	MarkRead(ctx context.Context, ids []string) ([]*Message, error)
+	// SendChatPresence shows typing, recording or neither in a chat of one
+	// of the caller's numbers (ScopeSend).
+	SendChatPresence(ctx context.Context, in SendChatPresence) error
 	// Message returns one of the caller's messages, or ENOTFOUND.
 	Message(ctx context.Context, id string) (*Message, error)
 	// Messages pages an account's messages, newest first; Page.After is

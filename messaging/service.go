@@ -203,7 +203,13 @@ func (s *Service) start(ctx context.Context) error {
 	if s.owner == nil {
 		return nil
 	}
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		if err := s.followSignals(); err != nil {
+			s.log.Error("follow chat signals", "err", err)
+		}
+	}()
 	go func() {
 		defer s.wg.Done()
 		err := events.Follow(s.ctx, s.bus, outboxTopic, func(ev apiws.Event) {

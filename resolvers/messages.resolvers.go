@@ -7,7 +7,6 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/dataloaders"
@@ -93,12 +92,21 @@ func (r *mutationResolver) RevokeDebugCapture(ctx context.Context, id string) (*
 
 // MarkRead is the resolver for the markRead field.
 func (r *mutationResolver) MarkRead(ctx context.Context, messageIds []string) (*model.MarkReadPayload, error) {
-	panic(fmt.Errorf("not implemented: MarkRead - markRead"))
+	ms, err := r.svc.Messages.MarkRead(ctx, messageIds)
+	return payload(func(ms []*apiws.Message, ues []*apiws.Error) *model.MarkReadPayload {
+		if ms == nil {
+			ms = []*apiws.Message{}
+		}
+		return &model.MarkReadPayload{Messages: ms, UserErrors: ues}
+	})(ms, err)
 }
 
 // SendChatPresence is the resolver for the sendChatPresence field.
 func (r *mutationResolver) SendChatPresence(ctx context.Context, input model.ChatPresenceInput) (*model.ChatPresencePayload, error) {
-	panic(fmt.Errorf("not implemented: SendChatPresence - sendChatPresence"))
+	err := r.svc.Messages.SendChatPresence(ctx, apiws.SendChatPresence{NumberID: input.NumberID, To: input.To, GroupID: input.GroupID, State: input.State})
+	return payload(func(ok bool, ues []*apiws.Error) *model.ChatPresencePayload {
+		return &model.ChatPresencePayload{Ok: ok, UserErrors: ues}
+	})(err == nil, err)
 }
 
 // MessageStatus is the resolver for the messageStatus field.

@@ -15981,7 +15981,7 @@ func (ec *executionContext) unmarshalInputChatPresenceInput(ctx context.Context,
 			it.GroupID = data
 		case "state":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("state"))
-			data, err := ec.unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx, v)
+			data, err := ec.unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -21199,15 +21199,33 @@ func (ec *executionContext) unmarshalNChangePasswordInput2githubᚗcomᚋapiws�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx context.Context, v any) (model.ChatPresence, error) {
-	var res model.ChatPresence
-	err := res.UnmarshalGQL(v)
+func (ec *executionContext) unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence(ctx context.Context, v any) (apiws.ChatPresence, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresence(ctx context.Context, sel ast.SelectionSet, v model.ChatPresence) graphql.Marshaler {
-	return v
+func (ec *executionContext) marshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence(ctx context.Context, sel ast.SelectionSet, v apiws.ChatPresence) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ChatPresence!")
+	}
+	return res
 }
+
+var (
+	unmarshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence = map[string]apiws.ChatPresence{
+		"TYPING":    apiws.PresenceTyping,
+		"RECORDING": apiws.PresenceRecording,
+		"PAUSED":    apiws.PresencePaused,
+	}
+	marshalNChatPresence2githubᚗcomᚋapiwsᚋapiwsᚐChatPresence = map[apiws.ChatPresence]string{
+		apiws.PresenceTyping:    "TYPING",
+		apiws.PresenceRecording: "RECORDING",
+		apiws.PresencePaused:    "PAUSED",
+	}
+)
 
 func (ec *executionContext) unmarshalNChatPresenceInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐChatPresenceInput(ctx context.Context, v any) (model.ChatPresenceInput, error) {
 	res, err := ec.unmarshalInputChatPresenceInput(ctx, v)

@@ -3,10 +3,6 @@
 package model
 
 import (
-	"bytes"
-	"fmt"
-	"io"
-	"strconv"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -53,9 +49,9 @@ type ChangePasswordInput struct {
 type ChatPresenceInput struct {
 	NumberID string `json:"numberId"`
 	// Exactly one of to and groupId.
-	To      *string      `json:"to,omitempty"`
-	GroupID *string      `json:"groupId,omitempty"`
-	State   ChatPresence `json:"state"`
+	To      *string            `json:"to,omitempty"`
+	GroupID *string            `json:"groupId,omitempty"`
+	State   apiws.ChatPresence `json:"state"`
 }
 
 type ChatPresencePayload struct {
@@ -252,61 +248,4 @@ type WebhookSecretPayload struct {
 	// whsec_..., shown once.
 	Secret     *string        `json:"secret,omitempty"`
 	UserErrors []*apiws.Error `json:"userErrors"`
-}
-
-type ChatPresence string
-
-const (
-	ChatPresenceTyping    ChatPresence = "TYPING"
-	ChatPresenceRecording ChatPresence = "RECORDING"
-	ChatPresencePaused    ChatPresence = "PAUSED"
-)
-
-var AllChatPresence = []ChatPresence{
-	ChatPresenceTyping,
-	ChatPresenceRecording,
-	ChatPresencePaused,
-}
-
-func (e ChatPresence) IsValid() bool {
-	switch e {
-	case ChatPresenceTyping, ChatPresenceRecording, ChatPresencePaused:
-		return true
-	}
-	return false
-}
-
-func (e ChatPresence) String() string {
-	return string(e)
-}
-
-func (e *ChatPresence) UnmarshalGQL(v any) error {
-	str, ok := v.(string)
-	if !ok {
-		return fmt.Errorf("enums must be strings")
-	}
-
-	*e = ChatPresence(str)
-	if !e.IsValid() {
-		return fmt.Errorf("%s is not a valid ChatPresence", str)
-	}
-	return nil
-}
-
-func (e ChatPresence) MarshalGQL(w io.Writer) {
-	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
-}
-
-func (e *ChatPresence) UnmarshalJSON(b []byte) error {
-	s, err := strconv.Unquote(string(b))
-	if err != nil {
-		return err
-	}
-	return e.UnmarshalGQL(s)
-}
-
-func (e ChatPresence) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	e.MarshalGQL(&buf)
-	return buf.Bytes(), nil
 }
