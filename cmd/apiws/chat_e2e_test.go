@@ -132,3 +132,34 @@ func TestSendChatPresence(t *testing.T) {
 		})
 	}
 }
+
+// TestChatSignalsReachTheOwner marks read and shows a presence through the
+// instance that does not hold the number's connection: it passes them on
+// to the owner (its own sandbox does not have the number connected, so a
+// signal sent there would be NOT_CONNECTED).
+func TestChatSignalsReachTheOwner(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	a := startProcess(t, env)
+	token, _ := signUp(t, a.base, "signals@example.com")
+	num := connectedNumber(t, a.base, token)
+	b := startProcess(t, env)
+	if owners(t, env["APIWS_DATABASE_URL"])[num] != a.instanceID(t) {
+		t.Fatal("the number is not owned by the instance it paired on")
+	}
+	echoer := "+14155550003"
+	send(t, b.base, token, map[string]any{"numberId": num, "to": echoer, "text": "hello"})
+	ms := waitMessages(t, b.base, token, "the echo", func(ms map[string]any) bool {
+		in, _ := inboundOf(ms, echoer)
+		return in != ""
+	})
+	in, _ := inboundOf(ms, echoer)
+	r := gql(t, b.base, token, markReadMutation, map[string]any{"ids": []any{in}})
+	if got, _ := get(r.Data, "markRead", "messages").([]any); len(r.Errors) > 0 || len(got) != 1 || len(userErrorCodes(get(r.Data, "markRead"))) > 0 {
+		t.Fatalf("markRead through the other instance = %+v", r)
+	}
+	r = gql(t, b.base, token, presenceMutation, map[string]any{"i": map[string]any{"numberId": num, "to": echoer, "state": "TYPING"}})
+	if get(r.Data, "sendChatPresence", "ok") != true || len(r.Errors) > 0 {
+		t.Fatalf("sendChatPresence through the other instance = %+v", r)
+	}
+}
