@@ -249,30 +249,13 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 }
 
 // updateStatuses writes the status, its times and the error of messages
-// read and locked in this transaction, in one statement: each column is a
-// CASE over the ids (its ELSE, never taken, gives the literals their type).
+// read and locked in this transaction, in one statement (see caseUpdate).
 func updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	var sql strings.Builder
-	var args []any
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.ID
-	}
-	sql.WriteString("UPDATE messages SET ")
-	column := func(name string, value func(m *apiws.Message) any) {
-		if len(args) > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString(name + " = CASE id")
-		for _, m := range ms {
-			sql.WriteString(" WHEN ? THEN ?")
-			args = append(args, m.ID, value(m))
-		}
-		sql.WriteString(" ELSE " + name + " END")
-	}
+	u := newCaseUpdate("messages", ms, func(m *apiws.Message) string { return m.ID })
+	column := u.set
 	column("status", func(m *apiws.Message) any { return string(m.Status) })
 	times := []struct {
 		name string
@@ -299,9 +282,54 @@ func updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
 		b, _ := json.Marshal(m.Error)
 		return string(b)
 	})
-	sql.WriteString(" WHERE id IN (?)")
-	args = append(args, bun.List(ids))
-	_, err := tx.NewRaw(sql.String(), args...).Exec(ctx)
+	return u.exec(ctx, tx, "")
+}
+
+// caseUpdate writes rows of a table in one statement: each column set is a
+// CASE over the rows' ids (its ELSE, never taken, gives the literals their
+// type).
+type caseUpdate[T any] struct {
+	sql  strings.Builder
+	args []any
+	sets int
+	rows []T
+	id   func(T) string
+}
+
+func newCaseUpdate[T any](table string, rows []T, id func(T) string) *caseUpdate[T] {
+	u := &caseUpdate[T]{rows: rows, id: id}
+	u.sql.WriteString("UPDATE " + table + " SET ")
+	return u
+}
+
+// set sets column name of each row to value(row).
+func (u *caseUpdate[T]) set(name string, value func(T) any) {
+	if u.sets > 0 {
+		u.sql.WriteString(", ")
+	}
+	u.sets++
+	u.sql.WriteString(name + " = CASE id")
+	for _, r := range u.rows {
+		u.sql.WriteString(" WHEN ? THEN ?")
+		u.args = append(u.args, u.id(r), value(r))
+	}
+	u.sql.WriteString(" ELSE " + name + " END")
+}
+
+// exec runs the update of the rows, and of those only where and, its
+// placeholders filled by args, holds ("" for no more condition).
+func (u *caseUpdate[T]) exec(ctx context.Context, tx bun.Tx, and string, args ...any) error {
+	ids := make([]string, len(u.rows))
+	for i, r := range u.rows {
+		ids[i] = u.id(r)
+	}
+	u.sql.WriteString(" WHERE id IN (?)")
+	u.args = append(u.args, bun.List(ids))
+	if and != "" {
+		u.sql.WriteString(" AND " + and)
+		u.args = append(u.args, args...)
+	}
+	_, err := tx.NewRaw(u.sql.String(), u.args...).Exec(ctx)
 	return err
 }
 

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -189,29 +188,12 @@ func (db *DB) RecordAttempts(ctx context.Context, l WebhookLease, ds []*apiws.We
 	return held, failingSince, nil
 }
 
-// updateDeliveries writes the outcomes of attempts in one statement: each
-// column is a CASE over the ids (its ELSE, never taken, gives the literals
-// their type). A delivery failed meanwhile (its endpoint disabled) stays
+// updateDeliveries writes the outcomes of attempts in one statement (see
+// caseUpdate). A delivery failed meanwhile (its endpoint disabled) stays
 // so.
 func updateDeliveries(ctx context.Context, tx bun.Tx, ds []*apiws.WebhookDelivery) error {
-	var sql strings.Builder
-	var args []any
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.ID
-	}
-	sql.WriteString("UPDATE webhook_deliveries SET ")
-	column := func(name string, value func(d *apiws.WebhookDelivery) any) {
-		if len(args) > 0 {
-			sql.WriteString(", ")
-		}
-		sql.WriteString(name + " = CASE id")
-		for _, d := range ds {
-			sql.WriteString(" WHEN ? THEN ?")
-			args = append(args, d.ID, value(d))
-		}
-		sql.WriteString(" ELSE " + name + " END")
-	}
+	u := newCaseUpdate("webhook_deliveries", ds, func(d *apiws.WebhookDelivery) string { return d.ID })
+	column := u.set
 	utc := func(t *time.Time) any {
 		if t == nil {
 			return nil
@@ -224,10 +206,7 @@ func updateDeliveries(ctx context.Context, tx bun.Tx, ds []*apiws.WebhookDeliver
 	column("next_attempt_at", func(d *apiws.WebhookDelivery) any { return utc(d.NextAttemptAt) })
 	column("response_status", func(d *apiws.WebhookDelivery) any { return d.ResponseStatus })
 	column("error", func(d *apiws.WebhookDelivery) any { return d.Error })
-	sql.WriteString(" WHERE id IN (?) AND status = ?")
-	args = append(args, bun.List(ids), apiws.DeliveryPending)
-	_, err := tx.NewRaw(sql.String(), args...).Exec(ctx)
-	return err
+	return u.exec(ctx, tx, "status = ?", apiws.DeliveryPending)
 }
 
 // releaseTransit nulls the transit content of the event once every enabled
