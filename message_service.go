@@ -11,6 +11,9 @@ type InboundMedia struct {
 	FileName string
 	Caption  string
 	Size     int64
+	// Ref is what the Connector needs to download the file (its
+	// Download), opaque; kept sealed while the message is in transit.
+	Ref []byte
 }
 
 // MessageService sends messages, lists them, follows their status and the

@@ -42,6 +42,9 @@ type Signal struct {
 	Read int
 	// State is the presence shown; empty for a read receipt.
 	State ChatState
+	// Action is "edit" or "revoke" of the number's message MessageID.
+	Action    string
+	MessageID string
 }
 
 // chatJID is the JID of a one-to-one chat with phone (E.164) or, when phone

@@ -67,6 +67,26 @@ type Connector interface {
 	// ends TYPING and RECORDING by itself after about 25 s. A number not
 	// connected gives ErrNotConnected.
 	SendChatPresence(ctx context.Context, n *apiws.Number, phone string, state ChatState) error
+	// Edit replaces the text (the caption, for media) of m, a message n
+	// sent, with text, and returns when WhatsApp accepted the edit. Errors
+	// are *SendError, as Send's.
+	Edit(ctx context.Context, n *apiws.Number, m MessageRef, text string) (time.Time, error)
+	// Revoke deletes m, a message n sent, for everyone, and returns when
+	// WhatsApp accepted it. Errors are *SendError, as Send's.
+	Revoke(ctx context.Context, n *apiws.Number, m MessageRef) (time.Time, error)
+	// Download fetches and decrypts a file n received, described by ref
+	// (InboundMedia.Ref of its Inbound). A number not connected gives
+	// ErrNotConnected; a file WhatsApp no longer has, ErrMediaGone.
+	Download(ctx context.Context, n *apiws.Number, ref []byte) ([]byte, error)
+}
+
+// MessageRef names a message of one of a number's chats: its WhatsApp id
+// and the other party, by phone (E.164) or, when WhatsApp hid the phone,
+// by its LID.
+type MessageRef struct {
+	ID      string
+	Chat    string
+	ChatLID string
 }
 
 // EventHandler receives a Connector's events. It may be called from several
@@ -87,6 +107,9 @@ var (
 	ErrNotConnected = errors.New("number is not connected")
 	// ErrInvalidPhone means a phone number is not in E.164 form.
 	ErrInvalidPhone = errors.New("phone number is not a possible E.164 number")
+	// ErrMediaGone means WhatsApp no longer has an inbound file, or its
+	// reference is not one the Connector made.
+	ErrMediaGone = errors.New("the file is no longer available from WhatsApp")
 	// ErrClosed means the Connector has been closed.
 	ErrClosed = errors.New("connector is closed")
 )
@@ -103,7 +126,8 @@ type OutgoingMessage struct {
 	// used when To is empty: a reply to a sender WhatsApp hid.
 	ToLID string
 	Kind  apiws.MessageKind
-	// Text is the body of a TEXT message.
+	// Text is the body of a TEXT message, the emoji of a REACTION (empty
+	// removes the number's reaction).
 	Text string
 	// Media is the attachment of an IMAGE, DOCUMENT, AUDIO, VIDEO or
 	// STICKER message.
@@ -115,7 +139,8 @@ type OutgoingMessage struct {
 	Contacts []apiws.ContactCard
 	// Poll is the poll of a POLL message.
 	Poll *apiws.Poll
-	// ReplyTo is the message this one quotes, if any.
+	// ReplyTo is the message this one quotes, if any; for a REACTION, the
+	// message reacted to.
 	ReplyTo *Quote
 	// Mentions are the phones (E.164) the text mentions.
 	Mentions []string

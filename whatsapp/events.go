@@ -6,8 +6,9 @@ import (
 	"github.com/apiws/apiws"
 )
 
-// Event is something a Connector reports: a *StateChange, a *Receipt or an
-// *Inbound. The set is closed; switch on the type.
+// Event is something a Connector reports: a *StateChange, a *Receipt, an
+// *Inbound, or what someone did to a message of a chat (*Reacted, *Edited,
+// *Revoked, *PollVoted). The set is closed; switch on the type.
 type Event interface {
 	// Number returns the id of the apiws number the event is about.
 	Number() string
@@ -73,8 +74,6 @@ type Inbound struct {
 	// Media describes an attachment (a sticker too); its bytes are not
 	// downloaded.
 	Media *InboundMedia
-	// ReactionTo is the id of the message a reaction is about.
-	ReactionTo string
 	// Location is the point of a LOCATION.
 	Location *apiws.Location
 	// Contacts are the cards of a CONTACT, each with its vCard.
@@ -103,6 +102,62 @@ func (e *Inbound) Content() *apiws.MessageContent {
 // messaging service passes it on as it is.
 type InboundMedia = apiws.InboundMedia
 
+// Reacted reports a reaction to a message of one of a number's chats.
+type Reacted struct {
+	NumberID string
+	// WAMessageID is the reaction's own WhatsApp id.
+	WAMessageID string
+	// TargetID is the WhatsApp id of the message reacted to.
+	TargetID string
+	// From and FromLID are who reacted, as in Inbound; FromMe says it was
+	// the number itself, from another of its devices.
+	From, FromLID string
+	FromMe        bool
+	// Emoji is the reaction; empty when it was removed.
+	Emoji string
+	At    time.Time
+}
+
+// Edited reports that the sender of a message changed its text (or a
+// caption).
+type Edited struct {
+	NumberID    string
+	WAMessageID string
+	// TargetID is the WhatsApp id of the message edited.
+	TargetID      string
+	From, FromLID string
+	FromMe        bool
+	// Text is the new text.
+	Text string
+	At   time.Time
+}
+
+// Revoked reports that the sender of a message deleted it for everyone.
+type Revoked struct {
+	NumberID    string
+	WAMessageID string
+	// TargetID is the WhatsApp id of the message deleted.
+	TargetID      string
+	From, FromLID string
+	FromMe        bool
+	At            time.Time
+}
+
+// PollVoted reports a vote on a poll.
+type PollVoted struct {
+	NumberID    string
+	WAMessageID string
+	// PollID is the WhatsApp id of the poll's message.
+	PollID        string
+	From, FromLID string
+	FromMe        bool
+	// Options are the names of the options now chosen (empty: the vote was
+	// withdrawn); nil when the Connector could not tell them (it no longer
+	// knows the poll's options).
+	Options []string
+	At      time.Time
+}
+
 // Number returns the number the event is about.
 func (e *StateChange) Number() string { return e.NumberID }
 
@@ -112,9 +167,25 @@ func (e *Receipt) Number() string { return e.NumberID }
 // Number returns the number the event is about.
 func (e *Inbound) Number() string { return e.NumberID }
 
+// Number returns the number the event is about.
+func (e *Reacted) Number() string { return e.NumberID }
+
+// Number returns the number the event is about.
+func (e *Edited) Number() string { return e.NumberID }
+
+// Number returns the number the event is about.
+func (e *Revoked) Number() string { return e.NumberID }
+
+// Number returns the number the event is about.
+func (e *PollVoted) Number() string { return e.NumberID }
+
 func (*StateChange) isEvent() {}
 func (*Receipt) isEvent()     {}
 func (*Inbound) isEvent()     {}
+func (*Reacted) isEvent()     {}
+func (*Edited) isEvent()      {}
+func (*Revoked) isEvent()     {}
+func (*PollVoted) isEvent()   {}
 
 // PairEvent is one step of a pairing: exactly one of QR, Linked, Success
 // and Failure is set.

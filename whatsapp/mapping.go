@@ -251,7 +251,7 @@ func fillKind(in *Inbound, msg *waE2E.Message) quoting {
 		return m
 	case msg.ReactionMessage != nil:
 		m := msg.GetReactionMessage()
-		in.Kind, in.Text, in.ReactionTo = apiws.KindReaction, m.GetText(), m.GetKey().GetID()
+		in.Kind, in.Text = apiws.KindReaction, m.GetText()
 	default:
 		in.Kind = apiws.KindOther
 	}

@@ -34,6 +34,8 @@ type waClient interface {
 	BuildPollCreation(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
 	MarkRead(ctx context.Context, ids []types.MessageID, timestamp time.Time, chat, sender types.JID, receiptTypeExtra ...types.ReceiptType) error
 	SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error
+	sender
+	DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error)
 	lookupClient
 	AddEventHandler(handler whatsmeow.EventHandler) uint32
 	RemoveEventHandler(id uint32) bool

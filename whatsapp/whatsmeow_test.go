@@ -132,6 +132,18 @@ func (f *fakeClient) BuildPollCreation(name string, options []string, selectable
 	// whatsmeow's own builder: it only draws the poll's secret.
 	return new(whatsmeow.Client).BuildPollCreation(name, options, selectable)
 }
+func (f *fakeClient) BuildEdit(chat types.JID, id types.MessageID, content *waE2E.Message) *waE2E.Message {
+	return new(whatsmeow.Client).BuildEdit(chat, id, content)
+}
+func (f *fakeClient) BuildRevoke(chat, sender types.JID, id types.MessageID) *waE2E.Message {
+	return new(whatsmeow.Client).BuildRevoke(chat, sender, id)
+}
+
+// DownloadAny answers what WhatsApp's media servers would for a file they
+// no longer have: whatsmeow's own error.
+func (f *fakeClient) DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error) {
+	return nil, whatsmeow.ErrMediaDownloadFailedWith404
+}
 func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
