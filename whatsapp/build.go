@@ -51,6 +51,10 @@ func checkOutgoing(msg OutgoingMessage) (string, *SendError) {
 		if msg.Poll == nil || len(msg.Poll.Options) < 2 {
 			return "", sendErr(CodeSendFailed, "poll message has no poll of two options or more", false, nil)
 		}
+	case apiws.KindReaction:
+		if msg.ReplyTo == nil || msg.ReplyTo.ID == "" {
+			return "", sendErr(CodeSendFailed, "reaction names no message to react to", false, nil)
+		}
 	default:
 		return "", sendErr(CodeSendFailed, fmt.Sprintf("messages of kind %s cannot be sent", msg.Kind), false, nil)
 	}

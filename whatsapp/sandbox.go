@@ -18,12 +18,29 @@ import (
 //
 //   - pairing emits QR codes (real QR PNGs), then succeeds within 3 s, and
 //     the number gets a random phone in +1 555 01x xxxx;
-//   - a send to any possible number is SENT, then DELIVERED, then READ (AUDIO
-//     also PLAYED);
+//   - a send to any possible number is SENT, then DELIVERED (500 ms), then
+//     READ (1 s later; AUDIO also PLAYED 1 s after READ);
 //   - recipients ending in 0000 are not on WhatsApp (permanent
 //     NOT_ON_WHATSAPP); 0001 are delivered and never read; 0002 fail the
 //     first Send of each message id with a retryable TIMEOUT and accept the
-//     retry; 0003 also answer with an inbound echo of the message.
+//     retry; 0003 also answer with an inbound echo of the message, 700 ms
+//     after the send;
+//   - 0004 react 👍 to each message 300 ms after READ (a *Reacted);
+//   - 0005 answer 700 ms after READ with an *Inbound quoting the message:
+//     a TEXT as the same text, then an *Edited of that echo to
+//     "<text> (edited)" 300 ms later; a LOCATION as the same location; a
+//     CONTACT as the same cards; a POLL with a *PollVoted for its first
+//     option instead; a file of any kind as an IMAGE, SandboxPNG with the
+//     caption "echo", which Download returns;
+//   - 0006 hide their phone: 700 ms after READ they answer "hidden" from
+//     their SandboxLID alone (From empty); a send to that LID reaches them;
+//   - 0007 send "oops" 500 ms after READ and a *Revoked of it 500 ms later;
+//   - a REACTION is accepted like any send (0000 and 0002 included) but
+//     gets no receipts, as in WhatsApp, and no answer;
+//   - Lookup and IsOnWhatsApp: phones ending in 0000 are not on WhatsApp,
+//     every other is, with its SandboxLID;
+//   - Edit, Revoke, MarkRead and SendChatPresence of a connected number
+//     are recorded as Signals and answered by nothing.
 //
 // Every simulated delay is multiplied by the delay scale given to
 // NewSandbox; 0 makes everything immediate, in the same order, and then
@@ -399,47 +416,10 @@ func (s *Sandbox) accept(n *apiws.Number, msg OutgoingMessage, to string) (Trans
 
 	t := Transmission{NumberID: n.ID, MessageID: msg.ID, To: to, Kind: msg.Kind, At: time.Now()}
 	s.transmissions = append(s.transmissions, t)
-	s.goLocked(func() { s.receipts(n.ID, to, msg) })
-	if strings.HasSuffix(to, "0003") {
-		s.goLocked(func() { s.echo(n.ID, to, msg) })
+	if steps := story(n.ID, to, msg); len(steps) > 0 {
+		s.goLocked(func() { s.play(steps) })
 	}
 	return t, s.recorder, nil
-}
-
-// receipts plays the receipts of one sent message, in order.
-func (s *Sandbox) receipts(numberID, to string, msg OutgoingMessage) {
-	type step struct {
-		after  time.Duration
-		status apiws.MessageStatus
-	}
-	steps := []step{{sandboxDelivered, apiws.StatusDelivered}}
-	if !strings.HasSuffix(to, "0001") {
-		steps = append(steps, step{sandboxRead, apiws.StatusRead})
-		if msg.Kind == apiws.KindAudio {
-			steps = append(steps, step{sandboxPlayed, apiws.StatusPlayed})
-		}
-	}
-	for _, st := range steps {
-		if s.wait(context.Background(), st.after) != nil {
-			return
-		}
-		s.emit(&Receipt{NumberID: numberID, MessageIDs: []string{msg.ID}, Status: st.status, At: time.Now()})
-	}
-}
-
-// echo answers a message to a 0003 recipient with the same content: its
-// text, media, location, contact cards or poll.
-func (s *Sandbox) echo(numberID, from string, msg OutgoingMessage) {
-	if s.wait(context.Background(), sandboxEcho) != nil {
-		return
-	}
-	in := &Inbound{NumberID: numberID, WAMessageID: NewMessageID(), From: from, PushName: "Sandbox echo", Kind: msg.Kind, Text: msg.Text,
-		Location: msg.Location, Contacts: msg.Contacts, Poll: msg.Poll, At: time.Now()}
-	if m := msg.Media; m != nil && msg.Kind != apiws.KindText {
-		in.Text = m.Caption
-		in.Media = &InboundMedia{MimeType: m.MimeType, FileName: m.FileName, Caption: m.Caption, Size: int64(len(m.Data))}
-	}
-	s.emit(in)
 }
 
 // sandboxPhone is the phone behind a sandbox LID (SandboxLID), if lid is
@@ -463,12 +443,13 @@ func (s *Sandbox) number(numberID string) *sandboxNumber {
 }
 
 // newPhoneLocked picks an unused phone in +1 555 010 0000..+1 555 019 9999.
-// Endings 0000..0003 are skipped: they are the sandbox's special recipients,
-// and one sandbox number should be able to message another normally.
+// Endings 0000..0007 are skipped: they are the sandbox's special
+// recipients, and one sandbox number should be able to message another
+// normally.
 func (s *Sandbox) newPhoneLocked() string {
 	for {
 		last := randInt(10000)
-		if last <= 3 {
+		if last <= 7 {
 			continue
 		}
 		p := fmt.Sprintf("+155501%d%04d", randInt(10), last)

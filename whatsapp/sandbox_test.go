@@ -282,7 +282,8 @@ func TestSandboxSendRefusesBadMessages(t *testing.T) {
 		{"not a phone number", OutgoingMessage{ID: "3EB0A", To: "12", Kind: apiws.KindText, Text: "x"}, CodeNotOnWhatsApp},
 		{"media without data", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindImage}, CodeMediaInvalid},
 		{"empty text", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindText}, CodeSendFailed},
-		{"unsendable kind", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindReaction, Text: "x"}, CodeSendFailed},
+		{"unsendable kind", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindOther, Text: "x"}, CodeSendFailed},
+		{"a reaction to no message", OutgoingMessage{ID: "3EB0A", To: "+14155552671", Kind: apiws.KindReaction, Text: "x"}, CodeSendFailed},
 		{"a LID that is no sandbox LID", OutgoingMessage{ID: "3EB0A", ToLID: "987654321", Kind: apiws.KindText, Text: "x"}, CodeNotOnWhatsApp},
 		{"a LID of letters", OutgoingMessage{ID: "3EB0A", ToLID: "abc", Kind: apiws.KindText, Text: "x"}, CodeNotOnWhatsApp},
 	}
