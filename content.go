@@ -13,6 +13,11 @@ type MessageContent struct {
 	QuotedWAMessageID *string `json:"quotedWaMessageId"`
 	// Mentions is never nil once decoded (an empty list in GraphQL).
 	Mentions []Peer `json:"mentions"`
+	// Emoji (of a REACTION) and Votes (the options a POLL_VOTE chose) are
+	// what those events carry in transit. They are not fields of GraphQL's
+	// MessageContent: unset, they are left out of its JSON.
+	Emoji *string   `json:"emoji,omitempty"`
+	Votes *[]string `json:"votes,omitempty"`
 }
 
 // MediaInfo describes an attachment.

@@ -163,6 +163,10 @@ type Message struct {
 	PlayedAt        *time.Time    `bun:"played_at"`
 	FailedAt        *time.Time    `bun:"failed_at"`
 	ReceivedAt      *time.Time    `bun:"received_at"`
+	// EditedAt is when the sender last edited the message, RevokedAt when
+	// it deleted it for everyone.
+	EditedAt  *time.Time `bun:"edited_at"`
+	RevokedAt *time.Time `bun:"revoked_at"`
 	// IdempotencyKey and RequestHash let a retried sendMessage return the
 	// first message; they are not part of the API's Message.
 	IdempotencyKey *string `bun:"idempotency_key"`
@@ -241,6 +245,14 @@ func View(ev *LogEvent) EventView {
 		return MessageReceivedEvent{ev}
 	case EventTypeNumberStatus:
 		return NumberStatusEvent{ev}
+	case EventTypeMessageEdited:
+		return MessageEditedEvent{ev}
+	case EventTypeMessageRevoked:
+		return MessageRevokedEvent{ev}
+	case EventTypeReaction:
+		return ReactionEvent{ev}
+	case EventTypePollVote:
+		return PollVoteEvent{ev}
 	}
 	return ev
 }
@@ -254,6 +266,8 @@ type EventDetail struct {
 	// Number is the number as it was right after the change, so that a
 	// removed number can still be reported.
 	Number *Number `json:"number,omitempty"`
+	// REACTION and POLL_VOTE: who reacted or voted.
+	Peer *Peer `json:"peer,omitempty"`
 }
 
 // SendMessage is the input of a send: a recipient (To, GroupID, or

@@ -33,6 +33,24 @@ type MessageService interface {
 	// SendChatPresence shows typing, recording or neither in a chat of one
 	// of the caller's numbers (ScopeSend).
 	SendChatPresence(ctx context.Context, in SendChatPresence) error
+	// React queues the number's reaction to one of the account's messages
+	// (ScopeSend) as a send of its own: an outbound message of kind
+	// REACTION that quotes the target (ReplyTo), returned. The target is
+	// ENOTFOUND at input.messageId when it is not the account's, INVALID
+	// when it was never sent; an emoji that is not one grapheme cluster
+	// (nor "") is INVALID at input.emoji. Idempotency keys work as Send's.
+	React(ctx context.Context, in React) (*Message, error)
+	// Edit replaces the text of one of the account's outbound TEXT
+	// messages (ScopeSend) through WhatsApp and logs MESSAGE_EDITED with
+	// the new text in transit; it returns the message, EditedAt set. A
+	// message that is not such a one, or was never sent, is INVALID at
+	// input.messageId; one sent over EditWindow ago EEXPIRED.
+	Edit(ctx context.Context, in EditMessage) (*Message, error)
+	// Revoke deletes one of the account's sent outbound messages for
+	// everyone (ScopeSend) through WhatsApp and logs MESSAGE_REVOKED; it
+	// returns the message, RevokedAt set. One sent over RevokeWindow ago
+	// is EEXPIRED at messageId; one already revoked is returned as it is.
+	Revoke(ctx context.Context, id string) (*Message, error)
 	// Message returns one of the caller's messages, or ENOTFOUND.
 	Message(ctx context.Context, id string) (*Message, error)
 	// Messages pages an account's messages, newest first; Page.After is

@@ -57,6 +57,8 @@ type messageData struct {
 	PlayedAt        *timestamp          `json:"playedAt"`
 	FailedAt        *timestamp          `json:"failedAt"`
 	ReceivedAt      *timestamp          `json:"receivedAt"`
+	EditedAt        *timestamp          `json:"editedAt"`
+	RevokedAt       *timestamp          `json:"revokedAt"`
 }
 
 // messageOf is nil for a message no longer kept (past its retention).
@@ -67,7 +69,7 @@ func messageOf(m *apiws.Message) *messageData {
 	d := &messageData{ID: m.ID, Number: ref{m.NumberID}, Direction: m.Direction, Peer: apiws.NilIfEmpty(m.Peer), PeerLID: m.PeerLID,
 		Kind: m.Kind, Status: m.Status, WAMessageID: m.PublicWAMessageID(), ClientReference: m.ClientReference, Error: m.Error,
 		QueuedAt: at(m.QueuedAt), SentAt: at(m.SentAt), DeliveredAt: at(m.DeliveredAt), ReadAt: at(m.ReadAt), PlayedAt: at(m.PlayedAt),
-		FailedAt: at(m.FailedAt), ReceivedAt: at(m.ReceivedAt)}
+		FailedAt: at(m.FailedAt), ReceivedAt: at(m.ReceivedAt), EditedAt: at(m.EditedAt), RevokedAt: at(m.RevokedAt)}
 	if m.ReplyTo != nil {
 		d.ReplyTo = &ref{*m.ReplyTo}
 	}
@@ -100,6 +102,31 @@ type messageReceivedData struct {
 	eventHead
 	Message *messageData          `json:"message"`
 	Content *apiws.MessageContent `json:"content"`
+}
+
+// MessageEditedEvent (and MessageReceivedEvent).
+type messageContentData = messageReceivedData
+
+// MessageRevokedEvent.
+type messageRevokedData struct {
+	eventHead
+	Message *messageData `json:"message"`
+}
+
+// ReactionEvent.
+type reactionData struct {
+	eventHead
+	Message *messageData `json:"message"`
+	From    apiws.Peer   `json:"from"`
+	Emoji   *string      `json:"emoji"`
+}
+
+// PollVoteEvent.
+type pollVoteData struct {
+	eventHead
+	Message *messageData `json:"message"`
+	Voter   apiws.Peer   `json:"voter"`
+	Options []string     `json:"options"`
 }
 
 // NumberStatusEvent.
@@ -156,8 +183,16 @@ func data(ev *apiws.LogEvent, m *apiws.Message) (json.RawMessage, error) {
 	switch ev.Type {
 	case apiws.EventTypeMessageStatus:
 		v = messageStatusData{eventHead: head, MessageID: ev.MessageID, Status: ev.Status, Error: ev.Error, Message: messageOf(m)}
-	case apiws.EventTypeMessageReceived:
-		v = messageReceivedData{eventHead: head, Message: messageOf(m), Content: ev.Content}
+	case apiws.EventTypeMessageReceived, apiws.EventTypeMessageEdited:
+		v = messageContentData{eventHead: head, Message: messageOf(m), Content: ev.Content}
+	case apiws.EventTypeMessageRevoked:
+		v = messageRevokedData{eventHead: head, Message: messageOf(m)}
+	case apiws.EventTypeReaction:
+		r := apiws.ReactionEvent{LogEvent: ev}
+		v = reactionData{eventHead: head, Message: messageOf(m), From: r.From(), Emoji: r.Emoji()}
+	case apiws.EventTypePollVote:
+		p := apiws.PollVoteEvent{LogEvent: ev}
+		v = pollVoteData{eventHead: head, Message: messageOf(m), Voter: p.Voter(), Options: p.Options()}
 	case apiws.EventTypeNumberStatus:
 		st := apiws.NumberStatusEvent{LogEvent: ev}
 		d := numberStatusData{eventHead: head, Status: st.Status(), Reason: st.Reason()}

@@ -98,9 +98,32 @@ func TestEventDataHasEveryField(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		edited, revoked := "hello again", now.Add(time.Second)
+		editEv := &apiws.LogEvent{AccountID: acc, Type: apiws.EventTypeMessageEdited, NumberID: n.ID, MessageID: in.ID, At: now,
+			Content: &apiws.MessageContent{Text: &edited, Mentions: []apiws.Peer{}}}
+		revokeEv := &apiws.LogEvent{AccountID: acc, Type: apiws.EventTypeMessageRevoked, NumberID: n.ID, MessageID: in.ID, At: revoked}
+		emoji, phone, lid := "👍", "+15550100002", "100015550100002"
+		reactionEv := &apiws.LogEvent{AccountID: acc, Type: apiws.EventTypeReaction, NumberID: n.ID, MessageID: out.ID, At: now,
+			Detail:  &apiws.EventDetail{Peer: &apiws.Peer{Phone: &phone}},
+			Content: &apiws.MessageContent{Emoji: &emoji, Mentions: []apiws.Peer{}}}
+		votes := []string{}
+		voteEv := &apiws.LogEvent{AccountID: acc, Type: apiws.EventTypePollVote, NumberID: n.ID, MessageID: out.ID, At: now,
+			Detail:  &apiws.EventDetail{Peer: &apiws.Peer{LID: &lid}},
+			Content: &apiws.MessageContent{Votes: &votes, Mentions: []apiws.Peer{}}}
+		if err := db.MarkEdited(ctx, in.ID, now, editEv); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkRevoked(ctx, in.ID, revoked, revokeEv); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range []*apiws.LogEvent{reactionEv, voteEv} {
+			if err := db.LogEvent(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// As a deliverer reads them: from the log, content from transit.
 		logged, err := db.EventsAfter(ctx, acc, 0, "", 10)
-		if err != nil || len(logged) != 3 {
+		if err != nil || len(logged) != 7 {
 			t.Fatalf("logged %v, %v", logged, err)
 		}
 		datas, err := l.EventData(ctx, logged)
@@ -132,6 +155,32 @@ func TestEventDataHasEveryField(t *testing.T) {
 		check("its content", rc["content"], "MessageContent")
 		if c := rc["content"].(map[string]any); c["text"] != "hello" {
 			t.Errorf("MESSAGE_RECEIVED content %v", c)
+		}
+		ed := got[editEv.Seq]
+		check("MESSAGE_EDITED", ed, "MessageEditedEvent")
+		check("its content", ed["content"], "MessageContent")
+		check("its message", ed["message"], "Message", "events")
+		msg := ed["message"].(map[string]any)
+		if c := ed["content"].(map[string]any); c["text"] != edited || msg["editedAt"] != now.Format(apiws.TimeLayout) ||
+			msg["revokedAt"] != revoked.Format(apiws.TimeLayout) {
+			t.Errorf("MESSAGE_EDITED data %v", ed)
+		}
+		rv := got[revokeEv.Seq]
+		check("MESSAGE_REVOKED", rv, "MessageRevokedEvent")
+		if rv["type"] != "MESSAGE_REVOKED" || rv["message"].(map[string]any)["id"] != in.ID {
+			t.Errorf("MESSAGE_REVOKED data %v", rv)
+		}
+		re := got[reactionEv.Seq]
+		check("REACTION", re, "ReactionEvent")
+		check("its from", re["from"], "Peer")
+		if re["emoji"] != emoji || re["from"].(map[string]any)["phone"] != phone || re["message"].(map[string]any)["id"] != out.ID {
+			t.Errorf("REACTION data %v", re)
+		}
+		pv := got[voteEv.Seq]
+		check("POLL_VOTE", pv, "PollVoteEvent")
+		check("its voter", pv["voter"], "Peer")
+		if opts, ok := pv["options"].([]any); !ok || len(opts) != 0 || pv["voter"].(map[string]any)["lid"] != lid {
+			t.Errorf("POLL_VOTE data %v: a withdrawn vote has options []", pv)
 		}
 		ns := got[numberEv.Seq]
 		check("NUMBER_STATUS", ns, "NumberStatusEvent")

@@ -20,20 +20,22 @@ const chatTopic = "chat-signals"
 // another instance, to answer; the owner gives up a little earlier.
 const chatWait = 15 * time.Second
 
-// chatSignal is a read receipt or a presence for a number's owner to send.
+// chatSignal is what a number's owner sends for another instance: a read
+// receipt, a presence, or an edit or a revoke of one of the number's
+// messages.
 type chatSignal struct {
 	NumberID string                `json:"number"`
 	Read     *whatsapp.ReadReceipt `json:"read,omitempty"`
 	Phone    string                `json:"phone,omitempty"`
 	State    whatsapp.ChatState    `json:"state,omitempty"`
-	// Reply is the topic of the owner's answer.
+	// Edit and Revoke name the message to edit or revoke; an edit's new
+	// text is Sealed (the Bus never carries content in clear), with the
+	// message's WhatsApp id as AAD.
+	Edit   *whatsapp.MessageRef `json:"edit,omitempty"`
+	Revoke *whatsapp.MessageRef `json:"revoke,omitempty"`
+	Sealed []byte               `json:"sealed,omitempty"`
+	// Reply is the topic of the owner's answer (events.Ask).
 	Reply string `json:"reply,omitempty"`
-}
-
-// chatAnswer is the owner's answer: empty, or the error's code and message.
-type chatAnswer struct {
-	Code    apiws.ErrorCode `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
 }
 
 // MarkRead implements apiws.MessageService.
@@ -51,7 +53,7 @@ func (s *Service) MarkRead(ctx context.Context, ids []string) ([]*apiws.Message,
 		return nil, err
 	}
 	for _, r := range receipts(ms, s.now()) {
-		if err := s.signal(ctx, n, chatSignal{NumberID: n.ID, Read: r}); err != nil {
+		if _, err := s.signal(ctx, n, chatSignal{NumberID: n.ID, Read: r}); err != nil {
 			return nil, err
 		}
 	}
@@ -142,7 +144,8 @@ func (s *Service) SendChatPresence(ctx context.Context, in apiws.SendChatPresenc
 	if err != nil {
 		return err
 	}
-	return s.signal(ctx, n, chatSignal{NumberID: n.ID, Phone: phone, State: state})
+	_, err = s.signal(ctx, n, chatSignal{NumberID: n.ID, Phone: phone, State: state})
+	return err
 }
 
 // validPresence checks a presence's chat and state: groups do not exist
@@ -190,72 +193,52 @@ func (s *Service) connected(ctx context.Context, accountID, numberID string, at 
 }
 
 // signal sends sig through n's connection: here when this instance holds
-// it, else through the instance that does.
-func (s *Service) signal(ctx context.Context, n *apiws.Number, sig chatSignal) error {
+// it, else through the instance that does. It returns when WhatsApp took
+// it (for an edit or a revoke, WhatsApp's time; else zero).
+func (s *Service) signal(ctx context.Context, n *apiws.Number, sig chatSignal) (time.Time, error) {
 	if s.owner != nil && !apiws.Owns(s.owner, n.ID) {
-		return s.signalThroughOwner(ctx, sig)
+		var at time.Time
+		err := events.Ask(ctx, s.bus, chatTopic, n.ID, time.After(chatWait), func(reply string) any {
+			sig.Reply = reply
+			return sig
+		}, &at)
+		return at, err
 	}
 	return s.signalHere(ctx, n, sig)
 }
 
 // signalHere sends sig through the connection this instance holds.
-func (s *Service) signalHere(ctx context.Context, n *apiws.Number, sig chatSignal) error {
+func (s *Service) signalHere(ctx context.Context, n *apiws.Number, sig chatSignal) (time.Time, error) {
 	conn := s.connectors(n)
+	var at time.Time
 	var err error
-	if sig.Read != nil {
+	switch {
+	case sig.Read != nil:
 		err = conn.MarkRead(ctx, n, *sig.Read)
-	} else {
+	case sig.Edit != nil:
+		var text []byte
+		if text, err = s.seal.open(sig.Edit.ID, sig.Sealed); err == nil {
+			at, err = conn.Edit(ctx, n, *sig.Edit, string(text))
+		}
+	case sig.Revoke != nil:
+		at, err = conn.Revoke(ctx, n, *sig.Revoke)
+	default:
 		err = conn.SendChatPresence(ctx, n, sig.Phone, sig.State)
 	}
+	var se *whatsapp.SendError
 	switch {
 	case err == nil:
-		return nil
+		return at.UTC(), nil
 	case errors.Is(err, whatsapp.ErrNotConnected):
-		return apiws.Errorf(apiws.ENOTCONNECTED, "the number is not connected")
+		return at, apiws.Errorf(apiws.ENOTCONNECTED, "the number is not connected")
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return at, ctx.Err()
+	case errors.As(err, &se):
+		s.log.Warn("chat signal", "number", n.ID, "err", err)
+		return at, apiws.Errorf(apiws.EUNAVAILABLE, "WhatsApp did not take it (%s: %s); try again", se.Code, se.Message)
 	}
 	s.log.Warn("chat signal", "number", n.ID, "err", err)
-	return apiws.Errorf(apiws.EUNAVAILABLE, "WhatsApp did not take it; try again")
-}
-
-// signalThroughOwner asks the instance holding the number's connection to
-// send sig, and waits for its answer on a reply topic of its own.
-func (s *Service) signalThroughOwner(ctx context.Context, sig chatSignal) error {
-	sig.Reply = "chat-signal-" + apiws.NewID("r")
-	f, err := events.NewFollower(ctx, s.bus, sig.Reply, apiws.EventNumberCommand)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, _ := json.Marshal(sig)
-	if err := s.bus.Publish(ctx, chatTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: sig.NumberID, Data: data}); err != nil {
-		return err
-	}
-	timeout := time.NewTimer(chatWait)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev, ok := <-f.C():
-			if !ok {
-				if ev, err = f.Resume(); err != nil {
-					return err
-				}
-			}
-			var a chatAnswer
-			if ev.Kind != apiws.EventNumberCommand || ev.NumberID != sig.NumberID || json.Unmarshal(ev.Data, &a) != nil {
-				continue
-			}
-			if a.Code != "" {
-				return apiws.Errorf(a.Code, "%s", a.Message)
-			}
-			return nil
-		case <-timeout.C:
-			return apiws.Errorf(apiws.EUNAVAILABLE, "the server holding the number's connection did not answer; try again")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return at, apiws.Errorf(apiws.EUNAVAILABLE, "WhatsApp did not take it; try again")
 }
 
 // followSignals sends the signals other instances pass on for the numbers
@@ -277,20 +260,15 @@ func (s *Service) obeySignal(sig chatSignal) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, chatWait-5*time.Second)
 	defer cancel()
-	var a chatAnswer
+	var at time.Time
 	n, err := s.numbers.NumberByID(ctx, sig.NumberID)
 	if err == nil {
-		err = s.signalHere(ctx, n, sig)
+		at, err = s.signalHere(ctx, n, sig)
 	}
-	if err != nil {
-		a.Code, a.Message = apiws.ErrorCodeOf(err), apiws.ErrorMessage(err)
-		if a.Code == apiws.EINTERNAL {
-			s.log.Warn("chat signal on request of another instance", "number", sig.NumberID, "err", err)
-			a.Code, a.Message = apiws.EUNAVAILABLE, "it failed; try again"
-		}
+	if apiws.ErrorCodeOf(err) == apiws.EINTERNAL {
+		s.log.Warn("chat signal on request of another instance", "number", sig.NumberID, "err", err)
 	}
-	data, _ := json.Marshal(a)
-	if err := s.bus.Publish(ctx, sig.Reply, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: sig.NumberID, Data: data}); err != nil {
+	if err := events.Answer(ctx, s.bus, sig.Reply, sig.NumberID, at, err); err != nil {
 		s.log.Warn("answer a chat signal", "number", sig.NumberID, "err", err)
 	}
 }

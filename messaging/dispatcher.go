@@ -310,12 +310,15 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 		s.fail(item, &apiws.MessageError{Code: apiws.MsgErrMediaInvalid, Message: "the queued content could not be read"})
 		return true
 	}
+	m := b.messages[item.MessageID]
+	if m != nil {
+		item.Then = ownReaction(n, m, body, s.now())
+	}
 	if s.wasAccepted(item.MessageID) {
 		// Sent before, but the acceptance could not be recorded: record it
 		// now, and never send the message again.
 		return s.recordSent(item, b.capture, b.until)
 	}
-	m := b.messages[item.MessageID]
 	if m == nil {
 		return false
 	}

@@ -9,8 +9,9 @@ import (
 	"github.com/apiws/apiws/whatsapp"
 )
 
-// HandleConnectorEvent applies receipts and inbound messages from a
-// Connector; connection changes are the numbers service's.
+// HandleConnectorEvent applies receipts, inbound messages, and reactions,
+// edits, revokes and poll votes from a Connector; connection changes are
+// the numbers service's.
 func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	ctx := context.WithoutCancel(s.ctx)
 	switch e := ev.(type) {
@@ -26,7 +27,80 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 		}
 	case *whatsapp.Inbound:
 		s.receive(ctx, e)
+	case *whatsapp.Reacted:
+		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+			emoji := e.Emoji
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeReaction, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC(),
+				Detail:  &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)},
+				Content: &apiws.MessageContent{Emoji: &emoji, Mentions: []apiws.Peer{}}}
+			return s.logged(ev, s.db.LogEvent(ctx, ev))
+		})
+	case *whatsapp.Edited:
+		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+			text := e.Text
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageEdited, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC(),
+				Content: &apiws.MessageContent{Text: &text, Mentions: []apiws.Peer{}}}
+			return s.logged(ev, s.db.MarkEdited(ctx, target.ID, ev.At, ev))
+		})
+	case *whatsapp.Revoked:
+		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageRevoked, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC()}
+			return s.logged(ev, s.db.MarkRevoked(ctx, target.ID, ev.At, ev))
+		})
+	case *whatsapp.PollVoted:
+		s.about(ctx, e.NumberID, e.PollID, func(n *apiws.Number, poll *apiws.Message) error {
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypePollVote, NumberID: n.ID, MessageID: poll.ID, At: e.At.UTC(),
+				Detail: &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)}}
+			if e.Options != nil {
+				// nil: the connector could not tell the options, and the
+				// event's options read null.
+				opts := append([]string{}, e.Options...)
+				ev.Content = &apiws.MessageContent{Votes: &opts, Mentions: []apiws.Peer{}}
+			}
+			return s.logged(ev, s.db.LogEvent(ctx, ev))
+		})
 	}
+}
+
+// about logs what someone did to a message of one of the number's chats
+// (a reaction, an edit, a revoke, a vote): log finds the number and the
+// message with the WhatsApp id waID. A message apiws does not know (sent
+// before the number was here, or gone with its retention) has nothing to
+// attach the event to: it is dropped.
+func (s *Service) about(ctx context.Context, numberID, waID string, log func(n *apiws.Number, target *apiws.Message) error) {
+	n, err := s.numbers.NumberByID(ctx, numberID)
+	if err != nil {
+		s.log.Warn("event for an unknown number", "number", numberID, "err", err)
+		return
+	}
+	target, err := s.db.MessageByWAID(ctx, n.ID, waID)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		s.log.Debug("event about a message apiws does not know; dropped", "number", n.ID, "wa_message_id", waID)
+		return
+	} else if err != nil {
+		s.log.Error("find the message of an event", "number", n.ID, "err", err)
+		return
+	}
+	if err := log(n, target); err != nil {
+		s.log.Error("record an event about a message", "number", n.ID, "message", target.ID, "err", err)
+	}
+}
+
+// logged publishes ev once err says it was logged.
+func (s *Service) logged(ev *apiws.LogEvent, err error) error {
+	if err == nil {
+		s.publish(ev)
+	}
+	return err
+}
+
+// peerOf is who did something in a chat of n: n itself when fromMe (from
+// another of its devices), else the phone and LID WhatsApp told.
+func peerOf(n *apiws.Number, phone, lid string, fromMe bool) *apiws.Peer {
+	if fromMe {
+		return &apiws.Peer{Phone: n.Phone}
+	}
+	return &apiws.Peer{Phone: apiws.NilIfEmpty(phone), LID: apiws.NilIfEmpty(lid)}
 }
 
 // receive logs an inbound message: its metadata, and its content in

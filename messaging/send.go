@@ -40,30 +40,11 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	// The request hash identifies "the same parameters" for idempotency; it
 	// is taken before media is fetched so a retry does not fetch again.
 	hash := requestHash(in, d.to)
-	if in.IdempotencyKey != nil {
-		if m, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey); err == nil {
-			return s.replay(m, hash)
-		} else if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
-			return nil, err
-		}
+	if first, err := s.replayed(ctx, c.AccountID, in.IdempotencyKey, hash); first != nil || err != nil {
+		return first, err
 	}
-
-	// The account and the number, in one query.
-	check, err := s.db.CheckSend(ctx, c.AccountID, in.NumberID)
-	if err != nil {
+	if err := s.checkSend(ctx, c.AccountID, in.NumberID, field("numberId")); err != nil {
 		return nil, err
-	}
-	if check.AccountStatus != apiws.AccountActive {
-		return nil, apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to send")
-	}
-	if check.Restricted {
-		return nil, apiws.FieldError(apiws.ERESTRICTED, field(), "processing is restricted on this account; sending is stopped")
-	}
-	if check.NumberStatus == nil {
-		return nil, apiws.FieldError(apiws.ENOTFOUND, field("numberId"), "no such number")
-	}
-	if *check.NumberStatus != apiws.NumberConnected {
-		return nil, apiws.FieldError(apiws.ENOTCONNECTED, field("numberId"), "the number is not connected (status %s)", *check.NumberStatus)
 	}
 	var quote *whatsapp.Quote
 	if in.ReplyTo != nil {
@@ -89,30 +70,88 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		}
 		body.Media = media
 	}
+	return s.queue(ctx, outgoing{accountID: c.AccountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
+		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body})
+}
 
-	now := s.now()
-	waID := whatsapp.NewMessageID()
-	m := &apiws.Message{
-		ID: apiws.NewID(apiws.PrefixMessage), AccountID: c.AccountID, NumberID: in.NumberID, Direction: apiws.Outbound,
-		Peer: d.to, PeerLID: apiws.NilIfEmpty(d.toLID), Kind: body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID, ClientReference: in.ClientReference, ReplyTo: in.ReplyTo,
-		QueuedAt: &now, IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
+// replayed returns the message first queued under the idempotency key, if
+// it was used (CONFLICT when for other parameters than hash); nil, nil
+// when there is no key or it is new.
+func (s *Service) replayed(ctx context.Context, accountID string, key *string, hash []byte) (*apiws.Message, error) {
+	if key == nil {
+		return nil, nil
 	}
-	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, body.marshal())}
-	err = s.journal.write(&journalReq{account: m.AccountID, queue: q})
-	if err == nil {
-		err = q.Err
-	}
-	if errors.Is(err, storage.ErrDuplicate) && in.IdempotencyKey != nil {
-		// A concurrent send with the same key won the race.
-		first, err := s.db.MessageByIdempotencyKey(ctx, c.AccountID, *in.IdempotencyKey)
-		if err != nil {
-			return nil, err
-		}
-		return s.replay(first, hash)
+	m, err := s.db.MessageByIdempotencyKey(ctx, accountID, *key)
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	s.Nudge(in.NumberID)
+	return s.replay(m, hash)
+}
+
+// checkSend reads the account and its number in one query: the account
+// must be active and unrestricted, the number its own (else NOT_FOUND at
+// the field at) and connected.
+func (s *Service) checkSend(ctx context.Context, accountID, numberID string, at []string) error {
+	check, err := s.db.CheckSend(ctx, accountID, numberID)
+	if err != nil {
+		return err
+	}
+	if check.AccountStatus != apiws.AccountActive {
+		return apiws.Errorf(apiws.EFORBIDDEN, "the account is pending deletion; restore it to send")
+	}
+	if check.Restricted {
+		return apiws.FieldError(apiws.ERESTRICTED, field(), "processing is restricted on this account; sending is stopped")
+	}
+	if check.NumberStatus == nil {
+		return apiws.FieldError(apiws.ENOTFOUND, at, "no such number")
+	}
+	if *check.NumberStatus != apiws.NumberConnected {
+		return apiws.FieldError(apiws.ENOTCONNECTED, at, "the number is not connected (status %s)", *check.NumberStatus)
+	}
+	return nil
+}
+
+// outgoing is a message checked and ready to queue.
+type outgoing struct {
+	accountID, numberID string
+	// to and toLID are the recipient (toLID when only it is known).
+	to, toLID                       string
+	replyTo                         *string
+	clientReference, idempotencyKey *string
+	hash                            []byte
+	body                            *content
+}
+
+// queue writes o as a new QUEUED message with its sealed content in the
+// outbox (one transaction, shared with other writes, see journal), and
+// nudges its number's dispatcher. A concurrent send that took the same
+// idempotency key first is answered as replayed.
+func (s *Service) queue(ctx context.Context, o outgoing) (*apiws.Message, error) {
+	now := s.now()
+	waID := whatsapp.NewMessageID()
+	m := &apiws.Message{
+		ID: apiws.NewID(apiws.PrefixMessage), AccountID: o.accountID, NumberID: o.numberID, Direction: apiws.Outbound,
+		Peer: o.to, PeerLID: apiws.NilIfEmpty(o.toLID), Kind: o.body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID,
+		ClientReference: o.clientReference, ReplyTo: o.replyTo, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
+	}
+	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal())}
+	err := s.journal.write(&journalReq{account: m.AccountID, queue: q})
+	if err == nil {
+		err = q.Err
+	}
+	if errors.Is(err, storage.ErrDuplicate) && o.idempotencyKey != nil {
+		// A concurrent send with the same key won the race.
+		first, err := s.db.MessageByIdempotencyKey(ctx, o.accountID, *o.idempotencyKey)
+		if err != nil {
+			return nil, err
+		}
+		return s.replay(first, o.hash)
+	} else if err != nil {
+		return nil, err
+	}
+	s.Nudge(o.numberID)
 	return m, nil
 }
 
@@ -140,6 +179,12 @@ func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *
 			return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp told nothing of this message's sender; give to")
 		}
 	}
+	return quoteOf(q), nil
+}
+
+// quoteOf names a sent or received message for WhatsApp: its id and its
+// sender.
+func quoteOf(q *apiws.Message) *whatsapp.Quote {
 	quote := &whatsapp.Quote{ID: *q.WAMessageID, FromMe: q.Direction == apiws.Outbound}
 	if !quote.FromMe {
 		quote.Sender = q.Peer
@@ -147,7 +192,7 @@ func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *
 			quote.SenderLID = *q.PeerLID
 		}
 	}
-	return quote, nil
+	return quote
 }
 
 // replay answers a send whose idempotency key was used before.

@@ -2,7 +2,6 @@ package numbers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -76,54 +75,20 @@ func errNotConnected() error {
 // on another instance, to answer; the owner gives up a little earlier.
 const lookupWait = 30 * time.Second
 
-// lookupAnswer is the owner's answer to a lookup command: the results, or
-// the error's code and message.
-type lookupAnswer struct {
-	Results []apiws.NumberLookup `json:"results,omitempty"`
-	Code    apiws.ErrorCode      `json:"code,omitempty"`
-	Message string               `json:"message,omitempty"`
-}
-
 // lookupThroughOwner asks the instance that holds the number's connection
-// to look the phones up, and waits for its answer on a reply topic of its
-// own.
+// to look the phones up, and waits for its answer.
 func (s *Service) lookupThroughOwner(ctx context.Context, numberID string, phones []string) ([]apiws.NumberLookup, error) {
-	reply := "number-lookup-" + apiws.NewID("r")
-	f, err := events.NewFollower(ctx, s.bus, reply, apiws.EventNumberCommand)
+	var results []apiws.NumberLookup
+	err := events.Ask(ctx, s.bus, commandTopic, numberID, s.after(lookupWait), func(reply string) any {
+		return command{Action: "lookup", NumberID: numberID, Phones: phones, Reply: reply}
+	}, &results)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, _ := json.Marshal(command{Action: "lookup", NumberID: numberID, Phones: phones, Reply: reply})
-	if err := s.bus.Publish(ctx, commandTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: numberID, Data: data}); err != nil {
-		return nil, err
+	if results == nil {
+		results = []apiws.NumberLookup{}
 	}
-	timeout := s.after(lookupWait)
-	for {
-		select {
-		case ev, ok := <-f.C():
-			if !ok {
-				if ev, err = f.Resume(); err != nil {
-					return nil, err
-				}
-			}
-			var a lookupAnswer
-			if ev.Kind != apiws.EventNumberCommand || ev.NumberID != numberID || json.Unmarshal(ev.Data, &a) != nil {
-				continue
-			}
-			if a.Code != "" {
-				return nil, apiws.Errorf(a.Code, "%s", a.Message)
-			}
-			if a.Results == nil {
-				a.Results = []apiws.NumberLookup{}
-			}
-			return a.Results, nil
-		case <-timeout:
-			return nil, apiws.Errorf(apiws.EUNAVAILABLE, "the server holding the number's connection did not answer; try again")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return results, nil
 }
 
 // obeyLookup looks phones up for another instance, through the connection
@@ -132,20 +97,15 @@ func (s *Service) obeyLookup(cmd command) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, lookupWait-5*time.Second)
 	defer cancel()
-	var a lookupAnswer
+	var results []apiws.NumberLookup
 	n, err := s.db.NumberByID(ctx, cmd.NumberID)
 	if err == nil {
-		a.Results, err = s.lookupHere(ctx, n, cmd.Phones)
+		results, err = s.lookupHere(ctx, n, cmd.Phones)
 	}
-	if err != nil {
-		a.Code, a.Message = apiws.ErrorCodeOf(err), apiws.ErrorMessage(err)
-		if a.Code == apiws.EINTERNAL {
-			s.log.Warn("lookup on request of another instance", "number", cmd.NumberID, "err", err)
-			a.Code, a.Message = apiws.EUNAVAILABLE, "the lookup failed; try again"
-		}
+	if apiws.ErrorCodeOf(err) == apiws.EINTERNAL {
+		s.log.Warn("lookup on request of another instance", "number", cmd.NumberID, "err", err)
 	}
-	data, _ := json.Marshal(a)
-	if err := s.bus.Publish(ctx, cmd.Reply, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: cmd.NumberID, Data: data}); err != nil {
+	if err := events.Answer(ctx, s.bus, cmd.Reply, cmd.NumberID, results, err); err != nil {
 		s.log.Warn("answer a lookup", "number", cmd.NumberID, "err", err)
 	}
 }

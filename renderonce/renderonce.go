@@ -123,6 +123,10 @@ var typeName = map[apiws.EventType]string{
 	apiws.EventTypeMessageStatus:   "MessageStatusEvent",
 	apiws.EventTypeMessageReceived: "MessageReceivedEvent",
 	apiws.EventTypeNumberStatus:    "NumberStatusEvent",
+	apiws.EventTypeMessageEdited:   "MessageEditedEvent",
+	apiws.EventTypeMessageRevoked:  "MessageRevokedEvent",
+	apiws.EventTypeReaction:        "ReactionEvent",
+	apiws.EventTypePollVote:        "PollVoteEvent",
 }
 
 // eventTypes returns the schema's types of Event, for all of which an
@@ -244,6 +248,12 @@ var (
 			"status": true, "at": true, "error": true},
 		"MessageReceivedEvent": {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
 		"NumberStatusEvent":    {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true, "status": true, "reason": true},
+		// Their message, content, peers, emoji and options go through
+		// gqlgen.
+		"MessageEditedEvent":  {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
+		"MessageRevokedEvent": {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
+		"ReactionEvent":       {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
+		"PollVoteEvent":       {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
 	}
 	messageErrorFields = map[string]bool{"__typename": true, "code": true, "message": true, "retryable": true}
 )

@@ -14,7 +14,27 @@ import (
 )
 
 // Message is the resolver for the message field.
+func (r *messageEditedEventResolver) Message(ctx context.Context, obj *apiws.MessageEditedEvent) (*apiws.Message, error) {
+	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
+}
+
+// Message is the resolver for the message field.
 func (r *messageReceivedEventResolver) Message(ctx context.Context, obj *apiws.MessageReceivedEvent) (*apiws.Message, error) {
+	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
+}
+
+// Message is the resolver for the message field.
+func (r *messageRevokedEventResolver) Message(ctx context.Context, obj *apiws.MessageRevokedEvent) (*apiws.Message, error) {
+	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
+}
+
+// Message is the resolver for the message field.
+func (r *pollVoteEventResolver) Message(ctx context.Context, obj *apiws.PollVoteEvent) (*apiws.Message, error) {
+	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
+}
+
+// Message is the resolver for the message field.
+func (r *reactionEventResolver) Message(ctx context.Context, obj *apiws.ReactionEvent) (*apiws.Message, error) {
 	return dataloaders.For(ctx).Message.Load(ctx, obj.MessageID)
 }
 
@@ -27,9 +47,31 @@ func (r *subscriptionResolver) Events(ctx context.Context, after *int64, types [
 	return mapStream(ctx, evs, apiws.View), nil
 }
 
+// MessageEditedEvent returns generated.MessageEditedEventResolver implementation.
+func (r *Resolver) MessageEditedEvent() generated.MessageEditedEventResolver {
+	return &messageEditedEventResolver{r}
+}
+
 // MessageReceivedEvent returns generated.MessageReceivedEventResolver implementation.
 func (r *Resolver) MessageReceivedEvent() generated.MessageReceivedEventResolver {
 	return &messageReceivedEventResolver{r}
 }
 
-type messageReceivedEventResolver struct{ *Resolver }
+// MessageRevokedEvent returns generated.MessageRevokedEventResolver implementation.
+func (r *Resolver) MessageRevokedEvent() generated.MessageRevokedEventResolver {
+	return &messageRevokedEventResolver{r}
+}
+
+// PollVoteEvent returns generated.PollVoteEventResolver implementation.
+func (r *Resolver) PollVoteEvent() generated.PollVoteEventResolver { return &pollVoteEventResolver{r} }
+
+// ReactionEvent returns generated.ReactionEventResolver implementation.
+func (r *Resolver) ReactionEvent() generated.ReactionEventResolver { return &reactionEventResolver{r} }
+
+type (
+	messageEditedEventResolver   struct{ *Resolver }
+	messageReceivedEventResolver struct{ *Resolver }
+	messageRevokedEventResolver  struct{ *Resolver }
+	pollVoteEventResolver        struct{ *Resolver }
+	reactionEventResolver        struct{ *Resolver }
+)

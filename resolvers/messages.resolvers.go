@@ -75,9 +75,7 @@ func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMess
 		Location: input.Location, Contacts: input.Contacts, Poll: input.Poll, ReplyTo: input.ReplyTo, Mentions: input.Mentions,
 		ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
 	})
-	return payload(func(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
-		return &model.SendMessagePayload{Message: m, UserErrors: ues}
-	})(m, err)
+	return payload(sendMessagePayload)(m, err)
 }
 
 // GrantDebugCapture is the resolver for the grantDebugCapture field.
@@ -107,6 +105,21 @@ func (r *mutationResolver) SendChatPresence(ctx context.Context, input model.Cha
 	return payload(func(ok bool, ues []*apiws.Error) *model.ChatPresencePayload {
 		return &model.ChatPresencePayload{Ok: ok, UserErrors: ues}
 	})(err == nil, err)
+}
+
+// ReactToMessage is the resolver for the reactToMessage field.
+func (r *mutationResolver) ReactToMessage(ctx context.Context, input apiws.React) (*model.SendMessagePayload, error) {
+	return payload(sendMessagePayload)(r.svc.Messages.React(ctx, input))
+}
+
+// EditMessage is the resolver for the editMessage field.
+func (r *mutationResolver) EditMessage(ctx context.Context, input apiws.EditMessage) (*model.SendMessagePayload, error) {
+	return payload(sendMessagePayload)(r.svc.Messages.Edit(ctx, input))
+}
+
+// RevokeMessage is the resolver for the revokeMessage field.
+func (r *mutationResolver) RevokeMessage(ctx context.Context, messageID string) (*model.SendMessagePayload, error) {
+	return payload(sendMessagePayload)(r.svc.Messages.Revoke(ctx, messageID))
 }
 
 // MessageStatus is the resolver for the messageStatus field.

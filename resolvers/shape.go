@@ -39,6 +39,10 @@ func apiKeyPayload(k *apiws.APIKey, ues []*apiws.Error) *model.APIKeyPayload {
 	return &model.APIKeyPayload{APIKey: k, UserErrors: ues}
 }
 
+func sendMessagePayload(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
+	return &model.SendMessagePayload{Message: m, UserErrors: ues}
+}
+
 func numberPayload(n *apiws.Number, ues []*apiws.Error) *model.NumberPayload {
 	return &model.NumberPayload{Number: n, UserErrors: ues}
 }

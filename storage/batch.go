@@ -209,11 +209,21 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 	moved := map[string]bool{}
 	for _, s := range b.Sent {
 		for _, it := range s.Items {
-			if m := byID[it.MessageID]; m != nil && m.Status == apiws.StatusQueued {
+			m := byID[it.MessageID]
+			if m == nil {
+				continue
+			}
+			if m.Status == apiws.StatusQueued {
 				ev := m.Step(apiws.StatusSent, s.At, nil)
 				s.Events = append(s.Events, ev)
 				evs = append(evs, ev)
 				moved[m.ID] = true
+			}
+			// Logged even when a receipt moved the message on first:
+			// the item leaves the outbox once, and only here.
+			for _, ev := range it.Then {
+				s.Events = append(s.Events, ev)
+				evs = append(evs, ev)
 			}
 		}
 	}

@@ -21,6 +21,10 @@ type OutboxItem struct {
 	Content       []byte    `bun:"content,notnull"`
 	Attempts      int       `bun:"attempts,notnull"`
 	NextAttemptAt time.Time `bun:"next_attempt_at,notnull"`
+	// Then are events to log in the transaction that records the item
+	// sent (SentWrite), after its SENT: the number's own reaction. Not a
+	// column.
+	Then []*apiws.LogEvent `bun:"-"`
 }
 
 // capturedContent is content kept under a debug capture until its end.

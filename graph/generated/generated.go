@@ -36,11 +36,15 @@ type ResolverRoot interface {
 	DebugCapture() DebugCaptureResolver
 	IncomingMessage() IncomingMessageResolver
 	Message() MessageResolver
+	MessageEditedEvent() MessageEditedEventResolver
 	MessageReceivedEvent() MessageReceivedEventResolver
+	MessageRevokedEvent() MessageRevokedEventResolver
 	MessageStatusEvent() MessageStatusEventResolver
 	Mutation() MutationResolver
+	PollVoteEvent() PollVoteEventResolver
 	PrivacyRequest() PrivacyRequestResolver
 	Query() QueryResolver
+	ReactionEvent() ReactionEventResolver
 	Subscription() SubscriptionResolver
 	WebhookDelivery() WebhookDeliveryResolver
 	WebhookEndpoint() WebhookEndpointResolver
@@ -216,6 +220,7 @@ type ComplexityRoot struct {
 		ClientReference func(childComplexity int) int
 		DeliveredAt     func(childComplexity int) int
 		Direction       func(childComplexity int) int
+		EditedAt        func(childComplexity int) int
 		Error           func(childComplexity int) int
 		Events          func(childComplexity int) int
 		FailedAt        func(childComplexity int) int
@@ -229,6 +234,7 @@ type ComplexityRoot struct {
 		ReadAt          func(childComplexity int) int
 		ReceivedAt      func(childComplexity int) int
 		ReplyTo         func(childComplexity int) int
+		RevokedAt       func(childComplexity int) int
 		SentAt          func(childComplexity int) int
 		Status          func(childComplexity int) int
 		WaMessageID     func(childComplexity int) int
@@ -255,6 +261,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MessageEditedEvent struct {
+		At       func(childComplexity int) int
+		Content  func(childComplexity int) int
+		Message  func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
 	MessageError struct {
 		Code      func(childComplexity int) int
 		Message   func(childComplexity int) int
@@ -264,6 +279,14 @@ type ComplexityRoot struct {
 	MessageReceivedEvent struct {
 		At       func(childComplexity int) int
 		Content  func(childComplexity int) int
+		Message  func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Type     func(childComplexity int) int
+	}
+
+	MessageRevokedEvent struct {
+		At       func(childComplexity int) int
 		Message  func(childComplexity int) int
 		NumberID func(childComplexity int) int
 		Seq      func(childComplexity int) int
@@ -292,12 +315,14 @@ type ComplexityRoot struct {
 		DeleteWebhookEndpoint   func(childComplexity int, id string) int
 		DisconnectNumber        func(childComplexity int, id string) int
 		DismissNotice           func(childComplexity int, id string) int
+		EditMessage             func(childComplexity int, input apiws.EditMessage) int
 		GrantDebugCapture       func(childComplexity int, input model.DebugCaptureInput) int
 		LogIn                   func(childComplexity int, input model.LogInInput) int
 		LogOut                  func(childComplexity int) int
 		MarkRead                func(childComplexity int, messageIds []string) int
 		PingWebhookEndpoint     func(childComplexity int, id string) int
 		PublishPolicyVersion    func(childComplexity int, input model.PublishPolicyInput) int
+		ReactToMessage          func(childComplexity int, input apiws.React) int
 		ReconnectNumber         func(childComplexity int, id string) int
 		RemoveNumber            func(childComplexity int, id string) int
 		ReplayWebhookDeliveries func(childComplexity int, endpointID string, after int64) int
@@ -305,6 +330,7 @@ type ComplexityRoot struct {
 		RestoreAccount          func(childComplexity int) int
 		RevokeAPIKey            func(childComplexity int, id string) int
 		RevokeDebugCapture      func(childComplexity int, id string) int
+		RevokeMessage           func(childComplexity int, messageID string) int
 		RotateWebhookSecret     func(childComplexity int, id string) int
 		SendChatPresence        func(childComplexity int, input model.ChatPresenceInput) int
 		SendMessage             func(childComplexity int, input model.SendMessageInput) int
@@ -411,6 +437,16 @@ type ComplexityRoot struct {
 		SelectableCount func(childComplexity int) int
 	}
 
+	PollVoteEvent struct {
+		At       func(childComplexity int) int
+		Message  func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Options  func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Type     func(childComplexity int) int
+		Voter    func(childComplexity int) int
+	}
+
 	PrivacyRequest struct {
 		Account           func(childComplexity int) int
 		CompletedAt       func(childComplexity int) int
@@ -445,6 +481,16 @@ type ComplexityRoot struct {
 		Limit    func(childComplexity int) int
 		ResetsAt func(childComplexity int) int
 		Used     func(childComplexity int) int
+	}
+
+	ReactionEvent struct {
+		At       func(childComplexity int) int
+		Emoji    func(childComplexity int) int
+		From     func(childComplexity int) int
+		Message  func(childComplexity int) int
+		NumberID func(childComplexity int) int
+		Seq      func(childComplexity int) int
+		Type     func(childComplexity int) int
 	}
 
 	RemoveNumberPayload struct {
@@ -590,8 +636,14 @@ type MessageResolver interface {
 
 	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error)
 }
+type MessageEditedEventResolver interface {
+	Message(ctx context.Context, obj *apiws.MessageEditedEvent) (*apiws.Message, error)
+}
 type MessageReceivedEventResolver interface {
 	Message(ctx context.Context, obj *apiws.MessageReceivedEvent) (*apiws.Message, error)
+}
+type MessageRevokedEventResolver interface {
+	Message(ctx context.Context, obj *apiws.MessageRevokedEvent) (*apiws.Message, error)
 }
 type MessageStatusEventResolver interface {
 	Message(ctx context.Context, obj *apiws.LogEvent) (*apiws.Message, error)
@@ -611,6 +663,9 @@ type MutationResolver interface {
 	RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error)
 	MarkRead(ctx context.Context, messageIds []string) (*model.MarkReadPayload, error)
 	SendChatPresence(ctx context.Context, input model.ChatPresenceInput) (*model.ChatPresencePayload, error)
+	ReactToMessage(ctx context.Context, input apiws.React) (*model.SendMessagePayload, error)
+	EditMessage(ctx context.Context, input apiws.EditMessage) (*model.SendMessagePayload, error)
+	RevokeMessage(ctx context.Context, messageID string) (*model.SendMessagePayload, error)
 	ConnectNumber(ctx context.Context, input model.ConnectNumberInput) (*model.NumberPayload, error)
 	RequestPairingCode(ctx context.Context, numberID string, phone string) (*model.PairingCodePayload, error)
 	DisconnectNumber(ctx context.Context, id string) (*model.NumberPayload, error)
@@ -630,6 +685,9 @@ type MutationResolver interface {
 	PingWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpointPayload, error)
 	ReplayWebhookDeliveries(ctx context.Context, endpointID string, after int64) (*model.WebhookEndpointPayload, error)
 }
+type PollVoteEventResolver interface {
+	Message(ctx context.Context, obj *apiws.PollVoteEvent) (*apiws.Message, error)
+}
 type PrivacyRequestResolver interface {
 	Account(ctx context.Context, obj *apiws.PrivacyRequest) (*apiws.Account, error)
 }
@@ -640,6 +698,9 @@ type QueryResolver interface {
 	PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error)
 	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
+}
+type ReactionEventResolver interface {
+	Message(ctx context.Context, obj *apiws.ReactionEvent) (*apiws.Message, error)
 }
 type SubscriptionResolver interface {
 	Events(ctx context.Context, after *int64, types []apiws.EventType, numberID *string) (<-chan apiws.EventView, error)
@@ -1329,6 +1390,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Direction(childComplexity), true
+	case "Message.editedAt":
+		if e.ComplexityRoot.Message.EditedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.EditedAt(childComplexity), true
 	case "Message.error":
 		if e.ComplexityRoot.Message.Error == nil {
 			break
@@ -1407,6 +1474,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.ReplyTo(childComplexity), true
+	case "Message.revokedAt":
+		if e.ComplexityRoot.Message.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.RevokedAt(childComplexity), true
 	case "Message.sentAt":
 		if e.ComplexityRoot.Message.SentAt == nil {
 			break
@@ -1501,6 +1574,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MessageEdge.Node(childComplexity), true
 
+	case "MessageEditedEvent.at":
+		if e.ComplexityRoot.MessageEditedEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.At(childComplexity), true
+	case "MessageEditedEvent.content":
+		if e.ComplexityRoot.MessageEditedEvent.Content == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.Content(childComplexity), true
+	case "MessageEditedEvent.message":
+		if e.ComplexityRoot.MessageEditedEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.Message(childComplexity), true
+	case "MessageEditedEvent.numberId":
+		if e.ComplexityRoot.MessageEditedEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.NumberID(childComplexity), true
+	case "MessageEditedEvent.cursor":
+		if e.ComplexityRoot.MessageEditedEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.Seq(childComplexity), true
+	case "MessageEditedEvent.type":
+		if e.ComplexityRoot.MessageEditedEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageEditedEvent.Type(childComplexity), true
+
 	case "MessageError.code":
 		if e.ComplexityRoot.MessageError.Code == nil {
 			break
@@ -1556,6 +1666,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageReceivedEvent.Type(childComplexity), true
+
+	case "MessageRevokedEvent.at":
+		if e.ComplexityRoot.MessageRevokedEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRevokedEvent.At(childComplexity), true
+	case "MessageRevokedEvent.message":
+		if e.ComplexityRoot.MessageRevokedEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRevokedEvent.Message(childComplexity), true
+	case "MessageRevokedEvent.numberId":
+		if e.ComplexityRoot.MessageRevokedEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRevokedEvent.NumberID(childComplexity), true
+	case "MessageRevokedEvent.cursor":
+		if e.ComplexityRoot.MessageRevokedEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRevokedEvent.Seq(childComplexity), true
+	case "MessageRevokedEvent.type":
+		if e.ComplexityRoot.MessageRevokedEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageRevokedEvent.Type(childComplexity), true
 
 	case "MessageStatusEvent.at":
 		if e.ComplexityRoot.MessageStatusEvent.At == nil {
@@ -1716,6 +1857,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DismissNotice(childComplexity, args["id"].(string)), true
+	case "Mutation.editMessage":
+		if e.ComplexityRoot.Mutation.EditMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_editMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EditMessage(childComplexity, args["input"].(apiws.EditMessage)), true
 	case "Mutation.grantDebugCapture":
 		if e.ComplexityRoot.Mutation.GrantDebugCapture == nil {
 			break
@@ -1777,6 +1929,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishPolicyVersion(childComplexity, args["input"].(model.PublishPolicyInput)), true
+	case "Mutation.reactToMessage":
+		if e.ComplexityRoot.Mutation.ReactToMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reactToMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReactToMessage(childComplexity, args["input"].(apiws.React)), true
 	case "Mutation.reconnectNumber":
 		if e.ComplexityRoot.Mutation.ReconnectNumber == nil {
 			break
@@ -1849,6 +2012,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeDebugCapture(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeMessage":
+		if e.ComplexityRoot.Mutation.RevokeMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeMessage(childComplexity, args["messageId"].(string)), true
 	case "Mutation.rotateWebhookSecret":
 		if e.ComplexityRoot.Mutation.RotateWebhookSecret == nil {
 			break
@@ -2247,6 +2421,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Poll.SelectableCount(childComplexity), true
 
+	case "PollVoteEvent.at":
+		if e.ComplexityRoot.PollVoteEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.At(childComplexity), true
+	case "PollVoteEvent.message":
+		if e.ComplexityRoot.PollVoteEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.Message(childComplexity), true
+	case "PollVoteEvent.numberId":
+		if e.ComplexityRoot.PollVoteEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.NumberID(childComplexity), true
+	case "PollVoteEvent.options":
+		if e.ComplexityRoot.PollVoteEvent.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.Options(childComplexity), true
+	case "PollVoteEvent.cursor":
+		if e.ComplexityRoot.PollVoteEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.Seq(childComplexity), true
+	case "PollVoteEvent.type":
+		if e.ComplexityRoot.PollVoteEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.Type(childComplexity), true
+	case "PollVoteEvent.voter":
+		if e.ComplexityRoot.PollVoteEvent.Voter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PollVoteEvent.Voter(childComplexity), true
+
 	case "PrivacyRequest.account":
 		if e.ComplexityRoot.PrivacyRequest.Account == nil {
 			break
@@ -2410,6 +2627,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Quota.Used(childComplexity), true
+
+	case "ReactionEvent.at":
+		if e.ComplexityRoot.ReactionEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.At(childComplexity), true
+	case "ReactionEvent.emoji":
+		if e.ComplexityRoot.ReactionEvent.Emoji == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.Emoji(childComplexity), true
+	case "ReactionEvent.from":
+		if e.ComplexityRoot.ReactionEvent.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.From(childComplexity), true
+	case "ReactionEvent.message":
+		if e.ComplexityRoot.ReactionEvent.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.Message(childComplexity), true
+	case "ReactionEvent.numberId":
+		if e.ComplexityRoot.ReactionEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.NumberID(childComplexity), true
+	case "ReactionEvent.cursor":
+		if e.ComplexityRoot.ReactionEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.Seq(childComplexity), true
+	case "ReactionEvent.type":
+		if e.ComplexityRoot.ReactionEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReactionEvent.Type(childComplexity), true
 
 	case "RemoveNumberPayload.removedNumberId":
 		if e.ComplexityRoot.RemoveNumberPayload.RemovedNumberID == nil {
@@ -2859,6 +3119,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("DebugCaptureInput", ec.unmarshalInputDebugCaptureInput),
+			graphql.NewInputUnmarshaler("EditMessageInput", ec.unmarshalInputEditMessageInput),
 			graphql.NewInputUnmarshaler("LocationInput", ec.unmarshalInputLocationInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
@@ -2866,6 +3127,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PollInput", ec.unmarshalInputPollInput),
 			graphql.NewInputUnmarshaler("PrivacyRequestInput", ec.unmarshalInputPrivacyRequestInput),
 			graphql.NewInputUnmarshaler("PublishPolicyInput", ec.unmarshalInputPublishPolicyInput),
+			graphql.NewInputUnmarshaler("ReactInput", ec.unmarshalInputReactInput),
 			graphql.NewInputUnmarshaler("SendMessageInput", ec.unmarshalInputSendMessageInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
@@ -3229,6 +3491,49 @@ type MessageReceivedEvent implements Event {
   content: MessageContent
 }
 
+type MessageEditedEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  message: Message!
+  "The new content; null once no longer in transit."
+  content: MessageContent
+}
+
+type MessageRevokedEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  message: Message!
+}
+
+type ReactionEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  "The message reacted to."
+  message: Message!
+  "Who reacted; for a reaction sent by this number, the number's own phone."
+  from: Peer!
+  "The emoji, empty when a reaction was removed; null once no longer in transit."
+  emoji: String
+}
+
+type PollVoteEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  "The poll."
+  message: Message!
+  voter: Peer!
+  "The options now chosen (empty: vote withdrawn); null once no longer in transit."
+  options: [String!]
+}
+
 # ---- content in transit
 
 "Message content, in transit only: apiws keeps it no longer than it takes to hand it over (see DESIGN: transit)."
@@ -3281,6 +3586,12 @@ extend type Mutation {
   markRead(messageIds: [ID!]!): MarkReadPayload!
   "Shows typing or recording in a chat until PAUSED or about 25 s. Scope SEND."
   sendChatPresence(input: ChatPresenceInput!): ChatPresencePayload!
+  "Reacts to a message of one of the account's chats with one emoji; an empty emoji removes the reaction. Scope SEND."
+  reactToMessage(input: ReactInput!): SendMessagePayload!
+  "Edits the text of an outbound TEXT message within 15 minutes of its sentAt (EXPIRED afterwards). Scope SEND."
+  editMessage(input: EditMessageInput!): SendMessagePayload!
+  "Deletes an outbound message for everyone within 48 hours of its sentAt (EXPIRED afterwards). Scope SEND."
+  revokeMessage(messageId: ID!): SendMessagePayload!
 }
 
 extend type Subscription {
@@ -3359,6 +3670,10 @@ type Message implements Node {
   playedAt: Time
   failedAt: Time
   receivedAt: Time
+  "When the sender last edited it."
+  editedAt: Time
+  "When the sender deleted it for everyone."
+  revokedAt: Time
   "Every status change, oldest first."
   events: [MessageStatusEvent!]!
 }
@@ -3492,6 +3807,19 @@ input DebugCaptureInput {
 type DebugCapturePayload {
   debugCapture: DebugCapture
   userErrors: [UserError!]!
+}
+
+input ReactInput {
+  messageId: ID!
+  "One emoji, or empty to remove the reaction."
+  emoji: String!
+  idempotencyKey: String
+}
+
+input EditMessageInput {
+  messageId: ID!
+  "1 to 4096 characters."
+  text: String!
 }
 
 type MarkReadPayload {
@@ -4274,6 +4602,10 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_failedAt(ctx, field)
 	case "receivedAt":
 		return ec.fieldContext_Message_receivedAt(ctx, field)
+	case "editedAt":
+		return ec.fieldContext_Message_editedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Message_revokedAt(ctx, field)
 	case "events":
 		return ec.fieldContext_Message_events(ctx, field)
 	}
@@ -5142,6 +5474,20 @@ func (ec *executionContext) field_Mutation_dismissNotice_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_editMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.EditMessage, error) {
+			return ec.unmarshalNEditMessageInput2githubᚗcomᚋapiwsᚋapiwsᚐEditMessage(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_grantDebugCapture_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5204,6 +5550,20 @@ func (ec *executionContext) field_Mutation_publishPolicyVersion_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishPolicyInput, error) {
 			return ec.unmarshalNPublishPolicyInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPublishPolicyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reactToMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.React, error) {
+			return ec.unmarshalNReactInput2githubᚗcomᚋapiwsᚋapiwsᚐReact(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5309,6 +5669,20 @@ func (ec *executionContext) field_Mutation_revokeDebugCapture_args(ctx context.C
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeMessage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "messageId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageId"] = arg0
 	return args, nil
 }
 
@@ -8864,6 +9238,52 @@ func (ec *executionContext) fieldContext_Message_receivedAt(_ context.Context, f
 	return graphql.NewScalarFieldContext("Message", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Message_editedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_editedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_editedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Message_revokedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Message", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Message_events(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9244,6 +9664,162 @@ func (ec *executionContext) fieldContext_MessageEdge_node(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _MessageEditedEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageEditedEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MessageEditedEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageEditedEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _MessageEditedEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageEditedEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MessageEditedEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageEditedEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MessageEditedEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MessageEditedEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageEditedEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageEditedEvent_content(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageEditedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageEditedEvent_content(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Content, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.MessageContent) graphql.Marshaler {
+			return ec.marshalOMessageContent2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessageContent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MessageEditedEvent_content(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageEditedEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MessageContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MessageError_code(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9464,6 +10040,130 @@ func (ec *executionContext) fieldContext_MessageReceivedEvent_content(_ context.
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MessageContent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MessageRevokedEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageRevokedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageRevokedEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageRevokedEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageRevokedEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _MessageRevokedEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageRevokedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageRevokedEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageRevokedEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageRevokedEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _MessageRevokedEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageRevokedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageRevokedEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageRevokedEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageRevokedEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MessageRevokedEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageRevokedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageRevokedEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageRevokedEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageRevokedEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MessageRevokedEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.MessageRevokedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageRevokedEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MessageRevokedEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageRevokedEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MessageRevokedEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10260,6 +10960,138 @@ func (ec *executionContext) fieldContext_Mutation_sendChatPresence(ctx context.C
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_sendChatPresence_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reactToMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reactToMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReactToMessage(ctx, fc.Args["input"].(apiws.React))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendMessagePayload) graphql.Marshaler {
+			return ec.marshalNSendMessagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reactToMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendMessagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reactToMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_editMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_editMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EditMessage(ctx, fc.Args["input"].(apiws.EditMessage))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendMessagePayload) graphql.Marshaler {
+			return ec.marshalNSendMessagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_editMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendMessagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_editMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeMessage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeMessage(ctx, fc.Args["messageId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendMessagePayload) graphql.Marshaler {
+			return ec.marshalNSendMessagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeMessage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendMessagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeMessage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12217,6 +13049,185 @@ func (ec *executionContext) fieldContext_Poll_selectableCount(_ context.Context,
 	return graphql.NewScalarFieldContext("Poll", field, false, false, "Int")
 }
 
+func (ec *executionContext) _PollVoteEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PollVoteEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _PollVoteEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PollVoteEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _PollVoteEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PollVoteEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PollVoteEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PollVoteEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _PollVoteEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PollVoteEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PollVoteEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PollVoteEvent_voter(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_voter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voter(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.Peer) graphql.Marshaler {
+			return ec.marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_voter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PollVoteEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Peer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PollVoteEvent_options(ctx context.Context, field graphql.CollectedField, obj *apiws.PollVoteEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PollVoteEvent_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PollVoteEvent_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PollVoteEvent", field, true, false, "String")
+}
+
 func (ec *executionContext) _PrivacyRequest_id(ctx context.Context, field graphql.CollectedField, obj *apiws.PrivacyRequest) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12960,6 +13971,185 @@ func (ec *executionContext) _Quota_resetsAt(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Quota_resetsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Quota", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReactionEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _ReactionEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _ReactionEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ReactionEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ReactionEvent_message(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReactionEvent().Message(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Message) graphql.Marshaler {
+			return ec.marshalNMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReactionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Message(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReactionEvent_from(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.Peer) graphql.Marshaler {
+			return ec.marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReactionEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Peer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReactionEvent_emoji(ctx context.Context, field graphql.CollectedField, obj *apiws.ReactionEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReactionEvent_emoji(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Emoji(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReactionEvent_emoji(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReactionEvent", field, true, false, "String")
 }
 
 func (ec *executionContext) _RemoveNumberPayload_removedNumberId(ctx context.Context, field graphql.CollectedField, obj *model.RemoveNumberPayload) (ret graphql.Marshaler) {
@@ -16280,6 +17470,55 @@ func UnmarshalDebugCaptureInput(ctx context.Context, raw any) (model.DebugCaptur
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEditMessageInput(ctx context.Context, obj any) (apiws.EditMessage, error) {
+	var it apiws.EditMessage
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"messageId", "text"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "messageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageID = data
+		case "text":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("text"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Text = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEditMessageInput unmarshals raw into the EditMessageInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEditMessageInput(ctx context.Context, raw any) (apiws.EditMessage, error) {
+	var out apiws.EditMessage
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EditMessageInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLocationInput(ctx context.Context, obj any) (apiws.Location, error) {
 	var it apiws.Location
 	if obj == nil {
@@ -16729,6 +17968,62 @@ func UnmarshalPublishPolicyInput(ctx context.Context, raw any) (model.PublishPol
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReactInput(ctx context.Context, obj any) (apiws.React, error) {
+	var it apiws.React
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"messageId", "emoji", "idempotencyKey"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "messageId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MessageID = data
+		case "emoji":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emoji"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Emoji = data
+		case "idempotencyKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idempotencyKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IdempotencyKey = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReactInput unmarshals raw into the ReactInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReactInput(ctx context.Context, raw any) (apiws.React, error) {
+	var out apiws.React
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReactInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (model.SendMessageInput, error) {
 	var it model.SendMessageInput
 	if obj == nil {
@@ -17087,6 +18382,20 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case apiws.ReactionEvent:
+		return ec._ReactionEvent(ctx, sel, &obj)
+	case *apiws.ReactionEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ReactionEvent(ctx, sel, obj)
+	case apiws.PollVoteEvent:
+		return ec._PollVoteEvent(ctx, sel, &obj)
+	case *apiws.PollVoteEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._PollVoteEvent(ctx, sel, obj)
 	case apiws.NumberStatusEvent:
 		return ec._NumberStatusEvent(ctx, sel, &obj)
 	case *apiws.NumberStatusEvent:
@@ -17099,6 +18408,13 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			return graphql.Null
 		}
 		return ec._MessageStatusEvent(ctx, sel, obj)
+	case apiws.MessageRevokedEvent:
+		return ec._MessageRevokedEvent(ctx, sel, &obj)
+	case *apiws.MessageRevokedEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._MessageRevokedEvent(ctx, sel, obj)
 	case apiws.MessageReceivedEvent:
 		return ec._MessageReceivedEvent(ctx, sel, &obj)
 	case *apiws.MessageReceivedEvent:
@@ -17106,6 +18422,13 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			return graphql.Null
 		}
 		return ec._MessageReceivedEvent(ctx, sel, obj)
+	case apiws.MessageEditedEvent:
+		return ec._MessageEditedEvent(ctx, sel, &obj)
+	case *apiws.MessageEditedEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._MessageEditedEvent(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -18432,6 +19755,16 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "editedAt":
+			out.Values[i] = ec._Message_editedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._Message_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -18599,6 +19932,65 @@ func (ec *executionContext) _MessageEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var messageEditedEventImplementors = []string{"MessageEditedEvent", "Event"}
+
+func (ec *executionContext) _MessageEditedEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageEditedEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageEditedEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageEditedEvent")
+		case "cursor":
+			out.Values[i] = ec._MessageEditedEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._MessageEditedEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._MessageEditedEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberId":
+			out.Values[i] = ec._MessageEditedEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MessageEditedEvent_message(ctx, field, obj)
+				})
+		case "content":
+			out.Values[i] = ec._MessageEditedEvent_content(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var messageErrorImplementors = []string{"MessageError"}
 
 func (ec *executionContext) _MessageError(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageError) graphql.Marshaler {
@@ -18684,6 +20076,60 @@ func (ec *executionContext) _MessageReceivedEvent(ctx context.Context, sel ast.S
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var messageRevokedEventImplementors = []string{"MessageRevokedEvent", "Event"}
+
+func (ec *executionContext) _MessageRevokedEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.MessageRevokedEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, messageRevokedEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MessageRevokedEvent")
+		case "cursor":
+			out.Values[i] = ec._MessageRevokedEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._MessageRevokedEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._MessageRevokedEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberId":
+			out.Values[i] = ec._MessageRevokedEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MessageRevokedEvent_message(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18883,6 +20329,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "sendChatPresence":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_sendChatPresence(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reactToMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reactToMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "editMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_editMessage(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeMessage":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeMessage(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -19713,6 +21180,70 @@ func (ec *executionContext) _Poll(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var pollVoteEventImplementors = []string{"PollVoteEvent", "Event"}
+
+func (ec *executionContext) _PollVoteEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.PollVoteEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pollVoteEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PollVoteEvent")
+		case "cursor":
+			out.Values[i] = ec._PollVoteEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._PollVoteEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._PollVoteEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberId":
+			out.Values[i] = ec._PollVoteEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PollVoteEvent_message(ctx, field, obj)
+				})
+		case "voter":
+			out.Values[i] = ec._PollVoteEvent_voter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "options":
+			out.Values[i] = ec._PollVoteEvent_options(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var privacyRequestImplementors = []string{"PrivacyRequest", "Node"}
 
 func (ec *executionContext) _PrivacyRequest(ctx context.Context, sel ast.SelectionSet, obj *apiws.PrivacyRequest) graphql.Marshaler {
@@ -19956,6 +21487,70 @@ func (ec *executionContext) _Quota(ctx context.Context, sel ast.SelectionSet, ob
 			out.Values[i] = ec._Quota_resetsAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var reactionEventImplementors = []string{"ReactionEvent", "Event"}
+
+func (ec *executionContext) _ReactionEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.ReactionEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, reactionEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReactionEvent")
+		case "cursor":
+			out.Values[i] = ec._ReactionEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "type":
+			out.Values[i] = ec._ReactionEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ReactionEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "numberId":
+			out.Values[i] = ec._ReactionEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "message":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReactionEvent_message(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._ReactionEvent_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "emoji":
+			out.Values[i] = ec._ReactionEvent_emoji(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21387,6 +22982,11 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNEditMessageInput2githubᚗcomᚋapiwsᚋapiwsᚐEditMessage(ctx context.Context, v any) (apiws.EditMessage, error) {
+	res, err := ec.unmarshalInputEditMessageInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNEvent2githubᚗcomᚋapiwsᚋapiwsᚐEventView(ctx context.Context, sel ast.SelectionSet, v apiws.EventView) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Event!")
@@ -22098,6 +23698,11 @@ func (ec *executionContext) marshalNQuota2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐQuot
 		return graphql.Null
 	}
 	return ec._Quota(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNReactInput2githubᚗcomᚋapiwsᚋapiwsᚐReact(ctx context.Context, v any) (apiws.React, error) {
+	res, err := ec.unmarshalInputReactInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNRemoveNumberPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐRemoveNumberPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveNumberPayload) graphql.Marshaler {

@@ -1,0 +1,2 @@
+ALTER TABLE messages ADD COLUMN edited_at {{.TS}};
+ALTER TABLE messages ADD COLUMN revoked_at {{.TS}};
