@@ -134,6 +134,9 @@ const (
 	MsgErrRateLimited   = "RATE_LIMITED"
 	MsgErrMediaInvalid  = "MEDIA_INVALID"
 	MsgErrTimeout       = "TIMEOUT"
+	// MsgErrUndecryptable is an inbound message WhatsApp delivered and
+	// the number could not decrypt (its content is on the phone only).
+	MsgErrUndecryptable = "UNDECRYPTABLE"
 )
 
 // Message is the metadata of a message; its content is never part of it.

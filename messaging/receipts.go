@@ -59,6 +59,8 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 			}
 			return s.logged(ev, s.db.LogEvent(ctx, ev))
 		})
+	case *whatsapp.LIDLearned:
+		s.learnLID(ctx, e)
 	}
 }
 
@@ -116,6 +118,7 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: n.AccountID, NumberID: n.ID, Direction: apiws.Inbound,
 		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
+		Error: in.Error,
 	}
 	ev, err := s.db.InsertInbound(ctx, m, in.Content())
 	if errors.Is(err, storage.ErrDuplicate) {

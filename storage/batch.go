@@ -248,11 +248,11 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 	}
 	// Content is kept for retry receipts only while the recipient may not
 	// have the message: one whose DELIVERED (or later) receipt committed
-	// before its acceptance keeps none.
+	// before its acceptance keeps none, but a poll's (see Transit).
 	for _, s := range b.Sent {
 		s.Retain = slices.DeleteFunc(s.Retain, func(t *Transit) bool {
 			m := byID[t.MessageID]
-			return m == nil || m.Status != apiws.StatusSent
+			return m == nil || m.Status != apiws.StatusSent && m.Kind != apiws.KindPoll
 		})
 	}
 	return evs, updateStatuses(ctx, tx, changed)

@@ -15,7 +15,8 @@ import (
 // outbox so that the connector can answer the recipient's retry receipts
 // (a phone that could not decrypt the message asks for it again). It goes
 // when the message is DELIVERED (or read, played, failed), or at
-// ExpiresAt, whichever comes first.
+// ExpiresAt, whichever comes first; a POLL's stays until ExpiresAt, for
+// the connector to name the options of the votes.
 type Transit struct {
 	bun.BaseModel `bun:"table:transit"`
 	MessageID     string    `bun:"message_id,pk"`
@@ -66,7 +67,7 @@ func retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error {
 }
 
 // dropTransit deletes the transit content of messages a receipt moved past
-// SENT: the recipient has them.
+// SENT: the recipient has them. Polls keep theirs (see Transit).
 func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
 	var numbers, waIDs []string
 	for _, r := range rs {
@@ -80,7 +81,9 @@ func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
 		return nil
 	}
 	_, err := tx.NewDelete().Model((*Transit)(nil)).
-		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).Exec(ctx)
+		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).
+		Where("NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = ?)", apiws.KindPoll).
+		Exec(ctx)
 	return err
 }
 

@@ -2,10 +2,12 @@ package whatsapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/apiws/apiws"
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
@@ -31,6 +33,7 @@ func (w *Whatsmeow) Revoke(ctx context.Context, n *apiws.Number, m MessageRef) (
 type sender interface {
 	BuildEdit(chat types.JID, id types.MessageID, newContent *waE2E.Message) *waE2E.Message
 	BuildRevoke(chat, sender types.JID, id types.MessageID) *waE2E.Message
+	BuildReaction(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message
 }
 
 // sendAbout sends, in the chat of m, the message build makes about m.
@@ -57,8 +60,8 @@ func (w *Whatsmeow) sendAbout(ctx context.Context, n *apiws.Number, m MessageRef
 // the message it came in (see mediaRef).
 func (w *Whatsmeow) Download(ctx context.Context, n *apiws.Number, ref []byte) ([]byte, error) {
 	msg := new(waE2E.Message)
-	if err := proto.Unmarshal(ref, msg); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMediaGone, err)
+	if err := proto.Unmarshal(ref, msg); err != nil || mediaRef(msg) == nil {
+		return nil, fmt.Errorf("%w: the reference is not a file's", ErrMediaGone)
 	}
 	num := w.number(n.ID)
 	if num == nil || !num.client.IsConnected() || !num.client.IsLoggedIn() {
@@ -66,9 +69,64 @@ func (w *Whatsmeow) Download(ctx context.Context, n *apiws.Number, ref []byte) (
 	}
 	data, err := num.client.DownloadAny(ctx, msg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMediaGone, err)
+		return nil, downloadError(err)
 	}
 	return data, nil
+}
+
+// downloadError classifies a failed download: the number lost its
+// connection (ErrNotConnected); the file is no longer there or not what
+// the message said (ErrMediaGone); anything else (the network, WhatsApp's
+// media servers failing) may pass and comes back as it is.
+func downloadError(err error) error {
+	switch {
+	case errors.Is(err, whatsmeow.ErrNotConnected), errors.Is(err, whatsmeow.ErrNotLoggedIn):
+		return fmt.Errorf("%w: %v", ErrNotConnected, err)
+	case errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith403), errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith404),
+		errors.Is(err, whatsmeow.ErrMediaDownloadFailedWith410), errors.Is(err, whatsmeow.ErrNoURLPresent), errors.Is(err, whatsmeow.ErrNothingDownloadableFound),
+		errors.Is(err, whatsmeow.ErrUnknownMediaType), errors.Is(err, whatsmeow.ErrTooShortFile),
+		errors.Is(err, whatsmeow.ErrInvalidMediaHMAC), errors.Is(err, whatsmeow.ErrInvalidMediaEncSHA256),
+		errors.Is(err, whatsmeow.ErrInvalidMediaSHA256):
+		return fmt.Errorf("%w: %v", ErrMediaGone, err)
+	}
+	return fmt.Errorf("download the file: %w", err)
+}
+
+// mediaRef is what Download needs of msg's attachment, marshalled: a
+// message holding only the attachment's download fields (where it is,
+// its key, hashes, length and type), none of what a person wrote (no
+// caption, no thumbnail, no context). nil if msg has no attachment.
+func mediaRef(msg *waE2E.Message) []byte {
+	ref := new(waE2E.Message)
+	switch {
+	case msg.ImageMessage != nil:
+		m := msg.GetImageMessage()
+		ref.ImageMessage = &waE2E.ImageMessage{URL: m.URL, DirectPath: m.DirectPath, MediaKey: m.MediaKey,
+			FileEncSHA256: m.FileEncSHA256, FileSHA256: m.FileSHA256, FileLength: m.FileLength, Mimetype: m.Mimetype}
+	case msg.VideoMessage != nil:
+		m := msg.GetVideoMessage()
+		ref.VideoMessage = &waE2E.VideoMessage{URL: m.URL, DirectPath: m.DirectPath, MediaKey: m.MediaKey,
+			FileEncSHA256: m.FileEncSHA256, FileSHA256: m.FileSHA256, FileLength: m.FileLength, Mimetype: m.Mimetype}
+	case msg.AudioMessage != nil:
+		m := msg.GetAudioMessage()
+		ref.AudioMessage = &waE2E.AudioMessage{URL: m.URL, DirectPath: m.DirectPath, MediaKey: m.MediaKey,
+			FileEncSHA256: m.FileEncSHA256, FileSHA256: m.FileSHA256, FileLength: m.FileLength, Mimetype: m.Mimetype}
+	case msg.DocumentMessage != nil:
+		m := msg.GetDocumentMessage()
+		ref.DocumentMessage = &waE2E.DocumentMessage{URL: m.URL, DirectPath: m.DirectPath, MediaKey: m.MediaKey,
+			FileEncSHA256: m.FileEncSHA256, FileSHA256: m.FileSHA256, FileLength: m.FileLength, Mimetype: m.Mimetype}
+	case msg.StickerMessage != nil:
+		m := msg.GetStickerMessage()
+		ref.StickerMessage = &waE2E.StickerMessage{URL: m.URL, DirectPath: m.DirectPath, MediaKey: m.MediaKey,
+			FileEncSHA256: m.FileEncSHA256, FileSHA256: m.FileSHA256, FileLength: m.FileLength, Mimetype: m.Mimetype}
+	default:
+		return nil
+	}
+	b, err := proto.Marshal(ref)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // Edit records the edit of a connected number's message.

@@ -96,16 +96,7 @@ func replyContext(q *Quote, mentions []string, own types.JID) *waE2E.ContextInfo
 	if q != nil {
 		ci.StanzaID = proto.String(q.ID)
 		ci.QuotedMessage = &waE2E.Message{Conversation: proto.String("")}
-		var author types.JID
-		switch {
-		case q.FromMe:
-			author = own.ToNonAD()
-		case q.Sender != "":
-			author = types.NewJID(phoneDigits(q.Sender), types.DefaultUserServer)
-		case q.SenderLID != "":
-			author = types.NewJID(q.SenderLID, types.HiddenUserServer)
-		}
-		if !author.IsEmpty() {
+		if author := quoteAuthor(q, own); !author.IsEmpty() {
 			ci.Participant = proto.String(author.String())
 		}
 	}
@@ -113,6 +104,37 @@ func replyContext(q *Quote, mentions []string, own types.JID) *waE2E.ContextInfo
 		ci.MentionedJID = append(ci.MentionedJID, types.NewJID(phoneDigits(p), types.DefaultUserServer).String())
 	}
 	return ci
+}
+
+// quoteAuthor is who wrote the quoted message: own (the sending device,
+// as a user) for the number's own, else the sender by phone or LID; the
+// empty JID when the quote names none.
+func quoteAuthor(q *Quote, own types.JID) types.JID {
+	switch {
+	case q.FromMe:
+		return own.ToNonAD()
+	case q.Sender != "":
+		return types.NewJID(phoneDigits(q.Sender), types.DefaultUserServer)
+	case q.SenderLID != "":
+		return types.NewJID(q.SenderLID, types.HiddenUserServer)
+	}
+	return types.EmptyJID
+}
+
+// reactFunc builds a reaction (whatsmeow's Client.BuildReaction), whose
+// key is the number's own message when sender is the number.
+type reactFunc func(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message
+
+// reactionMessage is msg's reaction (its Text; empty removes it) to the
+// message msg.ReplyTo, in the chat with chat; own is the sending device.
+// The reacted message is the number's own, or its quoted sender's, or
+// else the chat peer's.
+func reactionMessage(msg OutgoingMessage, chat, own types.JID, react reactFunc) *waE2E.Message {
+	author := quoteAuthor(msg.ReplyTo, own)
+	if author.IsEmpty() && !msg.ReplyTo.FromMe {
+		author = chat.ToNonAD()
+	}
+	return react(chat, author, types.MessageID(msg.ReplyTo.ID), msg.Text)
 }
 
 // setContext puts ci on the part of m that carries the content; a plain

@@ -7,8 +7,9 @@ import (
 )
 
 // Event is something a Connector reports: a *StateChange, a *Receipt, an
-// *Inbound, or what someone did to a message of a chat (*Reacted, *Edited,
-// *Revoked, *PollVoted). The set is closed; switch on the type.
+// *Inbound, what someone did to a message of a chat (*Reacted, *Edited,
+// *Revoked, *PollVoted), or a hidden number's phone (*LIDLearned). The set
+// is closed; switch on the type.
 type Event interface {
 	// Number returns the id of the apiws number the event is about.
 	Number() string
@@ -84,7 +85,10 @@ type Inbound struct {
 	QuotedID string
 	// Mentions are the people the message mentions.
 	Mentions []apiws.Peer
-	At       time.Time
+	// Error says why the message has no content: UNDECRYPTABLE, when the
+	// number could not decrypt it (Kind is then OTHER).
+	Error *apiws.MessageError
+	At    time.Time
 }
 
 // Content is the message's content as the API shows it.
@@ -158,6 +162,15 @@ type PollVoted struct {
 	At      time.Time
 }
 
+// LIDLearned reports that WhatsApp told a number the phone behind a
+// hidden-number id: messages of the number with that LID and no phone
+// can show it.
+type LIDLearned struct {
+	NumberID string
+	// LID is the user part of the LID; Phone is in E.164 form.
+	LID, Phone string
+}
+
 // Number returns the number the event is about.
 func (e *StateChange) Number() string { return e.NumberID }
 
@@ -179,6 +192,9 @@ func (e *Revoked) Number() string { return e.NumberID }
 // Number returns the number the event is about.
 func (e *PollVoted) Number() string { return e.NumberID }
 
+// Number returns the number the event is about.
+func (e *LIDLearned) Number() string { return e.NumberID }
+
 func (*StateChange) isEvent() {}
 func (*Receipt) isEvent()     {}
 func (*Inbound) isEvent()     {}
@@ -186,6 +202,7 @@ func (*Reacted) isEvent()     {}
 func (*Edited) isEvent()      {}
 func (*Revoked) isEvent()     {}
 func (*PollVoted) isEvent()   {}
+func (*LIDLearned) isEvent()  {}
 
 // PairEvent is one step of a pairing: exactly one of QR, Linked, Success
 // and Failure is set.

@@ -271,6 +271,9 @@ func (w *Whatsmeow) storeLID(num *waNumber, rs map[string]recipient, phone strin
 	r.lid, r.lidAsked = lid.ToNonAD(), true
 	rs[phone] = r
 	num.recipients.Store(phone, r)
+	if !r.lid.IsEmpty() {
+		w.learnLID(num, phone, r.lid.User)
+	}
 }
 
 // cached returns the fresh cached answer about phone, if any.

@@ -1,10 +1,13 @@
 package whatsapp
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apiws/apiws"
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -112,27 +115,161 @@ func bannedReason(r events.ConnectFailureReason) string {
 // needs nothing.
 type phoneResolver func(types.JID) string
 
-// mapMessage turns an incoming whatsmeow message into an Inbound. Messages we
-// sent from another device, group and broadcast traffic, and protocol
-// messages that carry nothing for a person (revokes, key distribution) are
-// dropped: ok is false.
-func mapMessage(numberID string, evt *events.Message, phoneOf phoneResolver) (in *Inbound, ok bool) {
+// messageEnv is what mapping a message needs from outside it; each part
+// may be nil.
+type messageEnv struct {
+	// phoneOf finds the phone behind a LID.
+	phoneOf phoneResolver
+	// vote decrypts a poll vote (whatsmeow's Client.DecryptPollVote).
+	vote func(*events.Message) (*waE2E.PollVoteMessage, error)
+	// pollOptions returns the options of a poll the number sent, by the
+	// poll's WhatsApp id; nil when they are no longer known.
+	pollOptions func(pollID string) []string
+}
+
+// mapMessage turns an incoming whatsmeow message into the event it is: an
+// *Inbound, or a *Reacted, *Edited, *Revoked or *PollVoted about an
+// earlier message of the chat. Group, broadcast, status and newsletter
+// traffic, protocol messages that carry nothing for a person (settings,
+// keys, history) and messages the number sent from another of its devices
+// are dropped: ok is false. What the number did to a message from another
+// of its devices is reported, with FromMe.
+func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event, ok bool) {
 	info := evt.Info
-	if info.IsFromMe || info.IsGroup || info.Chat.Server == types.BroadcastServer || evt.Message == nil {
+	msg := evt.Message
+	if !isDirect(info.MessageSource) || msg == nil {
 		return nil, false
 	}
-	in = &Inbound{
-		NumberID:    numberID,
-		WAMessageID: string(info.ID),
-		From:        senderPhone(info.MessageSource, phoneOf),
-		FromLID:     senderLID(info.MessageSource),
-		PushName:    info.PushName,
-		At:          info.Timestamp,
+	from, fromLID := senderPhone(info.MessageSource, env.phoneOf), senderLID(info.MessageSource)
+	switch {
+	case msg.ReactionMessage != nil:
+		r := msg.GetReactionMessage()
+		if r.GetKey().GetID() == "" {
+			return nil, false
+		}
+		return &Reacted{NumberID: numberID, WAMessageID: string(info.ID), TargetID: r.GetKey().GetID(),
+			From: from, FromLID: fromLID, FromMe: info.IsFromMe, Emoji: r.GetText(), At: info.Timestamp}, true
+	case msg.ProtocolMessage != nil:
+		return mapProtocol(numberID, info, msg.GetProtocolMessage(), from, fromLID)
+	case msg.PollUpdateMessage != nil:
+		return mapPollVote(numberID, evt, env, from, fromLID)
 	}
-	if !fillContent(in, evt.Message) {
+	if info.IsFromMe || msg.SenderKeyDistributionMessage != nil {
+		// Group keys only come with group messages, which apiws drops anyway.
 		return nil, false
+	}
+	in := &Inbound{NumberID: numberID, WAMessageID: string(info.ID), From: from, FromLID: fromLID,
+		PushName: info.PushName, At: info.Timestamp}
+	if ctx := fillKind(in, msg); ctx != nil {
+		fillContext(in, ctx.GetContextInfo())
 	}
 	return in, true
+}
+
+// isDirect says whether a message is of a one-to-one chat, by phone or
+// by LID: not a group's, a broadcast list's, a status or a newsletter's.
+func isDirect(src types.MessageSource) bool {
+	return !src.IsGroup && (src.Chat.Server == types.DefaultUserServer || src.Chat.Server == types.HiddenUserServer)
+}
+
+// mapProtocol turns an edit or a revoke into its event; every other
+// protocol message is bookkeeping (keys, settings, history): dropped.
+// whatsmeow unwraps an edit's EditedMessage, leaving the MESSAGE_EDIT
+// protocol message that carries the new content.
+func mapProtocol(numberID string, info types.MessageInfo, pm *waE2E.ProtocolMessage, from, fromLID string) (Event, bool) {
+	target := pm.GetKey().GetID()
+	if target == "" {
+		return nil, false
+	}
+	switch pm.GetType() {
+	case waE2E.ProtocolMessage_MESSAGE_EDIT:
+		return &Edited{NumberID: numberID, WAMessageID: string(info.ID), TargetID: target, From: from, FromLID: fromLID,
+			FromMe: info.IsFromMe, Text: editedText(pm.GetEditedMessage()), At: info.Timestamp}, true
+	case waE2E.ProtocolMessage_REVOKE:
+		return &Revoked{NumberID: numberID, WAMessageID: string(info.ID), TargetID: target, From: from, FromLID: fromLID,
+			FromMe: info.IsFromMe, At: info.Timestamp}, true
+	}
+	return nil, false
+}
+
+// editedText is the new text of an edit: the text of a text message, the
+// caption of media.
+func editedText(m *waE2E.Message) string {
+	switch {
+	case m.Conversation != nil:
+		return m.GetConversation()
+	case m.ExtendedTextMessage != nil:
+		return m.GetExtendedTextMessage().GetText()
+	case m.ImageMessage != nil:
+		return m.GetImageMessage().GetCaption()
+	case m.VideoMessage != nil:
+		return m.GetVideoMessage().GetCaption()
+	case m.DocumentMessage != nil:
+		return m.GetDocumentMessage().GetCaption()
+	}
+	return ""
+}
+
+// mapPollVote turns a poll update into a PollVoted: the options chosen,
+// by name, when the poll's options are known and the vote decrypts.
+func mapPollVote(numberID string, evt *events.Message, env messageEnv, from, fromLID string) (Event, bool) {
+	pollID := evt.Message.GetPollUpdateMessage().GetPollCreationMessageKey().GetID()
+	if pollID == "" {
+		return nil, false
+	}
+	v := &PollVoted{NumberID: numberID, WAMessageID: string(evt.Info.ID), PollID: pollID, From: from, FromLID: fromLID,
+		FromMe: evt.Info.IsFromMe, At: evt.Info.Timestamp}
+	if env.pollOptions == nil || env.vote == nil {
+		return v, true
+	}
+	options := env.pollOptions(pollID)
+	if options == nil {
+		return v, true
+	}
+	if vote, err := env.vote(evt); err == nil {
+		v.Options = chosenOptions(vote.GetSelectedOptions(), options)
+	}
+	return v, true
+}
+
+// chosenOptions names the options whose SHA-256 hashes (whatsmeow's
+// HashPollOptions) a vote selected, in the poll's order; nil when a hash
+// matches none of options (they are not the poll's). An empty selection
+// is a vote withdrawn: empty, not nil.
+func chosenOptions(selected [][]byte, options []string) []string {
+	hashes := whatsmeow.HashPollOptions(options)
+	picked := make([]bool, len(options))
+	for _, h := range selected {
+		i := slices.IndexFunc(hashes, func(o []byte) bool { return bytes.Equal(o, h) })
+		if i < 0 {
+			return nil
+		}
+		picked[i] = true
+	}
+	out := []string{}
+	for i, o := range options {
+		if picked[i] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// mapUndecryptable turns a message the number could not decrypt into an
+// Inbound of kind OTHER with the error UNDECRYPTABLE; the same messages
+// as mapMessage's are dropped.
+func mapUndecryptable(numberID string, evt *events.UndecryptableMessage, phoneOf phoneResolver) (*Inbound, bool) {
+	info := evt.Info
+	if !isDirect(info.MessageSource) || info.IsFromMe {
+		return nil, false
+	}
+	msg := "the message could not be decrypted; it can be read on the phone"
+	if evt.UnavailableType == events.UnavailableTypeViewOnce {
+		msg = "a view-once message: it can be seen on the phone only"
+	}
+	return &Inbound{NumberID: numberID, WAMessageID: string(info.ID), From: senderPhone(info.MessageSource, phoneOf),
+		FromLID: senderLID(info.MessageSource), PushName: info.PushName, Kind: apiws.KindOther, At: info.Timestamp,
+		Error: &apiws.MessageError{Code: apiws.MsgErrUndecryptable, Message: msg}}, true
 }
 
 // senderPhone finds the sender's phone: the sender itself when addressed by
@@ -164,20 +301,6 @@ func senderLID(src types.MessageSource) string {
 	return ""
 }
 
-// fillContent sets in's kind and content from msg; false means msg holds
-// nothing a person sent.
-func fillContent(in *Inbound, msg *waE2E.Message) bool {
-	if msg.ProtocolMessage != nil || msg.SenderKeyDistributionMessage != nil {
-		// Revokes, edits, settings and group keys: bookkeeping, not content.
-		// Group keys only come with group messages, which apiws drops anyway.
-		return false
-	}
-	if ctx := fillKind(in, msg); ctx != nil {
-		fillContext(in, ctx.GetContextInfo())
-	}
-	return true
-}
-
 // quoting is a message part that can quote and mention: each kind of
 // whatsmeow message with a ContextInfo.
 type quoting interface {
@@ -190,7 +313,7 @@ type quoting interface {
 func fillKind(in *Inbound, msg *waE2E.Message) quoting {
 	media := func(kind apiws.MessageKind, mime, name, caption string, size uint64) {
 		in.Kind, in.Text = kind, caption
-		in.Media = &InboundMedia{MimeType: mime, FileName: name, Caption: caption, Size: int64(size)}
+		in.Media = &InboundMedia{MimeType: mime, FileName: name, Caption: caption, Size: int64(size), Ref: mediaRef(msg)}
 	}
 	switch {
 	case msg.Conversation != nil:
@@ -249,9 +372,6 @@ func fillKind(in *Inbound, msg *waE2E.Message) quoting {
 		m := pollCreation(msg)
 		in.Kind, in.Poll = apiws.KindPoll, poll(m)
 		return m
-	case msg.ReactionMessage != nil:
-		m := msg.GetReactionMessage()
-		in.Kind, in.Text = apiws.KindReaction, m.GetText()
 	default:
 		in.Kind = apiws.KindOther
 	}

@@ -1,11 +1,14 @@
 package whatsapp
 
 import (
+	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apiws/apiws"
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waCommon"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
@@ -194,8 +197,6 @@ var messageTests = []struct {
 	{"location replying", incoming(direct, &waE2E.Message{LocationMessage: &waE2E.LocationMessage{DegreesLatitude: proto.Float64(1), DegreesLongitude: proto.Float64(2),
 		ContextInfo: &waE2E.ContextInfo{StanzaID: proto.String("3EB0Q3")}}}),
 		&Inbound{From: "+14155552671", Kind: apiws.KindLocation, Location: &apiws.Location{Latitude: 1, Longitude: 2}, QuotedID: "3EB0Q3"}},
-	{"reaction", incoming(direct, &waE2E.Message{ReactionMessage: &waE2E.ReactionMessage{Text: proto.String("👍"), Key: &waCommon.MessageKey{ID: proto.String("3EB0OUT")}}}),
-		&Inbound{From: "+14155552671", Kind: apiws.KindReaction, Text: "👍"}},
 	{"unknown content is other", incoming(direct, &waE2E.Message{GroupInviteMessage: &waE2E.GroupInviteMessage{GroupName: proto.String("club")}}),
 		&Inbound{From: "+14155552671", Kind: apiws.KindOther}},
 	{"lid sender with phone alternative", incoming(types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN, AddressingMode: types.AddressingModeLID}, &waE2E.Message{Conversation: proto.String("x")}),
@@ -209,7 +210,9 @@ var messageTests = []struct {
 	{"own message is dropped", incoming(types.MessageSource{Chat: peerPN, Sender: peerPN, IsFromMe: true}, &waE2E.Message{Conversation: proto.String("x")}), nil},
 	{"group message is dropped", incoming(types.MessageSource{Chat: types.NewJID("1203630", types.GroupServer), Sender: peerPN, IsGroup: true}, &waE2E.Message{Conversation: proto.String("x")}), nil},
 	{"status broadcast is dropped", incoming(types.MessageSource{Chat: types.StatusBroadcastJID, Sender: peerPN}, &waE2E.Message{Conversation: proto.String("x")}), nil},
-	{"protocol message is dropped", incoming(direct, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()}}), nil},
+	{"newsletter post is dropped", incoming(types.MessageSource{Chat: types.NewJID("1203631", types.NewsletterServer), Sender: peerPN}, &waE2E.Message{Conversation: proto.String("x")}), nil},
+	{"protocol message is dropped", incoming(direct, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_EPHEMERAL_SETTING.Enum(), Key: &waCommon.MessageKey{ID: proto.String("3EB0X")}}}), nil},
+	{"a revoke without a target is dropped", incoming(direct, &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{Type: waE2E.ProtocolMessage_REVOKE.Enum()}}), nil},
 }
 
 func TestMapMessage(t *testing.T) {
@@ -221,16 +224,28 @@ func TestMapMessage(t *testing.T) {
 	}
 	for _, tt := range messageTests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := mapMessage("num_1", tt.evt, phoneOf)
+			ev, ok := mapMessage("num_1", tt.evt, messageEnv{phoneOf: phoneOf})
 			if tt.want == nil {
 				if ok {
-					t.Fatalf("want dropped, got %+v", got)
+					t.Fatalf("want dropped, got %+v", ev)
 				}
 				return
 			}
+			got, isIn := ev.(*Inbound)
+			if !ok || !isIn {
+				t.Fatalf("got %#v, want an Inbound", ev)
+			}
+			if got.Media != nil {
+				// Its content is TestMediaRef's.
+				if len(got.Media.Ref) == 0 {
+					t.Error("media without a reference to download it by")
+				}
+				m := *got.Media
+				m.Ref, got.Media = nil, &m
+			}
 			want := *tt.want
 			want.NumberID, want.WAMessageID, want.PushName, want.At = "num_1", "3EB0IN", "Ann", testTime
-			if !ok || !reflect.DeepEqual(*got, want) {
+			if !reflect.DeepEqual(*got, want) {
 				t.Fatalf("got  %+v\nwant %+v", got, &want)
 			}
 		})
@@ -250,4 +265,238 @@ func TestInboundContent(t *testing.T) {
 	if got := (&Inbound{Kind: apiws.KindPoll, Poll: poll}).Content(); !reflect.DeepEqual(got, want) {
 		t.Errorf("poll content %+v, want %+v", got, want)
 	}
+}
+
+// delivered is a message as whatsmeow dispatches it: the raw message,
+// unwrapped by whatsmeow's own UnwrapRaw (edits, device-sent copies).
+func delivered(src types.MessageSource, id types.MessageID, raw *waE2E.Message) *events.Message {
+	evt := &events.Message{Info: types.MessageInfo{MessageSource: src, ID: id, PushName: "Ann", Timestamp: testTime}, RawMessage: raw}
+	return evt.UnwrapRaw()
+}
+
+var (
+	ownPN = types.NewJID("15550123456", types.DefaultUserServer)
+	// fromPhone is a message of the number itself, from its phone, in the
+	// chat with peerPN.
+	fromPhone = types.MessageSource{Chat: peerPN, Sender: ownPN, IsFromMe: true}
+	builder   = new(whatsmeow.Client)
+)
+
+// pollVotes plays whatsmeow's decryption of poll votes: the options
+// chosen, hashed, by vote id; an error for any other.
+func pollVotes(chosen map[types.MessageID][]string) func(*events.Message) (*waE2E.PollVoteMessage, error) {
+	return func(evt *events.Message) (*waE2E.PollVoteMessage, error) {
+		names, ok := chosen[evt.Info.ID]
+		if !ok {
+			return nil, whatsmeow.ErrOriginalMessageSecretNotFound
+		}
+		return &waE2E.PollVoteMessage{SelectedOptions: whatsmeow.HashPollOptions(names)}, nil
+	}
+}
+
+func voteOn(pollID string) *waE2E.Message {
+	return &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{
+		PollCreationMessageKey: &waCommon.MessageKey{ID: proto.String(pollID), FromMe: proto.Bool(true), RemoteJID: proto.String(peerPN.String())},
+		Vote:                   &waE2E.PollEncValue{EncPayload: []byte("sealed"), EncIV: []byte("iv")},
+	}}
+}
+
+var actionTests = []struct {
+	name string
+	evt  *events.Message
+	want Event // nil means dropped
+}{
+	{"reaction", delivered(direct, "R1", builder.BuildReaction(peerPN, ownPN, "3EB0OUT", "👍")),
+		&Reacted{NumberID: "num_1", WAMessageID: "R1", TargetID: "3EB0OUT", From: "+14155552671", Emoji: "👍", At: testTime}},
+	{"reaction removed", delivered(direct, "R2", builder.BuildReaction(peerPN, ownPN, "3EB0OUT", "")),
+		&Reacted{NumberID: "num_1", WAMessageID: "R2", TargetID: "3EB0OUT", From: "+14155552671", At: testTime}},
+	{"reaction from the number's phone", delivered(fromPhone, "R3", &waE2E.Message{DeviceSentMessage: &waE2E.DeviceSentMessage{
+		DestinationJID: proto.String(peerPN.String()), Message: builder.BuildReaction(peerPN, peerPN, "3EB0IN", "❤️")}}),
+		&Reacted{NumberID: "num_1", WAMessageID: "R3", TargetID: "3EB0IN", From: "+15550123456", FromMe: true, Emoji: "❤️", At: testTime}},
+	{"reaction from a hidden sender", delivered(types.MessageSource{Chat: unknownLD, Sender: unknownLD}, "R4", builder.BuildReaction(unknownLD, ownPN, "3EB0OUT", "🙏")),
+		&Reacted{NumberID: "num_1", WAMessageID: "R4", TargetID: "3EB0OUT", FromLID: unknownLD.User, Emoji: "🙏", At: testTime}},
+	{"reaction in a group is dropped", delivered(types.MessageSource{Chat: types.NewJID("1203630", types.GroupServer), Sender: peerPN, IsGroup: true}, "R5",
+		builder.BuildReaction(types.NewJID("1203630", types.GroupServer), ownPN, "3EB0OUT", "👍")), nil},
+	{"edit of a text", delivered(direct, "E1", builder.BuildEdit(peerPN, "3EB0T", &waE2E.Message{Conversation: proto.String("fixed")})),
+		&Edited{NumberID: "num_1", WAMessageID: "E1", TargetID: "3EB0T", From: "+14155552671", Text: "fixed", At: testTime}},
+	{"edit of an extended text", delivered(direct, "E2", builder.BuildEdit(peerPN, "3EB0T", &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("see x.y")}})),
+		&Edited{NumberID: "num_1", WAMessageID: "E2", TargetID: "3EB0T", From: "+14155552671", Text: "see x.y", At: testTime}},
+	{"edit of a caption", delivered(direct, "E3", builder.BuildEdit(peerPN, "3EB0I", &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String("new caption")}})),
+		&Edited{NumberID: "num_1", WAMessageID: "E3", TargetID: "3EB0I", From: "+14155552671", Text: "new caption", At: testTime}},
+	{"edit from the number's phone", delivered(fromPhone, "E4", builder.BuildEdit(peerPN, "3EB0MINE", &waE2E.Message{Conversation: proto.String("typo")})),
+		&Edited{NumberID: "num_1", WAMessageID: "E4", TargetID: "3EB0MINE", From: "+15550123456", FromMe: true, Text: "typo", At: testTime}},
+	{"edit not wrapped in an edited message", delivered(direct, "E5", &waE2E.Message{ProtocolMessage: &waE2E.ProtocolMessage{
+		Type: waE2E.ProtocolMessage_MESSAGE_EDIT.Enum(), Key: &waCommon.MessageKey{ID: proto.String("3EB0T")}, EditedMessage: &waE2E.Message{Conversation: proto.String("v2")}}}),
+		&Edited{NumberID: "num_1", WAMessageID: "E5", TargetID: "3EB0T", From: "+14155552671", Text: "v2", At: testTime}},
+	{"revoke", delivered(direct, "D1", builder.BuildRevoke(peerPN, types.EmptyJID, "3EB0T")),
+		&Revoked{NumberID: "num_1", WAMessageID: "D1", TargetID: "3EB0T", From: "+14155552671", At: testTime}},
+	{"revoke from the number's phone", delivered(fromPhone, "D2", builder.BuildRevoke(peerPN, types.EmptyJID, "3EB0MINE")),
+		&Revoked{NumberID: "num_1", WAMessageID: "D2", TargetID: "3EB0MINE", From: "+15550123456", FromMe: true, At: testTime}},
+	{"revoke in a status is dropped", delivered(types.MessageSource{Chat: types.StatusBroadcastJID, Sender: peerPN}, "D3", builder.BuildRevoke(types.StatusBroadcastJID, types.EmptyJID, "3EB0S")), nil},
+	{"vote on a poll the number sent", delivered(direct, "V1", voteOn("3EB0POLL")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V1", PollID: "3EB0POLL", From: "+14155552671", Options: []string{"Pizza", "Sushi"}, At: testTime}},
+	{"vote withdrawn", delivered(direct, "V2", voteOn("3EB0POLL")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V2", PollID: "3EB0POLL", From: "+14155552671", Options: []string{}, At: testTime}},
+	{"vote for options the poll does not have", delivered(direct, "V3", voteOn("3EB0POLL")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V3", PollID: "3EB0POLL", From: "+14155552671", At: testTime}},
+	{"vote that does not decrypt", delivered(direct, "V4", voteOn("3EB0POLL")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V4", PollID: "3EB0POLL", From: "+14155552671", At: testTime}},
+	{"vote on a poll no longer known", delivered(direct, "V1", voteOn("3EB0GONE")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V1", PollID: "3EB0GONE", From: "+14155552671", At: testTime}},
+	{"vote from the number's phone", delivered(fromPhone, "V5", voteOn("3EB0POLL")),
+		&PollVoted{NumberID: "num_1", WAMessageID: "V5", PollID: "3EB0POLL", From: "+15550123456", FromMe: true, Options: []string{"Sushi"}, At: testTime}},
+}
+
+func TestMapMessageActions(t *testing.T) {
+	env := messageEnv{
+		vote: pollVotes(map[types.MessageID][]string{"V1": {"Sushi", "Pizza"}, "V2": {}, "V3": {"Pasta"}, "V5": {"Sushi"}}),
+		pollOptions: func(id string) []string {
+			if id == "3EB0POLL" {
+				return []string{"Pizza", "Sushi"}
+			}
+			return nil
+		},
+	}
+	for _, tt := range actionTests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := mapMessage("num_1", tt.evt, env)
+			if tt.want == nil {
+				if ok {
+					t.Fatalf("want dropped, got %+v", got)
+				}
+				return
+			}
+			if !ok || !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got  %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+var chosenTests = []struct {
+	name     string
+	selected [][]byte
+	options  []string
+	want     []string
+}{
+	{"one", whatsmeow.HashPollOptions([]string{"b"}), []string{"a", "b", "c"}, []string{"b"}},
+	{"several, in the poll's order", whatsmeow.HashPollOptions([]string{"c", "a"}), []string{"a", "b", "c"}, []string{"a", "c"}},
+	{"none: withdrawn", nil, []string{"a", "b"}, []string{}},
+	{"an option the poll lacks", whatsmeow.HashPollOptions([]string{"a", "z"}), []string{"a", "b"}, nil},
+	{"a hash of another length", [][]byte{[]byte("short")}, []string{"a", "b"}, nil},
+	{"names differ by case", whatsmeow.HashPollOptions([]string{"A"}), []string{"a", "b"}, nil},
+}
+
+func TestChosenOptions(t *testing.T) {
+	for _, tt := range chosenTests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := chosenOptions(tt.selected, tt.options); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMapUndecryptable(t *testing.T) {
+	undecryptable := func(src types.MessageSource, typ events.UnavailableType) *events.UndecryptableMessage {
+		return &events.UndecryptableMessage{Info: types.MessageInfo{MessageSource: src, ID: "3EB0U", PushName: "Ann", Timestamp: testTime},
+			UnavailableType: typ, DecryptFailMode: events.DecryptFailShow}
+	}
+	got, ok := mapUndecryptable("num_1", undecryptable(types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN}, events.UnavailableTypeUnknown), nil)
+	want := &Inbound{NumberID: "num_1", WAMessageID: "3EB0U", From: "+14155552671", FromLID: peerLID.User, PushName: "Ann", Kind: apiws.KindOther, At: testTime,
+		Error: &apiws.MessageError{Code: "UNDECRYPTABLE", Message: "the message could not be decrypted; it can be read on the phone"}}
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+	if c := got.Content(); c.Text != nil || c.Media != nil {
+		t.Errorf("content of an undecryptable message %+v", c)
+	}
+	if got, ok := mapUndecryptable("num_1", undecryptable(direct, events.UnavailableTypeViewOnce), nil); !ok || got.Error.Code != apiws.MsgErrUndecryptable ||
+		got.Error.Retryable || !strings.Contains(got.Error.Message, "view-once") {
+		t.Errorf("view once: %+v", got)
+	}
+	for name, src := range map[string]types.MessageSource{
+		"group":   {Chat: types.NewJID("1203630", types.GroupServer), Sender: peerPN, IsGroup: true},
+		"status":  {Chat: types.StatusBroadcastJID, Sender: peerPN},
+		"from me": fromPhone,
+	} {
+		if got, ok := mapUndecryptable("num_1", undecryptable(src, ""), nil); ok {
+			t.Errorf("%s: recorded %+v", name, got)
+		}
+	}
+}
+
+// mediaMessage is an attachment of kind as WhatsApp delivers it: with the
+// download fields, and a caption, thumbnail and context that are what a
+// person wrote or sees.
+func mediaMessage(kind apiws.MessageKind) *waE2E.Message {
+	ci := &waE2E.ContextInfo{StanzaID: proto.String("3EB0Q"), QuotedMessage: &waE2E.Message{Conversation: proto.String("quoted words")}}
+	url, path, key, enc, sha, size := proto.String("https://mmg.whatsapp.net/d/f/x.enc"), proto.String("/v/t62/x"), []byte("media key 32 bytes..............."),
+		[]byte("enc sha"), []byte("sha"), proto.Uint64(2048)
+	thumb, caption := []byte("jpeg thumbnail"), proto.String("private caption")
+	switch kind {
+	case apiws.KindImage:
+		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{URL: url, DirectPath: path, MediaKey: key, FileEncSHA256: enc, FileSHA256: sha, FileLength: size,
+			Mimetype: proto.String("image/jpeg"), Caption: caption, JPEGThumbnail: thumb, ContextInfo: ci, Width: proto.Uint32(640)}}
+	case apiws.KindVideo:
+		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{URL: url, DirectPath: path, MediaKey: key, FileEncSHA256: enc, FileSHA256: sha, FileLength: size,
+			Mimetype: proto.String("video/mp4"), Caption: caption, JPEGThumbnail: thumb, ContextInfo: ci, Seconds: proto.Uint32(3)}}
+	case apiws.KindAudio:
+		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{URL: url, DirectPath: path, MediaKey: key, FileEncSHA256: enc, FileSHA256: sha, FileLength: size,
+			Mimetype: proto.String("audio/ogg; codecs=opus"), PTT: proto.Bool(true), Waveform: thumb, ContextInfo: ci}}
+	case apiws.KindDocument:
+		return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{URL: url, DirectPath: path, MediaKey: key, FileEncSHA256: enc, FileSHA256: sha, FileLength: size,
+			Mimetype: proto.String("application/pdf"), Caption: caption, FileName: proto.String("private name.pdf"), JPEGThumbnail: thumb, ContextInfo: ci}}
+	default:
+		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{URL: url, DirectPath: path, MediaKey: key, FileEncSHA256: enc, FileSHA256: sha, FileLength: size,
+			Mimetype: proto.String("image/webp"), PngThumbnail: thumb, ContextInfo: ci}}
+	}
+}
+
+func TestMediaRef(t *testing.T) {
+	for _, kind := range []apiws.MessageKind{apiws.KindImage, apiws.KindVideo, apiws.KindAudio, apiws.KindDocument, apiws.KindSticker} {
+		t.Run(string(kind), func(t *testing.T) {
+			msg := mediaMessage(kind)
+			ev, ok := mapMessage("num_1", incoming(direct, msg), messageEnv{})
+			in, _ := ev.(*Inbound)
+			if !ok || in == nil || in.Media == nil || in.Kind != kind {
+				t.Fatalf("mapped to %+v", ev)
+			}
+			ref := in.Media.Ref
+			for _, private := range []string{"private", "quoted words", "jpeg thumbnail", "3EB0Q"} {
+				if bytes.Contains(ref, []byte(private)) {
+					t.Errorf("the reference carries %q", private)
+				}
+			}
+			var got waE2E.Message
+			if err := proto.Unmarshal(ref, &got); err != nil {
+				t.Fatal(err)
+			}
+			// What whatsmeow's Download reads, and the type and length.
+			part, ok := downloadable(&got)
+			if !ok {
+				t.Fatalf("reference %v has no attachment", &got)
+			}
+			if part.GetDirectPath() != "/v/t62/x" || string(part.GetMediaKey()) != "media key 32 bytes..............." ||
+				string(part.GetFileEncSHA256()) != "enc sha" || string(part.GetFileSHA256()) != "sha" {
+				t.Errorf("download fields %v", part)
+			}
+			if whatsmeow.GetMediaType(part) != mediaTypes[kind] {
+				t.Errorf("media type %q, want %q", whatsmeow.GetMediaType(part), mediaTypes[kind])
+			}
+		})
+	}
+	if ref := mediaRef(&waE2E.Message{Conversation: proto.String("hi")}); ref != nil {
+		t.Errorf("a text's reference: %q", ref)
+	}
+}
+
+// downloadable is the attachment of m as whatsmeow's Download takes it.
+func downloadable(m *waE2E.Message) (whatsmeow.DownloadableMessage, bool) {
+	for _, p := range []whatsmeow.DownloadableMessage{m.GetImageMessage(), m.GetVideoMessage(), m.GetAudioMessage(), m.GetDocumentMessage(), m.GetStickerMessage()} {
+		if !reflect.ValueOf(p).IsNil() {
+			return p, true
+		}
+	}
+	return nil, false
 }

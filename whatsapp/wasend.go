@@ -7,6 +7,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"google.golang.org/protobuf/proto"
 )
@@ -120,8 +121,10 @@ func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessa
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}
-	m, err := buildMessage(ctx, msg, ownJID(n), num.client.Upload, num.client.BuildPollCreation)
-	if err != nil {
+	var m *waE2E.Message
+	if msg.Kind == apiws.KindReaction {
+		m = reactionMessage(msg, jid, ownJID(n), num.client.BuildReaction)
+	} else if m, err = buildMessage(ctx, msg, ownJID(n), num.client.Upload, num.client.BuildPollCreation); err != nil {
 		return SendResult{}, mapSendError(err)
 	}
 	resp, err := num.client.SendMessage(ctx, jid, m, whatsmeow.SendRequestExtra{ID: types.MessageID(msg.ID)})

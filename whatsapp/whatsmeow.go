@@ -36,6 +36,7 @@ type waClient interface {
 	SendChatPresence(ctx context.Context, jid types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error
 	sender
 	DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error)
+	DecryptPollVote(ctx context.Context, vote *events.Message) (*waE2E.PollVoteMessage, error)
 	lookupClient
 	AddEventHandler(handler whatsmeow.EventHandler) uint32
 	RemoveEventHandler(id uint32) bool
@@ -105,6 +106,8 @@ type slot struct {
 
 // waNumber is one number's live client.
 type waNumber struct {
+	// id is the apiws number's.
+	id        string
 	client    waClient
 	device    *store.Device
 	handlerID uint32
@@ -125,6 +128,8 @@ type waNumber struct {
 	recipients sync.Map // E.164 -> recipient
 	// lookups paces the lookups of new recipients.
 	lookups pacer
+	// lids are the phones of LIDs already reported (LIDLearned), by LID.
+	lids sync.Map
 }
 
 // NewWhatsmeow returns a Whatsmeow connector keeping device keys in db, whose
@@ -201,12 +206,22 @@ func (w *Whatsmeow) messageForRetry(dev *store.Device, id types.MessageID) *waE2
 	if numberID == "" {
 		return nil
 	}
+	return w.retainedMessage(numberID, string(id))
+}
+
+// retainedMessage is the message the number sent under the WhatsApp id,
+// as apiws retained it (WhatsmeowOptions.Retained); nil when it is not
+// kept.
+func (w *Whatsmeow) retainedMessage(numberID, waID string) *waE2E.Message {
+	if w.opts.Retained == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := w.opts.Retained(ctx, numberID, string(id))
+	b, err := w.opts.Retained(ctx, numberID, waID)
 	if err != nil || len(b) == 0 {
 		if err != nil {
-			w.log.Warn("find a message for a retry receipt", "number", numberID, "err", err)
+			w.log.Warn("find a message the number sent", "number", numberID, "err", err)
 		}
 		return nil
 	}
@@ -216,6 +231,19 @@ func (w *Whatsmeow) messageForRetry(dev *store.Device, id types.MessageID) *waE2
 		return nil
 	}
 	return &m
+}
+
+// pollOptions returns the options of the poll the number sent under the
+// WhatsApp id, while apiws retains it; nil otherwise.
+func (w *Whatsmeow) pollOptions(numberID, pollID string) []string {
+	m := w.retainedMessage(numberID, pollID)
+	if m == nil {
+		return nil
+	}
+	if p := pollCreation(m); p != nil {
+		return poll(p).Options
+	}
+	return nil
 }
 
 // numberOfDevice returns the id of the number whose client uses dev.
@@ -293,7 +321,7 @@ func (w *Whatsmeow) attach(s *slot, numberID string, device *store.Device) *waNu
 	if old := s.num.Load(); old != nil {
 		old.stop()
 	}
-	num := &waNumber{device: device, client: w.newClient(device),
+	num := &waNumber{id: numberID, device: device, client: w.newClient(device),
 		firstQR: make(chan struct{}), connected: make(chan struct{})}
 	num.lookups.interval = lookupInterval
 	num.handlerID = num.client.AddEventHandler(func(evt any) { w.dispatch(numberID, num, evt) })
@@ -335,8 +363,11 @@ func (w *Whatsmeow) dispatch(numberID string, num *waNumber, evt any) {
 			w.handler(r)
 		}
 	case *events.Message:
-		if in, ok := mapMessage(numberID, e, w.phoneOfLID); ok {
+		w.message(num, e)
+	case *events.UndecryptableMessage:
+		if in, ok := mapUndecryptable(numberID, e, w.phoneOfLID); ok {
 			w.handler(in)
+			w.learnLID(num, in.From, in.FromLID)
 		}
 	default:
 		if sc, ok := mapConnection(numberID, evt, w.now()); ok {
@@ -346,6 +377,44 @@ func (w *Whatsmeow) dispatch(numberID string, num *waNumber, evt any) {
 			w.handler(sc)
 		}
 	}
+}
+
+// message hands on what an incoming message of num is, and the phone
+// behind its sender's LID when it tells one.
+func (w *Whatsmeow) message(num *waNumber, evt *events.Message) {
+	env := messageEnv{
+		phoneOf: w.phoneOfLID,
+		vote: func(evt *events.Message) (*waE2E.PollVoteMessage, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			v, err := num.client.DecryptPollVote(ctx, evt)
+			if err != nil {
+				w.log.Warn("decrypt a poll vote", "number", num.id, "err", err)
+			}
+			return v, err
+		},
+		pollOptions: func(pollID string) []string { return w.pollOptions(num.id, pollID) },
+	}
+	ev, ok := mapMessage(num.id, evt, env)
+	if !ok {
+		return
+	}
+	w.handler(ev)
+	if !evt.Info.IsFromMe {
+		w.learnLID(num, senderPhone(evt.Info.MessageSource, w.phoneOfLID), senderLID(evt.Info.MessageSource))
+	}
+}
+
+// learnLID reports the phone behind a LID once per connector run and
+// number (again when it changes): whatsmeow gave both.
+func (w *Whatsmeow) learnLID(num *waNumber, phone, lid string) {
+	if phone == "" || lid == "" {
+		return
+	}
+	if old, loaded := num.lids.Swap(lid, phone); loaded && old == phone {
+		return
+	}
+	w.emit(&LIDLearned{NumberID: num.id, LID: lid, Phone: phone})
 }
 
 // phoneOfLID looks a LID up in whatsmeow's LID map, shared by all devices.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,12 @@ type fakeClient struct {
 	sent          []fakeSent
 	uploads       int
 	pairPhone     string
+	// files are what WhatsApp's media servers hold, by direct path;
+	// downloads the messages DownloadAny was asked for.
+	files     map[string][]byte
+	downloads []*waE2E.Message
+	// votes are the decrypted poll votes, by the vote's message id.
+	votes map[types.MessageID]*waE2E.PollVoteMessage
 }
 
 type fakeSent struct {
@@ -57,7 +64,8 @@ type fakeSent struct {
 var _ waClient = (*fakeClient)(nil)
 
 func newFakeClient(d *store.Device) *fakeClient {
-	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}, lids: map[string]types.JID{}}
+	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}, lids: map[string]types.JID{},
+		files: map[string][]byte{}, votes: map[types.MessageID]*waE2E.PollVoteMessage{}}
 }
 
 func (f *fakeClient) Connect() error {
@@ -113,8 +121,13 @@ func (f *fakeClient) SendMessage(ctx context.Context, to types.JID, m *waE2E.Mes
 	if f.sendErr != nil {
 		return whatsmeow.SendResponse{}, f.sendErr
 	}
-	f.sent = append(f.sent, fakeSent{to: to, msg: m, id: extra[0].ID})
-	return whatsmeow.SendResponse{ID: extra[0].ID, Timestamp: testTime}, nil
+	// Without an id, whatsmeow makes one.
+	id := types.MessageID(fmt.Sprintf("3EB0FAKE%d", len(f.sent)))
+	if len(extra) > 0 && extra[0].ID != "" {
+		id = extra[0].ID
+	}
+	f.sent = append(f.sent, fakeSent{to: to, msg: m, id: id})
+	return whatsmeow.SendResponse{ID: id, Timestamp: testTime}, nil
 }
 func (f *fakeClient) Upload(ctx context.Context, data []byte, mt whatsmeow.MediaType) (whatsmeow.UploadResponse, error) {
 	f.mu.Lock()
@@ -132,17 +145,55 @@ func (f *fakeClient) BuildPollCreation(name string, options []string, selectable
 	// whatsmeow's own builder: it only draws the poll's secret.
 	return new(whatsmeow.Client).BuildPollCreation(name, options, selectable)
 }
+
+// The builders are whatsmeow's own, of a client of the fake's device.
 func (f *fakeClient) BuildEdit(chat types.JID, id types.MessageID, content *waE2E.Message) *waE2E.Message {
-	return new(whatsmeow.Client).BuildEdit(chat, id, content)
+	return (&whatsmeow.Client{Store: f.device}).BuildEdit(chat, id, content)
 }
 func (f *fakeClient) BuildRevoke(chat, sender types.JID, id types.MessageID) *waE2E.Message {
-	return new(whatsmeow.Client).BuildRevoke(chat, sender, id)
+	return (&whatsmeow.Client{Store: f.device}).BuildRevoke(chat, sender, id)
+}
+func (f *fakeClient) BuildReaction(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message {
+	return (&whatsmeow.Client{Store: f.device}).BuildReaction(chat, sender, id, reaction)
 }
 
-// DownloadAny answers what WhatsApp's media servers would for a file they
-// no longer have: whatsmeow's own error.
+// DownloadAny answers as WhatsApp's media servers would: the file at the
+// attachment's direct path, or whatsmeow's 404 error for a file they no
+// longer have.
 func (f *fakeClient) DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.downloads = append(f.downloads, msg)
+	var path string
+	switch {
+	case msg.GetImageMessage() != nil:
+		path = msg.GetImageMessage().GetDirectPath()
+	case msg.GetVideoMessage() != nil:
+		path = msg.GetVideoMessage().GetDirectPath()
+	case msg.GetAudioMessage() != nil:
+		path = msg.GetAudioMessage().GetDirectPath()
+	case msg.GetDocumentMessage() != nil:
+		path = msg.GetDocumentMessage().GetDirectPath()
+	case msg.GetStickerMessage() != nil:
+		path = msg.GetStickerMessage().GetDirectPath()
+	default:
+		return nil, whatsmeow.ErrNothingDownloadableFound
+	}
+	if data, ok := f.files[path]; ok {
+		return data, nil
+	}
 	return nil, whatsmeow.ErrMediaDownloadFailedWith404
+}
+
+// DecryptPollVote answers the votes the test set, as whatsmeow does when
+// it holds the poll's secret, and whatsmeow's error otherwise.
+func (f *fakeClient) DecryptPollVote(ctx context.Context, vote *events.Message) (*waE2E.PollVoteMessage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v, ok := f.votes[vote.Info.ID]; ok {
+		return v, nil
+	}
+	return nil, whatsmeow.ErrOriginalMessageSecretNotFound
 }
 func (f *fakeClient) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsOnWhatsAppResponse, error) {
 	f.mu.Lock()
@@ -474,4 +525,124 @@ func TestWhatsmeowPairingFailures(t *testing.T) {
 			t.Fatalf("outcome %+v", ev)
 		}
 	})
+}
+
+// TestWhatsmeowPollVotes: a vote on a poll the number sent is told with
+// the options' names, from the content apiws retained, as long as it does.
+func TestWhatsmeowPollVotes(t *testing.T) {
+	var mu sync.Mutex
+	retained := map[string][]byte{}
+	h := newHarnessWith(t, WhatsmeowOptions{Retained: func(ctx context.Context, numberID, waID string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return retained[numberID+"/"+waID], nil
+	}})
+	ctx := context.Background()
+	n, fc := h.pair(t)
+	fc.onWA["+14155552671"] = true
+	poll := OutgoingMessage{ID: NewMessageID(), To: "+14155552671", Kind: apiws.KindPoll,
+		Poll: &apiws.Poll{Question: "Lunch?", Options: []string{"Pizza", "Sushi", "Salad"}, SelectableCount: 2}}
+	res, err := h.w.Send(ctx, n, poll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	retained[n.ID+"/"+res.WAMessageID] = res.Content
+	mu.Unlock()
+
+	vote := func(id types.MessageID, src types.MessageSource) *PollVoted {
+		t.Helper()
+		fc.emit(delivered(src, id, voteOn(res.WAMessageID)))
+		evs := h.rec.all()
+		v, ok := evs[len(evs)-1].(*PollVoted)
+		if !ok {
+			t.Fatalf("vote %s told as %+v", id, evs[len(evs)-1])
+		}
+		return v
+	}
+	fc.votes["V1"] = &waE2E.PollVoteMessage{SelectedOptions: whatsmeow.HashPollOptions([]string{"Salad", "Pizza"})}
+	want := &PollVoted{NumberID: n.ID, WAMessageID: "V1", PollID: res.WAMessageID, From: "+14155552671", Options: []string{"Pizza", "Salad"}, At: testTime}
+	if v := vote("V1", direct); !reflect.DeepEqual(v, want) {
+		t.Errorf("vote %+v, want %+v", v, want)
+	}
+	// A vote whatsmeow cannot decrypt is told without options.
+	if v := vote("V2", direct); v.Options != nil || v.PollID != res.WAMessageID {
+		t.Errorf("undecryptable vote %+v", v)
+	}
+	// Once apiws no longer keeps the poll, neither are its options known.
+	mu.Lock()
+	clear(retained)
+	mu.Unlock()
+	fc.votes["V3"] = &waE2E.PollVoteMessage{SelectedOptions: whatsmeow.HashPollOptions([]string{"Sushi"})}
+	if v := vote("V3", direct); v.Options != nil {
+		t.Errorf("vote after the poll's transit %+v", v)
+	}
+}
+
+// TestWhatsmeowLearnsLIDs: the phone behind a sender's LID is told once,
+// whether a message or a lookup revealed it.
+func TestWhatsmeowLearnsLIDs(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	n, fc := h.pair(t)
+	learned := func() []LIDLearned {
+		var out []LIDLearned
+		for _, e := range h.rec.all() {
+			if l, ok := e.(*LIDLearned); ok {
+				out = append(out, *l)
+			}
+		}
+		return out
+	}
+	hidden := types.MessageSource{Chat: peerLID, Sender: peerLID, AddressingMode: types.AddressingModeLID}
+	fc.emit(&events.Message{Info: types.MessageInfo{MessageSource: hidden, ID: "3EB0A", Timestamp: testTime}, Message: &waE2E.Message{Conversation: strPtr("who am I")}})
+	if got := learned(); len(got) != 0 {
+		t.Fatalf("learned %+v from a LID alone", got)
+	}
+	revealed := hidden
+	revealed.SenderAlt = peerPN
+	for _, id := range []types.MessageID{"3EB0B", "3EB0C"} {
+		fc.emit(&events.Message{Info: types.MessageInfo{MessageSource: revealed, ID: id, Timestamp: testTime}, Message: &waE2E.Message{Conversation: strPtr("me again")}})
+	}
+	fc.emit(delivered(revealed, "R1", new(whatsmeow.Client).BuildReaction(peerLID, ownPN, "3EB0OUT", "👍")))
+	want := []LIDLearned{{NumberID: n.ID, LID: peerLID.User, Phone: "+14155552671"}}
+	if got := learned(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("learned %+v, want %+v once", got, want)
+	}
+	// The number's own devices reveal nothing of a peer.
+	fc.emit(delivered(types.MessageSource{Chat: unknownLD, Sender: ownPN, SenderAlt: unknownLD, IsFromMe: true}, "R2",
+		new(whatsmeow.Client).BuildReaction(unknownLD, unknownLD, "3EB0IN", "👍")))
+	if got := learned(); len(got) != 1 {
+		t.Fatalf("learned %+v from the number's own message", got)
+	}
+
+	fc.onWA["+14155550100"] = true
+	fc.lids["14155550100"] = types.NewJID("222222222222222", types.HiddenUserServer)
+	if _, err := h.w.Lookup(ctx, n, []string{"+14155550100"}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, LIDLearned{NumberID: n.ID, LID: "222222222222222", Phone: "+14155550100"})
+	if got := learned(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("learned %+v, want %+v", got, want)
+	}
+}
+
+// TestWhatsmeowUndecryptable: a message the number could not decrypt is
+// recorded as such, its sender's LID learned like any other's.
+func TestWhatsmeowUndecryptable(t *testing.T) {
+	h := newHarness(t)
+	n, fc := h.pair(t)
+	fc.emit(&events.UndecryptableMessage{Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN},
+		ID: "3EB0U", Timestamp: testTime}})
+	evs := h.rec.all()
+	if len(evs) < 2 {
+		t.Fatalf("events %+v", evs)
+	}
+	in, ok := evs[len(evs)-2].(*Inbound)
+	if !ok || in.WAMessageID != "3EB0U" || in.Kind != apiws.KindOther || in.Error == nil || in.Error.Code != apiws.MsgErrUndecryptable || in.From != "+14155552671" {
+		t.Errorf("undecryptable told as %+v", evs[len(evs)-2])
+	}
+	if l, ok := evs[len(evs)-1].(*LIDLearned); !ok || *l != (LIDLearned{NumberID: n.ID, LID: peerLID.User, Phone: "+14155552671"}) {
+		t.Errorf("then %+v", evs[len(evs)-1])
+	}
 }

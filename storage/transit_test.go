@@ -1,0 +1,55 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// TestPollContentOutlivesDelivery: a poll's transit content stays after
+// its delivery receipt (votes are named by it) and goes at its time; a
+// text's goes at the receipt.
+func TestPollContentOutlivesDelivery(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "polls@example.com")
+		text, poll, early := queued(acc, "num_a", "WA1", nil), queued(acc, "num_a", "WA2", nil), queued(acc, "num_a", "WA3", nil)
+		poll.Kind, early.Kind = apiws.KindPoll, apiws.KindPoll
+		for _, m := range []*apiws.Message{text, poll, early} {
+			if _, err := db.QueueMessage(ctx, m, []byte("sealed")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		items, err := db.NextOutbox(ctx, "num_a", 10)
+		if err != nil || len(items) != 3 {
+			t.Fatalf("outbox = %v, %v", items, err)
+		}
+		now := time.Now().UTC()
+		// The third is delivered before its acceptance is recorded.
+		if _, err := db.Write(ctx, &storage.Batch{Receipts: []*storage.ReceiptWrite{{NumberID: "num_a", WAIDs: []string{"WA3"}, Status: apiws.StatusDelivered, At: now}}}); err != nil {
+			t.Fatal(err)
+		}
+		var retain []*storage.Transit
+		for _, m := range []*apiws.Message{text, poll, early} {
+			retain = append(retain, &storage.Transit{MessageID: m.ID, NumberID: "num_a", WAMessageID: *m.WAMessageID, Content: []byte("as sent"), ExpiresAt: now.Add(time.Hour)})
+		}
+		if _, err := db.Write(ctx, &storage.Batch{Sent: []*storage.SentWrite{{Items: items, At: now, Retain: retain}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Write(ctx, &storage.Batch{Receipts: []*storage.ReceiptWrite{{NumberID: "num_a", WAIDs: []string{"WA1", "WA2"}, Status: apiws.StatusRead, At: now}}}); err != nil {
+			t.Fatal(err)
+		}
+		for wa, kept := range map[string]bool{"WA1": false, "WA2": true, "WA3": true} {
+			if c, err := db.RetainedContent(ctx, "num_a", wa, now); err != nil || (c != nil) != kept {
+				t.Errorf("content of %s after its receipt: %v, %v; want kept %v", wa, c, err, kept)
+			}
+		}
+		if n, err := db.DeleteExpiredTransit(ctx, now.Add(time.Hour)); err != nil || n != 2 {
+			t.Errorf("DeleteExpiredTransit = %d, %v; want the 2 polls'", n, err)
+		}
+	})
+}
