@@ -113,17 +113,6 @@ type Notice struct {
 	ReadAt        *time.Time `bun:"read_at"`
 }
 
-// Invoice is a financial record. It names no person: AccountRef is a
-// pseudonym kept when the account is purged (AccountID becomes nil).
-type Invoice struct {
-	ID         string    `bun:"id,pk"`
-	AccountID  *string   `bun:"account_id"`
-	AccountRef string    `bun:"account_ref,notnull"`
-	Amount     int64     `bun:"amount,notnull"` // in the currency's minor unit
-	Currency   string    `bun:"currency,notnull"`
-	IssuedAt   time.Time `bun:"issued_at,notnull"`
-}
-
 // PrivacyService carries out the privacy rights, policy publishing and
 // legal holds. Requests act for the caller's dashboard session (an API key
 // gets EFORBIDDEN); operator methods need an operator key. Another

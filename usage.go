@@ -170,13 +170,6 @@ type UsageBucket struct {
 	P95LatencyMs      *float64
 }
 
-// Plan is what an account may use.
-type Plan struct {
-	Name            string
-	MonthlyMessages int
-	SendsPerSecond  float64
-}
-
 // Quota is how much of its plan's monthly messages an account has used.
 type Quota struct {
 	// Used counts messages accepted this calendar month (UTC).

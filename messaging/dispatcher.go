@@ -110,7 +110,7 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 		if w := item.NextAttemptAt.Sub(s.now()); w > 0 {
 			return wait(d, w) // then re-read: a nudge may have changed the head
 		}
-		if w := jittered(interval, rand.Float64()) - time.Since(*lastSend); w > 0 {
+		if w := jittered(s.interval(item.AccountID, interval), rand.Float64()) - time.Since(*lastSend); w > 0 {
 			if !wait(nil, w) {
 				return false
 			}
@@ -144,6 +144,20 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 // plan's interval: sends spaced exactly alike look like a machine to
 // WhatsApp, which flags such accounts.
 const paceJitter = 0.25
+
+// interval is the time between two sends of a number of the account, by
+// its plan, read again before every send so that a new plan applies at
+// once; def when there is no plan to read.
+func (s *Service) interval(accountID string, def time.Duration) time.Duration {
+	if s.pace == nil {
+		return def
+	}
+	r, err := s.pace.SendsPerSecond(s.ctx, accountID)
+	if err != nil || r <= 0 {
+		return def
+	}
+	return time.Duration(float64(time.Second) / r)
+}
 
 // jittered is interval spread by paceJitter, with r in [0,1) drawing where.
 func jittered(interval time.Duration, r float64) time.Duration {

@@ -84,6 +84,7 @@ type Service struct {
 	numbers    Numbers
 	connectors func(*apiws.Number) whatsapp.Connector
 	usage      Usage
+	pace       Pace
 	log        *slog.Logger
 	seal       *sealer
 	fetcher    *mediaFetcher
@@ -120,7 +121,16 @@ type Deps struct {
 	Owner Owner
 	// Usage counts messages in the rollups; may be nil.
 	Usage Usage
-	Log   *slog.Logger
+	// Pace tells each account's send rate (its plan's); nil:
+	// Config.SendsPerSecond for every account.
+	Pace Pace
+	Log  *slog.Logger
+}
+
+// Pace tells how many messages per second each number of an account may
+// send.
+type Pace interface {
+	SendsPerSecond(ctx context.Context, accountID string) (float64, error)
 }
 
 // New returns the service and makes it the handler of the connectors'
@@ -149,7 +159,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
-		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, log: d.Log, owner: d.Owner,
+		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, pace: d.Pace, log: d.Log, owner: d.Owner,
 		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}

@@ -21,6 +21,9 @@ func (s *Service) ConnectNumber(ctx context.Context, in apiws.NewNumber) (*apiws
 	if err := s.requireActive(ctx, c.AccountID, "connect numbers"); err != nil {
 		return nil, err
 	}
+	if err := s.checkNumbersLimit(ctx, c.AccountID); err != nil {
+		return nil, err
+	}
 	label, err := cleanLabel(in.Label)
 	if err != nil {
 		return nil, err
@@ -45,6 +48,27 @@ func (s *Service) ConnectNumber(ctx context.Context, in apiws.NewNumber) (*apiws
 		return nil, err
 	}
 	return n, nil
+}
+
+// checkNumbersLimit refuses one number more than the account's plan
+// allows (QUOTA_EXCEEDED). Two connects racing past the last free place
+// may both pass.
+func (s *Service) checkNumbersLimit(ctx context.Context, accountID string) error {
+	if s.plans == nil {
+		return nil
+	}
+	p, err := s.plans.AccountPlan(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	n, err := s.db.CountNumbers(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if n >= p.NumbersLimit {
+		return apiws.FieldError(apiws.EQUOTAEXCEEDED, []string{"input"}, "the plan allows %d numbers; remove one to connect another", p.NumbersLimit)
+	}
+	return nil
 }
 
 // abandonStale gives up the account's pairings whose instance is gone, and

@@ -45,6 +45,8 @@ type Service struct {
 	// sandbox and real are the connectors of sandbox and real numbers; real
 	// may be nil, and real numbers are then unavailable.
 	sandbox, real whatsapp.Connector
+	// plans tells how many numbers an account may hold; nil: no limit.
+	plans Plans
 
 	// ctx outlives requests: pairings run under it, not under the
 	// connectNumber request that started them. Run cancels it on return.
@@ -91,6 +93,14 @@ type Deps struct {
 	// Sandbox serves numbers made with Sandbox set, Real the others (nil:
 	// connecting a real number is EUNAVAILABLE).
 	Sandbox, Real whatsapp.Connector
+	// Plans tells each account's plan, whose numbers limit connectNumber
+	// enforces; nil: no limit.
+	Plans Plans
+}
+
+// Plans tells which plan's limits apply to an account now.
+type Plans interface {
+	AccountPlan(ctx context.Context, accountID string) (*apiws.Plan, error)
 }
 
 // New returns the service and makes it the handler of the connectors'
@@ -99,7 +109,7 @@ func New(d Deps) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		db: d.DB, bus: d.Bus, events: d.Events, log: d.Log, now: func() time.Time { return time.Now().UTC() }, after: time.After,
-		sandbox: d.Sandbox, real: d.Real, owner: d.Owner,
+		sandbox: d.Sandbox, real: d.Real, owner: d.Owner, plans: d.Plans,
 		ctx: ctx, cancel: cancel, pairings: make(map[string]*pairing), retries: make(map[string]*retry),
 	}
 	if d.Router != nil {

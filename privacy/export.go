@@ -178,10 +178,20 @@ type exportAudit struct {
 }
 
 type exportInvoice struct {
-	ID       string    `json:"id"`
-	Amount   int64     `json:"amount"`
-	Currency string    `json:"currency"`
-	IssuedAt time.Time `json:"issuedAt"`
+	ID            string               `json:"id"`
+	Number        string               `json:"number,omitempty"`
+	PeriodStart   *time.Time           `json:"periodStart,omitempty"`
+	PeriodEnd     *time.Time           `json:"periodEnd,omitempty"`
+	IssuedAt      time.Time            `json:"issuedAt"`
+	DueAt         *time.Time           `json:"dueAt,omitempty"`
+	Status        apiws.InvoiceStatus  `json:"status"`
+	Currency      string               `json:"currency"`
+	Lines         []*apiws.InvoiceLine `json:"lines"`
+	SubtotalMinor int                  `json:"subtotalMinor"`
+	TaxRate       string               `json:"taxRatePercent"`
+	TaxMinor      int                  `json:"taxMinor"`
+	Amount        int                  `json:"totalMinor"`
+	PaidAt        *time.Time           `json:"paidAt"`
 }
 
 // export completes an ACCESS or PORTABILITY request: the document is made
@@ -255,7 +265,9 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 		e.AuditLog = append(e.AuditLog, exportAudit{a.At, a.Actor, a.Action, a.Details, a.IP})
 	}
 	for _, i := range d.Invoices {
-		e.Invoices = append(e.Invoices, exportInvoice{i.ID, i.Amount, i.Currency, i.IssuedAt})
+		e.Invoices = append(e.Invoices, exportInvoice{ID: i.ID, Number: i.Number, PeriodStart: nonZero(i.PeriodStart),
+			PeriodEnd: nonZero(i.PeriodEnd), IssuedAt: i.IssuedAt, DueAt: nonZero(i.DueAt), Status: i.Status, Currency: i.Currency,
+			Lines: i.Lines, SubtotalMinor: i.SubtotalMinor, TaxRate: i.TaxRate, TaxMinor: i.TaxMinor, Amount: i.Amount, PaidAt: i.PaidAt})
 	}
 	if r.Type == apiws.RequestAccess {
 		e.Processing = processingNotice()
@@ -274,4 +286,12 @@ func (s *Service) Export(ctx context.Context, requestID string) ([]byte, error) 
 		return nil, apiws.Errorf(apiws.ENOTFOUND, "export not found")
 	}
 	return s.db.Export(ctx, c.AccountID, requestID, s.now())
+}
+
+// nonZero is &t, or nil for the zero time (a field an old record lacks).
+func nonZero(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

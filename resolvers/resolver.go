@@ -23,6 +23,7 @@ type Services struct {
 	Usage    apiws.UsageService
 	Privacy  apiws.PrivacyService
 	Webhooks apiws.WebhookService
+	Billing  apiws.BillingService
 }
 
 // Resolver is the root resolver.

@@ -110,6 +110,10 @@ func apiCallConnection(es []*model.APICallEdge, pi *model.PageInfo, total int) *
 	return &model.APICallConnection{Edges: es, PageInfo: pi, TotalCount: total}
 }
 
+func planPayload(p *apiws.Plan, ues []*apiws.Error) *model.PlanPayload {
+	return &model.PlanPayload{Plan: p, UserErrors: ues}
+}
+
 func webhookEndpointPayload(e *apiws.WebhookEndpoint, ues []*apiws.Error) *model.WebhookEndpointPayload {
 	return &model.WebhookEndpointPayload{WebhookEndpoint: e, UserErrors: ues}
 }

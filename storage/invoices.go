@@ -15,6 +15,15 @@ import (
 // that the financial records of a purged account still belong together
 // while naming nobody.
 func (db *DB) CreateInvoice(ctx context.Context, inv *apiws.Invoice) error {
+	if inv.Status == "" {
+		inv.Status = apiws.InvoiceOpen
+	}
+	if inv.Lines == nil {
+		inv.Lines = []*apiws.InvoiceLine{}
+	}
+	if inv.TaxRate == "" {
+		inv.TaxRate = "0"
+	}
 	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		if inv.AccountRef == "" && inv.AccountID != nil {
 			var refs []string

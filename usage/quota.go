@@ -14,13 +14,17 @@ func (s *Service) Quota(ctx context.Context, accountID string) (*apiws.Quota, er
 	if err := apiws.RequireRead(ctx, accountID); err != nil {
 		return nil, err
 	}
-	return s.quota(ctx, accountID)
+	q, _, err := s.quota(ctx, accountID)
+	return q, err
 }
 
 // quota is Quota for the service's own use: CheckQuota runs for a sender,
 // who need not hold ScopeRead.
-func (s *Service) quota(ctx context.Context, accountID string) (*apiws.Quota, error) {
-	plan := s.opt.Plan // one plan for every account
+func (s *Service) quota(ctx context.Context, accountID string) (*apiws.Quota, *apiws.Plan, error) {
+	plan, err := s.plan(ctx, accountID)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := s.now()
 	start := apiws.Month.Truncate(now)
 	next := apiws.Month.Next(start)
@@ -28,25 +32,27 @@ func (s *Service) quota(ctx context.Context, accountID string) (*apiws.Quota, er
 	used, err := s.acceptedThisMonth(ctx, accountID, now, start, next)
 	if err != nil {
 		s.writing.RUnlock()
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range s.pending.of(accountID, storage.PeriodDay, start, next) {
 		used += r.Counts.Accepted
 	}
 	s.writing.RUnlock()
-	return &apiws.Quota{Used: int(used), Limit: plan.MonthlyMessages, ResetsAt: next}, nil
+	return &apiws.Quota{Used: int(used), Limit: plan.MonthlyMessages, ResetsAt: next}, plan, nil
 }
 
-// CheckQuota implements apiws.UsageService. The messaging service calls it
+// CheckQuota implements apiws.UsageService. A plan with an overage price
+// lets sends go on beyond its monthly messages (they are billed). The
+// messaging service calls it
 // before queueing a message and RecordMessage(QUEUED) after; two sends racing
 // past the last free message may both pass, so the limit can be overrun by
 // the number of concurrent sends, never more.
 func (s *Service) CheckQuota(ctx context.Context, accountID string) error {
-	q, err := s.quota(ctx, accountID)
+	q, plan, err := s.quota(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	if q.Used >= q.Limit {
+	if q.Used >= q.Limit && !plan.AllowsOverage() {
 		return apiws.FieldError(apiws.EQUOTAEXCEEDED, []string{"input"},
 			"the plan's %d messages this month are used up; the quota resets at %s", q.Limit, q.ResetsAt.Format("2006-01-02T15:04:05Z"))
 	}

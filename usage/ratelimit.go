@@ -11,14 +11,27 @@ import (
 // limits: its API key's (or dashboard session's) and its account's. A
 // refusal is ERATELIMITED with the time until a retry can pass. Callers
 // without credentials (signUp, logIn, the policy) are limited by IP, as
-// their mutations are costly (argon2). Operators are not limited. If the
-// limiter fails, the request is let through: an outage of Redis must not
-// stop the API.
+// their mutations are costly (argon2). An account whose plan sets a
+// request rate is limited at that rate rather than the server's. Operators
+// are not limited. If the limiter fails, the request is let through: an
+// outage of Redis must not stop the API.
 func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
-	if s.rate <= 0 || c == nil || c.Kind == apiws.CredentialOperator {
+	if c == nil || c.Kind == apiws.CredentialOperator {
 		return nil
 	}
-	burst := max(1, int(math.Ceil(s.rate)))
+	rate := s.rate
+	if c.AccountID != "" {
+		p, err := s.plan(ctx, c.AccountID)
+		if err != nil {
+			s.log.Warn("read the account's plan", "err", err)
+		} else if p.RequestsPerSecond > 0 {
+			rate = p.RequestsPerSecond
+		}
+	}
+	if rate <= 0 {
+		return nil
+	}
+	burst := max(1, int(math.Ceil(rate)))
 	type check struct {
 		key string
 		lim apiws.Limit
@@ -28,15 +41,15 @@ func (s *Service) AllowRequest(ctx context.Context, c *apiws.Caller) error {
 		if c.IP == "" {
 			return nil
 		}
-		checks = []check{{"req:ip:" + apiws.ClientNetwork(c.IP), apiws.Limit{Rate: s.rate, Burst: burst}}}
+		checks = []check{{"req:ip:" + apiws.ClientNetwork(c.IP), apiws.Limit{Rate: rate, Burst: burst}}}
 	} else {
 		cred := c.APIKeyID
 		if cred == "" {
 			cred = c.SessionID
 		}
 		checks = []check{
-			{"req:cred:" + cred, apiws.Limit{Rate: s.rate, Burst: burst}},
-			{"req:acc:" + c.AccountID, apiws.Limit{Rate: s.rate * AccountRateFactor, Burst: burst * AccountRateFactor}},
+			{"req:cred:" + cred, apiws.Limit{Rate: rate, Burst: burst}},
+			{"req:acc:" + c.AccountID, apiws.Limit{Rate: rate * AccountRateFactor, Burst: burst * AccountRateFactor}},
 		}
 	}
 	for _, ch := range checks {

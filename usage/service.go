@@ -15,8 +15,10 @@ import (
 
 // Options configure a Service; zero fields take the defaults.
 type Options struct {
-	// Plan is every account's plan (there are no per-account plans yet).
+	// Plan is the plan of every account when Plans is nil.
 	Plan apiws.Plan
+	// Plans tells each account's plan (nil: Plan for all).
+	Plans Plans
 	// RatePerSecond is the request rate allowed per API key or dashboard
 	// session; 0 turns request rate limits off. An account as a whole may
 	// make AccountRateFactor times as many.
@@ -33,6 +35,11 @@ type Options struct {
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 	Log *slog.Logger
+}
+
+// Plans tells which plan's limits apply to an account now.
+type Plans interface {
+	AccountPlan(ctx context.Context, accountID string) (*apiws.Plan, error)
 }
 
 // AccountRateFactor is how many times the per-key request rate an account
@@ -103,6 +110,24 @@ func (s *Service) Plan(ctx context.Context, accountID string) (*apiws.Plan, erro
 	if err := apiws.RequireRead(ctx, accountID); err != nil {
 		return nil, err
 	}
+	return s.plan(ctx, accountID)
+}
+
+// plan returns the plan whose limits apply to the account now.
+func (s *Service) plan(ctx context.Context, accountID string) (*apiws.Plan, error) {
+	if s.opt.Plans != nil {
+		return s.opt.Plans.AccountPlan(ctx, accountID)
+	}
 	p := s.opt.Plan
 	return &p, nil
+}
+
+// SendsPerSecond returns how fast each number of the account may send,
+// by its plan.
+func (s *Service) SendsPerSecond(ctx context.Context, accountID string) (float64, error) {
+	p, err := s.plan(ctx, accountID)
+	if err != nil {
+		return 0, err
+	}
+	return p.SendsPerSecond, nil
 }

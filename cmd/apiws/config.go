@@ -35,6 +35,7 @@ type Config struct {
 	Production          bool
 	PlanMonthlyMessages int
 	PlanSendsPerSecond  float64
+	PlanNumbers         int
 	RateLimitPerSecond  float64
 	SandboxDelay        float64
 	PprofAddr           string
@@ -112,6 +113,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		}
 		return n
 	}
+	cfg.PlanNumbers = int(number("APIWS_PLAN_NUMBERS", 10))
 	cfg.MaxSockets = count("APIWS_MAX_SOCKETS", 100)
 	cfg.MaxSubscriptions = count("APIWS_MAX_SUBSCRIPTIONS", 100)
 	if s := get("APIWS_WS_AUTH_RECHECK", ""); s != "" {

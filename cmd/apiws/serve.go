@@ -15,6 +15,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/accounts"
+	"github.com/apiws/apiws/billing"
 	"github.com/apiws/apiws/dataloaders"
 	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
@@ -180,6 +181,7 @@ type services struct {
 	privacy   *privacy.Service
 	webhooks  *webhooks.Service
 	deliverer *webhooks.Deliverer
+	billing   *billing.Service
 }
 
 // openServices makes the services, each given what it uses, and the
@@ -193,8 +195,12 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	}
 	svc := &services{mailer: mail.NewSender(in.db, transport, mail.DefaultFrom(cfg.PublicURL), log)}
 	svc.accounts = accounts.New(in.db, accounts.Options{Limiter: in.limiter, SecretKey: cfg.SecretKey, MailQueued: svc.mailer.Notify, Log: log})
+	svc.billing, err = openBilling(ctx, cfg, in.db, log)
+	if err != nil {
+		return nil, err
+	}
 	svc.usage = usage.New(in.db, usage.Options{
-		Plan:          apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond},
+		Plans:         svc.billing,
 		RatePerSecond: cfg.RateLimitPerSecond,
 		Limiter:       in.limiter,
 		Log:           log,
@@ -225,14 +231,14 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		return nil, err
 	}
 	a.closing(func() error { svc.events.Close(); return nil })
-	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa})
+	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa, Plans: svc.billing})
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
-	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +265,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 // newHandler is the HTTP side: the GraphQL API over the services, the
 // dashboard, the playground, health and metrics.
 func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server.Server {
-	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks})
+	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks, Billing: svc.billing})
 	srv := server.New(server.Config{
 		Production:       cfg.Production,
 		AllowedOrigins:   cfg.AllowedOrigins,

@@ -311,6 +311,7 @@ type ComplexityRoot struct {
 		ConfirmEmailChange      func(childComplexity int, code string) int
 		ConnectNumber           func(childComplexity int, input model.ConnectNumberInput) int
 		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreatePlan              func(childComplexity int, input apiws.PlanInput) int
 		CreateWebhookEndpoint   func(childComplexity int, input apiws.NewWebhookEndpoint) int
 		DeleteWebhookEndpoint   func(childComplexity int, id string) int
 		DisconnectNumber        func(childComplexity int, id string) int
@@ -334,10 +335,12 @@ type ComplexityRoot struct {
 		RotateWebhookSecret     func(childComplexity int, id string) int
 		SendChatPresence        func(childComplexity int, input model.ChatPresenceInput) int
 		SendMessage             func(childComplexity int, input model.SendMessageInput) int
+		SetAccountPlan          func(childComplexity int, accountID string, planID string) int
 		SetLegalHold            func(childComplexity int, accountID string, hold bool, reason string) int
 		SignUp                  func(childComplexity int, input model.SignUpInput) int
 		SubmitPrivacyRequest    func(childComplexity int, input model.PrivacyRequestInput) int
 		UpdateAccount           func(childComplexity int, input model.UpdateAccountInput) int
+		UpdatePlan              func(childComplexity int, id string, input apiws.PlanInput) int
 		UpdateWebhookEndpoint   func(childComplexity int, input apiws.WebhookEndpointUpdate) int
 		VerifyPrivacyRequest    func(childComplexity int, id string, code string) int
 	}
@@ -413,9 +416,21 @@ type ComplexityRoot struct {
 	}
 
 	Plan struct {
-		MonthlyMessages func(childComplexity int) int
-		Name            func(childComplexity int) int
-		SendsPerSecond  func(childComplexity int) int
+		Currency          func(childComplexity int) int
+		ID                func(childComplexity int) int
+		MonthlyMessages   func(childComplexity int) int
+		MonthlyPriceMinor func(childComplexity int) int
+		Name              func(childComplexity int) int
+		NumbersLimit      func(childComplexity int) int
+		OveragePriceMinor func(childComplexity int) int
+		Public            func(childComplexity int) int
+		RequestsPerSecond func(childComplexity int) int
+		SendsPerSecond    func(childComplexity int) int
+	}
+
+	PlanPayload struct {
+		Plan       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	PolicyPayload struct {
@@ -471,6 +486,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Accounts            func(childComplexity int, first *int, after *string, search *string) int
 		Node                func(childComplexity int, id string) int
+		Plans               func(childComplexity int) int
 		PolicyVersions      func(childComplexity int) int
 		PrivacyPolicy       func(childComplexity int) int
 		PrivacyRequestQueue func(childComplexity int, status []apiws.PrivacyRequestStatus) int
@@ -658,6 +674,9 @@ type MutationResolver interface {
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*model.APIKeyPayload, error)
 	AcceptPolicy(ctx context.Context, version string) (*model.AccountPayload, error)
+	CreatePlan(ctx context.Context, input apiws.PlanInput) (*model.PlanPayload, error)
+	UpdatePlan(ctx context.Context, id string, input apiws.PlanInput) (*model.PlanPayload, error)
+	SetAccountPlan(ctx context.Context, accountID string, planID string) (*model.AccountPayload, error)
 	SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error)
 	GrantDebugCapture(ctx context.Context, input model.DebugCaptureInput) (*model.DebugCapturePayload, error)
 	RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error)
@@ -697,6 +716,7 @@ type QueryResolver interface {
 	PrivacyPolicy(ctx context.Context) (*apiws.PolicyVersion, error)
 	PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error)
 	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
+	Plans(ctx context.Context) ([]*apiws.Plan, error)
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
 }
 type ReactionEventResolver interface {
@@ -1813,6 +1833,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.createPlan":
+		if e.ComplexityRoot.Mutation.CreatePlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreatePlan(childComplexity, args["input"].(apiws.PlanInput)), true
 	case "Mutation.createWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
 			break
@@ -2056,6 +2087,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(model.SendMessageInput)), true
+	case "Mutation.setAccountPlan":
+		if e.ComplexityRoot.Mutation.SetAccountPlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setAccountPlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetAccountPlan(childComplexity, args["accountId"].(string), args["planId"].(string)), true
 	case "Mutation.setLegalHold":
 		if e.ComplexityRoot.Mutation.SetLegalHold == nil {
 			break
@@ -2100,6 +2142,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
+	case "Mutation.updatePlan":
+		if e.ComplexityRoot.Mutation.UpdatePlan == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updatePlan_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdatePlan(childComplexity, args["id"].(string), args["input"].(apiws.PlanInput)), true
 	case "Mutation.updateWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
 			break
@@ -2339,24 +2392,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Peer.Phone(childComplexity), true
 
+	case "Plan.currency":
+		if e.ComplexityRoot.Plan.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.Currency(childComplexity), true
+	case "Plan.id":
+		if e.ComplexityRoot.Plan.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.ID(childComplexity), true
 	case "Plan.monthlyMessages":
 		if e.ComplexityRoot.Plan.MonthlyMessages == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Plan.MonthlyMessages(childComplexity), true
+	case "Plan.monthlyPriceMinor":
+		if e.ComplexityRoot.Plan.MonthlyPriceMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.MonthlyPriceMinor(childComplexity), true
 	case "Plan.name":
 		if e.ComplexityRoot.Plan.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Plan.Name(childComplexity), true
+	case "Plan.numbersLimit":
+		if e.ComplexityRoot.Plan.NumbersLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.NumbersLimit(childComplexity), true
+	case "Plan.overagePriceMinor":
+		if e.ComplexityRoot.Plan.OveragePriceMinor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.OveragePriceMinor(childComplexity), true
+	case "Plan.public":
+		if e.ComplexityRoot.Plan.Public == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.Public(childComplexity), true
+	case "Plan.requestsPerSecond":
+		if e.ComplexityRoot.Plan.RequestsPerSecond == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Plan.RequestsPerSecond(childComplexity), true
 	case "Plan.sendsPerSecond":
 		if e.ComplexityRoot.Plan.SendsPerSecond == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Plan.SendsPerSecond(childComplexity), true
+
+	case "PlanPayload.plan":
+		if e.ComplexityRoot.PlanPayload.Plan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanPayload.Plan(childComplexity), true
+	case "PlanPayload.userErrors":
+		if e.ComplexityRoot.PlanPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlanPayload.UserErrors(childComplexity), true
 
 	case "PolicyPayload.policyVersion":
 		if e.ComplexityRoot.PolicyPayload.PolicyVersion == nil {
@@ -2579,6 +2687,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.plans":
+		if e.ComplexityRoot.Query.Plans == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Plans(childComplexity), true
 	case "Query.policyVersions":
 		if e.ComplexityRoot.Query.PolicyVersions == nil {
 			break
@@ -3124,6 +3238,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
 			graphql.NewInputUnmarshaler("MessageFilter", ec.unmarshalInputMessageFilter),
+			graphql.NewInputUnmarshaler("PlanInput", ec.unmarshalInputPlanInput),
 			graphql.NewInputUnmarshaler("PollInput", ec.unmarshalInputPollInput),
 			graphql.NewInputUnmarshaler("PrivacyRequestInput", ec.unmarshalInputPrivacyRequestInput),
 			graphql.NewInputUnmarshaler("PublishPolicyInput", ec.unmarshalInputPublishPolicyInput),
@@ -3451,6 +3566,56 @@ type Subscription
 type Mutation {
   "Ends the calling dashboard session."
   logOut: Boolean!
+}
+`, BuiltIn: false},
+	{Name: "../schema/billing.graphqls", Input: `# Billing: plans, invoices and payments.
+
+extend type Query {
+  "The plans on offer. Public."
+  plans: [Plan!]!
+}
+
+extend type Mutation {
+  "Operator only."
+  createPlan(input: PlanInput!): PlanPayload!
+  "Operator only. Changes apply from the next billing period."
+  updatePlan(id: ID!, input: PlanInput!): PlanPayload!
+  "Operator only. The new plan's limits apply at once; billing changes from the next period."
+  setAccountPlan(accountId: ID!, planId: ID!): AccountPayload!
+}
+
+extend type Plan {
+  "pln_ ids; the built-in default plan (from the APIWS_PLAN_* settings) is pln_default."
+  id: ID!
+  "API requests per second per key (the account may use five times as much)."
+  requestsPerSecond: Float!
+  "How many WhatsApp numbers an account may connect."
+  numbersLimit: Int!
+  "Price per month in the currency's minor unit (cents)."
+  monthlyPriceMinor: Int!
+  "ISO 4217, e.g. EUR."
+  currency: String!
+  "Price of each message over monthlyMessages; null: sends over the quota are refused with QUOTA_EXCEEDED."
+  overagePriceMinor: Int
+  "Whether new accounts can choose it (operators can still assign any)."
+  public: Boolean!
+}
+
+input PlanInput {
+  name: String!
+  monthlyMessages: Int!
+  sendsPerSecond: Float!
+  requestsPerSecond: Float!
+  numbersLimit: Int!
+  monthlyPriceMinor: Int!
+  currency: String!
+  overagePriceMinor: Int
+  public: Boolean!
+}
+
+type PlanPayload {
+  plan: Plan
+  userErrors: [UserError!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/events.graphqls", Input: `# One event stream: every event of an account is a row of its log.
@@ -4806,8 +4971,32 @@ func (ec *executionContext) childFields_Plan(ctx context.Context, field graphql.
 		return ec.fieldContext_Plan_monthlyMessages(ctx, field)
 	case "sendsPerSecond":
 		return ec.fieldContext_Plan_sendsPerSecond(ctx, field)
+	case "id":
+		return ec.fieldContext_Plan_id(ctx, field)
+	case "requestsPerSecond":
+		return ec.fieldContext_Plan_requestsPerSecond(ctx, field)
+	case "numbersLimit":
+		return ec.fieldContext_Plan_numbersLimit(ctx, field)
+	case "monthlyPriceMinor":
+		return ec.fieldContext_Plan_monthlyPriceMinor(ctx, field)
+	case "currency":
+		return ec.fieldContext_Plan_currency(ctx, field)
+	case "overagePriceMinor":
+		return ec.fieldContext_Plan_overagePriceMinor(ctx, field)
+	case "public":
+		return ec.fieldContext_Plan_public(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Plan", field.Name)
+}
+
+func (ec *executionContext) childFields_PlanPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "plan":
+		return ec.fieldContext_PlanPayload_plan(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PlanPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlanPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_PolicyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5418,6 +5607,20 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.PlanInput, error) {
+			return ec.unmarshalNPlanInput2githubᚗcomᚋapiwsᚋapiwsᚐPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5728,6 +5931,28 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setAccountPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "accountId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["accountId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "planId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["planId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setLegalHold_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5797,6 +6022,28 @@ func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updatePlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.PlanInput, error) {
+			return ec.unmarshalNPlanInput2githubᚗcomᚋapiwsᚋapiwsᚐPlanInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
 	return args, nil
 }
 
@@ -10746,6 +10993,138 @@ func (ec *executionContext) fieldContext_Mutation_acceptPolicy(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreatePlan(ctx, fc.Args["input"].(apiws.PlanInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlanPayload) graphql.Marshaler {
+			return ec.marshalNPlanPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updatePlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updatePlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdatePlan(ctx, fc.Args["id"].(string), fc.Args["input"].(apiws.PlanInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PlanPayload) graphql.Marshaler {
+			return ec.marshalNPlanPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPlanPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updatePlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlanPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updatePlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setAccountPlan(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setAccountPlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetAccountPlan(ctx, fc.Args["accountId"].(string), fc.Args["planId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountPayload) graphql.Marshaler {
+			return ec.marshalNAccountPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐAccountPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setAccountPlan(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setAccountPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_sendMessage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12801,6 +13180,231 @@ func (ec *executionContext) fieldContext_Plan_sendsPerSecond(_ context.Context, 
 	return graphql.NewScalarFieldContext("Plan", field, false, false, "Float")
 }
 
+func (ec *executionContext) _Plan_id(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Plan_requestsPerSecond(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_requestsPerSecond(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestsPerSecond, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_requestsPerSecond(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Plan_numbersLimit(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_numbersLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumbersLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_numbersLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plan_monthlyPriceMinor(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_monthlyPriceMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlyPriceMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_monthlyPriceMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plan_currency(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_currency(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Currency, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_currency(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "String")
+}
+
+func (ec *executionContext) _Plan_overagePriceMinor(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_overagePriceMinor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OveragePriceMinor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_overagePriceMinor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Plan_public(ctx context.Context, field graphql.CollectedField, obj *apiws.Plan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Plan_public(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Public, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Plan_public(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Plan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PlanPayload_plan(ctx context.Context, field graphql.CollectedField, obj *model.PlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanPayload_plan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Plan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
+			return ec.marshalOPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PlanPayload_plan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Plan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PlanPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PlanPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlanPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlanPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PlanPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PolicyPayload_policyVersion(ctx context.Context, field graphql.CollectedField, obj *model.PolicyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13780,6 +14384,38 @@ func (ec *executionContext) fieldContext_Query_accounts(ctx context.Context, fie
 	if fc.Args, err = ec.field_Query_accounts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_plans(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_plans(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Plans(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Plan) graphql.Marshaler {
+			return ec.marshalNPlan2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlanᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_plans(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Plan(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -17785,6 +18421,104 @@ func UnmarshalMessageFilter(ctx context.Context, raw any) (apiws.MessageFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPlanInput(ctx context.Context, obj any) (apiws.PlanInput, error) {
+	var it apiws.PlanInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "monthlyMessages", "sendsPerSecond", "requestsPerSecond", "numbersLimit", "monthlyPriceMinor", "currency", "overagePriceMinor", "public"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "monthlyMessages":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyMessages"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MonthlyMessages = data
+		case "sendsPerSecond":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sendsPerSecond"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SendsPerSecond = data
+		case "requestsPerSecond":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestsPerSecond"))
+			data, err := ec.unmarshalNFloat2float64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestsPerSecond = data
+		case "numbersLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numbersLimit"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumbersLimit = data
+		case "monthlyPriceMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("monthlyPriceMinor"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MonthlyPriceMinor = data
+		case "currency":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("currency"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Currency = data
+		case "overagePriceMinor":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("overagePriceMinor"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OveragePriceMinor = data
+		case "public":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("public"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Public = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPlanInput unmarshals raw into the PlanInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPlanInput(ctx context.Context, raw any) (apiws.PlanInput, error) {
+	var out apiws.PlanInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PlanInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPollInput(ctx context.Context, obj any) (apiws.PollInput, error) {
 	var it apiws.PollInput
 	if obj == nil {
@@ -20298,6 +21032,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updatePlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updatePlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setAccountPlan":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setAccountPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "sendMessage":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_sendMessage(ctx, field)
@@ -21029,6 +21784,79 @@ func (ec *executionContext) _Plan(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "id":
+			out.Values[i] = ec._Plan_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requestsPerSecond":
+			out.Values[i] = ec._Plan_requestsPerSecond(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "numbersLimit":
+			out.Values[i] = ec._Plan_numbersLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "monthlyPriceMinor":
+			out.Values[i] = ec._Plan_monthlyPriceMinor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currency":
+			out.Values[i] = ec._Plan_currency(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "overagePriceMinor":
+			out.Values[i] = ec._Plan_overagePriceMinor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "public":
+			out.Values[i] = ec._Plan_public(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var planPayloadImplementors = []string{"PlanPayload"}
+
+func (ec *executionContext) _PlanPayload(ctx context.Context, sel ast.SelectionSet, obj *model.PlanPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, planPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlanPayload")
+		case "plan":
+			out.Values[i] = ec._PlanPayload_plan(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PlanPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21424,6 +22252,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_accounts(ctx, field)
+				})
+		case "plans":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_plans(ctx, field)
 				})
 		case "privacyRequestQueue":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -23542,12 +24376,41 @@ func (ec *executionContext) marshalNPhoneNumber2ᚕstringᚄ(ctx context.Context
 	return ret
 }
 
+func (ec *executionContext) marshalNPlan2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlanᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Plan) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx context.Context, sel ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Plan!")
 		return graphql.Null
 	}
 	return ec._Plan(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPlanInput2githubᚗcomᚋapiwsᚋapiwsᚐPlanInput(ctx context.Context, v any) (apiws.PlanInput, error) {
+	res, err := ec.unmarshalInputPlanInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPlanPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPlanPayload(ctx context.Context, sel ast.SelectionSet, v *model.PlanPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PlanPayload!")
+		return graphql.Null
+	}
+	return ec._PlanPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPolicyPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPolicyPayload(ctx context.Context, sel ast.SelectionSet, v *model.PolicyPayload) graphql.Marshaler {
@@ -24651,6 +25514,13 @@ func (ec *executionContext) marshalOPhoneNumber2ᚖstring(ctx context.Context, s
 	_ = ctx
 	res := scalars.MarshalPhoneNumber(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOPlan2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPlan(ctx context.Context, sel ast.SelectionSet, v *apiws.Plan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Plan(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPolicyVersion2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPolicyVersion(ctx context.Context, sel ast.SelectionSet, v *apiws.PolicyVersion) graphql.Marshaler {

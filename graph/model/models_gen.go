@@ -145,6 +145,11 @@ type PairingCodePayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type PlanPayload struct {
+	Plan       *apiws.Plan    `json:"plan,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type PolicyPayload struct {
 	PolicyVersion *apiws.PolicyVersion `json:"policyVersion,omitempty"`
 	UserErrors    []*apiws.Error       `json:"userErrors"`

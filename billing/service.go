@@ -1,0 +1,78 @@
+// Package billing sells apiws: plans and their limits, the monthly
+// invoices and their PDFs, and payments through Stripe. No card number
+// ever reaches it: the payment processor keeps the card, apiws its brand,
+// last 4 digits and expiry.
+package billing
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+)
+
+// Options configure a Service; zero fields take the defaults.
+type Options struct {
+	// DefaultPlan holds the limits of pln_default (from the APIWS_PLAN_*
+	// settings); its prices are 0.
+	DefaultPlan apiws.Plan
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	Log *slog.Logger
+}
+
+// Service implements apiws.BillingService.
+type Service struct {
+	db  *storage.DB
+	opt Options
+	now func() time.Time
+	log *slog.Logger
+	// plans caches each account's plan for planCacheFor: the limits are
+	// checked on every request and send. SetAccountPlan and UpdatePlan
+	// clear it here; other instances see a change within planCacheFor.
+	mu    sync.Mutex
+	plans map[string]cachedPlan
+}
+
+type cachedPlan struct {
+	plan *apiws.Plan
+	at   time.Time
+}
+
+// planCacheFor is how long an account's plan is reused.
+const planCacheFor = time.Second
+
+var _ apiws.BillingService = (*Service)(nil)
+
+// New returns the service over db and writes pln_default from the
+// settings.
+func New(ctx context.Context, db *storage.DB, opt Options) (*Service, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{db: db, opt: opt, log: opt.Log, plans: map[string]cachedPlan{}}
+	s.now = func() time.Time { return opt.Now().UTC() }
+	d := opt.DefaultPlan
+	if d.Name == "" {
+		d.Name = "free"
+	}
+	if d.Currency == "" {
+		d.Currency = "EUR"
+	}
+	d.Public = true
+	if err := db.EnsureDefaultPlan(ctx, &d); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// audit is the audit entry of an action.
+func audit(accountID string, c *apiws.Caller, action, details string, at time.Time) *apiws.AuditEntry {
+	return apiws.NewAuditEntry(accountID, c, action, details, at)
+}

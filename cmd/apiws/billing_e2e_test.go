@@ -1,0 +1,270 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const planFields = `id name monthlyMessages sendsPerSecond requestsPerSecond numbersLimit monthlyPriceMinor currency overagePriceMinor public`
+
+const createPlanMutation = `mutation($i: PlanInput!) { createPlan(input: $i) { plan { ` + planFields + ` } userErrors { code field message } } }`
+
+const updatePlanMutation = `mutation($id: ID!, $i: PlanInput!) { updatePlan(id: $id, input: $i) { plan { ` + planFields + ` } userErrors { code field message } } }`
+
+const setAccountPlanMutation = `mutation($a: ID!, $p: ID!) { setAccountPlan(accountId: $a, planId: $p) { account { id plan { id } } userErrors { code field message } } }`
+
+// planInput is a PlanInput with the changes given.
+func planInput(name string, changes map[string]any) map[string]any {
+	in := map[string]any{"name": name, "monthlyMessages": 1000, "sendsPerSecond": 100, "requestsPerSecond": 0,
+		"numbersLimit": 5, "monthlyPriceMinor": 4900, "currency": "EUR", "overagePriceMinor": nil, "public": true}
+	for k, v := range changes {
+		in[k] = v
+	}
+	return in
+}
+
+// createPlan makes a plan as the operator and returns its id.
+func createPlan(t *testing.T, base, operator string, in map[string]any) string {
+	t.Helper()
+	r := gql(t, base, operator, createPlanMutation, map[string]any{"i": in})
+	id := str(r.Data, "createPlan", "plan", "id")
+	if !strings.HasPrefix(id, "pln_") {
+		t.Fatalf("createPlan(%v) = %+v", in, r)
+	}
+	return id
+}
+
+// setAccountPlan puts the account on the plan as the operator.
+func setAccountPlan(t *testing.T, base, operator, accountID, planID string) {
+	t.Helper()
+	r := gql(t, base, operator, setAccountPlanMutation, map[string]any{"a": accountID, "p": planID})
+	if str(r.Data, "setAccountPlan", "account", "plan", "id") != planID {
+		t.Fatalf("setAccountPlan = %+v", r)
+	}
+}
+
+// userErrorsAt lists a payload's userErrors as CODE@field.path.
+func userErrorsAt(payload any) []string {
+	var out []string
+	list, _ := get(payload, "userErrors").([]any)
+	for _, e := range list {
+		var path []string
+		fields, _ := get(e, "field").([]any)
+		for _, f := range fields {
+			path = append(path, fmt.Sprint(f))
+		}
+		out = append(out, str(e, "code")+"@"+strings.Join(path, "."))
+	}
+	return out
+}
+
+func TestPlansAPI(t *testing.T) {
+	for db, env := range databases(t) {
+		t.Run(db, func(t *testing.T) {
+			e := env(t)
+			if e == nil {
+				e = map[string]string{}
+			}
+			e["APIWS_PLAN_MONTHLY_MESSAGES"], e["APIWS_PLAN_NUMBERS"] = "250", "3"
+			base := startServer(t, e)
+			operator := newOperatorKey(t, base)
+			token, accountID := signUp(t, base, "plans@example.com")
+
+			r := gql(t, base, "", `{ plans { `+planFields+` } }`, nil)
+			ps, _ := get(r.Data, "plans").([]any)
+			if len(ps) != 1 || str(ps[0], "id") != "pln_default" || get(ps[0], "monthlyMessages") != 250.0 || get(ps[0], "numbersLimit") != 3.0 ||
+				get(ps[0], "monthlyPriceMinor") != 0.0 || get(ps[0], "overagePriceMinor") != nil || get(ps[0], "public") != true {
+				t.Fatalf("plans without credentials = %+v", r)
+			}
+
+			pro := createPlan(t, base, operator, planInput("Pro", map[string]any{"currency": "chf", "overagePriceMinor": 3}))
+			hidden := createPlan(t, base, operator, planInput("Hidden", map[string]any{"public": false}))
+			names := func(token string) []string {
+				var out []string
+				ps, _ := get(gql(t, base, token, `{ plans { name currency } }`, nil).Data, "plans").([]any)
+				for _, p := range ps {
+					out = append(out, str(p, "name")+"/"+str(p, "currency"))
+				}
+				return out
+			}
+			if got := names(token); !slices.Equal(got, []string{"free/EUR", "Pro/CHF"}) {
+				t.Errorf("a customer's plans = %v", got)
+			}
+			if got := names(operator); !slices.Equal(got, []string{"free/EUR", "Hidden/EUR", "Pro/CHF"}) {
+				t.Errorf("an operator's plans = %v", got)
+			}
+
+			t.Run("bad input", func(t *testing.T) {
+				for _, tt := range []struct {
+					in   map[string]any
+					want []string
+				}{
+					{planInput("Pro", nil), []string{"TAKEN@input.name"}},
+					{planInput("X", map[string]any{"monthlyPriceMinor": -1, "currency": "XXY"}), []string{"INVALID@input.monthlyPriceMinor", "INVALID@input.currency"}},
+					{planInput("X", map[string]any{"monthlyMessages": -1, "numbersLimit": -2, "overagePriceMinor": -3}),
+						[]string{"INVALID@input.monthlyMessages", "INVALID@input.numbersLimit", "INVALID@input.overagePriceMinor"}},
+				} {
+					r := gql(t, base, operator, createPlanMutation, map[string]any{"i": tt.in})
+					if got := userErrorsAt(get(r.Data, "createPlan")); !slices.Equal(got, tt.want) || get(r.Data, "createPlan", "plan") != nil {
+						t.Errorf("createPlan(%v) = %v, %+v; want %v", tt.in, got, r, tt.want)
+					}
+				}
+				r := gql(t, base, operator, updatePlanMutation, map[string]any{"id": hidden, "i": planInput("pro", nil)})
+				if got := userErrorsAt(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"TAKEN@input.name"}) {
+					t.Errorf("updatePlan to a name in use = %v", got)
+				}
+				r = gql(t, base, operator, updatePlanMutation, map[string]any{"id": "pln_01M90YZ3X2DVF7QMGB0ZZT200J", "i": planInput("Y", nil)})
+				if got := userErrorsAt(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"NOT_FOUND@id"}) {
+					t.Errorf("updatePlan of an unknown plan = %v", got)
+				}
+				r = gql(t, base, operator, setAccountPlanMutation, map[string]any{"a": "acc_01M90YZ3X2DVF7QMGB0ZZT200J", "p": pro})
+				if got := userErrorsAt(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@accountId"}) {
+					t.Errorf("setAccountPlan of an unknown account = %v", got)
+				}
+				r = gql(t, base, operator, setAccountPlanMutation, map[string]any{"a": accountID, "p": "pln_nope"})
+				if got := userErrorsAt(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@planId"}) {
+					t.Errorf("setAccountPlan to an unknown plan = %v", got)
+				}
+				if got := names(operator); len(got) != 3 {
+					t.Errorf("plans after bad input = %v", got)
+				}
+			})
+
+			t.Run("customers may not", func(t *testing.T) {
+				for _, op := range []struct {
+					q    string
+					vars map[string]any
+				}{
+					{createPlanMutation, map[string]any{"i": planInput("Mine", nil)}},
+					{updatePlanMutation, map[string]any{"id": pro, "i": planInput("Mine", nil)}},
+					{setAccountPlanMutation, map[string]any{"a": accountID, "p": hidden}},
+				} {
+					if r := gql(t, base, token, op.q, op.vars); r.code() != "FORBIDDEN" {
+						t.Errorf("%s by a customer: %+v", op.q[:30], r)
+					}
+				}
+				if got := names(operator); len(got) != 3 {
+					t.Errorf("plans after refused calls = %v", got)
+				}
+				if id := str(gql(t, base, token, `{ viewer { plan { id } } }`, nil).Data, "viewer", "plan", "id"); id != "pln_default" {
+					t.Errorf("the customer's plan = %q", id)
+				}
+			})
+		})
+	}
+}
+
+// TestPlanLimitsApplyAtOnce: after setAccountPlan (and updatePlan) the
+// account's next requests, sends and connects meet the new limits.
+func TestPlanLimitsApplyAtOnce(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_PLAN_MONTHLY_MESSAGES": "1", "APIWS_PLAN_NUMBERS": "1", "APIWS_PLAN_SENDS_PER_SECOND": "100",
+		"APIWS_RATE_LIMIT_PER_SECOND": "50", "APIWS_SANDBOX_DELAY": "0"})
+	operator := newOperatorKey(t, base)
+	token, accountID := signUp(t, base, "limits@example.com")
+	num := connectedNumber(t, base, token)
+	connect := func() []string {
+		r := gql(t, base, token, connectMutation, map[string]any{"i": map[string]any{"sandbox": true}})
+		return userErrorsAt(get(r.Data, "connectNumber"))
+	}
+	sendErrors := func(text string) []string {
+		r := gql(t, base, token, sendMutation, map[string]any{"i": map[string]any{"numberId": num, "to": "+14155550123", "text": text}})
+		return userErrorsAt(get(r.Data, "sendMessage"))
+	}
+
+	// The default plan: one number, one message.
+	if got := connect(); !slices.Equal(got, []string{"QUOTA_EXCEEDED@input"}) {
+		t.Fatalf("a second number on pln_default: %v", got)
+	}
+	send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "1"})
+	if got := sendErrors("2"); !slices.Equal(got, []string{"QUOTA_EXCEEDED@input"}) {
+		t.Fatalf("a second message on pln_default: %v", got)
+	}
+
+	// Two numbers, two messages, sends paced at 2 a second.
+	small := createPlan(t, base, operator, planInput("Small", map[string]any{"monthlyMessages": 5, "numbersLimit": 2, "sendsPerSecond": 2}))
+	setAccountPlan(t, base, operator, accountID, small)
+	if q := gql(t, base, token, `{ viewer { quota { limit } plan { id numbersLimit } } }`, nil); get(q.Data, "viewer", "quota", "limit") != 5.0 {
+		t.Fatalf("quota after setAccountPlan: %+v", q)
+	}
+	if got := connect(); len(got) != 0 {
+		t.Fatalf("a second number on Small: %v", got)
+	}
+	if got := connect(); !slices.Equal(got, []string{"QUOTA_EXCEEDED@input"}) {
+		t.Fatalf("a third number on Small: %v", got)
+	}
+	// The sandbox's 0002 fails once and is retried: the messages behind it
+	// queue up meanwhile, and are then sent at the plan's pace.
+	var paced []string
+	for i, to := range []string{"+14155550002", "+14155550123", "+14155550123", "+14155550123"} {
+		paced = append(paced, send(t, base, token, map[string]any{"numberId": num, "to": to, "text": fmt.Sprint("paced ", i)}))
+	}
+	if got := sendErrors("over"); !slices.Equal(got, []string{"QUOTA_EXCEEDED@input"}) {
+		t.Fatalf("a sixth message on Small: %v", got)
+	}
+	queued, sent := sendTimes(t, base, token, paced)
+	waited := 0
+	for i := 1; i < len(sent); i++ {
+		if queued[i].After(sent[i-1]) {
+			continue // the queue was empty: nothing to pace
+		}
+		// 2 a second: 500 ms apart, less the pace's jitter of 25 %.
+		if gap := sent[i].Sub(sent[i-1]); gap < 350*time.Millisecond {
+			t.Errorf("sends %v apart on a plan of 2 a second", gap)
+		}
+		waited++
+	}
+	if waited == 0 {
+		t.Fatalf("no message waited in the queue: queued %v, sent %v", queued, sent)
+	}
+
+	// An overage price lets sends go on, at once.
+	in := planInput("Small", map[string]any{"monthlyMessages": 5, "numbersLimit": 2, "sendsPerSecond": 100, "overagePriceMinor": 1})
+	if r := gql(t, base, operator, updatePlanMutation, map[string]any{"id": small, "i": in}); str(r.Data, "updatePlan", "plan", "id") != small {
+		t.Fatalf("updatePlan = %+v", r)
+	}
+	if got := sendErrors("billed"); len(got) != 0 {
+		t.Fatalf("a message over the quota with an overage price: %v", got)
+	}
+
+	// A plan's request rate replaces the server's.
+	slow := createPlan(t, base, operator, planInput("Slow", map[string]any{"requestsPerSecond": 0.5}))
+	setAccountPlan(t, base, operator, accountID, slow)
+	limited := false
+	for range 5 {
+		if gql(t, base, token, `{ viewer { id } }`, nil).code() == "RATE_LIMITED" {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("5 requests at once on a plan of 0.5 a second were all let through")
+	}
+}
+
+// sendTimes waits for the messages to be SENT and returns when each was
+// queued and sent.
+func sendTimes(t *testing.T, base, token string, ids []string) (queued, sent []time.Time) {
+	t.Helper()
+	parse := func(v any) time.Time {
+		at, err := time.Parse(time.RFC3339Nano, str(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	eventually(t, "the messages sent", 10*time.Second, func() bool {
+		queued, sent = nil, nil
+		for _, id := range ids {
+			m := get(gql(t, base, token, `query($id: ID!) { node(id: $id) { ... on Message { queuedAt sentAt } } }`, map[string]any{"id": id}).Data, "node")
+			if str(m, "sentAt") == "" {
+				return false
+			}
+			queued, sent = append(queued, parse(get(m, "queuedAt"))), append(sent, parse(get(m, "sentAt")))
+		}
+		return true
+	})
+	return queued, sent
+}

@@ -1,0 +1,168 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// accountPlan is one assignment of a plan to an account; the latest
+// applies.
+type accountPlan struct {
+	bun.BaseModel `bun:"table:account_plans"`
+	ID            int64     `bun:"id,pk,autoincrement"`
+	AccountID     string    `bun:"account_id,notnull"`
+	PlanID        string    `bun:"plan_id,notnull"`
+	AssignedAt    time.Time `bun:"assigned_at,notnull"`
+}
+
+// termsSince is when the default plan's terms (price 0) start: before
+// any account.
+var termsSince = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// EnsureDefaultPlan writes pln_default with p's limits (its prices are 0
+// in p.Currency), so that the settings in force are the ones stored.
+func (db *DB) EnsureDefaultPlan(ctx context.Context, p *apiws.Plan) error {
+	now := time.Now().UTC()
+	d := *p
+	d.ID, d.MonthlyPriceMinor, d.OveragePriceMinor, d.CreatedAt, d.UpdatedAt = apiws.DefaultPlanID, 0, nil, now, now
+	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&d).
+			On("CONFLICT (id) DO UPDATE").
+			Set("name = EXCLUDED.name, monthly_messages = EXCLUDED.monthly_messages, sends_per_second = EXCLUDED.sends_per_second").
+			Set("requests_per_second = EXCLUDED.requests_per_second, numbers_limit = EXCLUDED.numbers_limit, currency = EXCLUDED.currency").
+			Set("public = EXCLUDED.public, updated_at = EXCLUDED.updated_at").
+			Exec(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewInsert().Model(d.Terms(termsSince)).On("CONFLICT (plan_id, effective_from) DO UPDATE").
+			Set("name = EXCLUDED.name, monthly_messages = EXCLUDED.monthly_messages, currency = EXCLUDED.currency").Exec(ctx)
+		return err
+	})
+}
+
+// Plans lists the plans by name; only the public ones unless all.
+func (db *DB) Plans(ctx context.Context, all bool) ([]*apiws.Plan, error) {
+	var ps []*apiws.Plan
+	q := db.Bun.NewSelect().Model(&ps).OrderExpr("lower(name), id")
+	if !all {
+		q = q.Where("public")
+	}
+	return ps, translate(q.Scan(ctx))
+}
+
+// Plan returns one plan, or ENOTFOUND.
+func (db *DB) Plan(ctx context.Context, id string) (*apiws.Plan, error) {
+	return selectOne[apiws.Plan](ctx, db.Bun, "plan", "id = ?", id)
+}
+
+// errPlanNameTaken is the answer to a plan name already in use.
+func errPlanNameTaken() error {
+	return apiws.FieldError(apiws.ETAKEN, []string{"input", "name"}, "another plan has this name")
+}
+
+// CreatePlan writes a new plan, with its terms from the start of the
+// current period, and the audit entry. A name already used (whatever its
+// case) is ETAKEN.
+func (db *DB) CreatePlan(ctx context.Context, p *apiws.Plan, periodStart time.Time, audit *apiws.AuditEntry) error {
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(p.Terms(periodStart)).Exec(ctx); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+	if isUniqueViolation(err) {
+		return errPlanNameTaken()
+	}
+	return err
+}
+
+// UpdatePlan writes p's new limits at once and its new terms from
+// nextPeriod (replacing terms already set for then), with the audit entry.
+func (db *DB) UpdatePlan(ctx context.Context, p *apiws.Plan, nextPeriod time.Time, audit *apiws.AuditEntry) error {
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(p).WherePK().ExcludeColumn("id", "created_at").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return apiws.FieldError(apiws.ENOTFOUND, []string{"id"}, "no such plan")
+		}
+		_, err = tx.NewInsert().Model(p.Terms(nextPeriod)).On("CONFLICT (plan_id, effective_from) DO UPDATE").
+			Set("name = EXCLUDED.name, monthly_messages = EXCLUDED.monthly_messages, monthly_price_minor = EXCLUDED.monthly_price_minor").
+			Set("currency = EXCLUDED.currency, overage_price_minor = EXCLUDED.overage_price_minor").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+	if isUniqueViolation(err) {
+		return errPlanNameTaken()
+	}
+	return err
+}
+
+// SetAccountPlan puts the account on the plan from at, with the audit
+// entry. An unknown account or plan is ENOTFOUND on its argument.
+func (db *DB) SetAccountPlan(ctx context.Context, accountID, planID string, at time.Time, audit *apiws.AuditEntry) error {
+	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		for _, c := range []struct{ table, id, field string }{{"accounts", accountID, "accountId"}, {"plans", planID, "planId"}} {
+			n, err := tx.NewSelect().Table(c.table).Where("id = ?", c.id).Count(ctx)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return apiws.FieldError(apiws.ENOTFOUND, []string{c.field}, "no such %s", map[string]string{"accounts": "account", "plans": "plan"}[c.table])
+			}
+		}
+		if _, err := tx.NewInsert().Model(&accountPlan{AccountID: accountID, PlanID: planID, AssignedAt: at.UTC()}).Exec(ctx); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, audit)
+	})
+}
+
+// AccountPlan returns the plan the account was put on last before at
+// (exclusive), or pln_default.
+func (db *DB) AccountPlan(ctx context.Context, accountID string, at time.Time) (*apiws.Plan, error) {
+	p := new(apiws.Plan)
+	err := db.Bun.NewSelect().Model(p).
+		Where("id = COALESCE((SELECT plan_id FROM account_plans WHERE account_id = ? AND assigned_at < ? ORDER BY assigned_at DESC, id DESC LIMIT 1), ?)",
+			accountID, at.UTC(), apiws.DefaultPlanID).
+		Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, apiws.Errorf(apiws.EINTERNAL, "the default plan is not in the database")
+	}
+	return p, translate(err)
+}
+
+// BilledTerms returns the terms the account is billed on for the period
+// starting at start: those of the plan it was on when the period began,
+// as they stood then.
+func (db *DB) BilledTerms(ctx context.Context, accountID string, start time.Time) (*apiws.PlanTerms, error) {
+	t := new(apiws.PlanTerms)
+	err := db.Bun.NewSelect().Model(t).
+		Where("plan_id = COALESCE((SELECT plan_id FROM account_plans WHERE account_id = ? AND assigned_at < ? ORDER BY assigned_at DESC, id DESC LIMIT 1), ?)",
+			accountID, start.UTC(), apiws.DefaultPlanID).
+		Where("effective_from <= ?", start.UTC()).
+		OrderExpr("effective_from DESC").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return t, translate(err)
+}
+
+// CountNumbers counts the account's numbers, whatever their status.
+func (db *DB) CountNumbers(ctx context.Context, accountID string) (int, error) {
+	n, err := db.Bun.NewSelect().Model((*apiws.Number)(nil)).Where("account_id = ?", accountID).Count(ctx)
+	return int(n), translate(err)
+}
