@@ -222,14 +222,18 @@ func buildMediaMessage(ctx context.Context, msg OutgoingMessage, upload uploadFu
 	caption := optional(m.Caption)
 	switch msg.Kind {
 	case apiws.KindImage:
-		return &waE2E.Message{ImageMessage: &waE2E.ImageMessage{
+		img := &waE2E.ImageMessage{
 			Caption: caption, Mimetype: proto.String(m.MimeType),
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-		}}, nil
+		}
+		if info := probeImage(m.Data); info.width > 0 {
+			img.Width, img.Height, img.JPEGThumbnail = proto.Uint32(info.width), proto.Uint32(info.height), info.thumbnail
+		}
+		return &waE2E.Message{ImageMessage: img}, nil
 	case apiws.KindVideo:
 		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
-			Caption: caption, Mimetype: proto.String(m.MimeType),
+			Caption: caption, Mimetype: proto.String(m.MimeType), Seconds: optionalSeconds(playSeconds(m.MimeType, m.Data)),
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}, nil
@@ -243,8 +247,9 @@ func buildMediaMessage(ctx context.Context, msg OutgoingMessage, upload uploadFu
 		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
 			Mimetype: proto.String(m.MimeType),
 			// Ogg/Opus is what phones record: show it as a voice note.
-			PTT: proto.Bool(strings.HasPrefix(m.MimeType, "audio/ogg")),
-			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
+			PTT:     proto.Bool(strings.HasPrefix(m.MimeType, "audio/ogg")),
+			Seconds: optionalSeconds(playSeconds(m.MimeType, m.Data)),
+			URL:     proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 		}}, nil
 	default: // document
@@ -268,6 +273,14 @@ var mediaTypes = map[apiws.MessageKind]whatsmeow.MediaType{
 	apiws.KindDocument: whatsmeow.MediaDocument,
 	// Stickers are images to WhatsApp's media servers.
 	apiws.KindSticker: whatsmeow.MediaImage,
+}
+
+// optionalSeconds leaves an unknown length (0) unset.
+func optionalSeconds(secs uint32) *uint32 {
+	if secs == 0 {
+		return nil
+	}
+	return proto.Uint32(secs)
 }
 
 // optional leaves an empty string unset, as WhatsApp clients do.

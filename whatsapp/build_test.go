@@ -1,6 +1,7 @@
 package whatsapp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,42 @@ func TestBuildMessage(t *testing.T) {
 		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindVideo, Media: &Media{Data: []byte("v"), MimeType: "video/mp4"}}, types.EmptyJID, fakeUpload(&mt), nil)
 		if v := m.GetVideoMessage(); mt != whatsmeow.MediaVideo || v.Caption != nil {
 			t.Errorf("video message %v", v)
+		}
+	})
+	t.Run("image goes with its size and a jpeg thumbnail", func(t *testing.T) {
+		var mt whatsmeow.MediaType
+		photo := readTestdata(t, "photo.webp")
+		m, err := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: &Media{Data: photo, MimeType: "image/webp"}}, types.EmptyJID, fakeUpload(&mt), nil)
+		img := m.GetImageMessage()
+		if err != nil || img.GetWidth() != 320 || img.GetHeight() != 240 || !bytes.HasPrefix(img.GetJPEGThumbnail(), []byte{0xFF, 0xD8}) {
+			t.Fatalf("image message %v, %v", img, err)
+		}
+		if got := probeImage(photo).thumbnail; !bytes.Equal(img.GetJPEGThumbnail(), got) {
+			t.Error("the thumbnail is not the image's")
+		}
+		// An image apiws cannot read goes as it is, without them.
+		m, _ = buildMessage(ctx, OutgoingMessage{Kind: apiws.KindImage, Media: media}, types.EmptyJID, fakeUpload(&mt), nil)
+		if img := m.GetImageMessage(); img.Width != nil || img.Height != nil || img.JPEGThumbnail != nil {
+			t.Errorf("unreadable image sent as %v", img)
+		}
+	})
+	t.Run("audio and video go with their length", func(t *testing.T) {
+		var mt whatsmeow.MediaType
+		m, _ := buildMessage(ctx, OutgoingMessage{Kind: apiws.KindAudio, Media: &Media{Data: readTestdata(t, "voice.ogg"), MimeType: "audio/ogg; codecs=opus"}}, types.EmptyJID, fakeUpload(&mt), nil)
+		if a := m.GetAudioMessage(); a.GetSeconds() != 3 || !a.GetPTT() {
+			t.Errorf("voice note %v", a)
+		}
+		m, _ = buildMessage(ctx, OutgoingMessage{Kind: apiws.KindAudio, Media: &Media{Data: readTestdata(t, "song.mp3"), MimeType: "audio/mpeg"}}, types.EmptyJID, fakeUpload(&mt), nil)
+		if a := m.GetAudioMessage(); a.GetSeconds() != 4 || a.GetPTT() {
+			t.Errorf("mp3 %v", a)
+		}
+		m, _ = buildMessage(ctx, OutgoingMessage{Kind: apiws.KindVideo, Media: &Media{Data: readTestdata(t, "clip.mp4"), MimeType: "video/mp4"}}, types.EmptyJID, fakeUpload(&mt), nil)
+		if v := m.GetVideoMessage(); v.GetSeconds() != 2 {
+			t.Errorf("video %v", v)
+		}
+		m, _ = buildMessage(ctx, OutgoingMessage{Kind: apiws.KindAudio, Media: &Media{Data: []byte("a"), MimeType: "audio/aac"}}, types.EmptyJID, fakeUpload(&mt), nil)
+		if a := m.GetAudioMessage(); a.Seconds != nil {
+			t.Errorf("audio of unknown length %v", a)
 		}
 	})
 	t.Run("upload failure is returned", func(t *testing.T) {
