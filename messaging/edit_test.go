@@ -453,3 +453,34 @@ func TestInboundReactionsEditsRevokesVotes(t *testing.T) {
 		}
 	})
 }
+
+// TestEditAndRevokeReachTheSandbox: the sandbox records the edit and the
+// revoke of the number's message, by its WhatsApp id and chat.
+func TestEditAndRevokeReachTheSandbox(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		a := newActionTest(t, db)
+		sandbox := whatsapp.NewSandbox(func(whatsapp.Event) {}, 0)
+		t.Cleanup(func() { _ = sandbox.Close() })
+		jid := "15550100123:1@s.whatsapp.net"
+		a.n.JID = &jid
+		if err := sandbox.Connect(context.Background(), a.n); err != nil {
+			t.Fatal(err)
+		}
+		a.s.connectors = func(*apiws.Number) whatsapp.Connector { return sandbox }
+		m := a.stored(apiws.Outbound, apiws.KindText, apiws.StatusDelivered, time.Minute)
+		if _, err := a.s.Edit(a.caller, apiws.EditMessage{MessageID: m.ID, Text: "fixed"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.s.Revoke(a.caller, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sig := range sandbox.Signals() {
+			got = append(got, sig.Action+" "+sig.MessageID+" "+sig.Chat)
+		}
+		want := []string{"edit " + *m.WAMessageID + " " + m.Peer, "revoke " + *m.WAMessageID + " " + m.Peer}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("sandbox signals %q; want %q", got, want)
+		}
+	})
+}

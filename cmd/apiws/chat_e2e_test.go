@@ -133,9 +133,9 @@ func TestSendChatPresence(t *testing.T) {
 	}
 }
 
-// TestChatSignalsReachTheOwner marks read and shows a presence through the
-// instance that does not hold the number's connection: it passes them on
-// to the owner (its own sandbox does not have the number connected, so a
+// TestChatSignalsReachTheOwner marks read, shows a presence, edits and
+// revokes through the instance that does not hold the number's connection:
+// it passes them on to the owner (its own sandbox does not have the number connected, so a
 // signal sent there would be NOT_CONNECTED).
 func TestChatSignalsReachTheOwner(t *testing.T) {
 	redisURL, _, _ := privateRedis(t)
@@ -161,5 +161,14 @@ func TestChatSignalsReachTheOwner(t *testing.T) {
 	r = gql(t, b.base, token, presenceMutation, map[string]any{"i": map[string]any{"numberId": num, "to": echoer, "state": "TYPING"}})
 	if get(r.Data, "sendChatPresence", "ok") != true || len(r.Errors) > 0 {
 		t.Fatalf("sendChatPresence through the other instance = %+v", r)
+	}
+	_, out := inboundOf(ms, echoer)
+	r = gql(t, b.base, token, editMutation, map[string]any{"i": map[string]any{"messageId": out, "text": "hello again"}})
+	if get(r.Data, "editMessage", "message", "editedAt") == nil || len(r.Errors) > 0 {
+		t.Fatalf("editMessage through the other instance = %+v", r)
+	}
+	r = gql(t, b.base, token, revokeMutation, map[string]any{"id": out})
+	if get(r.Data, "revokeMessage", "message", "revokedAt") == nil || len(r.Errors) > 0 {
+		t.Fatalf("revokeMessage through the other instance = %+v", r)
 	}
 }
