@@ -167,7 +167,7 @@ func (s *Service) Edit(ctx context.Context, in apiws.EditMessage) (*apiws.Messag
 	case s.now().Sub(*m.SentAt) > apiws.EditWindow:
 		return nil, apiws.FieldError(apiws.EEXPIRED, at, "a message can be edited within %s of being sent", apiws.EditWindow)
 	}
-	n, err := s.connected(ctx, c.AccountID, m.NumberID, at)
+	n, err := s.sendable(ctx, c.AccountID, m.NumberID, at)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (*apiws.Message, error)
 	if s.now().Sub(*m.SentAt) > apiws.RevokeWindow {
 		return nil, apiws.FieldError(apiws.EEXPIRED, at, "a message can be revoked within %s of being sent", apiws.RevokeWindow)
 	}
-	n, err := s.connected(ctx, c.AccountID, m.NumberID, at)
+	n, err := s.sendable(ctx, c.AccountID, m.NumberID, at)
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +224,16 @@ func (s *Service) Revoke(ctx context.Context, id string) (*apiws.Message, error)
 	m.RevokedAt = &when
 	s.publish(ev)
 	return m, nil
+}
+
+// sendable returns the account's number of a message to edit or revoke,
+// once checkSend found the account free to send (active, not restricted)
+// and the number connected.
+func (s *Service) sendable(ctx context.Context, accountID, numberID string, at []string) (*apiws.Number, error) {
+	if err := s.checkSend(ctx, accountID, numberID, at); err != nil {
+		return nil, err
+	}
+	return s.numbers.Number(ctx, accountID, numberID)
 }
 
 // orNow is t, or now when the connector gave no time: in UTC, to the

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // actionsSub follows reactions, edits, revokes and poll votes, each with
@@ -176,4 +177,51 @@ func toStrings(v any) []string {
 		out = append(out, s.(string))
 	}
 	return out
+}
+
+// TestWebhooksDeliverReactionsEditsRevokesVotes: an endpoint of every type
+// gets the REACTION, MESSAGE_EDITED, MESSAGE_REVOKED and POLL_VOTE bodies
+// the README documents, with their content; once delivered, the content
+// leaves transit.
+func TestWebhooksDeliverReactionsEditsRevokesVotes(t *testing.T) {
+	base := startServer(t, map[string]string{"APIWS_ALLOW_PRIVATE_URLS": "true", "APIWS_RATE_LIMIT_PER_SECOND": "0"})
+	token, _ := signUp(t, base, "hooked-actions@example.com")
+	num := connectedNumber(t, base, token)
+	recv := newHookReceiver(t, nil)
+	recv.createEndpoint(t, base, token, "/all", nil)
+
+	liked := send(t, base, token, map[string]any{"numberId": num, "to": "+15550100004", "text": "like me"})
+	send(t, base, token, map[string]any{"numberId": num, "to": "+15550100005", "text": "echo me"})
+	poll := send(t, base, token, map[string]any{"numberId": num, "to": "+15550100005",
+		"poll": map[string]any{"question": "Lunch?", "options": []any{"Pizza", "Salad"}}})
+	send(t, base, token, map[string]any{"numberId": num, "to": "+15550100007", "text": "say something"})
+
+	byType := map[string]map[string]any{}
+	eventually(t, "the four bodies", 20*time.Second, func() bool {
+		for _, h := range recv.of("/all") {
+			if h.Body.Data != nil {
+				byType[h.Body.Type] = h.Body.Data
+			}
+		}
+		return byType["REACTION"] != nil && byType["MESSAGE_EDITED"] != nil && byType["POLL_VOTE"] != nil && byType["MESSAGE_REVOKED"] != nil
+	})
+	if d := byType["REACTION"]; str(d, "message", "id") != liked || str(d, "message", "number", "id") != num ||
+		str(d, "from", "phone") != "+15550100004" || get(d, "from", "lid") != nil || str(d, "emoji") != "👍" {
+		t.Errorf("REACTION data %v", d)
+	}
+	if d := byType["MESSAGE_EDITED"]; str(d, "content", "text") != "echo me (edited)" || str(d, "message", "editedAt") == "" ||
+		get(d, "content", "mentions") == nil {
+		t.Errorf("MESSAGE_EDITED data %v", d)
+	}
+	if d := byType["POLL_VOTE"]; str(d, "message", "id") != poll || str(d, "voter", "phone") != "+15550100005" ||
+		!slices.Equal(toStrings(get(d, "options")), []string{"Pizza"}) {
+		t.Errorf("POLL_VOTE data %v", d)
+	}
+	if d := byType["MESSAGE_REVOKED"]; str(d, "message", "revokedAt") == "" || str(d, "type") != "MESSAGE_REVOKED" {
+		t.Errorf("MESSAGE_REVOKED data %v", d)
+	}
+	// The only endpoint has them all: the content goes.
+	eventually(t, "the transit rows to go", 10*time.Second, func() bool {
+		return countRows(t, serverOf(t, base).dbURL, "inbound_transit") == 0
+	})
 }
