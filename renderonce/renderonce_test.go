@@ -94,6 +94,14 @@ var mixed = append(slices.Clone(events),
 		Detail: &apiws.EventDetail{NumberStatus: apiws.NumberDisconnected, Reason: ptr(`keep-alive "timed" out`), Number: &apiws.Number{ID: "num_1"}}},
 	&apiws.LogEvent{AccountID: "acc_1", Seq: 45, Type: apiws.EventTypeNumberStatus, NumberID: "num_2", At: time.Date(2026, 11, 26, 0, 0, 4, 0, time.UTC),
 		Detail: &apiws.EventDetail{NumberStatus: apiws.NumberConnected, Number: &apiws.Number{ID: "num_2"}}},
+	&apiws.LogEvent{AccountID: "acc_1", Seq: 46, Type: apiws.EventTypeMessageEdited, MessageID: "msg_3", NumberID: "num_1",
+		At: time.Date(2026, 11, 26, 0, 0, 5, 0, time.UTC)},
+	&apiws.LogEvent{AccountID: "acc_1", Seq: 47, Type: apiws.EventTypeMessageRevoked, MessageID: "msg_3", NumberID: "num_1",
+		At: time.Date(2026, 11, 26, 0, 0, 6, 0, time.UTC)},
+	&apiws.LogEvent{AccountID: "acc_1", Seq: 48, Type: apiws.EventTypeReaction, MessageID: "msg_1", NumberID: "num_1",
+		At: time.Date(2026, 11, 26, 0, 0, 7, 0, time.UTC), Detail: &apiws.EventDetail{Peer: &apiws.Peer{Phone: ptr("+15550100004")}}},
+	&apiws.LogEvent{AccountID: "acc_1", Seq: 49, Type: apiws.EventTypePollVote, MessageID: "msg_1", NumberID: "num_2",
+		At: time.Date(2026, 11, 26, 0, 0, 8, 0, time.UTC), Detail: &apiws.EventDetail{Peer: &apiws.Peer{LID: ptr("100015550100005")}}},
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -148,6 +156,8 @@ func TestRenderingIsGqlgens(t *testing.T) {
 		{`subscription { events { __typename cursor type at numberId ... on MessageStatusEvent { messageId status error { code } } ... on NumberStatusEvent { s: status reason } } }`, nil, mixed},
 		{`subscription($t: [EventType!]) { e: events(after: "1", types: $t, numberId: "num_1") { ... on Event { cursor t: type } ...N ... on MessageReceivedEvent { __typename at } } }
 		  fragment N on NumberStatusEvent { reason numberId }`, map[string]any{"t": []any{"NUMBER_STATUS", "MESSAGE_RECEIVED"}}, mixed},
+		{`subscription { events(types: [REACTION, POLL_VOTE, MESSAGE_EDITED, MESSAGE_REVOKED]) { __typename ... on ReactionEvent { cursor at }
+		  ... on PollVoteEvent { numberId t: type } ... on MessageEditedEvent { cursor } ... on MessageRevokedEvent { at } } }`, nil, mixed},
 		{`subscription { messageStatus { ... on Event { cursor type } status } }`, nil, nil},
 		{`subscription { messageStatus { cursor messageId numberId status at error { code message retryable } } }`, nil, nil},
 		{`subscription S($n: ID, $a: Cursor) { s: messageStatus(numberId: $n, after: $a) { c: cursor __typename st: status e: error { __typename c: code } } }`,
