@@ -120,6 +120,16 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 		Error: in.Error,
 	}
+	if in.QuotedID != "" {
+		// A reply: Message.replyTo when apiws knows the message quoted.
+		q, err := s.db.MessageByWAID(ctx, n.ID, in.QuotedID)
+		switch {
+		case err == nil:
+			m.ReplyTo = &q.ID
+		case apiws.ErrorCodeOf(err) != apiws.ENOTFOUND:
+			s.log.Error("find the message an inbound message quotes", "number", n.ID, "err", err)
+		}
+	}
 	ev, err := s.db.InsertInbound(ctx, m, in.Content())
 	if errors.Is(err, storage.ErrDuplicate) {
 		return // delivered again by WhatsApp: logged the first time
