@@ -96,6 +96,13 @@ type BillingService interface {
 	// AccountPlan returns the plan whose limits apply to the account now,
 	// for the services that enforce them (no access check).
 	AccountPlan(ctx context.Context, accountID string) (*Plan, error)
+	// Invoices pages the account's invoices, newest first (RequireRead).
+	Invoices(ctx context.Context, accountID string, page Page) (List[*Invoice], error)
+	// Invoice returns one invoice of the caller's account (ScopeRead), or
+	// any for an operator; ENOTFOUND otherwise.
+	Invoice(ctx context.Context, id string) (*Invoice, error)
+	// PDFURL is where the invoice's PDF is served.
+	PDFURL(inv *Invoice) string
 }
 
 // Invoice is a financial record: one account's bill for one month. It

@@ -21,8 +21,8 @@ var (
 // *now.
 func newService(t *testing.T, db *storage.DB, now *time.Time) *billing.Service {
 	t.Helper()
-	s, err := billing.New(context.Background(), db, billing.Options{DefaultPlan: freePlan, Now: func() time.Time { return *now }})
-	if err != nil {
+	s := billing.New(db, billing.Options{DefaultPlan: freePlan, Now: func() time.Time { return *now }})
+	if err := s.WriteDefaultPlan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return s

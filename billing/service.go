@@ -19,6 +19,13 @@ type Options struct {
 	// DefaultPlan holds the limits of pln_default (from the APIWS_PLAN_*
 	// settings); its prices are 0.
 	DefaultPlan apiws.Plan
+	// TaxRate is applied to every invoice (APIWS_TAX_RATE_PERCENT).
+	TaxRate TaxRate
+	// InvoicePrefix begins every invoice number (default APIWS).
+	InvoicePrefix string
+	// PublicURL is where the invoices' PDFs are linked from ("": relative
+	// links).
+	PublicURL string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -47,18 +54,27 @@ const planCacheFor = time.Second
 
 var _ apiws.BillingService = (*Service)(nil)
 
-// New returns the service over db and writes pln_default from the
-// settings.
-func New(ctx context.Context, db *storage.DB, opt Options) (*Service, error) {
+// New returns the service over db. The server calls WriteDefaultPlan
+// before it serves.
+func New(db *storage.DB, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.InvoicePrefix == "" {
+		opt.InvoicePrefix = "APIWS"
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{db: db, opt: opt, log: opt.Log, plans: map[string]cachedPlan{}}
 	s.now = func() time.Time { return opt.Now().UTC() }
-	d := opt.DefaultPlan
+	return s
+}
+
+// WriteDefaultPlan writes pln_default with the limits of the settings
+// (Options.DefaultPlan), which every instance of a deployment shares.
+func (s *Service) WriteDefaultPlan(ctx context.Context) error {
+	d := s.opt.DefaultPlan
 	if d.Name == "" {
 		d.Name = "free"
 	}
@@ -66,10 +82,11 @@ func New(ctx context.Context, db *storage.DB, opt Options) (*Service, error) {
 		d.Currency = "EUR"
 	}
 	d.Public = true
-	if err := db.EnsureDefaultPlan(ctx, &d); err != nil {
-		return nil, err
+	if err := s.db.EnsureDefaultPlan(ctx, &d); err != nil {
+		return err
 	}
-	return s, nil
+	s.forget("")
+	return nil
 }
 
 // audit is the audit entry of an action.

@@ -9,8 +9,27 @@ import (
 	"context"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )
+
+// Invoices is the resolver for the invoices field.
+func (r *accountResolver) Invoices(ctx context.Context, obj *apiws.Account, first *int, after *string) (*model.InvoiceConnection, error) {
+	page, err := pageArgs(first, after, apiws.PrefixInvoice)
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.svc.Billing.Invoices(ctx, obj.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return connection(l, invoiceEdge, invoiceConnection), nil
+}
+
+// PDFURL is the resolver for the pdfUrl field.
+func (r *invoiceResolver) PDFURL(ctx context.Context, obj *apiws.Invoice) (string, error) {
+	return r.svc.Billing.PDFURL(obj), nil
+}
 
 // CreatePlan is the resolver for the createPlan field.
 func (r *mutationResolver) CreatePlan(ctx context.Context, input apiws.PlanInput) (*model.PlanPayload, error) {
@@ -31,3 +50,8 @@ func (r *mutationResolver) SetAccountPlan(ctx context.Context, accountID string,
 func (r *queryResolver) Plans(ctx context.Context) ([]*apiws.Plan, error) {
 	return r.svc.Billing.Plans(ctx)
 }
+
+// Invoice returns generated.InvoiceResolver implementation.
+func (r *Resolver) Invoice() generated.InvoiceResolver { return &invoiceResolver{r} }
+
+type invoiceResolver struct{ *Resolver }

@@ -114,6 +114,14 @@ func planPayload(p *apiws.Plan, ues []*apiws.Error) *model.PlanPayload {
 	return &model.PlanPayload{Plan: p, UserErrors: ues}
 }
 
+func invoiceEdge(inv *apiws.Invoice) (string, *model.InvoiceEdge) {
+	return inv.ID, &model.InvoiceEdge{Cursor: inv.ID, Node: inv}
+}
+
+func invoiceConnection(es []*model.InvoiceEdge, pi *model.PageInfo, total int) *model.InvoiceConnection {
+	return &model.InvoiceConnection{Edges: es, PageInfo: pi, TotalCount: total}
+}
+
 func webhookEndpointPayload(e *apiws.WebhookEndpoint, ues []*apiws.Error) *model.WebhookEndpointPayload {
 	return &model.WebhookEndpointPayload{WebhookEndpoint: e, UserErrors: ues}
 }
@@ -154,6 +162,7 @@ func nodeLoaders(svc Services) map[string]nodeLoader {
 		apiws.PrefixAPICall:         nodeOf(svc.Usage.APICall),
 		apiws.PrefixWebhookEndpoint: nodeOf(svc.Webhooks.Endpoint),
 		apiws.PrefixWebhookDelivery: nodeOf(svc.Webhooks.Delivery),
+		apiws.PrefixInvoice:         nodeOf(svc.Billing.Invoice),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -165,4 +166,91 @@ func (db *DB) BilledTerms(ctx context.Context, accountID string, start time.Time
 func (db *DB) CountNumbers(ctx context.Context, accountID string) (int, error) {
 	n, err := db.Bun.NewSelect().Model((*apiws.Number)(nil)).Where("account_id = ?", accountID).Count(ctx)
 	return int(n), translate(err)
+}
+
+// ErrAlreadyIssued reports an invoice for an account and period that
+// already has one.
+var ErrAlreadyIssued = errors.New("the period's invoice is already issued")
+
+// IssueInvoice writes inv with the next number of year's counter, taken in
+// the same transaction: a failed issue takes no number, and two issuers
+// wait for each other on the counter's row, so numbers have no gaps. The
+// number is prefix-YYYY-NNNNNN. An invoice of the account for the same
+// period is ErrAlreadyIssued, and nothing is written.
+func (db *DB) IssueInvoice(ctx context.Context, inv *apiws.Invoice, prefix string, year int) error {
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*apiws.Invoice)(nil)).
+			Where("account_id = ? AND period_start = ?", inv.AccountID, inv.PeriodStart.UTC()).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrAlreadyIssued
+		}
+		var last int64
+		err = tx.NewRaw(`INSERT INTO invoice_counters (year, last) VALUES (?, 1)
+			ON CONFLICT (year) DO UPDATE SET last = invoice_counters.last + 1 RETURNING last`, year).Scan(ctx, &last)
+		if err != nil {
+			return err
+		}
+		inv.Number = fmt.Sprintf("%s-%04d-%06d", prefix, year, last)
+		return insertInvoice(ctx, tx, inv)
+	})
+	if isUniqueViolation(err) {
+		return ErrAlreadyIssued
+	}
+	return err
+}
+
+// AccountIDs lists every account's id after after, at most n of them.
+func (db *DB) AccountIDs(ctx context.Context, after string, n int) ([]string, error) {
+	var ids []string
+	err := db.Bun.NewSelect().Model((*apiws.Account)(nil)).Column("id").Where("id > ?", after).OrderExpr("id").Limit(int64(n)).Scan(ctx, &ids)
+	return ids, translate(err)
+}
+
+// billingPeriod records a month closed.
+type billingPeriod struct {
+	bun.BaseModel `bun:"table:billing_periods"`
+	PeriodStart   time.Time `bun:"period_start,pk"`
+	ClosedAt      time.Time `bun:"closed_at,notnull"`
+	Invoices      int       `bun:"invoices,notnull"`
+}
+
+// PeriodClosed reports whether the month starting at start was closed.
+func (db *DB) PeriodClosed(ctx context.Context, start time.Time) (bool, error) {
+	n, err := db.Bun.NewSelect().Model((*billingPeriod)(nil)).Where("period_start = ?", start.UTC()).Count(ctx)
+	return n > 0, translate(err)
+}
+
+// MarkPeriodClosed records that the month starting at start was closed
+// at at, issuing n invoices (a later close adds its own).
+func (db *DB) MarkPeriodClosed(ctx context.Context, start, at time.Time, n int) error {
+	_, err := db.Bun.NewRaw(`INSERT INTO billing_periods (period_start, closed_at, invoices) VALUES (?, ?, ?)
+		ON CONFLICT (period_start) DO UPDATE SET closed_at = EXCLUDED.closed_at, invoices = billing_periods.invoices + EXCLUDED.invoices`,
+		start.UTC(), at.UTC(), n).Exec(ctx)
+	return translate(err)
+}
+
+// AccountInvoices pages the account's invoices, newest first, after the
+// invoice id page.After; Total counts them all.
+func (db *DB) AccountInvoices(ctx context.Context, accountID string, page apiws.Page) (apiws.List[*apiws.Invoice], error) {
+	var invs []*apiws.Invoice
+	q := db.Bun.NewSelect().Model(&invs).Where("account_id = ? AND number IS NOT NULL", accountID)
+	total, err := q.Count(ctx)
+	if err != nil {
+		return apiws.List[*apiws.Invoice]{}, translate(err)
+	}
+	if page.After != "" {
+		q = q.Where("id < ?", page.After)
+	}
+	if err := q.OrderExpr("id DESC").Limit(int64(page.OneMore().First)).Scan(ctx); err != nil {
+		return apiws.List[*apiws.Invoice]{}, translate(err)
+	}
+	return apiws.ListOf(invs, page, int(total)), nil
+}
+
+// Invoice returns one invoice, or ENOTFOUND.
+func (db *DB) Invoice(ctx context.Context, id string) (*apiws.Invoice, error) {
+	return selectOne[apiws.Invoice](ctx, db.Bun, "invoice", "id = ?", id)
 }

@@ -15,6 +15,13 @@ import (
 // that the financial records of a purged account still belong together
 // while naming nobody.
 func (db *DB) CreateInvoice(ctx context.Context, inv *apiws.Invoice) error {
+	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return insertInvoice(ctx, tx, inv)
+	})
+}
+
+// insertInvoice writes inv in tx, with the account's pseudonym.
+func insertInvoice(ctx context.Context, tx bun.Tx, inv *apiws.Invoice) error {
 	if inv.Status == "" {
 		inv.Status = apiws.InvoiceOpen
 	}
@@ -24,26 +31,24 @@ func (db *DB) CreateInvoice(ctx context.Context, inv *apiws.Invoice) error {
 	if inv.TaxRate == "" {
 		inv.TaxRate = "0"
 	}
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		if inv.AccountRef == "" && inv.AccountID != nil {
-			var refs []string
-			err := tx.NewSelect().Model((*apiws.Invoice)(nil)).Column("account_ref").
-				Where("account_id = ?", *inv.AccountID).Limit(1).Scan(ctx, &refs)
-			if err != nil {
-				return err
-			}
-			if len(refs) > 0 {
-				inv.AccountRef = refs[0]
-			}
+	if inv.AccountRef == "" && inv.AccountID != nil {
+		var refs []string
+		err := tx.NewSelect().Model((*apiws.Invoice)(nil)).Column("account_ref").
+			Where("account_id = ?", *inv.AccountID).Limit(1).Scan(ctx, &refs)
+		if err != nil {
+			return err
 		}
-		if inv.AccountRef == "" {
-			var b [10]byte
-			_, _ = rand.Read(b[:])
-			inv.AccountRef = "ref_" + hex.EncodeToString(b[:])
+		if len(refs) > 0 {
+			inv.AccountRef = refs[0]
 		}
-		_, err := tx.NewInsert().Model(inv).Exec(ctx)
-		return err
-	})
+	}
+	if inv.AccountRef == "" {
+		var b [10]byte
+		_, _ = rand.Read(b[:])
+		inv.AccountRef = "ref_" + hex.EncodeToString(b[:])
+	}
+	_, err := tx.NewInsert().Model(inv).Exec(ctx)
+	return err
 }
 
 // Invoices lists the account's invoices, oldest first.

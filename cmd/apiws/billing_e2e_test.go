@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apiws/apiws/storage"
 )
 
 const planFields = `id name monthlyMessages sendsPerSecond requestsPerSecond numbersLimit monthlyPriceMinor currency overagePriceMinor public`
@@ -267,4 +270,124 @@ func sendTimes(t *testing.T, base, token string, ids []string) (queued, sent []t
 		return true
 	})
 	return queued, sent
+}
+
+// billingCLI runs `apiws billing ARGS` on the server's database with the
+// extra environment, and returns what it printed.
+func billingCLI(t *testing.T, base string, env map[string]string, args ...string) (stdout, stderr string) {
+	t.Helper()
+	full := map[string]string{"APIWS_DATABASE_URL": serverOf(t, base).dbURL}
+	for k, v := range env {
+		full[k] = v
+	}
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), append([]string{"billing"}, args...), func(k string) string { return full[k] }, &out, &errOut); err != nil {
+		t.Fatalf("billing %v: %v\n%s", args, err, errOut.String())
+	}
+	return out.String(), errOut.String()
+}
+
+// planSince backdates the account's plan assignments to at, as if the
+// operator had set the plan then.
+func planSince(t *testing.T, base, accountID string, at time.Time) {
+	t.Helper()
+	db, err := storage.Open(t.Context(), serverOf(t, base).dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Bun.NewRaw("UPDATE account_plans SET assigned_at = ? WHERE account_id = ?", at.UTC(), accountID).Exec(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// acceptedInRollups is how many messages of the account the rollups hold.
+func acceptedInRollups(t *testing.T, base, accountID string) int {
+	t.Helper()
+	db, err := storage.Open(t.Context(), serverOf(t, base).dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n, err := db.AcceptedMessages(t.Context(), accountID, time.Time{}, time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+const invoicesQuery = `{ viewer { invoices { totalCount edges { node { id number periodStart periodEnd issuedAt dueAt status currency
+  lines { description quantity unitPriceMinor amountMinor } subtotalMinor taxMinor totalMinor paidAt pdfUrl } } } } }`
+
+// TestBillingClose closes this month (as if at the start of the next) with
+// the CLI: one invoice for the account on a paid plan, with its overage
+// and tax, none for the free one, and nothing more the second time.
+func TestBillingClose(t *testing.T) {
+	for dbName, env := range databases(t) {
+		t.Run(dbName, func(t *testing.T) {
+			e := env(t)
+			if e == nil {
+				e = map[string]string{}
+			}
+			e["APIWS_SANDBOX_DELAY"], e["APIWS_PUBLIC_URL"] = "0", "https://api.example.com"
+			base := startServer(t, e)
+			operator := newOperatorKey(t, base)
+			token, accountID := signUp(t, base, "payer@example.com")
+			freeToken, freeID := signUp(t, base, "free@example.com")
+			pro := createPlan(t, base, operator, planInput("Pro", map[string]any{"monthlyMessages": 2, "monthlyPriceMinor": 1000, "overagePriceMinor": 25}))
+			setAccountPlan(t, base, operator, accountID, pro)
+			// Billing follows the plan an account had when the month began.
+			month := time.Now().UTC()
+			month = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+			planSince(t, base, accountID, month.Add(-time.Hour))
+
+			for _, who := range []string{token, freeToken} {
+				num := connectedNumber(t, base, who)
+				for i := range 3 {
+					send(t, base, who, map[string]any{"numberId": num, "to": "+14155550123", "text": fmt.Sprint("billed ", i)})
+				}
+			}
+			eventually(t, "the messages in the rollups", 10*time.Second, func() bool {
+				return acceptedInRollups(t, base, accountID) == 3 && acceptedInRollups(t, base, freeID) == 3
+			})
+
+			next := month.AddDate(0, 1, 0)
+			asOf := next.Add(5 * time.Minute)
+			cliEnv := map[string]string{"APIWS_TAX_RATE_PERCENT": "20", "APIWS_INVOICE_PREFIX": "ACME"}
+			out, _ := billingCLI(t, base, cliEnv, "close", "--period", month.Format("2006-01"), "--as-of", asOf.Format(time.RFC3339))
+			number := fmt.Sprintf("ACME-%d-000001", month.Year())
+			if want := number + "\t" + accountID + "\tEUR\t1230\n"; out != want {
+				t.Fatalf("billing close printed %q; want %q", out, want)
+			}
+
+			r := gql(t, base, token, invoicesQuery, nil)
+			inv := get(r.Data, "viewer", "invoices", "edges", 0, "node")
+			lines, _ := get(inv, "lines").([]any)
+			if get(r.Data, "viewer", "invoices", "totalCount") != 1.0 || str(inv, "number") != number || str(inv, "status") != "OPEN" ||
+				str(inv, "currency") != "EUR" || len(lines) != 2 ||
+				str(lines[0], "description") != "Pro plan, "+month.Format("January 2006") || get(lines[0], "amountMinor") != 1000.0 ||
+				get(lines[1], "quantity") != 1.0 || get(lines[1], "unitPriceMinor") != 25.0 || get(lines[1], "amountMinor") != 25.0 ||
+				get(inv, "subtotalMinor") != 1025.0 || get(inv, "taxMinor") != 205.0 || get(inv, "totalMinor") != 1230.0 ||
+				str(inv, "periodStart") != month.Format("2006-01-02T15:04:05.000Z") || str(inv, "periodEnd") != next.Format("2006-01-02T15:04:05.000Z") ||
+				str(inv, "issuedAt") != asOf.Format("2006-01-02T15:04:05.000Z") || get(inv, "paidAt") != nil ||
+				str(inv, "pdfUrl") != "https://api.example.com/invoices/"+str(inv, "id")+".pdf" {
+				t.Fatalf("the invoice = %+v", r)
+			}
+			if n := get(gql(t, base, freeToken, invoicesQuery, nil).Data, "viewer", "invoices", "totalCount"); n != 0.0 {
+				t.Fatalf("the free account's invoices: %v", n)
+			}
+			node := `query($id: ID!) { node(id: $id) { ... on Invoice { number } } }`
+			if r := gql(t, base, freeToken, node, map[string]any{"id": str(inv, "id")}); get(r.Data, "node") != nil {
+				t.Fatalf("another account's invoice by node: %+v", r)
+			}
+			if r := gql(t, base, operator, node, map[string]any{"id": str(inv, "id")}); str(r.Data, "node", "number") != number {
+				t.Fatalf("an operator's node(invoice): %+v", r)
+			}
+
+			out, errOut := billingCLI(t, base, cliEnv, "close", "--period", month.Format("2006-01"), "--as-of", asOf.Add(time.Hour).Format(time.RFC3339))
+			if out != "" || !strings.Contains(errOut, ": 0 invoices issued") {
+				t.Fatalf("a second close printed %q, %q", out, errOut)
+			}
+		})
+	}
 }

@@ -36,6 +36,8 @@ type Config struct {
 	PlanMonthlyMessages int
 	PlanSendsPerSecond  float64
 	PlanNumbers         int
+	// Billing: see billingConfig.
+	Billing             billingConfig
 	RateLimitPerSecond  float64
 	SandboxDelay        float64
 	PprofAddr           string
@@ -114,6 +116,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		return n
 	}
 	cfg.PlanNumbers = int(number("APIWS_PLAN_NUMBERS", 10))
+	cfg.Billing, errs = loadBillingConfig(get, errs)
 	cfg.MaxSockets = count("APIWS_MAX_SOCKETS", 100)
 	cfg.MaxSubscriptions = count("APIWS_MAX_SUBSCRIPTIONS", 100)
 	if s := get("APIWS_WS_AUTH_RECHECK", ""); s != "" {

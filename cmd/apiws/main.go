@@ -7,6 +7,8 @@
 //	apiws operator-key list              one line per operator key
 //	apiws operator-key revoke ID         revoke an operator key at once
 //	apiws retention run [--as-of TIME]   one retention sweep, as if at TIME
+//	apiws billing close [--period YYYY-MM] [--as-of TIME]
+//	                                     issue the month's invoices (default: last month)
 //	apiws version                        print the version
 package main
 
@@ -78,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "retention":
 		return retention(ctx, cfg, args, stdout, stderr)
+	case "billing":
+		return billingCommand(ctx, cfg, log, args, stdout, stderr)
 	case "operator-key":
 		return operatorKey(ctx, cfg, log, args, stdout, stderr)
 	case "version":
@@ -97,6 +101,7 @@ const usageText = `usage:
   apiws operator-key list
   apiws operator-key revoke ID
   apiws retention run [--as-of 2026-01-02T15:04:05Z]
+  apiws billing close [--period 2026-01] [--as-of 2026-02-01T00:05:00Z]
   apiws version
 Configuration is read from APIWS_* environment variables; see README.md.
 `

@@ -124,6 +124,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 			{"mail", svc.mailer.Run},
 			{"retention", svc.privacy.Run},
 			{"webhooks", svc.deliverer.Run},
+			{"billing", svc.billing.Run},
 		},
 	}
 	log.Info("listening", "addr", a.addr.String(), "database", string(in.db.Dialect), "redis", cfg.RedisURL != "", "instance", svc.owners.ID())

@@ -88,6 +88,17 @@ type DebugCapturePayload struct {
 	UserErrors   []*apiws.Error      `json:"userErrors"`
 }
 
+type InvoiceConnection struct {
+	Edges      []*InvoiceEdge `json:"edges"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+}
+
+type InvoiceEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *apiws.Invoice `json:"node"`
+}
+
 type LogInInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
