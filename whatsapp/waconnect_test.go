@@ -205,6 +205,9 @@ func TestClientConfiguration(t *testing.T) {
 	if !cli.ManualHistorySyncDownload {
 		t.Error("history sync blobs are downloaded")
 	}
+	if !cli.AutomaticMessageRerequestFromPhone {
+		t.Error("undecryptable messages are not asked of the phone")
+	}
 	if cli.GetMessageForRetry == nil {
 		t.Fatal("no GetMessageForRetry")
 	}

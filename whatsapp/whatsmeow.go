@@ -130,6 +130,9 @@ type waNumber struct {
 	lookups pacer
 	// lids are the phones of LIDs already reported (LIDLearned), by LID.
 	lids sync.Map
+	// undecryptable are the messages held back by holdUndecryptable, by
+	// id: a channel closed when their decrypted copy arrives.
+	undecryptable sync.Map
 }
 
 // NewWhatsmeow returns a Whatsmeow connector keeping device keys in db, whose
@@ -190,6 +193,9 @@ func (w *Whatsmeow) configure(cli *whatsmeow.Client, dev *store.Device) {
 	// parse every history blob the phone offers, and keep a goroutine (and
 	// the client) alive for it after every reconnect.
 	cli.ManualHistorySyncDownload = true
+	// A message this device cannot decrypt is asked of the phone too, when
+	// its sender does not send it again in time.
+	cli.AutomaticMessageRerequestFromPhone = true
 	cli.GetMessageForRetry = func(requester, to types.JID, id types.MessageID) *waE2E.Message {
 		return w.messageForRetry(dev, id)
 	}
@@ -363,11 +369,13 @@ func (w *Whatsmeow) dispatch(numberID string, num *waNumber, evt any) {
 			w.handler(r)
 		}
 	case *events.Message:
+		if held, ok := num.undecryptable.LoadAndDelete(e.Info.ID); ok {
+			close(held.(chan struct{}))
+		}
 		w.message(num, e)
 	case *events.UndecryptableMessage:
 		if in, ok := mapUndecryptable(numberID, e, w.phoneOfLID); ok {
-			w.handler(in)
-			w.learnLID(num, in.From, in.FromLID)
+			w.holdUndecryptable(num, in)
 		}
 	default:
 		if sc, ok := mapConnection(numberID, evt, w.now()); ok {
@@ -403,6 +411,38 @@ func (w *Whatsmeow) message(num *waNumber, evt *events.Message) {
 	if !evt.Info.IsFromMe {
 		w.learnLID(num, senderPhone(evt.Info.MessageSource, w.phoneOfLID), senderLID(evt.Info.MessageSource))
 	}
+}
+
+// undecryptableGrace is how long a message the number could not decrypt
+// waits for whatsmeow to get it again (the sender's resend after a retry
+// receipt, or the phone's copy) before it is reported undecryptable.
+const undecryptableGrace = 30 * time.Second
+
+// holdUndecryptable reports in, a message num could not decrypt, unless
+// its decrypted copy arrives within undecryptableGrace: the copy has the
+// same id, and apiws keeps only the first message of an id. whatsmeow
+// may report the same failure again meanwhile: it is held once. A closing
+// connector reports what it holds at once.
+func (w *Whatsmeow) holdUndecryptable(num *waNumber, in *Inbound) {
+	decrypted := make(chan struct{})
+	if _, held := num.undecryptable.LoadOrStore(types.MessageID(in.WAMessageID), decrypted); held {
+		return
+	}
+	timeout := w.after(undecryptableGrace)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		select {
+		case <-decrypted:
+			return
+		case <-timeout:
+		case <-w.done:
+		}
+		if num.undecryptable.CompareAndDelete(types.MessageID(in.WAMessageID), decrypted) {
+			w.emit(in)
+			w.learnLID(num, in.From, in.FromLID)
+		}
+	}()
 }
 
 // learnLID reports the phone behind a LID once per connector run and

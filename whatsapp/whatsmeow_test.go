@@ -628,21 +628,44 @@ func TestWhatsmeowLearnsLIDs(t *testing.T) {
 }
 
 // TestWhatsmeowUndecryptable: a message the number could not decrypt is
-// recorded as such, its sender's LID learned like any other's.
+// recorded as such once whatsmeow had time to get it again, its sender's
+// LID learned like any other's; one that arrives decrypted in time is
+// recorded as it is instead.
 func TestWhatsmeowUndecryptable(t *testing.T) {
 	h := newHarness(t)
 	n, fc := h.pair(t)
-	fc.emit(&events.UndecryptableMessage{Info: types.MessageInfo{MessageSource: types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN},
-		ID: "3EB0U", Timestamp: testTime}})
+	h.clock.mu.Lock()
+	waits := len(h.clock.waiters)
+	h.clock.mu.Unlock()
+	hidden := types.MessageSource{Chat: peerLID, Sender: peerLID, SenderAlt: peerPN}
+	failed := func(id types.MessageID) *events.UndecryptableMessage {
+		return &events.UndecryptableMessage{Info: types.MessageInfo{MessageSource: hidden, ID: id, Timestamp: testTime}}
+	}
+	before := len(h.rec.all())
+	fc.emit(failed("3EB0U"))
+	fc.emit(failed("3EB0U")) // whatsmeow's retry failed too
+	fc.emit(failed("3EB0R"))
+	h.clock.awaitWaiters(t, waits+2)
+	fc.emit(&events.Message{Info: types.MessageInfo{MessageSource: hidden, ID: "3EB0R", Timestamp: testTime}, Message: &waE2E.Message{Conversation: strPtr("resent")}})
+	if evs := h.rec.all()[before:]; len(evs) != 2 || evs[0].(*Inbound).Text != "resent" || evs[0].(*Inbound).Error != nil {
+		t.Fatalf("before the grace ends: %+v", evs)
+	}
+	h.clock.Advance(undecryptableGrace)
+	eventually(t, "the undecryptable message", func() bool { return len(h.rec.all()) == before+3 })
+	in, ok := h.rec.all()[before+2].(*Inbound)
+	if !ok || in.WAMessageID != "3EB0U" || in.Kind != apiws.KindOther || in.Error == nil || in.Error.Code != apiws.MsgErrUndecryptable ||
+		in.From != "+14155552671" || in.FromLID != peerLID.User {
+		t.Errorf("undecryptable told as %+v", h.rec.all()[before+2])
+	}
+	if l, ok := h.rec.all()[before+1].(*LIDLearned); !ok || *l != (LIDLearned{NumberID: n.ID, LID: peerLID.User, Phone: "+14155552671"}) {
+		t.Errorf("the resent message's sender: %+v", h.rec.all()[before+1])
+	}
+
+	// Held when the connector closes: told then.
+	fc.emit(failed("3EB0C"))
+	h.w.Close()
 	evs := h.rec.all()
-	if len(evs) < 2 {
-		t.Fatalf("events %+v", evs)
-	}
-	in, ok := evs[len(evs)-2].(*Inbound)
-	if !ok || in.WAMessageID != "3EB0U" || in.Kind != apiws.KindOther || in.Error == nil || in.Error.Code != apiws.MsgErrUndecryptable || in.From != "+14155552671" {
-		t.Errorf("undecryptable told as %+v", evs[len(evs)-2])
-	}
-	if l, ok := evs[len(evs)-1].(*LIDLearned); !ok || *l != (LIDLearned{NumberID: n.ID, LID: peerLID.User, Phone: "+14155552671"}) {
-		t.Errorf("then %+v", evs[len(evs)-1])
+	if in, ok := evs[len(evs)-1].(*Inbound); !ok || in.WAMessageID != "3EB0C" || in.Error == nil {
+		t.Errorf("held at close: %+v", evs[len(evs)-1])
 	}
 }
