@@ -9,6 +9,9 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	gql := s.graphqlHandler()
 	mux.Handle("/graphql", s.guard(s.authenticate(s.limitAnonymous(s.limitBody(gql)))))
+	if s.deps.Schema != nil {
+		mux.Handle("GET /graphql/schema.graphql", newSDL(s.deps.Schema.Schema()))
+	}
 	mux.Handle("POST /session", s.guard(http.HandlerFunc(s.createSession)))
 	mux.Handle("DELETE /session", s.guard(http.HandlerFunc(s.deleteSession)))
 	mux.HandleFunc("GET /healthz", s.healthz)
