@@ -27,8 +27,13 @@ type MediaInfo struct {
 	FileName  *string     `json:"fileName"`
 	Caption   *string     `json:"caption"`
 	SizeBytes int         `json:"sizeBytes"`
-	// URL downloads an inbound file while its content is in transit.
+	// URL downloads an inbound file while its content is in transit (a
+	// signed MediaLinks URL).
 	URL *string `json:"url"`
+	// Ref is what the connector needs to download an inbound file
+	// (InboundMedia.Ref): never shown, and kept apart from the content,
+	// sealed, until the transit TTL.
+	Ref []byte `json:"-"`
 }
 
 // Location is a point on the map.
@@ -68,7 +73,7 @@ func ContentOf(kind MessageKind, text string, media *InboundMedia) *MessageConte
 		return c
 	}
 	c.Media = &MediaInfo{Kind: kind, MimeType: media.MimeType, FileName: NilIfEmpty(media.FileName),
-		Caption: NilIfEmpty(media.Caption), SizeBytes: int(media.Size)}
+		Caption: NilIfEmpty(media.Caption), SizeBytes: int(media.Size), Ref: media.Ref}
 	c.Text = c.Media.Caption
 	return c
 }

@@ -226,6 +226,10 @@ type LogEvent struct {
 	// Content is the event's content while it is in transit (see package
 	// eventlog); never a column of the log.
 	Content *MessageContent `bun:"-" json:"-"`
+	// MediaUntil is when the event's inbound file leaves transit, while
+	// what fetches it (MediaInfo.Ref) is kept: its media link is valid
+	// until then. Never a column of the log.
+	MediaUntil *time.Time `bun:"-" json:"mediaUntil,omitempty"`
 }
 
 // EventView is an event of the log as GraphQL shows it: one Go type per

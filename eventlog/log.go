@@ -36,6 +36,7 @@ type Log struct {
 	bus     events.Bus
 	log     *slog.Logger
 	sealer  *apiws.Sealer
+	links   *apiws.MediaLinks // nil: no media links
 	ctx     context.Context // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
@@ -50,9 +51,14 @@ func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop}
-	db.KeepContent(l.Seal, transitTTL)
+	db.KeepContent(l.Seal, l.sealMedia, transitTTL)
 	return l, nil
 }
+
+// LinkMedia makes the content of events show each inbound file's link
+// (MediaInfo.URL) while it is in transit, signed by links. Call it before
+// any event is read.
+func (l *Log) LinkMedia(links *apiws.MediaLinks) { l.links = links }
 
 // Close ends every stream of this process; their followers' channels
 // close.
@@ -60,6 +66,20 @@ func (l *Log) Close() { l.stop() }
 
 // aad binds sealed content to its event: it cannot be moved to another.
 func aad(ev *apiws.LogEvent) []byte { return fmt.Appendf(nil, "%s/%d", ev.AccountID, ev.Seq) }
+
+// mediaAAD binds a sealed media reference to its event, and tells it from
+// the event's content.
+func mediaAAD(accountID string, seq int64) []byte {
+	return fmt.Appendf(nil, "%s/%d/media", accountID, seq)
+}
+
+// heldMedia is what the transit table keeps of an inbound file until the
+// TTL: what fetches it, and what its download is served as.
+type heldMedia struct {
+	Ref      []byte `json:"ref"`
+	MimeType string `json:"mimeType"`
+	FileName string `json:"fileName,omitempty"`
+}
 
 // Seal returns ev.Content sealed for the transit table (nil when ev has no
 // content). Call it once ev has its cursor: inside the transaction that
@@ -75,7 +95,42 @@ func (l *Log) Seal(ev *apiws.LogEvent) []byte {
 	return l.sealer.Seal(aad(ev), plain)
 }
 
-// open sets ev.Content from what Seal sealed.
+// sealMedia returns the media reference of ev's inbound file sealed for
+// the transit table (nil when it has none).
+func (l *Log) sealMedia(ev *apiws.LogEvent) []byte {
+	if ev.Content == nil || ev.Content.Media == nil || ev.Content.Media.Ref == nil {
+		return nil
+	}
+	m := ev.Content.Media
+	h := heldMedia{Ref: m.Ref, MimeType: m.MimeType}
+	if m.FileName != nil {
+		h.FileName = *m.FileName
+	}
+	plain, _ := json.Marshal(h)
+	return l.sealer.Seal(mediaAAD(ev.AccountID, ev.Seq), plain)
+}
+
+// Media returns the inbound file of the link's event as the transit table
+// holds it now (its Ref, MimeType and FileName) and the number it came to;
+// nil when it is held no more.
+func (l *Log) Media(ctx context.Context, link apiws.MediaLink) (numberID string, m *apiws.InboundMedia, err error) {
+	numberID, sealed, err := l.db.TransitMedia(ctx, link.AccountID, link.Seq, time.Now())
+	if err != nil || sealed == nil {
+		return "", nil, err
+	}
+	plain, err := l.sealer.Open(mediaAAD(link.AccountID, link.Seq), sealed)
+	if err != nil {
+		return "", nil, fmt.Errorf("open media of event %d: %w", link.Seq, err)
+	}
+	var h heldMedia
+	if err := json.Unmarshal(plain, &h); err != nil {
+		return "", nil, err
+	}
+	return numberID, &apiws.InboundMedia{Ref: h.Ref, MimeType: h.MimeType, FileName: h.FileName}, nil
+}
+
+// open sets ev.Content from what Seal sealed, with the link of its inbound
+// file while ev.MediaUntil says it can be fetched.
 func (l *Log) open(ev *apiws.LogEvent, sealed []byte) error {
 	plain, err := l.sealer.Open(aad(ev), sealed)
 	if err != nil {
@@ -87,6 +142,10 @@ func (l *Log) open(ev *apiws.LogEvent, sealed []byte) error {
 	}
 	if c.Mentions == nil {
 		c.Mentions = []apiws.Peer{}
+	}
+	if c.Media != nil && ev.MediaUntil != nil && l.links != nil && time.Now().Before(*ev.MediaUntil) {
+		url := l.links.URL(apiws.MediaLink{AccountID: ev.AccountID, Seq: ev.Seq, Expires: *ev.MediaUntil})
+		c.Media.URL = &url
 	}
 	ev.Content = c
 	return nil
@@ -158,8 +217,9 @@ func (l *Log) attach(ctx context.Context, account string, evs []*apiws.LogEvent)
 		return err
 	}
 	for _, ev := range evs {
-		if sealed, ok := held[ev.Seq]; ok {
-			if err := l.open(ev, sealed); err != nil {
+		if h, ok := held[ev.Seq]; ok {
+			ev.MediaUntil = h.MediaUntil
+			if err := l.open(ev, h.Content); err != nil {
 				l.log.Warn("open transit content", "err", err, "account", account, "cursor", ev.Seq)
 			}
 		}

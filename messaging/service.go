@@ -87,6 +87,8 @@ type Service struct {
 	pace       Pace
 	log        *slog.Logger
 	seal       *sealer
+	links      *apiws.MediaLinks // nil: no media links
+	relay      *apiws.Sealer     // files passed between instances
 	fetcher    *mediaFetcher
 	now        func() time.Time
 
@@ -124,7 +126,10 @@ type Deps struct {
 	// Pace tells each account's send rate (its plan's); nil:
 	// Config.SendsPerSecond for every account.
 	Pace Pace
-	Log  *slog.Logger
+	// Links checks the media links of inbound files (MediaFile); nil
+	// refuses every link.
+	Links *apiws.MediaLinks
+	Log   *slog.Logger
 }
 
 // Pace tells how many messages per second each number of an account may
@@ -139,6 +144,10 @@ type Pace interface {
 func New(cfg Config, d Deps) (*Service, error) {
 	db := d.DB
 	seal, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	relay, err := apiws.NewSealer(cfg.SecretKey, relayPurpose)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +169,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
 		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, pace: d.Pace, log: d.Log, owner: d.Owner,
-		seal: seal, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
+		seal: seal, links: d.Links, relay: relay, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}
 	// SQLite writes one transaction at a time anyway.
@@ -213,11 +222,17 @@ func (s *Service) start(ctx context.Context) error {
 	if s.owner == nil {
 		return nil
 	}
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		if err := s.followSignals(); err != nil {
 			s.log.Error("follow chat signals", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.followMediaRequests(); err != nil {
+			s.log.Error("follow media requests", "err", err)
 		}
 	}()
 	go func() {

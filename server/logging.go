@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/apiws/apiws"
 )
 
 type requestIDKey struct{}
@@ -37,6 +40,8 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		case route == "/graphql", route == "/healthz", route == "/readyz", route == "/metrics":
 		case len(route) >= 11 && route[:11] == "/playground":
 			route = "/playground"
+		case strings.HasPrefix(route, apiws.MediaPath):
+			route = "/media"
 		default:
 			route = "other"
 		}
@@ -48,7 +53,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if route == "/healthz" || route == "/metrics" {
 			return
 		}
-		s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+		path := r.URL.Path
+		if route == "/media" {
+			path = apiws.MediaPath + "…" // the token is a credential
+		}
+		s.log.InfoContext(ctx, "request", "request_id", id, "method", r.Method, "path", path,
 			"status", status, "duration_ms", time.Since(start).Milliseconds(), "ip", s.clientIP(r))
 	})
 }

@@ -20,6 +20,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /metrics", s.metricsForOperators())
 	}
 	mux.Handle("GET /exports/{id}", s.guard(s.authenticate(http.HandlerFunc(s.export))))
+	// No credentials: the signed link is one. The address's rate limit
+	// applies, as to every request.
+	mux.Handle("GET /media/{token}", s.guard(http.HandlerFunc(s.media)))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)

@@ -81,6 +81,9 @@ type Deps struct {
 	AroundFields []graphql.FieldMiddleware
 	// Exports serves GET /exports/{id}; nil answers 404.
 	Exports Exports
+	// Media serves GET /media/{token}, the links of inbound files; nil
+	// answers 404.
+	Media apiws.MediaFiles
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage

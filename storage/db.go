@@ -53,16 +53,19 @@ type DB struct {
 
 // contentKeeper seals the content of logged events into the transit table.
 type contentKeeper struct {
-	seal func(*apiws.LogEvent) []byte
-	ttl  time.Duration
+	seal, sealMedia func(*apiws.LogEvent) []byte
+	ttl             time.Duration
 }
 
 // KeepContent makes the log keep the content of the events it writes
 // (LogEvent.Content) in the transit table, sealed by seal once the event
-// has its cursor, for ttl. Without it, logging an event with content is an
-// error: content is never dropped unnoticed. Call it before any write.
-func (db *DB) KeepContent(seal func(*apiws.LogEvent) []byte, ttl time.Duration) {
-	db.transit = contentKeeper{seal: seal, ttl: ttl}
+// has its cursor, for ttl; and, sealed by sealMedia, the media reference
+// of an inbound file (MediaInfo.Ref), which stays for ttl even once the
+// content is released (the event's MediaUntil says until when). Without
+// it, logging an event with content is an error: content is never dropped
+// unnoticed. Call it before any write.
+func (db *DB) KeepContent(seal, sealMedia func(*apiws.LogEvent) []byte, ttl time.Duration) {
+	db.transit = contentKeeper{seal: seal, sealMedia: sealMedia, ttl: ttl}
 }
 
 // IdleInTransactionTimeout is how long PostgreSQL lets a session of apiws

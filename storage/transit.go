@@ -105,9 +105,10 @@ type InboundTransit struct {
 }
 
 // keepContent seals the content of events just logged into the transit
-// table.
+// table, and the media reference of those with an inbound file apart.
 func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.LogEvent) error {
 	var rows []*InboundTransit
+	expires := time.Now().UTC().Add(k.ttl)
 	for _, ev := range evs {
 		if ev.Content == nil {
 			continue
@@ -115,7 +116,13 @@ func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.L
 		if k.seal == nil {
 			return errors.New("storage: an event with content, and no transit to keep it in (KeepContent)")
 		}
-		rows = append(rows, &InboundTransit{AccountID: ev.AccountID, Seq: ev.Seq, Content: k.seal(ev), ExpiresAt: time.Now().UTC().Add(k.ttl)})
+		row := &InboundTransit{AccountID: ev.AccountID, Seq: ev.Seq, Content: k.seal(ev), ExpiresAt: expires}
+		if m := ev.Content.Media; m != nil && m.Ref != nil {
+			row.Media = k.sealMedia(ev)
+			until := expires
+			ev.MediaUntil = &until
+		}
+		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
 		return nil
@@ -124,19 +131,48 @@ func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.L
 	return err
 }
 
+// HeldContent is what the transit table holds of an event.
+type HeldContent struct {
+	// Content is the event's sealed content.
+	Content []byte
+	// MediaUntil is when the event's media reference goes, if it is held.
+	MediaUntil *time.Time
+}
+
 // TransitContents returns the sealed content the transit table holds for
 // the account's events with the cursors seqs, by cursor.
-func (db *DB) TransitContents(ctx context.Context, accountID string, seqs []int64, now time.Time) (map[int64][]byte, error) {
+func (db *DB) TransitContents(ctx context.Context, accountID string, seqs []int64, now time.Time) (map[int64]HeldContent, error) {
 	var rows []*InboundTransit
-	err := db.Bun.NewSelect().Model(&rows).Column("seq", "content").
+	err := db.Bun.NewSelect().Model(&rows).Column("seq", "content", "media", "expires_at").
 		Where("account_id = ? AND seq IN (?) AND content IS NOT NULL AND expires_at > ?", accountID, bun.List(seqs), now.UTC()).
 		Scan(ctx)
 	if err != nil {
 		return nil, translate(err)
 	}
-	out := make(map[int64][]byte, len(rows))
+	out := make(map[int64]HeldContent, len(rows))
 	for _, r := range rows {
-		out[r.Seq] = r.Content
+		h := HeldContent{Content: r.Content}
+		if r.Media != nil {
+			h.MediaUntil = &r.ExpiresAt
+		}
+		out[r.Seq] = h
 	}
 	return out, nil
+}
+
+// TransitMedia returns the sealed media reference of the account's event
+// seq and the number the event is of, while the transit table holds it at
+// now; nil when it does not (any more).
+func (db *DB) TransitMedia(ctx context.Context, accountID string, seq int64, now time.Time) (numberID string, sealed []byte, err error) {
+	err = db.Bun.NewRaw(`SELECT e.number_id, t.media FROM inbound_transit t
+		JOIN log_events e ON e.account_id = t.account_id AND e.seq = t.seq
+		WHERE t.account_id = ? AND t.seq = ? AND t.media IS NOT NULL AND t.expires_at > ?`,
+		accountID, seq, now.UTC()).Scan(ctx, &numberID, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, translate(err)
+	}
+	return numberID, sealed, nil
 }

@@ -59,6 +59,22 @@ type Config struct {
 	TransitTTL time.Duration
 }
 
+// publicURL is where people reach apiws: APIWS_PUBLIC_URL, else http to
+// the address it listens on (localhost for every interface).
+func (cfg *Config) publicURL(addr net.Addr) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
 // loadConfig reads the environment through getenv.
 func loadConfig(getenv func(string) string) (*Config, error) {
 	get := func(key, def string) string {

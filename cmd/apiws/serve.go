@@ -96,11 +96,18 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 	if err != nil {
 		return nil, err
 	}
-	svc, err := a.openServices(ctx, cfg, log, in)
+	// Listening first gives the address that links to apiws name when
+	// APIWS_PUBLIC_URL is unset; requests wait until the listeners serve.
+	ln, err := a.listen(cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	listeners, err := a.openListeners(ctx, cfg, log, newHandler(cfg, log, in, svc))
+	a.addr = ln.Addr()
+	svc, err := a.openServices(ctx, cfg, log, in, cfg.publicURL(a.addr))
+	if err != nil {
+		return nil, err
+	}
+	listeners, err := a.openListeners(ctx, cfg, log, ln, newHandler(cfg, log, in, svc))
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +193,9 @@ type services struct {
 }
 
 // openServices makes the services, each given what it uses, and the
-// connectors they share.
-func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, in *infra) (*services, error) {
+// connectors they share; links to apiws (media links) start with
+// publicURL.
+func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, in *infra, publicURL string) (*services, error) {
 	// Mail waits in the database outbox; the sender hands it on and
 	// retries until it is accepted.
 	transport, err := mail.Open(cfg.SMTPURL, cfg.MailDir)
@@ -232,6 +240,12 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		return nil, err
 	}
 	a.closing(func() error { svc.events.Close(); return nil })
+	// Inbound files are fetched from WhatsApp through signed links.
+	links, err := apiws.NewMediaLinks(cfg.SecretKey, publicURL)
+	if err != nil {
+		return nil, err
+	}
+	svc.events.LinkMedia(links)
 	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa, Plans: svc.billing})
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
@@ -239,7 +253,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
-	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Links: links, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -288,6 +302,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		Usage:      svc.usage,
 		Limiter:    in.limiter,
 		Exports:    svc.privacy,
+		Media:      svc.messages,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
@@ -305,9 +320,9 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	return srv
 }
 
-// openListeners listens for the API and, when configured, the operators'
-// tools (pprof, metrics), and returns the workers that serve them.
-func (a *app) openListeners(ctx context.Context, cfg *Config, log *slog.Logger, srv *server.Server) ([]worker, error) {
+// openListeners listens for the operators' tools (pprof, metrics) when
+// configured, and returns the workers that serve them and the API on ln.
+func (a *app) openListeners(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listener, srv *server.Server) ([]worker, error) {
 	var aside []worker
 	if cfg.PprofAddr != "" {
 		ln, err := a.listen(cfg.PprofAddr)
@@ -324,11 +339,6 @@ func (a *app) openListeners(ctx context.Context, cfg *Config, log *slog.Logger, 
 		a.metricsAddr = ln.Addr()
 		aside = append(aside, metricsWorker(ln, srv.MetricsHandler(), log))
 	}
-	ln, err := a.listen(cfg.Addr)
-	if err != nil {
-		return nil, err
-	}
-	a.addr = ln.Addr()
 	// Subscriptions hang off baseCtx, so cancelling it ends them at shutdown.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	a.closing(func() error { cancelBase(); return nil })
