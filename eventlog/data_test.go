@@ -190,3 +190,113 @@ func TestEventDataHasEveryField(t *testing.T) {
 		}
 	})
 }
+
+// TestMediaLinkWhileHeld: an inbound file's media.url is its signed link
+// in the event data and in published events while its content is held;
+// the reference stays sealed in transit until the TTL, after the content
+// is released.
+func TestMediaLinkWhileHeld(t *testing.T) {
+	s := schema(t)
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		bus := events.NewMemory(events.Options{})
+		defer bus.Close()
+		secret := make([]byte, 32)
+		l, err := New(db, bus, secret, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		links, err := apiws.NewMediaLinks(secret, "https://apiws.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.LinkMedia(links)
+		acc := storagetest.Account(t, db)
+		now := time.Now().UTC()
+		n := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: acc, Status: apiws.NumberConnected, CreatedAt: now}
+		if err := db.CreateNumber(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		inbound := func(waID string, media *apiws.InboundMedia) *apiws.LogEvent {
+			t.Helper()
+			m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: n.ID, Direction: apiws.Inbound,
+				Peer: "+15550100002", Kind: apiws.KindImage, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+			ev, err := db.InsertInbound(ctx, m, apiws.ContentOf(apiws.KindImage, "a caption", media))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ev
+		}
+		sub, err := bus.Subscribe(ctx, acc, apiws.EventLogged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		ev := inbound("3EB0IMG", &apiws.InboundMedia{MimeType: "image/png", FileName: "a.png", Size: 70, Ref: []byte("the ref")})
+		noRef := inbound("3EB0NOREF", &apiws.InboundMedia{MimeType: "image/png", Size: 70})
+		if ev.MediaUntil == nil || noRef.MediaUntil != nil {
+			t.Fatalf("MediaUntil = %v and %v; want the TTL, and none without a reference", ev.MediaUntil, noRef.MediaUntil)
+		}
+		want := links.URL(apiws.MediaLink{AccountID: acc, Seq: ev.Seq, Expires: *ev.MediaUntil})
+
+		media := func() (any, any) {
+			t.Helper()
+			logged, err := db.EventsAfter(ctx, acc, 0, "", 10)
+			if err != nil || len(logged) != 2 {
+				t.Fatalf("logged %v, %v", logged, err)
+			}
+			datas, err := l.EventData(ctx, logged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out [2]map[string]any
+			for i, d := range datas {
+				if err := json.Unmarshal(d, &out[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return out[0]["content"], out[1]["content"]
+		}
+		c, other := media()
+		m := c.(map[string]any)["media"].(map[string]any)
+		if k, f := keys(t, m), fields(s, "MediaInfo"); !slices.Equal(k, f) {
+			t.Errorf("media fields %v; want %v", k, f)
+		}
+		if m["url"] != want || m["mimeType"] != "image/png" || m["fileName"] != "a.png" {
+			t.Errorf("media %v; want the url %s", m, want)
+		}
+		if u := other.(map[string]any)["media"].(map[string]any)["url"]; u != nil {
+			t.Errorf("a file with no reference has the url %v", u)
+		}
+
+		l.Publish(ctx, ev)
+		published := l.decode(<-sub.C())
+		if published == nil || published.Content == nil || published.Content.Media == nil || published.Content.Media.URL == nil ||
+			*published.Content.Media.URL != want || published.Content.Media.Ref != nil {
+			t.Fatalf("published %+v", published)
+		}
+
+		// Every webhook endpoint got it: the content goes, the reference
+		// stays, sealed, until the TTL.
+		if _, err := db.SQL().Exec("UPDATE inbound_transit SET content = NULL"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := media(); c != nil {
+			t.Errorf("content after its release: %v", c)
+		}
+		numberID, held, err := l.Media(ctx, apiws.MediaLink{AccountID: acc, Seq: ev.Seq})
+		if err != nil || numberID != n.ID || held == nil || string(held.Ref) != "the ref" || held.MimeType != "image/png" || held.FileName != "a.png" {
+			t.Fatalf("Media = %q, %+v, %v", numberID, held, err)
+		}
+		if _, held, _ := l.Media(ctx, apiws.MediaLink{AccountID: acc, Seq: noRef.Seq}); held != nil {
+			t.Errorf("a file with no reference is held: %+v", held)
+		}
+		if _, err := db.DeleteExpiredTransit(ctx, now.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, held, err := l.Media(ctx, apiws.MediaLink{AccountID: acc, Seq: ev.Seq}); held != nil || err != nil {
+			t.Fatalf("after the TTL: %+v, %v", held, err)
+		}
+	})
+}

@@ -37,7 +37,7 @@ type Log struct {
 	log     *slog.Logger
 	sealer  *apiws.Sealer
 	links   *apiws.MediaLinks // nil: no media links
-	ctx     context.Context // the streams' life; ends at Close
+	ctx     context.Context   // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
 }
