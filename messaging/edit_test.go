@@ -265,7 +265,7 @@ func TestReactQueuesAReaction(t *testing.T) {
 			t.Errorf("REACTION event %+v; want about the target, from the number's phone", ev)
 		}
 		held, err := db.TransitContents(context.Background(), a.n.AccountID, []int64{ev.Seq}, time.Now())
-		if err != nil || len(held[ev.Seq]) == 0 {
+		if err != nil || len(held[ev.Seq].Content) == 0 {
 			t.Errorf("the emoji is not in transit: %v, %v", held, err)
 		}
 	})

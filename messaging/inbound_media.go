@@ -42,14 +42,6 @@ type mediaRequest struct {
 	Reply string `json:"reply"`
 }
 
-// mediaAnswer is the owner's answer: the file sealed (AAD: the reply
-// topic), or the error's code and message.
-type mediaAnswer struct {
-	Sealed  []byte          `json:"sealed,omitempty"`
-	Code    apiws.ErrorCode `json:"code,omitempty"`
-	Message string          `json:"message,omitempty"`
-}
-
 // MediaFile implements apiws.MediaFiles: it checks the token before
 // anything else, finds the file's reference in transit, and downloads the
 // file through its number's connection, on the instance that holds it.
@@ -108,46 +100,17 @@ func (s *Service) downloadHere(ctx context.Context, n *apiws.Number, ref []byte)
 }
 
 // downloadThroughOwner asks the instance holding the number's connection
-// for the file, and waits for its answer on a reply topic of its own.
+// for the file (events.Ask), which answers with it sealed.
 func (s *Service) downloadThroughOwner(ctx context.Context, req mediaRequest) ([]byte, error) {
-	req.Reply = "media-" + apiws.NewID("r")
-	f, err := events.NewFollower(ctx, s.bus, req.Reply, apiws.EventNumberCommand)
+	var sealed []byte
+	err := events.Ask(ctx, s.bus, mediaTopic, req.NumberID, time.After(mediaWait), func(reply string) any {
+		req.Reply = reply
+		return req
+	}, &sealed)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data, _ := json.Marshal(req)
-	if err := s.bus.Publish(ctx, mediaTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: req.NumberID, Data: data}); err != nil {
-		return nil, err
-	}
-	timeout := time.NewTimer(mediaWait)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev, ok := <-f.C():
-			if !ok {
-				if ev, err = f.Resume(); err != nil {
-					return nil, err
-				}
-			}
-			var a mediaAnswer
-			if ev.Kind != apiws.EventNumberCommand || ev.NumberID != req.NumberID || json.Unmarshal(ev.Data, &a) != nil {
-				continue
-			}
-			if a.Code != "" {
-				return nil, apiws.Errorf(a.Code, "%s", a.Message)
-			}
-			file, err := s.relay.Open([]byte(req.Reply), a.Sealed)
-			if err != nil {
-				return nil, err
-			}
-			return file, nil
-		case <-timeout.C:
-			return nil, apiws.Errorf(apiws.EUNAVAILABLE, "the server holding the number's connection did not answer; try again")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
+	return s.relay.Open([]byte(req.Reply), sealed)
 }
 
 // followMediaRequests downloads the files other instances ask for, of the
@@ -164,28 +127,24 @@ func (s *Service) followMediaRequests() error {
 }
 
 // answerMediaRequest downloads a file for another instance and answers on
-// its reply topic. It reads the file's reference from the transit table
-// itself: the bus never carries it.
+// its reply topic (events.Answer) with the file sealed for it. It reads the
+// file's reference from the transit table itself: the bus never carries it.
 func (s *Service) answerMediaRequest(req mediaRequest) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, mediaWait-5*time.Second)
 	defer cancel()
 	file, err := s.ownerDownload(ctx, req)
-	var a mediaAnswer
+	var sealed []byte
 	switch {
+	case apiws.ErrorCodeOf(err) == apiws.EINTERNAL:
+		s.log.Warn("download inbound media on request of another instance", "number", req.NumberID, "err", err)
 	case err != nil:
-		a.Code, a.Message = apiws.ErrorCodeOf(err), apiws.ErrorMessage(err)
-		if a.Code == apiws.EINTERNAL {
-			s.log.Warn("download inbound media on request of another instance", "number", req.NumberID, "err", err)
-			a.Code, a.Message = apiws.EUNAVAILABLE, "it failed; try again"
-		}
 	case len(file) > maxRelayedMedia:
-		a.Code, a.Message = apiws.EUNAVAILABLE, "the file is too large to pass between servers: only the server holding the number's connection serves it; try again"
+		err = apiws.Errorf(apiws.EUNAVAILABLE, "the file is too large to pass between servers: only the server holding the number's connection serves it; try again")
 	default:
-		a.Sealed = s.relay.Seal([]byte(req.Reply), file)
+		sealed = s.relay.Seal([]byte(req.Reply), file)
 	}
-	data, _ := json.Marshal(a)
-	if err := s.bus.Publish(ctx, req.Reply, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: req.NumberID, Data: data}); err != nil {
+	if err := events.Answer(ctx, s.bus, req.Reply, req.NumberID, sealed, err); err != nil {
 		s.log.Warn("answer a media request", "number", req.NumberID, "err", err)
 	}
 }
