@@ -46,7 +46,15 @@ func TestInboundMediaLink(t *testing.T) {
 			dbURL := serverOf(t, base).dbURL
 			token, _ := signUp(t, base, "media-link@example.com")
 			num := connectedNumber(t, base, token)
-			recv := newHookReceiver(t, nil)
+			// The endpoint answers once the replay before its delivery is
+			// checked: its success releases the content.
+			delivered := make(chan struct{})
+			recv := newHookReceiver(t, func(w http.ResponseWriter, path string, n int) {
+				select {
+				case <-delivered:
+				case <-time.After(10 * time.Second):
+				}
+			})
 			recv.createEndpoint(t, base, token, "/received", map[string]any{"types": []string{"MESSAGE_RECEIVED"}})
 			ws := openWS(t, base, "graphql-transport-ws", token)
 			defer ws.close()
@@ -72,6 +80,7 @@ func TestInboundMediaLink(t *testing.T) {
 				get(m, "sizeBytes") != float64(len(whatsapp.SandboxPNG)) {
 				t.Fatalf("replayed media = %v; want the link %s", m, url)
 			}
+			close(delivered)
 
 			t.Run("the link downloads the file, with no credentials", func(t *testing.T) {
 				resp, body := fetchMedia(t, url)
