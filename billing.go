@@ -103,6 +103,8 @@ type BillingService interface {
 	Invoice(ctx context.Context, id string) (*Invoice, error)
 	// PDFURL is where the invoice's PDF is served.
 	PDFURL(inv *Invoice) string
+	// InvoicePDF renders an invoice Invoice would return as a PDF.
+	InvoicePDF(ctx context.Context, id string) ([]byte, error)
 }
 
 // Invoice is a financial record: one account's bill for one month. It

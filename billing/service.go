@@ -23,6 +23,9 @@ type Options struct {
 	TaxRate TaxRate
 	// InvoicePrefix begins every invoice number (default APIWS).
 	InvoicePrefix string
+	// Issuer is who issues the invoices, one line each (name, address,
+	// VAT id), as the PDFs show it.
+	Issuer []string
 	// PublicURL is where the invoices' PDFs are linked from ("": relative
 	// links).
 	PublicURL string
@@ -59,6 +62,9 @@ var _ apiws.BillingService = (*Service)(nil)
 func New(db *storage.DB, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if len(opt.Issuer) == 0 {
+		opt.Issuer = []string{"apiws"}
 	}
 	if opt.InvoicePrefix == "" {
 		opt.InvoicePrefix = "APIWS"

@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	// No credentials: the signed link is one. The address's rate limit
 	// applies, as to every request.
 	mux.Handle("GET /media/{token}", s.guard(http.HandlerFunc(s.media)))
+	mux.Handle("GET /invoices/{file}", s.guard(s.authenticate(http.HandlerFunc(s.invoicePDF))))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)

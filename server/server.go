@@ -84,6 +84,8 @@ type Deps struct {
 	// Media serves GET /media/{token}, the links of inbound files; nil
 	// answers 404.
 	Media apiws.MediaFiles
+	// Invoices serves GET /invoices/{id}.pdf; nil answers 404.
+	Invoices Invoices
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -21,6 +22,9 @@ type billingConfig struct {
 	TaxRate billing.TaxRate
 	// InvoicePrefix is APIWS_INVOICE_PREFIX (default APIWS).
 	InvoicePrefix string
+	// Issuer is APIWS_INVOICE_ISSUER: the issuer's lines on the invoices
+	// (name, address, VAT id), separated by newlines or "\n".
+	Issuer []string
 }
 
 // invoicePrefix is what an invoice number may begin with.
@@ -38,6 +42,11 @@ func loadBillingConfig(get func(key, def string) string, errs []error) (billingC
 	if !invoicePrefix.MatchString(c.InvoicePrefix) {
 		errs = append(errs, fmt.Errorf("APIWS_INVOICE_PREFIX must be 1 to 16 capital letters or digits, not %q", c.InvoicePrefix))
 	}
+	for _, l := range strings.Split(strings.ReplaceAll(get("APIWS_INVOICE_ISSUER", "apiws"), `\n`, "\n"), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			c.Issuer = append(c.Issuer, l)
+		}
+	}
 	return c, errs
 }
 
@@ -48,6 +57,7 @@ func newBilling(cfg *Config, db *storage.DB, log *slog.Logger) *billing.Service 
 			RequestsPerSecond: cfg.RateLimitPerSecond, NumbersLimit: cfg.PlanNumbers, Currency: "EUR"},
 		TaxRate:       cfg.Billing.TaxRate,
 		InvoicePrefix: cfg.Billing.InvoicePrefix,
+		Issuer:        cfg.Billing.Issuer,
 		PublicURL:     cfg.PublicURL,
 		Log:           log,
 	})

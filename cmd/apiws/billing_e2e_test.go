@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apiws/apiws/billing/pdftext"
 	"github.com/apiws/apiws/storage"
 )
 
@@ -272,6 +275,32 @@ func sendTimes(t *testing.T, base, token string, ids []string) (queued, sent []t
 	return queued, sent
 }
 
+// getPDF GETs url with the bearer token ("": none) and returns the status
+// and, for a PDF, its bytes.
+func getPDF(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == 200 && resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("GET %s: %s", url, resp.Header.Get("Content-Type"))
+	}
+	return resp.StatusCode, body
+}
+
 // billingCLI runs `apiws billing ARGS` on the server's database with the
 // extra environment, and returns what it printed.
 func billingCLI(t *testing.T, base string, env map[string]string, args ...string) (stdout, stderr string) {
@@ -334,6 +363,11 @@ func TestBillingClose(t *testing.T) {
 			operator := newOperatorKey(t, base)
 			token, accountID := signUp(t, base, "payer@example.com")
 			freeToken, freeID := signUp(t, base, "free@example.com")
+			r := gql(t, base, token, `mutation($i: UpdateAccountInput!) { updateAccount(input: $i) { userErrors { code } } }`,
+				map[string]any{"i": map[string]any{"business": map[string]any{"name": "Acme Ltd", "address": "1 Main St", "vatId": "GB123"}}})
+			if len(userErrorCodes(get(r.Data, "updateAccount"))) != 0 || r.code() != "" {
+				t.Fatalf("updateAccount = %+v", r)
+			}
 			pro := createPlan(t, base, operator, planInput("Pro", map[string]any{"monthlyMessages": 2, "monthlyPriceMinor": 1000, "overagePriceMinor": 25}))
 			setAccountPlan(t, base, operator, accountID, pro)
 			// Billing follows the plan an account had when the month began.
@@ -360,7 +394,7 @@ func TestBillingClose(t *testing.T) {
 				t.Fatalf("billing close printed %q; want %q", out, want)
 			}
 
-			r := gql(t, base, token, invoicesQuery, nil)
+			r = gql(t, base, token, invoicesQuery, nil)
 			inv := get(r.Data, "viewer", "invoices", "edges", 0, "node")
 			lines, _ := get(inv, "lines").([]any)
 			if get(r.Data, "viewer", "invoices", "totalCount") != 1.0 || str(inv, "number") != number || str(inv, "status") != "OPEN" ||
@@ -383,6 +417,32 @@ func TestBillingClose(t *testing.T) {
 			if r := gql(t, base, operator, node, map[string]any{"id": str(inv, "id")}); str(r.Data, "node", "number") != number {
 				t.Fatalf("an operator's node(invoice): %+v", r)
 			}
+
+			t.Run("the PDF", func(t *testing.T) {
+				path := "/invoices/" + str(inv, "id") + ".pdf"
+				key, _ := createAPIKey(t, base, token, "READ")
+				for who, want := range map[string]int{"": 401, freeToken: 404, token: 200, key: 200, operator: 200} {
+					status, body := getPDF(t, base+path, who)
+					if status != want {
+						t.Fatalf("GET %s as %.12q: %d; want %d", path, who, status, want)
+					}
+					if status != 200 {
+						continue
+					}
+					text, err := pdftext.Text(body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, s := range []string{"Invoice " + number, "12.30 EUR", "10.25 EUR", "Tax (20 %)", "2.05 EUR", "Acme Ltd"} {
+						if !strings.Contains(text, s) {
+							t.Errorf("the PDF's text lacks %q:\n%s", s, text)
+						}
+					}
+				}
+				if status, _ := getPDF(t, base+"/invoices/inv_01M90YZ3X2DVF7QMGB0ZZT200J.pdf", token); status != 404 {
+					t.Errorf("an unknown invoice's PDF: %d", status)
+				}
+			})
 
 			out, errOut := billingCLI(t, base, cliEnv, "close", "--period", month.Format("2006-01"), "--as-of", asOf.Add(time.Hour).Format(time.RFC3339))
 			if out != "" || !strings.Contains(errOut, ": 0 invoices issued") {

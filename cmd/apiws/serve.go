@@ -303,6 +303,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		Limiter:    in.limiter,
 		Exports:    svc.privacy,
 		Media:      svc.messages,
+		Invoices:   svc.billing,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
