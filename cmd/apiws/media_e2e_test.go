@@ -144,3 +144,32 @@ func TestInboundMediaLink(t *testing.T) {
 		})
 	}
 }
+
+// TestMediaLinkThroughTheOwner: a media link asked of the instance that
+// does not hold the number's connection is served by the owner, over
+// Redis.
+func TestMediaLinkThroughTheOwner(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	a := startProcess(t, env)
+	token, _ := signUp(t, a.base, "media-owner@example.com")
+	num := connectedNumber(t, a.base, token)
+	b := startProcess(t, env)
+	if owners(t, env["APIWS_DATABASE_URL"])[num] != a.instanceID(t) {
+		t.Fatal("the number is not owned by the instance it paired on")
+	}
+	send(t, b.base, token, map[string]any{"numberId": num, "to": "+14155550005",
+		"media": map[string]any{"kind": "IMAGE", "mimeType": "image/png", "data": base64.StdEncoding.EncodeToString(whatsapp.SandboxPNG)}})
+	ws := openWS(t, b.base, "graphql-transport-ws", token)
+	defer ws.close()
+	ws.subscribe("e", `subscription { events(after: "0", types: [MESSAGE_RECEIVED]) { ... on MessageReceivedEvent { content { media { url } } } } }`, nil)
+	url := str(ws.data("e"), "events", "content", "media", "url")
+	tok, ok := strings.CutPrefix(url, b.base+"/media/")
+	if !ok {
+		t.Fatalf("media.url %q is not under %s/media/", url, b.base)
+	}
+	resp, body := fetchMedia(t, b.base+"/media/"+tok)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, whatsapp.SandboxPNG) || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("GET the link from the other instance: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+}
