@@ -166,6 +166,24 @@ func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event,
 	return in, true
 }
 
+// senderOf is who sent the message an event of mapMessage's tells of:
+// phone, LID and whether it was the number itself.
+func senderOf(ev Event) (phone, lid string, fromMe bool) {
+	switch e := ev.(type) {
+	case *Inbound:
+		return e.From, e.FromLID, false
+	case *Reacted:
+		return e.From, e.FromLID, e.FromMe
+	case *Edited:
+		return e.From, e.FromLID, e.FromMe
+	case *Revoked:
+		return e.From, e.FromLID, e.FromMe
+	case *PollVoted:
+		return e.From, e.FromLID, e.FromMe
+	}
+	return "", "", false
+}
+
 // isDirect says whether a message is of a one-to-one chat, by phone or
 // by LID: not a group's, a broadcast list's, a status or a newsletter's.
 func isDirect(src types.MessageSource) bool {

@@ -296,7 +296,8 @@ func pollVotes(chosen map[types.MessageID][]string) func(*events.Message) (*waE2
 
 func voteOn(pollID string) *waE2E.Message {
 	return &waE2E.Message{PollUpdateMessage: &waE2E.PollUpdateMessage{
-		PollCreationMessageKey: &waCommon.MessageKey{ID: proto.String(pollID), FromMe: proto.Bool(true), RemoteJID: proto.String(peerPN.String())},
+		// The key as the voter has it: the number's poll, not the voter's.
+		PollCreationMessageKey: &waCommon.MessageKey{ID: proto.String(pollID), FromMe: proto.Bool(false), RemoteJID: proto.String(ownPN.String())},
 		Vote:                   &waE2E.PollEncValue{EncPayload: []byte("sealed"), EncIV: []byte("iv")},
 	}}
 }

@@ -408,8 +408,8 @@ func (w *Whatsmeow) message(num *waNumber, evt *events.Message) {
 		return
 	}
 	w.handler(ev)
-	if !evt.Info.IsFromMe {
-		w.learnLID(num, senderPhone(evt.Info.MessageSource, w.phoneOfLID), senderLID(evt.Info.MessageSource))
+	if phone, lid, fromMe := senderOf(ev); !fromMe {
+		w.learnLID(num, phone, lid)
 	}
 }
 
