@@ -153,7 +153,9 @@ type Message struct {
 	PeerLID *string `bun:"peer_lid"`
 	// ReplyTo is the id of the message this one quotes, when apiws knows
 	// that message.
-	ReplyTo         *string       `bun:"reply_to"`
+	ReplyTo *string `bun:"reply_to"`
+	// GroupID is the group of a group message; nil in a one-to-one chat.
+	GroupID         *string       `bun:"group_id"`
 	Kind            MessageKind   `bun:"kind,notnull"`
 	Status          MessageStatus `bun:"status,notnull"`
 	WAMessageID     *string       `bun:"wa_message_id"`
@@ -260,6 +262,8 @@ func View(ev *LogEvent) EventView {
 		return ReactionEvent{ev}
 	case EventTypePollVote:
 		return PollVoteEvent{ev}
+	case EventTypeGroupUpdated:
+		return GroupUpdatedEvent{ev}
 	}
 	return ev
 }
@@ -275,6 +279,8 @@ type EventDetail struct {
 	Number *Number `json:"number,omitempty"`
 	// REACTION and POLL_VOTE: who reacted or voted.
 	Peer *Peer `json:"peer,omitempty"`
+	// GROUP_UPDATED: see GroupDetail.
+	GroupDetail
 }
 
 // SendMessage is the input of a send: a recipient (To, GroupID, or
@@ -329,6 +335,8 @@ type MessageFilter struct {
 	Since           *time.Time
 	Until           *time.Time
 	ClientReference *string
+	// GroupID keeps the messages of one group.
+	GroupID *string
 }
 
 // DebugCapture is a customer's permission to keep the message content of one

@@ -21,7 +21,7 @@ func checkOutgoing(msg OutgoingMessage) (string, *SendError) {
 		return "", sendErr(CodeSendFailed, "message has no id", false, nil)
 	}
 	to := ""
-	if msg.To != "" || !isLID(msg.ToLID) {
+	if msg.Group == "" && (msg.To != "" || !isLID(msg.ToLID)) {
 		var err error
 		if to, err = normalizePhone(msg.To); err != nil {
 			return "", sendErr(CodeNotOnWhatsApp, fmt.Sprintf("recipient %q is not a possible phone number", msg.To), false, err)

@@ -78,6 +78,33 @@ type Connector interface {
 	// (InboundMedia.Ref of its Inbound). A number not connected gives
 	// ErrNotConnected; a file WhatsApp no longer has, ErrMediaGone.
 	Download(ctx context.Context, n *apiws.Number, ref []byte) ([]byte, error)
+
+	// Groups returns every group n is in. Like every group call, it gives
+	// ErrNotConnected for a number not connected.
+	Groups(ctx context.Context, n *apiws.Number) ([]GroupInfo, error)
+	// Group returns the group with the JID, or ErrGroupNotFound when it
+	// does not exist or n is not in it.
+	Group(ctx context.Context, n *apiws.Number, jid string) (GroupInfo, error)
+	// CreateGroup creates a group named name with n as its super admin and
+	// the phones (E.164) as members; phones WhatsApp cannot add are left
+	// out. It returns the group as created.
+	CreateGroup(ctx context.Context, n *apiws.Number, name string, phones []string) (GroupInfo, error)
+	// SetGroupName renames a group; only admins may (ErrNotAdmin).
+	SetGroupName(ctx context.Context, n *apiws.Number, jid, name string) error
+	// SetGroupTopic sets a group's topic; an empty topic removes it.
+	SetGroupTopic(ctx context.Context, n *apiws.Number, jid, topic string) error
+	// UpdateGroupParticipants adds, removes, promotes or demotes the
+	// phones (E.164); only admins may (ErrNotAdmin).
+	UpdateGroupParticipants(ctx context.Context, n *apiws.Number, jid string, action ParticipantAction, phones []string) error
+	// LeaveGroup makes n leave a group.
+	LeaveGroup(ctx context.Context, n *apiws.Number, jid string) error
+	// GroupInviteLink returns a group's invite link; reset revokes the old
+	// link first. Only admins may (ErrNotAdmin).
+	GroupInviteLink(ctx context.Context, n *apiws.Number, jid string, reset bool) (string, error)
+	// JoinGroup makes n join the group of an invite link
+	// (https://chat.whatsapp.com/...) and returns its JID; a link WhatsApp
+	// does not know gives ErrInviteInvalid.
+	JoinGroup(ctx context.Context, n *apiws.Number, link string) (string, error)
 }
 
 // MessageRef names a message of one of a number's chats: its WhatsApp id
@@ -125,6 +152,8 @@ type OutgoingMessage struct {
 	// ToLID is the recipient's hidden-number id (the user part of its LID),
 	// used when To is empty: a reply to a sender WhatsApp hid.
 	ToLID string
+	// Group is the JID of the group the message goes to, instead of To.
+	Group string
 	Kind  apiws.MessageKind
 	// Text is the body of a TEXT message, the emoji of a REACTION (empty
 	// removes the number's reaction).

@@ -68,7 +68,10 @@ type Inbound struct {
 	FromLID string
 	// PushName is the name the sender set in WhatsApp.
 	PushName string
-	Kind     apiws.MessageKind
+	// Group is the JID of the group the message was written in; "" in a
+	// one-to-one chat.
+	Group string
+	Kind  apiws.MessageKind
 	// Text is the body of a text message, the caption of media or of a
 	// live location, or the emoji of a reaction.
 	Text string

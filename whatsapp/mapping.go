@@ -129,15 +129,16 @@ type messageEnv struct {
 
 // mapMessage turns an incoming whatsmeow message into the event it is: an
 // *Inbound, or a *Reacted, *Edited, *Revoked or *PollVoted about an
-// earlier message of the chat. Group, broadcast, status and newsletter
-// traffic, protocol messages that carry nothing for a person (settings,
+// earlier message of the chat; in a group (Inbound.Group), From is the
+// participant who wrote it. Broadcast, status and newsletter traffic,
+// protocol messages that carry nothing for a person (settings,
 // keys, history) and messages the number sent from another of its devices
 // are dropped: ok is false. What the number did to a message from another
 // of its devices is reported, with FromMe.
 func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event, ok bool) {
 	info := evt.Info
 	msg := evt.Message
-	if !isDirect(info.MessageSource) || msg == nil {
+	if !(isDirect(info.MessageSource) || isGroupChat(info.MessageSource)) || msg == nil {
 		return nil, false
 	}
 	from, fromLID := senderPhone(info.MessageSource, env.phoneOf), senderLID(info.MessageSource)
@@ -154,12 +155,14 @@ func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event,
 	case msg.PollUpdateMessage != nil:
 		return mapPollVote(numberID, evt, env, from, fromLID)
 	}
-	if info.IsFromMe || msg.SenderKeyDistributionMessage != nil {
-		// Group keys only come with group messages, which apiws drops anyway.
+	if info.IsFromMe || keysOnly(msg) {
 		return nil, false
 	}
 	in := &Inbound{NumberID: numberID, WAMessageID: string(info.ID), From: from, FromLID: fromLID,
 		PushName: info.PushName, At: info.Timestamp}
+	if info.IsGroup {
+		in.Group = info.Chat.ToNonAD().String()
+	}
 	if ctx := fillKind(in, msg); ctx != nil {
 		fillContext(in, ctx.GetContextInfo())
 	}

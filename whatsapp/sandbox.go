@@ -58,6 +58,7 @@ type Sandbox struct {
 	transmissions []Transmission
 	signals       []Signal // read receipts and presences
 	recorder      func(Transmission)
+	groups        map[string]*sandboxGroup // by JID; see sandbox_groups.go
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -373,6 +374,9 @@ func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage
 	to, serr := checkOutgoing(msg)
 	if serr != nil {
 		return SendResult{}, serr
+	}
+	if msg.Group != "" {
+		return s.sendToGroup(ctx, n, msg)
 	}
 	if to == "" {
 		// A hidden recipient: the sandbox knows the phone behind its LID.

@@ -117,7 +117,13 @@ func (w *Whatsmeow) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessa
 	if num == nil || !num.client.IsConnected() || !num.client.IsLoggedIn() {
 		return SendResult{}, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
 	}
-	jid, err := w.recipientJID(ctx, num, to, msg.ToLID)
+	var jid types.JID
+	var err error
+	if msg.Group != "" {
+		jid, err = w.groupChat(ctx, num, msg)
+	} else {
+		jid, err = w.recipientJID(ctx, num, to, msg.ToLID)
+	}
 	if err != nil {
 		return SendResult{}, mapSendError(err)
 	}

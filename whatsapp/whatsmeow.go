@@ -38,6 +38,7 @@ type waClient interface {
 	DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error)
 	DecryptPollVote(ctx context.Context, vote *events.Message) (*waE2E.PollVoteMessage, error)
 	lookupClient
+	groupClient
 	AddEventHandler(handler whatsmeow.EventHandler) uint32
 	RemoveEventHandler(id uint32) bool
 }
@@ -133,6 +134,8 @@ type waNumber struct {
 	// undecryptable are the messages held back by holdUndecryptable, by
 	// id: a channel closed when their decrypted copy arrives.
 	undecryptable sync.Map
+	// tallies count the receipts of messages sent to groups.
+	tallies groupTallies
 }
 
 // NewWhatsmeow returns a Whatsmeow connector keeping device keys in db, whose
@@ -365,9 +368,13 @@ func (w *Whatsmeow) dispatch(numberID string, num *waNumber, evt any) {
 	}
 	switch e := evt.(type) {
 	case *events.Receipt:
-		if r, ok := mapReceipt(numberID, e); ok {
+		if e.IsGroup {
+			w.groupReceipt(numberID, num, e)
+		} else if r, ok := mapReceipt(numberID, e); ok {
 			w.handler(r)
 		}
+	case *events.JoinedGroup, *events.GroupInfo:
+		w.groupEvent(numberID, num, evt)
 	case *events.Message:
 		if held, ok := num.undecryptable.LoadAndDelete(e.Info.ID); ok {
 			close(held.(chan struct{}))

@@ -53,6 +53,8 @@ type fakeClient struct {
 	downloads []*waE2E.Message
 	// votes are the decrypted poll votes, by the vote's message id.
 	votes map[types.MessageID]*waE2E.PollVoteMessage
+	// groups are the groups WhatsApp knows (see wagroups_test.go).
+	groups fakeGroups
 }
 
 type fakeSent struct {
