@@ -14,6 +14,8 @@ const (
 	ScopeSend           Scope = "SEND"
 	ScopeManageNumbers  Scope = "MANAGE_NUMBERS"
 	ScopeManageWebhooks Scope = "MANAGE_WEBHOOKS"
+	// ScopeManageGroups lets a key create, change, join and leave groups.
+	ScopeManageGroups Scope = "MANAGE_GROUPS"
 )
 
 // CredentialKind says what kind of token authenticated a request.

@@ -8,9 +8,6 @@ import (
 // PrefixGroup is the id prefix of groups.
 const PrefixGroup = "grp"
 
-// ScopeManageGroups lets an API key create, change, join and leave groups.
-const ScopeManageGroups Scope = "MANAGE_GROUPS"
-
 // Group limits.
 const (
 	MaxGroupName         = 100

@@ -24,6 +24,8 @@ type Loaders struct {
 	APIKey        *dataloadgen.Loader[string, *apiws.APIKey]
 	// WebhookEndpoint loads the endpoints of a page of deliveries.
 	WebhookEndpoint *dataloadgen.Loader[string, *apiws.WebhookEndpoint]
+	// Group loads the groups of a page of group messages.
+	Group *dataloadgen.Loader[string, *apiws.Group]
 }
 
 // wait is how long a loader collects keys before it queries: resolvers of
@@ -58,6 +60,10 @@ func New(db *storage.DB, cache bool) *Loaders {
 		WebhookEndpoint: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.WebhookEndpoint, error) {
 			es, err := db.WebhookEndpointsByIDs(ctx, ids)
 			return byID(es, func(e *apiws.WebhookEndpoint) string { return e.ID }), err
+		}, opts...),
+		Group: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Group, error) {
+			gs, err := db.GroupsByIDs(ctx, ids)
+			return byID(gs, func(g *apiws.Group) string { return g.ID }), err
 		}, opts...),
 	}
 }

@@ -137,6 +137,25 @@ type numberStatusData struct {
 	Reason *string            `json:"reason"`
 }
 
+// GroupUpdatedEvent.
+type groupUpdatedData struct {
+	eventHead
+	Group        *groupData        `json:"group"`
+	Change       apiws.GroupChange `json:"change"`
+	Participants []apiws.Peer      `json:"participants"`
+}
+
+type groupData struct {
+	ID           string                    `json:"id"`
+	Number       ref                       `json:"number"`
+	JID          string                    `json:"jid"`
+	Name         string                    `json:"name"`
+	Topic        *string                   `json:"topic"`
+	Participants []*apiws.GroupParticipant `json:"participants"`
+	Role         *apiws.GroupRole          `json:"role"`
+	CreatedAt    *timestamp                `json:"createdAt"`
+}
+
 // EventData returns the data of the events, in their order: for each,
 // every field of its GraphQL type, content included while it is in transit
 // (ev.Content, or read from the transit table). The events are of one
@@ -199,6 +218,17 @@ func data(ev *apiws.LogEvent, m *apiws.Message) (json.RawMessage, error) {
 		if n := st.Number(); n != nil {
 			d.Number = &numberData{ID: n.ID, Label: n.Label, Sandbox: n.Sandbox, Phone: n.Phone, PushName: n.PushName, Status: n.Status,
 				ConnectedAt: at(n.ConnectedAt), LastSeenAt: at(n.LastSeenAt), CreatedAt: timestamp(n.CreatedAt)}
+		}
+		v = d
+	case apiws.EventTypeGroupUpdated:
+		gu := apiws.GroupUpdatedEvent{LogEvent: ev}
+		d := groupUpdatedData{eventHead: head, Change: gu.Change(), Participants: gu.Participants()}
+		if g := gu.Group(); g != nil {
+			d.Group = &groupData{ID: g.ID, Number: ref{g.NumberID}, JID: g.JID, Name: g.Name, Topic: g.Topic, Participants: g.Participants,
+				Role: g.Role, CreatedAt: at(g.CreatedAt)}
+			if d.Group.Participants == nil {
+				d.Group.Participants = []*apiws.GroupParticipant{}
+			}
 		}
 		v = d
 	default:

@@ -34,6 +34,7 @@ type Export struct {
 	Sessions        []exportSession   `json:"sessions"`
 	APIKeys         []exportAPIKey    `json:"apiKeys"`
 	Numbers         []exportNumber    `json:"numbers"`
+	Groups          []exportGroup     `json:"groups"`
 	Messages        []exportMessage   `json:"messages"`
 	MessageEvents   []exportEvent     `json:"messageEvents"`
 	APICalls        []exportAPICall   `json:"apiCalls"`
@@ -96,6 +97,20 @@ type exportNumber struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	ConnectedAt *time.Time `json:"connectedAt"`
 	LastSeenAt  *time.Time `json:"lastSeenAt"`
+}
+
+// exportGroup is a group one of the numbers is in, as WhatsApp last
+// described it.
+type exportGroup struct {
+	ID           string                    `json:"id"`
+	NumberID     string                    `json:"numberId"`
+	JID          string                    `json:"jid"`
+	Name         string                    `json:"name"`
+	Topic        *string                   `json:"topic"`
+	Participants []*apiws.GroupParticipant `json:"participants"`
+	Role         *apiws.GroupRole          `json:"role"`
+	CreatedAt    *time.Time                `json:"createdAt"`
+	UpdatedAt    time.Time                 `json:"updatedAt"`
 }
 
 type exportMessage struct {
@@ -224,7 +239,7 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 			CreatedAt: a.CreatedAt, AgeCheckedAt: a.AgeCheckedAt, DeletionScheduledAt: a.DeletionScheduledAt,
 			ProcessingRestricted: a.ProcessingRestricted, AnalyticsObjected: a.AnalyticsObjected, LegalHold: a.LegalHold,
 		},
-		Consents: []exportConsent{}, Sessions: []exportSession{}, APIKeys: []exportAPIKey{}, Numbers: []exportNumber{},
+		Consents: []exportConsent{}, Sessions: []exportSession{}, APIKeys: []exportAPIKey{}, Numbers: []exportNumber{}, Groups: []exportGroup{},
 		Messages: []exportMessage{}, MessageEvents: []exportEvent{}, APICalls: []exportAPICall{},
 		PrivacyRequests: []exportRequest{}, Notices: []exportNotice{}, DebugCaptures: []exportCapture{},
 		AuditLog: []exportAudit{}, Invoices: []exportInvoice{},
@@ -240,6 +255,10 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 	}
 	for _, n := range d.Numbers {
 		e.Numbers = append(e.Numbers, exportNumber{n.ID, n.Label, n.Sandbox, n.Phone, n.PushName, string(n.Status), n.CreatedAt, n.ConnectedAt, n.LastSeenAt})
+	}
+	for _, g := range d.Groups {
+		e.Groups = append(e.Groups, exportGroup{ID: g.ID, NumberID: g.NumberID, JID: g.JID, Name: g.Name, Topic: g.Topic,
+			Participants: g.Participants, Role: g.Role, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt})
 	}
 	for _, m := range d.Messages {
 		e.Messages = append(e.Messages, exportMessage{m.ID, m.NumberID, string(m.Direction), apiws.NilIfEmpty(m.Peer), m.PeerLID, string(m.Kind), string(m.Status),

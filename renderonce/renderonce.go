@@ -127,6 +127,7 @@ var typeName = map[apiws.EventType]string{
 	apiws.EventTypeMessageRevoked:  "MessageRevokedEvent",
 	apiws.EventTypeReaction:        "ReactionEvent",
 	apiws.EventTypePollVote:        "PollVoteEvent",
+	apiws.EventTypeGroupUpdated:    "GroupUpdatedEvent",
 }
 
 // eventTypes returns the schema's types of Event, for all of which an
@@ -254,6 +255,7 @@ var (
 		"MessageRevokedEvent": {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
 		"ReactionEvent":       {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
 		"PollVoteEvent":       {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true},
+		"GroupUpdatedEvent":   {"__typename": true, "cursor": true, "type": true, "numberId": true, "at": true, "change": true},
 	}
 	messageErrorFields = map[string]bool{"__typename": true, "code": true, "message": true, "retryable": true}
 )
@@ -298,6 +300,9 @@ func render(alias, typ string, sel selection, ev *apiws.LogEvent) []byte {
 				}
 				return graphql.MarshalString(*st.Reason())
 			}
+		}
+		if typ == "GroupUpdatedEvent" && f.name == "change" {
+			return graphql.MarshalString(string(apiws.GroupUpdatedEvent{LogEvent: ev}.Change()))
 		}
 		switch f.name {
 		case "__typename":

@@ -24,6 +24,7 @@ type Services struct {
 	Privacy  apiws.PrivacyService
 	Webhooks apiws.WebhookService
 	Billing  apiws.BillingService
+	Groups   apiws.GroupService
 }
 
 // Resolver is the root resolver.

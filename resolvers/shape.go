@@ -163,6 +163,7 @@ func nodeLoaders(svc Services) map[string]nodeLoader {
 		apiws.PrefixWebhookEndpoint: nodeOf(svc.Webhooks.Endpoint),
 		apiws.PrefixWebhookDelivery: nodeOf(svc.Webhooks.Delivery),
 		apiws.PrefixInvoice:         nodeOf(svc.Billing.Invoice),
+		apiws.PrefixGroup:           nodeOf(svc.Groups.Group),
 	}
 }
 
@@ -189,4 +190,8 @@ func incomingMessage(ev *apiws.LogEvent) *model.IncomingMessage {
 		c = &apiws.MessageContent{Mentions: []apiws.Peer{}}
 	}
 	return &model.IncomingMessage{MessageID: ev.MessageID, Text: c.Text, Media: c.Media, Content: c}
+}
+
+func groupPayload(g *apiws.Group, ues []*apiws.Error) *model.GroupPayload {
+	return &model.GroupPayload{Group: g, UserErrors: ues}
 }

@@ -15,6 +15,7 @@ type AccountData struct {
 	Sessions        []*apiws.Session
 	APIKeys         []*apiws.APIKey
 	Numbers         []*apiws.Number
+	Groups          []*apiws.Group
 	Messages        []*apiws.Message
 	MessageEvents   []*apiws.LogEvent
 	APICalls        []*apiws.APICall
@@ -40,6 +41,7 @@ func (db *DB) AccountData(ctx context.Context, accountID string) (*AccountData, 
 		{&d.Sessions, "id"},
 		{&d.APIKeys, "id"},
 		{&d.Numbers, "id"},
+		{&d.Groups, "id"},
 		{&d.Messages, "id"},
 		{&d.MessageEvents, "seq"},
 		{&d.APICalls, "id"},

@@ -98,6 +98,9 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 		if f.ClientReference != nil {
 			q = q.Where("client_reference = ?", *f.ClientReference)
 		}
+		if f.GroupID != nil {
+			q = q.Where("group_id = ?", *f.GroupID)
+		}
 		if f.Since != nil {
 			q = q.Where("COALESCE(queued_at, received_at) >= ?", f.Since.UTC())
 		}

@@ -23,6 +23,7 @@ type Router struct {
 	states   func(*StateChange)
 	messages EventHandler
 	retained func(ctx context.Context, numberID, waID string) ([]byte, error)
+	groups   func(*GroupUpdated)
 }
 
 // NewRouter returns a Router with no handlers yet.
@@ -43,6 +44,14 @@ func (r *Router) HandleMessages(fn EventHandler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.messages = fn
+}
+
+// HandleGroups makes fn the handler of GroupUpdated events (the groups
+// service).
+func (r *Router) HandleGroups(fn func(*GroupUpdated)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.groups = fn
 }
 
 // HandleRetained makes fn the source of the sealed content of messages
@@ -68,9 +77,14 @@ func (r *Router) Retained(ctx context.Context, numberID, waID string) ([]byte, e
 // Handle is the Connectors' EventHandler.
 func (r *Router) Handle(e Event) {
 	r.mu.RLock()
-	states, messages := r.states, r.messages
+	states, messages, groups := r.states, r.messages, r.groups
 	r.mu.RUnlock()
-	if sc, ok := e.(*StateChange); ok {
+	if gu, ok := e.(*GroupUpdated); ok {
+		if groups != nil {
+			groups(gu)
+			return
+		}
+	} else if sc, ok := e.(*StateChange); ok {
 		if states != nil {
 			states(sc)
 			return

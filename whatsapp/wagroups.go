@@ -86,10 +86,15 @@ func groupInfoOf(g *types.GroupInfo, me selfID, phoneOf phoneResolver) GroupInfo
 		}
 		peer := peerOf([]types.JID{p.JID, p.PhoneNumber, p.LID}, phoneOf)
 		role := roleOf(p)
-		in.Participants = append(in.Participants, apiws.GroupParticipant{Peer: peer, Role: role})
 		if isSelf(peer, me) {
+			// The number itself is known by its phone, whatever the
+			// group's addressing.
 			in.Role = role
+			if peer.Phone == nil && me.phone != "" {
+				peer.Phone = apiws.NilIfEmpty("+" + me.phone)
+			}
 		}
+		in.Participants = append(in.Participants, apiws.GroupParticipant{Peer: peer, Role: role})
 	}
 	return in
 }

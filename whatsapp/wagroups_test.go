@@ -131,7 +131,7 @@ func TestGroupInfoOf(t *testing.T) {
 		t.Fatalf("group %+v", got)
 	}
 	want := []apiws.GroupParticipant{
-		{Peer: apiws.Peer{LID: p(me.lid)}, Role: apiws.RoleSuperAdmin},
+		{Peer: apiws.Peer{Phone: p("+" + me.phone), LID: p(me.lid)}, Role: apiws.RoleSuperAdmin},
 		{Peer: apiws.Peer{Phone: p("+14155550101"), LID: p(memberLID.User)}, Role: apiws.RoleMember},
 		{Peer: apiws.Peer{Phone: p("+14155552671")}, Role: apiws.RoleAdmin},
 		{Peer: apiws.Peer{Phone: p("+14155550102"), LID: p(hiddenLID.User)}, Role: apiws.RoleMember},

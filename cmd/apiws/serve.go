@@ -20,6 +20,7 @@ import (
 	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/groups"
 	"github.com/apiws/apiws/mail"
 	"github.com/apiws/apiws/messaging"
 	"github.com/apiws/apiws/numbers"
@@ -126,6 +127,7 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (_ *app, err er
 		// outcome, while the database and the bus are still open.
 		{
 			{"numbers", svc.numbers.Run},
+			{"groups", svc.groups.Run},
 			{"api key use times", svc.accounts.Run},
 			{"call log", svc.usage.Run},
 			{"mail", svc.mailer.Run},
@@ -185,6 +187,7 @@ type services struct {
 	owners    *ownership.Manager
 	events    *eventlog.Log
 	numbers   *numbers.Service
+	groups    *groups.Service
 	messages  *messaging.Service
 	privacy   *privacy.Service
 	webhooks  *webhooks.Service
@@ -247,6 +250,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	}
 	svc.events.LinkMedia(links)
 	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa, Plans: svc.billing})
+	svc.groups = groups.New(groups.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Connectors: connectors, Router: router, Owner: svc.owners, Log: log})
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
@@ -280,7 +284,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 // newHandler is the HTTP side: the GraphQL API over the services, the
 // dashboard, the playground, health and metrics.
 func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server.Server {
-	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks, Billing: svc.billing})
+	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks, Billing: svc.billing, Groups: svc.groups})
 	srv := server.New(server.Config{
 		Production:       cfg.Production,
 		AllowedOrigins:   cfg.AllowedOrigins,

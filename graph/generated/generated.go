@@ -34,6 +34,7 @@ type ResolverRoot interface {
 	Account() AccountResolver
 	ApiCall() ApiCallResolver
 	DebugCapture() DebugCaptureResolver
+	Group() GroupResolver
 	IncomingMessage() IncomingMessageResolver
 	Invoice() InvoiceResolver
 	Message() MessageResolver
@@ -190,6 +191,42 @@ type ComplexityRoot struct {
 		UserErrors   func(childComplexity int) int
 	}
 
+	Group struct {
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		JID          func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Number       func(childComplexity int) int
+		Participants func(childComplexity int) int
+		Role         func(childComplexity int) int
+		Topic        func(childComplexity int) int
+	}
+
+	GroupInvitePayload struct {
+		Link       func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	GroupParticipant struct {
+		Peer func(childComplexity int) int
+		Role func(childComplexity int) int
+	}
+
+	GroupPayload struct {
+		Group      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	GroupUpdatedEvent struct {
+		At           func(childComplexity int) int
+		Change       func(childComplexity int) int
+		Group        func(childComplexity int) int
+		NumberID     func(childComplexity int) int
+		Participants func(childComplexity int) int
+		Seq          func(childComplexity int) int
+		Type         func(childComplexity int) int
+	}
+
 	IncomingMessage struct {
 		Content func(childComplexity int) int
 		Media   func(childComplexity int) int
@@ -261,6 +298,7 @@ type ComplexityRoot struct {
 		Error           func(childComplexity int) int
 		Events          func(childComplexity int) int
 		FailedAt        func(childComplexity int) int
+		Group           func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Kind            func(childComplexity int) int
 		Number          func(childComplexity int) int
@@ -348,6 +386,7 @@ type ComplexityRoot struct {
 		ConfirmEmailChange      func(childComplexity int, code string) int
 		ConnectNumber           func(childComplexity int, input model.ConnectNumberInput) int
 		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateGroup             func(childComplexity int, input apiws.NewGroup) int
 		CreatePlan              func(childComplexity int, input apiws.PlanInput) int
 		CreateWebhookEndpoint   func(childComplexity int, input apiws.NewWebhookEndpoint) int
 		DeleteWebhookEndpoint   func(childComplexity int, id string) int
@@ -355,6 +394,9 @@ type ComplexityRoot struct {
 		DismissNotice           func(childComplexity int, id string) int
 		EditMessage             func(childComplexity int, input apiws.EditMessage) int
 		GrantDebugCapture       func(childComplexity int, input model.DebugCaptureInput) int
+		GroupInviteLink         func(childComplexity int, id string, reset *bool) int
+		JoinGroup               func(childComplexity int, numberID string, link string) int
+		LeaveGroup              func(childComplexity int, id string) int
 		LogIn                   func(childComplexity int, input model.LogInInput) int
 		LogOut                  func(childComplexity int) int
 		MarkRead                func(childComplexity int, messageIds []string) int
@@ -377,6 +419,8 @@ type ComplexityRoot struct {
 		SignUp                  func(childComplexity int, input model.SignUpInput) int
 		SubmitPrivacyRequest    func(childComplexity int, input model.PrivacyRequestInput) int
 		UpdateAccount           func(childComplexity int, input model.UpdateAccountInput) int
+		UpdateGroup             func(childComplexity int, input apiws.GroupUpdate) int
+		UpdateGroupParticipants func(childComplexity int, input apiws.GroupParticipantsUpdate) int
 		UpdatePlan              func(childComplexity int, id string, input apiws.PlanInput) int
 		UpdateWebhookEndpoint   func(childComplexity int, input apiws.WebhookEndpointUpdate) int
 		VerifyPrivacyRequest    func(childComplexity int, id string, code string) int
@@ -634,6 +678,7 @@ type ComplexityRoot struct {
 	WhatsAppNumber struct {
 		ConnectedAt func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
+		Groups      func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Label       func(childComplexity int) int
 		LastSeenAt  func(childComplexity int) int
@@ -676,6 +721,9 @@ type ApiCallResolver interface {
 type DebugCaptureResolver interface {
 	Number(ctx context.Context, obj *apiws.DebugCapture) (*apiws.Number, error)
 }
+type GroupResolver interface {
+	Number(ctx context.Context, obj *apiws.Group) (*apiws.Number, error)
+}
 type IncomingMessageResolver interface {
 	Message(ctx context.Context, obj *model.IncomingMessage) (*apiws.Message, error)
 }
@@ -692,6 +740,7 @@ type MessageResolver interface {
 	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
 	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error)
+	Group(ctx context.Context, obj *apiws.Message) (*apiws.Group, error)
 }
 type MessageEditedEventResolver interface {
 	Message(ctx context.Context, obj *apiws.MessageEditedEvent) (*apiws.Message, error)
@@ -718,6 +767,12 @@ type MutationResolver interface {
 	CreatePlan(ctx context.Context, input apiws.PlanInput) (*model.PlanPayload, error)
 	UpdatePlan(ctx context.Context, id string, input apiws.PlanInput) (*model.PlanPayload, error)
 	SetAccountPlan(ctx context.Context, accountID string, planID string) (*model.AccountPayload, error)
+	CreateGroup(ctx context.Context, input apiws.NewGroup) (*model.GroupPayload, error)
+	UpdateGroup(ctx context.Context, input apiws.GroupUpdate) (*model.GroupPayload, error)
+	UpdateGroupParticipants(ctx context.Context, input apiws.GroupParticipantsUpdate) (*model.GroupPayload, error)
+	LeaveGroup(ctx context.Context, id string) (*model.GroupPayload, error)
+	GroupInviteLink(ctx context.Context, id string, reset *bool) (*model.GroupInvitePayload, error)
+	JoinGroup(ctx context.Context, numberID string, link string) (*model.GroupPayload, error)
 	SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error)
 	GrantDebugCapture(ctx context.Context, input model.DebugCaptureInput) (*model.DebugCapturePayload, error)
 	RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error)
@@ -778,6 +833,7 @@ type WebhookEndpointResolver interface {
 }
 type WhatsAppNumberResolver interface {
 	Lookup(ctx context.Context, obj *apiws.Number, phones []string) ([]*model.NumberLookup, error)
+	Groups(ctx context.Context, obj *apiws.Number) ([]*apiws.Group, error)
 	Messages(ctx context.Context, obj *apiws.Number, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
 }
 
@@ -1344,6 +1400,137 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DebugCapturePayload.UserErrors(childComplexity), true
 
+	case "Group.createdAt":
+		if e.ComplexityRoot.Group.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.CreatedAt(childComplexity), true
+	case "Group.id":
+		if e.ComplexityRoot.Group.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.ID(childComplexity), true
+	case "Group.jid":
+		if e.ComplexityRoot.Group.JID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.JID(childComplexity), true
+	case "Group.name":
+		if e.ComplexityRoot.Group.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Name(childComplexity), true
+	case "Group.number":
+		if e.ComplexityRoot.Group.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Number(childComplexity), true
+	case "Group.participants":
+		if e.ComplexityRoot.Group.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Participants(childComplexity), true
+	case "Group.role":
+		if e.ComplexityRoot.Group.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Role(childComplexity), true
+	case "Group.topic":
+		if e.ComplexityRoot.Group.Topic == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Topic(childComplexity), true
+
+	case "GroupInvitePayload.link":
+		if e.ComplexityRoot.GroupInvitePayload.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupInvitePayload.Link(childComplexity), true
+	case "GroupInvitePayload.userErrors":
+		if e.ComplexityRoot.GroupInvitePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupInvitePayload.UserErrors(childComplexity), true
+
+	case "GroupParticipant.peer":
+		if e.ComplexityRoot.GroupParticipant.Peer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupParticipant.Peer(childComplexity), true
+	case "GroupParticipant.role":
+		if e.ComplexityRoot.GroupParticipant.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupParticipant.Role(childComplexity), true
+
+	case "GroupPayload.group":
+		if e.ComplexityRoot.GroupPayload.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupPayload.Group(childComplexity), true
+	case "GroupPayload.userErrors":
+		if e.ComplexityRoot.GroupPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupPayload.UserErrors(childComplexity), true
+
+	case "GroupUpdatedEvent.at":
+		if e.ComplexityRoot.GroupUpdatedEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.At(childComplexity), true
+	case "GroupUpdatedEvent.change":
+		if e.ComplexityRoot.GroupUpdatedEvent.Change == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.Change(childComplexity), true
+	case "GroupUpdatedEvent.group":
+		if e.ComplexityRoot.GroupUpdatedEvent.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.Group(childComplexity), true
+	case "GroupUpdatedEvent.numberId":
+		if e.ComplexityRoot.GroupUpdatedEvent.NumberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.NumberID(childComplexity), true
+	case "GroupUpdatedEvent.participants":
+		if e.ComplexityRoot.GroupUpdatedEvent.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.Participants(childComplexity), true
+	case "GroupUpdatedEvent.cursor":
+		if e.ComplexityRoot.GroupUpdatedEvent.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.Seq(childComplexity), true
+	case "GroupUpdatedEvent.type":
+		if e.ComplexityRoot.GroupUpdatedEvent.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupUpdatedEvent.Type(childComplexity), true
+
 	case "IncomingMessage.content":
 		if e.ComplexityRoot.IncomingMessage.Content == nil {
 			break
@@ -1628,6 +1815,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.FailedAt(childComplexity), true
+	case "Message.group":
+		if e.ComplexityRoot.Message.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.Group(childComplexity), true
 	case "Message.id":
 		if e.ComplexityRoot.Message.ID == nil {
 			break
@@ -2027,6 +2220,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.createGroup":
+		if e.ComplexityRoot.Mutation.CreateGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGroup(childComplexity, args["input"].(apiws.NewGroup)), true
 	case "Mutation.createPlan":
 		if e.ComplexityRoot.Mutation.CreatePlan == nil {
 			break
@@ -2104,6 +2308,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.GrantDebugCapture(childComplexity, args["input"].(model.DebugCaptureInput)), true
+	case "Mutation.groupInviteLink":
+		if e.ComplexityRoot.Mutation.GroupInviteLink == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_groupInviteLink_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GroupInviteLink(childComplexity, args["id"].(string), args["reset"].(*bool)), true
+	case "Mutation.joinGroup":
+		if e.ComplexityRoot.Mutation.JoinGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinGroup(childComplexity, args["numberId"].(string), args["link"].(string)), true
+	case "Mutation.leaveGroup":
+		if e.ComplexityRoot.Mutation.LeaveGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveGroup(childComplexity, args["id"].(string)), true
 	case "Mutation.logIn":
 		if e.ComplexityRoot.Mutation.LogIn == nil {
 			break
@@ -2336,6 +2573,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateAccount(childComplexity, args["input"].(model.UpdateAccountInput)), true
+	case "Mutation.updateGroup":
+		if e.ComplexityRoot.Mutation.UpdateGroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateGroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateGroup(childComplexity, args["input"].(apiws.GroupUpdate)), true
+	case "Mutation.updateGroupParticipants":
+		if e.ComplexityRoot.Mutation.UpdateGroupParticipants == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateGroupParticipants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateGroupParticipants(childComplexity, args["input"].(apiws.GroupParticipantsUpdate)), true
 	case "Mutation.updatePlan":
 		if e.ComplexityRoot.Mutation.UpdatePlan == nil {
 			break
@@ -3344,6 +3603,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WhatsAppNumber.CreatedAt(childComplexity), true
+	case "WhatsAppNumber.groups":
+		if e.ComplexityRoot.WhatsAppNumber.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WhatsAppNumber.Groups(childComplexity), true
 	case "WhatsAppNumber.id":
 		if e.ComplexityRoot.WhatsAppNumber.ID == nil {
 			break
@@ -3425,9 +3690,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ConnectNumberInput", ec.unmarshalInputConnectNumberInput),
 			graphql.NewInputUnmarshaler("ContactCardInput", ec.unmarshalInputContactCardInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
+			graphql.NewInputUnmarshaler("CreateGroupInput", ec.unmarshalInputCreateGroupInput),
 			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("DebugCaptureInput", ec.unmarshalInputDebugCaptureInput),
 			graphql.NewInputUnmarshaler("EditMessageInput", ec.unmarshalInputEditMessageInput),
+			graphql.NewInputUnmarshaler("GroupParticipantsInput", ec.unmarshalInputGroupParticipantsInput),
 			graphql.NewInputUnmarshaler("LocationInput", ec.unmarshalInputLocationInput),
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
@@ -3440,6 +3707,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SendMessageInput", ec.unmarshalInputSendMessageInput),
 			graphql.NewInputUnmarshaler("SignUpInput", ec.unmarshalInputSignUpInput),
 			graphql.NewInputUnmarshaler("UpdateAccountInput", ec.unmarshalInputUpdateAccountInput),
+			graphql.NewInputUnmarshaler("UpdateGroupInput", ec.unmarshalInputUpdateGroupInput),
 			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
 		)
 	}
@@ -3980,6 +4248,125 @@ type Poll {
   question: String!
   options: [String!]!
   selectableCount: Int!
+}
+`, BuiltIn: false},
+	{Name: "../schema/groups.graphqls", Input: `# Groups: the WhatsApp groups of the account's numbers, their changes as
+# GROUP_UPDATED events, and group messages.
+
+extend type Mutation {
+  "Scope MANAGE_GROUPS for every group mutation."
+  createGroup(input: CreateGroupInput!): GroupPayload!
+  updateGroup(input: UpdateGroupInput!): GroupPayload!
+  updateGroupParticipants(input: GroupParticipantsInput!): GroupPayload!
+  leaveGroup(id: ID!): GroupPayload!
+  "The group's invite link (admins only); reset: true revokes the old link first."
+  groupInviteLink(id: ID!, reset: Boolean = false): GroupInvitePayload!
+  joinGroup(numberId: ID!, link: String!): GroupPayload!
+}
+
+extend type WhatsAppNumber {
+  "The groups this number is in. Scope READ."
+  groups: [Group!]!
+}
+
+extend type Message {
+  "The group of a group message; null in a one-to-one chat."
+  group: Group
+}
+
+extend input MessageFilter {
+  groupId: ID
+}
+
+extend enum ApiKeyScope {
+  MANAGE_GROUPS
+}
+
+# FORBIDDEN: a group change WhatsApp refused because the number is not
+# one of the group's admins.
+extend enum UserErrorCode {
+  FORBIDDEN
+}
+
+enum GroupRole {
+  MEMBER
+  ADMIN
+  SUPERADMIN
+}
+
+"A WhatsApp group one of the account's numbers is in (grp_ ids)."
+type Group implements Node {
+  id: ID!
+  number: WhatsAppNumber!
+  "WhatsApp's group JID, e.g. 120363025246125486@g.us."
+  jid: String!
+  name: String!
+  topic: String
+  participants: [GroupParticipant!]!
+  "This number's role; null once it left."
+  role: GroupRole
+  createdAt: Time
+}
+
+type GroupParticipant {
+  peer: Peer!
+  role: GroupRole!
+}
+
+input CreateGroupInput {
+  numberId: ID!
+  "Up to 100 characters."
+  name: String!
+  "1 to 256 phones."
+  participants: [PhoneNumber!]!
+}
+
+input UpdateGroupInput {
+  id: ID!
+  name: String
+  topic: String
+}
+
+input GroupParticipantsInput {
+  groupId: ID!
+  add: [PhoneNumber!]
+  remove: [PhoneNumber!]
+  promote: [PhoneNumber!]
+  demote: [PhoneNumber!]
+}
+
+type GroupPayload {
+  group: Group
+  userErrors: [UserError!]!
+}
+
+type GroupInvitePayload {
+  "https://chat.whatsapp.com/..."
+  link: String
+  userErrors: [UserError!]!
+}
+
+enum GroupChange {
+  CREATED
+  JOINED
+  LEFT
+  NAME
+  TOPIC
+  PARTICIPANTS_ADDED
+  PARTICIPANTS_REMOVED
+  PROMOTED
+  DEMOTED
+}
+
+type GroupUpdatedEvent implements Event {
+  cursor: Cursor!
+  type: EventType!
+  at: Time!
+  numberId: ID!
+  group: Group!
+  change: GroupChange!
+  "The participants the change is about (added, removed, promoted, demoted); empty otherwise."
+  participants: [Peer!]!
 }
 `, BuiltIn: false},
 	{Name: "../schema/messages.graphqls", Input: `# Messages: sending, statuses, inbound, and debug capture of content.
@@ -4918,6 +5305,58 @@ func (ec *executionContext) childFields_DebugCapturePayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type DebugCapturePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Group_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Group_number(ctx, field)
+	case "jid":
+		return ec.fieldContext_Group_jid(ctx, field)
+	case "name":
+		return ec.fieldContext_Group_name(ctx, field)
+	case "topic":
+		return ec.fieldContext_Group_topic(ctx, field)
+	case "participants":
+		return ec.fieldContext_Group_participants(ctx, field)
+	case "role":
+		return ec.fieldContext_Group_role(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Group_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupInvitePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "link":
+		return ec.fieldContext_GroupInvitePayload_link(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_GroupInvitePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupInvitePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupParticipant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "peer":
+		return ec.fieldContext_GroupParticipant_peer(ctx, field)
+	case "role":
+		return ec.fieldContext_GroupParticipant_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupParticipant", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "group":
+		return ec.fieldContext_GroupPayload_group(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_GroupPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_IncomingMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "message":
@@ -5088,6 +5527,8 @@ func (ec *executionContext) childFields_Message(ctx context.Context, field graph
 		return ec.fieldContext_Message_revokedAt(ctx, field)
 	case "events":
 		return ec.fieldContext_Message_events(ctx, field)
+	case "group":
+		return ec.fieldContext_Message_group(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Message", field.Name)
 }
@@ -5582,6 +6023,8 @@ func (ec *executionContext) childFields_WhatsAppNumber(ctx context.Context, fiel
 		return ec.fieldContext_WhatsAppNumber_createdAt(ctx, field)
 	case "lookup":
 		return ec.fieldContext_WhatsAppNumber_lookup(ctx, field)
+	case "groups":
+		return ec.fieldContext_WhatsAppNumber_groups(ctx, field)
 	case "messages":
 		return ec.fieldContext_WhatsAppNumber_messages(ctx, field)
 	}
@@ -5944,6 +6387,20 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.NewGroup, error) {
+			return ec.unmarshalNCreateGroupInput2githubᚗcomᚋapiwsᚋapiwsᚐNewGroup(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createPlan_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6039,6 +6496,64 @@ func (ec *executionContext) field_Mutation_grantDebugCapture_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_groupInviteLink_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "reset",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["reset"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "numberId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["numberId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "link",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["link"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6354,6 +6869,34 @@ func (ec *executionContext) field_Mutation_updateAccount_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateAccountInput, error) {
 			return ec.unmarshalNUpdateAccountInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐUpdateAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateGroupParticipants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.GroupParticipantsUpdate, error) {
+			return ec.unmarshalNGroupParticipantsInput2githubᚗcomᚋapiwsᚋapiwsᚐGroupParticipantsUpdate(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateGroup_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.GroupUpdate, error) {
+			return ec.unmarshalNUpdateGroupInput2githubᚗcomᚋapiwsᚋapiwsᚐGroupUpdate(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -9012,6 +9555,561 @@ func (ec *executionContext) fieldContext_DebugCapturePayload_userErrors(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Group_id(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Group_number(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_number(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Group().Number(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Number) graphql.Marshaler {
+			return ec.marshalNWhatsAppNumber2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐNumber(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_number(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Group_jid(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
+}
+
+func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
+}
+
+func (ec *executionContext) _Group_topic(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_topic(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Topic, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_topic(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "String")
+}
+
+func (ec *executionContext) _Group_participants(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.GroupParticipant) graphql.Marshaler {
+			return ec.marshalNGroupParticipant2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupParticipantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupParticipant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Group_role(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.GroupRole) graphql.Marshaler {
+			return ec.marshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "GroupRole")
+}
+
+func (ec *executionContext) _Group_createdAt(ctx context.Context, field graphql.CollectedField, obj *apiws.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GroupInvitePayload_link(ctx context.Context, field graphql.CollectedField, obj *model.GroupInvitePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupInvitePayload_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GroupInvitePayload_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupInvitePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _GroupInvitePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.GroupInvitePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupInvitePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupInvitePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupInvitePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GroupParticipant_peer(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupParticipant_peer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Peer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.Peer) graphql.Marshaler {
+			return ec.marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupParticipant_peer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupParticipant",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Peer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GroupParticipant_role(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupParticipant_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.GroupRole) graphql.Marshaler {
+			return ec.marshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupParticipant_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupParticipant", field, false, false, "GroupRole")
+}
+
+func (ec *executionContext) _GroupPayload_group(ctx context.Context, field graphql.CollectedField, obj *model.GroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupPayload_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_GroupPayload_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GroupPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.GroupPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_cursor(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNCursor2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupUpdatedEvent", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_type(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_type(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Type, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.EventType) graphql.Marshaler {
+			return ec.marshalNEventType2githubᚗcomᚋapiwsᚋapiwsᚐEventType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupUpdatedEvent", field, false, false, "EventType")
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_at(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupUpdatedEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_numberId(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_numberId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NumberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_numberId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupUpdatedEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_group(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Group(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Group) graphql.Marshaler {
+			return ec.marshalNGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupUpdatedEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_change(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_change(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Change(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.GroupChange) graphql.Marshaler {
+			return ec.marshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupUpdatedEvent", field, true, false, "GroupChange")
+}
+
+func (ec *executionContext) _GroupUpdatedEvent_participants(ctx context.Context, field graphql.CollectedField, obj *apiws.GroupUpdatedEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupUpdatedEvent_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []apiws.Peer) graphql.Marshaler {
+			return ec.marshalNPeer2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPeerᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupUpdatedEvent_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GroupUpdatedEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Peer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _IncomingMessage_message(ctx context.Context, field graphql.CollectedField, obj *model.IncomingMessage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10504,6 +11602,38 @@ func (ec *executionContext) fieldContext_Message_events(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MessageStatusEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Message_group(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Message_group(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Message().Group(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Group) graphql.Marshaler {
+			return ec.marshalOGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Message_group(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Message",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
 		},
 	}
 	return fc, nil
@@ -12065,6 +13195,270 @@ func (ec *executionContext) fieldContext_Mutation_setAccountPlan(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setAccountPlan_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateGroup(ctx, fc.Args["input"].(apiws.NewGroup))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+			return ec.marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateGroup(ctx, fc.Args["input"].(apiws.GroupUpdate))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+			return ec.marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateGroupParticipants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateGroupParticipants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateGroupParticipants(ctx, fc.Args["input"].(apiws.GroupParticipantsUpdate))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+			return ec.marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateGroupParticipants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateGroupParticipants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveGroup(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+			return ec.marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_groupInviteLink(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_groupInviteLink(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GroupInviteLink(ctx, fc.Args["id"].(string), fc.Args["reset"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupInvitePayload) graphql.Marshaler {
+			return ec.marshalNGroupInvitePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupInvitePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_groupInviteLink(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupInvitePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_groupInviteLink_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_joinGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinGroup(ctx, fc.Args["numberId"].(string), fc.Args["link"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+			return ec.marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinGroup(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinGroup_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -17406,6 +18800,38 @@ func (ec *executionContext) fieldContext_WhatsAppNumber_lookup(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _WhatsAppNumber_groups(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WhatsAppNumber_groups(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WhatsAppNumber().Groups(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Group) graphql.Marshaler {
+			return ec.marshalNGroup2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WhatsAppNumber_groups(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WhatsAppNumber",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Group(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _WhatsAppNumber_messages(ctx context.Context, field graphql.CollectedField, obj *apiws.Number) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18933,6 +20359,62 @@ func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateGroupInput(ctx context.Context, obj any) (apiws.NewGroup, error) {
+	var it apiws.NewGroup
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"numberId", "name", "participants"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "numberId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("numberId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NumberID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "participants":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("participants"))
+			data, err := ec.unmarshalNPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Participants = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateGroupInput unmarshals raw into the CreateGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateGroupInput(ctx context.Context, raw any) (apiws.NewGroup, error) {
+	var out apiws.NewGroup
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateWebhookEndpointInput(ctx context.Context, obj any) (apiws.NewWebhookEndpoint, error) {
 	var it apiws.NewWebhookEndpoint
 	if obj == nil {
@@ -19098,6 +20580,76 @@ func (ec *executionContext) unmarshalInputEditMessageInput(ctx context.Context, 
 func UnmarshalEditMessageInput(ctx context.Context, raw any) (apiws.EditMessage, error) {
 	var out apiws.EditMessage
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EditMessageInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputGroupParticipantsInput(ctx context.Context, obj any) (apiws.GroupParticipantsUpdate, error) {
+	var it apiws.GroupParticipantsUpdate
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"groupId", "add", "remove", "promote", "demote"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
+		case "add":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("add"))
+			data, err := ec.unmarshalOPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Add = data
+		case "remove":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("remove"))
+			data, err := ec.unmarshalOPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Remove = data
+		case "promote":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("promote"))
+			data, err := ec.unmarshalOPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Promote = data
+		case "demote":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("demote"))
+			data, err := ec.unmarshalOPhoneNumber2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Demote = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalGroupParticipantsInput unmarshals raw into the GroupParticipantsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalGroupParticipantsInput(ctx context.Context, raw any) (apiws.GroupParticipantsUpdate, error) {
+	var out apiws.GroupParticipantsUpdate
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "GroupParticipantsInput", raw, &out)
 	return out, err
 }
 
@@ -19301,7 +20853,7 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "direction", "peer", "since", "until", "clientReference"}
+	fieldsInOrder := [...]string{"status", "direction", "peer", "since", "until", "clientReference", "groupId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19350,6 +20902,13 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.ClientReference = data
+		case "groupId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GroupID = data
 		}
 	}
 	return it, nil
@@ -19977,6 +21536,62 @@ func UnmarshalUpdateAccountInput(ctx context.Context, raw any) (model.UpdateAcco
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateGroupInput(ctx context.Context, obj any) (apiws.GroupUpdate, error) {
+	var it apiws.GroupUpdate
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "name", "topic"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "topic":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("topic"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Topic = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateGroupInput unmarshals raw into the UpdateGroupInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateGroupInput(ctx context.Context, raw any) (apiws.GroupUpdate, error) {
+	var out apiws.GroupUpdate
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateGroupInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateWebhookEndpointInput(ctx context.Context, obj any) (apiws.WebhookEndpointUpdate, error) {
 	var it apiws.WebhookEndpointUpdate
 	if obj == nil {
@@ -20109,6 +21724,13 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			return graphql.Null
 		}
 		return ec._MessageEditedEvent(ctx, sel, obj)
+	case apiws.GroupUpdatedEvent:
+		return ec._GroupUpdatedEvent(ctx, sel, &obj)
+	case *apiws.GroupUpdatedEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._GroupUpdatedEvent(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -20171,6 +21793,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Invoice(ctx, sel, obj)
+	case apiws.Group:
+		return ec._Group(ctx, sel, &obj)
+	case *apiws.Group:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Group(ctx, sel, obj)
 	case apiws.DebugCapture:
 		return ec._DebugCapture(ctx, sel, &obj)
 	case *apiws.DebugCapture:
@@ -21150,6 +22779,252 @@ func (ec *executionContext) _DebugCapturePayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var groupImplementors = []string{"Group", "Node"}
+
+func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *apiws.Group) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Group")
+		case "id":
+			out.Values[i] = ec._Group_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "number":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_number(ctx, field, obj)
+				})
+		case "jid":
+			out.Values[i] = ec._Group_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Group_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "topic":
+			out.Values[i] = ec._Group_topic(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "participants":
+			out.Values[i] = ec._Group_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._Group_role(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Group_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupInvitePayloadImplementors = []string{"GroupInvitePayload"}
+
+func (ec *executionContext) _GroupInvitePayload(ctx context.Context, sel ast.SelectionSet, obj *model.GroupInvitePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupInvitePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GroupInvitePayload")
+		case "link":
+			out.Values[i] = ec._GroupInvitePayload_link(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._GroupInvitePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupParticipantImplementors = []string{"GroupParticipant"}
+
+func (ec *executionContext) _GroupParticipant(ctx context.Context, sel ast.SelectionSet, obj *apiws.GroupParticipant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupParticipantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GroupParticipant")
+		case "peer":
+			out.Values[i] = ec._GroupParticipant_peer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._GroupParticipant_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupPayloadImplementors = []string{"GroupPayload"}
+
+func (ec *executionContext) _GroupPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GroupPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GroupPayload")
+		case "group":
+			out.Values[i] = ec._GroupPayload_group(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._GroupPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupUpdatedEventImplementors = []string{"GroupUpdatedEvent", "Event"}
+
+func (ec *executionContext) _GroupUpdatedEvent(ctx context.Context, sel ast.SelectionSet, obj *apiws.GroupUpdatedEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupUpdatedEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GroupUpdatedEvent")
+		case "cursor":
+			out.Values[i] = ec._GroupUpdatedEvent_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "type":
+			out.Values[i] = ec._GroupUpdatedEvent_type(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._GroupUpdatedEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "numberId":
+			out.Values[i] = ec._GroupUpdatedEvent_numberId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "group":
+			out.Values[i] = ec._GroupUpdatedEvent_group(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "change":
+			out.Values[i] = ec._GroupUpdatedEvent_change(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._GroupUpdatedEvent_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var incomingMessageImplementors = []string{"IncomingMessage"}
 
 func (ec *executionContext) _IncomingMessage(ctx context.Context, sel ast.SelectionSet, obj *model.IncomingMessage) graphql.Marshaler {
@@ -21691,6 +23566,12 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Message_events(ctx, field, obj)
+				})
+		case "group":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Message_group(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -22236,6 +24117,48 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setAccountPlan":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setAccountPlan(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateGroupParticipants":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateGroupParticipants(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveGroup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "groupInviteLink":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_groupInviteLink(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinGroup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinGroup(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -24197,6 +26120,12 @@ func (ec *executionContext) _WhatsAppNumber(ctx context.Context, sel ast.Selecti
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._WhatsAppNumber_lookup(ctx, field, obj)
 				})
+		case "groups":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WhatsAppNumber_groups(ctx, field, obj)
+				})
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -24749,12 +26678,14 @@ var (
 		"SEND":            apiws.ScopeSend,
 		"MANAGE_NUMBERS":  apiws.ScopeManageNumbers,
 		"MANAGE_WEBHOOKS": apiws.ScopeManageWebhooks,
+		"MANAGE_GROUPS":   apiws.ScopeManageGroups,
 	}
 	marshalNApiKeyScope2githubᚗcomᚋapiwsᚋapiwsᚐScope = map[apiws.Scope]string{
 		apiws.ScopeRead:           "READ",
 		apiws.ScopeSend:           "SEND",
 		apiws.ScopeManageNumbers:  "MANAGE_NUMBERS",
 		apiws.ScopeManageWebhooks: "MANAGE_WEBHOOKS",
+		apiws.ScopeManageGroups:   "MANAGE_GROUPS",
 	}
 )
 
@@ -24905,6 +26836,11 @@ func (ec *executionContext) marshalNCreateApiKeyPayload2ᚖgithubᚗcomᚋapiws�
 		return graphql.Null
 	}
 	return ec._CreateApiKeyPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateGroupInput2githubᚗcomᚋapiwsᚋapiwsᚐNewGroup(ctx context.Context, v any) (apiws.NewGroup, error) {
+	res, err := ec.unmarshalInputCreateGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateWebhookEndpointInput2githubᚗcomᚋapiwsᚋapiwsᚐNewWebhookEndpoint(ctx context.Context, v any) (apiws.NewWebhookEndpoint, error) {
@@ -25099,6 +27035,143 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 	}
 	return graphql.WrapContextMarshaler(ctx, res)
 }
+
+func (ec *executionContext) marshalNGroup2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.Group) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx context.Context, sel ast.SelectionSet, v *apiws.Group) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Group!")
+		return graphql.Null
+	}
+	return ec._Group(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange(ctx context.Context, v any) (apiws.GroupChange, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange(ctx context.Context, sel ast.SelectionSet, v apiws.GroupChange) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GroupChange!")
+	}
+	return res
+}
+
+var (
+	unmarshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange = map[string]apiws.GroupChange{
+		"CREATED":              apiws.GroupCreated,
+		"JOINED":               apiws.GroupJoined,
+		"LEFT":                 apiws.GroupLeft,
+		"NAME":                 apiws.GroupName,
+		"TOPIC":                apiws.GroupTopic,
+		"PARTICIPANTS_ADDED":   apiws.GroupParticipantsAdded,
+		"PARTICIPANTS_REMOVED": apiws.GroupParticipantsRemoved,
+		"PROMOTED":             apiws.GroupPromoted,
+		"DEMOTED":              apiws.GroupDemoted,
+	}
+	marshalNGroupChange2githubᚗcomᚋapiwsᚋapiwsᚐGroupChange = map[apiws.GroupChange]string{
+		apiws.GroupCreated:             "CREATED",
+		apiws.GroupJoined:              "JOINED",
+		apiws.GroupLeft:                "LEFT",
+		apiws.GroupName:                "NAME",
+		apiws.GroupTopic:               "TOPIC",
+		apiws.GroupParticipantsAdded:   "PARTICIPANTS_ADDED",
+		apiws.GroupParticipantsRemoved: "PARTICIPANTS_REMOVED",
+		apiws.GroupPromoted:            "PROMOTED",
+		apiws.GroupDemoted:             "DEMOTED",
+	}
+)
+
+func (ec *executionContext) marshalNGroupInvitePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupInvitePayload(ctx context.Context, sel ast.SelectionSet, v *model.GroupInvitePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GroupInvitePayload!")
+		return graphql.Null
+	}
+	return ec._GroupInvitePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGroupParticipant2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupParticipantᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.GroupParticipant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNGroupParticipant2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupParticipant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNGroupParticipant2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupParticipant(ctx context.Context, sel ast.SelectionSet, v *apiws.GroupParticipant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GroupParticipant!")
+		return graphql.Null
+	}
+	return ec._GroupParticipant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGroupParticipantsInput2githubᚗcomᚋapiwsᚋapiwsᚐGroupParticipantsUpdate(ctx context.Context, v any) (apiws.GroupParticipantsUpdate, error) {
+	res, err := ec.unmarshalInputGroupParticipantsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGroupPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐGroupPayload(ctx context.Context, sel ast.SelectionSet, v *model.GroupPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GroupPayload!")
+		return graphql.Null
+	}
+	return ec._GroupPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx context.Context, v any) (apiws.GroupRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx context.Context, sel ast.SelectionSet, v apiws.GroupRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "GroupRole!")
+	}
+	return res
+}
+
+var (
+	unmarshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole = map[string]apiws.GroupRole{
+		"MEMBER":     apiws.RoleMember,
+		"ADMIN":      apiws.RoleAdmin,
+		"SUPERADMIN": apiws.RoleSuperAdmin,
+	}
+	marshalNGroupRole2githubᚗcomᚋapiwsᚋapiwsᚐGroupRole = map[apiws.GroupRole]string{
+		apiws.RoleMember:     "MEMBER",
+		apiws.RoleAdmin:      "ADMIN",
+		apiws.RoleSuperAdmin: "SUPERADMIN",
+	}
+)
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
@@ -25935,6 +28008,11 @@ func (ec *executionContext) unmarshalNUpdateAccountInput2githubᚗcomᚋapiwsᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateGroupInput2githubᚗcomᚋapiwsᚋapiwsᚐGroupUpdate(ctx context.Context, v any) (apiws.GroupUpdate, error) {
+	res, err := ec.unmarshalInputUpdateGroupInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateWebhookEndpointInput2githubᚗcomᚋapiwsᚋapiwsᚐWebhookEndpointUpdate(ctx context.Context, v any) (apiws.WebhookEndpointUpdate, error) {
 	res, err := ec.unmarshalInputUpdateWebhookEndpointInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -26016,6 +28094,7 @@ var (
 		"NOT_CONNECTED":       apiws.ENOTCONNECTED,
 		"CONFLICT":            apiws.ECONFLICT,
 		"EXPIRED":             apiws.EEXPIRED,
+		"FORBIDDEN":           apiws.EFORBIDDEN,
 	}
 	marshalNUserErrorCode2githubᚗcomᚋapiwsᚋapiwsᚐErrorCode = map[apiws.ErrorCode]string{
 		apiws.EINVALID:           "INVALID",
@@ -26029,6 +28108,7 @@ var (
 		apiws.ENOTCONNECTED:      "NOT_CONNECTED",
 		apiws.ECONFLICT:          "CONFLICT",
 		apiws.EEXPIRED:           "EXPIRED",
+		apiws.EFORBIDDEN:         "FORBIDDEN",
 	}
 )
 
@@ -26530,6 +28610,45 @@ var (
 		apiws.Hour:  "HOUR",
 		apiws.Day:   "DAY",
 		apiws.Month: "MONTH",
+	}
+)
+
+func (ec *executionContext) marshalOGroup2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroup(ctx context.Context, sel ast.SelectionSet, v *apiws.Group) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Group(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx context.Context, v any) (*apiws.GroupRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole[tmp]
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole(ctx context.Context, sel ast.SelectionSet, v *apiws.GroupRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(marshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole[*v])
+	return res
+}
+
+var (
+	unmarshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole = map[string]apiws.GroupRole{
+		"MEMBER":     apiws.RoleMember,
+		"ADMIN":      apiws.RoleAdmin,
+		"SUPERADMIN": apiws.RoleSuperAdmin,
+	}
+	marshalOGroupRole2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐGroupRole = map[apiws.GroupRole]string{
+		apiws.RoleMember:     "MEMBER",
+		apiws.RoleAdmin:      "ADMIN",
+		apiws.RoleSuperAdmin: "SUPERADMIN",
 	}
 )
 

@@ -88,6 +88,17 @@ type DebugCapturePayload struct {
 	UserErrors   []*apiws.Error      `json:"userErrors"`
 }
 
+type GroupInvitePayload struct {
+	// https://chat.whatsapp.com/...
+	Link       *string        `json:"link,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
+type GroupPayload struct {
+	Group      *apiws.Group   `json:"group,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type InvoiceConnection struct {
 	Edges      []*InvoiceEdge `json:"edges"`
 	PageInfo   *PageInfo      `json:"pageInfo"`
