@@ -1,0 +1,221 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const groupFields = `id jid name topic role createdAt number { id } participants { peer { phone lid } role }`
+
+const (
+	numberGroups   = `query($id: ID!) { node(id: $id) { ... on WhatsAppNumber { groups { ` + groupFields + ` } } } }`
+	groupNode      = `query($id: ID!) { node(id: $id) { __typename ... on Group { ` + groupFields + ` } } }`
+	createGroupM   = `mutation($i: CreateGroupInput!) { createGroup(input: $i) { group { ` + groupFields + ` } userErrors { field code message } } }`
+	updateGroupM   = `mutation($i: UpdateGroupInput!) { updateGroup(input: $i) { group { ` + groupFields + ` } userErrors { field code message } } }`
+	participantsM  = `mutation($i: GroupParticipantsInput!) { updateGroupParticipants(input: $i) { group { ` + groupFields + ` } userErrors { field code message } } }`
+	leaveGroupM    = `mutation($id: ID!) { leaveGroup(id: $id) { group { ` + groupFields + ` } userErrors { field code message } } }`
+	inviteLinkM    = `mutation($id: ID!, $reset: Boolean) { groupInviteLink(id: $id, reset: $reset) { link userErrors { field code message } } }`
+	joinGroupM     = `mutation($n: ID!, $link: String!) { joinGroup(numberId: $n, link: $link) { group { ` + groupFields + ` } userErrors { field code message } } }`
+	groupEventsSub = `subscription($after: Cursor) { events(after: $after, types: [GROUP_UPDATED]) {
+  __typename cursor type at numberId
+  ... on GroupUpdatedEvent { change participants { phone lid } group { id name role } }
+} }`
+)
+
+// groupsOf lists a number's groups.
+func groupsOf(t *testing.T, base, token, numberID string) []any {
+	t.Helper()
+	r := gql(t, base, token, numberGroups, map[string]any{"id": numberID})
+	gs, ok := get(r.Data, "node", "groups").([]any)
+	if !ok {
+		t.Fatalf("groups of %s: %+v", numberID, r)
+	}
+	return gs
+}
+
+// members lists a group's participants as "phone:ROLE".
+func members(g any) []string {
+	var out []string
+	ps, _ := get(g, "participants").([]any)
+	for _, p := range ps {
+		out = append(out, str(p, "peer", "phone")+":"+str(p, "role"))
+	}
+	return out
+}
+
+// groupChanges reads GROUP_UPDATED events from the start of the log until
+// n have come, as "CHANGE phone,phone".
+func groupChanges(t *testing.T, base, token string, n int) []string {
+	t.Helper()
+	ws := openWS(t, base, "graphql-transport-ws", token)
+	defer ws.close()
+	ws.subscribe("g", groupEventsSub, map[string]any{"after": "0"})
+	evs := collect(func() map[string]any { return ws.data("g") }, "events", func(evs []map[string]any) bool { return len(evs) >= n })
+	var out []string
+	for _, e := range evs {
+		if str(e, "__typename") != "GroupUpdatedEvent" || str(e, "group", "id") == "" {
+			t.Fatalf("event %v", e)
+		}
+		var phones []string
+		ps, _ := get(e, "participants").([]any)
+		for _, p := range ps {
+			phones = append(phones, str(p, "phone"))
+		}
+		out = append(out, strings.TrimSpace(str(e, "change")+" "+strings.Join(phones, ",")))
+	}
+	return out
+}
+
+func TestGroupsSandboxRules(t *testing.T) {
+	for name, env := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			base := startServer(t, unlimited(env(t)))
+			token, _ := signUp(t, base, "groups-"+name+"@example.com")
+			num := connectedNumber(t, base, token)
+			phone := str(gql(t, base, token, numberNode, map[string]any{"id": num}).Data, "node", "phone")
+
+			// The number is a member of its Sandbox Group.
+			gs := groupsOf(t, base, token, num)
+			if len(gs) != 1 {
+				t.Fatalf("groups %v", gs)
+			}
+			home := gs[0]
+			wantHome := []string{"+15550100001:MEMBER", "+15550100002:MEMBER", "+15550100003:MEMBER", phone + ":MEMBER"}
+			if str(home, "name") != "Sandbox Group" || str(home, "role") != "MEMBER" || !slices.Equal(members(home), wantHome) ||
+				!strings.HasPrefix(str(home, "id"), "grp_") || !strings.HasSuffix(str(home, "jid"), "@g.us") || str(home, "number", "id") != num {
+				t.Fatalf("sandbox group %v", home)
+			}
+
+			// Bad input: a userError, and nothing made.
+			bad := []struct {
+				name string
+				in   map[string]any
+				want string
+			}{
+				{"empty name", map[string]any{"numberId": num, "name": " ", "participants": []string{"+14155550101"}}, "INVALID@input.name"},
+				{"long name", map[string]any{"numberId": num, "name": strings.Repeat("n", 101), "participants": []string{"+14155550101"}}, "INVALID@input.name"},
+				{"no participants", map[string]any{"numberId": num, "name": "Shop", "participants": []string{}}, "INVALID@input.participants"},
+				{"too many participants", map[string]any{"numberId": num, "name": "Shop", "participants": manyPhones(257)}, "INVALID@input.participants"},
+				{"invalid phone", map[string]any{"numberId": num, "name": "Shop", "participants": []string{"+14155550101", "12"}}, "INVALID@input.participants.1"},
+				{"no such number", map[string]any{"numberId": "num_01JZZZZZZZZZZZZZZZZZZZZZZZ", "name": "Shop", "participants": []string{"+14155550101"}}, "NOT_FOUND@input.numberId"},
+			}
+			for _, b := range bad {
+				r := gql(t, base, token, createGroupM, map[string]any{"i": b.in})
+				if got := firstUserError(get(r.Data, "createGroup")); got != b.want || get(r.Data, "createGroup", "group") != nil {
+					t.Errorf("createGroup with %s: %q (%+v), want %s", b.name, got, r, b.want)
+				}
+			}
+			if gs := groupsOf(t, base, token, num); len(gs) != 1 {
+				t.Fatalf("refused creations made groups: %v", gs)
+			}
+
+			// createGroup: the number is SUPERADMIN; 0000 phones are left out.
+			r := gql(t, base, token, createGroupM, map[string]any{"i": map[string]any{"numberId": num, "name": "Shop", "participants": []string{"+14155550101", "+14155550000"}}})
+			g := get(r.Data, "createGroup", "group")
+			if str(g, "role") != "SUPERADMIN" || !slices.Equal(members(g), []string{phone + ":SUPERADMIN", "+14155550101:MEMBER"}) || str(g, "createdAt") == "" {
+				t.Fatalf("createGroup = %+v", r)
+			}
+			gid := str(g, "id")
+			if n := gql(t, base, token, groupNode, map[string]any{"id": gid}); str(n.Data, "node", "__typename") != "Group" || str(n.Data, "node", "name") != "Shop" {
+				t.Fatalf("node(%s) = %+v", gid, n)
+			}
+
+			// Changes by the admin.
+			r = gql(t, base, token, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": ""}})
+			if got := firstUserError(get(r.Data, "updateGroup")); got != "INVALID@input.name" {
+				t.Errorf("rename to nothing: %q", got)
+			}
+			r = gql(t, base, token, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": "Shop team", "topic": "Opening hours"}})
+			if g := get(r.Data, "updateGroup", "group"); str(g, "name") != "Shop team" || str(g, "topic") != "Opening hours" {
+				t.Fatalf("updateGroup = %+v", r)
+			}
+			r = gql(t, base, token, participantsM, map[string]any{"i": map[string]any{"groupId": gid, "add": []string{"+14155550102", "+14155550000"}, "promote": []string{"+14155550101"}}})
+			if g := get(r.Data, "updateGroupParticipants", "group"); !slices.Equal(members(g), []string{phone + ":SUPERADMIN", "+14155550101:ADMIN", "+14155550102:MEMBER"}) {
+				t.Fatalf("updateGroupParticipants = %+v", r)
+			}
+			r = gql(t, base, token, participantsM, map[string]any{"i": map[string]any{"groupId": gid, "remove": []string{"x"}}})
+			if got := firstUserError(get(r.Data, "updateGroupParticipants")); got != "INVALID@input.remove.0" {
+				t.Errorf("remove an invalid phone: %q", got)
+			}
+			r = gql(t, base, token, inviteLinkM, map[string]any{"id": gid})
+			link := str(r.Data, "groupInviteLink", "link")
+			if !regexp.MustCompile(`^https://chat\.whatsapp\.com/SANDBOX[A-Za-z]{16}$`).MatchString(link) {
+				t.Fatalf("groupInviteLink = %+v", r)
+			}
+			if again := str(gql(t, base, token, inviteLinkM, map[string]any{"id": gid, "reset": true}).Data, "groupInviteLink", "link"); again == link || again == "" {
+				t.Errorf("reset link %q", again)
+			}
+
+			// A member may not rename, change participants or read the link.
+			hid := str(home, "id")
+			for _, c := range []struct {
+				query, field string
+				vars         map[string]any
+				want         string
+			}{
+				{updateGroupM, "updateGroup", map[string]any{"i": map[string]any{"id": hid, "name": "Mine"}}, "FORBIDDEN@input.name"},
+				{participantsM, "updateGroupParticipants", map[string]any{"i": map[string]any{"groupId": hid, "remove": []string{"+15550100002"}}}, "FORBIDDEN@input.groupId"},
+				{inviteLinkM, "groupInviteLink", map[string]any{"id": hid}, "FORBIDDEN@id"},
+			} {
+				r := gql(t, base, token, c.query, c.vars)
+				if got := firstUserError(get(r.Data, c.field)); got != c.want {
+					t.Errorf("%s as a member: %q (%+v), want %s", c.field, got, r, c.want)
+				}
+			}
+			if after := groupsOf(t, base, token, num); !slices.ContainsFunc(after, func(g any) bool {
+				return str(g, "id") == hid && str(g, "name") == "Sandbox Group" && len(members(g)) == 4
+			}) {
+				t.Errorf("a refused change changed the group: %v", after)
+			}
+
+			// joinGroup takes any SANDBOX link, and no other.
+			for _, l := range []string{"http://chat.whatsapp.com/SANDBOXabcdefghijklmnop", "https://example.com/x", "https://chat.whatsapp.com/"} {
+				r := gql(t, base, token, joinGroupM, map[string]any{"n": num, "link": l})
+				if got := firstUserError(get(r.Data, "joinGroup")); got != "INVALID@link" {
+					t.Errorf("joinGroup(%q): %q", l, got)
+				}
+			}
+			r = gql(t, base, token, joinGroupM, map[string]any{"n": num, "link": "https://chat.whatsapp.com/SANDBOXabcdefghijklmnop"})
+			joined := get(r.Data, "joinGroup", "group")
+			if str(joined, "role") != "MEMBER" {
+				t.Fatalf("joinGroup = %+v", r)
+			}
+
+			// leaveGroup: the group stays, with no role.
+			r = gql(t, base, token, leaveGroupM, map[string]any{"id": str(joined, "id")})
+			if g := get(r.Data, "leaveGroup", "group"); g == nil || get(g, "role") != nil {
+				t.Fatalf("leaveGroup = %+v", r)
+			}
+			if gs := groupsOf(t, base, token, num); len(gs) != 2 {
+				t.Errorf("groups after leaving one: %v", gs)
+			}
+
+			// Every change is one GROUP_UPDATED event, with whom it is about.
+			want := []string{"JOINED", "CREATED", "NAME", "TOPIC", "PARTICIPANTS_ADDED +14155550102", "PROMOTED +14155550101", "JOINED", "LEFT"}
+			if got := groupChanges(t, base, token, len(want)); !slices.Equal(got, want) {
+				t.Errorf("group events %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func manyPhones(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("+1415555%04d", i)
+	}
+	return out
+}
+
+// unlimited is env without the per-token request rate limit: these tests
+// make many calls in a row.
+func unlimited(env map[string]string) map[string]string {
+	out := map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "0"}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
