@@ -14,7 +14,7 @@ import (
 // the event's GraphQL type under its GraphQL name. Objects carry their
 // scalar fields and small value objects; links to other nodes inside them
 // (a message's number, an event's number) are {"id": "..."}; lists of other
-// objects (Message.events) and fields with arguments (WhatsAppNumber.lookup,
+// objects (Message.events, WhatsAppNumber.groups) and fields with arguments (WhatsAppNumber.lookup,
 // which asks WhatsApp) are left out.
 
 type (
@@ -45,6 +45,7 @@ type messageData struct {
 	Peer            *string             `json:"peer"`
 	PeerLID         *string             `json:"peerLid"`
 	ReplyTo         *ref                `json:"replyTo"`
+	Group           *ref                `json:"group"`
 	Kind            apiws.MessageKind   `json:"kind"`
 	Status          apiws.MessageStatus `json:"status"`
 	WAMessageID     *string             `json:"waMessageId"`
@@ -72,6 +73,9 @@ func messageOf(m *apiws.Message) *messageData {
 		FailedAt: at(m.FailedAt), ReceivedAt: at(m.ReceivedAt), EditedAt: at(m.EditedAt), RevokedAt: at(m.RevokedAt)}
 	if m.ReplyTo != nil {
 		d.ReplyTo = &ref{*m.ReplyTo}
+	}
+	if m.GroupID != nil {
+		d.Group = &ref{*m.GroupID}
 	}
 	return d
 }

@@ -121,9 +121,23 @@ func TestEventDataHasEveryField(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A group change, logged with the group it stores.
+		member := "+15550100003"
+		var groupEv *apiws.LogEvent
+		if _, evs, err := db.ChangeGroup(ctx, n, "120363000000000001@g.us", func(g *apiws.Group, found bool) []*apiws.LogEvent {
+			role := apiws.RoleAdmin
+			g.Name, g.Role, g.UpdatedAt = "Team", &role, now
+			g.Participants = []*apiws.GroupParticipant{{Peer: apiws.Peer{Phone: &member}, Role: apiws.RoleMember}}
+			snapshot := *g
+			groupEv = &apiws.LogEvent{AccountID: acc, Type: apiws.EventTypeGroupUpdated, NumberID: n.ID, At: now,
+				Detail: &apiws.EventDetail{GroupDetail: apiws.GroupDetail{Group: &snapshot, GroupChange: apiws.GroupParticipantsAdded, Participants: []apiws.Peer{{Phone: &member}}}}}
+			return []*apiws.LogEvent{groupEv}
+		}); err != nil || len(evs) != 1 {
+			t.Fatalf("ChangeGroup: %v, %v", evs, err)
+		}
 		// As a deliverer reads them: from the log, content from transit.
 		logged, err := db.EventsAfter(ctx, acc, 0, "", 10)
-		if err != nil || len(logged) != 7 {
+		if err != nil || len(logged) != 8 {
 			t.Fatalf("logged %v, %v", logged, err)
 		}
 		datas, err := l.EventData(ctx, logged)
@@ -184,7 +198,15 @@ func TestEventDataHasEveryField(t *testing.T) {
 		}
 		ns := got[numberEv.Seq]
 		check("NUMBER_STATUS", ns, "NumberStatusEvent")
-		check("its number", ns["number"], "WhatsAppNumber", "messages")
+		check("its number", ns["number"], "WhatsAppNumber", "messages", "groups")
+		gu := got[groupEv.Seq]
+		check("GROUP_UPDATED", gu, "GroupUpdatedEvent")
+		check("its group", gu["group"], "Group")
+		check("its participant", gu["participants"].([]any)[0], "Peer")
+		if g := gu["group"].(map[string]any); gu["change"] != "PARTICIPANTS_ADDED" || g["name"] != "Team" || g["role"] != "ADMIN" ||
+			g["number"].(map[string]any)["id"] != n.ID || len(g["participants"].([]any)) != 1 {
+			t.Errorf("GROUP_UPDATED data %v", gu)
+		}
 		if ns["status"] != "CONNECTED" || ns["reason"] != "paired" || ns["at"] != now.Format(apiws.TimeLayout) {
 			t.Errorf("NUMBER_STATUS data %v", ns)
 		}
