@@ -36,7 +36,7 @@ const EVENTS = `subscription Events($after: Cursor, $types: [EventType!], $numbe
       message { id peer kind }
       content {
         text
-        media { kind mimeType fileName caption }
+        media { kind mimeType fileName caption url }
         location { latitude longitude name address }
         contacts { name }
         poll { question }
@@ -91,7 +91,9 @@ function contentOf(c) {
   if (c.media) {
     const m = c.media;
     parts.push(h('p', { class: 'content' }, h('span', { class: 'tag' }, m.kind.toLowerCase()), ' ',
-      [m.caption, m.fileName, m.mimeType].filter(Boolean).join(' · ')));
+      [m.caption, m.fileName, m.mimeType].filter(Boolean).join(' · '),
+      // The file's signed link, valid while it is in transit.
+      m.url ? [' ', h('a', { href: m.url, download: m.fileName || true }, 'Download')] : null));
   }
   if (c.location) {
     const l = c.location;

@@ -24,7 +24,7 @@ const STATUS = `subscription MessageStatus($after: Cursor) {
 }`;
 
 const INCOMING = `subscription IncomingMessages {
-  incomingMessages { text media { kind mimeType fileName caption sizeBytes } message { ${MESSAGE_FIELDS} } }
+  incomingMessages { text media { kind mimeType fileName caption sizeBytes url } message { ${MESSAGE_FIELDS} } }
 }`;
 
 const SEND = `mutation SendMessage($input: SendMessageInput!) {
@@ -203,7 +203,8 @@ export function renderMessages(app) {
     if (inbox.firstChild && inbox.firstChild.classList.contains('muted')) replace(inbox);
     inbox.prepend(h('li', {},
       h('div', {}, h('strong', { class: 'mono' }, ev.message.peer), h('span', { class: 'muted' }, ` → ${ev.message.number.label || ev.message.number.phone} · ${when(ev.message.receivedAt)}`)),
-      h('p', {}, ev.text || (ev.media ? `[${ev.media.kind.toLowerCase()}] ${ev.media.caption || ev.media.fileName || ''}` : '(no text)'))));
+      h('p', {}, ev.text || (ev.media ? `[${ev.media.kind.toLowerCase()}] ${ev.media.caption || ev.media.fileName || ''}` : '(no text)'),
+        ev.media && ev.media.url ? [' ', h('a', { href: ev.media.url, download: ev.media.fileName || true }, 'Download')] : null)));
   });
 
   gql(FEED).then((data) => {
