@@ -43,6 +43,7 @@ type Export struct {
 	DebugCaptures   []exportCapture   `json:"debugCaptures"`
 	AuditLog        []exportAudit     `json:"auditLog"`
 	Invoices        []exportInvoice   `json:"invoices"`
+	SupportTickets  []exportTicket    `json:"supportTickets"`
 	Processing      *ProcessingNotice `json:"processing,omitempty"`
 }
 
@@ -209,6 +210,22 @@ type exportInvoice struct {
 	PaidAt        *time.Time           `json:"paidAt"`
 }
 
+type exportTicket struct {
+	ID        string                `json:"id"`
+	Subject   string                `json:"subject"`
+	Status    string                `json:"status"`
+	CreatedAt time.Time             `json:"createdAt"`
+	UpdatedAt time.Time             `json:"updatedAt"`
+	ClosedAt  *time.Time            `json:"closedAt"`
+	Messages  []exportTicketMessage `json:"messages"`
+}
+
+type exportTicketMessage struct {
+	FromStaff bool      `json:"fromStaff"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
 // export completes an ACCESS or PORTABILITY request: the document is made
 // and stored, downloadable for ExportLifetime.
 func (s *Service) export(ctx context.Context, r *apiws.PrivacyRequest) error {
@@ -242,7 +259,7 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 		Consents: []exportConsent{}, Sessions: []exportSession{}, APIKeys: []exportAPIKey{}, Numbers: []exportNumber{}, Groups: []exportGroup{},
 		Messages: []exportMessage{}, MessageEvents: []exportEvent{}, APICalls: []exportAPICall{},
 		PrivacyRequests: []exportRequest{}, Notices: []exportNotice{}, DebugCaptures: []exportCapture{},
-		AuditLog: []exportAudit{}, Invoices: []exportInvoice{},
+		AuditLog: []exportAudit{}, Invoices: []exportInvoice{}, SupportTickets: []exportTicket{},
 	}
 	for _, c := range d.Consents {
 		e.Consents = append(e.Consents, exportConsent{c.PolicyVersion, c.AcceptedAt, c.IP})
@@ -287,6 +304,14 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 		e.Invoices = append(e.Invoices, exportInvoice{ID: i.ID, Number: i.Number, PeriodStart: nonZero(i.PeriodStart),
 			PeriodEnd: nonZero(i.PeriodEnd), IssuedAt: i.IssuedAt, DueAt: nonZero(i.DueAt), Status: i.Status, Currency: i.Currency,
 			Lines: i.Lines, SubtotalMinor: i.SubtotalMinor, TaxRate: i.TaxRate, TaxMinor: i.TaxMinor, Amount: i.Amount, PaidAt: i.PaidAt})
+	}
+	for _, t := range d.SupportTickets {
+		et := exportTicket{ID: t.ID, Subject: t.Subject, Status: string(t.Status), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+			ClosedAt: t.ClosedAt, Messages: []exportTicketMessage{}}
+		for _, m := range t.Messages {
+			et.Messages = append(et.Messages, exportTicketMessage{m.FromStaff, m.Body, m.CreatedAt})
+		}
+		e.SupportTickets = append(e.SupportTickets, et)
 	}
 	if r.Type == apiws.RequestAccess {
 		e.Processing = processingNotice()

@@ -44,6 +44,7 @@ func processingNotice() *ProcessingNotice {
 				"the address-book names, push names, chat settings and message secrets WhatsApp sends the device are not stored",
 				"contract", []string{"numbers (WhatsApp device data, not exported: keys and third parties' tokens)"}},
 			{"Debugging with your permission", "consent (grantDebugCapture)", []string{"debugCaptures"}},
+			{"Answering your support requests", "contract", []string{"supportTickets"}},
 			{"Privacy rights and policy changes", "legal obligation",
 				[]string{"privacyRequests", "consents", "notices"}},
 			{"Service improvement (statistics across accounts); stops on objection or restriction", "legitimate interest",

@@ -25,6 +25,7 @@ type Services struct {
 	Webhooks apiws.WebhookService
 	Billing  apiws.BillingService
 	Groups   apiws.GroupService
+	Support  apiws.SupportService
 }
 
 // Resolver is the root resolver.

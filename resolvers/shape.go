@@ -164,6 +164,7 @@ func nodeLoaders(svc Services) map[string]nodeLoader {
 		apiws.PrefixWebhookDelivery: nodeOf(svc.Webhooks.Delivery),
 		apiws.PrefixInvoice:         nodeOf(svc.Billing.Invoice),
 		apiws.PrefixGroup:           nodeOf(svc.Groups.Group),
+		apiws.PrefixSupportTicket:   nodeOf(svc.Support.Ticket),
 	}
 }
 

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 
 	"github.com/apiws/apiws"
 )
@@ -24,6 +25,7 @@ type AccountData struct {
 	DebugCaptures   []*apiws.DebugCapture
 	Audit           []*apiws.AuditEntry
 	Invoices        []*apiws.Invoice
+	SupportTickets  []*apiws.SupportTicket
 }
 
 // AccountData reads everything held on the account.
@@ -56,5 +58,12 @@ func (db *DB) AccountData(ctx context.Context, accountID string) (*AccountData, 
 			return nil, translate(err)
 		}
 	}
+	tickets, err := db.SupportTickets(ctx, accountID, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Oldest first, like every other list of the export.
+	slices.Reverse(tickets)
+	d.SupportTickets = tickets
 	return d, nil
 }

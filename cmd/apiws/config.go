@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/mail"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -22,12 +23,15 @@ import (
 // Config is apiws's whole configuration, read once from the environment
 // (flags may override the address and database).
 type Config struct {
-	Addr                string
-	DatabaseURL         string
-	RedisURL            string
-	RedisKeyPrefix      string
-	SMTPURL             string
-	MailDir             string
+	Addr           string
+	DatabaseURL    string
+	RedisURL       string
+	RedisKeyPrefix string
+	SMTPURL        string
+	MailDir        string
+	// SupportEmail is where new support tickets and the customers'
+	// answers are mailed; "" mails staff nothing.
+	SupportEmail        string
 	AllowedOrigins      []string
 	TrustedProxies      []netip.Prefix
 	PublicURL           string
@@ -102,6 +106,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		RedisKeyPrefix:      get("APIWS_REDIS_KEY_PREFIX", "apiws:"),
 		SMTPURL:             get("APIWS_SMTP_URL", ""),
 		MailDir:             get("APIWS_MAIL_DIR", "./data/mail"),
+		SupportEmail:        get("APIWS_SUPPORT_EMAIL", ""),
 		PublicURL:           strings.TrimSuffix(get("APIWS_PUBLIC_URL", ""), "/"),
 		Production:          get("APIWS_ENV", "") == "production",
 		PlanMonthlyMessages: int(number("APIWS_PLAN_MONTHLY_MESSAGES", 1000)),
@@ -190,6 +195,11 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, errors.New("APIWS_SECRET_KEY must be 32 bytes as 64 hex characters"))
 		}
 		cfg.SecretKey, cfg.secretKeyWasProvided = key, true
+	}
+	if cfg.SupportEmail != "" {
+		if a, err := mail.ParseAddress(cfg.SupportEmail); err != nil || a.Name != "" {
+			errs = append(errs, fmt.Errorf("APIWS_SUPPORT_EMAIL must be one address such as support@example.com, not %q", cfg.SupportEmail))
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

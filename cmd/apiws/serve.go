@@ -32,6 +32,7 @@ import (
 	"github.com/apiws/apiws/server/dashboard"
 	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/support"
 	"github.com/apiws/apiws/usage"
 	"github.com/apiws/apiws/webhooks"
 	"github.com/apiws/apiws/whatsapp"
@@ -193,6 +194,7 @@ type services struct {
 	webhooks  *webhooks.Service
 	deliverer *webhooks.Deliverer
 	billing   *billing.Service
+	support   *support.Service
 }
 
 // openServices makes the services, each given what it uses, and the
@@ -261,6 +263,9 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	if err != nil {
 		return nil, err
 	}
+	svc.support = support.New(in.db, support.Options{
+		SupportEmail: cfg.SupportEmail, PublicURL: cfg.PublicURL, Limiter: in.limiter, MailQueued: svc.mailer.Notify, Log: log,
+	})
 	svc.privacy = privacy.New(in.db, privacy.Options{
 		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify, Log: log,
 	})
@@ -284,7 +289,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 // newHandler is the HTTP side: the GraphQL API over the services, the
 // dashboard, the playground, health and metrics.
 func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server.Server {
-	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks, Billing: svc.billing, Groups: svc.groups})
+	res := resolvers.New(resolvers.Services{Accounts: svc.accounts, Keys: svc.accounts, Numbers: svc.numbers, Messages: svc.messages, Usage: svc.usage, Privacy: svc.privacy, Webhooks: svc.webhooks, Billing: svc.billing, Groups: svc.groups, Support: svc.support})
 	srv := server.New(server.Config{
 		Production:       cfg.Production,
 		AllowedOrigins:   cfg.AllowedOrigins,

@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	ReactionEvent() ReactionEventResolver
 	Subscription() SubscriptionResolver
+	SupportTicket() SupportTicketResolver
 	WebhookDelivery() WebhookDeliveryResolver
 	WebhookEndpoint() WebhookEndpointResolver
 	WhatsAppNumber() WhatsAppNumberResolver
@@ -80,6 +81,7 @@ type ComplexityRoot struct {
 		ProcessingRestricted func(childComplexity int) int
 		Quota                func(childComplexity int) int
 		Status               func(childComplexity int) int
+		SupportTickets       func(childComplexity int, status []apiws.SupportTicketStatus) int
 		Usage                func(childComplexity int, from time.Time, to time.Time, granularity *apiws.Granularity) int
 		WebhookEndpoints     func(childComplexity int) int
 	}
@@ -383,6 +385,7 @@ type ComplexityRoot struct {
 		AcceptPolicy            func(childComplexity int, version string) int
 		CancelPrivacyRequest    func(childComplexity int, id string) int
 		ChangePassword          func(childComplexity int, input model.ChangePasswordInput) int
+		CloseSupportTicket      func(childComplexity int, id string) int
 		ConfirmEmailChange      func(childComplexity int, code string) int
 		ConnectNumber           func(childComplexity int, input model.ConnectNumberInput) int
 		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
@@ -400,12 +403,14 @@ type ComplexityRoot struct {
 		LogIn                   func(childComplexity int, input model.LogInInput) int
 		LogOut                  func(childComplexity int) int
 		MarkRead                func(childComplexity int, messageIds []string) int
+		OpenSupportTicket       func(childComplexity int, input apiws.NewSupportTicket) int
 		PingWebhookEndpoint     func(childComplexity int, id string) int
 		PublishPolicyVersion    func(childComplexity int, input model.PublishPolicyInput) int
 		ReactToMessage          func(childComplexity int, input apiws.React) int
 		ReconnectNumber         func(childComplexity int, id string) int
 		RemoveNumber            func(childComplexity int, id string) int
 		ReplayWebhookDeliveries func(childComplexity int, endpointID string, after int64) int
+		ReplyToSupportTicket    func(childComplexity int, id string, body string) int
 		RequestPairingCode      func(childComplexity int, numberID string, phone string) int
 		RestoreAccount          func(childComplexity int) int
 		RevokeAPIKey            func(childComplexity int, id string) int
@@ -571,6 +576,7 @@ type ComplexityRoot struct {
 		PolicyVersions      func(childComplexity int) int
 		PrivacyPolicy       func(childComplexity int) int
 		PrivacyRequestQueue func(childComplexity int, status []apiws.PrivacyRequestStatus) int
+		SupportQueue        func(childComplexity int, status []apiws.SupportTicketStatus) int
 		Viewer              func(childComplexity int) int
 	}
 
@@ -606,6 +612,28 @@ type ComplexityRoot struct {
 		MessageStatus    func(childComplexity int, numberID *string, after *int64) int
 		NumberStatus     func(childComplexity int, numberID *string) int
 		Pairing          func(childComplexity int, numberID string) int
+	}
+
+	SupportMessage struct {
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		FromStaff func(childComplexity int) int
+		ID        func(childComplexity int) int
+	}
+
+	SupportTicket struct {
+		Account   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Messages  func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Subject   func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	SupportTicketPayload struct {
+		SupportTicket func(childComplexity int) int
+		UserErrors    func(childComplexity int) int
 	}
 
 	UsageBucket struct {
@@ -709,6 +737,7 @@ type AccountResolver interface {
 	Numbers(ctx context.Context, obj *apiws.Account, first *int, after *string, status []apiws.NumberStatus) (*model.NumberConnection, error)
 	PrivacyRequests(ctx context.Context, obj *apiws.Account) ([]*apiws.PrivacyRequest, error)
 	Notices(ctx context.Context, obj *apiws.Account, unreadOnly *bool) ([]*apiws.Notice, error)
+	SupportTickets(ctx context.Context, obj *apiws.Account, status []apiws.SupportTicketStatus) ([]*apiws.SupportTicket, error)
 	Plan(ctx context.Context, obj *apiws.Account) (*apiws.Plan, error)
 	Quota(ctx context.Context, obj *apiws.Account) (*apiws.Quota, error)
 	Usage(ctx context.Context, obj *apiws.Account, from time.Time, to time.Time, granularity *apiws.Granularity) ([]*apiws.UsageBucket, error)
@@ -793,6 +822,9 @@ type MutationResolver interface {
 	DismissNotice(ctx context.Context, id string) (bool, error)
 	PublishPolicyVersion(ctx context.Context, input model.PublishPolicyInput) (*model.PolicyPayload, error)
 	SetLegalHold(ctx context.Context, accountID string, hold bool, reason string) (*model.AccountPayload, error)
+	OpenSupportTicket(ctx context.Context, input apiws.NewSupportTicket) (*model.SupportTicketPayload, error)
+	ReplyToSupportTicket(ctx context.Context, id string, body string) (*model.SupportTicketPayload, error)
+	CloseSupportTicket(ctx context.Context, id string) (*model.SupportTicketPayload, error)
 	CreateWebhookEndpoint(ctx context.Context, input apiws.NewWebhookEndpoint) (*model.WebhookSecretPayload, error)
 	UpdateWebhookEndpoint(ctx context.Context, input apiws.WebhookEndpointUpdate) (*model.WebhookEndpointPayload, error)
 	DeleteWebhookEndpoint(ctx context.Context, id string) (*model.WebhookEndpointPayload, error)
@@ -814,6 +846,7 @@ type QueryResolver interface {
 	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
 	Plans(ctx context.Context) ([]*apiws.Plan, error)
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
+	SupportQueue(ctx context.Context, status []apiws.SupportTicketStatus) ([]*apiws.SupportTicket, error)
 }
 type ReactionEventResolver interface {
 	Message(ctx context.Context, obj *apiws.ReactionEvent) (*apiws.Message, error)
@@ -824,6 +857,9 @@ type SubscriptionResolver interface {
 	IncomingMessages(ctx context.Context, numberID *string) (<-chan *model.IncomingMessage, error)
 	NumberStatus(ctx context.Context, numberID *string) (<-chan *apiws.NumberStatusEvent, error)
 	Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error)
+}
+type SupportTicketResolver interface {
+	Account(ctx context.Context, obj *apiws.SupportTicket) (*apiws.Account, error)
 }
 type WebhookDeliveryResolver interface {
 	Endpoint(ctx context.Context, obj *apiws.WebhookDelivery) (*apiws.WebhookEndpoint, error)
@@ -1012,6 +1048,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Status(childComplexity), true
+	case "Account.supportTickets":
+		if e.ComplexityRoot.Account.SupportTickets == nil {
+			break
+		}
+
+		args, err := ec.field_Account_supportTickets_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Account.SupportTickets(childComplexity, args["status"].([]apiws.SupportTicketStatus)), true
 	case "Account.usage":
 		if e.ComplexityRoot.Account.Usage == nil {
 			break
@@ -2187,6 +2234,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ChangePassword(childComplexity, args["input"].(model.ChangePasswordInput)), true
+	case "Mutation.closeSupportTicket":
+		if e.ComplexityRoot.Mutation.CloseSupportTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeSupportTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseSupportTicket(childComplexity, args["id"].(string)), true
 	case "Mutation.confirmEmailChange":
 		if e.ComplexityRoot.Mutation.ConfirmEmailChange == nil {
 			break
@@ -2369,6 +2427,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkRead(childComplexity, args["messageIds"].([]string)), true
+	case "Mutation.openSupportTicket":
+		if e.ComplexityRoot.Mutation.OpenSupportTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_openSupportTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OpenSupportTicket(childComplexity, args["input"].(apiws.NewSupportTicket)), true
 	case "Mutation.pingWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.PingWebhookEndpoint == nil {
 			break
@@ -2435,6 +2504,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReplayWebhookDeliveries(childComplexity, args["endpointId"].(string), args["after"].(int64)), true
+	case "Mutation.replyToSupportTicket":
+		if e.ComplexityRoot.Mutation.ReplyToSupportTicket == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_replyToSupportTicket_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReplyToSupportTicket(childComplexity, args["id"].(string), args["body"].(string)), true
 	case "Mutation.requestPairingCode":
 		if e.ComplexityRoot.Mutation.RequestPairingCode == nil {
 			break
@@ -3169,6 +3249,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.PrivacyRequestQueue(childComplexity, args["status"].([]apiws.PrivacyRequestStatus)), true
+	case "Query.supportQueue":
+		if e.ComplexityRoot.Query.SupportQueue == nil {
+			break
+		}
+
+		args, err := ec.field_Query_supportQueue_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SupportQueue(childComplexity, args["status"].([]apiws.SupportTicketStatus)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -3319,6 +3410,87 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.Pairing(childComplexity, args["numberId"].(string)), true
+
+	case "SupportMessage.body":
+		if e.ComplexityRoot.SupportMessage.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportMessage.Body(childComplexity), true
+	case "SupportMessage.createdAt":
+		if e.ComplexityRoot.SupportMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportMessage.CreatedAt(childComplexity), true
+	case "SupportMessage.fromStaff":
+		if e.ComplexityRoot.SupportMessage.FromStaff == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportMessage.FromStaff(childComplexity), true
+	case "SupportMessage.id":
+		if e.ComplexityRoot.SupportMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportMessage.ID(childComplexity), true
+
+	case "SupportTicket.account":
+		if e.ComplexityRoot.SupportTicket.Account == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Account(childComplexity), true
+	case "SupportTicket.createdAt":
+		if e.ComplexityRoot.SupportTicket.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.CreatedAt(childComplexity), true
+	case "SupportTicket.id":
+		if e.ComplexityRoot.SupportTicket.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.ID(childComplexity), true
+	case "SupportTicket.messages":
+		if e.ComplexityRoot.SupportTicket.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Messages(childComplexity), true
+	case "SupportTicket.status":
+		if e.ComplexityRoot.SupportTicket.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Status(childComplexity), true
+	case "SupportTicket.subject":
+		if e.ComplexityRoot.SupportTicket.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.Subject(childComplexity), true
+	case "SupportTicket.updatedAt":
+		if e.ComplexityRoot.SupportTicket.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicket.UpdatedAt(childComplexity), true
+
+	case "SupportTicketPayload.supportTicket":
+		if e.ComplexityRoot.SupportTicketPayload.SupportTicket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicketPayload.SupportTicket(childComplexity), true
+	case "SupportTicketPayload.userErrors":
+		if e.ComplexityRoot.SupportTicketPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportTicketPayload.UserErrors(childComplexity), true
 
 	case "UsageBucket.apiCalls":
 		if e.ComplexityRoot.UsageBucket.APICalls == nil {
@@ -3699,6 +3871,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogInInput", ec.unmarshalInputLogInInput),
 			graphql.NewInputUnmarshaler("MediaInput", ec.unmarshalInputMediaInput),
 			graphql.NewInputUnmarshaler("MessageFilter", ec.unmarshalInputMessageFilter),
+			graphql.NewInputUnmarshaler("OpenSupportTicketInput", ec.unmarshalInputOpenSupportTicketInput),
 			graphql.NewInputUnmarshaler("PlanInput", ec.unmarshalInputPlanInput),
 			graphql.NewInputUnmarshaler("PollInput", ec.unmarshalInputPollInput),
 			graphql.NewInputUnmarshaler("PrivacyRequestInput", ec.unmarshalInputPrivacyRequestInput),
@@ -4858,6 +5031,63 @@ type Notice implements Node {
   readAt: Time
 }
 `, BuiltIn: false},
+	{Name: "../schema/support.graphqls", Input: `# Support: tickets opened by customers, answered by operators.
+
+extend type Query {
+  "Operator only: support tickets of every account, oldest update first."
+  supportQueue(status: [SupportTicketStatus!]): [SupportTicket!]!
+}
+
+extend type Mutation {
+  "Dashboard sessions only."
+  openSupportTicket(input: OpenSupportTicketInput!): SupportTicketPayload!
+  "The customer (dashboard session) or an operator answers; the other side gets an email."
+  replyToSupportTicket(id: ID!, body: String!): SupportTicketPayload!
+  closeSupportTicket(id: ID!): SupportTicketPayload!
+}
+
+extend type Account {
+  supportTickets(status: [SupportTicketStatus!]): [SupportTicket!]!
+}
+
+enum SupportTicketStatus {
+  OPEN
+  WAITING_ON_CUSTOMER
+  CLOSED
+}
+
+"A support request and its answers (tkt_ ids): the seed's Support Communications, part of the account's data."
+type SupportTicket implements Node {
+  id: ID!
+  subject: String!
+  status: SupportTicketStatus!
+  createdAt: Time!
+  updatedAt: Time!
+  "Oldest first."
+  messages: [SupportMessage!]!
+  "Operator view only (null for the customer)."
+  account: Account
+}
+
+type SupportMessage {
+  id: ID!
+  fromStaff: Boolean!
+  body: String!
+  createdAt: Time!
+}
+
+input OpenSupportTicketInput {
+  "Up to 200 characters."
+  subject: String!
+  "Up to 10,000 characters."
+  body: String!
+}
+
+type SupportTicketPayload {
+  supportTicket: SupportTicket
+  userErrors: [UserError!]!
+}
+`, BuiltIn: false},
 	{Name: "../schema/usage.graphqls", Input: `# Usage: plans, quotas, usage buckets and the API-call log.
 
 extend type Account {
@@ -5077,6 +5307,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_privacyRequests(ctx, field)
 	case "notices":
 		return ec.fieldContext_Account_notices(ctx, field)
+	case "supportTickets":
+		return ec.fieldContext_Account_supportTickets(ctx, field)
 	case "plan":
 		return ec.fieldContext_Account_plan(ctx, field)
 	case "quota":
@@ -5867,6 +6099,50 @@ func (ec *executionContext) childFields_SendMessagePayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type SendMessagePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SupportMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupportMessage_id(ctx, field)
+	case "fromStaff":
+		return ec.fieldContext_SupportMessage_fromStaff(ctx, field)
+	case "body":
+		return ec.fieldContext_SupportMessage_body(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SupportMessage_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportTicket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupportTicket_id(ctx, field)
+	case "subject":
+		return ec.fieldContext_SupportTicket_subject(ctx, field)
+	case "status":
+		return ec.fieldContext_SupportTicket_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SupportTicket_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SupportTicket_updatedAt(ctx, field)
+	case "messages":
+		return ec.fieldContext_SupportTicket_messages(ctx, field)
+	case "account":
+		return ec.fieldContext_SupportTicket_account(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportTicket", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportTicketPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "supportTicket":
+		return ec.fieldContext_SupportTicketPayload_supportTicket(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SupportTicketPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportTicketPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UsageBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -6273,6 +6549,20 @@ func (ec *executionContext) field_Account_numbers_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Account_supportTickets_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) ([]apiws.SupportTicketStatus, error) {
+			return ec.unmarshalOSupportTicketStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Account_usage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6342,6 +6632,20 @@ func (ec *executionContext) field_Mutation_changePassword_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeSupportTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -6585,6 +6889,20 @@ func (ec *executionContext) field_Mutation_markRead_args(ctx context.Context, ra
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_openSupportTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (apiws.NewSupportTicket, error) {
+			return ec.unmarshalNOpenSupportTicketInput2githubᚗcomᚋapiwsᚋapiwsᚐNewSupportTicket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_pingWebhookEndpoint_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6674,6 +6992,28 @@ func (ec *executionContext) field_Mutation_replayWebhookDeliveries_args(ctx cont
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_replyToSupportTicket_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "body",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["body"] = arg1
 	return args, nil
 }
 
@@ -7027,6 +7367,20 @@ func (ec *executionContext) field_Query_privacyRequestQueue_args(ctx context.Con
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
 		func(ctx context.Context, v any) ([]apiws.PrivacyRequestStatus, error) {
 			return ec.unmarshalOPrivacyRequestStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐPrivacyRequestStatusᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_supportQueue_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) ([]apiws.SupportTicketStatus, error) {
+			return ec.unmarshalOSupportTicketStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatusᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7837,6 +8191,50 @@ func (ec *executionContext) fieldContext_Account_notices(ctx context.Context, fi
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Account_notices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_supportTickets(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_supportTickets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Account().SupportTickets(ctx, obj, fc.Args["status"].([]apiws.SupportTicketStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.SupportTicket) graphql.Marshaler {
+			return ec.marshalNSupportTicket2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Account_supportTickets(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Account_supportTickets_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -14333,6 +14731,138 @@ func (ec *executionContext) fieldContext_Mutation_setLegalHold(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_openSupportTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_openSupportTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().OpenSupportTicket(ctx, fc.Args["input"].(apiws.NewSupportTicket))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SupportTicketPayload) graphql.Marshaler {
+			return ec.marshalNSupportTicketPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSupportTicketPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_openSupportTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicketPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_openSupportTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_replyToSupportTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_replyToSupportTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReplyToSupportTicket(ctx, fc.Args["id"].(string), fc.Args["body"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SupportTicketPayload) graphql.Marshaler {
+			return ec.marshalNSupportTicketPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSupportTicketPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_replyToSupportTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicketPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_replyToSupportTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeSupportTicket(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeSupportTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseSupportTicket(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SupportTicketPayload) graphql.Marshaler {
+			return ec.marshalNSupportTicketPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSupportTicketPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeSupportTicket(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicketPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeSupportTicket_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createWebhookEndpoint(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16804,6 +17334,50 @@ func (ec *executionContext) fieldContext_Query_privacyRequestQueue(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_supportQueue(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_supportQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SupportQueue(ctx, fc.Args["status"].([]apiws.SupportTicketStatus))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.SupportTicket) graphql.Marshaler {
+			return ec.marshalNSupportTicket2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_supportQueue(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_supportQueue_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17463,6 +18037,341 @@ func (ec *executionContext) fieldContext_Subscription_pairing(ctx context.Contex
 	if fc.Args, err = ec.field_Subscription_pairing_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportMessage_id(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportMessage", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupportMessage_fromStaff(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportMessage_fromStaff(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromStaff, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportMessage_fromStaff(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportMessage", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SupportMessage_body(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportMessage_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportMessage_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportTicket_id(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupportTicket_subject(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportTicket_status(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v apiws.SupportTicketStatus) graphql.Marshaler {
+			return ec.marshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "SupportTicketStatus")
+}
+
+func (ec *executionContext) _SupportTicket_createdAt(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportTicket_updatedAt(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportTicket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportTicket_messages(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_messages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Messages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.SupportMessage) graphql.Marshaler {
+			return ec.marshalNSupportMessage2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportMessageᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_messages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportTicket",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportMessage(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportTicket_account(ctx context.Context, field graphql.CollectedField, obj *apiws.SupportTicket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicket_account(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportTicket().Account(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Account) graphql.Marshaler {
+			return ec.marshalOAccount2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAccount(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicket_account(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportTicket",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Account(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportTicketPayload_supportTicket(ctx context.Context, field graphql.CollectedField, obj *model.SupportTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicketPayload_supportTicket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupportTicket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.SupportTicket) graphql.Marshaler {
+			return ec.marshalOSupportTicket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicket(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicketPayload_supportTicket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportTicket(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportTicketPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SupportTicketPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportTicketPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportTicketPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportTicketPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -20926,6 +21835,55 @@ func UnmarshalMessageFilter(ctx context.Context, raw any) (apiws.MessageFilter, 
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOpenSupportTicketInput(ctx context.Context, obj any) (apiws.NewSupportTicket, error) {
+	var it apiws.NewSupportTicket
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"subject", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "subject":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subject"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Subject = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOpenSupportTicketInput unmarshals raw into the OpenSupportTicketInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOpenSupportTicketInput(ctx context.Context, raw any) (apiws.NewSupportTicket, error) {
+	var out apiws.NewSupportTicket
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OpenSupportTicketInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPlanInput(ctx context.Context, obj any) (apiws.PlanInput, error) {
 	var it apiws.PlanInput
 	if obj == nil {
@@ -21765,6 +22723,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._WebhookDelivery(ctx, sel, obj)
+	case apiws.SupportTicket:
+		return ec._SupportTicket(ctx, sel, &obj)
+	case *apiws.SupportTicket:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SupportTicket(ctx, sel, obj)
 	case apiws.PrivacyRequest:
 		return ec._PrivacyRequest(ctx, sel, &obj)
 	case *apiws.PrivacyRequest:
@@ -21986,6 +22951,12 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_notices(ctx, field, obj)
+				})
+		case "supportTickets":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_supportTickets(ctx, field, obj)
 				})
 		case "plan":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -24303,6 +25274,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "openSupportTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_openSupportTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "replyToSupportTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_replyToSupportTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeSupportTicket":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeSupportTicket(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createWebhookEndpoint":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createWebhookEndpoint(ctx, field)
@@ -25375,6 +26367,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_privacyRequestQueue(ctx, field)
 				})
+		case "supportQueue":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_supportQueue(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -25615,6 +26613,156 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var supportMessageImplementors = []string{"SupportMessage"}
+
+func (ec *executionContext) _SupportMessage(ctx context.Context, sel ast.SelectionSet, obj *apiws.SupportMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportMessage")
+		case "id":
+			out.Values[i] = ec._SupportMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromStaff":
+			out.Values[i] = ec._SupportMessage_fromStaff(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._SupportMessage_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._SupportMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supportTicketImplementors = []string{"SupportTicket", "Node"}
+
+func (ec *executionContext) _SupportTicket(ctx context.Context, sel ast.SelectionSet, obj *apiws.SupportTicket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportTicketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportTicket")
+		case "id":
+			out.Values[i] = ec._SupportTicket_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subject":
+			out.Values[i] = ec._SupportTicket_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SupportTicket_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._SupportTicket_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SupportTicket_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messages":
+			out.Values[i] = ec._SupportTicket_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "account":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportTicket_account(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supportTicketPayloadImplementors = []string{"SupportTicketPayload"}
+
+func (ec *executionContext) _SupportTicketPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SupportTicketPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportTicketPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportTicketPayload")
+		case "supportTicket":
+			out.Values[i] = ec._SupportTicketPayload_supportTicket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SupportTicketPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var usageBucketImplementors = []string{"UsageBucket"}
@@ -27641,6 +28789,11 @@ func (ec *executionContext) marshalNNumberStatusEvent2ᚖgithubᚗcomᚋapiwsᚋ
 	return ec._NumberStatusEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNOpenSupportTicketInput2githubᚗcomᚋapiwsᚋapiwsᚐNewSupportTicket(ctx context.Context, v any) (apiws.NewSupportTicket, error) {
+	res, err := ec.unmarshalInputOpenSupportTicketInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -27988,6 +29141,90 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 
 	return ret
 }
+
+func (ec *executionContext) marshalNSupportMessage2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.SupportMessage) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSupportMessage2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportMessage(ctx context.Context, sel ast.SelectionSet, v *apiws.SupportMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportMessage!")
+		return graphql.Null
+	}
+	return ec._SupportMessage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSupportTicket2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketᚄ(ctx context.Context, sel ast.SelectionSet, v []*apiws.SupportTicket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportTicket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSupportTicket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicket(ctx context.Context, sel ast.SelectionSet, v *apiws.SupportTicket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportTicket!")
+		return graphql.Null
+	}
+	return ec._SupportTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSupportTicketPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSupportTicketPayload(ctx context.Context, sel ast.SelectionSet, v *model.SupportTicketPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportTicketPayload!")
+		return graphql.Null
+	}
+	return ec._SupportTicketPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus(ctx context.Context, v any) (apiws.SupportTicketStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus(ctx context.Context, sel ast.SelectionSet, v apiws.SupportTicketStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "SupportTicketStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus = map[string]apiws.SupportTicketStatus{
+		"OPEN":                apiws.SupportOpen,
+		"WAITING_ON_CUSTOMER": apiws.SupportWaitingOnCustomer,
+		"CLOSED":              apiws.SupportClosed,
+	}
+	marshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus = map[apiws.SupportTicketStatus]string{
+		apiws.SupportOpen:              "OPEN",
+		apiws.SupportWaitingOnCustomer: "WAITING_ON_CUSTOMER",
+		apiws.SupportClosed:            "CLOSED",
+	}
+)
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := scalars.UnmarshalTime(v)
@@ -29037,6 +30274,49 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSupportTicket2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicket(ctx context.Context, sel ast.SelectionSet, v *apiws.SupportTicket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupportTicket(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSupportTicketStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatusᚄ(ctx context.Context, v any) ([]apiws.SupportTicketStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]apiws.SupportTicketStatus, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSupportTicketStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatusᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.SupportTicketStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportTicketStatus2githubᚗcomᚋapiwsᚋapiwsᚐSupportTicketStatus(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

@@ -245,6 +245,11 @@ type SignUpInput struct {
 type Subscription struct {
 }
 
+type SupportTicketPayload struct {
+	SupportTicket *apiws.SupportTicket `json:"supportTicket,omitempty"`
+	UserErrors    []*apiws.Error       `json:"userErrors"`
+}
+
 type UpdateAccountInput struct {
 	Name *string `json:"name,omitempty"`
 	// A new email takes effect after confirmEmailChange with the code mailed to it; currentPassword is required with it.
