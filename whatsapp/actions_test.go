@@ -220,3 +220,22 @@ func TestDownloadError(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatsmeowSecretEdit: an edit that came encrypted with the edited
+// message's secret is decrypted by whatsmeow and told as an Edited; one
+// whatsmeow cannot decrypt is not told.
+func TestWhatsmeowSecretEdit(t *testing.T) {
+	h := newHarness(t)
+	_, fc := h.pair(t)
+	fc.secrets["S1"] = &waE2E.Message{Conversation: proto.String("on second thought")}
+	before := len(h.rec.all())
+	fc.emit(delivered(direct, "S2", secretEdit("3EB0IN", waE2E.SecretEncryptedMessage_MESSAGE_EDIT)))
+	fc.emit(delivered(direct, "S1", secretEdit("3EB0IN", waE2E.SecretEncryptedMessage_MESSAGE_EDIT)))
+	evs := h.rec.all()[before:]
+	if len(evs) != 1 {
+		t.Fatalf("events %+v, want the decrypted edit only", evs)
+	}
+	if e, ok := evs[0].(*Edited); !ok || e.TargetID != "3EB0IN" || e.Text != "on second thought" || e.WAMessageID != "S1" {
+		t.Errorf("edit told as %+v", evs[0])
+	}
+}

@@ -122,6 +122,9 @@ type messageEnv struct {
 	phoneOf phoneResolver
 	// vote decrypts a poll vote (whatsmeow's Client.DecryptPollVote).
 	vote func(*events.Message) (*waE2E.PollVoteMessage, error)
+	// secret decrypts a message encrypted with the secret of the message
+	// it is about (whatsmeow's Client.DecryptSecretEncryptedMessage).
+	secret func(*events.Message) (*waE2E.Message, error)
 	// pollOptions returns the options of a poll the number sent, by the
 	// poll's WhatsApp id; nil when they are no longer known.
 	pollOptions func(pollID string) []string
@@ -154,6 +157,8 @@ func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event,
 		return mapProtocol(numberID, info, msg.GetProtocolMessage(), from, fromLID)
 	case msg.PollUpdateMessage != nil:
 		return mapPollVote(numberID, evt, env, from, fromLID)
+	case msg.SecretEncryptedMessage != nil:
+		return mapSecretEdit(numberID, evt, env, from, fromLID)
 	}
 	if info.IsFromMe || keysOnly(msg) {
 		return nil, false
@@ -211,6 +216,32 @@ func mapProtocol(numberID string, info types.MessageInfo, pm *waE2E.ProtocolMess
 			FromMe: info.IsFromMe, At: info.Timestamp}, true
 	}
 	return nil, false
+}
+
+// mapSecretEdit turns an edit sent encrypted with the edited message's
+// secret (a SecretEncryptedMessage of type MESSAGE_EDIT, as newer apps
+// send edits; whatsmeow leaves it to decrypt) into an Edited. Its content
+// is the new message, or the MESSAGE_EDIT protocol message that carries
+// it. Other secret-encrypted messages (of polls and events), and edits
+// that do not decrypt (their new text is unknown), are dropped.
+func mapSecretEdit(numberID string, evt *events.Message, env messageEnv, from, fromLID string) (Event, bool) {
+	sec := evt.Message.GetSecretEncryptedMessage()
+	target := sec.GetTargetMessageKey().GetID()
+	if sec.GetSecretEncType() != waE2E.SecretEncryptedMessage_MESSAGE_EDIT || target == "" || env.secret == nil {
+		return nil, false
+	}
+	content, err := env.secret(evt)
+	if err != nil || content == nil {
+		return nil, false
+	}
+	if inner := content.GetEditedMessage().GetMessage(); inner != nil {
+		content = inner
+	}
+	if pm := content.GetProtocolMessage(); pm.GetType() == waE2E.ProtocolMessage_MESSAGE_EDIT && pm.GetEditedMessage() != nil {
+		content = pm.GetEditedMessage()
+	}
+	return &Edited{NumberID: numberID, WAMessageID: string(evt.Info.ID), TargetID: target, From: from, FromLID: fromLID,
+		FromMe: evt.Info.IsFromMe, Text: editedText(content), At: evt.Info.Timestamp}, true
 }
 
 // editedText is the new text of an edit: the text of a text message, the

@@ -336,6 +336,12 @@ var actionTests = []struct {
 	{"revoke from the number's phone", delivered(fromPhone, "D2", builder.BuildRevoke(peerPN, types.EmptyJID, "3EB0MINE")),
 		&Revoked{NumberID: "num_1", WAMessageID: "D2", TargetID: "3EB0MINE", From: "+15550123456", FromMe: true, At: testTime}},
 	{"revoke in a status is dropped", delivered(types.MessageSource{Chat: types.StatusBroadcastJID, Sender: peerPN}, "D3", builder.BuildRevoke(types.StatusBroadcastJID, types.EmptyJID, "3EB0S")), nil},
+	{"edit encrypted with the message's secret", delivered(direct, "S1", secretEdit("3EB0T", waE2E.SecretEncryptedMessage_MESSAGE_EDIT)),
+		&Edited{NumberID: "num_1", WAMessageID: "S1", TargetID: "3EB0T", From: "+14155552671", Text: "secret fix", At: testTime}},
+	{"encrypted edit holding the protocol message", delivered(direct, "S2", secretEdit("3EB0T", waE2E.SecretEncryptedMessage_MESSAGE_EDIT)),
+		&Edited{NumberID: "num_1", WAMessageID: "S2", TargetID: "3EB0T", From: "+14155552671", Text: "enveloped", At: testTime}},
+	{"encrypted edit that does not decrypt is dropped", delivered(direct, "S3", secretEdit("3EB0T", waE2E.SecretEncryptedMessage_MESSAGE_EDIT)), nil},
+	{"encrypted poll edit is dropped", delivered(direct, "S4", secretEdit("3EB0POLL", waE2E.SecretEncryptedMessage_POLL_EDIT)), nil},
 	{"vote on a poll the number sent", delivered(direct, "V1", voteOn("3EB0POLL")),
 		&PollVoted{NumberID: "num_1", WAMessageID: "V1", PollID: "3EB0POLL", From: "+14155552671", Options: []string{"Pizza", "Sushi"}, At: testTime}},
 	{"vote withdrawn", delivered(direct, "V2", voteOn("3EB0POLL")),
@@ -350,8 +356,33 @@ var actionTests = []struct {
 		&PollVoted{NumberID: "num_1", WAMessageID: "V5", PollID: "3EB0POLL", From: "+15550123456", FromMe: true, Options: []string{"Sushi"}, At: testTime}},
 }
 
+// secretEdit is an edit of the message target as newer apps send it:
+// encrypted with the target's secret.
+func secretEdit(target string, typ waE2E.SecretEncryptedMessage_SecretEncType) *waE2E.Message {
+	return &waE2E.Message{SecretEncryptedMessage: &waE2E.SecretEncryptedMessage{
+		TargetMessageKey: &waCommon.MessageKey{ID: proto.String(target), FromMe: proto.Bool(false), RemoteJID: proto.String(peerPN.String())},
+		EncPayload:       []byte("sealed"), EncIV: []byte("iv"), SecretEncType: typ.Enum(),
+	}}
+}
+
+// secrets plays whatsmeow's decryption of secret-encrypted messages:
+// their content by id; an error for any other.
+func secrets(contents map[types.MessageID]*waE2E.Message) func(*events.Message) (*waE2E.Message, error) {
+	return func(evt *events.Message) (*waE2E.Message, error) {
+		if m, ok := contents[evt.Info.ID]; ok {
+			return m, nil
+		}
+		return nil, whatsmeow.ErrOriginalMessageSecretNotFound
+	}
+}
+
 func TestMapMessageActions(t *testing.T) {
 	env := messageEnv{
+		secret: secrets(map[types.MessageID]*waE2E.Message{
+			"S1": {Conversation: proto.String("secret fix")},
+			"S2": builder.BuildEdit(peerPN, "3EB0T", &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String("enveloped")}}),
+			"S4": {Conversation: proto.String("not an edit of a text")},
+		}),
 		vote: pollVotes(map[types.MessageID][]string{"V1": {"Sushi", "Pizza"}, "V2": {}, "V3": {"Pasta"}, "V5": {"Sushi"}}),
 		pollOptions: func(id string) []string {
 			if id == "3EB0POLL" {

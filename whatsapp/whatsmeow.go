@@ -37,6 +37,7 @@ type waClient interface {
 	sender
 	DownloadAny(ctx context.Context, msg *waE2E.Message) ([]byte, error)
 	DecryptPollVote(ctx context.Context, vote *events.Message) (*waE2E.PollVoteMessage, error)
+	DecryptSecretEncryptedMessage(ctx context.Context, evt *events.Message) (*waE2E.Message, error)
 	lookupClient
 	groupClient
 	AddEventHandler(handler whatsmeow.EventHandler) uint32
@@ -407,6 +408,15 @@ func (w *Whatsmeow) message(num *waNumber, evt *events.Message) {
 				w.log.Warn("decrypt a poll vote", "number", num.id, "err", err)
 			}
 			return v, err
+		},
+		secret: func(evt *events.Message) (*waE2E.Message, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			m, err := num.client.DecryptSecretEncryptedMessage(ctx, evt)
+			if err != nil {
+				w.log.Warn("decrypt an edit", "number", num.id, "err", err)
+			}
+			return m, err
 		},
 		pollOptions: func(pollID string) []string { return w.pollOptions(num.id, pollID) },
 	}

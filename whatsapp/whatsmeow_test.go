@@ -51,8 +51,10 @@ type fakeClient struct {
 	// downloads the messages DownloadAny was asked for.
 	files     map[string][]byte
 	downloads []*waE2E.Message
-	// votes are the decrypted poll votes, by the vote's message id.
-	votes map[types.MessageID]*waE2E.PollVoteMessage
+	// votes are the decrypted poll votes, by the vote's message id;
+	// secrets the decrypted secret-encrypted messages, by id.
+	votes   map[types.MessageID]*waE2E.PollVoteMessage
+	secrets map[types.MessageID]*waE2E.Message
 	// groups are the groups WhatsApp knows (see wagroups_test.go).
 	groups fakeGroups
 }
@@ -67,7 +69,7 @@ var _ waClient = (*fakeClient)(nil)
 
 func newFakeClient(d *store.Device) *fakeClient {
 	return &fakeClient{device: d, qr: make(chan whatsmeow.QRChannelItem, 8), handlers: map[uint32]whatsmeow.EventHandler{}, onWA: map[string]bool{}, lids: map[string]types.JID{},
-		files: map[string][]byte{}, votes: map[types.MessageID]*waE2E.PollVoteMessage{}}
+		files: map[string][]byte{}, votes: map[types.MessageID]*waE2E.PollVoteMessage{}, secrets: map[types.MessageID]*waE2E.Message{}}
 }
 
 func (f *fakeClient) Connect() error {
@@ -194,6 +196,17 @@ func (f *fakeClient) DecryptPollVote(ctx context.Context, vote *events.Message) 
 	defer f.mu.Unlock()
 	if v, ok := f.votes[vote.Info.ID]; ok {
 		return v, nil
+	}
+	return nil, whatsmeow.ErrOriginalMessageSecretNotFound
+}
+
+// DecryptSecretEncryptedMessage answers the contents the test set, as
+// whatsmeow does when it holds the edited message's secret.
+func (f *fakeClient) DecryptSecretEncryptedMessage(ctx context.Context, evt *events.Message) (*waE2E.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m, ok := f.secrets[evt.Info.ID]; ok {
+		return m, nil
 	}
 	return nil, whatsmeow.ErrOriginalMessageSecretNotFound
 }
