@@ -144,22 +144,30 @@ func (s *Service) SendChatPresence(ctx context.Context, in apiws.SendChatPresenc
 	if err != nil {
 		return err
 	}
+	if in.GroupID != nil {
+		g, err := s.sendGroup(ctx, c.AccountID, n.ID, *in.GroupID, field("groupId"))
+		if err != nil {
+			return err
+		}
+		phone = g.JID // the connectors take a group's JID as its chat
+	}
 	_, err = s.signal(ctx, n, chatSignal{NumberID: n.ID, Phone: phone, State: state})
 	return err
 }
 
-// validPresence checks a presence's chat and state: groups do not exist
-// yet, so a groupId names none.
+// validPresence checks a presence's chat and state, and returns the phone
+// of to ("" for a group: SendChatPresence finds it).
 func validPresence(in apiws.SendChatPresence) (string, whatsapp.ChatState, error) {
 	switch {
 	case in.To != nil && in.GroupID != nil:
 		return "", "", apiws.FieldError(apiws.EINVALID, field("groupId"), "give either to or groupId, not both")
-	case in.GroupID != nil:
-		return "", "", apiws.FieldError(apiws.ENOTFOUND, field("groupId"), "no such group")
-	case in.To == nil:
+	case in.To == nil && in.GroupID == nil:
 		return "", "", apiws.FieldError(apiws.EINVALID, field("to"), "give to or groupId")
 	}
-	phone, ok := phones.Normalize(*in.To)
+	phone, ok := "", true
+	if in.To != nil {
+		phone, ok = phones.Normalize(*in.To)
+	}
 	if !ok {
 		return "", "", apiws.FieldError(apiws.EINVALID, field("to"), "not a valid phone number")
 	}

@@ -23,7 +23,7 @@ func TestValidPresence(t *testing.T) {
 		{"recording", apiws.SendChatPresence{To: &to, State: apiws.PresenceRecording}, "+14155550123", whatsapp.StateRecording, ""},
 		{"paused", apiws.SendChatPresence{To: &to, State: apiws.PresencePaused}, "+14155550123", whatsapp.StatePaused, ""},
 		{"both", apiws.SendChatPresence{To: &to, GroupID: &group, State: apiws.PresenceTyping}, "", "", "INVALID@input.groupId"},
-		{"a group", apiws.SendChatPresence{GroupID: &group, State: apiws.PresenceTyping}, "", "", "NOT_FOUND@input.groupId"},
+		{"a group: found by SendChatPresence", apiws.SendChatPresence{GroupID: &group, State: apiws.PresenceTyping}, "", whatsapp.StateTyping, ""},
 		{"neither", apiws.SendChatPresence{State: apiws.PresenceTyping}, "", "", "INVALID@input.to"},
 		{"a bad phone", apiws.SendChatPresence{To: &bad, State: apiws.PresenceTyping}, "", "", "INVALID@input.to"},
 		{"a bad state", apiws.SendChatPresence{To: &to, State: "WAVING"}, "", "", "INVALID@input.state"},

@@ -21,6 +21,8 @@ type content struct {
 	// ReplyTo is the message it quotes; Mentions the phones it mentions.
 	ReplyTo  *whatsapp.Quote `json:"replyTo,omitempty"`
 	Mentions []string        `json:"mentions,omitempty"`
+	// Group is the JID of the group it goes to, instead of a phone.
+	Group string `json:"group,omitempty"`
 }
 
 func (c *content) marshal() []byte {

@@ -337,7 +337,7 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 		return false
 	}
 	msg := whatsapp.OutgoingMessage{ID: *m.WAMessageID, To: m.Peer, ToLID: lidOf(m), Kind: body.Kind, Text: body.Text, Media: body.Media,
-		Location: body.Location, Contacts: body.Contacts, Poll: body.Poll, ReplyTo: body.ReplyTo, Mentions: body.Mentions}
+		Location: body.Location, Contacts: body.Contacts, Poll: body.Poll, ReplyTo: body.ReplyTo, Mentions: body.Mentions, Group: body.Group}
 	// Not cancelled when the service stops: Close waits for this send, so
 	// its outcome is recorded and a restart does not send it again.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)

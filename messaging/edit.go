@@ -53,7 +53,15 @@ func (s *Service) React(ctx context.Context, in apiws.React) (*apiws.Message, er
 	if to == "" && target.PeerLID != nil {
 		toLID = *target.PeerLID
 	}
-	if to == "" && toLID == "" {
+	var group *apiws.Group
+	if target.GroupID != nil {
+		// A reaction goes to the chat of the message: its group.
+		if group, err = s.sendGroup(ctx, c.AccountID, target.NumberID, *target.GroupID, field("messageId")); err != nil {
+			return nil, err
+		}
+		to, toLID = "", ""
+	}
+	if to == "" && toLID == "" && group == nil {
 		return nil, apiws.FieldError(apiws.EINVALID, field("messageId"), "WhatsApp told nothing of this message's chat")
 	}
 	if err := s.checkSend(ctx, c.AccountID, target.NumberID, field("messageId")); err != nil {
@@ -64,9 +72,11 @@ func (s *Service) React(ctx context.Context, in apiws.React) (*apiws.Message, er
 			return nil, err
 		}
 	}
-	return s.queue(ctx, outgoing{accountID: c.AccountID, numberID: target.NumberID, to: to, toLID: toLID, replyTo: &target.ID,
+	o := outgoing{accountID: c.AccountID, numberID: target.NumberID, to: to, toLID: toLID, replyTo: &target.ID,
 		idempotencyKey: in.IdempotencyKey, hash: hash,
-		body: &content{Kind: apiws.KindReaction, Text: in.Emoji, ReplyTo: quoteOf(target)}})
+		body: &content{Kind: apiws.KindReaction, Text: in.Emoji, ReplyTo: quoteOf(target)}}
+	o.toGroup(group)
+	return s.queue(ctx, o)
 }
 
 // validEmoji accepts one grapheme cluster (an emoji, with its skin tone

@@ -120,6 +120,12 @@ func (s *Service) receive(ctx context.Context, in *whatsapp.Inbound) {
 		Peer: in.From, PeerLID: apiws.NilIfEmpty(in.FromLID), Kind: in.Kind, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &at,
 		Error: in.Error,
 	}
+	if in.Group != "" {
+		if m.GroupID, err = s.groupOf(ctx, n, in.Group); err != nil {
+			s.log.Error("find the group of an inbound message", "number", n.ID, "group", in.Group, "err", err)
+			return
+		}
+	}
 	if in.QuotedID != "" {
 		// A reply: Message.replyTo when apiws knows the message quoted.
 		q, err := s.db.MessageByWAID(ctx, n.ID, in.QuotedID)

@@ -46,9 +46,15 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	if err := s.checkSend(ctx, c.AccountID, in.NumberID, field("numberId")); err != nil {
 		return nil, err
 	}
+	var group *apiws.Group
+	if in.GroupID != nil {
+		if group, err = s.sendGroup(ctx, c.AccountID, in.NumberID, *in.GroupID, field("groupId")); err != nil {
+			return nil, err
+		}
+	}
 	var quote *whatsapp.Quote
 	if in.ReplyTo != nil {
-		if quote, err = s.quote(ctx, c.AccountID, in.NumberID, *in.ReplyTo, d); err != nil {
+		if quote, group, err = s.quote(ctx, c.AccountID, in.NumberID, *in.ReplyTo, d, group); err != nil {
 			return nil, err
 		}
 	}
@@ -70,8 +76,10 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 		}
 		body.Media = media
 	}
-	return s.queue(ctx, outgoing{accountID: c.AccountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
-		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body})
+	o := outgoing{accountID: c.AccountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
+		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body}
+	o.toGroup(group)
+	return s.queue(ctx, o)
 }
 
 // replayed returns the message first queued under the idempotency key, if
@@ -122,6 +130,8 @@ type outgoing struct {
 	clientReference, idempotencyKey *string
 	hash                            []byte
 	body                            *content
+	// groupID is the group it goes to (body.Group its JID).
+	groupID *string
 }
 
 // queue writes o as a new QUEUED message with its sealed content in the
@@ -134,7 +144,7 @@ func (s *Service) queue(ctx context.Context, o outgoing) (*apiws.Message, error)
 	m := &apiws.Message{
 		ID: apiws.NewID(apiws.PrefixMessage), AccountID: o.accountID, NumberID: o.numberID, Direction: apiws.Outbound,
 		Peer: o.to, PeerLID: apiws.NilIfEmpty(o.toLID), Kind: o.body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID,
-		ClientReference: o.clientReference, ReplyTo: o.replyTo, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
+		ClientReference: o.clientReference, ReplyTo: o.replyTo, GroupID: o.groupID, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
 	}
 	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal())}
 	err := s.journal.write(&journalReq{account: m.AccountID, queue: q})
@@ -156,30 +166,38 @@ func (s *Service) queue(ctx context.Context, o outgoing) (*apiws.Message, error)
 }
 
 // quote finds the message a reply quotes: one of the number's messages, of
-// the chat of d.to when the send names a recipient; without one the reply
-// goes to the quoted message's chat, and d.to becomes its peer. Another
-// account's, another number's or another chat's message is NOT_FOUND.
-func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *draft) (*whatsapp.Quote, error) {
+// the chat of d.to or of group when the send names one; without one the
+// reply goes to the quoted message's chat: d.to becomes its peer, or the
+// group returned its group. Another account's, another number's or
+// another chat's message is NOT_FOUND.
+func (s *Service) quote(ctx context.Context, accountID, numberID, id string, d *draft, group *apiws.Group) (*whatsapp.Quote, *apiws.Group, error) {
 	q, err := s.db.Message(ctx, accountID, id)
-	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND || (err == nil && (q.NumberID != numberID || (d.to != "" && q.Peer != d.to))) {
-		return nil, apiws.FieldError(apiws.ENOTFOUND, field("replyTo"), "no such message in this chat")
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND || (err == nil && (q.NumberID != numberID || !sameChat(q, d.to, group))) {
+		return nil, nil, apiws.FieldError(apiws.ENOTFOUND, field("replyTo"), "no such message in this chat")
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if q.Status == apiws.StatusFailed || q.WAMessageID == nil {
-		return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "the message was never sent, so it cannot be quoted")
+		return nil, nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "the message was never sent, so it cannot be quoted")
 	}
-	if d.to == "" {
+	if d.to == "" && group == nil && q.GroupID != nil {
+		// A reply in the quoted message's group.
+		if group, err = s.sendGroup(ctx, accountID, numberID, *q.GroupID, field("replyTo")); err != nil {
+			return nil, nil, err
+		}
+		return quoteOf(q), group, nil
+	}
+	if d.to == "" && group == nil {
 		// A sender WhatsApp hid is answered at its LID.
 		d.to = q.Peer
 		if q.Peer == "" && q.PeerLID != nil {
 			d.toLID = *q.PeerLID
 		}
 		if d.to == "" && d.toLID == "" {
-			return nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp told nothing of this message's sender; give to")
+			return nil, nil, apiws.FieldError(apiws.EINVALID, field("replyTo"), "WhatsApp told nothing of this message's sender; give to")
 		}
 	}
-	return quoteOf(q), nil
+	return quoteOf(q), group, nil
 }
 
 // quoteOf names a sent or received message for WhatsApp: its id and its

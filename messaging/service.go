@@ -82,6 +82,7 @@ type Service struct {
 	bus        events.Bus
 	events     *eventlog.Log
 	numbers    Numbers
+	groups     Groups // nil: group messages are not recorded
 	connectors func(*apiws.Number) whatsapp.Connector
 	usage      Usage
 	pace       Pace
@@ -129,7 +130,9 @@ type Deps struct {
 	// Links checks the media links of inbound files (MediaFile); nil
 	// refuses every link.
 	Links *apiws.MediaLinks
-	Log   *slog.Logger
+	// Groups finds the groups of inbound group messages; nil records none.
+	Groups Groups
+	Log    *slog.Logger
 }
 
 // Pace tells how many messages per second each number of an account may
@@ -168,7 +171,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Service{
-		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, connectors: d.Connectors, usage: d.Usage, pace: d.Pace, log: d.Log, owner: d.Owner,
+		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, groups: d.Groups, connectors: d.Connectors, usage: d.Usage, pace: d.Pace, log: d.Log, owner: d.Owner,
 		seal: seal, links: d.Links, relay: relay, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
 		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, accepted: map[string]bool{},
 	}

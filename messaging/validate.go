@@ -44,7 +44,7 @@ type draft struct {
 
 // validate checks a send's input on its own, with no lookup: every
 // mistake it finds is a userError INVALID at the field's path (NOT_FOUND
-// at input.groupId: there are no groups yet).
+// for groupId: Send looks the group up).
 func validate(in apiws.SendMessage) (*draft, apiws.Errors) {
 	v := &validation{}
 	d := &draft{to: v.recipient(in)}
@@ -94,8 +94,7 @@ func (v *validation) recipient(in apiws.SendMessage) string {
 		v.bad(field("groupId"), "give either to or groupId, not both")
 		return ""
 	case in.GroupID != nil:
-		v.errs = append(v.errs, apiws.FieldError(apiws.ENOTFOUND, field("groupId"), "no such group"))
-		return ""
+		return "" // Send finds the group
 	case in.To == nil:
 		if in.ReplyTo == nil {
 			v.bad(field("to"), "give the recipient: to, groupId, or replyTo to answer in the quoted message's chat")

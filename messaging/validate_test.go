@@ -45,7 +45,6 @@ var badSendTests = []struct {
 }{
 	{"both to and groupId", apiws.SendMessage{To: ptr("+14155550123"), GroupID: ptr("grp_1"), Text: ptr("x")}, "INVALID@input.groupId"},
 	{"no recipient", apiws.SendMessage{Text: ptr("x")}, "INVALID@input.to"},
-	{"a group: none exists", apiws.SendMessage{GroupID: ptr("grp_1"), Text: ptr("x")}, "NOT_FOUND@input.groupId"},
 	{"malformed recipient", apiws.SendMessage{To: ptr("12345"), Text: ptr("x")}, "INVALID@input.to"},
 	{"no content", apiws.SendMessage{To: ptr("+14155550123")}, "INVALID@input.text"},
 	{"blank text", apiws.SendMessage{To: ptr("+14155550123"), Text: ptr("  ")}, "INVALID@input.text"},

@@ -50,6 +50,9 @@ type Signal struct {
 // chatJID is the JID of a one-to-one chat with phone (E.164) or, when phone
 // is empty, with the hidden-number id lid.
 func chatJID(phone, lid string) (types.JID, error) {
+	if isGroupJID(phone) {
+		return parseGroupJID(phone)
+	}
 	if phone != "" {
 		p, err := normalizePhone(phone)
 		if err != nil {
@@ -140,7 +143,10 @@ func (s *Sandbox) SendChatPresence(ctx context.Context, n *apiws.Number, phone s
 	if _, _, err := presenceArgs(state); err != nil {
 		return err
 	}
-	p, err := normalizePhone(phone)
+	p, err := phone, error(nil)
+	if !isGroupJID(phone) {
+		p, err = normalizePhone(phone)
+	}
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,8 @@ type Connector interface {
 	// MarkRead sends a read receipt for inbound messages of one chat
 	// through n. A number not connected gives ErrNotConnected.
 	MarkRead(ctx context.Context, n *apiws.Number, r ReadReceipt) error
-	// SendChatPresence shows state in n's chat with phone (E.164); WhatsApp
+	// SendChatPresence shows state in n's chat with phone (E.164), or in
+	// the group whose JID phone is; WhatsApp
 	// ends TYPING and RECORDING by itself after about 25 s. A number not
 	// connected gives ErrNotConnected.
 	SendChatPresence(ctx context.Context, n *apiws.Number, phone string, state ChatState) error

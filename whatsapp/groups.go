@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -67,6 +68,12 @@ type GroupUpdated struct {
 func (e *GroupUpdated) Number() string { return e.NumberID }
 
 func (*GroupUpdated) isEvent() {}
+
+// isGroupJID reports whether chat is a group's JID rather than a phone:
+// the chat calls (SendChatPresence) take either.
+func isGroupJID(chat string) bool {
+	return strings.HasSuffix(chat, "@g.us")
+}
 
 // inviteCode is the code of an invite link, or "" if link is not one.
 func inviteCode(link string) string {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const groupFields = `id jid name topic role createdAt number { id } participants { peer { phone lid } role }`
@@ -218,4 +219,174 @@ func unlimited(env map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+const groupMessages = `query($id: ID!, $group: ID) { node(id: $id) { ... on WhatsAppNumber {
+  messages(first: 50, filter: {groupId: $group}) { totalCount edges { node {
+    id direction status peer peerLid kind replyTo { id } group { id name } events { status } } } } } } }`
+
+// numberMessages lists a number's messages, of one group when group is set.
+func numberMessages(t *testing.T, base, token, numberID string, group any) []any {
+	t.Helper()
+	r := gql(t, base, token, groupMessages, map[string]any{"id": numberID, "group": group})
+	edges, ok := get(r.Data, "node", "messages", "edges").([]any)
+	if !ok {
+		t.Fatalf("messages: %+v", r)
+	}
+	out := make([]any, len(edges))
+	for i, e := range edges {
+		out[i] = get(e, "node")
+	}
+	return out
+}
+
+func TestGroupMessages(t *testing.T) {
+	for name, env := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			base := startServer(t, unlimited(env(t)))
+			token, _ := signUp(t, base, "group-messages-"+name+"@example.com")
+			num := connectedNumber(t, base, token)
+			home := str(groupsOf(t, base, token, num)[0], "id")
+
+			// A message to the group: SENT, then DELIVERED once all have it,
+			// READ once all read it; +15550100001 echoes it in the group.
+			out := send(t, base, token, map[string]any{"numberId": num, "groupId": home, "text": "please echo"})
+			var echo any
+			eventually(t, "the group message read and its echo", 20*time.Second, func() bool {
+				echo = nil
+				for _, m := range numberMessages(t, base, token, num, nil) {
+					if str(m, "direction") == "INBOUND" {
+						echo = m
+					}
+				}
+				return echo != nil && str(messageIn(numberMessages(t, base, token, num, home), out), "status") == "READ"
+			})
+			m := messageIn(numberMessages(t, base, token, num, home), out)
+			if get(m, "peer") != nil || str(m, "group", "id") != home || str(m, "group", "name") != "Sandbox Group" ||
+				!slices.Equal(eventStatuses(m), []string{"QUEUED", "SENT", "DELIVERED", "READ"}) {
+				t.Errorf("group message %v", m)
+			}
+			if str(echo, "group", "id") != home || str(echo, "peer") != "+15550100001" || str(echo, "peerLid") != "100015550100001" || str(echo, "kind") != "TEXT" {
+				t.Errorf("echo %v", echo)
+			}
+
+			// A reply with no recipient goes to the quoted message's group.
+			reply := send(t, base, token, map[string]any{"numberId": num, "replyTo": str(echo, "id"), "text": "thanks"})
+			if m := messageIn(numberMessages(t, base, token, num, home), reply); str(m, "group", "id") != home || str(m, "replyTo", "id") != str(echo, "id") {
+				t.Errorf("reply %v", m)
+			}
+			if all := numberMessages(t, base, token, num, nil); len(all) != 3 {
+				t.Errorf("messages %v", all)
+			}
+			// A one-to-one message is not of the group.
+			direct := send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "hi"})
+			if got := numberMessages(t, base, token, num, home); len(got) != 3 || messageIn(got, direct) != nil {
+				t.Errorf("group filter: %v", got)
+			}
+
+			r := gql(t, base, token, presenceMutation, map[string]any{"i": map[string]any{"numberId": num, "groupId": home, "state": "TYPING"}})
+			if get(r.Data, "sendChatPresence", "ok") != true {
+				t.Errorf("presence in the group: %+v", r)
+			}
+
+			// Bad recipients: a userError, nothing queued.
+			other, _ := signUp(t, base, "group-messages-other-"+name+"@example.com")
+			otherNum := connectedNumber(t, base, other)
+			otherHome := str(groupsOf(t, base, other, otherNum)[0], "id")
+			for _, c := range []struct {
+				in   map[string]any
+				want string
+			}{
+				{map[string]any{"numberId": num, "to": "+14155550123", "groupId": home, "text": "x"}, "INVALID@input.groupId"},
+				{map[string]any{"numberId": num, "groupId": otherHome, "text": "x"}, "NOT_FOUND@input.groupId"},
+				{map[string]any{"numberId": num, "groupId": "grp_nope", "text": "x"}, "NOT_FOUND@input.groupId"},
+			} {
+				r := gql(t, base, token, sendMutation, map[string]any{"i": c.in})
+				if got := firstUserError(get(r.Data, "sendMessage")); got != c.want {
+					t.Errorf("sendMessage(%v) = %q, want %s", c.in, got, c.want)
+				}
+			}
+			r = gql(t, base, token, presenceMutation, map[string]any{"i": map[string]any{"numberId": num, "groupId": otherHome, "state": "TYPING"}})
+			if got := firstUserError(get(r.Data, "sendChatPresence")); got != "NOT_FOUND@input.groupId" {
+				t.Errorf("presence in another account's group: %q", got)
+			}
+			if all := numberMessages(t, base, token, num, nil); len(all) != 4 {
+				t.Errorf("refused sends queued messages: %d", len(all))
+			}
+		})
+	}
+}
+
+// messageIn is the message with the id among ms, or nil.
+func messageIn(ms []any, id string) any {
+	for _, m := range ms {
+		if str(m, "id") == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestGroupsIsolationAndScopes(t *testing.T) {
+	base := startServer(t, unlimited(nil))
+	token, _ := signUp(t, base, "groups-owner@example.com")
+	num := connectedNumber(t, base, token)
+	r := gql(t, base, token, createGroupM, map[string]any{"i": map[string]any{"numberId": num, "name": "Mine", "participants": []string{"+14155550101"}}})
+	gid := str(r.Data, "createGroup", "group", "id")
+	if gid == "" {
+		t.Fatalf("createGroup = %+v", r)
+	}
+
+	other, _ := signUp(t, base, "groups-other@example.com")
+	otherNum := connectedNumber(t, base, other)
+	if n := gql(t, base, other, groupNode, map[string]any{"id": gid}); get(n.Data, "node") != nil || len(n.Errors) > 0 {
+		t.Errorf("another account's group by node: %+v", n)
+	}
+	for _, c := range []struct {
+		query, field string
+		vars         map[string]any
+		want         string
+	}{
+		{createGroupM, "createGroup", map[string]any{"i": map[string]any{"numberId": num, "name": "x", "participants": []string{"+14155550101"}}}, "NOT_FOUND@input.numberId"},
+		{updateGroupM, "updateGroup", map[string]any{"i": map[string]any{"id": gid, "name": "Theirs"}}, "NOT_FOUND@input.id"},
+		{participantsM, "updateGroupParticipants", map[string]any{"i": map[string]any{"groupId": gid, "add": []string{"+14155550102"}}}, "NOT_FOUND@input.groupId"},
+		{leaveGroupM, "leaveGroup", map[string]any{"id": gid}, "NOT_FOUND@id"},
+		{inviteLinkM, "groupInviteLink", map[string]any{"id": gid}, "NOT_FOUND@id"},
+		{joinGroupM, "joinGroup", map[string]any{"n": num, "link": "https://chat.whatsapp.com/SANDBOXabcdefghijklmnop"}, "NOT_FOUND@numberId"},
+	} {
+		r := gql(t, base, other, c.query, c.vars)
+		if got := firstUserError(get(r.Data, c.field)); got != c.want {
+			t.Errorf("%s on another account's group: %q (%+v), want %s", c.field, got, r, c.want)
+		}
+	}
+	if g := get(gql(t, base, token, groupNode, map[string]any{"id": gid}).Data, "node"); str(g, "name") != "Mine" || str(g, "role") != "SUPERADMIN" || len(members(g)) != 2 {
+		t.Errorf("the group after the other account's attempts: %v", g)
+	}
+	// The other account's events are its own: its first group event is
+	// its own Sandbox Group's.
+	groupsOf(t, base, other, otherNum)
+	if evs := groupChanges(t, base, other, 1); !slices.Equal(evs, []string{"JOINED"}) {
+		t.Errorf("other account's group events %v", evs)
+	}
+	ws := openWS(t, base, "graphql-transport-ws", other)
+	ws.subscribe("g", groupEventsSub, map[string]any{"after": "0"})
+	if e := get(ws.data("g"), "events"); str(e, "numberId") != otherNum {
+		t.Errorf("other account's first group event %v", e)
+	}
+	ws.close()
+
+	// Scopes: MANAGE_GROUPS for mutations, READ for the list.
+	readOnly, _ := createAPIKey(t, base, token, "READ", "SEND")
+	r = gql(t, base, readOnly, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": "Renamed"}})
+	if r.code() != "FORBIDDEN" {
+		t.Errorf("updateGroup without MANAGE_GROUPS: %+v", r)
+	}
+	if gs := groupsOf(t, base, readOnly, num); len(gs) != 2 {
+		t.Errorf("groups with READ: %v", gs)
+	}
+	manager, _ := createAPIKey(t, base, token, "MANAGE_GROUPS")
+	r = gql(t, base, manager, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": "Renamed"}})
+	if str(r.Data, "updateGroup", "group", "name") != "Renamed" {
+		t.Errorf("updateGroup with MANAGE_GROUPS: %+v", r)
+	}
 }

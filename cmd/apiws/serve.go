@@ -259,7 +259,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
-	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Links: links, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Groups: svc.groups, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Links: links, Log: log})
 	if err != nil {
 		return nil, err
 	}
