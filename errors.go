@@ -35,6 +35,10 @@ const (
 	EBADREQUEST      ErrorCode = "BAD_REQUEST" // an argument with no payload to report it in: a malformed cursor, a list too long
 	EUNAVAILABLE     ErrorCode = "UNAVAILABLE"
 	EINTERNAL        ErrorCode = "INTERNAL"
+
+	// EDOCUMENTNOTALLOWED: the server runs only trusted documents and the
+	// request's is not one of them.
+	EDOCUMENTNOTALLOWED ErrorCode = "DOCUMENT_NOT_ALLOWED"
 )
 
 // IsUserError reports whether c describes the caller's input, which the API

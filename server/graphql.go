@@ -46,6 +46,16 @@ func (s *Server) graphqlHandler() http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	persisted := s.deps.PersistedQueries
+	if persisted == nil {
+		persisted = lru.New[string](1000)
+	}
+	// The persisted query first: the allow-list judges the document it
+	// stands for.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persistedCache{cache: persisted, trusted: s.deps.TrustedDocuments}})
+	if s.deps.TrustedDocuments != nil {
+		srv.Use(allowList{trusted: s.deps.TrustedDocuments, s: s})
+	}
 	srv.SetParserTokenLimit(maxTokens)
 	srv.SetValidationRulesFn(validationRules(s.cfg.Production))
 	srv.SetDisableSuggestion(s.cfg.Production)

@@ -89,6 +89,13 @@ type Deps struct {
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage
+	// PersistedQueries caches automatic persisted queries by the SHA-256
+	// of their text; nil keeps 1000 in memory.
+	PersistedQueries graphql.Cache[string]
+	// TrustedDocuments, when not nil, is the allow-list: only documents
+	// whose SHA-256 it holds run, whatever the transport. A hash maps to
+	// its document, or to "" when the list holds only the hash.
+	TrustedDocuments map[string]string
 	// Limiter counts failed bearer tokens per client address; nil counts
 	// none.
 	Limiter apiws.Limiter

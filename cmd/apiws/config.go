@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apiws/apiws/documents"
 	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/whatsapp"
 )
@@ -61,6 +62,9 @@ type Config struct {
 	// TransitTTL bounds how long a sent message's content is kept for
 	// WhatsApp's retry receipts (until DELIVERED or FAILED otherwise).
 	TransitTTL time.Duration
+	// TrustedDocuments, from the files of APIWS_TRUSTED_DOCUMENTS, is the
+	// allow-list of documents the API runs; nil runs any.
+	TrustedDocuments documents.AllowList
 }
 
 // publicURL is where people reach apiws: APIWS_PUBLIC_URL, else http to
@@ -200,6 +204,13 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 		if a, err := mail.ParseAddress(cfg.SupportEmail); err != nil || a.Name != "" {
 			errs = append(errs, fmt.Errorf("APIWS_SUPPORT_EMAIL must be one address such as support@example.com, not %q", cfg.SupportEmail))
 		}
+	}
+	if s := get("APIWS_TRUSTED_DOCUMENTS", ""); s != "" {
+		list, err := documents.LoadAllowList(filepath.SplitList(s)...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("APIWS_TRUSTED_DOCUMENTS: %w", err))
+		}
+		cfg.TrustedDocuments = list
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/apiws/apiws/accounts"
 	"github.com/apiws/apiws/billing"
 	"github.com/apiws/apiws/dataloaders"
+	"github.com/apiws/apiws/documents"
 	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/graph/generated"
@@ -147,7 +149,14 @@ type infra struct {
 	bus     events.Bus
 	limiter apiws.Limiter
 	ready   map[string]server.Pinger // for /readyz
+	// persisted caches automatic persisted queries: in Redis when there
+	// is one, so every instance knows what one has learnt.
+	persisted graphql.Cache[string]
 }
+
+// persistedQueryTTL is how long Redis keeps a persisted query after it was
+// last sent in full; a client whose hash was forgotten sends it again.
+const persistedQueryTTL = 7 * 24 * time.Hour
 
 // openInfra opens the database (migrated) and, with Redis, the bus and the
 // rate limits over it.
@@ -160,7 +169,8 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 		return nil, err
 	}
 	a.closing(db.Close)
-	in := &infra{db: db, limiter: usage.NewMemoryLimiter(), ready: map[string]server.Pinger{"database": db}}
+	in := &infra{db: db, limiter: usage.NewMemoryLimiter(), ready: map[string]server.Pinger{"database": db},
+		persisted: lru.New[string](1000)}
 	if cfg.RedisURL == "" {
 		in.bus = events.NewMemory(events.Options{})
 		a.closing(in.bus.Close)
@@ -174,6 +184,7 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 	rdb := redis.NewClient(opts)
 	a.closing(rdb.Close)
 	in.limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
+	in.persisted = documents.NewRedisCache(rdb, cfg.RedisKeyPrefix+"apq:", persistedQueryTTL)
 	rbus := events.NewRedis(rdb, events.Options{})
 	a.closing(rbus.Close)
 	in.bus, in.ready["redis"] = rbus, rbus
@@ -319,6 +330,10 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 			dataloaders.Middleware(in.db),
 		},
 		AroundFields: []graphql.FieldMiddleware{resolvers.AuthPayloadSessions},
+
+		PersistedQueries: in.persisted,
+		// nil without APIWS_TRUSTED_DOCUMENTS: any document runs.
+		TrustedDocuments: cfg.TrustedDocuments,
 	})
 	srv.Registry().MustRegister(svc.usage.Collectors()...)
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
