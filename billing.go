@@ -105,6 +105,40 @@ type BillingService interface {
 	PDFURL(inv *Invoice) string
 	// InvoicePDF renders an invoice Invoice would return as a PDF.
 	InvoicePDF(ctx context.Context, id string) ([]byte, error)
+	// PaymentMethod returns the account's saved card, nil without one
+	// (RequireRead).
+	PaymentMethod(ctx context.Context, accountID string) (*PaymentMethod, error)
+	// StartPaymentMethodSetup returns the URL of the payment processor's
+	// page where the calling dashboard session's account saves a card.
+	// Without a payment processor it answers PaymentsUnavailable.
+	StartPaymentMethodSetup(ctx context.Context) (string, error)
+	// PayInvoice returns the URL of the payment processor's page that pays
+	// one of the calling dashboard session's OPEN invoices: another
+	// account's is ENOTFOUND, a PAID or VOID one EINVALID (both on
+	// ["id"]). Without a payment processor it answers PaymentsUnavailable.
+	PayInvoice(ctx context.Context, id string) (string, error)
+}
+
+// PaymentMethod is an account's saved card, as far as apiws knows it: the
+// card itself stays with the payment processor.
+type PaymentMethod struct {
+	Brand    string
+	Last4    string
+	ExpMonth int
+	ExpYear  int
+}
+
+// PaymentsUnavailable is the answer to a payment request when no payment
+// processor is configured: a userError UNAVAILABLE (its empty, non-nil
+// Field marks it as one, unlike the request error UNAVAILABLE of a
+// database outage).
+func PaymentsUnavailable() *Error {
+	return &Error{Code: EUNAVAILABLE, Field: []string{}, Message: "payments are not available on this server"}
+}
+
+// IsPaymentsUnavailable reports whether e is PaymentsUnavailable's error.
+func (e *Error) IsPaymentsUnavailable() bool {
+	return e.Code == EUNAVAILABLE && e.Field != nil
 }
 
 // Invoice is a financial record: one account's bill for one month. It

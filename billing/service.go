@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stripe/stripe-go/v82"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
 )
@@ -29,6 +31,10 @@ type Options struct {
 	// PublicURL is where the invoices' PDFs are linked from ("": relative
 	// links).
 	PublicURL string
+	// Stripe configures payments; without a key there are none.
+	Stripe StripeOptions
+	// MailQueued is called when a receipt waits in the mail outbox.
+	MailQueued func()
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -36,10 +42,11 @@ type Options struct {
 
 // Service implements apiws.BillingService.
 type Service struct {
-	db  *storage.DB
-	opt Options
-	now func() time.Time
-	log *slog.Logger
+	db     *storage.DB
+	opt    Options
+	stripe *stripe.Client // nil: no payments
+	now    func() time.Time
+	log    *slog.Logger
 	// plans caches each account's plan for planCacheFor: the limits are
 	// checked on every request and send. SetAccountPlan and UpdatePlan
 	// clear it here; other instances see a change within planCacheFor.
@@ -69,10 +76,13 @@ func New(db *storage.DB, opt Options) *Service {
 	if opt.InvoicePrefix == "" {
 		opt.InvoicePrefix = "APIWS"
 	}
+	if opt.MailQueued == nil {
+		opt.MailQueued = func() {}
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: db, opt: opt, log: opt.Log, plans: map[string]cachedPlan{}}
+	s := &Service{db: db, opt: opt, log: opt.Log, plans: map[string]cachedPlan{}, stripe: newStripe(opt.Stripe)}
 	s.now = func() time.Time { return opt.Now().UTC() }
 	return s
 }

@@ -26,6 +26,11 @@ func (r *accountResolver) Invoices(ctx context.Context, obj *apiws.Account, firs
 	return connection(l, invoiceEdge, invoiceConnection), nil
 }
 
+// PaymentMethod is the resolver for the paymentMethod field.
+func (r *accountResolver) PaymentMethod(ctx context.Context, obj *apiws.Account) (*apiws.PaymentMethod, error) {
+	return r.svc.Billing.PaymentMethod(ctx, obj.ID)
+}
+
 // PDFURL is the resolver for the pdfUrl field.
 func (r *invoiceResolver) PDFURL(ctx context.Context, obj *apiws.Invoice) (string, error) {
 	return r.svc.Billing.PDFURL(obj), nil
@@ -44,6 +49,16 @@ func (r *mutationResolver) UpdatePlan(ctx context.Context, id string, input apiw
 // SetAccountPlan is the resolver for the setAccountPlan field.
 func (r *mutationResolver) SetAccountPlan(ctx context.Context, accountID string, planID string) (*model.AccountPayload, error) {
 	return payload(accountPayload)(r.svc.Billing.SetAccountPlan(ctx, accountID, planID))
+}
+
+// StartPaymentMethodSetup is the resolver for the startPaymentMethodSetup field.
+func (r *mutationResolver) StartPaymentMethodSetup(ctx context.Context) (*model.PaymentPagePayload, error) {
+	return paymentPagePayload(r.svc.Billing.StartPaymentMethodSetup(ctx))
+}
+
+// PayInvoice is the resolver for the payInvoice field.
+func (r *mutationResolver) PayInvoice(ctx context.Context, id string) (*model.PaymentPagePayload, error) {
+	return paymentPagePayload(r.svc.Billing.PayInvoice(ctx, id))
 }
 
 // Plans is the resolver for the plans field.

@@ -34,4 +34,10 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   wait_for Redis redis-cli -u "$REDIS_URL" ping
 fi
 
+# stripe-mock, Stripe's mock of its API, for the billing tests.
+if ! command -v stripe-mock >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/stripe-mock" ]; then
+  echo "test.sh: installing stripe-mock" >&2
+  go install github.com/stripe/stripe-mock@v0.203.0
+fi
+
 go test -race -count=1 -timeout 20m "$@" ./...

@@ -24,6 +24,8 @@ func (s *Server) routes() http.Handler {
 	// applies, as to every request.
 	mux.Handle("GET /media/{token}", s.guard(http.HandlerFunc(s.media)))
 	mux.Handle("GET /invoices/{file}", s.guard(s.authenticate(http.HandlerFunc(s.invoicePDF))))
+	// Stripe signs its calls: no credentials.
+	mux.Handle("POST /billing/stripe", s.guard(http.HandlerFunc(s.stripeWebhook)))
 	if s.deps.Playground != nil && !s.cfg.Production {
 		mux.Handle("/playground", s.deps.Playground)
 		mux.Handle("/playground/", s.deps.Playground)

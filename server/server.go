@@ -86,6 +86,8 @@ type Deps struct {
 	Media apiws.MediaFiles
 	// Invoices serves GET /invoices/{id}.pdf; nil answers 404.
 	Invoices Invoices
+	// Stripe handles POST /billing/stripe; nil answers 404.
+	Stripe StripeWebhooks
 	// Usage logs API calls and applies request rate limits; nil turns both
 	// off.
 	Usage Usage

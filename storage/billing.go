@@ -254,3 +254,158 @@ func (db *DB) AccountInvoices(ctx context.Context, accountID string, page apiws.
 func (db *DB) Invoice(ctx context.Context, id string) (*apiws.Invoice, error) {
 	return selectOne[apiws.Invoice](ctx, db.Bun, "invoice", "id = ?", id)
 }
+
+// paymentMethod is an account's customer at the payment processor and
+// the public details of its saved card.
+type paymentMethod struct {
+	bun.BaseModel `bun:"table:payment_methods"`
+	AccountID     string    `bun:"account_id,pk"`
+	CustomerID    string    `bun:"customer_id,notnull"`
+	Brand         *string   `bun:"brand"`
+	Last4         *string   `bun:"last4"`
+	ExpMonth      *int      `bun:"exp_month"`
+	ExpYear       *int      `bun:"exp_year"`
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+}
+
+// PaymentCustomer returns the account's customer id at the payment
+// processor, "" when it has none yet.
+func (db *DB) PaymentCustomer(ctx context.Context, accountID string) (string, error) {
+	var ids []string
+	err := db.Bun.NewSelect().Model((*paymentMethod)(nil)).Column("customer_id").Where("account_id = ?", accountID).Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return "", translate(err)
+	}
+	return ids[0], nil
+}
+
+// SetPaymentCustomer records the account's customer id at the payment
+// processor, unless it has one already; it returns the one in force.
+func (db *DB) SetPaymentCustomer(ctx context.Context, accountID, customerID string, at time.Time) (string, error) {
+	_, err := db.Bun.NewInsert().Model(&paymentMethod{AccountID: accountID, CustomerID: customerID, UpdatedAt: at.UTC()}).
+		On("CONFLICT (account_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return "", translate(err)
+	}
+	return db.PaymentCustomer(ctx, accountID)
+}
+
+// PaymentMethod returns the account's saved card, nil without one.
+func (db *DB) PaymentMethod(ctx context.Context, accountID string) (*apiws.PaymentMethod, error) {
+	var pms []*paymentMethod
+	if err := db.Bun.NewSelect().Model(&pms).Where("account_id = ?", accountID).Scan(ctx); err != nil {
+		return nil, translate(err)
+	}
+	if len(pms) == 0 || pms[0].Brand == nil || pms[0].Last4 == nil || pms[0].ExpMonth == nil || pms[0].ExpYear == nil {
+		return nil, nil
+	}
+	pm := pms[0]
+	return &apiws.PaymentMethod{Brand: *pm.Brand, Last4: *pm.Last4, ExpMonth: *pm.ExpMonth, ExpYear: *pm.ExpYear}, nil
+}
+
+// stripeEvent is a payment processor event already handled.
+type stripeEvent struct {
+	bun.BaseModel `bun:"table:stripe_events"`
+	ID            string    `bun:"id,pk"`
+	Type          string    `bun:"type,notnull"`
+	ReceivedAt    time.Time `bun:"received_at,notnull"`
+}
+
+// recordEvent records the event in tx and reports whether it is new: an
+// event seen before changes nothing again.
+func recordEvent(ctx context.Context, tx bun.Tx, id, typ string, at time.Time) (bool, error) {
+	res, err := tx.NewInsert().Model(&stripeEvent{ID: id, Type: typ, ReceivedAt: at.UTC()}).On("CONFLICT (id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// InvoicePaid is the effect of a payment: the invoice, the audit entry and
+// the receipt to mail (built from the invoice and its account's email,
+// nil: none).
+type InvoicePaid struct {
+	EventID, EventType string
+	InvoiceID          string
+	At                 time.Time
+	Audit              func(inv *apiws.Invoice) *apiws.AuditEntry
+	Receipt            func(inv *apiws.Invoice, email string) *OutgoingMail
+}
+
+// MarkInvoicePaid records a payment event: an OPEN invoice becomes PAID at
+// p.At, with its audit entry and receipt, in one transaction. It reports
+// whether anything changed: an unknown invoice changes nothing (and the
+// event is not recorded), an event seen before or an invoice no longer
+// OPEN changes nothing more.
+func (db *DB) MarkInvoicePaid(ctx context.Context, p InvoicePaid) (changed bool, err error) {
+	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		inv := new(apiws.Invoice)
+		err := tx.NewSelect().Model(inv).Where("id = ? AND number IS NOT NULL", p.InvoiceID).Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		fresh, err := recordEvent(ctx, tx, p.EventID, p.EventType, p.At)
+		if err != nil || !fresh || inv.Status != apiws.InvoiceOpen {
+			return err
+		}
+		at := p.At.UTC()
+		inv.Status, inv.PaidAt = apiws.InvoicePaid, &at
+		if _, err := tx.NewUpdate().Model(inv).Column("status", "paid_at").WherePK().Where("status = ?", apiws.InvoiceOpen).Exec(ctx); err != nil {
+			return err
+		}
+		changed = true
+		if err := appendAudit(ctx, tx, p.Audit(inv)); err != nil {
+			return err
+		}
+		if inv.AccountID == nil {
+			return nil
+		}
+		var emails []string
+		if err := tx.NewSelect().Model((*apiws.Account)(nil)).Column("email").Where("id = ?", *inv.AccountID).Scan(ctx, &emails); err != nil {
+			return err
+		}
+		if len(emails) == 0 {
+			return nil
+		}
+		_, err = tx.NewInsert().Model(p.Receipt(inv, emails[0])).Exec(ctx)
+		return err
+	})
+	return changed, err
+}
+
+// CardSaved is the effect of a saved card: its public details on the
+// account, with the event that reported it.
+type CardSaved struct {
+	EventID, EventType string
+	AccountID          string
+	CustomerID         string
+	Card               apiws.PaymentMethod
+	At                 time.Time
+}
+
+// SaveCard records a saved card's details on the account. An unknown
+// account changes nothing (the event is not recorded); an event seen
+// before changes nothing again. It reports whether anything changed.
+func (db *DB) SaveCard(ctx context.Context, c CardSaved) (changed bool, err error) {
+	err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		n, err := tx.NewSelect().Model((*apiws.Account)(nil)).Where("id = ?", c.AccountID).Count(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		fresh, err := recordEvent(ctx, tx, c.EventID, c.EventType, c.At)
+		if err != nil || !fresh {
+			return err
+		}
+		pm := &paymentMethod{AccountID: c.AccountID, CustomerID: c.CustomerID, Brand: &c.Card.Brand, Last4: &c.Card.Last4,
+			ExpMonth: &c.Card.ExpMonth, ExpYear: &c.Card.ExpYear, UpdatedAt: c.At.UTC()}
+		_, err = tx.NewInsert().Model(pm).On("CONFLICT (account_id) DO UPDATE").
+			Set("customer_id = EXCLUDED.customer_id, brand = EXCLUDED.brand, last4 = EXCLUDED.last4").
+			Set("exp_month = EXCLUDED.exp_month, exp_year = EXCLUDED.exp_year, updated_at = EXCLUDED.updated_at").Exec(ctx)
+		changed = err == nil
+		return err
+	})
+	return changed, err
+}

@@ -25,6 +25,9 @@ type billingConfig struct {
 	// Issuer is APIWS_INVOICE_ISSUER: the issuer's lines on the invoices
 	// (name, address, VAT id), separated by newlines or "\n".
 	Issuer []string
+	// Stripe is APIWS_STRIPE_SECRET_KEY, APIWS_STRIPE_WEBHOOK_SECRET and
+	// APIWS_STRIPE_API_URL.
+	Stripe billing.StripeOptions
 }
 
 // invoicePrefix is what an invoice number may begin with.
@@ -47,17 +50,26 @@ func loadBillingConfig(get func(key, def string) string, errs []error) (billingC
 			c.Issuer = append(c.Issuer, l)
 		}
 	}
+	c.Stripe = billing.StripeOptions{SecretKey: get("APIWS_STRIPE_SECRET_KEY", ""), WebhookSecret: get("APIWS_STRIPE_WEBHOOK_SECRET", ""),
+		APIURL: get("APIWS_STRIPE_API_URL", "")}
+	if c.Stripe.SecretKey != "" && get("APIWS_PUBLIC_URL", "") == "" {
+		// Stripe's pages send the customer back to the dashboard.
+		errs = append(errs, errors.New("APIWS_STRIPE_SECRET_KEY needs APIWS_PUBLIC_URL, where Stripe sends customers back"))
+	}
 	return c, errs
 }
 
-// newBilling makes the billing service.
-func newBilling(cfg *Config, db *storage.DB, log *slog.Logger) *billing.Service {
+// newBilling makes the billing service; mailQueued (may be nil) is told
+// of receipts waiting in the outbox.
+func newBilling(cfg *Config, db *storage.DB, mailQueued func(), log *slog.Logger) *billing.Service {
 	return billing.New(db, billing.Options{
 		DefaultPlan: apiws.Plan{Name: "free", MonthlyMessages: cfg.PlanMonthlyMessages, SendsPerSecond: cfg.PlanSendsPerSecond,
 			RequestsPerSecond: cfg.RateLimitPerSecond, NumbersLimit: cfg.PlanNumbers, Currency: "EUR"},
 		TaxRate:       cfg.Billing.TaxRate,
 		InvoicePrefix: cfg.Billing.InvoicePrefix,
 		Issuer:        cfg.Billing.Issuer,
+		Stripe:        cfg.Billing.Stripe,
+		MailQueued:    mailQueued,
 		PublicURL:     cfg.PublicURL,
 		Log:           log,
 	})
@@ -65,8 +77,8 @@ func newBilling(cfg *Config, db *storage.DB, log *slog.Logger) *billing.Service 
 
 // openBilling makes the billing service of the server, which writes
 // pln_default from the APIWS_PLAN_* settings.
-func openBilling(ctx context.Context, cfg *Config, db *storage.DB, log *slog.Logger) (*billing.Service, error) {
-	svc := newBilling(cfg, db, log)
+func openBilling(ctx context.Context, cfg *Config, db *storage.DB, mailQueued func(), log *slog.Logger) (*billing.Service, error) {
+	svc := newBilling(cfg, db, mailQueued, log)
 	return svc, svc.WriteDefaultPlan(ctx)
 }
 
@@ -107,7 +119,7 @@ func billingCommand(ctx context.Context, cfg *Config, log *slog.Logger, args []s
 	defer db.Close()
 	// The CLI leaves pln_default as the server wrote it: its own
 	// environment may lack the plan settings.
-	issued, err := newBilling(cfg, db, log).Close(ctx, start, at)
+	issued, err := newBilling(cfg, db, nil, log).Close(ctx, start, at)
 	for _, inv := range issued {
 		fmt.Fprintf(stdout, "%s\t%s\t%s\t%d\n", inv.Number, *inv.AccountID, inv.Currency, inv.Amount)
 	}

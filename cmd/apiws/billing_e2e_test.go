@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apiws/apiws/billing/pdftext"
+	"github.com/apiws/apiws/billing/stripemock"
 	"github.com/apiws/apiws/storage"
 )
 
@@ -50,21 +57,6 @@ func setAccountPlan(t *testing.T, base, operator, accountID, planID string) {
 	if str(r.Data, "setAccountPlan", "account", "plan", "id") != planID {
 		t.Fatalf("setAccountPlan = %+v", r)
 	}
-}
-
-// userErrorsAt lists a payload's userErrors as CODE@field.path.
-func userErrorsAt(payload any) []string {
-	var out []string
-	list, _ := get(payload, "userErrors").([]any)
-	for _, e := range list {
-		var path []string
-		fields, _ := get(e, "field").([]any)
-		for _, f := range fields {
-			path = append(path, fmt.Sprint(f))
-		}
-		out = append(out, str(e, "code")+"@"+strings.Join(path, "."))
-	}
-	return out
 }
 
 func TestPlansAPI(t *testing.T) {
@@ -114,24 +106,24 @@ func TestPlansAPI(t *testing.T) {
 						[]string{"INVALID@input.monthlyMessages", "INVALID@input.numbersLimit", "INVALID@input.overagePriceMinor"}},
 				} {
 					r := gql(t, base, operator, createPlanMutation, map[string]any{"i": tt.in})
-					if got := userErrorsAt(get(r.Data, "createPlan")); !slices.Equal(got, tt.want) || get(r.Data, "createPlan", "plan") != nil {
+					if got := userErrorCodes(get(r.Data, "createPlan")); !slices.Equal(got, tt.want) || get(r.Data, "createPlan", "plan") != nil {
 						t.Errorf("createPlan(%v) = %v, %+v; want %v", tt.in, got, r, tt.want)
 					}
 				}
 				r := gql(t, base, operator, updatePlanMutation, map[string]any{"id": hidden, "i": planInput("pro", nil)})
-				if got := userErrorsAt(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"TAKEN@input.name"}) {
+				if got := userErrorCodes(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"TAKEN@input.name"}) {
 					t.Errorf("updatePlan to a name in use = %v", got)
 				}
 				r = gql(t, base, operator, updatePlanMutation, map[string]any{"id": "pln_01M90YZ3X2DVF7QMGB0ZZT200J", "i": planInput("Y", nil)})
-				if got := userErrorsAt(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"NOT_FOUND@id"}) {
+				if got := userErrorCodes(get(r.Data, "updatePlan")); !slices.Equal(got, []string{"NOT_FOUND@id"}) {
 					t.Errorf("updatePlan of an unknown plan = %v", got)
 				}
 				r = gql(t, base, operator, setAccountPlanMutation, map[string]any{"a": "acc_01M90YZ3X2DVF7QMGB0ZZT200J", "p": pro})
-				if got := userErrorsAt(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@accountId"}) {
+				if got := userErrorCodes(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@accountId"}) {
 					t.Errorf("setAccountPlan of an unknown account = %v", got)
 				}
 				r = gql(t, base, operator, setAccountPlanMutation, map[string]any{"a": accountID, "p": "pln_nope"})
-				if got := userErrorsAt(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@planId"}) {
+				if got := userErrorCodes(get(r.Data, "setAccountPlan")); !slices.Equal(got, []string{"NOT_FOUND@planId"}) {
 					t.Errorf("setAccountPlan to an unknown plan = %v", got)
 				}
 				if got := names(operator); len(got) != 3 {
@@ -173,11 +165,11 @@ func TestPlanLimitsApplyAtOnce(t *testing.T) {
 	num := connectedNumber(t, base, token)
 	connect := func() []string {
 		r := gql(t, base, token, connectMutation, map[string]any{"i": map[string]any{"sandbox": true}})
-		return userErrorsAt(get(r.Data, "connectNumber"))
+		return userErrorCodes(get(r.Data, "connectNumber"))
 	}
 	sendErrors := func(text string) []string {
 		r := gql(t, base, token, sendMutation, map[string]any{"i": map[string]any{"numberId": num, "to": "+14155550123", "text": text}})
-		return userErrorsAt(get(r.Data, "sendMessage"))
+		return userErrorCodes(get(r.Data, "sendMessage"))
 	}
 
 	// The default plan: one number, one message.
@@ -449,5 +441,177 @@ func TestBillingClose(t *testing.T) {
 				t.Fatalf("a second close printed %q, %q", out, errOut)
 			}
 		})
+	}
+}
+
+const webhookSecret = "whsec_e2e"
+
+// stripeSigned is the Stripe-Signature header of payload at t.
+func stripeSigned(payload []byte, at time.Time, secret string) string {
+	ts := fmt.Sprint(at.Unix())
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(ts + "." + string(payload)))
+	return "t=" + ts + ",v1=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// postStripe POSTs a webhook call to /billing/stripe and returns the
+// status.
+func postStripe(t *testing.T, base string, payload []byte, signature string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/billing/stripe", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		req.Header.Set("Stripe-Signature", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// checkoutCompleted is a checkout.session.completed event of the session.
+func checkoutCompleted(eventID string, session map[string]any) []byte {
+	session["object"] = "checkout.session"
+	b, _ := json.Marshal(map[string]any{"id": eventID, "object": "event", "type": "checkout.session.completed",
+		"api_version": "2020-08-27", "created": time.Now().Unix(), "data": map[string]any{"object": session}})
+	return b
+}
+
+// openInvoice makes an OPEN invoice of the account: it puts it on a paid
+// plan since last month and closes last month.
+func openInvoice(t *testing.T, base, operator, accountID string) {
+	t.Helper()
+	plan := createPlan(t, base, operator, planInput("Paid "+accountID, map[string]any{"monthlyPriceMinor": 1500}))
+	setAccountPlan(t, base, operator, accountID, plan)
+	month := time.Now().UTC()
+	month = time.Date(month.Year(), month.Month(), 1, 0, 0, 0, 0, time.UTC)
+	planSince(t, base, accountID, month.Add(-time.Hour))
+	billingCLI(t, base, nil, "close", "--period", month.Format("2006-01"), "--as-of", month.AddDate(0, 1, 0).Format(time.RFC3339))
+}
+
+const payInvoiceMutation = `mutation($id: ID!) { payInvoice(id: $id) { url userErrors { code field message } } }`
+
+const setupMutation = `mutation { startPaymentMethodSetup { url userErrors { code field message } } }`
+
+// TestStripePayments: the Checkout pages (from stripe-mock), and the
+// webhook's payments and saved cards, through the API.
+func TestStripePayments(t *testing.T) {
+	mailDir := t.TempDir()
+	base := startServer(t, map[string]string{"APIWS_STRIPE_SECRET_KEY": stripemock.Key, "APIWS_STRIPE_WEBHOOK_SECRET": webhookSecret,
+		"APIWS_STRIPE_API_URL": stripemock.Start(t), "APIWS_PUBLIC_URL": "https://api.example.com", "APIWS_MAIL_DIR": mailDir})
+	operator := newOperatorKey(t, base)
+	token, accountID := signUp(t, base, "stripe@example.com")
+	otherToken, _ := signUp(t, base, "other@example.com")
+	openInvoice(t, base, operator, accountID)
+	invID := str(gql(t, base, token, invoicesQuery, nil).Data, "viewer", "invoices", "edges", 0, "node", "id")
+	if invID == "" {
+		t.Fatal("no invoice to pay")
+	}
+
+	r := gql(t, base, token, payInvoiceMutation, map[string]any{"id": invID})
+	if url := str(r.Data, "payInvoice", "url"); !strings.HasPrefix(url, "https://") {
+		t.Fatalf("payInvoice = %+v", r)
+	}
+	r = gql(t, base, token, setupMutation, nil)
+	if url := str(r.Data, "startPaymentMethodSetup", "url"); !strings.HasPrefix(url, "https://") {
+		t.Fatalf("startPaymentMethodSetup = %+v", r)
+	}
+	if got := userErrorCodes(get(gql(t, base, otherToken, payInvoiceMutation, map[string]any{"id": invID}).Data, "payInvoice")); !slices.Equal(got, []string{"NOT_FOUND@id"}) {
+		t.Fatalf("payInvoice of another account's invoice: %v", got)
+	}
+	key, _ := createAPIKey(t, base, token, "READ")
+	if r := gql(t, base, key, payInvoiceMutation, map[string]any{"id": invID}); r.code() != "FORBIDDEN" {
+		t.Fatalf("payInvoice with an API key: %+v", r)
+	}
+
+	status := func() string {
+		return str(gql(t, base, token, `query($id: ID!) { node(id: $id) { ... on Invoice { status } } }`, map[string]any{"id": invID}).Data, "node", "status")
+	}
+	paid := checkoutCompleted("evt_e2e_paid", map[string]any{"mode": "payment", "payment_status": "paid", "client_reference_id": invID})
+	for name, call := range map[string]struct {
+		payload   []byte
+		signature string
+		want      int
+	}{
+		"bad signature":   {paid, stripeSigned(paid, time.Now(), "whsec_wrong"), 400},
+		"stale":           {paid, stripeSigned(paid, time.Now().Add(-6*time.Minute), webhookSecret), 400},
+		"not JSON":        {[]byte("{paid"), stripeSigned([]byte("{paid"), time.Now(), webhookSecret), 400},
+		"unknown invoice": {checkoutCompleted("evt_e2e_unknown", map[string]any{"mode": "payment", "payment_status": "paid", "client_reference_id": "inv_01M90YZ3X2DVF7QMGB0ZZT200J"}), "", 200},
+	} {
+		sig := call.signature
+		if sig == "" {
+			sig = stripeSigned(call.payload, time.Now(), webhookSecret)
+		}
+		if got := postStripe(t, base, call.payload, sig); got != call.want {
+			t.Errorf("%s: %d; want %d", name, got, call.want)
+		}
+		if s := status(); s != "OPEN" {
+			t.Fatalf("after %s the invoice is %s", name, s)
+		}
+	}
+	for range 2 {
+		if got := postStripe(t, base, paid, stripeSigned(paid, time.Now(), webhookSecret)); got != 200 {
+			t.Fatalf("a paid session: %d", got)
+		}
+	}
+	if s := status(); s != "PAID" {
+		t.Fatalf("after the payment the invoice is %s", s)
+	}
+	if got := userErrorCodes(get(gql(t, base, token, payInvoiceMutation, map[string]any{"id": invID}).Data, "payInvoice")); !slices.Equal(got, []string{"INVALID@id"}) {
+		t.Fatalf("payInvoice of a PAID invoice: %v", got)
+	}
+	receipts := func() int {
+		n := 0
+		files, _ := os.ReadDir(mailDir)
+		for _, f := range files {
+			b, _ := os.ReadFile(filepath.Join(mailDir, f.Name()))
+			if strings.Contains(string(b), "Receipt for invoice") {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, "the receipt mailed", 10*time.Second, func() bool { return receipts() == 1 })
+
+	setup := checkoutCompleted("evt_e2e_setup", map[string]any{"mode": "setup", "client_reference_id": accountID, "setup_intent": "seti_123"})
+	if got := postStripe(t, base, setup, stripeSigned(setup, time.Now(), webhookSecret)); got != 200 {
+		t.Fatalf("a completed setup: %d", got)
+	}
+	pm := get(gql(t, base, token, `{ viewer { paymentMethod { brand last4 expMonth expYear } } }`, nil).Data, "viewer", "paymentMethod")
+	if str(pm, "brand") == "" || len(str(pm, "last4")) != 4 || get(pm, "expYear") == nil {
+		t.Fatalf("the saved card: %v", pm)
+	}
+	if receipts() != 1 {
+		t.Fatalf("%d receipts for one payment", receipts())
+	}
+}
+
+// TestPaymentsUnavailableWithoutStripe: without a Stripe key invoices are
+// issued, and the payment pages answer the userError UNAVAILABLE.
+func TestPaymentsUnavailableWithoutStripe(t *testing.T) {
+	base := startServer(t, nil)
+	operator := newOperatorKey(t, base)
+	token, accountID := signUp(t, base, "nostripe@example.com")
+	openInvoice(t, base, operator, accountID)
+	invID := str(gql(t, base, token, invoicesQuery, nil).Data, "viewer", "invoices", "edges", 0, "node", "id")
+	if invID == "" {
+		t.Fatal("no invoice issued without a Stripe key")
+	}
+	r := gql(t, base, token, payInvoiceMutation, map[string]any{"id": invID})
+	if got := userErrorCodes(get(r.Data, "payInvoice")); !slices.Equal(got, []string{"UNAVAILABLE@"}) || get(r.Data, "payInvoice", "url") != nil {
+		t.Fatalf("payInvoice without Stripe = %+v", r)
+	}
+	r = gql(t, base, token, setupMutation, nil)
+	if got := userErrorCodes(get(r.Data, "startPaymentMethodSetup")); !slices.Equal(got, []string{"UNAVAILABLE@"}) {
+		t.Fatalf("startPaymentMethodSetup without Stripe = %+v", r)
+	}
+	payload := checkoutCompleted("evt_x", map[string]any{"mode": "payment", "payment_status": "paid", "client_reference_id": invID})
+	if got := postStripe(t, base, payload, stripeSigned(payload, time.Now(), "")); got != 400 {
+		t.Fatalf("a webhook call without a webhook secret: %d", got)
 	}
 }

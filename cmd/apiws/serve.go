@@ -220,7 +220,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	}
 	svc := &services{mailer: mail.NewSender(in.db, transport, mail.DefaultFrom(cfg.PublicURL), log)}
 	svc.accounts = accounts.New(in.db, accounts.Options{Limiter: in.limiter, SecretKey: cfg.SecretKey, MailQueued: svc.mailer.Notify, Log: log})
-	svc.billing, err = openBilling(ctx, cfg, in.db, log)
+	svc.billing, err = openBilling(ctx, cfg, in.db, svc.mailer.Notify, log)
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +324,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		Exports:    svc.privacy,
 		Media:      svc.messages,
 		Invoices:   svc.billing,
+		Stripe:     svc.billing,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{

@@ -75,6 +75,7 @@ type ComplexityRoot struct {
 		Name                 func(childComplexity int) int
 		Notices              func(childComplexity int, unreadOnly *bool) int
 		Numbers              func(childComplexity int, first *int, after *string, status []apiws.NumberStatus) int
+		PaymentMethod        func(childComplexity int) int
 		Phone                func(childComplexity int) int
 		Plan                 func(childComplexity int) int
 		PrivacyRequests      func(childComplexity int) int
@@ -404,6 +405,7 @@ type ComplexityRoot struct {
 		LogOut                  func(childComplexity int) int
 		MarkRead                func(childComplexity int, messageIds []string) int
 		OpenSupportTicket       func(childComplexity int, input apiws.NewSupportTicket) int
+		PayInvoice              func(childComplexity int, id string) int
 		PingWebhookEndpoint     func(childComplexity int, id string) int
 		PublishPolicyVersion    func(childComplexity int, input model.PublishPolicyInput) int
 		ReactToMessage          func(childComplexity int, input apiws.React) int
@@ -422,6 +424,7 @@ type ComplexityRoot struct {
 		SetAccountPlan          func(childComplexity int, accountID string, planID string) int
 		SetLegalHold            func(childComplexity int, accountID string, hold bool, reason string) int
 		SignUp                  func(childComplexity int, input model.SignUpInput) int
+		StartPaymentMethodSetup func(childComplexity int) int
 		SubmitPrivacyRequest    func(childComplexity int, input model.PrivacyRequestInput) int
 		UpdateAccount           func(childComplexity int, input model.UpdateAccountInput) int
 		UpdateGroup             func(childComplexity int, input apiws.GroupUpdate) int
@@ -494,6 +497,18 @@ type ComplexityRoot struct {
 
 	PairingSuccess struct {
 		Number func(childComplexity int) int
+	}
+
+	PaymentMethod struct {
+		Brand    func(childComplexity int) int
+		ExpMonth func(childComplexity int) int
+		ExpYear  func(childComplexity int) int
+		Last4    func(childComplexity int) int
+	}
+
+	PaymentPagePayload struct {
+		URL        func(childComplexity int) int
+		UserErrors func(childComplexity int) int
 	}
 
 	Peer struct {
@@ -732,6 +747,7 @@ type AccountResolver interface {
 	APIKeys(ctx context.Context, obj *apiws.Account) ([]*apiws.APIKey, error)
 	Consents(ctx context.Context, obj *apiws.Account) ([]*apiws.Consent, error)
 	Invoices(ctx context.Context, obj *apiws.Account, first *int, after *string) (*model.InvoiceConnection, error)
+	PaymentMethod(ctx context.Context, obj *apiws.Account) (*apiws.PaymentMethod, error)
 	Messages(ctx context.Context, obj *apiws.Account, first *int, after *string, filter *apiws.MessageFilter) (*model.MessageConnection, error)
 	DebugCaptures(ctx context.Context, obj *apiws.Account) ([]*apiws.DebugCapture, error)
 	Numbers(ctx context.Context, obj *apiws.Account, first *int, after *string, status []apiws.NumberStatus) (*model.NumberConnection, error)
@@ -796,6 +812,8 @@ type MutationResolver interface {
 	CreatePlan(ctx context.Context, input apiws.PlanInput) (*model.PlanPayload, error)
 	UpdatePlan(ctx context.Context, id string, input apiws.PlanInput) (*model.PlanPayload, error)
 	SetAccountPlan(ctx context.Context, accountID string, planID string) (*model.AccountPayload, error)
+	StartPaymentMethodSetup(ctx context.Context) (*model.PaymentPagePayload, error)
+	PayInvoice(ctx context.Context, id string) (*model.PaymentPagePayload, error)
 	CreateGroup(ctx context.Context, input apiws.NewGroup) (*model.GroupPayload, error)
 	UpdateGroup(ctx context.Context, input apiws.GroupUpdate) (*model.GroupPayload, error)
 	UpdateGroupParticipants(ctx context.Context, input apiws.GroupParticipantsUpdate) (*model.GroupPayload, error)
@@ -1012,6 +1030,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Account.Numbers(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].([]apiws.NumberStatus)), true
+	case "Account.paymentMethod":
+		if e.ComplexityRoot.Account.PaymentMethod == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Account.PaymentMethod(childComplexity), true
 	case "Account.phone":
 		if e.ComplexityRoot.Account.Phone == nil {
 			break
@@ -2438,6 +2462,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.OpenSupportTicket(childComplexity, args["input"].(apiws.NewSupportTicket)), true
+	case "Mutation.payInvoice":
+		if e.ComplexityRoot.Mutation.PayInvoice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_payInvoice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PayInvoice(childComplexity, args["id"].(string)), true
 	case "Mutation.pingWebhookEndpoint":
 		if e.ComplexityRoot.Mutation.PingWebhookEndpoint == nil {
 			break
@@ -2631,6 +2666,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUp(childComplexity, args["input"].(model.SignUpInput)), true
+	case "Mutation.startPaymentMethodSetup":
+		if e.ComplexityRoot.Mutation.StartPaymentMethodSetup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.StartPaymentMethodSetup(childComplexity), true
 	case "Mutation.submitPrivacyRequest":
 		if e.ComplexityRoot.Mutation.SubmitPrivacyRequest == nil {
 			break
@@ -2911,6 +2952,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PairingSuccess.Number(childComplexity), true
+
+	case "PaymentMethod.brand":
+		if e.ComplexityRoot.PaymentMethod.Brand == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Brand(childComplexity), true
+	case "PaymentMethod.expMonth":
+		if e.ComplexityRoot.PaymentMethod.ExpMonth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpMonth(childComplexity), true
+	case "PaymentMethod.expYear":
+		if e.ComplexityRoot.PaymentMethod.ExpYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.ExpYear(childComplexity), true
+	case "PaymentMethod.last4":
+		if e.ComplexityRoot.PaymentMethod.Last4 == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentMethod.Last4(childComplexity), true
+
+	case "PaymentPagePayload.url":
+		if e.ComplexityRoot.PaymentPagePayload.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentPagePayload.URL(childComplexity), true
+	case "PaymentPagePayload.userErrors":
+		if e.ComplexityRoot.PaymentPagePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PaymentPagePayload.UserErrors(childComplexity), true
 
 	case "Peer.lid":
 		if e.ComplexityRoot.Peer.LID == nil {
@@ -4301,6 +4380,36 @@ type InvoiceEdge {
   cursor: String!
   node: Invoice!
 }
+
+extend type Mutation {
+  "Dashboard sessions only: a page of the payment processor where the customer saves a card. apiws never sees card numbers."
+  startPaymentMethodSetup: PaymentPagePayload!
+  "Dashboard sessions only: a page of the payment processor that pays an OPEN invoice."
+  payInvoice(id: ID!): PaymentPagePayload!
+}
+
+extend type Account {
+  "The card saved with the payment processor, if any."
+  paymentMethod: PaymentMethod
+}
+
+extend enum UserErrorCode {
+  "Something the account's plan or this server's configuration does not allow, e.g. paying without a payment processor."
+  UNAVAILABLE
+}
+
+type PaymentMethod {
+  brand: String!
+  last4: String!
+  expMonth: Int!
+  expYear: Int!
+}
+
+type PaymentPagePayload {
+  "The payment processor's page to send the customer to."
+  url: String
+  userErrors: [UserError!]!
+}
 `, BuiltIn: false},
 	{Name: "../schema/events.graphqls", Input: `# One event stream: every event of an account is a row of its log.
 
@@ -5297,6 +5406,8 @@ func (ec *executionContext) childFields_Account(ctx context.Context, field graph
 		return ec.fieldContext_Account_consents(ctx, field)
 	case "invoices":
 		return ec.fieldContext_Account_invoices(ctx, field)
+	case "paymentMethod":
+		return ec.fieldContext_Account_paymentMethod(ctx, field)
 	case "messages":
 		return ec.fieldContext_Account_messages(ctx, field)
 	case "debugCaptures":
@@ -5939,6 +6050,30 @@ func (ec *executionContext) childFields_PairingCodePayload(ctx context.Context, 
 		return ec.fieldContext_PairingCodePayload_userErrors(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PairingCodePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentMethod(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "brand":
+		return ec.fieldContext_PaymentMethod_brand(ctx, field)
+	case "last4":
+		return ec.fieldContext_PaymentMethod_last4(ctx, field)
+	case "expMonth":
+		return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+	case "expYear":
+		return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentMethod", field.Name)
+}
+
+func (ec *executionContext) childFields_PaymentPagePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_PaymentPagePayload_url(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_PaymentPagePayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PaymentPagePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Peer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6900,6 +7035,20 @@ func (ec *executionContext) field_Mutation_openSupportTicket_args(ctx context.Co
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_payInvoice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -7997,6 +8146,38 @@ func (ec *executionContext) fieldContext_Account_invoices(ctx context.Context, f
 	if fc.Args, err = ec.field_Account_invoices_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Account_paymentMethod(ctx context.Context, field graphql.CollectedField, obj *apiws.Account) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Account_paymentMethod(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Account().PaymentMethod(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apiws.PaymentMethod) graphql.Marshaler {
+			return ec.marshalOPaymentMethod2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPaymentMethod(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Account_paymentMethod(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Account",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentMethod(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -13599,6 +13780,82 @@ func (ec *executionContext) fieldContext_Mutation_setAccountPlan(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_startPaymentMethodSetup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_startPaymentMethodSetup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().StartPaymentMethodSetup(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentPagePayload) graphql.Marshaler {
+			return ec.marshalNPaymentPagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPaymentPagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_startPaymentMethodSetup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentPagePayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_payInvoice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_payInvoice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PayInvoice(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PaymentPagePayload) graphql.Marshaler {
+			return ec.marshalNPaymentPagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPaymentPagePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_payInvoice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PaymentPagePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_payInvoice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15930,6 +16187,153 @@ func (ec *executionContext) fieldContext_PairingSuccess_number(_ context.Context
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_WhatsAppNumber(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PaymentMethod_brand(ctx context.Context, field graphql.CollectedField, obj *apiws.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_brand(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Brand, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_brand(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_last4(ctx context.Context, field graphql.CollectedField, obj *apiws.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_last4(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last4, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_last4(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentMethod_expMonth(ctx context.Context, field graphql.CollectedField, obj *apiws.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expMonth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpMonth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expMonth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentMethod_expYear(ctx context.Context, field graphql.CollectedField, obj *apiws.PaymentMethod) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentMethod_expYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentMethod_expYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentMethod", field, false, false, "Int")
+}
+
+func (ec *executionContext) _PaymentPagePayload_url(ctx context.Context, field graphql.CollectedField, obj *model.PaymentPagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentPagePayload_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentPagePayload_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PaymentPagePayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _PaymentPagePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.PaymentPagePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PaymentPagePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PaymentPagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PaymentPagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22922,6 +23326,12 @@ func (ec *executionContext) _Account(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Account_invoices(ctx, field, obj)
 				})
+		case "paymentMethod":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Account_paymentMethod(ctx, field, obj)
+				})
 		case "messages":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -25092,6 +25502,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "startPaymentMethodSetup":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_startPaymentMethodSetup(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "payInvoice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_payInvoice(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createGroup":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createGroup(ctx, field)
@@ -25802,6 +26226,92 @@ func (ec *executionContext) _PairingSuccess(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("PairingSuccess")
 		case "number":
 			out.Values[i] = ec._PairingSuccess_number(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentMethodImplementors = []string{"PaymentMethod"}
+
+func (ec *executionContext) _PaymentMethod(ctx context.Context, sel ast.SelectionSet, obj *apiws.PaymentMethod) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentMethodImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentMethod")
+		case "brand":
+			out.Values[i] = ec._PaymentMethod_brand(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last4":
+			out.Values[i] = ec._PaymentMethod_last4(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expMonth":
+			out.Values[i] = ec._PaymentMethod_expMonth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expYear":
+			out.Values[i] = ec._PaymentMethod_expYear(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var paymentPagePayloadImplementors = []string{"PaymentPagePayload"}
+
+func (ec *executionContext) _PaymentPagePayload(ctx context.Context, sel ast.SelectionSet, obj *model.PaymentPagePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, paymentPagePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PaymentPagePayload")
+		case "url":
+			out.Values[i] = ec._PaymentPagePayload_url(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._PaymentPagePayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28818,6 +29328,14 @@ func (ec *executionContext) marshalNPairingEvent2githubᚗcomᚋapiwsᚋapiwsᚐ
 	return ec._PairingEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNPaymentPagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐPaymentPagePayload(ctx context.Context, sel ast.SelectionSet, v *model.PaymentPagePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PaymentPagePayload!")
+		return graphql.Null
+	}
+	return ec._PaymentPagePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNPeer2githubᚗcomᚋapiwsᚋapiwsᚐPeer(ctx context.Context, sel ast.SelectionSet, v apiws.Peer) graphql.Marshaler {
 	return ec._Peer(ctx, sel, &v)
 }
@@ -29331,6 +29849,7 @@ var (
 		"NOT_CONNECTED":       apiws.ENOTCONNECTED,
 		"CONFLICT":            apiws.ECONFLICT,
 		"EXPIRED":             apiws.EEXPIRED,
+		"UNAVAILABLE":         apiws.EUNAVAILABLE,
 		"FORBIDDEN":           apiws.EFORBIDDEN,
 	}
 	marshalNUserErrorCode2githubᚗcomᚋapiwsᚋapiwsᚐErrorCode = map[apiws.ErrorCode]string{
@@ -29345,6 +29864,7 @@ var (
 		apiws.ENOTCONNECTED:      "NOT_CONNECTED",
 		apiws.ECONFLICT:          "CONFLICT",
 		apiws.EEXPIRED:           "EXPIRED",
+		apiws.EUNAVAILABLE:       "UNAVAILABLE",
 		apiws.EFORBIDDEN:         "FORBIDDEN",
 	}
 )
@@ -30096,6 +30616,13 @@ func (ec *executionContext) marshalONumberStatus2ᚕgithubᚗcomᚋapiwsᚋapiws
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOPaymentMethod2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐPaymentMethod(ctx context.Context, sel ast.SelectionSet, v *apiws.PaymentMethod) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PaymentMethod(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOPhoneNumber2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -167,6 +167,12 @@ type PairingCodePayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type PaymentPagePayload struct {
+	// The payment processor's page to send the customer to.
+	URL        *string        `json:"url,omitempty"`
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type PlanPayload struct {
 	Plan       *apiws.Plan    `json:"plan,omitempty"`
 	UserErrors []*apiws.Error `json:"userErrors"`
