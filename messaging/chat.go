@@ -52,7 +52,11 @@ func (s *Service) MarkRead(ctx context.Context, ids []string) ([]*apiws.Message,
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range receipts(ms, s.now()) {
+	jids, err := s.groupJIDs(ctx, c.AccountID, ms)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range receipts(ms, s.now(), jids) {
 		if _, err := s.signal(ctx, n, chatSignal{NumberID: n.ID, Read: r}); err != nil {
 			return nil, err
 		}
@@ -103,8 +107,10 @@ func ms0(ms []*apiws.Message, m *apiws.Message) *apiws.Message {
 }
 
 // receipts groups messages by chat, one read receipt for each, in the
-// order of their first message. A message with no WhatsApp id is left out.
-func receipts(ms []*apiws.Message, at time.Time) []*whatsapp.ReadReceipt {
+// order of their first message; in a group (jids has its JID by group id)
+// the chat is the group's and the sender its participant's. A message with
+// no WhatsApp id is left out.
+func receipts(ms []*apiws.Message, at time.Time, jids map[string]string) []*whatsapp.ReadReceipt {
 	var out []*whatsapp.ReadReceipt
 	byChat := map[string]*whatsapp.ReadReceipt{}
 	for _, m := range ms {
@@ -115,10 +121,14 @@ func receipts(ms []*apiws.Message, at time.Time) []*whatsapp.ReadReceipt {
 		if m.Peer == "" && m.PeerLID != nil {
 			lid = *m.PeerLID
 		}
-		key := m.Peer + "/" + lid
+		group := ""
+		if m.GroupID != nil {
+			group = jids[*m.GroupID]
+		}
+		key := m.Peer + "/" + lid + "/" + group
 		r := byChat[key]
 		if r == nil {
-			r = &whatsapp.ReadReceipt{Chat: m.Peer, ChatLID: lid, At: at}
+			r = &whatsapp.ReadReceipt{Chat: m.Peer, ChatLID: lid, Group: group, At: at}
 			byChat[key] = r
 			out = append(out, r)
 		}

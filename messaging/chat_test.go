@@ -52,7 +52,7 @@ func TestReceiptsGroupByChat(t *testing.T) {
 		{Peer: "+14155550003", WAMessageID: ptr("C")},
 		{Peer: "+14155550003"}, // no WhatsApp id: nothing to mark
 	}
-	rs := receipts(ms, at)
+	rs := receipts(ms, at, nil)
 	if len(rs) != 2 {
 		t.Fatalf("%d receipts, want 2: %+v", len(rs), rs)
 	}
@@ -61,5 +61,24 @@ func TestReceiptsGroupByChat(t *testing.T) {
 	}
 	if rs[1].Chat != "" || rs[1].ChatLID != "100014155550006" || len(rs[1].IDs) != 1 || rs[1].IDs[0] != "B" {
 		t.Errorf("second receipt = %+v", rs[1])
+	}
+}
+
+func TestReceiptsInAGroup(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ms := []*apiws.Message{
+		{Peer: "+14155550003", GroupID: ptr("grp_1"), WAMessageID: ptr("A")},
+		{Peer: "+14155550003", WAMessageID: ptr("B")}, // the same person, one to one
+		{Peer: "+14155550003", GroupID: ptr("grp_1"), WAMessageID: ptr("C")},
+	}
+	rs := receipts(ms, at, map[string]string{"grp_1": "120363000000000001@g.us"})
+	if len(rs) != 2 {
+		t.Fatalf("%d receipts, want 2: %+v", len(rs), rs)
+	}
+	if rs[0].Group != "120363000000000001@g.us" || rs[0].Chat != "+14155550003" || len(rs[0].IDs) != 2 || rs[0].IDs[1] != "C" {
+		t.Errorf("group receipt = %+v", rs[0])
+	}
+	if rs[1].Group != "" || rs[1].IDs[0] != "B" {
+		t.Errorf("one-to-one receipt = %+v", rs[1])
 	}
 }

@@ -181,7 +181,10 @@ func (s *Service) Edit(ctx context.Context, in apiws.EditMessage) (*apiws.Messag
 	if err != nil {
 		return nil, err
 	}
-	ref := refOf(m)
+	ref, err := s.chatRef(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	when, err := s.signal(ctx, n, chatSignal{NumberID: n.ID, Edit: &ref, Sealed: s.seal.seal(ref.ID, []byte(in.Text))})
 	if err != nil {
 		return nil, err
@@ -221,7 +224,10 @@ func (s *Service) Revoke(ctx context.Context, id string) (*apiws.Message, error)
 	if err != nil {
 		return nil, err
 	}
-	ref := refOf(m)
+	ref, err := s.chatRef(ctx, m)
+	if err != nil {
+		return nil, err
+	}
 	when, err := s.signal(ctx, n, chatSignal{NumberID: n.ID, Revoke: &ref})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/whatsapp"
 )
 
 // Groups finds the group of an inbound group message (package groups):
@@ -63,4 +64,35 @@ func (s *Service) groupOf(ctx context.Context, n *apiws.Number, jid string) (*st
 		return nil, err
 	}
 	return &g.ID, nil
+}
+
+// chatRef names m for the connector (refOf); a group message by its
+// group's JID, which the connectors take as its chat.
+func (s *Service) chatRef(ctx context.Context, m *apiws.Message) (whatsapp.MessageRef, error) {
+	ref := refOf(m)
+	if m.GroupID == nil {
+		return ref, nil
+	}
+	g, err := s.db.Group(ctx, m.AccountID, *m.GroupID)
+	if err != nil {
+		return ref, err
+	}
+	ref.Chat, ref.ChatLID = g.JID, ""
+	return ref, nil
+}
+
+// groupJIDs are the JIDs of the groups of ms, by group id.
+func (s *Service) groupJIDs(ctx context.Context, accountID string, ms []*apiws.Message) (map[string]string, error) {
+	jids := map[string]string{}
+	for _, m := range ms {
+		if m.GroupID == nil || jids[*m.GroupID] != "" {
+			continue
+		}
+		g, err := s.db.Group(ctx, accountID, *m.GroupID)
+		if err != nil {
+			return nil, err
+		}
+		jids[g.ID] = g.JID
+	}
+	return jids, nil
 }

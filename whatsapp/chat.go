@@ -27,6 +27,9 @@ type ReadReceipt struct {
 	Chat string
 	// ChatLID is the peer's hidden-number id, used when Chat is empty.
 	ChatLID string
+	// Group is the JID of the group the messages were written in; Chat
+	// (or ChatLID) is then the participant who wrote them.
+	Group string `json:",omitempty"`
 	// At is when the messages were read.
 	At time.Time
 }
@@ -75,11 +78,18 @@ func readArgs(r ReadReceipt) (ids []types.MessageID, at time.Time, chat, sender 
 	if chat, err = chatJID(r.Chat, r.ChatLID); err != nil {
 		return nil, time.Time{}, types.JID{}, types.JID{}, err
 	}
+	if r.Group != "" {
+		// In a group, the receipt names the sender too.
+		sender = chat
+		if chat, err = parseGroupJID(r.Group); err != nil {
+			return nil, time.Time{}, types.JID{}, types.JID{}, err
+		}
+	}
 	ids = make([]types.MessageID, len(r.IDs))
 	for i, id := range r.IDs {
 		ids[i] = types.MessageID(id)
 	}
-	return ids, r.At, chat, types.JID{}, nil
+	return ids, r.At, chat, sender, nil
 }
 
 // presenceArgs maps a chat state to whatsmeow's presence and its media:

@@ -374,3 +374,20 @@ func TestWhatsmeowGroups(t *testing.T) {
 		t.Errorf("send to a group the number is not in: %v", err)
 	}
 }
+
+func TestGroupReadReceiptAndPresenceChats(t *testing.T) {
+	_, _, chat, sender, err := readArgs(ReadReceipt{IDs: []string{"3EB0G"}, Chat: "+14155550101", Group: groupJID.String()})
+	if err != nil || chat != groupJID || sender != memberPN {
+		t.Errorf("group read receipt: chat %v, sender %v, %v", chat, sender, err)
+	}
+	_, _, chat, sender, err = readArgs(ReadReceipt{IDs: []string{"3EB0D"}, Chat: "+14155550101"})
+	if err != nil || chat != memberPN || !sender.IsEmpty() {
+		t.Errorf("one-to-one read receipt: chat %v, sender %v, %v", chat, sender, err)
+	}
+	if j, err := chatJID(groupJID.String(), ""); err != nil || j != groupJID {
+		t.Errorf("chatJID of a group = %v, %v", j, err)
+	}
+	if _, err := chatJID("120363@s.whatsapp.net", ""); err == nil {
+		t.Error("chatJID took a user JID as a phone")
+	}
+}

@@ -288,6 +288,15 @@ func TestGroupMessages(t *testing.T) {
 			if get(r.Data, "sendChatPresence", "ok") != true {
 				t.Errorf("presence in the group: %+v", r)
 			}
+			// Read receipts, edits and revokes reach the group's chat.
+			r = gql(t, base, token, markReadMutation, map[string]any{"ids": []string{str(echo, "id")}})
+			if len(userErrorCodes(get(r.Data, "markRead"))) > 0 || len(r.Errors) > 0 {
+				t.Errorf("markRead in the group: %+v", r)
+			}
+			r = gql(t, base, token, editMutation, map[string]any{"i": map[string]any{"messageId": out, "text": "please echo (edited)"}})
+			if len(userErrorCodes(get(r.Data, "editMessage"))) > 0 || len(r.Errors) > 0 {
+				t.Errorf("editMessage in the group: %+v", r)
+			}
 
 			// Bad recipients: a userError, nothing queued.
 			other, _ := signUp(t, base, "group-messages-other-"+name+"@example.com")
@@ -312,6 +321,15 @@ func TestGroupMessages(t *testing.T) {
 			}
 			if all := numberMessages(t, base, token, num, nil); len(all) != 4 {
 				t.Errorf("refused sends queued messages: %d", len(all))
+			}
+			// A reaction goes to the group of the message reacted to.
+			r = gql(t, base, token, reactMutation, map[string]any{"i": map[string]any{"messageId": str(echo, "id"), "emoji": "👍"}})
+			reaction := str(r.Data, "reactToMessage", "message", "id")
+			if reaction == "" || get(r.Data, "reactToMessage", "message", "peer") != nil {
+				t.Fatalf("reactToMessage in the group: %+v", r)
+			}
+			if m := messageIn(numberMessages(t, base, token, num, home), reaction); str(m, "kind") != "REACTION" {
+				t.Errorf("reaction %v not in the group", m)
 			}
 		})
 	}
