@@ -164,6 +164,17 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 	if err := cfg.ensureSecretKey(); err != nil {
 		return nil, err
 	}
+	// A malformed Redis URL stops the start before the database is touched.
+	var rdb redis.UniversalClient
+	if cfg.RedisURL != "" {
+		redis.SetLogger(redisLogger{log: log})
+		c, err := newRedisClient(cfg.RedisURL)
+		if err != nil {
+			return nil, err
+		}
+		a.closing(c.Close)
+		rdb = c
+	}
 	db, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -171,18 +182,11 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 	a.closing(db.Close)
 	in := &infra{db: db, limiter: usage.NewMemoryLimiter(), ready: map[string]server.Pinger{"database": db},
 		persisted: lru.New[string](1000)}
-	if cfg.RedisURL == "" {
+	if rdb == nil {
 		in.bus = events.NewMemory(events.Options{})
 		a.closing(in.bus.Close)
 		return in, nil
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
-	if err != nil {
-		return nil, fmt.Errorf("APIWS_REDIS_URL: %w", err)
-	}
-	redis.SetLogger(redisLogger{log: log})
-	rdb := redis.NewClient(opts)
-	a.closing(rdb.Close)
 	in.limiter = usage.NewRedisLimiter(rdb, cfg.RedisKeyPrefix+"rl:")
 	in.persisted = documents.NewRedisCache(rdb, cfg.RedisKeyPrefix+"apq:", persistedQueryTTL)
 	rbus := events.NewRedis(rdb, events.Options{})
