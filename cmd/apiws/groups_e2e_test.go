@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -406,5 +407,53 @@ func TestGroupsIsolationAndScopes(t *testing.T) {
 	r = gql(t, base, manager, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": "Renamed"}})
 	if str(r.Data, "updateGroup", "group", "name") != "Renamed" {
 		t.Errorf("updateGroup with MANAGE_GROUPS: %+v", r)
+	}
+}
+
+func TestGroupsExportedAndDeletedWithTheNumber(t *testing.T) {
+	env, sink := privacyEnv(t, unlimited(nil))
+	base := startServer(t, env)
+	const email = "groups-export@example.com"
+	token, _ := signUp(t, base, email)
+	num := connectedNumber(t, base, token)
+	groupsOf(t, base, token, num) // stores the Sandbox Group
+	r := gql(t, base, token, createGroupM, map[string]any{"i": map[string]any{"numberId": num, "name": "Exported", "participants": []string{"+14155550101"}}})
+	gid := str(r.Data, "createGroup", "group", "id")
+	if gid == "" {
+		t.Fatalf("createGroup = %+v", r)
+	}
+
+	access := carryOut(t, base, sink, token, email, "ACCESS", false)
+	status, body := download(t, base, str(access, "downloadUrl"), token)
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); status != 200 || err != nil {
+		t.Fatalf("export %d %s", status, body)
+	}
+	gs, _ := doc["groups"].([]any)
+	names := []string{}
+	for _, g := range gs {
+		names = append(names, str(g, "name"))
+		if str(g, "numberId") != num || str(g, "jid") == "" || len(get(g, "participants").([]any)) == 0 {
+			t.Errorf("exported group %v", g)
+		}
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"Exported", "Sandbox Group"}) {
+		t.Errorf("exported groups %v", names)
+	}
+
+	dbURL := serverOf(t, base).dbURL
+	if n := countRows(t, dbURL, `"groups"`); n != 2 {
+		t.Fatalf("%d groups stored, want 2", n)
+	}
+	r = gql(t, base, token, `mutation($id: ID!) { removeNumber(id: $id) { removedNumberId } }`, map[string]any{"id": num})
+	if str(r.Data, "removeNumber", "removedNumberId") != num {
+		t.Fatalf("removeNumber = %+v", r)
+	}
+	if n := countRows(t, dbURL, `"groups"`); n != 0 {
+		t.Errorf("%d groups left after the number was removed", n)
+	}
+	if g := gql(t, base, token, groupNode, map[string]any{"id": gid}); get(g.Data, "node") != nil {
+		t.Errorf("the removed number's group: %+v", g)
 	}
 }

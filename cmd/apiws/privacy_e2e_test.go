@@ -568,6 +568,7 @@ func TestErasurePurgeAndLegalHold(t *testing.T) {
 					t.Fatalf("signUp: %+v", r)
 				}
 				p.number = connectedNumber(t, base, p.token)
+				groupsOf(t, base, p.token, p.number) // its groups, stored, go with it
 				msg := send(t, base, p.token, map[string]any{"numberId": p.number, "to": "+14155550123", "text": "hello"})
 				waitMessages(t, base, p.token, "read", func(ms map[string]any) bool { return statusOf(ms, msg) == "READ" })
 				createAPIKey(t, base, p.token, "READ")
