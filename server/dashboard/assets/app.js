@@ -14,6 +14,7 @@ import { renderKeys } from './views/keys.js';
 import { renderWebhooks } from './views/webhooks.js';
 import { renderPrivacy } from './views/privacy.js';
 import { renderSettings } from './views/settings.js';
+import { renderSupport } from './views/support.js';
 import { renderBanners } from './views/banners.js';
 
 const SCREENS = {
@@ -25,6 +26,7 @@ const SCREENS = {
   webhooks: renderWebhooks,
   privacy: renderPrivacy,
   settings: renderSettings,
+  support: renderSupport,
 };
 
 // VIEWER is one request for the account and everything the banners need.
