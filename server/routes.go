@@ -34,5 +34,9 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET /{$}", s.deps.Dashboard)
 		mux.Handle("GET /dashboard/", s.deps.Dashboard)
 	}
+	if s.deps.Operator != nil {
+		mux.Handle("GET /operator", s.deps.Operator)
+		mux.Handle("GET /operator/", s.deps.Operator)
+	}
 	return s.logRequests(mux)
 }

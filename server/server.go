@@ -72,6 +72,9 @@ type Deps struct {
 	Playground http.Handler
 	// Dashboard serves / and /dashboard/; nil leaves it out.
 	Dashboard http.Handler
+	// Operator serves the operator console, /operator and /operator/ (it
+	// loads the dashboard's assets too); nil leaves it out.
+	Operator http.Handler
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware

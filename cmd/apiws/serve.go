@@ -32,6 +32,7 @@ import (
 	"github.com/apiws/apiws/resolvers"
 	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/server/dashboard"
+	"github.com/apiws/apiws/server/operator"
 	"github.com/apiws/apiws/server/playground"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/support"
@@ -331,6 +332,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		Stripe:     svc.billing,
 		Playground: playground.Handler(playground.Options{Endpoint: "/graphql"}),
 		Dashboard:  dashboard.Handler(),
+		Operator:   operator.Handler(),
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(in.db),
 		},
