@@ -47,6 +47,8 @@ async function startApiws(dir) {
     APIWS_SECRET_KEY: '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',
     // The webhook test's receiver listens on 127.0.0.1, over plain http.
     APIWS_ALLOW_PRIVATE_URLS: 'true',
+    // New support tickets are mailed here (a file in the mail folder).
+    APIWS_SUPPORT_EMAIL: 'support@apiws.test',
   };
   delete env.APIWS_REDIS_URL;
   delete env.APIWS_SMTP_URL;
@@ -160,6 +162,187 @@ test('signup', async ({ page, base }) => {
   // The session survives a reload: it lives in the cookie.
   await page.reload();
   await waitText(page, '#account-name', ACCOUNT.name);
+});
+
+// mailTo waits for a mail written since `since` to `to` whose text holds
+// every string of want, and returns its text.
+async function mailTo(mailDir, to, want, since) {
+  for (let i = 0; i < 150; i++) {
+    const files = readdirSync(mailDir, { withFileTypes: true }).filter((f) => f.isFile() && f.name.endsWith('.eml'))
+      .map((f) => join(mailDir, f.name)).filter((f) => statSync(f).mtimeMs >= since);
+    for (const f of files) {
+      const text = readFileSync(f, 'utf8').replace(/=\r?\n/g, '');
+      if (new RegExp(`^To: <?${to.replace(/[.]/g, '\\.')}>?\\r?$`, 'mi').test(text) && want.every((w) => text.includes(w))) return text;
+    }
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  throw new Error(`no mail to ${to} holding ${JSON.stringify(want)}`);
+}
+
+const SUPPORT_EMAIL = 'support@apiws.test';
+
+test('support', async (ctx) => {
+  const { page, base, mailDir } = ctx;
+  await page.goto(base + '/#/support');
+  await page.locator('#support-form').waitFor();
+  // A blank subject passes the browser's check but not apiws's: the error
+  // shows next to the field and nothing is opened.
+  await page.fill('#support-form [name=subject]', '   ');
+  await page.fill('#support-form [name=body]', 'Hello?');
+  await page.click('#support-form button[type=submit]');
+  await waitText(page, '#support-form [data-error-for=subject]', 'subject');
+  if (await page.locator('#support-tickets tr[data-ticket-id]').count()) problem('a ticket was opened with a blank subject');
+  const opened = Date.now() - 1000;
+  await page.fill('#support-form [name=subject]', 'Messages stay QUEUED');
+  await page.fill('#support-form [name=body]', 'Since noon my messages stay QUEUED. What should I check?');
+  await page.click('#support-form button[type=submit]');
+  const row = '#support-tickets tr[data-ticket-id]';
+  await waitText(page, `${row} .status`, 'OPEN');
+  await waitText(page, '#support-thread li.customer', 'Since noon my messages stay QUEUED');
+  ctx.ticketId = await page.getAttribute(row, 'data-ticket-id');
+  await mailTo(mailDir, SUPPORT_EMAIL, [ctx.ticketId, 'Since noon my messages stay QUEUED', ACCOUNT.email], opened);
+  await shot(page, 'support');
+});
+
+// openConsole opens the operator console in a tab of its own, watched as
+// the dashboard's is; refusals (HTTP 401 and 403) are allowed while
+// ctx.refusing is set.
+async function openConsole(ctx) {
+  const { page, base } = ctx;
+  const con = await page.context().newPage();
+  const state = { refusing: false };
+  await con.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
+  con.on('console', (m) => {
+    if (m.type() === 'error' && !(state.refusing && /status of 40[13]/.test(m.text()))) problem(`console: console error: ${m.text()}`);
+  });
+  con.on('pageerror', (e) => problem(`console: page error: ${e.message}`));
+  con.on('requestfailed', (r) => problem(`console: request failed: ${r.url()} ${r.failure()?.errorText}`));
+  con.on('response', (r) => {
+    if (r.status() >= 400 && !(state.refusing && [401, 403].includes(r.status()))) problem(`console: HTTP ${r.status()} for ${r.url()}`);
+  });
+  con.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(base) && !u.startsWith('data:')) problem(`console: third-party request: ${u}`);
+    // The key travels in the Authorization header only, never with the cookie.
+    if (u.startsWith(`${base}/graphql`) && r.headers().cookie) problem('console: a GraphQL request carried the session cookie');
+  });
+  return { con, state };
+}
+
+// stored is everything the browser keeps for the page's origin.
+async function stored(p) {
+  const web = await p.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  const cookies = (await p.context().cookies()).map((c) => `${c.name}=${c.value}`).join(';');
+  return web + cookies;
+}
+
+test('console', async (ctx) => {
+  const { page, base, apiws, mailDir, token } = ctx;
+  const { con, state } = await openConsole(ctx);
+  await con.goto(base + '/operator');
+  await con.locator('#signin').waitFor();
+  const before = await stored(con);
+
+  // A wrong key, then an account's session token: told so, nothing kept.
+  state.refusing = true;
+  await con.fill('#signin [name=key]', 'apiwsop_thisisnotakey');
+  await con.click('#signin button[type=submit]');
+  await waitText(con, '#signin [data-error-for=key]', 'wrong');
+  await con.fill('#signin [name=key]', token);
+  await con.click('#signin button[type=submit]');
+  await waitText(con, '#signin [data-error-for=key]', 'not an operator key');
+  state.refusing = false;
+  if (await con.locator('#nav').isVisible()) problem('the console let a wrong key in');
+  if ((await stored(con)) !== before) problem('a refused key left something in the browser');
+  await shot(con, 'operator-signin');
+
+  const operator = execFileSync(apiws.bin, ['operator-key', 'create', '--name', 'console'], { env: apiws.env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  await con.fill('#signin [name=key]', operator);
+  await con.click('#signin button[type=submit]');
+  await con.locator('#privacy-queue').waitFor();
+  const kept = await stored(con);
+  if (kept !== before || kept.includes(operator)) problem('the operator key was stored in the browser');
+
+  // The support queue: answer the customer's ticket.
+  await con.click('#nav a[href="#/support"]');
+  const ticket = `#support-queue tr[data-ticket-id="${ctx.ticketId}"]`;
+  await waitText(con, ticket, ACCOUNT.email);
+  await con.click(`${ticket} button.link`);
+  await waitText(con, '#ticket li.customer', 'Since noon my messages stay QUEUED');
+  const answered = Date.now() - 1000;
+  await con.fill('#ticket-reply [name=body]', 'Your number was logged out; reconnect it under Numbers.');
+  await con.click('#ticket-reply button[type=submit]');
+  await waitText(con, `${ticket} .status`, 'WAITING ON CUSTOMER');
+  await waitText(con, '#ticket li.staff', 'Your number was logged out');
+  await shot(con, 'operator-support');
+
+  // The customer sees the answer on the Support page and in the mail.
+  await waitText(page, '#support-thread li.staff', 'Your number was logged out; reconnect it under Numbers.', 20000);
+  await waitText(page, '#support-tickets tr[data-ticket-id] .status', 'WAITING ON CUSTOMER');
+  await mailTo(mailDir, ACCOUNT.email, ['Your number was logged out; reconnect it under Numbers.', 'Messages stay QUEUED'], answered);
+  await page.fill('#support-reply [name=body]', 'Reconnected, it works. Thanks!');
+  await page.click('#support-reply button[type=submit]');
+  await waitText(page, '#support-tickets tr[data-ticket-id] .status', 'OPEN');
+  await shot(page, 'support-answered');
+
+  // A reload forgets the key: sign in again. Then accounts: search finds
+  // the customer.
+  await con.goto(base + '/operator');
+  await con.locator('#signin').waitFor();
+  await con.fill('#signin [name=key]', operator);
+  await con.click('#signin button[type=submit]');
+  await con.locator('#privacy-queue').waitFor();
+  await con.click('#nav a[href="#/accounts"]');
+  await con.fill('#account-search [name=search]', 'ada');
+  await con.click('#account-search button[type=submit]');
+  await waitText(con, '#accounts tr[data-account-id]', ACCOUNT.email);
+  await con.click('#nav a[href="#/plans"]');
+  await waitText(con, '#plans tr[data-plan-id="pln_default"]', 'pln_default');
+
+  // Policy: the 30-day rule is explained before a material change goes
+  // out; one 29 days ahead is refused, one 31 days ahead is published.
+  await con.click('#nav a[href="#/policy"]');
+  await con.locator('#policy-form').waitFor();
+  await con.fill('#policy-form [name=version]', '1.0.1');
+  await con.fill('#policy-form [name=summary]', 'We now keep delivery receipts for 13 months.');
+  await con.check('#policy-form [name=material]');
+  await waitText(con, '#policy-rule', 'at least 30 days after it is published');
+  const local = (days) => con.evaluate((d) => {
+    const t = new Date(Date.now() + d * 24 * 3600 * 1000);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}`;
+  }, days);
+  await con.fill('#policy-form [name=effectiveAt]', await local(29));
+  await waitText(con, '#policy-rule', 'too early');
+  let asked = '';
+  con.on('dialog', (d) => { asked = d.message(); d.accept(); });
+  await con.click('#policy-form button[type=submit]');
+  await waitText(con, '#policy-form [data-error-for=effectiveAt]', '30 days');
+  if (!asked.includes('MATERIAL')) problem(`the confirmation did not explain the change: ${asked}`);
+  if (await con.locator('#policy-versions tr[data-version="1.0.1"]').count()) problem('a material change 29 days ahead was published');
+  await con.fill('#policy-form [name=effectiveAt]', await local(31));
+  await con.click('#policy-form button[type=submit]');
+  await waitText(con, '#policy-versions tr[data-version="1.0.1"]', 'material');
+  await shot(con, 'operator-policy');
+  const csp = await con.evaluate(() => window.__csp.splice(0));
+  for (const v of csp) problem(`console: CSP: ${v}`);
+  await con.close();
+
+  // The customer sees the notice on the next screen.
+  await page.goto(base + '/#/numbers');
+  await waitText(page, '#policy-banner', 'Privacy policy 1.0.1');
+  const notice = page.locator('#banners .banner.info[data-notice-id]', { hasText: 'Privacy policy 1.0.1' });
+  await notice.waitFor();
+  await mailTo(mailDir, ACCOUNT.email, ['Privacy policy 1.0.1'], answered);
+  await shot(page, 'policy-notice');
+  // Accept and dismiss, so the later tests start from a clean banner area.
+  await page.click('#policy-banner button:has-text("Accept version 1.0.1")');
+  await page.locator('#policy-banner').waitFor({ state: 'detached' });
+  await notice.locator('button:has-text("Dismiss")').click();
+  await notice.waitFor({ state: 'detached' });
 });
 
 test('numbers', async ({ page, base }) => {
