@@ -113,17 +113,26 @@ func (s *Service) downloadThroughOwner(ctx context.Context, req mediaRequest) ([
 	return s.relay.Open([]byte(req.Reply), sealed)
 }
 
-// followMediaRequests downloads the files other instances ask for, of the
-// numbers this instance owns, until the service stops.
-func (s *Service) followMediaRequests() error {
-	return events.Follow(s.ctx, s.bus, mediaTopic, func(ev apiws.Event) {
+// followMediaRequests downloads the files other instances ask for on f
+// (following mediaTopic), of the numbers this instance owns, until the
+// service stops.
+func (s *Service) followMediaRequests(f *events.Follower) error {
+	defer f.Close()
+	for {
+		ev, err := f.Next()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
 		var req mediaRequest
 		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &req) != nil || !apiws.Owns(s.owner, req.NumberID) {
-			return
+			continue
 		}
 		s.wg.Add(1)
 		go s.answerMediaRequest(req)
-	}, apiws.EventNumberCommand)
+	}
 }
 
 // answerMediaRequest downloads a file for another instance and answers on

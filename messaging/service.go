@@ -225,6 +225,12 @@ func (s *Service) start(ctx context.Context) error {
 	if s.owner == nil {
 		return nil
 	}
+	// Followed before start returns: a request made once this instance
+	// owns a number is not missed.
+	mediaRequests, err := events.NewFollower(s.ctx, s.bus, mediaTopic, apiws.EventNumberCommand)
+	if err != nil {
+		return err
+	}
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
@@ -234,7 +240,7 @@ func (s *Service) start(ctx context.Context) error {
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := s.followMediaRequests(); err != nil {
+		if err := s.followMediaRequests(mediaRequests); err != nil {
 			s.log.Error("follow media requests", "err", err)
 		}
 	}()
