@@ -47,33 +47,54 @@ type call struct {
 	Reply        string                     `json:"reply,omitempty"`
 }
 
-// answer is what a call returns; Refused names the Connector error it
-// failed with (see refusals), Error any other failure.
+// answer is what a call returns.
 type answer struct {
-	Groups  []whatsapp.GroupInfo `json:"groups,omitempty"`
-	Group   *whatsapp.GroupInfo  `json:"group,omitempty"`
-	JID     string               `json:"jid,omitempty"`
-	Link    string               `json:"link,omitempty"`
-	Refused string               `json:"refused,omitempty"`
-	Error   string               `json:"error,omitempty"`
+	Groups []whatsapp.GroupInfo `json:"groups,omitempty"`
+	Group  *whatsapp.GroupInfo  `json:"group,omitempty"`
+	JID    string               `json:"jid,omitempty"`
+	Link   string               `json:"link,omitempty"`
 }
 
-// refusals are the Connector errors an answer carries by name.
-var refusals = map[string]error{
-	"not_admin":     whatsapp.ErrNotAdmin,
-	"not_found":     whatsapp.ErrGroupNotFound,
-	"invite":        whatsapp.ErrInviteInvalid,
-	"not_connected": whatsapp.ErrNotConnected,
-	"phone":         whatsapp.ErrInvalidPhone,
+// refusals are the codes of the Connector's refusals: the same here and
+// through another instance, where they travel as codes.
+var refusals = []struct {
+	err  error
+	code apiws.ErrorCode
+}{
+	{whatsapp.ErrNotAdmin, apiws.EFORBIDDEN},
+	{whatsapp.ErrGroupNotFound, apiws.ENOTFOUND},
+	{whatsapp.ErrInviteInvalid, apiws.EINVALID},
+	{whatsapp.ErrInvalidPhone, apiws.EINVALID},
+	{whatsapp.ErrNotConnected, apiws.ENOTCONNECTED},
+}
+
+// coded gives a Connector's refusal its code; other errors stay as they
+// are.
+func coded(err error) error {
+	for _, r := range refusals {
+		if errors.Is(err, r.err) {
+			return apiws.Errorf(r.code, "%s", r.err.Error())
+		}
+	}
+	return err
 }
 
 // call makes c through n's connection: here when this instance holds it,
-// else through its owner.
+// else through its owner. Refusals come back coded (see refusals).
 func (s *Service) call(ctx context.Context, n *apiws.Number, c call) (*answer, error) {
 	if apiws.Owns(s.owner, n.ID) {
-		return s.do(ctx, n, c)
+		a, err := s.do(ctx, n, c)
+		return a, coded(err)
 	}
-	return s.callOwner(ctx, n.ID, c)
+	a := &answer{}
+	err := events.Ask(ctx, s.bus, callTopic, n.ID, s.after(callWait), func(reply string) any {
+		c.NumberID, c.Reply = n.ID, reply
+		return c
+	}, a)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // do makes c with the connector.
@@ -113,47 +134,6 @@ func (s *Service) do(ctx context.Context, n *apiws.Number, c call) (*answer, err
 	return a, nil
 }
 
-// callOwner asks the instance that holds the number's connection to make
-// c, and waits for its answer on a reply topic of its own.
-func (s *Service) callOwner(ctx context.Context, numberID string, c call) (*answer, error) {
-	c.NumberID, c.Reply = numberID, "group-call-"+apiws.NewID("r")
-	f, err := events.NewFollower(ctx, s.bus, c.Reply, apiws.EventNumberCommand)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, _ := json.Marshal(c)
-	if err := s.bus.Publish(ctx, callTopic, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: numberID, Data: data}); err != nil {
-		return nil, err
-	}
-	timeout := s.after(callWait)
-	for {
-		select {
-		case ev, ok := <-f.C():
-			if !ok {
-				if ev, err = f.Resume(); err != nil {
-					return nil, err
-				}
-			}
-			var a answer
-			if ev.Kind != apiws.EventNumberCommand || ev.NumberID != numberID || json.Unmarshal(ev.Data, &a) != nil {
-				continue
-			}
-			if err := refusals[a.Refused]; err != nil {
-				return nil, err
-			}
-			if a.Error != "" {
-				return nil, errors.New(a.Error)
-			}
-			return &a, nil
-		case <-timeout:
-			return nil, apiws.Errorf(apiws.EUNAVAILABLE, "the server holding the number's connection did not answer; try again")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
 // followCalls makes the group calls other instances send for the numbers
 // this instance holds, until ctx ends.
 func (s *Service) followCalls(ctx context.Context) error {
@@ -172,24 +152,15 @@ func (s *Service) obey(c call) {
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(s.ctx, callWait-5*time.Second)
 	defer cancel()
+	var a *answer
 	n, err := s.db.NumberByID(ctx, c.NumberID)
-	a := &answer{}
 	if err == nil {
 		a, err = s.do(ctx, n, c)
 	}
-	if err != nil {
-		a = &answer{Error: "the group call failed; try again"}
-		for name, r := range refusals {
-			if errors.Is(err, r) {
-				a = &answer{Refused: name}
-			}
-		}
-		if a.Refused == "" {
-			s.log.Warn("group call on request of another instance", "number", c.NumberID, "action", c.Action, "err", err)
-		}
+	if err = coded(err); err != nil && apiws.ErrorCodeOf(err) == apiws.EINTERNAL {
+		s.log.Warn("group call on request of another instance", "number", c.NumberID, "action", c.Action, "err", err)
 	}
-	data, _ := json.Marshal(a)
-	if err := s.bus.Publish(ctx, c.Reply, apiws.Event{Kind: apiws.EventNumberCommand, NumberID: c.NumberID, Data: data}); err != nil {
+	if err := events.Answer(ctx, s.bus, c.Reply, c.NumberID, a, err); err != nil {
 		s.log.Warn("answer a group call", "number", c.NumberID, "err", err)
 	}
 }

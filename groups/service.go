@@ -268,7 +268,7 @@ func (s *Service) LeaveGroup(ctx context.Context, id string) (*apiws.Group, erro
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.call(ctx, n, call{Action: actionLeave, JID: g.JID}); err != nil && !errors.Is(err, whatsapp.ErrGroupNotFound) {
+	if _, err := s.call(ctx, n, call{Action: actionLeave, JID: g.JID}); err != nil && apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
 		return nil, userError(err, []string{"id"})
 	}
 	return s.storeLeft(ctx, n, g.JID)
@@ -320,7 +320,7 @@ func (s *Service) JoinGroup(ctx context.Context, numberID, link string) (*apiws.
 // reload stores the group as WhatsApp now has it, after a change.
 func (s *Service) reload(ctx context.Context, n *apiws.Number, jid string) (*apiws.Group, error) {
 	a, err := s.call(ctx, n, call{Action: actionGroup, JID: jid})
-	if errors.Is(err, whatsapp.ErrGroupNotFound) {
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 		return s.storeLeft(ctx, n, jid)
 	}
 	if err != nil {
@@ -487,26 +487,24 @@ func validPhones(list []string, at []string) ([]string, apiws.Errors) {
 	return out, errs
 }
 
-// userError turns a connector's refusal into the userError at the field:
-// FORBIDDEN for a non-admin, NOT_FOUND for a group the number is not in,
-// INVALID for a bad link or phone, NOT_CONNECTED; other errors stay
-// errors.
+// userError turns a connector's refusal (coded by call) into the
+// userError at the field: FORBIDDEN for a non-admin, NOT_FOUND for a group
+// the number is not in, INVALID for a bad link or phone, NOT_CONNECTED;
+// other errors stay errors.
 func userError(err error, at []string) error {
 	var e *apiws.Error
-	switch {
-	case errors.Is(err, whatsapp.ErrNotAdmin):
-		e = apiws.FieldError(apiws.EFORBIDDEN, at, "only the group's admins may do that")
-	case errors.Is(err, whatsapp.ErrGroupNotFound):
-		e = apiws.FieldError(apiws.ENOTFOUND, at, "the number is not in this group")
-	case errors.Is(err, whatsapp.ErrInviteInvalid):
-		e = apiws.FieldError(apiws.EINVALID, at, "WhatsApp does not know this invite link, or it was revoked")
-	case errors.Is(err, whatsapp.ErrInvalidPhone):
-		e = apiws.FieldError(apiws.EINVALID, at, "a phone is not a valid phone number")
-	case errors.Is(err, whatsapp.ErrNotConnected):
-		e = apiws.FieldError(apiws.ENOTCONNECTED, at, "the number is not connected")
-	default:
+	if !errors.As(err, &e) {
+		return err
+	}
+	msg := map[apiws.ErrorCode]string{
+		apiws.EFORBIDDEN:    "only the group's admins may do that",
+		apiws.ENOTFOUND:     "the number is not in this group",
+		apiws.EINVALID:      "WhatsApp refused it: " + e.Message,
+		apiws.ENOTCONNECTED: "the number is not connected",
+	}[e.Code]
+	if msg == "" {
 		return err
 	}
 	// A list, so that FORBIDDEN is told as a userError too.
-	return apiws.Errors{e}
+	return apiws.Errors{apiws.FieldError(e.Code, at, "%s", msg)}
 }

@@ -457,3 +457,38 @@ func TestGroupsExportedAndDeletedWithTheNumber(t *testing.T) {
 		t.Errorf("the removed number's group: %+v", g)
 	}
 }
+
+func TestGroupCallsThroughAnotherInstance(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	env["APIWS_RATE_LIMIT_PER_SECOND"] = "0"
+	a := startProcess(t, env)
+	token, _ := signUp(t, a.base, "groups-instances@example.com")
+	num := connectedNumber(t, a.base, token)
+	b := startProcess(t, env)
+	if owners(t, env["APIWS_DATABASE_URL"])[num] != a.instanceID(t) {
+		t.Fatal("the number is not owned by the instance it paired on")
+	}
+	// Every group call made on b is made by a, which holds the number.
+	gs := groupsOf(t, b.base, token, num)
+	if len(gs) != 1 || str(gs[0], "name") != "Sandbox Group" {
+		t.Fatalf("groups through the other instance: %v", gs)
+	}
+	r := gql(t, b.base, token, createGroupM, map[string]any{"i": map[string]any{"numberId": num, "name": "Far", "participants": []string{"+14155550101"}}})
+	gid := str(r.Data, "createGroup", "group", "id")
+	if str(r.Data, "createGroup", "group", "role") != "SUPERADMIN" {
+		t.Fatalf("createGroup through the other instance: %+v", r)
+	}
+	if link := str(gql(t, b.base, token, inviteLinkM, map[string]any{"id": gid}).Data, "groupInviteLink", "link"); !strings.HasPrefix(link, "https://chat.whatsapp.com/SANDBOX") {
+		t.Errorf("invite link through the other instance: %q", link)
+	}
+	// Refusals come back as the same userErrors.
+	r = gql(t, b.base, token, updateGroupM, map[string]any{"i": map[string]any{"id": str(gs[0], "id"), "name": "Mine"}})
+	if got := firstUserError(get(r.Data, "updateGroup")); got != "FORBIDDEN@input.name" {
+		t.Errorf("rename as a member through the other instance: %q (%+v)", got, r)
+	}
+	r = gql(t, b.base, token, joinGroupM, map[string]any{"n": num, "link": "https://chat.whatsapp.com/NOTSANDBOX"})
+	if got := firstUserError(get(r.Data, "joinGroup")); got != "INVALID@link" {
+		t.Errorf("a link WhatsApp refuses, through the other instance: %q (%+v)", got, r)
+	}
+}
