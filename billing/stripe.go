@@ -45,7 +45,7 @@ func newStripe(o StripeOptions) *stripe.Client {
 // returnURL is the dashboard's billing page, where Stripe sends the
 // customer back.
 func (s *Service) returnURL(outcome string) string {
-	return s.opt.PublicURL + "/?billing=" + outcome + "#billing"
+	return s.opt.PublicURL + "/?billing=" + outcome + "#/billing"
 }
 
 // PaymentMethod implements apiws.BillingService.

@@ -15,6 +15,7 @@ import { renderWebhooks } from './views/webhooks.js';
 import { renderPrivacy } from './views/privacy.js';
 import { renderSettings } from './views/settings.js';
 import { renderSupport } from './views/support.js';
+import { renderBilling } from './views/billing.js';
 import { renderBanners } from './views/banners.js';
 
 const SCREENS = {
@@ -27,6 +28,7 @@ const SCREENS = {
   privacy: renderPrivacy,
   settings: renderSettings,
   support: renderSupport,
+  billing: renderBilling,
 };
 
 // VIEWER is one request for the account and everything the banners need.
