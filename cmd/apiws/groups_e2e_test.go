@@ -492,3 +492,59 @@ func TestGroupCallsThroughAnotherInstance(t *testing.T) {
 		t.Errorf("a link WhatsApp refuses, through the other instance: %q (%+v)", got, r)
 	}
 }
+
+// TestGroupChangesFromWhatsApp: what another member does to a group
+// reaches the number as WhatsApp tells it (the sandbox's numbers are
+// members of each other's groups): stored, and logged as GROUP_UPDATED.
+func TestGroupChangesFromWhatsApp(t *testing.T) {
+	base := startServer(t, unlimited(nil))
+	admin, _ := signUp(t, base, "groups-admin@example.com")
+	adminNum := connectedNumber(t, base, admin)
+	member, _ := signUp(t, base, "groups-member@example.com")
+	memberNum := connectedNumber(t, base, member)
+	memberPhone := str(gql(t, base, member, numberNode, map[string]any{"id": memberNum}).Data, "node", "phone")
+
+	ws := openWS(t, base, "graphql-transport-ws", member)
+	defer ws.close()
+	ws.subscribe("g", groupEventsSub, map[string]any{"after": "0"})
+	// next is the member's next group event, as "CHANGE phone".
+	next := func() string {
+		e := get(ws.data("g"), "events")
+		var phones []string
+		ps, _ := get(e, "participants").([]any)
+		for _, p := range ps {
+			phones = append(phones, str(p, "phone"))
+		}
+		return strings.TrimSpace(str(e, "change") + " " + strings.Join(phones, ","))
+	}
+
+	// The member's account hears of each change without asking.
+	r := gql(t, base, admin, createGroupM, map[string]any{"i": map[string]any{"numberId": adminNum, "name": "Both", "participants": []string{memberPhone}}})
+	gid := str(r.Data, "createGroup", "group", "id")
+	if gid == "" {
+		t.Fatalf("createGroup = %+v", r)
+	}
+	if got := next(); got != "JOINED" {
+		t.Errorf("added: %q", got)
+	}
+	r = gql(t, base, admin, participantsM, map[string]any{"i": map[string]any{"groupId": gid, "promote": []string{memberPhone}}})
+	if firstUserError(get(r.Data, "updateGroupParticipants")) != "" {
+		t.Fatalf("promote = %+v", r)
+	}
+	if got := next(); got != "PROMOTED "+memberPhone {
+		t.Errorf("promoted: %q", got)
+	}
+	gql(t, base, admin, updateGroupM, map[string]any{"i": map[string]any{"id": gid, "name": "Both of us"}})
+	if got := next(); got != "NAME" {
+		t.Errorf("renamed: %q", got)
+	}
+	var mine any
+	for _, g := range groupsOf(t, base, member, memberNum) {
+		if str(g, "name") == "Both of us" {
+			mine = g
+		}
+	}
+	if str(mine, "role") != "ADMIN" || str(mine, "id") == gid {
+		t.Errorf("the member's copy of the group %v (the admin's is %s)", mine, gid)
+	}
+}
