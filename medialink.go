@@ -48,6 +48,10 @@ const mediaLinkPurpose = "apiws media links v1: HMAC-SHA256"
 // mediaTokenVersion is a token's first byte: the layout that follows it.
 const mediaTokenVersion = 1
 
+// mediaTokenHead is the length of a token's fixed fields: the version, the
+// expiry and the cursor.
+const mediaTokenHead = 1 + 8 + 8
+
 // mediaToken is the encoding of tokens: strict, so that no two strings
 // decode to the same bytes.
 var mediaToken = base64.RawURLEncoding.Strict()
@@ -78,7 +82,7 @@ func (m *MediaLinks) URL(l MediaLink) string { return m.base + MediaPath + m.Tok
 
 // Token returns the signed token of l.
 func (m *MediaLinks) Token(l MediaLink) string {
-	b := make([]byte, 0, 17+len(l.AccountID)+sha256.Size)
+	b := make([]byte, 0, mediaTokenHead+len(l.AccountID)+sha256.Size)
 	b = append(b, mediaTokenVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(l.Expires.Unix()))
 	b = binary.BigEndian.AppendUint64(b, uint64(l.Seq))
@@ -98,17 +102,18 @@ func (m *MediaLinks) sign(b []byte) []byte {
 func (m *MediaLinks) Open(token string, now time.Time) (MediaLink, error) {
 	forbidden := Errorf(EFORBIDDEN, "this media link is not valid")
 	b, err := mediaToken.DecodeString(token)
-	if err != nil || len(b) <= 17+sha256.Size || b[0] != mediaTokenVersion {
+	if err != nil || len(b) <= mediaTokenHead+sha256.Size || b[0] != mediaTokenVersion {
 		return MediaLink{}, forbidden
 	}
 	signed := b[:len(b)-sha256.Size]
+	// Capped, so that sign appends the signature to a copy.
 	if !hmac.Equal(m.sign(signed[:len(signed):len(signed)]), b) {
 		return MediaLink{}, forbidden
 	}
 	l := MediaLink{
 		Expires:   time.Unix(int64(binary.BigEndian.Uint64(signed[1:9])), 0).UTC(),
 		Seq:       int64(binary.BigEndian.Uint64(signed[9:17])),
-		AccountID: string(signed[17:]),
+		AccountID: string(signed[mediaTokenHead:]),
 	}
 	if !now.Before(l.Expires) {
 		return MediaLink{}, Errorf(EEXPIRED, "this media link expired at %s", l.Expires.Format(TimeLayout))
