@@ -18,7 +18,8 @@ type AllowList map[string]string
 // the forms code generators write:
 //
 //   - a JSON object of hash to document (GraphQL Code Generator's
-//     persisted-documents.json, with hashAlgorithm sha256);
+//     persisted-documents.json, with hashAlgorithm sha256), the hash bare
+//     or as a document id "sha256:<hash>";
 //   - a JSON object {"operations": [{"query": "..."}, ...]} (genqlient's
 //     export_operations), hashed here;
 //   - text with one hash per line; blank lines and lines starting with #
@@ -67,9 +68,12 @@ func (l AllowList) add(raw []byte) error {
 	if err := json.Unmarshal(trimmed, &byHash); err != nil {
 		return fmt.Errorf("neither hash to document nor exported operations: %w", err)
 	}
-	for hash, doc := range byHash {
+	for key, doc := range byHash {
+		// GraphQL Code Generator names documents by a prefixed hash (a
+		// document id); the prefix says the algorithm.
+		hash := strings.TrimPrefix(key, "sha256:")
 		if !isHash(hash) {
-			return fmt.Errorf("%q is not a SHA-256 hash in hex", hash)
+			return fmt.Errorf("%q is not a SHA-256 hash in hex", key)
 		}
 		if Hash(doc) != hash {
 			return fmt.Errorf("%s is not the SHA-256 of its document (sha1 or another hash algorithm?)", hash)

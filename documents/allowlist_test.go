@@ -36,6 +36,8 @@ var allowListTests = []struct {
 }{
 	{"hashes", "# comment\n\n" + Hash(docA) + "\n  " + Hash(docB) + "  \n", AllowList{Hash(docA): "", Hash(docB): ""}, ""},
 	{"hash to document", `{"` + Hash(docA) + `": "` + docA + `"}`, AllowList{Hash(docA): docA}, ""},
+	{"document ids", `{"sha256:` + Hash(docA) + `": "` + docA + `"}`, AllowList{Hash(docA): docA}, ""},
+	{"another algorithm's document id", `{"sha1:` + Hash(docA) + `": "` + docA + `"}`, nil, "not a SHA-256"},
 	{"exported operations", `{"operations": [{"operationName": "A", "query": "` + docA + `"}, {"query": "` + docB + `"}]}`,
 		AllowList{Hash(docA): docA, Hash(docB): docB}, ""},
 	{"upper-case hash", strings.ToUpper(Hash(docA)), nil, "line 1"},
