@@ -146,7 +146,17 @@ type AccountService interface {
 	// Consents returns the account's consents, oldest first (RequireRead).
 	Consents(ctx context.Context, accountID string) ([]*Consent, error)
 	// Accounts lists accounts for operators, newest first.
-	Accounts(ctx context.Context, page Page, search string) (List[*Account], error)
+	Accounts(ctx context.Context, page Page, filter AccountFilter) (List[*Account], error)
+}
+
+// AccountFilter narrows Accounts; zero fields do not.
+type AccountFilter struct {
+	// Search matches a part of the name or email (any case), or the whole
+	// id.
+	Search string
+	// LegalHold keeps the accounts with (true) or without (false) a legal
+	// hold.
+	LegalHold *bool
 }
 
 // NilIfEmpty returns nil for "" and &s otherwise: an optional text field

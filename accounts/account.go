@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -173,11 +174,12 @@ func (s *Service) Consents(ctx context.Context, accountID string) ([]*apiws.Cons
 }
 
 // Accounts implements apiws.AccountService.
-func (s *Service) Accounts(ctx context.Context, page apiws.Page, search string) (apiws.List[*apiws.Account], error) {
+func (s *Service) Accounts(ctx context.Context, page apiws.Page, filter apiws.AccountFilter) (apiws.List[*apiws.Account], error) {
 	if _, err := apiws.RequireOperator(ctx); err != nil {
 		return apiws.List[*apiws.Account]{}, err
 	}
+	filter.Search = strings.TrimSpace(filter.Search)
 	more := page.OneMore()
-	accs, total, err := s.db.ListAccounts(ctx, more.First, more.After, search)
+	accs, total, err := s.db.ListAccounts(ctx, more.First, more.After, filter)
 	return apiws.ListOf(accs, page, total), err
 }

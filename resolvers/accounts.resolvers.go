@@ -121,12 +121,12 @@ func (r *queryResolver) PolicyVersions(ctx context.Context) ([]*apiws.PolicyVers
 }
 
 // Accounts is the resolver for the accounts field.
-func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error) {
+func (r *queryResolver) Accounts(ctx context.Context, first *int, after *string, search *string, legalHold *bool) (*model.AccountConnection, error) {
 	p, err := pageArgs(first, after, apiws.PrefixAccount)
 	if err != nil {
 		return nil, err
 	}
-	l, err := r.svc.Accounts.Accounts(ctx, p, deref(search))
+	l, err := r.svc.Accounts.Accounts(ctx, p, apiws.AccountFilter{Search: deref(search), LegalHold: legalHold})
 	if err != nil {
 		return nil, err
 	}

@@ -71,14 +71,16 @@ func (db *DB) UpdateAccount(ctx context.Context, acc *apiws.Account, audit []*ap
 	})
 }
 
-// ListAccounts pages through every account, newest first, optionally those
-// whose name or email contains search. after is the id of the last account
-// of the previous page.
-func (db *DB) ListAccounts(ctx context.Context, first int, after, search string) ([]*apiws.Account, int, error) {
+// ListAccounts pages through every account, newest first, optionally
+// narrowed by f. after is the id of the last account of the previous page.
+func (db *DB) ListAccounts(ctx context.Context, first int, after string, f apiws.AccountFilter) ([]*apiws.Account, int, error) {
 	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
-		if search != "" {
-			like := "%" + strings.ToLower(search) + "%"
-			q = q.Where("(lower(name) LIKE ? OR lower(email) LIKE ?)", like, like)
+		if f.Search != "" {
+			like := "%" + strings.ToLower(f.Search) + "%"
+			q = q.Where("(lower(name) LIKE ? OR lower(email) LIKE ? OR id = ?)", like, like, f.Search)
+		}
+		if f.LegalHold != nil {
+			q = q.Where("legal_hold = ?", *f.LegalHold)
 		}
 		return q
 	}

@@ -585,7 +585,7 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Accounts            func(childComplexity int, first *int, after *string, search *string) int
+		Accounts            func(childComplexity int, first *int, after *string, search *string, legalHold *bool) int
 		Node                func(childComplexity int, id string) int
 		Plans               func(childComplexity int) int
 		PolicyVersions      func(childComplexity int) int
@@ -861,7 +861,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*apiws.Account, error)
 	PrivacyPolicy(ctx context.Context) (*apiws.PolicyVersion, error)
 	PolicyVersions(ctx context.Context) ([]*apiws.PolicyVersion, error)
-	Accounts(ctx context.Context, first *int, after *string, search *string) (*model.AccountConnection, error)
+	Accounts(ctx context.Context, first *int, after *string, search *string, legalHold *bool) (*model.AccountConnection, error)
 	Plans(ctx context.Context) ([]*apiws.Plan, error)
 	PrivacyRequestQueue(ctx context.Context, status []apiws.PrivacyRequestStatus) ([]*apiws.PrivacyRequest, error)
 	SupportQueue(ctx context.Context, status []apiws.SupportTicketStatus) ([]*apiws.SupportTicket, error)
@@ -3286,7 +3286,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Accounts(childComplexity, args["first"].(*int), args["after"].(*string), args["search"].(*string)), true
+		return e.ComplexityRoot.Query.Accounts(childComplexity, args["first"].(*int), args["after"].(*string), args["search"].(*string), args["legalHold"].(*bool)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -4062,8 +4062,8 @@ extend type Query {
   "The privacy policy in force now."
   privacyPolicy: PolicyVersion!
   policyVersions: [PolicyVersion!]!
-  "Operator only."
-  accounts(first: Int = 20, after: String, search: String): AccountConnection!
+  "Operator only. search matches a part of the name or email, or the whole id; legalHold keeps the accounts with (or without) a legal hold."
+  accounts(first: Int = 20, after: String, search: String, legalHold: Boolean): AccountConnection!
 }
 
 extend type Mutation {
@@ -7493,6 +7493,14 @@ func (ec *executionContext) field_Query_accounts_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["search"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "legalHold",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["legalHold"] = arg3
 	return args, nil
 }
 
@@ -17628,7 +17636,7 @@ func (ec *executionContext) _Query_accounts(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Accounts(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*string))
+			return ec.Resolvers.Query().Accounts(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*string), fc.Args["legalHold"].(*bool))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AccountConnection) graphql.Marshaler {
