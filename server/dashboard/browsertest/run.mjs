@@ -204,12 +204,12 @@ test('support', async (ctx) => {
   await shot(page, 'support');
 });
 
-// openConsole opens the operator console in a tab of its own, watched as
-// the dashboard's is; refusals (HTTP 401 and 403) are allowed while
-// ctx.refusing is set.
-async function openConsole(ctx) {
+// openConsole opens a tab for the operator console (in the dashboard's
+// browser context unless another is given), watched as the dashboard's is;
+// refusals (HTTP 401 and 403) are allowed while state.refusing is set.
+async function openConsole(ctx, context) {
   const { page, base } = ctx;
-  const con = await page.context().newPage();
+  const con = await (context || page.context()).newPage();
   const state = { refusing: false };
   await con.addInitScript(() => {
     window.__csp = [];
@@ -288,6 +288,27 @@ test('console', async (ctx) => {
   await waitText(page, '#support-tickets tr[data-ticket-id] .status', 'OPEN');
   await shot(page, 'support-answered');
 
+  // The privacy queue marks a request past its due date: seen from a tab
+  // whose clock runs 40 days ahead, a pending request is overdue.
+  const submitted = await api(base, token, `mutation { submitPrivacyRequest(input: {type: ACCESS, details: "queue check"}) {
+    privacyRequest { id } userErrors { message } } }`);
+  const requestId = submitted.data.submitPrivacyRequest.privacyRequest.id;
+  // A clock belongs to a browser context: this one has its own.
+  const elsewhere = await page.context().browser().newContext({ viewport: { width: 1280, height: 860 } });
+  const { con: later } = await openConsole(ctx, elsewhere);
+  await later.clock.setFixedTime(new Date(Date.now() + 40 * 24 * 3600 * 1000));
+  await later.goto(base + '/operator');
+  await later.fill('#signin [name=key]', operator);
+  await later.click('#signin button[type=submit]');
+  await waitText(later, `#privacy-queue tr[data-request-id="${requestId}"][data-overdue=true]`, 'OVERDUE');
+  await waitText(later, '#requests-summary', '1 overdue');
+  await shot(later, 'operator-requests');
+  await elsewhere.close();
+  await waitText(con, '#nav a[href="#/requests"]', 'Privacy requests');
+  await con.click('#nav a[href="#/requests"]');
+  await con.locator(`#privacy-queue tr[data-request-id="${requestId}"][data-overdue=false]`).waitFor();
+  await api(base, token, `mutation($id: ID!) { cancelPrivacyRequest(id: $id) { userErrors { message } } }`, { id: requestId });
+
   // A reload forgets the key: sign in again. Then accounts: search finds
   // the customer.
   await con.goto(base + '/operator');
@@ -295,12 +316,37 @@ test('console', async (ctx) => {
   await con.fill('#signin [name=key]', operator);
   await con.click('#signin button[type=submit]');
   await con.locator('#privacy-queue').waitFor();
-  await con.click('#nav a[href="#/accounts"]');
-  await con.fill('#account-search [name=search]', 'ada');
-  await con.click('#account-search button[type=submit]');
-  await waitText(con, '#accounts tr[data-account-id]', ACCOUNT.email);
+  // Plans: create one; accounts: search finds the customer, who is put on
+  // it and back, and held and released.
   await con.click('#nav a[href="#/plans"]');
   await waitText(con, '#plans tr[data-plan-id="pln_default"]', 'pln_default');
+  await con.fill('#plan-form [name=name]', 'Growth');
+  await con.fill('#plan-form [name=monthlyPriceMinor]', '4900');
+  await con.fill('#plan-form [name=overagePriceMinor]', '1');
+  await con.click('#plan-form button[type=submit]');
+  await waitText(con, '#plans tr[data-plan-id]', 'Growth');
+  await con.click('#nav a[href="#/accounts"]');
+  await waitText(con, '#held-summary', 'No account is under a legal hold');
+  await con.fill('#account-search [name=search]', 'ada');
+  await con.click('#account-search button[type=submit]');
+  const account = '#accounts tr[data-account-id]';
+  await waitText(con, account, ACCOUNT.email);
+  const growth = await con.getAttribute('#accounts tr[data-account-id] select[name=planId] option:text("Growth")', 'value');
+  await con.selectOption(`${account} select[name=planId]`, growth);
+  await con.click(`${account} button:has-text("Set plan")`);
+  await waitText(con, '#toast', 'Plan changed');
+  const plan = await api(base, token, '{ viewer { plan { name } } }');
+  if (plan.data.viewer.plan.name !== 'Growth') problem(`the account's plan: ${JSON.stringify(plan)}`);
+  await con.selectOption(`${account} select[name=planId]`, 'pln_default');
+  await con.click(`${account} button:has-text("Set plan")`);
+  await con.locator(`${account} select[name=planId] option[value=pln_default][selected]`).waitFor({ state: 'attached' });
+  await con.fill(`${account} [name=reason]`, 'Court order 12/34');
+  await con.click(`${account} button:has-text("Set hold")`);
+  await waitText(con, '#held-accounts tr[data-account-id]', ACCOUNT.email);
+  await shot(con, 'operator-accounts');
+  await con.fill('#held-accounts tr[data-account-id] [name=reason]', 'Case closed');
+  await con.click('#held-accounts tr[data-account-id] button:has-text("Lift hold")');
+  await waitText(con, '#held-summary', 'No account is under a legal hold');
 
   // Policy: the 30-day rule is explained before a material change goes
   // out; one 29 days ahead is refused, one 31 days ahead is published.
