@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -223,6 +224,17 @@ func TestSupportTickets(t *testing.T) {
 				}
 			})
 
+			t.Run("a customer opens at most 10 tickets an hour", func(t *testing.T) {
+				busy, _ := signUp(t, base, "busy@example.com")
+				for i := range 10 {
+					openTicket(t, base, busy, fmt.Sprintf("question %d", i), "help")
+				}
+				r := gql(t, base, busy, openTicketMutation, map[string]any{"i": map[string]any{"subject": "one more", "body": "help"}})
+				if r.code() != "RATE_LIMITED" {
+					t.Errorf("the 11th ticket = %+v", r)
+				}
+			})
+
 			t.Run("tickets are in the export and go with the account", func(t *testing.T) {
 				access := carryOut(t, base, sink, token, email, "ACCESS", false)
 				status, body := download(t, base, str(access, "downloadUrl"), token)
@@ -247,8 +259,8 @@ func TestSupportTickets(t *testing.T) {
 						t.Errorf("%q of the erased account's ticket is still in %s", needle, where)
 					}
 				}
-				if n := countRows(t, serverOf(t, base).dbURL, "support_tickets"); n != 1 {
-					t.Errorf("tickets after the purge = %d; want the other account's", n)
+				if n := countRows(t, serverOf(t, base).dbURL, "support_tickets"); n != 11 {
+					t.Errorf("tickets after the purge = %d; want the other accounts' 11", n)
 				}
 			})
 		})
