@@ -7,6 +7,7 @@ import { h, replace } from './dom.js';
 import { Realtime } from './realtime.js';
 import { renderAuth } from './views/auth.js';
 import { renderNumbers } from './views/numbers.js';
+import { renderGroups } from './views/groups.js';
 import { renderMessages } from './views/messages.js';
 import { renderEvents } from './views/events.js';
 import { renderUsage } from './views/usage.js';
@@ -20,6 +21,7 @@ import { renderBanners } from './views/banners.js';
 
 const SCREENS = {
   numbers: renderNumbers,
+  groups: renderGroups,
   messages: renderMessages,
   events: renderEvents,
   usage: renderUsage,

@@ -91,8 +91,8 @@ export function renderKeys(app) {
   },
   field('Name', h('input', { name: 'name', required: true, placeholder: 'CI server' })),
   h('fieldset', { class: 'scopes' }, h('legend', {}, 'Scopes'),
-    ['READ', 'SEND', 'MANAGE_NUMBERS'].map((s) => h('label', { class: 'check' },
-      h('input', { type: 'checkbox', name: 'scopes', value: s, checked: s !== 'MANAGE_NUMBERS' }), s.toLowerCase().replace('_', ' ')))),
+    ['READ', 'SEND', 'MANAGE_NUMBERS', 'MANAGE_GROUPS'].map((s) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'scopes', value: s, checked: !s.startsWith('MANAGE_') }), s.toLowerCase().replace('_', ' ')))),
   field('Expires (optional)', h('input', { name: 'expiresAt', type: 'date' })),
   h('button', { type: 'submit' }, 'Create key'));
 

@@ -7,7 +7,7 @@
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
-const MESSAGE_FIELDS = `id direction peer kind status clientReference replyTo { id peer }
+const MESSAGE_FIELDS = `id direction peer kind status clientReference replyTo { id peer } group { id name }
   number { id label phone sandbox }
   error { code message retryable }
   queuedAt sentAt deliveredAt readAt playedAt failedAt receivedAt`;
@@ -95,7 +95,7 @@ export function renderMessages(app) {
     return h('tr', { dataset: { messageId: m.id, status: m.status } },
       h('td', { class: 'nowrap' }, when(timeOf(m))),
       h('td', { class: 'nowrap' }, h('span', { class: out ? 'dir out' : 'dir in', title: m.direction }, out ? '↗' : '↙'),
-        ' ', h('span', { class: 'mono' }, m.peer)),
+        ' ', h('span', { class: 'mono' }, m.peer), m.group ? h('span', { class: 'tag', title: 'group' }, m.group.name) : null),
       h('td', {}, m.number.label || m.number.phone, m.number.sandbox ? h('span', { class: 'tag' }, 'sandbox') : null),
       h('td', {}, m.kind.toLowerCase(), m.clientReference ? h('div', { class: 'muted' }, m.clientReference) : null,
         m.replyTo ? h('div', { class: 'muted small reply-of' }, `↪ reply to ${m.replyTo.peer || m.replyTo.id}`) : null),
