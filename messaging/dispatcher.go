@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/whatsapp"
@@ -341,7 +344,12 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	// Not cancelled when the service stops: Close waits for this send, so
 	// its outcome is recorded and a restart does not send it again.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
+	ctx, span := s.tracer.Start(ctx, "whatsapp.send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("apiws.message.id", item.MessageID), attribute.String("apiws.number.id", n.ID),
+		attribute.String("apiws.message.kind", string(body.Kind)), attribute.Bool("apiws.number.sandbox", n.Sandbox),
+		attribute.Int("apiws.send.attempt", item.Attempts+1)))
 	res, err := s.connectors(n).Send(ctx, n, msg)
+	endSpan(span, err)
 	cancel()
 	if err == nil {
 		s.setAccepted(item.MessageID, true)

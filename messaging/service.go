@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
@@ -89,7 +91,8 @@ type Service struct {
 	log        *slog.Logger
 	seal       *sealer
 	links      *apiws.MediaLinks // nil: no media links
-	relay      *apiws.Sealer     // files passed between instances
+	tracer     trace.Tracer
+	relay      *apiws.Sealer // files passed between instances
 	fetcher    *mediaFetcher
 	now        func() time.Time
 
@@ -133,6 +136,8 @@ type Deps struct {
 	// Groups finds the groups of inbound group messages; nil records none.
 	Groups Groups
 	Log    *slog.Logger
+	// Tracer makes a span of every send to WhatsApp; nil makes none.
+	Tracer trace.TracerProvider
 }
 
 // Pace tells how many messages per second each number of an account may
@@ -180,6 +185,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if db.Dialect == storage.SQLite {
 		shards = 1
 	}
+	s.tracer = tracerOf(d.Tracer)
 	s.journal = newJournal(ctx, db, shards, s.count, s.broadcast)
 	if d.Router != nil {
 		d.Router.HandleMessages(s.HandleConnectorEvent)

@@ -69,6 +69,12 @@ func (s *Server) graphqlHandler() http.Handler {
 	}
 	srv.Use(&limits{limit: s.cfg.ComplexityLimit})
 	srv.Use(subscriptionLimits{max: s.cfg.MaxSubscriptions, present: s.presentError})
+	if s.deps.Tracer != nil {
+		// First, so the span holds everything else of the operation.
+		t := newTracing(s.deps.Tracer)
+		srv.AroundOperations(t.aroundOperations)
+		srv.AroundFields(t.aroundFields)
+	}
 	srv.AroundOperations(s.metrics.aroundOperations)
 	srv.AroundOperations(s.streamEnds)
 	for _, mw := range s.deps.AroundOperations {

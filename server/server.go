@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apiws/apiws"
 )
@@ -101,6 +102,9 @@ type Deps struct {
 	// whose SHA-256 it holds run, whatever the transport. A hash maps to
 	// its document, or to "" when the list holds only the hash.
 	TrustedDocuments map[string]string
+	// Tracer makes OpenTelemetry spans of operations and resolvers; nil
+	// makes none.
+	Tracer trace.TracerProvider
 	// Limiter counts failed bearer tokens per client address; nil counts
 	// none.
 	Limiter apiws.Limiter

@@ -15,6 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/publicnet"
@@ -78,6 +83,8 @@ type DelivererOptions struct {
 	Lease    time.Duration
 	Poll     time.Duration
 	Parallel int
+	// Tracer makes a span of every delivery attempt; nil makes none.
+	Tracer trace.TracerProvider
 }
 
 // Deliverer posts the pending webhook deliveries of every account. Any
@@ -91,6 +98,7 @@ type Deliverer struct {
 	opt     DelivererOptions
 	bodies  *bodyCache
 	metrics *metrics
+	tracer  trace.Tracer
 	// kick asks for a wake-up of every instance; wake wakes this one.
 	kick, wake chan struct{}
 }
@@ -124,8 +132,11 @@ func NewDeliverer(db *storage.DB, opt DelivererOptions) (*Deliverer, error) {
 	}
 	transport := publicnet.Policy{AllowPrivate: opt.AllowPrivate}.Transport()
 	transport.MaxIdleConnsPerHost = opt.Parallel
+	if opt.Tracer == nil {
+		opt.Tracer = noop.NewTracerProvider()
+	}
 	return &Deliverer{
-		db: db, seal: s, opt: opt,
+		db: db, seal: s, opt: opt, tracer: opt.Tracer.Tracer("github.com/apiws/apiws/webhooks"),
 		client: &http.Client{
 			Transport: transport,
 			// Redirects are not followed: a 3xx is a failed attempt.
@@ -502,12 +513,22 @@ func (d *Deliverer) renderBatch(ctx context.Context, evs []*apiws.LogEvent, now 
 // attempt makes one attempt of del and sets its outcome (not yet
 // recorded); gone reports a 410 Gone, which disables the endpoint.
 func (d *Deliverer) attempt(ctx context.Context, e *storage.WebhookEndpoint, del *apiws.WebhookDelivery, body []byte, keys [][]byte) (gone bool) {
+	ctx, span := d.tracer.Start(ctx, "webhook.deliver", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+		attribute.String("apiws.webhook.delivery.id", del.ID), attribute.String("apiws.webhook.endpoint.id", e.ID),
+		attribute.String("apiws.event.type", string(del.EventType)), attribute.Int("apiws.webhook.attempt", del.Attempts+1)))
+	defer span.End()
 	var status int
 	var failure string
 	if body == nil {
 		failure = "the event could not be rendered"
 	} else {
 		status, failure = d.post(ctx, e.URL, del.ID, body, keys)
+	}
+	if status != 0 {
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+	}
+	if failure != "" {
+		span.SetStatus(otelcodes.Error, failure)
 	}
 	end := d.opt.Now().UTC()
 	del.Attempts++

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/apiws/apiws/documents"
 	"github.com/apiws/apiws/server"
 	"github.com/apiws/apiws/whatsapp"
@@ -62,6 +64,12 @@ type Config struct {
 	// TransitTTL bounds how long a sent message's content is kept for
 	// WhatsApp's retry receipts (until DELIVERED or FAILED otherwise).
 	TransitTTL time.Duration
+	// OTLPEndpoint, from OTEL_EXPORTER_OTLP_ENDPOINT, is where spans are
+	// exported over OTLP/HTTP; "" makes none.
+	OTLPEndpoint string
+	// tracer, when set, takes the spans instead (tests give the SDK's
+	// in-memory exporter).
+	tracer trace.TracerProvider
 	// TrustedDocuments, from the files of APIWS_TRUSTED_DOCUMENTS, is the
 	// allow-list of documents the API runs; nil runs any.
 	TrustedDocuments documents.AllowList
@@ -205,6 +213,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 			errs = append(errs, fmt.Errorf("APIWS_SUPPORT_EMAIL must be one address such as support@example.com, not %q", cfg.SupportEmail))
 		}
 	}
+	cfg.OTLPEndpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	if s := get("APIWS_TRUSTED_DOCUMENTS", ""); s != "" {
 		list, err := documents.LoadAllowList(filepath.SplitList(s)...)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/accounts"
@@ -153,6 +154,8 @@ type infra struct {
 	// persisted caches automatic persisted queries: in Redis when there
 	// is one, so every instance knows what one has learnt.
 	persisted graphql.Cache[string]
+	// tracer exports spans over OTLP; nil without an endpoint.
+	tracer trace.TracerProvider
 }
 
 // persistedQueryTTL is how long Redis keeps a persisted query after it was
@@ -165,6 +168,11 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 	if err := cfg.ensureSecretKey(); err != nil {
 		return nil, err
 	}
+	tracer, closeTracer, err := openTracer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.closing(closeTracer)
 	// A malformed Redis URL stops the start before the database is touched.
 	var rdb redis.UniversalClient
 	if cfg.RedisURL != "" {
@@ -182,7 +190,7 @@ func (a *app) openInfra(ctx context.Context, cfg *Config, log *slog.Logger) (*in
 	}
 	a.closing(db.Close)
 	in := &infra{db: db, limiter: usage.NewMemoryLimiter(), ready: map[string]server.Pinger{"database": db},
-		persisted: lru.New[string](1000)}
+		persisted: lru.New[string](1000), tracer: tracer}
 	if rdb == nil {
 		in.bus = events.NewMemory(events.Options{})
 		a.closing(in.bus.Close)
@@ -275,7 +283,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
-	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Groups: svc.groups, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Links: links, Log: log})
+	}, messaging.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Numbers: in.db, Groups: svc.groups, Connectors: connectors, Router: router, Owner: svc.owners, Usage: svc.usage, Pace: svc.usage, Links: links, Log: log, Tracer: in.tracer})
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +297,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	// the deliverers of every instance through the bus.
 	svc.deliverer, err = webhooks.NewDeliverer(in.db, webhooks.DelivererOptions{
 		Owner: svc.owners.ID(), SecretKey: cfg.SecretKey, AllowPrivate: cfg.AllowPrivateURLs, Bus: in.bus, Data: svc.events,
-		MailQueued: svc.mailer.Notify, Log: log,
+		MailQueued: svc.mailer.Notify, Log: log, Tracer: in.tracer,
 	})
 	if err != nil {
 		return nil, err
@@ -341,6 +349,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		PersistedQueries: in.persisted,
 		// nil without APIWS_TRUSTED_DOCUMENTS: any document runs.
 		TrustedDocuments: cfg.TrustedDocuments,
+		Tracer:           in.tracer,
 	})
 	srv.Registry().MustRegister(svc.usage.Collectors()...)
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
