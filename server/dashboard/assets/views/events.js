@@ -28,20 +28,23 @@ export function typeLabel(type) {
 
 // Fields of the same name but another type across fragments (status) need
 // an alias.
-const EVENTS = `subscription Events($after: Cursor, $types: [EventType!], $numberId: ID) {
-  events(after: $after, types: $types, numberId: $numberId) {
-    __typename cursor type at numberId
-    ... on MessageStatusEvent { messageId status error { code message } message { id peer } }
-    ... on MessageReceivedEvent {
-      message { id peer kind }
-      content {
+const CONTENT = `content {
         text
         media { kind mimeType fileName caption url }
         location { latitude longitude name address }
         contacts { name }
         poll { question }
-      }
-    }
+      }`;
+
+const EVENTS = `subscription Events($after: Cursor, $types: [EventType!], $numberId: ID) {
+  events(after: $after, types: $types, numberId: $numberId) {
+    __typename cursor type at numberId
+    ... on MessageStatusEvent { messageId status error { code message } message { id peer peerLid } }
+    ... on MessageReceivedEvent { message { id peer peerLid kind } ${CONTENT} }
+    ... on MessageEditedEvent { message { id peer peerLid direction } ${CONTENT} }
+    ... on MessageRevokedEvent { message { id peer peerLid direction } }
+    ... on ReactionEvent { message { id peer peerLid } from { phone lid } emoji }
+    ... on PollVoteEvent { message { id } voter { phone lid } options }
     ... on NumberStatusEvent { numberStatus: status reason number { id label phone } }
   }
 }`;
@@ -83,7 +86,14 @@ function numberName(n) {
   return n ? n.label || n.phone || n.id : '';
 }
 
-// contentOf shows an inbound message's content while it is in transit.
+// who names the other party of a message, or a peer: its phone, else
+// the LID WhatsApp hid it behind.
+function who(phone, lid) {
+  return h('strong', { class: 'mono' }, phone || (lid ? `LID ${lid}` : 'unknown'));
+}
+
+// contentOf shows an event's content while it is in transit; inbound
+// media links to its download (valid while in transit too).
 function contentOf(c) {
   if (!c) return h('p', { class: 'muted transit-gone' }, 'Content no longer in transit.');
   const parts = [];
@@ -92,8 +102,7 @@ function contentOf(c) {
     const m = c.media;
     parts.push(h('p', { class: 'content' }, h('span', { class: 'tag' }, m.kind.toLowerCase()), ' ',
       [m.caption, m.fileName, m.mimeType].filter(Boolean).join(' · '),
-      // The file's signed link, valid while it is in transit.
-      m.url ? [' ', h('a', { href: m.url, download: m.fileName || true }, 'Download')] : null));
+      m.url ? [' ', h('a', { href: m.url, class: 'media-link', target: '_blank', rel: 'noopener noreferrer', download: m.fileName || '' }, 'Download')] : null));
   }
   if (c.location) {
     const l = c.location;
@@ -104,14 +113,32 @@ function contentOf(c) {
   return parts.length ? parts : h('p', { class: 'muted' }, '(no content)');
 }
 
+function messageID(m) {
+  return h('span', { class: 'mono muted small' }, m.id);
+}
+
 function detail(ev) {
   switch (ev.__typename) {
     case 'MessageStatusEvent':
-      return [pill(ev.status), ' to ', h('strong', { class: 'mono' }, ev.message.peer), ' ', h('span', { class: 'mono muted small' }, ev.messageId),
+      return [pill(ev.status), ' to ', who(ev.message.peer, ev.message.peerLid), ' ', h('span', { class: 'mono muted small' }, ev.messageId),
         ev.error ? h('div', { class: 'error small' }, `${ev.error.code}: ${ev.error.message}`) : null];
     case 'MessageReceivedEvent':
-      return [h('div', {}, 'From ', h('strong', { class: 'mono' }, ev.message.peer), h('span', { class: 'muted' }, ` · ${ev.message.kind.toLowerCase()}`)),
+      return [h('div', {}, 'From ', who(ev.message.peer, ev.message.peerLid), h('span', { class: 'muted' }, ` · ${ev.message.kind.toLowerCase()}`)),
         contentOf(ev.content)];
+    case 'MessageEditedEvent':
+      return [h('div', {}, ev.message.direction === 'OUTBOUND' ? 'Edited our message to ' : 'Edited by ', who(ev.message.peer, ev.message.peerLid), ' ', messageID(ev.message)),
+        contentOf(ev.content)];
+    case 'MessageRevokedEvent':
+      return h('div', {}, ev.message.direction === 'OUTBOUND' ? 'Deleted our message to ' : 'Deleted for everyone by ', who(ev.message.peer, ev.message.peerLid), ' ', messageID(ev.message));
+    case 'ReactionEvent':
+      return h('div', {}, ev.emoji === null ? h('span', { class: 'muted transit-gone' }, '(reaction no longer in transit)')
+        : ev.emoji === '' ? h('span', { class: 'muted' }, 'Removed a reaction') : h('span', { class: 'reaction' }, ev.emoji),
+      ' from ', who(ev.from.phone, ev.from.lid), ' to ', messageID(ev.message));
+    case 'PollVoteEvent':
+      return h('div', {}, who(ev.voter.phone, ev.voter.lid), ' voted ',
+        ev.options === null ? h('span', { class: 'muted transit-gone' }, '(choice no longer in transit)')
+          : ev.options.length ? h('strong', {}, ev.options.join(', ')) : h('span', { class: 'muted' }, '(vote withdrawn)'),
+        ' on ', messageID(ev.message));
     case 'NumberStatusEvent':
       return [pill(ev.numberStatus), ev.reason ? h('span', { class: 'muted' }, ` ${ev.reason}`) : null];
     default:
@@ -282,7 +309,7 @@ export function renderEvents(app) {
   return {
     el: h('section', {},
       h('div', { class: 'page-head' }, h('h1', {}, 'Events'),
-        h('p', { class: 'muted' }, 'Everything that happens on the account, as it happens: message statuses, inbound messages, number statuses. Inbound content shows while it is in transit, then only who and when.')),
+        h('p', { class: 'muted' }, 'Everything that happens on the account, as it happens: message statuses, inbound messages, edits, deletions, reactions, poll votes, number statuses. Content (and the download link of inbound media) shows while it is in transit, then only who and when.')),
       h('div', { class: 'card' }, filters, replayForm),
       h('div', { class: 'card' },
         h('div', { class: 'card-head' }, h('h3', {}, 'Feed'), position),

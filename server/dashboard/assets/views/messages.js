@@ -3,14 +3,15 @@
 // subscription resumes with `after` set to the last cursor seen, so no
 // change is missed. Inbound messages arrive live from incomingMessages
 // (their text exists only in transit). A form sends a test message of any
-// kind (text, location, contact, poll), or a reply to a message of the feed.
+// kind (text, location, contact, poll), or a reply to a message of the feed;
+// each message can be reacted to, and the number's own edited or deleted.
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
-const MESSAGE_FIELDS = `id direction peer kind status clientReference replyTo { id peer } group { id name }
+const MESSAGE_FIELDS = `id direction peer peerLid kind status clientReference replyTo { id peer peerLid } group { id name }
   number { id label phone sandbox }
   error { code message retryable }
-  queuedAt sentAt deliveredAt readAt playedAt failedAt receivedAt`;
+  queuedAt sentAt deliveredAt readAt playedAt failedAt receivedAt editedAt revokedAt`;
 
 const FEED = `query Feed {
   viewer {
@@ -30,6 +31,34 @@ const INCOMING = `subscription IncomingMessages {
 const SEND = `mutation SendMessage($input: SendMessageInput!) {
   sendMessage(input: $input) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
 }`;
+
+const REACT = `mutation React($input: ReactInput!) {
+  reactToMessage(input: $input) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
+}`;
+
+const EDIT = `mutation Edit($input: EditMessageInput!) {
+  editMessage(input: $input) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
+}`;
+
+const REVOKE = `mutation Revoke($id: ID!) {
+  revokeMessage(messageId: $id) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
+}`;
+
+// EDIT_WINDOW and REVOKE_WINDOW are how long after sentAt WhatsApp takes an
+// edit or a deletion for everyone; the server says EXPIRED after.
+const EDIT_WINDOW = 15 * 60 * 1000;
+const REVOKE_WINDOW = 48 * 60 * 60 * 1000;
+
+// peerName shows the other party: its phone, else the LID WhatsApp hid it
+// behind.
+function peerName(m) {
+  return m.peer || (m.peerLid ? `LID ${m.peerLid}` : '');
+}
+
+// within says whether less than ms has passed since the time t.
+function within(t, ms) {
+  return Boolean(t) && Date.now() - Date.parse(t) < ms;
+}
 
 // The order a message moves through; a late report never moves it back.
 const RANK = { QUEUED: 0, RECEIVED: 0, SENT: 1, DELIVERED: 2, READ: 3, PLAYED: 4, FAILED: 5 };
@@ -95,14 +124,71 @@ export function renderMessages(app) {
     return h('tr', { dataset: { messageId: m.id, status: m.status } },
       h('td', { class: 'nowrap' }, when(timeOf(m))),
       h('td', { class: 'nowrap' }, h('span', { class: out ? 'dir out' : 'dir in', title: m.direction }, out ? '↗' : '↙'),
-        ' ', h('span', { class: 'mono' }, m.peer), m.group ? h('span', { class: 'tag', title: 'group' }, m.group.name) : null),
+        ' ', h('span', { class: 'mono' }, peerName(m)), m.group ? h('span', { class: 'tag', title: 'group' }, m.group.name) : null),
       h('td', {}, m.number.label || m.number.phone, m.number.sandbox ? h('span', { class: 'tag' }, 'sandbox') : null),
       h('td', {}, m.kind.toLowerCase(), m.clientReference ? h('div', { class: 'muted' }, m.clientReference) : null,
-        m.replyTo ? h('div', { class: 'muted small reply-of' }, `↪ reply to ${m.replyTo.peer || m.replyTo.id}`) : null),
+        m.replyTo ? h('div', { class: 'muted small reply-of' }, `${m.kind === 'REACTION' ? '↪ reaction to' : '↪ reply to'} ${peerName(m.replyTo) || m.replyTo.id}`) : null,
+        m.editedAt ? h('span', { class: 'tag edited', title: m.editedAt }, 'edited') : null,
+        m.revokedAt ? h('span', { class: 'tag revoked', title: m.revokedAt }, 'deleted') : null),
       h('td', { class: 'status' }, pill(m.status), steps,
         m.error ? h('div', { class: 'error small' }, `${m.error.code}: ${m.error.message}`) : null),
-      h('td', {}, m.status === 'FAILED' ? null
-        : h('button', { type: 'button', class: 'ghost small reply', onclick: () => replyToMessage(m) }, 'Reply')));
+      h('td', { class: 'actions' }, actions(m)));
+  }
+
+  // actions are what can be done with a message: reply and react to any
+  // that went out or came in; edit (text, 15 minutes) and delete for
+  // everyone (48 hours) the number's own.
+  function actions(m) {
+    if (m.status === 'FAILED' || m.status === 'QUEUED' || m.revokedAt || m.kind === 'REACTION') return null;
+    const out = m.direction === 'OUTBOUND';
+    return [
+      h('button', { type: 'button', class: 'ghost small reply', onclick: () => replyToMessage(m) }, 'Reply'),
+      h('button', { type: 'button', class: 'ghost small react', title: 'React with 👍', onclick: () => act(REACT, { input: { messageId: m.id, emoji: '👍', idempotencyKey: crypto.randomUUID() } }, 'reactToMessage') }, '👍'),
+      out && m.kind === 'TEXT' && within(m.sentAt, EDIT_WINDOW)
+        ? h('button', { type: 'button', class: 'ghost small edit', onclick: (e) => editInPlace(e.target.closest('td'), m) }, 'Edit') : null,
+      out && within(m.sentAt, REVOKE_WINDOW)
+        ? h('button', {
+          type: 'button', class: 'ghost small danger revoke',
+          onclick: () => window.confirm('Delete this message for everyone?') && act(REVOKE, { id: m.id }, 'revokeMessage'),
+        }, 'Delete') : null,
+    ];
+  }
+
+  // act runs a mutation about a message and shows its answer in the feed.
+  async function act(doc, vars, name) {
+    try {
+      const p = (await gql(doc, vars))[name];
+      const problem = userErrorText(p);
+      if (problem) {
+        app.toast(problem, 'error');
+        return false;
+      }
+      messages.set(p.message.id, p.message);
+      draw();
+      return true;
+    } catch (err) {
+      app.toast(err.message, 'error');
+      return false;
+    }
+  }
+
+  // editInPlace swaps a message's actions for a form with its new text.
+  function editInPlace(cell, m) {
+    const form = h('form', {
+      class: 'inline edit-form',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        form.querySelector('button').disabled = true;
+        if (!(await act(EDIT, { input: { messageId: m.id, text: formValues(form).text } }, 'editMessage'))) {
+          form.querySelector('button').disabled = false;
+        }
+      },
+    },
+    h('input', { name: 'text', required: true, maxlength: 4096, placeholder: 'New text', 'aria-label': 'New text' }),
+    h('button', { type: 'submit', class: 'small' }, 'Save'),
+    h('button', { type: 'button', class: 'ghost small', onclick: () => draw() }, 'Cancel'));
+    replace(cell, form);
+    form.querySelector('input').focus();
   }
 
   // replyTo is the message the form's next send quotes, if any.
@@ -117,7 +203,7 @@ export function renderMessages(app) {
       return;
     }
     to.value = '';
-    replace(replyNote, `Replying to ${m.peer || 'a hidden number'} (${m.kind.toLowerCase()}); leave To empty to answer in its chat. `,
+    replace(replyNote, `Replying to ${peerName(m) || 'a hidden number'} (${m.kind.toLowerCase()}); leave To empty to answer in its chat. `,
       h('button', { type: 'button', class: 'ghost small', onclick: () => replyToMessage(null) }, 'Cancel'));
     replyNote.hidden = false;
     sendForm.querySelector('[name=text]').focus();
@@ -202,9 +288,9 @@ export function renderMessages(app) {
     draw();
     if (inbox.firstChild && inbox.firstChild.classList.contains('muted')) replace(inbox);
     inbox.prepend(h('li', {},
-      h('div', {}, h('strong', { class: 'mono' }, ev.message.peer), h('span', { class: 'muted' }, ` → ${ev.message.number.label || ev.message.number.phone} · ${when(ev.message.receivedAt)}`)),
+      h('div', {}, h('strong', { class: 'mono' }, peerName(ev.message)), h('span', { class: 'muted' }, ` → ${ev.message.number.label || ev.message.number.phone} · ${when(ev.message.receivedAt)}`)),
       h('p', {}, ev.text || (ev.media ? `[${ev.media.kind.toLowerCase()}] ${ev.media.caption || ev.media.fileName || ''}` : '(no text)'),
-        ev.media && ev.media.url ? [' ', h('a', { href: ev.media.url, download: ev.media.fileName || true }, 'Download')] : null)));
+        ev.media && ev.media.url ? [' ', h('a', { href: ev.media.url, class: 'media-link', download: ev.media.fileName || true }, 'Download')] : null)));
   });
 
   gql(FEED).then((data) => {
