@@ -492,6 +492,21 @@ test('messages', async ({ page, base, token, sockets }) => {
   if (!replyRow.includes('+14155550003') || !replyRow.includes('reply to +14155550003')) problem(`the reply's row: ${replyRow}`);
   if (!(await page.locator('#reply-note').isHidden())) problem('the reply note stays after the reply was sent');
 
+  // Edit the reply in place, react to the echo, delete the first message.
+  const replyId = await reply.getAttribute('data-message-id');
+  const replyRowOf = page.locator(`#messages tr[data-message-id="${replyId}"]`);
+  await replyRowOf.locator('button.edit').click();
+  await replyRowOf.locator('.edit-form [name=text]').fill('Thanks a lot!');
+  await replyRowOf.locator('.edit-form button[type=submit]').click();
+  await replyRowOf.locator('.tag.edited').waitFor();
+  await page.locator('#messages tr[data-status=RECEIVED] button.react').first().click();
+  await page.locator('#messages tr[data-message-id]', { hasText: 'reaction to +14155550003' }).first().waitFor();
+  page.once('dialog', (d) => d.accept());
+  await replyRowOf.locator('button.revoke').click();
+  await replyRowOf.locator('.tag.revoked').waitFor();
+  if (await replyRowOf.locator('button.edit').count()) problem('a deleted message still offers Edit');
+  await shot(page, 'messages-actions');
+
   // Drop the websocket, send while it is down, and expect the status stream
   // to resume from the last cursor it saw, with nothing missed.
   const numberId = await page.inputValue('#send select[name=numberId]');
@@ -540,6 +555,28 @@ test('events', async ({ page, base, token, sockets }) => {
   await waitText(page, '#events tr[data-type="MESSAGE_STATUS"] .detail', 'READ');
   await waitText(page, '#events tr[data-type="MESSAGE_RECEIVED"] .detail', text);
   await waitText(page, '#events tr[data-type="MESSAGE_RECEIVED"] .detail', '+14155550003');
+  // Recipients ending 0004 react, 0005 echo and edit the echo, 0007 send
+  // and delete: each shows in the feed as it happens.
+  await api(base, token, SEND, { input: { numberId, to: '+14155550004', text: 'react to this' } });
+  await waitText(page, '#events tr[data-type="REACTION"] .detail', '👍');
+  await waitText(page, '#events tr[data-type="REACTION"] .detail', '+14155550004');
+  await api(base, token, SEND, { input: { numberId, to: '+14155550005', text: 'edit me' } });
+  await waitText(page, '#events tr[data-type="MESSAGE_EDITED"] .detail', 'edit me (edited)');
+  await api(base, token, SEND, { input: { numberId, to: '+14155550007', text: 'take it back' } });
+  await page.locator('#events tr[data-type="MESSAGE_REVOKED"]').first().waitFor({ timeout: 15000 });
+  await waitText(page, '#events tr[data-type="MESSAGE_REVOKED"] .detail', '+14155550007');
+  // A file sent to 0005 comes back as an image whose link downloads it.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  await api(base, token, SEND, { input: { numberId, to: '+14155550005', media: { kind: 'IMAGE', data: png, mimeType: 'image/png' } } });
+  const link = page.locator('#events tr[data-type="MESSAGE_RECEIVED"] a.media-link').first();
+  await link.waitFor({ timeout: 15000 });
+  const got = await fetch(await link.getAttribute('href'));
+  const body = Buffer.from(await got.arrayBuffer());
+  if (got.status !== 200 || got.headers.get('content-type') !== 'image/png' || body.subarray(1, 4).toString() !== 'PNG') {
+    problem(`the media link answered ${got.status} ${got.headers.get('content-type')} with ${body.length} bytes`);
+  }
+  await shot(page, 'events-actions');
+
   const shown = await feedCursors(page);
   checkFeed(shown, 'live');
 
