@@ -97,7 +97,8 @@ function who(phone, lid) {
 function contentOf(c) {
   if (!c) return h('p', { class: 'muted transit-gone' }, 'Content no longer in transit.');
   const parts = [];
-  if (c.text) parts.push(h('p', { class: 'content' }, c.text));
+  // The text of media is its caption, shown with the file.
+  if (c.text && !(c.media && c.media.caption === c.text)) parts.push(h('p', { class: 'content' }, c.text));
   if (c.media) {
     const m = c.media;
     parts.push(h('p', { class: 'content' }, h('span', { class: 'tag' }, m.kind.toLowerCase()), ' ',
