@@ -160,10 +160,13 @@ func TestCloseIssuesOneInvoicePerAccountAndMonth(t *testing.T) {
 			}
 		})
 
-		t.Run("invoices are in the account's data", func(t *testing.T) {
+		t.Run("invoices and plans are in the account's data", func(t *testing.T) {
 			data, err := db.AccountData(ctx, a)
 			if err != nil || len(data.Invoices) != 3 || data.Invoices[0].Number != "INV-2026-000001" || data.Invoices[0].Lines[1].Quantity != 130 {
 				t.Fatalf("account data invoices = %+v, %v", data.Invoices, err)
+			}
+			if len(data.Plans) != 1 || data.Plans[0].PlanID != pro.ID || len(data.Payment) != 0 {
+				t.Fatalf("account data plans = %+v, payment = %+v", data.Plans, data.Payment)
 			}
 		})
 	})

@@ -199,6 +199,9 @@ func TestStripe(t *testing.T) {
 				t.Fatalf("the saved card: %+v, %v", pm, err)
 			}
 			t.Logf("the card stripe-mock reports: %+v", pm)
+			if data, err := db.AccountData(ctx, a); err != nil || len(data.Payment) != 1 || *data.Payment[0].Last4 != pm.Last4 || data.Payment[0].CustomerID == "" {
+				t.Fatalf("the account's data holds %+v, %v", data.Payment, err)
+			}
 			if _, err := s.PaymentMethod(bCtx, a); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
 				t.Fatalf("another account's card: %v", err)
 			}

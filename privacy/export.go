@@ -43,6 +43,8 @@ type Export struct {
 	DebugCaptures   []exportCapture   `json:"debugCaptures"`
 	AuditLog        []exportAudit     `json:"auditLog"`
 	Invoices        []exportInvoice   `json:"invoices"`
+	Plans           []exportPlan      `json:"plans"`
+	PaymentMethod   *exportPayment    `json:"paymentMethod"`
 	SupportTickets  []exportTicket    `json:"supportTickets"`
 	Processing      *ProcessingNotice `json:"processing,omitempty"`
 }
@@ -210,6 +212,22 @@ type exportInvoice struct {
 	PaidAt        *time.Time           `json:"paidAt"`
 }
 
+// exportPlan is one assignment of a plan to the account.
+type exportPlan struct {
+	PlanID     string    `json:"planId"`
+	AssignedAt time.Time `json:"assignedAt"`
+}
+
+// exportPayment is what apiws holds of the account's payment method: the
+// payment processor's customer id and the card's public details.
+type exportPayment struct {
+	CustomerID string  `json:"customerId"`
+	Brand      *string `json:"brand"`
+	Last4      *string `json:"last4"`
+	ExpMonth   *int    `json:"expMonth"`
+	ExpYear    *int    `json:"expYear"`
+}
+
 type exportTicket struct {
 	ID        string                `json:"id"`
 	Subject   string                `json:"subject"`
@@ -259,7 +277,7 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 		Consents: []exportConsent{}, Sessions: []exportSession{}, APIKeys: []exportAPIKey{}, Numbers: []exportNumber{}, Groups: []exportGroup{},
 		Messages: []exportMessage{}, MessageEvents: []exportEvent{}, APICalls: []exportAPICall{},
 		PrivacyRequests: []exportRequest{}, Notices: []exportNotice{}, DebugCaptures: []exportCapture{},
-		AuditLog: []exportAudit{}, Invoices: []exportInvoice{}, SupportTickets: []exportTicket{},
+		AuditLog: []exportAudit{}, Invoices: []exportInvoice{}, Plans: []exportPlan{}, SupportTickets: []exportTicket{},
 	}
 	for _, c := range d.Consents {
 		e.Consents = append(e.Consents, exportConsent{c.PolicyVersion, c.AcceptedAt, c.IP})
@@ -299,6 +317,12 @@ func buildExport(d *storage.AccountData, r *apiws.PrivacyRequest, now time.Time)
 	}
 	for _, a := range d.Audit {
 		e.AuditLog = append(e.AuditLog, exportAudit{a.At, a.Actor, a.Action, a.Details, a.IP})
+	}
+	for _, p := range d.Plans {
+		e.Plans = append(e.Plans, exportPlan{p.PlanID, p.AssignedAt})
+	}
+	for _, p := range d.Payment {
+		e.PaymentMethod = &exportPayment{p.CustomerID, p.Brand, p.Last4, p.ExpMonth, p.ExpYear}
 	}
 	for _, i := range d.Invoices {
 		e.Invoices = append(e.Invoices, exportInvoice{ID: i.ID, Number: i.Number, PeriodStart: nonZero(i.PeriodStart),

@@ -25,6 +25,8 @@ type AccountData struct {
 	DebugCaptures   []*apiws.DebugCapture
 	Audit           []*apiws.AuditEntry
 	Invoices        []*apiws.Invoice
+	Plans           []*AccountPlan
+	Payment         []*PaymentProfile
 	SupportTickets  []*apiws.SupportTicket
 }
 
@@ -52,6 +54,8 @@ func (db *DB) AccountData(ctx context.Context, accountID string) (*AccountData, 
 		{&d.DebugCaptures, "id"},
 		{&d.Audit, "id"},
 		{&d.Invoices, "issued_at, id"},
+		{&d.Plans, "assigned_at, id"},
+		{&d.Payment, "account_id"},
 	}
 	for _, l := range lists {
 		if err := db.Bun.NewSelect().Model(l.dest).Where("account_id = ?", accountID).OrderExpr(l.order).Scan(ctx); err != nil {

@@ -12,9 +12,9 @@ import (
 	"github.com/apiws/apiws"
 )
 
-// accountPlan is one assignment of a plan to an account; the latest
+// AccountPlan is one assignment of a plan to an account; the latest
 // applies.
-type accountPlan struct {
+type AccountPlan struct {
 	bun.BaseModel `bun:"table:account_plans"`
 	ID            int64     `bun:"id,pk,autoincrement"`
 	AccountID     string    `bun:"account_id,notnull"`
@@ -125,7 +125,7 @@ func (db *DB) SetAccountPlan(ctx context.Context, accountID, planID string, at t
 				return apiws.FieldError(apiws.ENOTFOUND, []string{c.field}, "no such %s", map[string]string{"accounts": "account", "plans": "plan"}[c.table])
 			}
 		}
-		if _, err := tx.NewInsert().Model(&accountPlan{AccountID: accountID, PlanID: planID, AssignedAt: at.UTC()}).Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(&AccountPlan{AccountID: accountID, PlanID: planID, AssignedAt: at.UTC()}).Exec(ctx); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, audit)
@@ -255,9 +255,9 @@ func (db *DB) Invoice(ctx context.Context, id string) (*apiws.Invoice, error) {
 	return selectOne[apiws.Invoice](ctx, db.Bun, "invoice", "id = ?", id)
 }
 
-// paymentMethod is an account's customer at the payment processor and
+// PaymentProfile is an account's customer at the payment processor and
 // the public details of its saved card.
-type paymentMethod struct {
+type PaymentProfile struct {
 	bun.BaseModel `bun:"table:payment_methods"`
 	AccountID     string    `bun:"account_id,pk"`
 	CustomerID    string    `bun:"customer_id,notnull"`
@@ -272,7 +272,7 @@ type paymentMethod struct {
 // processor, "" when it has none yet.
 func (db *DB) PaymentCustomer(ctx context.Context, accountID string) (string, error) {
 	var ids []string
-	err := db.Bun.NewSelect().Model((*paymentMethod)(nil)).Column("customer_id").Where("account_id = ?", accountID).Scan(ctx, &ids)
+	err := db.Bun.NewSelect().Model((*PaymentProfile)(nil)).Column("customer_id").Where("account_id = ?", accountID).Scan(ctx, &ids)
 	if err != nil || len(ids) == 0 {
 		return "", translate(err)
 	}
@@ -282,7 +282,7 @@ func (db *DB) PaymentCustomer(ctx context.Context, accountID string) (string, er
 // SetPaymentCustomer records the account's customer id at the payment
 // processor, unless it has one already; it returns the one in force.
 func (db *DB) SetPaymentCustomer(ctx context.Context, accountID, customerID string, at time.Time) (string, error) {
-	_, err := db.Bun.NewInsert().Model(&paymentMethod{AccountID: accountID, CustomerID: customerID, UpdatedAt: at.UTC()}).
+	_, err := db.Bun.NewInsert().Model(&PaymentProfile{AccountID: accountID, CustomerID: customerID, UpdatedAt: at.UTC()}).
 		On("CONFLICT (account_id) DO NOTHING").Exec(ctx)
 	if err != nil {
 		return "", translate(err)
@@ -292,7 +292,7 @@ func (db *DB) SetPaymentCustomer(ctx context.Context, accountID, customerID stri
 
 // PaymentMethod returns the account's saved card, nil without one.
 func (db *DB) PaymentMethod(ctx context.Context, accountID string) (*apiws.PaymentMethod, error) {
-	var pms []*paymentMethod
+	var pms []*PaymentProfile
 	if err := db.Bun.NewSelect().Model(&pms).Where("account_id = ?", accountID).Scan(ctx); err != nil {
 		return nil, translate(err)
 	}
@@ -399,7 +399,7 @@ func (db *DB) SaveCard(ctx context.Context, c CardSaved) (changed bool, err erro
 		if err != nil || !fresh {
 			return err
 		}
-		pm := &paymentMethod{AccountID: c.AccountID, CustomerID: c.CustomerID, Brand: &c.Card.Brand, Last4: &c.Card.Last4,
+		pm := &PaymentProfile{AccountID: c.AccountID, CustomerID: c.CustomerID, Brand: &c.Card.Brand, Last4: &c.Card.Last4,
 			ExpMonth: &c.Card.ExpMonth, ExpYear: &c.Card.ExpYear, UpdatedAt: c.At.UTC()}
 		_, err = tx.NewInsert().Model(pm).On("CONFLICT (account_id) DO UPDATE").
 			Set("customer_id = EXCLUDED.customer_id, brand = EXCLUDED.brand, last4 = EXCLUDED.last4").
