@@ -218,6 +218,10 @@ type LogEvent struct {
 	NumberID  string    `bun:"number_id,notnull"`
 	// MessageID is the message the event is about, if any.
 	MessageID string `bun:"message_id,nullzero"`
+	// WAMessageID is WhatsApp's id of what someone did to the message (a
+	// reaction, an edit, a revoke, a vote, each a message of its own): the
+	// log holds each once, however often WhatsApp delivers it.
+	WAMessageID string `bun:"wa_message_id,nullzero" json:"-"`
 	// Status is the message's new status (MESSAGE_STATUS; RECEIVED for
 	// MESSAGE_RECEIVED).
 	Status MessageStatus `bun:"status,nullzero"`

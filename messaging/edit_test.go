@@ -391,12 +391,15 @@ func TestInboundReactionsEditsRevokesVotes(t *testing.T) {
 		theirs := a.stored(apiws.Inbound, apiws.KindText, apiws.StatusReceived, time.Minute)
 		poll := a.stored(apiws.Outbound, apiws.KindPoll, apiws.StatusRead, time.Minute)
 		at := time.Now().UTC().Truncate(time.Millisecond)
-		a.s.HandleConnectorEvent(&whatsapp.Reacted{NumberID: a.n.ID, WAMessageID: "R1", TargetID: *ours.WAMessageID, From: "+15550100002", Emoji: "🎉", At: at})
-		a.s.HandleConnectorEvent(&whatsapp.Reacted{NumberID: a.n.ID, WAMessageID: "R2", TargetID: *theirs.WAMessageID, FromMe: true, Emoji: "", At: at})
-		a.s.HandleConnectorEvent(&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "E1", TargetID: *theirs.WAMessageID, From: "+15550100002", Text: "hi (edited)", At: at})
-		a.s.HandleConnectorEvent(&whatsapp.Revoked{NumberID: a.n.ID, WAMessageID: "V1", TargetID: *theirs.WAMessageID, FromLID: "100015550100002", At: at})
-		a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P1", PollID: *poll.WAMessageID, FromLID: "100015550100002", Options: []string{"Yes"}, At: at})
-		a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P2", PollID: *poll.WAMessageID, From: "+15550100003", At: at})
+		// WhatsApp may deliver each of them twice: the second is dropped.
+		for range 2 {
+			a.s.HandleConnectorEvent(&whatsapp.Reacted{NumberID: a.n.ID, WAMessageID: "R1", TargetID: *ours.WAMessageID, From: "+15550100002", Emoji: "🎉", At: at})
+			a.s.HandleConnectorEvent(&whatsapp.Reacted{NumberID: a.n.ID, WAMessageID: "R2", TargetID: *theirs.WAMessageID, FromMe: true, Emoji: "", At: at})
+			a.s.HandleConnectorEvent(&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "E1", TargetID: *theirs.WAMessageID, From: "+15550100002", Text: "hi (edited)", At: at})
+			a.s.HandleConnectorEvent(&whatsapp.Revoked{NumberID: a.n.ID, WAMessageID: "V1", TargetID: *theirs.WAMessageID, FromLID: "100015550100002", At: at})
+			a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P1", PollID: *poll.WAMessageID, FromLID: "100015550100002", Options: []string{"Yes"}, At: at})
+			a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P2", PollID: *poll.WAMessageID, From: "+15550100003", At: at})
+		}
 		for _, unknown := range []whatsapp.Event{
 			&whatsapp.Reacted{NumberID: a.n.ID, TargetID: "UNKNOWN", From: "+15550100002", Emoji: "👍", At: at},
 			&whatsapp.Edited{NumberID: a.n.ID, TargetID: "UNKNOWN", Text: "x", At: at},

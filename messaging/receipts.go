@@ -30,7 +30,7 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	case *whatsapp.Reacted:
 		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
 			emoji := e.Emoji
-			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeReaction, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC(),
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeReaction, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Detail:  &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)},
 				Content: &apiws.MessageContent{Emoji: &emoji, Mentions: []apiws.Peer{}}}
 			return s.logged(ev, s.db.LogEvent(ctx, ev))
@@ -38,18 +38,18 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	case *whatsapp.Edited:
 		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
 			text := e.Text
-			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageEdited, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC(),
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageEdited, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Content: &apiws.MessageContent{Text: &text, Mentions: []apiws.Peer{}}}
 			return s.logged(ev, s.db.MarkEdited(ctx, target.ID, ev.At, ev))
 		})
 	case *whatsapp.Revoked:
 		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
-			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageRevoked, NumberID: n.ID, MessageID: target.ID, At: e.At.UTC()}
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageRevoked, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC()}
 			return s.logged(ev, s.db.MarkRevoked(ctx, target.ID, ev.At, ev))
 		})
 	case *whatsapp.PollVoted:
 		s.about(ctx, e.NumberID, e.PollID, func(n *apiws.Number, poll *apiws.Message) error {
-			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypePollVote, NumberID: n.ID, MessageID: poll.ID, At: e.At.UTC(),
+			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypePollVote, NumberID: n.ID, MessageID: poll.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Detail: &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)}}
 			if e.Options != nil {
 				// nil: the connector could not tell the options, and the
@@ -88,8 +88,12 @@ func (s *Service) about(ctx context.Context, numberID, waID string, log func(n *
 	}
 }
 
-// logged publishes ev once err says it was logged.
+// logged publishes ev once err says it was logged; one WhatsApp
+// delivered again (ErrDuplicate) was logged the first time.
 func (s *Service) logged(ev *apiws.LogEvent, err error) error {
+	if errors.Is(err, storage.ErrDuplicate) {
+		return nil
+	}
 	if err == nil {
 		s.publish(ev)
 	}

@@ -26,7 +26,9 @@ func (db *DB) MessageByWAID(ctx context.Context, numberID, waID string) (*apiws.
 
 // MarkEdited sets the message's edited_at to at and logs ev (its
 // MESSAGE_EDITED event, with the new content in transit) in one
-// transaction.
+// transaction. An event whose WhatsApp id the number's log holds already
+// gives ErrDuplicate and changes nothing, here and in MarkRevoked and
+// LogEvent.
 func (db *DB) MarkEdited(ctx context.Context, messageID string, at time.Time, ev *apiws.LogEvent) error {
 	return db.markMessage(ctx, messageID, "edited_at", at, ev)
 }
@@ -39,7 +41,7 @@ func (db *DB) MarkRevoked(ctx context.Context, messageID string, at time.Time, e
 
 // markMessage sets one time column of a message and logs ev.
 func (db *DB) markMessage(ctx context.Context, messageID, column string, at time.Time, ev *apiws.LogEvent) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return db.logOnce(ctx, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewUpdate().Model((*apiws.Message)(nil)).Set("? = ?", bun.Ident(column), at.UTC()).
 			Where("id = ?", messageID).Exec(ctx)
 		if err != nil {
@@ -52,7 +54,17 @@ func (db *DB) markMessage(ctx context.Context, messageID, column string, at time
 // LogEvent appends ev to its account's log (content in transit), alone:
 // for events that change nothing else (a reaction, a poll vote).
 func (db *DB) LogEvent(ctx context.Context, ev *apiws.LogEvent) error {
-	return db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+	return db.logOnce(ctx, func(ctx context.Context, tx bun.Tx) error {
 		return db.appendEvents(ctx, tx, []*apiws.LogEvent{ev})
 	})
+}
+
+// logOnce runs fn in a transaction; the unique index on the events'
+// WhatsApp ids turns a repeated one into ErrDuplicate.
+func (db *DB) logOnce(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
+	err := db.RunInTx(ctx, fn)
+	if isUniqueViolation(err) {
+		return ErrDuplicate
+	}
+	return err
 }
