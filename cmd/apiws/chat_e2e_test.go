@@ -112,7 +112,7 @@ func TestSendChatPresence(t *testing.T) {
 		in    map[string]any
 		want  string
 	}{
-		{"a group, while none exists", token, map[string]any{"numberId": num, "groupId": group, "state": "TYPING"}, "NOT_FOUND@input.groupId"},
+		{"no such group", token, map[string]any{"numberId": num, "groupId": group, "state": "TYPING"}, "NOT_FOUND@input.groupId"},
 		{"both to and groupId", token, map[string]any{"numberId": num, "to": "+14155550123", "groupId": group, "state": "TYPING"}, "INVALID@input.groupId"},
 		{"neither to nor groupId", token, map[string]any{"numberId": num, "state": "TYPING"}, "INVALID@input.to"},
 		{"another account's number", stranger, map[string]any{"numberId": num, "to": "+14155550123", "state": "TYPING"}, "NOT_FOUND@input.numberId"},

@@ -75,7 +75,7 @@ func TestSendRefusesBadContent(t *testing.T) {
 	}{
 		{"both to and groupId", map[string]any{"groupId": "grp_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "INVALID@input.groupId"},
 		{"neither to, groupId nor replyTo", map[string]any{"to": nil, "text": "x"}, "INVALID@input.to"},
-		{"a group, while none exists", map[string]any{"to": nil, "groupId": "grp_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "NOT_FOUND@input.groupId"},
+		{"no such group", map[string]any{"to": nil, "groupId": "grp_01M8A9N1KD0002AGDFB2MH75JP", "text": "x"}, "NOT_FOUND@input.groupId"},
 		{"text with a location", map[string]any{"text": "x", "location": place}, "INVALID@input.location"},
 		{"media with contacts", map[string]any{"media": map[string]any{"kind": "IMAGE", "mimeType": "image/png", "data": "iVBORw0KGgo="},
 			"contacts": []any{card}}, "INVALID@input.contacts"},
