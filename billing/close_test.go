@@ -237,3 +237,52 @@ func TestConcurrentClosesLeaveNoGap(t *testing.T) {
 	}
 	t.Logf("issued by each close: %d %d %d %d", len(results[0]), len(results[1]), len(results[2]), len(results[3]))
 }
+
+// TestRunClosesLastMonth: serve's worker closes last month when it starts
+// (shortly after the 1st), and records the month closed.
+func TestRunClosesLastMonth(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 10, 15, 12, 0, 0, 0, time.UTC)
+		_ = newService(t, db, &now)
+		s := closer(db, &now)
+		pro, err := s.CreatePlan(operator, proPlan())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := newAccount(t, db, "a@example.com")
+		if _, err := s.SetAccountPlan(operator, a, pro.ID); err != nil {
+			t.Fatal(err)
+		}
+		nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		now = nov.AddDate(0, 1, 0).Add(30 * time.Second)
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- s.Run(runCtx) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			closed, err := db.PeriodClosed(ctx, nov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if closed {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("November was not closed within 10s")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		l, err := s.Invoices(operator, a, apiws.Page{First: 10})
+		if err != nil || len(l.Items) != 1 || l.Items[0].Number != "INV-2026-000001" || !l.Items[0].IssuedAt.Equal(now) {
+			t.Fatalf("invoices after the worker's close: %+v, %v", l.Items, err)
+		}
+		if closed, _ := db.PeriodClosed(ctx, nov.AddDate(0, 1, 0)); closed {
+			t.Fatal("December, not ended, recorded closed")
+		}
+	})
+}

@@ -173,8 +173,8 @@ func objectID(raw json.RawMessage) string {
 // the body, signature the Stripe-Signature header. A bad signature, a
 // signature over 5 minutes old and a body that is not an event are
 // EINVALID, with nothing changed. checkout.session.completed marks its
-// invoice PAID (payment mode, paid) or saves the card's details (setup
-// mode); an unknown invoice or account changes nothing, and an event seen
+// invoice PAID (payment mode, paid; async_payment_succeeded too, for
+// delayed methods) or saves the card's details (setup mode); an unknown invoice or account changes nothing, and an event seen
 // before changes nothing again. Other events are ignored. Events are
 // accepted whatever their API version.
 func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signature string) error {
@@ -186,7 +186,9 @@ func (s *Service) HandleStripeWebhook(ctx context.Context, payload []byte, signa
 	if err != nil {
 		return apiws.Errorf(apiws.EINVALID, "not a signed Stripe event: %v", err)
 	}
-	if ev.Type != stripe.EventTypeCheckoutSessionCompleted {
+	// A payment by a delayed method (a bank debit) completes the session
+	// unpaid, and succeeds later.
+	if ev.Type != stripe.EventTypeCheckoutSessionCompleted && ev.Type != stripe.EventTypeCheckoutSessionAsyncPaymentSucceeded {
 		return nil
 	}
 	var sess checkoutSession

@@ -30,8 +30,13 @@ func signed(payload []byte, t time.Time, secret string) string {
 
 // sessionCompleted is a checkout.session.completed event.
 func sessionCompleted(eventID string, session map[string]any) []byte {
+	return sessionEvent(eventID, "checkout.session.completed", session)
+}
+
+// sessionEvent is a checkout.session event of the type.
+func sessionEvent(eventID, typ string, session map[string]any) []byte {
 	session["object"] = "checkout.session"
-	b, _ := json.Marshal(map[string]any{"id": eventID, "object": "event", "type": "checkout.session.completed",
+	b, _ := json.Marshal(map[string]any{"id": eventID, "object": "event", "type": typ,
 		"api_version": "2019-02-19", "created": time.Now().Unix(), "data": map[string]any{"object": session}})
 	return b
 }
@@ -183,6 +188,21 @@ func TestStripe(t *testing.T) {
 			}
 			if _, err := s.PayInvoice(aCtx, inv.ID); !slicesEqual(fieldErrors(err), "INVALID@id") {
 				t.Errorf("PayInvoice of a PAID invoice: %v", err)
+			}
+		})
+
+		t.Run("a delayed payment succeeds later", func(t *testing.T) {
+			later := issueInvoice(t, db, a, nov.AddDate(0, 1, 0))
+			unpaid := sessionCompleted("evt_debit", map[string]any{"mode": "payment", "payment_status": "unpaid", "client_reference_id": later.ID})
+			succeeded := sessionEvent("evt_debit_ok", "checkout.session.async_payment_succeeded",
+				map[string]any{"mode": "payment", "payment_status": "paid", "client_reference_id": later.ID})
+			for _, ev := range [][]byte{unpaid, succeeded} {
+				if err := s.HandleStripeWebhook(ctx, ev, signed(ev, time.Now(), webhookSecret)); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := db.Invoice(ctx, later.ID); (got.Status == apiws.InvoicePaid) != (string(ev) == string(succeeded)) {
+					t.Fatalf("after %.60s: %s", ev, got.Status)
+				}
 			}
 		})
 
