@@ -88,6 +88,14 @@ func Follow(ctx context.Context, bus Bus, topic string, handle func(apiws.Event)
 		}
 		return err
 	}
+	return f.Serve(ctx, handle)
+}
+
+// Serve hands f's events to handle, one at a time, until ctx (the one f
+// was made with) ends, then returns nil; or until the bus fails for good.
+// It closes f. Made before Serve runs, f already receives: nothing
+// published in between is missed.
+func (f *Follower) Serve(ctx context.Context, handle func(apiws.Event)) error {
 	defer f.Close()
 	for {
 		ev, err := f.Next()

@@ -259,17 +259,15 @@ func (s *Service) signalHere(ctx context.Context, n *apiws.Number, sig chatSigna
 	return at, apiws.Errorf(apiws.EUNAVAILABLE, "WhatsApp did not take it; try again")
 }
 
-// followSignals sends the signals other instances pass on for the numbers
-// this instance owns, until the service stops.
-func (s *Service) followSignals() error {
-	return events.Follow(s.ctx, s.bus, chatTopic, func(ev apiws.Event) {
-		var sig chatSignal
-		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &sig) != nil || !apiws.Owns(s.owner, sig.NumberID) {
-			return
-		}
-		s.wg.Add(1)
-		go s.obeySignal(sig)
-	}, apiws.EventNumberCommand)
+// signalRequested sends a signal another instance passed on (on
+// chatTopic) when this instance owns its number.
+func (s *Service) signalRequested(ev apiws.Event) {
+	var sig chatSignal
+	if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &sig) != nil || !apiws.Owns(s.owner, sig.NumberID) {
+		return
+	}
+	s.wg.Add(1)
+	go s.obeySignal(sig)
 }
 
 // obeySignal sends a signal for another instance and answers on its reply

@@ -113,26 +113,15 @@ func (s *Service) downloadThroughOwner(ctx context.Context, req mediaRequest) ([
 	return s.relay.Open([]byte(req.Reply), sealed)
 }
 
-// followMediaRequests downloads the files other instances ask for on f
-// (following mediaTopic), of the numbers this instance owns, until the
-// service stops.
-func (s *Service) followMediaRequests(f *events.Follower) error {
-	defer f.Close()
-	for {
-		ev, err := f.Next()
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		var req mediaRequest
-		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &req) != nil || !apiws.Owns(s.owner, req.NumberID) {
-			continue
-		}
-		s.wg.Add(1)
-		go s.answerMediaRequest(req)
+// mediaRequested downloads a file another instance asked for (on
+// mediaTopic) when this instance owns its number.
+func (s *Service) mediaRequested(ev apiws.Event) {
+	var req mediaRequest
+	if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &req) != nil || !apiws.Owns(s.owner, req.NumberID) {
+		return
 	}
+	s.wg.Add(1)
+	go s.answerMediaRequest(req)
 }
 
 // answerMediaRequest downloads a file for another instance and answers on

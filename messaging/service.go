@@ -233,20 +233,25 @@ func (s *Service) start(ctx context.Context) error {
 	}
 	// Followed before start returns: a request made once this instance
 	// owns a number is not missed.
+	signals, err := events.NewFollower(s.ctx, s.bus, chatTopic, apiws.EventNumberCommand)
+	if err != nil {
+		return err
+	}
 	mediaRequests, err := events.NewFollower(s.ctx, s.bus, mediaTopic, apiws.EventNumberCommand)
 	if err != nil {
+		signals.Close()
 		return err
 	}
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
-		if err := s.followSignals(); err != nil {
+		if err := signals.Serve(s.ctx, s.signalRequested); err != nil {
 			s.log.Error("follow chat signals", "err", err)
 		}
 	}()
 	go func() {
 		defer s.wg.Done()
-		if err := s.followMediaRequests(mediaRequests); err != nil {
+		if err := mediaRequests.Serve(s.ctx, s.mediaRequested); err != nil {
 			s.log.Error("follow media requests", "err", err)
 		}
 	}()
