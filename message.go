@@ -341,6 +341,8 @@ type MessageFilter struct {
 	ClientReference *string
 	// GroupID keeps the messages of one group.
 	GroupID *string
+	// Kind keeps the messages of these kinds.
+	Kind []MessageKind
 }
 
 // DebugCapture is a customer's permission to keep the message content of one

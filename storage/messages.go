@@ -89,6 +89,9 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 		if len(f.Status) > 0 {
 			q = q.Where("status IN (?)", bun.List(f.Status))
 		}
+		if len(f.Kind) > 0 {
+			q = q.Where("kind IN (?)", bun.List(f.Kind))
+		}
 		if f.Direction != nil {
 			q = q.Where("direction = ?", *f.Direction)
 		}

@@ -54,6 +54,18 @@ func TestSendEachKind(t *testing.T) {
 					t.Errorf("%s transmitted %d times", kind, n)
 				}
 			}
+			// The kind filter keeps the messages of the kinds asked for.
+			r := gql(t, base, token, `{ viewer { messages(filter: {kind: [POLL, CONTACT]}) { totalCount edges { node { id kind } } } } }`, nil)
+			var got []string
+			for i := range 2 {
+				got = append(got, str(r.Data, "viewer", "messages", "edges", i, "node", "id"))
+			}
+			slices.Sort(got)
+			want := []string{sent["CONTACT"], sent["POLL"]}
+			slices.Sort(want)
+			if total := get(r.Data, "viewer", "messages", "totalCount"); !slices.Equal(got, want) || total != float64(2) {
+				t.Errorf("messages of kinds POLL and CONTACT: %v (total %v); want %v", got, total, want)
+			}
 		})
 	}
 }

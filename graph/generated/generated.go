@@ -4773,6 +4773,8 @@ input MessageFilter {
   since: Time
   until: Time
   clientReference: String
+  "Only messages of these kinds."
+  kind: [MessageKind!]
 }
 
 type MessageStatusEvent implements Event {
@@ -22174,7 +22176,7 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "direction", "peer", "since", "until", "clientReference", "groupId"}
+	fieldsInOrder := [...]string{"status", "direction", "peer", "since", "until", "clientReference", "kind", "groupId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22223,6 +22225,13 @@ func (ec *executionContext) unmarshalInputMessageFilter(ctx context.Context, obj
 				return it, err
 			}
 			it.ClientReference = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOMessageKind2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐMessageKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
 		case "groupId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("groupId"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -30545,6 +30554,42 @@ func (ec *executionContext) unmarshalOMessageFilter2ᚖgithubᚗcomᚋapiwsᚋap
 	}
 	res, err := ec.unmarshalInputMessageFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOMessageKind2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐMessageKindᚄ(ctx context.Context, v any) ([]apiws.MessageKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]apiws.MessageKind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMessageKind2githubᚗcomᚋapiwsᚋapiwsᚐMessageKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMessageKind2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐMessageKindᚄ(ctx context.Context, sel ast.SelectionSet, v []apiws.MessageKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMessageKind2githubᚗcomᚋapiwsᚋapiwsᚐMessageKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOMessageStatus2ᚕgithubᚗcomᚋapiwsᚋapiwsᚐMessageStatusᚄ(ctx context.Context, v any) ([]apiws.MessageStatus, error) {
