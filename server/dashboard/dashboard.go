@@ -14,7 +14,6 @@ package dashboard
 import (
 	"embed"
 	"net/http"
-	"strings"
 
 	"github.com/apiws/apiws/server/static"
 )
@@ -53,30 +52,5 @@ var policy = static.Policy{Header: map[string]string{
 // Handler serves the page at "/" and the assets under AssetPrefix; any other
 // path is 404. Mount it for "GET /{$}" and "GET /dashboard/".
 func Handler() http.Handler {
-	f, err := static.Load(files, ".", contentTypes, policy)
-	if err != nil {
-		// The files are compiled in; failing to read them is a build defect.
-		panic("dashboard: " + err.Error())
-	}
-	return &handler{files: f}
-}
-
-type handler struct {
-	files *static.Files
-}
-
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !static.GetOrHead(w, r) {
-		return
-	}
-	if r.URL.Path == "/" {
-		h.files.Serve(w, r, "index.html")
-		return
-	}
-	name, ok := strings.CutPrefix(r.URL.Path, AssetPrefix)
-	if !ok || name == "" {
-		http.NotFound(w, r)
-		return
-	}
-	h.files.Serve(w, r, "assets/"+name)
+	return static.Page("dashboard", files, contentTypes, policy, AssetPrefix, "/")
 }

@@ -14,7 +14,6 @@ package operator
 import (
 	"embed"
 	"net/http"
-	"strings"
 
 	"github.com/apiws/apiws/server/dashboard"
 	"github.com/apiws/apiws/server/static"
@@ -46,30 +45,5 @@ var policy = static.Policy{Header: map[string]string{
 // Handler serves the page at Path and the assets under AssetPrefix; any
 // other path is 404. Mount it for "GET /operator" and "GET /operator/".
 func Handler() http.Handler {
-	f, err := static.Load(files, ".", contentTypes, policy)
-	if err != nil {
-		// The files are compiled in; failing to read them is a build defect.
-		panic("operator: " + err.Error())
-	}
-	return &handler{files: f}
-}
-
-type handler struct {
-	files *static.Files
-}
-
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !static.GetOrHead(w, r) {
-		return
-	}
-	if r.URL.Path == Path || r.URL.Path == Path+"/" {
-		h.files.Serve(w, r, "index.html")
-		return
-	}
-	name, ok := strings.CutPrefix(r.URL.Path, AssetPrefix)
-	if !ok || name == "" {
-		http.NotFound(w, r)
-		return
-	}
-	h.files.Serve(w, r, "assets/"+name)
+	return static.Page("operator", files, contentTypes, policy, AssetPrefix, Path, Path+"/")
 }

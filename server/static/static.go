@@ -182,3 +182,32 @@ func GetOrHead(w http.ResponseWriter, r *http.Request) bool {
 	http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	return false
 }
+
+// Page serves a one-page app from fsys: its index.html at each of the
+// paths pages, and the files below assets/ under assetPrefix (which ends
+// in "/"); any other path is 404, any method but GET and HEAD 405. name
+// names the app in the panic of a build whose embedded files are broken.
+func Page(name string, fsys fs.FS, types map[string]string, p Policy, assetPrefix string, pages ...string) http.Handler {
+	f, err := Load(fsys, ".", types, p)
+	if err != nil {
+		// The files are compiled in; failing to read them is a build defect.
+		panic(name + ": " + err.Error())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !GetOrHead(w, r) {
+			return
+		}
+		for _, page := range pages {
+			if r.URL.Path == page {
+				f.Serve(w, r, "index.html")
+				return
+			}
+		}
+		asset, ok := strings.CutPrefix(r.URL.Path, assetPrefix)
+		if !ok || asset == "" {
+			http.NotFound(w, r)
+			return
+		}
+		f.Serve(w, r, "assets/"+asset)
+	})
+}
