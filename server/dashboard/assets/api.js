@@ -27,15 +27,17 @@ export async function gql(query, variables) {
   }
 }
 
-async function gqlOnce(query, variables) {
+function gqlOnce(query, variables) {
+  return post({ headers: HEADERS, credentials: 'same-origin' }, query, variables);
+}
+
+// post sends one GraphQL operation with the given fetch options (headers,
+// credentials) and returns its data; errors throw an ApiError carrying
+// the first error's code (and the wait a RATE_LIMITED asks for).
+export async function post(init, query, variables) {
   let res;
   try {
-    res = await fetch('/graphql', {
-      method: 'POST',
-      headers: HEADERS,
-      credentials: 'same-origin',
-      body: JSON.stringify({ query, variables }),
-    });
+    res = await fetch('/graphql', { ...init, method: 'POST', body: JSON.stringify({ query, variables }) });
   } catch (e) {
     throw new ApiError('apiws cannot be reached', 'UNAVAILABLE');
   }

@@ -1,7 +1,7 @@
 // api.js talks to apiws's public GraphQL API with the operator key. The key
 // lives in this module's memory only: never in web storage or a cookie,
 // so a reload or a closed tab signs out.
-import { ApiError } from '/dashboard/assets/api.js';
+import { ApiError, post } from '/dashboard/assets/api.js';
 
 export { ApiError };
 
@@ -62,29 +62,8 @@ export function whenSignedOut(f) {
   onSignedOut = f;
 }
 
-async function request(token, query, variables) {
-  let res;
-  try {
-    res = await fetch('/graphql', {
-      method: 'POST',
-      // credentials: 'omit': the dashboard's session cookie must not
-      // stand in for a missing key.
-      credentials: 'omit',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch (e) {
-    throw new ApiError('apiws cannot be reached', 'UNAVAILABLE');
-  }
-  let body;
-  try {
-    body = await res.json();
-  } catch (e) {
-    throw new ApiError(`unexpected answer (HTTP ${res.status})`, 'INTERNAL');
-  }
-  if (body.errors && body.errors.length) {
-    const e = body.errors[0];
-    throw new ApiError(e.message, e.extensions && e.extensions.code);
-  }
-  return body.data;
+function request(token, query, variables) {
+  // credentials: 'omit': the dashboard's session cookie must not stand in
+  // for a missing key.
+  return post({ credentials: 'omit', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } }, query, variables);
 }

@@ -4,18 +4,14 @@
 // seconds while it is shown.
 import { gql } from '../api.js';
 import { h, field, errorSlot, showUserErrors, formValues, replace, when, pill } from '../dom.js';
+import { ticketMutations, ticketThread, answerForm } from '../tickets.js';
 
 const TICKET_FIELDS = 'id subject status createdAt updatedAt messages { id fromStaff body createdAt }';
 const TICKETS = `query SupportTickets { viewer { email supportTickets { ${TICKET_FIELDS} } } }`;
 const OPEN = `mutation OpenSupportTicket($input: OpenSupportTicketInput!) {
   openSupportTicket(input: $input) { supportTicket { ${TICKET_FIELDS} } userErrors { field code message } }
 }`;
-const REPLY = `mutation ReplyToSupportTicket($id: ID!, $body: String!) {
-  replyToSupportTicket(id: $id, body: $body) { supportTicket { ${TICKET_FIELDS} } userErrors { field code message } }
-}`;
-const CLOSE = `mutation CloseSupportTicket($id: ID!) {
-  closeSupportTicket(id: $id) { supportTicket { ${TICKET_FIELDS} } userErrors { field code message } }
-}`;
+const { REPLY, CLOSE } = ticketMutations(TICKET_FIELDS);
 
 // POLL_MS is how often the page looks for answers.
 const POLL_MS = 5000;
@@ -50,30 +46,16 @@ export function renderSupport(app) {
     const t = tickets.find((x) => x.id === selected);
     thread.hidden = !t;
     if (!t) return;
-    const answer = h('textarea', { name: 'body', rows: 4, maxlength: 10000, required: true, placeholder: 'Your answer', 'aria-label': 'Your answer',
-      oninput: (e) => { drafting = e.target.value.trim() !== ''; } });
-    const reply = h('form', {
-      class: 'stack', id: 'support-reply',
-      onsubmit: async (e) => {
-        e.preventDefault();
-        if (await mutate(reply, REPLY, { id: t.id, body: formValues(reply).body }, 'replyToSupportTicket', 'Answer sent.')) drafting = false;
-      },
-    }, answer, errorSlot('body', answer), h('p', { class: 'form-error' }),
-    h('div', { class: 'actions' },
-      h('button', { type: 'submit' }, 'Send answer'),
-      h('button', {
-        class: 'ghost', type: 'button', id: 'support-close',
-        onclick: async () => {
-          if (!confirm(`Close "${t.subject}"? A closed ticket takes no more answers.`)) return;
-          await mutate(reply, CLOSE, { id: t.id }, 'closeSupportTicket', 'Ticket closed.');
-        },
-      }, 'Close ticket')));
+    const reply = answerForm(t, {
+      id: 'support-reply', closeId: 'support-close', rows: 4, placeholder: 'Your answer', label: 'Your answer',
+      answer: (form, text) => mutate(form, REPLY, { id: t.id, body: text }, 'replyToSupportTicket', 'Answer sent.'),
+      close: (form) => mutate(form, CLOSE, { id: t.id }, 'closeSupportTicket', 'Ticket closed.'),
+      drafting: (yes) => { drafting = yes; },
+    });
     replace(thread,
       h('div', { class: 'card-head' }, h('h2', { tabindex: -1 }, t.subject), pill(t.status)),
       h('p', { class: 'muted', id: 'support-status' }, STATUS_TEXT[t.status] || ''),
-      h('ol', { class: 'thread' }, t.messages.map((m) => h('li', { class: m.fromStaff ? 'staff' : 'customer', dataset: { messageId: m.id, fromStaff: String(m.fromStaff) } },
-        h('div', { class: 'who' }, h('strong', {}, m.fromStaff ? 'apiws support' : 'You'), h('span', { class: 'muted small' }, when(m.createdAt))),
-        h('div', { class: 'content' }, m.body)))),
+      ticketThread(t, (m) => (m.fromStaff ? 'apiws support' : 'You')),
       t.status === 'CLOSED' ? null : reply);
   }
 

@@ -1,16 +1,12 @@
 // support.js: the support queue, oldest update first. An operator reads a
 // ticket, answers it (the customer is mailed the answer) or closes it.
 import { gql } from '../api.js';
-import { h, replace, when, pill, errorSlot, showUserErrors } from '/dashboard/assets/dom.js';
+import { h, replace, when, pill, showUserErrors } from '/dashboard/assets/dom.js';
+import { ticketMutations, ticketThread, answerForm } from '/dashboard/assets/tickets.js';
 
 const TICKET_FIELDS = 'id subject status createdAt updatedAt messages { id fromStaff body createdAt } account { id name email }';
 const QUEUE = `query SupportQueue($status: [SupportTicketStatus!]) { supportQueue(status: $status) { ${TICKET_FIELDS} } }`;
-const REPLY = `mutation ReplyToSupportTicket($id: ID!, $body: String!) {
-  replyToSupportTicket(id: $id, body: $body) { supportTicket { ${TICKET_FIELDS} } userErrors { field code message } }
-}`;
-const CLOSE = `mutation CloseSupportTicket($id: ID!) {
-  closeSupportTicket(id: $id) { supportTicket { ${TICKET_FIELDS} } userErrors { field code message } }
-}`;
+const { REPLY, CLOSE } = ticketMutations(TICKET_FIELDS);
 const POLL_MS = 10000;
 
 export function renderSupport(app) {
@@ -35,30 +31,16 @@ export function renderSupport(app) {
     const t = tickets.find((x) => x.id === selected);
     thread.hidden = !t;
     if (!t) return;
-    const body = h('textarea', { name: 'body', rows: 5, maxlength: 10000, required: true, 'aria-label': 'Answer', placeholder: 'Your answer; the customer gets it by email too.',
-      oninput: (e) => { drafting = e.target.value.trim() !== ''; } });
-    const form = h('form', {
-      class: 'stack', id: 'ticket-reply',
-      onsubmit: async (e) => {
-        e.preventDefault();
-        await mutate(form, REPLY, { id: t.id, body: body.value }, 'replyToSupportTicket', 'Answer sent to the customer.');
-      },
-    }, body, errorSlot('body', body), h('p', { class: 'form-error' }),
-    h('div', { class: 'actions' },
-      h('button', { type: 'submit' }, 'Send answer'),
-      h('button', {
-        class: 'ghost', type: 'button', id: 'ticket-close',
-        onclick: async () => {
-          if (!confirm(`Close "${t.subject}"? A closed ticket takes no more answers.`)) return;
-          await mutate(form, CLOSE, { id: t.id }, 'closeSupportTicket', 'Ticket closed.');
-        },
-      }, 'Close ticket')));
+    const form = answerForm(t, {
+      id: 'ticket-reply', closeId: 'ticket-close', rows: 5, placeholder: 'Your answer; the customer gets it by email too.', label: 'Answer',
+      answer: (f, text) => mutate(f, REPLY, { id: t.id, body: text }, 'replyToSupportTicket', 'Answer sent to the customer.'),
+      close: (f) => mutate(f, CLOSE, { id: t.id }, 'closeSupportTicket', 'Ticket closed.'),
+      drafting: (yes) => { drafting = yes; },
+    });
     replace(thread,
       h('div', { class: 'card-head' }, h('h2', { tabindex: -1 }, t.subject), pill(t.status)),
       t.account ? h('p', { class: 'muted' }, `${t.account.name} <${t.account.email}> · `, h('span', { class: 'mono' }, t.account.id), ` · opened ${when(t.createdAt)}`) : null,
-      h('ol', { class: 'thread' }, t.messages.map((m) => h('li', { class: m.fromStaff ? 'staff' : 'customer', dataset: { messageId: m.id, fromStaff: String(m.fromStaff) } },
-        h('div', { class: 'who' }, h('strong', {}, m.fromStaff ? 'Staff' : 'Customer'), h('span', { class: 'muted small' }, when(m.createdAt))),
-        h('div', { class: 'content' }, m.body)))),
+      ticketThread(t, (m) => (m.fromStaff ? 'Staff' : 'Customer')),
       t.status === 'CLOSED' ? h('p', { class: 'muted' }, 'Closed.') : form);
   }
 
