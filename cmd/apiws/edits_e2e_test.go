@@ -126,49 +126,6 @@ func TestReactEditRevoke(t *testing.T) {
 	}
 }
 
-// TestSandboxReactionsEditsRevokesVotes, on SQLite and PostgreSQL: the
-// sandbox's 0004 reacts 👍 to our message, 0005 echoes a text and edits
-// the echo and votes for a poll's first option, 0007 sends `oops` and
-// revokes it; each is an event about the message concerned.
-func TestSandboxReactionsEditsRevokesVotes(t *testing.T) {
-	for name, env := range databases(t) {
-		t.Run(name, func(t *testing.T) {
-			base := startServer(t, env(t))
-			token, _ := signUp(t, base, "actions@example.com")
-			num := connectedNumber(t, base, token)
-			ws := openWS(t, base, subprotocols[0], token)
-			defer ws.conn.Close()
-			ws.subscribe("a", actionsSub, nil)
-
-			liked := send(t, base, token, map[string]any{"numberId": num, "to": "+15550100004", "text": "like me"})
-			send(t, base, token, map[string]any{"numberId": num, "to": "+15550100005", "text": "echo me"})
-			poll := send(t, base, token, map[string]any{"numberId": num, "to": "+15550100005",
-				"poll": map[string]any{"question": "Lunch?", "options": []any{"Pizza", "Salad"}}})
-			send(t, base, token, map[string]any{"numberId": num, "to": "+15550100007", "text": "say something"})
-
-			evs := collect(func() map[string]any { return ws.data("a") }, "events", func(evs []map[string]any) bool { return len(evs) == 4 })
-			byType := map[string]map[string]any{}
-			for _, e := range evs {
-				byType[str(e, "type")] = e
-			}
-			if e := byType["REACTION"]; str(e, "message", "id") != liked || str(e, "from", "phone") != "+15550100004" || str(e, "emoji") != "👍" {
-				t.Errorf("REACTION %v; want 👍 from +15550100004 on %s", e, liked)
-			}
-			if e := byType["MESSAGE_EDITED"]; str(e, "message", "direction") != "INBOUND" || str(e, "content", "text") != "echo me (edited)" ||
-				str(e, "message", "editedAt") == "" {
-				t.Errorf("MESSAGE_EDITED %v; want the echo edited", e)
-			}
-			if e := byType["POLL_VOTE"]; str(e, "message", "id") != poll || str(e, "voter", "phone") != "+15550100005" ||
-				!slices.Equal(toStrings(get(e, "options")), []string{"Pizza"}) {
-				t.Errorf("POLL_VOTE %v; want Pizza from +15550100005 on %s", e, poll)
-			}
-			if e := byType["MESSAGE_REVOKED"]; str(e, "message", "direction") != "INBOUND" || str(e, "message", "revokedAt") == "" {
-				t.Errorf("MESSAGE_REVOKED %v; want the oops revoked", e)
-			}
-		})
-	}
-}
-
 // toStrings converts a JSON list of strings.
 func toStrings(v any) []string {
 	list, _ := v.([]any)
