@@ -478,6 +478,13 @@ test('messages', async ({ page, base, token, sockets }) => {
     await page.click('#send button[type=submit]');
     await page.locator('#messages tr[data-message-id][data-status=READ]', { hasText: kind }).first().waitFor({ timeout: 15000 });
   }
+  // A file goes as the media kind chosen.
+  await page.selectOption('#send select[name=kind]', 'file');
+  await page.selectOption('#send select[name=mediaKind]', 'DOCUMENT');
+  await page.setInputFiles('#send [name=file]', { name: 'terms.txt', mimeType: 'text/plain', buffer: Buffer.from('Terms of sale') });
+  await page.fill('#send [name=caption]', 'our terms');
+  await page.click('#send button[type=submit]');
+  await page.locator('#messages tr[data-message-id][data-status=READ]', { hasText: 'document' }).first().waitFor({ timeout: 15000 });
   await shot(page, 'messages-kinds');
   // Reply to the echo with no recipient: the reply goes to its sender.
   await page.selectOption('#send select[name=kind]', 'text');

@@ -3,8 +3,9 @@
 // subscription resumes with `after` set to the last cursor seen, so no
 // change is missed. Inbound messages arrive live from incomingMessages
 // (their text exists only in transit). A form sends a test message of any
-// kind (text, location, contact, poll), or a reply to a message of the feed;
-// each message can be reacted to, and the number's own edited or deleted.
+// kind (text, a file, location, contact, poll), or a reply to a message of
+// the feed; each message can be reacted to, and the number's own edited or
+// deleted.
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
@@ -77,6 +78,12 @@ const KINDS = {
     input: (v) => ({ location: { latitude: Number(v.latitude), longitude: Number(v.longitude), name: v.placeName || null } }),
   },
   contact: { label: 'Contact', input: (v) => ({ contacts: [{ name: v.contactName, phones: [v.contactPhone] }] }) },
+  file: {
+    label: 'File',
+    input: (v) => ({
+      media: { kind: v.mediaKind, data: v.fileData, mimeType: v.fileType || 'application/octet-stream', fileName: v.fileName || null, caption: v.caption || null },
+    }),
+  },
   poll: {
     label: 'Poll',
     input: (v) => ({
@@ -96,6 +103,15 @@ export function sendInput(v, replyTo) {
   if (v.to) input.to = v.to;
   if (replyTo) input.replyTo = replyTo;
   return input;
+}
+
+// fileValues reads a chosen file for a media input: its bytes in base64,
+// its type and name.
+async function fileValues(file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { fileData: btoa(bin), fileType: file.type, fileName: file.name };
 }
 
 function timeOf(m) {
@@ -219,19 +235,25 @@ export function renderMessages(app) {
     contact: [
       field('Contact name', h('input', { name: 'contactName', value: 'Ada Lovelace' })),
       field('Contact phone', h('input', { name: 'contactPhone', type: 'tel', value: '+44 20 7183 8750' }))],
+    file: [
+      field('Media', h('select', { name: 'mediaKind' },
+        [['IMAGE', 'Image'], ['DOCUMENT', 'Document'], ['AUDIO', 'Audio'], ['VIDEO', 'Video'], ['STICKER', 'Sticker (WebP)']].map(([k, l]) => h('option', { value: k }, l)))),
+      field('File', h('input', { name: 'file', type: 'file' })),
+      field('Caption', h('input', { name: 'caption', maxlength: 1024, placeholder: 'optional' }))],
     poll: [
       field('Question', h('input', { name: 'question', maxlength: 255, value: 'Lunch?' })),
       field('Options', h('textarea', { name: 'options', rows: 3, value: 'Pizza\nSushi\nSalad' }), 'one a line, 2 to 12'),
       field('Choices', h('input', { name: 'selectableCount', type: 'number', min: 1, max: 12, value: '1' }))],
   };
+  const OPTIONAL = new Set(['placeName', 'caption']);
   const kindSelect = h('select', { name: 'kind', onchange: () => showKind(kindSelect.value) },
     Object.entries(KINDS).map(([k, d]) => h('option', { value: k }, d.label)));
   function showKind(kind) {
     for (const [k, fields] of Object.entries(kindFields)) {
       for (const f of fields) {
         f.hidden = k !== kind;
-        const c = f.querySelector('input, textarea');
-        c.required = k === kind && c.name !== 'placeName';
+        const c = f.querySelector('input, textarea, select');
+        c.required = k === kind && !OPTIONAL.has(c.name);
       }
     }
   }
@@ -249,6 +271,7 @@ export function renderMessages(app) {
       const button = sendForm.querySelector('button');
       button.disabled = true;
       try {
+        if (v.kind === 'file') Object.assign(v, await fileValues(sendForm.querySelector('[name=file]').files[0]));
         const p = (await gql(SEND, { input: sendInput(v, replyTo) })).sendMessage;
         const problem = userErrorText(p);
         if (problem) {
