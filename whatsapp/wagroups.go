@@ -152,8 +152,9 @@ func phoneJIDs(phones []string) ([]types.JID, error) {
 
 // mapGroupEvent turns whatsmeow's group events into GroupUpdated events,
 // one per change it carries; ok is false for every other event. me is the
-// number, so that its own join and departure are told as JOINED and LEFT.
-func mapGroupEvent(numberID string, evt any, me selfID, phoneOf phoneResolver) (out []*GroupUpdated, ok bool) {
+// number, so that its own join and departure are told as JOINED and LEFT;
+// now stamps a join, and a change WhatsApp gave no time.
+func mapGroupEvent(numberID string, evt any, me selfID, phoneOf phoneResolver, now time.Time) (out []*GroupUpdated, ok bool) {
 	switch e := evt.(type) {
 	case *events.JoinedGroup:
 		info := groupInfoOf(&e.GroupInfo, me, phoneOf)
@@ -161,16 +162,12 @@ func mapGroupEvent(numberID string, evt any, me selfID, phoneOf phoneResolver) (
 		if e.Type == "new" && info.Role == apiws.RoleSuperAdmin {
 			change = apiws.GroupCreated
 		}
-		at := e.GroupCreated
-		if at.IsZero() {
-			at = time.Now()
-		}
-		return []*GroupUpdated{{NumberID: numberID, JID: info.JID, Info: &info, Change: change, At: at}}, true
+		return []*GroupUpdated{{NumberID: numberID, JID: info.JID, Info: &info, Change: change, At: now}}, true
 	case *events.GroupInfo:
 		jid := e.JID.ToNonAD().String()
 		at := e.Timestamp
 		if at.IsZero() {
-			at = time.Now()
+			at = now
 		}
 		add := func(change apiws.GroupChange, jids []types.JID) {
 			ev := &GroupUpdated{NumberID: numberID, JID: jid, Change: change, At: at}
@@ -480,7 +477,7 @@ func (w *Whatsmeow) groupChat(ctx context.Context, num *waNumber, msg OutgoingMe
 
 // groupEvent hands on the GroupUpdated events of a whatsmeow group event.
 func (w *Whatsmeow) groupEvent(numberID string, num *waNumber, evt any) {
-	if evs, ok := mapGroupEvent(numberID, evt, num.self(), w.phoneOfLID); ok {
+	if evs, ok := mapGroupEvent(numberID, evt, num.self(), w.phoneOfLID, w.now()); ok {
 		for _, ev := range evs {
 			w.emit(ev)
 		}

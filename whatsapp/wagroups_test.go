@@ -189,19 +189,20 @@ func TestGroupError(t *testing.T) {
 
 func TestMapGroupEvent(t *testing.T) {
 	joined := &events.JoinedGroup{Reason: "invite", GroupInfo: *testGroup()}
-	evs, ok := mapGroupEvent("num_1", joined, me, lidPhones)
-	if !ok || len(evs) != 1 || evs[0].Change != apiws.GroupJoined || evs[0].Info == nil || evs[0].Info.Name != "Team" || evs[0].JID != "120363025246125486@g.us" {
+	evs, ok := mapGroupEvent("num_1", joined, me, lidPhones, testTime)
+	if !ok || len(evs) != 1 || evs[0].Change != apiws.GroupJoined || evs[0].Info == nil || evs[0].Info.Name != "Team" || evs[0].JID != "120363025246125486@g.us" ||
+		!evs[0].At.Equal(testTime) {
 		t.Fatalf("joined: %+v", evs)
 	}
 	created := &events.JoinedGroup{Type: "new", GroupInfo: *testGroup()}
-	if evs, _ := mapGroupEvent("num_1", created, me, lidPhones); evs[0].Change != apiws.GroupCreated {
+	if evs, _ := mapGroupEvent("num_1", created, me, lidPhones, testTime); evs[0].Change != apiws.GroupCreated {
 		t.Errorf("created: %+v", evs[0])
 	}
 
 	info := &events.GroupInfo{JID: groupJID, Timestamp: testTime, Name: &types.GroupName{Name: "New"},
 		Join:    []types.JID{memberPN, types.NewJID(me.phone, types.DefaultUserServer)},
 		Promote: []types.JID{hiddenLID}}
-	evs, ok = mapGroupEvent("num_1", info, me, lidPhones)
+	evs, ok = mapGroupEvent("num_1", info, me, lidPhones, testTime)
 	if !ok {
 		t.Fatal("group info dropped")
 	}
@@ -221,13 +222,13 @@ func TestMapGroupEvent(t *testing.T) {
 		t.Errorf("events %q, want %q", got, want)
 	}
 	left := &events.GroupInfo{JID: groupJID, Leave: []types.JID{types.NewJID(me.lid, types.HiddenUserServer)}}
-	if evs, _ := mapGroupEvent("num_1", left, me, nil); len(evs) != 1 || evs[0].Change != apiws.GroupLeft {
+	if evs, _ := mapGroupEvent("num_1", left, me, nil, testTime); len(evs) != 1 || evs[0].Change != apiws.GroupLeft {
 		t.Errorf("left: %+v", evs)
 	}
-	if _, ok := mapGroupEvent("num_1", &events.GroupInfo{JID: groupJID, Locked: &types.GroupLocked{IsLocked: true}}, me, nil); ok {
+	if _, ok := mapGroupEvent("num_1", &events.GroupInfo{JID: groupJID, Locked: &types.GroupLocked{IsLocked: true}}, me, nil, testTime); ok {
 		t.Error("a change apiws does not report was mapped")
 	}
-	if _, ok := mapGroupEvent("num_1", &events.Connected{}, me, nil); ok {
+	if _, ok := mapGroupEvent("num_1", &events.Connected{}, me, nil, testTime); ok {
 		t.Error("not a group event, mapped")
 	}
 }
