@@ -16,6 +16,16 @@ type InboundMedia struct {
 	Ref []byte
 }
 
+// MaxSendMany is how many messages one SendMany takes.
+const MaxSendMany = 100
+
+// SendResult answers one input of SendMany: its message, or Err, the error
+// Send would have returned for it.
+type SendResult struct {
+	Message *Message
+	Err     error
+}
+
 // MessageService sends messages, lists them, follows their status and the
 // inbound ones, and keeps the debug captures of their content.
 type MessageService interface {
@@ -26,6 +36,12 @@ type MessageService interface {
 	// last 24 hours it returns the first message (same input) or ECONFLICT
 	// (different input), and queues nothing.
 	Send(ctx context.Context, in SendMessage) (*Message, error)
+	// SendMany answers each of 1 to MaxSendMany inputs exactly as Send
+	// would, in order, its user errors' fields under inputs.N (e.g.
+	// ["inputs", "3", "to"]), and queues the accepted ones in one
+	// transaction. More inputs, or none, is EINVALID at inputs and queues
+	// nothing; so does any error that is not a user error.
+	SendMany(ctx context.Context, ins []SendMessage) ([]SendResult, error)
 	// MarkRead sends read receipts for inbound messages of one of the
 	// caller's numbers (ScopeSend) and returns them; the number must be
 	// connected.

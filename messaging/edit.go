@@ -76,7 +76,11 @@ func (s *Service) React(ctx context.Context, in apiws.React) (*apiws.Message, er
 		idempotencyKey: in.IdempotencyKey, hash: hash,
 		body: &content{Kind: apiws.KindReaction, Text: in.Emoji, ReplyTo: quoteOf(target)}}
 	o.toGroup(group)
-	return s.queue(ctx, o)
+	rs, err := s.queue(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0].Message, rs[0].Err
 }
 
 // validEmoji accepts one grapheme cluster (an emoji, with its skin tone

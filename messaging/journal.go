@@ -43,14 +43,18 @@ type journal struct {
 // journalReq is one caller's part of a batch.
 type journalReq struct {
 	account string // the shard key
-	queue   *storage.QueueWrite
+	queue   []*storage.QueueWrite
 	sent    *storage.SentWrite
 	receipt *storage.ReceiptWrite
 	err     chan error
 }
 
-// maxJournalBatch bounds the work of one transaction.
+// maxJournalBatch bounds the work of one transaction: requests and the
+// messages they queue (a request of many queues them all, however many).
 const maxJournalBatch = 256
+
+// size is the work of r for maxJournalBatch.
+func (r *journalReq) size() int { return max(len(r.queue), 1) }
 
 // newJournal returns a journal with shards committers, which start with
 // its first write.
@@ -135,15 +139,15 @@ func (j *journal) run(reqs chan *journalReq) {
 	for r := range reqs {
 		// What came while the last transaction committed goes into this
 		// one; nothing waits for more.
-		batch := []*journalReq{r}
+		batch, work := []*journalReq{r}, r.size()
 	gather:
-		for len(batch) < maxJournalBatch {
+		for work < maxJournalBatch {
 			select {
 			case more, ok := <-reqs:
 				if !ok {
 					break gather
 				}
-				batch = append(batch, more)
+				batch, work = append(batch, more), work+more.size()
 			default:
 				break gather
 			}
@@ -162,7 +166,7 @@ func (j *journal) commit(batch []*journalReq) []*apiws.LogEvent {
 	for _, r := range batch {
 		switch {
 		case r.queue != nil:
-			b.Queue = append(b.Queue, r.queue)
+			b.Queue = append(b.Queue, r.queue...)
 		case r.sent != nil:
 			b.Sent = append(b.Sent, r.sent)
 		case r.receipt != nil:

@@ -47,7 +47,7 @@ func TestJournalGroupCommit(t *testing.T) {
 				if i == n/2 {
 					m.AccountID = "acc_missing"
 				}
-				errs[i] = j.write(&journalReq{account: m.AccountID, queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}})
+				errs[i] = j.write(&journalReq{account: m.AccountID, queue: []*storage.QueueWrite{{Message: m, Sealed: []byte("x")}}})
 				// A writer is answered only once its events were seen
 				// committed (the usage counts a send before the next
 				// send's quota check).
@@ -80,7 +80,7 @@ func TestJournalGroupCommit(t *testing.T) {
 		// After close, a write is committed alone and still published.
 		m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_1", Direction: apiws.Outbound,
 			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now}
-		if err := j.write(&journalReq{account: m.AccountID, queue: &storage.QueueWrite{Message: m, Sealed: []byte("x")}}); err != nil {
+		if err := j.write(&journalReq{account: m.AccountID, queue: []*storage.QueueWrite{{Message: m, Sealed: []byte("x")}}}); err != nil {
 			t.Fatal(err)
 		}
 		if len(published) != n || published[n-1].Seq != n {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/phones"
@@ -32,54 +34,256 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	if err != nil {
 		return nil, err
 	}
-	d, errs := validate(in)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-
-	// The request hash identifies "the same parameters" for idempotency; it
-	// is taken before media is fetched so a retry does not fetch again.
-	hash := requestHash(in, d.to)
-	if first, err := s.replayed(ctx, c.AccountID, in.IdempotencyKey, hash); first != nil || err != nil {
-		return first, err
-	}
-	if err := s.checkSend(ctx, c.AccountID, in.NumberID, field("numberId")); err != nil {
-		return nil, err
-	}
-	var group *apiws.Group
-	if in.GroupID != nil {
-		if group, err = s.sendGroup(ctx, c.AccountID, in.NumberID, *in.GroupID, field("groupId")); err != nil {
-			return nil, err
-		}
-	}
-	var quote *whatsapp.Quote
-	if in.ReplyTo != nil {
-		if quote, group, err = s.quote(ctx, c.AccountID, in.NumberID, *in.ReplyTo, d, group); err != nil {
-			return nil, err
-		}
+	p, err := s.check(ctx, c.AccountID, in, nil)
+	if p.first != nil || err != nil {
+		return p.first, err
 	}
 	if s.usage != nil {
 		if err := s.usage.CheckQuota(ctx, c.AccountID); err != nil {
 			return nil, err
 		}
 	}
+	if err := s.attach(ctx, &p); err != nil {
+		return nil, err
+	}
+	rs, err := s.queue(ctx, p.out)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0].Message, rs[0].Err
+}
 
-	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll,
-		ReplyTo: quote, Mentions: d.mentions}
-	if in.Media != nil {
-		media, err := s.loadMedia(ctx, in.Media)
+// SendMany implements apiws.MessageService: each input goes through Send's
+// steps in order, as if sent alone after the ones before it (an idempotency
+// key taken by an earlier input of the request replays it; the quota left
+// is spent by the inputs accepted before), and the accepted ones are queued
+// in one transaction.
+func (s *Service) SendMany(ctx context.Context, ins []apiws.SendMessage) ([]apiws.SendResult, error) {
+	c, err := apiws.RequireAccount(ctx, apiws.ScopeSend)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 || len(ins) > apiws.MaxSendMany {
+		return nil, apiws.FieldError(apiws.EINVALID, []string{"inputs"}, "give 1 to %d messages, not %d", apiws.MaxSendMany, len(ins))
+	}
+	b := &sendBatch{numbers: map[string]error{}, keys: map[string]batchKey{}}
+	results := make([]apiws.SendResult, len(ins))
+	var outs []outgoing
+	var queued []int      // the input of each of outs
+	dups := map[int]int{} // an input replaying an earlier one of the request
+	left, spent := math.MaxInt, 0
+	var refusal *apiws.Error
+	if s.usage != nil {
+		if left, refusal, err = s.usage.QuotaLeft(ctx, c.AccountID); err != nil {
+			return nil, err
+		}
+	}
+	for i, in := range ins {
+		p, err := s.check(ctx, c.AccountID, in, b)
+		if err == nil && p.first == nil && p.dupOf < 0 {
+			if spent >= left {
+				err = refusal
+			} else {
+				err = s.attach(ctx, &p)
+			}
+		}
+		switch {
+		case err != nil:
+			if results[i].Err, err = inputError(err, i); err != nil {
+				return nil, err
+			}
+		case p.first != nil:
+			results[i].Message = p.first
+		case p.dupOf >= 0:
+			dups[i] = p.dupOf
+		default:
+			spent++
+			if in.IdempotencyKey != nil {
+				b.keys[*in.IdempotencyKey] = batchKey{hash: p.out.hash, input: i}
+			}
+			outs = append(outs, p.out)
+			queued = append(queued, i)
+		}
+	}
+	if len(outs) > 0 {
+		rs, err := s.queue(ctx, outs...)
 		if err != nil {
 			return nil, err
 		}
-		if media.Caption == "" {
-			media.Caption = d.text
+		for k, r := range rs {
+			results[queued[k]] = r
+			if r.Err != nil {
+				if results[queued[k]].Err, err = inputError(r.Err, queued[k]); err != nil {
+					return nil, err
+				}
+			}
 		}
-		body.Media = media
 	}
-	o := outgoing{accountID: c.AccountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
+	for i, first := range dups {
+		results[i] = apiws.SendResult{Message: results[first].Message}
+		if results[first].Err != nil {
+			results[i].Err = reindex(results[first].Err, first, i)
+		}
+	}
+	return results, nil
+}
+
+// sendBatch is what the inputs of one SendMany share: checkSend's answer
+// per number, and the idempotency keys of the inputs accepted so far.
+type sendBatch struct {
+	numbers map[string]error
+	keys    map[string]batchKey
+}
+
+// batchKey is an idempotency key taken by an input of the request.
+type batchKey struct {
+	hash  []byte
+	input int
+}
+
+// checked is a send past Send's checks but the quota: the message first
+// queued under its idempotency key (first), the earlier input of the
+// request it replays (dupOf, else -1), or the message to queue once its
+// media is attached.
+type checked struct {
+	first *apiws.Message
+	dupOf int
+	out   outgoing
+	media *apiws.MediaInput
+}
+
+// check runs Send's checks of in, but the quota, in Send's order. b is the
+// request in's is part of, nil for Send.
+func (s *Service) check(ctx context.Context, accountID string, in apiws.SendMessage, b *sendBatch) (checked, error) {
+	p := checked{dupOf: -1}
+	d, errs := validate(in)
+	if len(errs) > 0 {
+		return p, errs
+	}
+	// The request hash identifies "the same parameters" for idempotency; it
+	// is taken before media is fetched so a retry does not fetch again.
+	hash := requestHash(in, d.to)
+	if b != nil && in.IdempotencyKey != nil {
+		if k, ok := b.keys[*in.IdempotencyKey]; ok {
+			if !bytes.Equal(k.hash, hash) {
+				return p, conflict()
+			}
+			p.dupOf = k.input
+			return p, nil
+		}
+	}
+	first, err := s.replayed(ctx, accountID, in.IdempotencyKey, hash)
+	if first != nil || err != nil {
+		p.first = first
+		return p, err
+	}
+	if err := s.checkNumber(ctx, accountID, in.NumberID, b); err != nil {
+		return p, err
+	}
+	var group *apiws.Group
+	if in.GroupID != nil {
+		if group, err = s.sendGroup(ctx, accountID, in.NumberID, *in.GroupID, field("groupId")); err != nil {
+			return p, err
+		}
+	}
+	var quote *whatsapp.Quote
+	if in.ReplyTo != nil {
+		if quote, group, err = s.quote(ctx, accountID, in.NumberID, *in.ReplyTo, d, group); err != nil {
+			return p, err
+		}
+	}
+	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll,
+		ReplyTo: quote, Mentions: d.mentions}
+	p.out = outgoing{accountID: accountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
 		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body}
-	o.toGroup(group)
-	return s.queue(ctx, o)
+	p.out.toGroup(group)
+	p.media = in.Media
+	return p, nil
+}
+
+// checkNumber is checkSend at input.numberId, once per number of a request.
+func (s *Service) checkNumber(ctx context.Context, accountID, numberID string, b *sendBatch) error {
+	if b == nil {
+		return s.checkSend(ctx, accountID, numberID, field("numberId"))
+	}
+	if err, ok := b.numbers[numberID]; ok {
+		return err
+	}
+	err := s.checkSend(ctx, accountID, numberID, field("numberId"))
+	if err == nil || apiws.ErrorCodeOf(err).IsUserError() {
+		b.numbers[numberID] = err
+	}
+	return err
+}
+
+// attach loads the media of a checked send into its content, the text its
+// caption.
+func (s *Service) attach(ctx context.Context, p *checked) error {
+	if p.media == nil {
+		return nil
+	}
+	media, err := s.loadMedia(ctx, p.media)
+	if err != nil {
+		return err
+	}
+	if media.Caption == "" {
+		media.Caption = p.out.body.Text
+	}
+	p.out.body.Media = media
+	return nil
+}
+
+// inputError is err, an answer of Send, as the answer to input i of
+// SendMany: its user errors at inputs.i instead of input. Any other error
+// is returned as the second result.
+func inputError(err error, i int) (error, error) {
+	var es apiws.Errors
+	if errors.As(err, &es) {
+		out := make(apiws.Errors, len(es))
+		for k, e := range es {
+			out[k] = atInput(e, i)
+		}
+		return out, nil
+	}
+	var e *apiws.Error
+	if errors.As(err, &e) && e.Code.IsUserError() {
+		return atInput(e, i), nil
+	}
+	return nil, err
+}
+
+// atInput is a copy of e with its field under inputs.i instead of input.
+func atInput(e *apiws.Error, i int) *apiws.Error {
+	c := *e
+	if len(e.Field) > 0 && e.Field[0] == "input" {
+		c.Field = append([]string{"inputs", strconv.Itoa(i)}, e.Field[1:]...)
+	}
+	return &c
+}
+
+// reindex moves the user errors of input from (already under inputs.from)
+// to input to.
+func reindex(err error, from, to int) error {
+	move := func(e *apiws.Error) *apiws.Error {
+		c := *e
+		if len(e.Field) > 1 && e.Field[0] == "inputs" && e.Field[1] == strconv.Itoa(from) {
+			c.Field = append([]string{"inputs", strconv.Itoa(to)}, e.Field[2:]...)
+		}
+		return &c
+	}
+	var es apiws.Errors
+	if errors.As(err, &es) {
+		out := make(apiws.Errors, len(es))
+		for k, e := range es {
+			out[k] = move(e)
+		}
+		return out
+	}
+	var e *apiws.Error
+	if errors.As(err, &e) {
+		return move(e)
+	}
+	return err
 }
 
 // replayed returns the message first queued under the idempotency key, if
@@ -134,35 +338,49 @@ type outgoing struct {
 	groupID *string
 }
 
-// queue writes o as a new QUEUED message with its sealed content in the
-// outbox (one transaction, shared with other writes, see journal), and
-// nudges its number's dispatcher. A concurrent send that took the same
-// idempotency key first is answered as replayed.
-func (s *Service) queue(ctx context.Context, o outgoing) (*apiws.Message, error) {
+// queue writes outs as new QUEUED messages with their sealed content in the
+// outbox, all in one transaction (shared with other writes, see journal),
+// and nudges their numbers' dispatchers. It answers each as Send would: a
+// message whose idempotency key a concurrent send took first is answered
+// as replayed. Only a failure of the whole write is returned as an error.
+func (s *Service) queue(ctx context.Context, outs ...outgoing) ([]apiws.SendResult, error) {
 	now := s.now()
-	waID := whatsapp.NewMessageID()
-	m := &apiws.Message{
-		ID: apiws.NewID(apiws.PrefixMessage), AccountID: o.accountID, NumberID: o.numberID, Direction: apiws.Outbound,
-		Peer: o.to, PeerLID: apiws.NilIfEmpty(o.toLID), Kind: o.body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID,
-		ClientReference: o.clientReference, ReplyTo: o.replyTo, GroupID: o.groupID, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
-	}
-	q := &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal())}
-	err := s.journal.write(&journalReq{account: m.AccountID, queue: q})
-	if err == nil {
-		err = q.Err
-	}
-	if errors.Is(err, storage.ErrDuplicate) && o.idempotencyKey != nil {
-		// A concurrent send with the same key won the race.
-		first, err := s.db.MessageByIdempotencyKey(ctx, o.accountID, *o.idempotencyKey)
-		if err != nil {
-			return nil, err
+	qs := make([]*storage.QueueWrite, len(outs))
+	for i, o := range outs {
+		waID := whatsapp.NewMessageID()
+		m := &apiws.Message{
+			ID: apiws.NewID(apiws.PrefixMessage), AccountID: o.accountID, NumberID: o.numberID, Direction: apiws.Outbound,
+			Peer: o.to, PeerLID: apiws.NilIfEmpty(o.toLID), Kind: o.body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID,
+			ClientReference: o.clientReference, ReplyTo: o.replyTo, GroupID: o.groupID, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
 		}
-		return s.replay(first, o.hash)
-	} else if err != nil {
+		qs[i] = &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal())}
+	}
+	if err := s.journal.write(&journalReq{account: outs[0].accountID, queue: qs}); err != nil {
 		return nil, err
 	}
-	s.Nudge(o.numberID)
-	return m, nil
+	rs := make([]apiws.SendResult, len(outs))
+	nudged := map[string]bool{}
+	for i, q := range qs {
+		o := outs[i]
+		switch {
+		case errors.Is(q.Err, storage.ErrDuplicate) && o.idempotencyKey != nil:
+			// A concurrent send with the same key won the race.
+			first, err := s.db.MessageByIdempotencyKey(ctx, o.accountID, *o.idempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+			rs[i].Message, rs[i].Err = s.replay(first, o.hash)
+		case q.Err != nil:
+			return nil, q.Err
+		default:
+			rs[i].Message = q.Message
+			if !nudged[o.numberID] {
+				nudged[o.numberID] = true
+				s.Nudge(o.numberID)
+			}
+		}
+	}
+	return rs, nil
 }
 
 // quote finds the message a reply quotes: one of the number's messages, of
@@ -216,9 +434,14 @@ func quoteOf(q *apiws.Message) *whatsapp.Quote {
 // replay answers a send whose idempotency key was used before.
 func (s *Service) replay(first *apiws.Message, hash []byte) (*apiws.Message, error) {
 	if !bytes.Equal(first.RequestHash, hash) {
-		return nil, apiws.FieldError(apiws.ECONFLICT, field("idempotencyKey"), "this key was used for a different message")
+		return nil, conflict()
 	}
 	return first, nil
+}
+
+// conflict refuses an idempotency key used before for other parameters.
+func conflict() error {
+	return apiws.FieldError(apiws.ECONFLICT, field("idempotencyKey"), "this key was used for a different message")
 }
 
 // requestHash is a digest of everything that makes two sends the same.

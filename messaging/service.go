@@ -36,6 +36,9 @@ type Usage interface {
 	// CheckQuota refuses a send over the account's monthly quota with a
 	// QUOTA_EXCEEDED user error.
 	CheckQuota(ctx context.Context, accountID string) error
+	// QuotaLeft returns how many more messages the account may send this
+	// month and the QUOTA_EXCEEDED user error refusing one more.
+	QuotaLeft(ctx context.Context, accountID string) (int, *apiws.Error, error)
 	// RecordMessage counts a message reaching status (QUEUED counts an
 	// accepted message).
 	RecordMessage(ctx context.Context, accountID string, status apiws.MessageStatus, at time.Time) error

@@ -70,12 +70,25 @@ func (r *messageStatusEventResolver) Message(ctx context.Context, obj *apiws.Log
 
 // SendMessage is the resolver for the sendMessage field.
 func (r *mutationResolver) SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error) {
-	m, err := r.svc.Messages.Send(ctx, apiws.SendMessage{
-		NumberID: input.NumberID, To: input.To, GroupID: input.GroupID, Text: input.Text, Media: input.Media,
-		Location: input.Location, Contacts: input.Contacts, Poll: input.Poll, ReplyTo: input.ReplyTo, Mentions: input.Mentions,
-		ClientReference: input.ClientReference, IdempotencyKey: input.IdempotencyKey,
-	})
+	m, err := r.svc.Messages.Send(ctx, sendInput(&input))
 	return payload(sendMessagePayload)(m, err)
+}
+
+// SendMessages is the resolver for the sendMessages field.
+func (r *mutationResolver) SendMessages(ctx context.Context, inputs []*model.SendMessageInput) (*model.SendMessagesPayload, error) {
+	ins := make([]apiws.SendMessage, len(inputs))
+	for i, in := range inputs {
+		ins[i] = sendInput(in)
+	}
+	rs, err := r.svc.Messages.SendMany(ctx, ins)
+	return payload(func(rs []apiws.SendResult, ues []*apiws.Error) *model.SendMessagesPayload {
+		p := &model.SendMessagesPayload{Results: make([]*model.SendMessagePayload, 0, len(rs)), UserErrors: ues}
+		for _, res := range rs {
+			one, _ := payload(sendMessagePayload)(res.Message, res.Err)
+			p.Results = append(p.Results, one)
+		}
+		return p
+	})(rs, err)
 }
 
 // GrantDebugCapture is the resolver for the grantDebugCapture field.

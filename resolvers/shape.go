@@ -39,6 +39,15 @@ func apiKeyPayload(k *apiws.APIKey, ues []*apiws.Error) *model.APIKeyPayload {
 	return &model.APIKeyPayload{APIKey: k, UserErrors: ues}
 }
 
+// sendInput is the service's input of a send.
+func sendInput(in *model.SendMessageInput) apiws.SendMessage {
+	return apiws.SendMessage{
+		NumberID: in.NumberID, To: in.To, GroupID: in.GroupID, Text: in.Text, Media: in.Media,
+		Location: in.Location, Contacts: in.Contacts, Poll: in.Poll, ReplyTo: in.ReplyTo, Mentions: in.Mentions,
+		ClientReference: in.ClientReference, IdempotencyKey: in.IdempotencyKey,
+	}
+}
+
 func sendMessagePayload(m *apiws.Message, ues []*apiws.Error) *model.SendMessagePayload {
 	return &model.SendMessagePayload{Message: m, UserErrors: ues}
 }

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/apiws/apiws"
@@ -48,15 +49,31 @@ func (s *Service) quota(ctx context.Context, accountID string) (*apiws.Quota, *a
 // past the last free message may both pass, so the limit can be overrun by
 // the number of concurrent sends, never more.
 func (s *Service) CheckQuota(ctx context.Context, accountID string) error {
-	q, plan, err := s.quota(ctx, accountID)
+	left, refusal, err := s.QuotaLeft(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	if q.Used >= q.Limit && !plan.AllowsOverage() {
-		return apiws.FieldError(apiws.EQUOTAEXCEEDED, []string{"input"},
-			"the plan's %d messages this month are used up; the quota resets at %s", q.Limit, q.ResetsAt.Format("2006-01-02T15:04:05Z"))
+	if left == 0 {
+		return refusal
 	}
 	return nil
+}
+
+// QuotaLeft returns how many more messages the account may send this month
+// (math.MaxInt when its plan allows overage) and the EQUOTAEXCEEDED error
+// (field ["input"]) that refuses a send beyond them: CheckQuota for a
+// request of many sends, which spends the count itself.
+func (s *Service) QuotaLeft(ctx context.Context, accountID string) (int, *apiws.Error, error) {
+	q, plan, err := s.quota(ctx, accountID)
+	if err != nil {
+		return 0, nil, err
+	}
+	refusal := apiws.FieldError(apiws.EQUOTAEXCEEDED, []string{"input"},
+		"the plan's %d messages this month are used up; the quota resets at %s", q.Limit, q.ResetsAt.Format("2006-01-02T15:04:05Z"))
+	if plan.AllowsOverage() {
+		return math.MaxInt, refusal, nil
+	}
+	return max(q.Limit-q.Used, 0), refusal, nil
 }
 
 // acceptedRead is an account's count of accepted messages in the month

@@ -171,6 +171,43 @@ func (a *api) send(ctx context.Context, numberID, to string) (string, error) {
 	return out.SendMessage.Message.ID, nil
 }
 
+const sendManyMutation = `mutation($is: [SendMessageInput!]!) { sendMessages(inputs: $is) {
+  results { message { id } userErrors { field code } } userErrors { field code } } }`
+
+// sendMany calls sendMessages with n messages through numberID, to the
+// recipients from the first-th on, and returns how many were accepted.
+func (a *api) sendMany(ctx context.Context, numberID string, first, n int) (int, error) {
+	var out struct {
+		SendMessages struct {
+			Results []struct {
+				Message *struct {
+					ID string `json:"id"`
+				} `json:"message"`
+				UserErrors []userError `json:"userErrors"`
+			} `json:"results"`
+			UserErrors []userError `json:"userErrors"`
+		} `json:"sendMessages"`
+	}
+	ins := make([]map[string]any, n)
+	for i := range ins {
+		ins[i] = map[string]any{"numberId": numberID, "to": recipient(first + i), "text": "apiws-bench"}
+	}
+	if err := a.do(ctx, sendManyMutation, map[string]any{"is": ins}, &out); err != nil {
+		return 0, err
+	}
+	if len(out.SendMessages.UserErrors) > 0 {
+		return 0, fmt.Errorf("sendMessages refused: %+v", out.SendMessages.UserErrors)
+	}
+	accepted := 0
+	for _, r := range out.SendMessages.Results {
+		if r.Message == nil {
+			return accepted, fmt.Errorf("sendMessages refused an input: %+v", r.UserErrors)
+		}
+		accepted++
+	}
+	return accepted, nil
+}
+
 // recipient returns the i-th benchmark recipient: a valid number the
 // sandbox delivers and reads (never one of its special endings 0000-0003).
 func recipient(i int) string {

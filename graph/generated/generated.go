@@ -421,6 +421,7 @@ type ComplexityRoot struct {
 		RotateWebhookSecret     func(childComplexity int, id string) int
 		SendChatPresence        func(childComplexity int, input model.ChatPresenceInput) int
 		SendMessage             func(childComplexity int, input model.SendMessageInput) int
+		SendMessages            func(childComplexity int, inputs []*model.SendMessageInput) int
 		SetAccountPlan          func(childComplexity int, accountID string, planID string) int
 		SetLegalHold            func(childComplexity int, accountID string, hold bool, reason string) int
 		SignUp                  func(childComplexity int, input model.SignUpInput) int
@@ -618,6 +619,11 @@ type ComplexityRoot struct {
 
 	SendMessagePayload struct {
 		Message    func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	SendMessagesPayload struct {
+		Results    func(childComplexity int) int
 		UserErrors func(childComplexity int) int
 	}
 
@@ -821,6 +827,7 @@ type MutationResolver interface {
 	GroupInviteLink(ctx context.Context, id string, reset *bool) (*model.GroupInvitePayload, error)
 	JoinGroup(ctx context.Context, numberID string, link string) (*model.GroupPayload, error)
 	SendMessage(ctx context.Context, input model.SendMessageInput) (*model.SendMessagePayload, error)
+	SendMessages(ctx context.Context, inputs []*model.SendMessageInput) (*model.SendMessagesPayload, error)
 	GrantDebugCapture(ctx context.Context, input model.DebugCaptureInput) (*model.DebugCapturePayload, error)
 	RevokeDebugCapture(ctx context.Context, id string) (*model.DebugCapturePayload, error)
 	MarkRead(ctx context.Context, messageIds []string) (*model.MarkReadPayload, error)
@@ -2633,6 +2640,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(model.SendMessageInput)), true
+	case "Mutation.sendMessages":
+		if e.ComplexityRoot.Mutation.SendMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sendMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SendMessages(childComplexity, args["inputs"].([]*model.SendMessageInput)), true
 	case "Mutation.setAccountPlan":
 		if e.ComplexityRoot.Mutation.SetAccountPlan == nil {
 			break
@@ -3433,6 +3451,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SendMessagePayload.UserErrors(childComplexity), true
+
+	case "SendMessagesPayload.results":
+		if e.ComplexityRoot.SendMessagesPayload.Results == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendMessagesPayload.Results(childComplexity), true
+	case "SendMessagesPayload.userErrors":
+		if e.ComplexityRoot.SendMessagesPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SendMessagesPayload.UserErrors(childComplexity), true
 
 	case "Subscription.events":
 		if e.ComplexityRoot.Subscription.Events == nil {
@@ -4656,6 +4687,8 @@ type GroupUpdatedEvent implements Event {
 extend type Mutation {
   "Queues a message. With the same idempotencyKey a retry returns the first message and sends nothing again."
   sendMessage(input: SendMessageInput!): SendMessagePayload!
+  "Queues up to 100 messages in one request: one result per input, in order, each exactly as sendMessage would answer it (an input with userErrors queues nothing; the others are queued)."
+  sendMessages(inputs: [SendMessageInput!]!): SendMessagesPayload!
   "The customer's permission to keep message content of one number for debugging, until a time at most 30 days ahead."
   grantDebugCapture(input: DebugCaptureInput!): DebugCapturePayload!
   revokeDebugCapture(id: ID!): DebugCapturePayload!
@@ -4865,6 +4898,12 @@ input PollInput {
 
 type SendMessagePayload {
   message: Message
+  userErrors: [UserError!]!
+}
+
+type SendMessagesPayload {
+  results: [SendMessagePayload!]!
+  "Inputs beyond 100, or an empty list, are refused as a whole: results is empty."
   userErrors: [UserError!]!
 }
 
@@ -6236,6 +6275,16 @@ func (ec *executionContext) childFields_SendMessagePayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type SendMessagePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_SendMessagesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "results":
+		return ec.fieldContext_SendMessagesPayload_results(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_SendMessagesPayload_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SendMessagesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_SupportMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7271,6 +7320,20 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sendMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "inputs",
+		func(ctx context.Context, v any) ([]*model.SendMessageInput, error) {
+			return ec.unmarshalNSendMessageInput2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessageInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inputs"] = arg0
 	return args, nil
 }
 
@@ -14174,6 +14237,50 @@ func (ec *executionContext) fieldContext_Mutation_sendMessage(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_sendMessages(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sendMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SendMessages(ctx, fc.Args["inputs"].([]*model.SendMessageInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SendMessagesPayload) graphql.Marshaler {
+			return ec.marshalNSendMessagesPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sendMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendMessagesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sendMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_grantDebugCapture(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18225,6 +18332,70 @@ func (ec *executionContext) _SendMessagePayload_userErrors(ctx context.Context, 
 func (ec *executionContext) fieldContext_SendMessagePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "SendMessagePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SendMessagesPayload_results(ctx context.Context, field graphql.CollectedField, obj *model.SendMessagesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendMessagesPayload_results(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Results, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SendMessagePayload) graphql.Marshaler {
+			return ec.marshalNSendMessagePayload2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayloadᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendMessagesPayload_results(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SendMessagesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SendMessagePayload(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SendMessagesPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.SendMessagesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SendMessagesPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apiws.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SendMessagesPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SendMessagesPayload",
 		Field:      field,
 		IsMethod:   false,
 		IsResolver: false,
@@ -25582,6 +25753,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "sendMessages":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sendMessages(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "grantDebugCapture":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_grantDebugCapture(ctx, field)
@@ -27094,6 +27272,44 @@ func (ec *executionContext) _SendMessagePayload(ctx context.Context, sel ast.Sel
 			}
 		case "userErrors":
 			out.Values[i] = ec._SendMessagePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sendMessagesPayloadImplementors = []string{"SendMessagesPayload"}
+
+func (ec *executionContext) _SendMessagesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SendMessagesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sendMessagesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SendMessagesPayload")
+		case "results":
+			out.Values[i] = ec._SendMessagesPayload_results(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._SendMessagesPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -29621,12 +29837,55 @@ func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋapiwsᚋap
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNSendMessageInput2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessageInputᚄ(ctx context.Context, v any) ([]*model.SendMessageInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SendMessageInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSendMessageInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessageInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSendMessageInput2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessageInput(ctx context.Context, v any) (*model.SendMessageInput, error) {
+	res, err := ec.unmarshalInputSendMessageInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSendMessagePayload2ᚕᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayloadᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SendMessagePayload) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSendMessagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayload(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNSendMessagePayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagePayload(ctx context.Context, sel ast.SelectionSet, v *model.SendMessagePayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SendMessagePayload!")
 		return graphql.Null
 	}
 	return ec._SendMessagePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSendMessagesPayload2ᚖgithubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSendMessagesPayload(ctx context.Context, sel ast.SelectionSet, v *model.SendMessagesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SendMessagesPayload!")
+		return graphql.Null
+	}
+	return ec._SendMessagesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSignUpInput2githubᚗcomᚋapiwsᚋapiwsᚋgraphᚋmodelᚐSignUpInput(ctx context.Context, v any) (model.SignUpInput, error) {

@@ -236,6 +236,12 @@ type SendMessagePayload struct {
 	UserErrors []*apiws.Error `json:"userErrors"`
 }
 
+type SendMessagesPayload struct {
+	Results []*SendMessagePayload `json:"results"`
+	// Inputs beyond 100, or an empty list, are refused as a whole: results is empty.
+	UserErrors []*apiws.Error `json:"userErrors"`
+}
+
 type SignUpInput struct {
 	Name     string `json:"name"`
 	Email    string `json:"email"`

@@ -1,0 +1,198 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// countedQuota is a quota of limit messages, spent by the QUEUED messages
+// the service records.
+type countedQuota struct {
+	mu          sync.Mutex
+	limit, used int
+}
+
+func (q *countedQuota) QuotaLeft(context.Context, string) (int, *apiws.Error, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return max(q.limit-q.used, 0), apiws.FieldError(apiws.EQUOTAEXCEEDED, []string{"input"}, "used up"), nil
+}
+
+func (q *countedQuota) CheckQuota(ctx context.Context, accountID string) error {
+	if left, refusal, _ := q.QuotaLeft(ctx, accountID); left == 0 {
+		return refusal
+	}
+	return nil
+}
+
+func (q *countedQuota) RecordMessage(_ context.Context, _ string, status apiws.MessageStatus, _ time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if status == apiws.StatusQueued {
+		q.used++
+	}
+	return nil
+}
+
+// answers renders SendMany's results as message ids (of the given known
+// ones by name, "new" otherwise) or code@field.
+func answers(t *testing.T, rs []apiws.SendResult, known map[string]string) []string {
+	t.Helper()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		switch {
+		case r.Err != nil && r.Message != nil:
+			t.Fatalf("result %d has both a message and an error", i)
+		case r.Err != nil:
+			if es, ok := r.Err.(apiws.Errors); ok {
+				out[i] = fieldErr(t, es[0])
+			} else {
+				out[i] = fieldErr(t, r.Err)
+			}
+		case known[r.Message.ID] != "":
+			out[i] = known[r.Message.ID]
+		default:
+			out[i] = "new"
+		}
+	}
+	return out
+}
+
+// TestSendManyAnswersEachAsSend: mixed good and bad inputs, keys replayed
+// within a request and across requests, the quota running out in the
+// middle; only the accepted inputs are queued, in one transaction, and each
+// is transmitted once.
+func TestSendManyAnswersEachAsSend(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		a := newActionTest(t, db)
+		quota := &countedQuota{limit: 6}
+		a.s.usage = quota
+		to := "+15550100777"
+		text := func(s string) apiws.SendMessage { return apiws.SendMessage{NumberID: a.n.ID, To: &to, Text: &s} }
+		keyed := func(s, key string) apiws.SendMessage { in := text(s); in.IdempotencyKey = &key; return in }
+		bad := text("x")
+		bad.To = ptr("12345")
+		stranger := text("x")
+		stranger.NumberID = apiws.NewID(apiws.PrefixNumber)
+
+		rs, err := a.s.SendMany(a.caller, []apiws.SendMessage{
+			keyed("a", "k1"), bad, text("b"), keyed("a", "k1"), keyed("other", "k1"), stranger, keyed("c", "k2"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		known := map[string]string{}
+		if rs[0].Message != nil {
+			known[rs[0].Message.ID] = "first"
+		}
+		if rs[6].Message != nil {
+			known[rs[6].Message.ID] = "k2"
+		}
+		want := []string{"first", "INVALID@inputs.1.to", "new", "first", "CONFLICT@inputs.4.idempotencyKey", "NOT_FOUND@inputs.5.numberId", "k2"}
+		if got := answers(t, rs, known); !slices.Equal(got, want) {
+			t.Fatalf("first request answered %v; want %v", got, want)
+		}
+		if n := a.count("messages"); n != 3 {
+			t.Fatalf("%d messages after the first request; want 3", n)
+		}
+		queued := map[int64]bool{}
+		for _, ev := range a.logged(apiws.EventTypeMessageStatus) {
+			if ev.Status == apiws.StatusQueued {
+				queued[ev.Seq] = true
+			}
+		}
+		if len(queued) != 3 {
+			t.Fatalf("%d QUEUED events; want 3", len(queued))
+		}
+
+		// Across requests: k2 replays; 3 of the quota's 6 are left, so the
+		// fourth new input is refused, and an invalid one is refused for
+		// what it is.
+		rs, err = a.s.SendMany(a.caller, []apiws.SendMessage{keyed("c", "k2"), text("d"), text("e"), text("f"), text("g"), text("")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = []string{"k2", "new", "new", "new", "QUOTA_EXCEEDED@inputs.4", "INVALID@inputs.5.text"}
+		if got := answers(t, rs, known); !slices.Equal(got, want) {
+			t.Fatalf("second request answered %v; want %v", got, want)
+		}
+
+		for _, n := range []int{0, apiws.MaxSendMany + 1} {
+			ins := make([]apiws.SendMessage, n)
+			for i := range ins {
+				ins[i] = text(fmt.Sprint(i))
+			}
+			if rs, err := a.s.SendMany(a.caller, ins); fieldErr(t, err) != "INVALID@inputs" || rs != nil {
+				t.Errorf("%d inputs: %v, %v; want INVALID at inputs", n, rs, err)
+			}
+		}
+		if n := a.count("messages"); n != 6 {
+			t.Fatalf("%d messages; want 6", n)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			sent, err := db.Bun.NewSelect().Model((*apiws.Message)(nil)).Where("status = ?", apiws.StatusSent).Count(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sent == 6 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of 6 messages SENT", sent)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		a.conn.mu.Lock()
+		texts := map[string]int{}
+		for _, m := range a.conn.sends {
+			texts[m.Text]++
+		}
+		a.conn.mu.Unlock()
+		if len(texts) != 6 || texts["a"] != 1 || texts["c"] != 1 || texts["f"] != 1 {
+			t.Errorf("transmitted %v; want a, b, c, d, e, f once each", texts)
+		}
+	})
+}
+
+// TestSendManyQueuesInOneTransaction: the accepted inputs of a request are
+// committed together, their QUEUED events at consecutive cursors.
+func TestSendManyQueuesInOneTransaction(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		a := newActionTest(t, db)
+		to := "+15550100777"
+		ins := make([]apiws.SendMessage, apiws.MaxSendMany)
+		for i := range ins {
+			s := fmt.Sprint(i)
+			ins[i] = apiws.SendMessage{NumberID: a.n.ID, To: &to, Text: &s}
+		}
+		rs, err := a.s.SendMany(a.caller, ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		order := map[string]int{}
+		for i, r := range rs {
+			if r.Err != nil || r.Message == nil {
+				t.Fatalf("input %d: %v", i, r.Err)
+			}
+			order[r.Message.ID] = i
+		}
+		var cursors []int64
+		for _, ev := range a.logged(apiws.EventTypeMessageStatus) {
+			if ev.Status == apiws.StatusQueued {
+				cursors = append(cursors, ev.Seq)
+			}
+		}
+		if len(cursors) != len(ins) || cursors[len(cursors)-1]-cursors[0] != int64(len(ins)-1) {
+			t.Fatalf("QUEUED at cursors %v; want %d consecutive ones", cursors, len(ins))
+		}
+	})
+}
