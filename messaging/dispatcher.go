@@ -63,7 +63,11 @@ func (s *Service) Nudge(numberID string) {
 // dispatch runs until the number's outbox is empty (or the service stops).
 func (s *Service) dispatch(d *dispatcher) {
 	interval := time.Duration(float64(time.Second) / s.cfg.SendsPerSecond)
-	var lastSend time.Time
+	// The pace holds across the dispatcher's runs: a message that comes
+	// after the queue emptied waits its turn after the last send too.
+	s.mu.Lock()
+	lastSend := s.lastSends[d.numberID]
+	s.mu.Unlock()
 	for {
 		items, err := s.db.NextOutbox(s.ctx, d.numberID, 64)
 		if err != nil {
@@ -84,6 +88,9 @@ func (s *Service) dispatch(d *dispatcher) {
 				continue
 			}
 			delete(s.dispatchers, d.numberID)
+			if !lastSend.IsZero() {
+				s.lastSends[d.numberID] = lastSend
+			}
 			s.mu.Unlock()
 			return
 		}
