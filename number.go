@@ -148,3 +148,28 @@ func Owns(o NumberOwner, numberID string) bool {
 	_, ok := o.Owns(numberID)
 	return ok
 }
+
+// ConnectedNumber checks the lookup of one of the caller's numbers (n,
+// err) for an action that needs the number connected: a missing number
+// (ENOTFOUND, also another account's) and one not connected are userErrors
+// at the input path at; any other error is returned as it is.
+func ConnectedNumber(n *Number, err error, at []string) (*Number, error) {
+	if ErrorCodeOf(err) == ENOTFOUND {
+		return nil, FieldError(ENOTFOUND, at, "no such number")
+	} else if err != nil {
+		return nil, err
+	}
+	if err := RequireStatusConnected(n.Status, at); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// RequireStatusConnected refuses a number whose status is not CONNECTED
+// with an ENOTCONNECTED userError at the input path at.
+func RequireStatusConnected(status NumberStatus, at []string) error {
+	if status != NumberConnected {
+		return FieldError(ENOTCONNECTED, at, "the number is not connected (status %s)", status)
+	}
+	return nil
+}

@@ -424,15 +424,7 @@ func (s *Service) connectedNumber(ctx context.Context, accountID, id string, at 
 		return nil, apiws.FieldError(apiws.ENOTFOUND, at, "no such number")
 	}
 	n, err := s.db.Number(ctx, accountID, id)
-	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-		return nil, apiws.FieldError(apiws.ENOTFOUND, at, "no such number")
-	} else if err != nil {
-		return nil, err
-	}
-	if n.Status != apiws.NumberConnected {
-		return nil, apiws.FieldError(apiws.ENOTCONNECTED, at, "the number is not connected (status %s)", n.Status)
-	}
-	return n, nil
+	return apiws.ConnectedNumber(n, err, at)
 }
 
 // groupOfCaller is one of the account's groups the number is still in,

@@ -199,15 +199,7 @@ func validPresence(in apiws.SendChatPresence) (string, whatsapp.ChatState, error
 // problems are reported at the field at.
 func (s *Service) connected(ctx context.Context, accountID, numberID string, at []string) (*apiws.Number, error) {
 	n, err := s.numbers.Number(ctx, accountID, numberID)
-	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-		return nil, apiws.FieldError(apiws.ENOTFOUND, at, "no such number")
-	} else if err != nil {
-		return nil, err
-	}
-	if n.Status != apiws.NumberConnected {
-		return nil, apiws.FieldError(apiws.ENOTCONNECTED, at, "the number is not connected (status %s)", n.Status)
-	}
-	return n, nil
+	return apiws.ConnectedNumber(n, err, at)
 }
 
 // signal sends sig through n's connection: here when this instance holds

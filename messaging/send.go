@@ -319,10 +319,7 @@ func (s *Service) checkSend(ctx context.Context, accountID, numberID string, at 
 	if check.NumberStatus == nil {
 		return apiws.FieldError(apiws.ENOTFOUND, at, "no such number")
 	}
-	if *check.NumberStatus != apiws.NumberConnected {
-		return apiws.FieldError(apiws.ENOTCONNECTED, at, "the number is not connected (status %s)", *check.NumberStatus)
-	}
-	return nil
+	return apiws.RequireStatusConnected(*check.NumberStatus, at)
 }
 
 // outgoing is a message checked and ready to queue.

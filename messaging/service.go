@@ -107,10 +107,10 @@ type Service struct {
 	mu          sync.Mutex
 	dispatchers map[string]*dispatcher
 	lastSends   map[string]time.Time // a number's last send, when its dispatcher stopped
-	accepted    map[string]bool // sent, acceptance not yet recorded
-	depth       atomic.Int64    // outbox size at the last scan
-	journal     *journal        // group commit of sends, acceptances and receipts
-	owners      sync.Map        // number id → account id, for receipts (a number never changes account)
+	accepted    map[string]bool      // sent, acceptance not yet recorded
+	depth       atomic.Int64         // outbox size at the last scan
+	journal     *journal             // group commit of sends, acceptances and receipts
+	owners      sync.Map             // number id → account id, for receipts (a number never changes account)
 }
 
 // Deps are what the service works with.
