@@ -189,6 +189,10 @@ func (m *Message) PublicWAMessageID() *string {
 	return m.WAMessageID
 }
 
+// PeerOrNil is Peer as the API shows it: nil when WhatsApp told only the
+// peer's LID.
+func (m *Message) PeerOrNil() *string { return NilIfEmpty(m.Peer) }
+
 // EventType is what an entry of an account's event log reports.
 type EventType string
 

@@ -39,11 +39,6 @@ func (r *messageResolver) Number(ctx context.Context, obj *apiws.Message) (*apiw
 	return r.loadNumber(ctx, obj.NumberID)
 }
 
-// Peer is the resolver for the peer field.
-func (r *messageResolver) Peer(ctx context.Context, obj *apiws.Message) (*string, error) {
-	return apiws.NilIfEmpty(obj.Peer), nil
-}
-
 // ReplyTo is the resolver for the replyTo field.
 func (r *messageResolver) ReplyTo(ctx context.Context, obj *apiws.Message) (*apiws.Message, error) {
 	if obj.ReplyTo == nil {
@@ -51,11 +46,6 @@ func (r *messageResolver) ReplyTo(ctx context.Context, obj *apiws.Message) (*api
 	}
 	m, err := dataloaders.For(ctx).Message.Load(ctx, *obj.ReplyTo)
 	return m, notFoundAsNil(err) // deleted since: apiws no longer knows it
-}
-
-// WaMessageID is the resolver for the waMessageId field.
-func (r *messageResolver) WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error) {
-	return obj.PublicWAMessageID(), nil
 }
 
 // Events is the resolver for the events field.

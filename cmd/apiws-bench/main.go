@@ -437,7 +437,18 @@ func (b *bench) queriesScenario(ctx context.Context, numberID string, sent int64
 	if fifty.statements != five.statements {
 		b.report.fail("queries: a page of 50 takes %v statements, a page of 5 %v", fifty.statements, five.statements)
 	}
-	return nil
+	// A profile of pages of 50 alone: what a page's size costs.
+	profiled := b.profile(ctx, "page50", b.opts.profileFor)
+	for {
+		select {
+		case <-profiled:
+			return nil
+		default:
+		}
+		if err := b.api.do(ctx, pageQuery, map[string]any{"n": 50}, nil); err != nil {
+			return err
+		}
+	}
 }
 
 // fanoutScenario runs apiws's fan-out to n subscribers, then the relay

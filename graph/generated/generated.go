@@ -294,28 +294,28 @@ type ComplexityRoot struct {
 	}
 
 	Message struct {
-		ClientReference func(childComplexity int) int
-		DeliveredAt     func(childComplexity int) int
-		Direction       func(childComplexity int) int
-		EditedAt        func(childComplexity int) int
-		Error           func(childComplexity int) int
-		Events          func(childComplexity int) int
-		FailedAt        func(childComplexity int) int
-		Group           func(childComplexity int) int
-		ID              func(childComplexity int) int
-		Kind            func(childComplexity int) int
-		Number          func(childComplexity int) int
-		Peer            func(childComplexity int) int
-		PeerLID         func(childComplexity int) int
-		PlayedAt        func(childComplexity int) int
-		QueuedAt        func(childComplexity int) int
-		ReadAt          func(childComplexity int) int
-		ReceivedAt      func(childComplexity int) int
-		ReplyTo         func(childComplexity int) int
-		RevokedAt       func(childComplexity int) int
-		SentAt          func(childComplexity int) int
-		Status          func(childComplexity int) int
-		WaMessageID     func(childComplexity int) int
+		ClientReference   func(childComplexity int) int
+		DeliveredAt       func(childComplexity int) int
+		Direction         func(childComplexity int) int
+		EditedAt          func(childComplexity int) int
+		Error             func(childComplexity int) int
+		Events            func(childComplexity int) int
+		FailedAt          func(childComplexity int) int
+		Group             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Number            func(childComplexity int) int
+		PeerLID           func(childComplexity int) int
+		PeerOrNil         func(childComplexity int) int
+		PlayedAt          func(childComplexity int) int
+		PublicWAMessageID func(childComplexity int) int
+		QueuedAt          func(childComplexity int) int
+		ReadAt            func(childComplexity int) int
+		ReceivedAt        func(childComplexity int) int
+		ReplyTo           func(childComplexity int) int
+		RevokedAt         func(childComplexity int) int
+		SentAt            func(childComplexity int) int
+		Status            func(childComplexity int) int
 	}
 
 	MessageConnection struct {
@@ -784,11 +784,7 @@ type InvoiceResolver interface {
 type MessageResolver interface {
 	Number(ctx context.Context, obj *apiws.Message) (*apiws.Number, error)
 
-	Peer(ctx context.Context, obj *apiws.Message) (*string, error)
-
 	ReplyTo(ctx context.Context, obj *apiws.Message) (*apiws.Message, error)
-
-	WaMessageID(ctx context.Context, obj *apiws.Message) (*string, error)
 
 	Events(ctx context.Context, obj *apiws.Message) ([]*apiws.LogEvent, error)
 	Group(ctx context.Context, obj *apiws.Message) (*apiws.Group, error)
@@ -1917,24 +1913,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Number(childComplexity), true
-	case "Message.peer":
-		if e.ComplexityRoot.Message.Peer == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Message.Peer(childComplexity), true
 	case "Message.peerLid":
 		if e.ComplexityRoot.Message.PeerLID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.PeerLID(childComplexity), true
+	case "Message.peer":
+		if e.ComplexityRoot.Message.PeerOrNil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.PeerOrNil(childComplexity), true
 	case "Message.playedAt":
 		if e.ComplexityRoot.Message.PlayedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Message.PlayedAt(childComplexity), true
+	case "Message.waMessageId":
+		if e.ComplexityRoot.Message.PublicWAMessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Message.PublicWAMessageID(childComplexity), true
 	case "Message.queuedAt":
 		if e.ComplexityRoot.Message.QueuedAt == nil {
 			break
@@ -1977,12 +1979,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Message.Status(childComplexity), true
-	case "Message.waMessageId":
-		if e.ComplexityRoot.Message.WaMessageID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Message.WaMessageID(childComplexity), true
 
 	case "MessageConnection.edges":
 		if e.ComplexityRoot.MessageConnection.Edges == nil {
@@ -11827,7 +11823,7 @@ func (ec *executionContext) _Message_peer(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Message_peer(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Message().Peer(ctx, obj)
+			return obj.PeerOrNil(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -11838,7 +11834,7 @@ func (ec *executionContext) _Message_peer(ctx context.Context, field graphql.Col
 	)
 }
 func (ec *executionContext) fieldContext_Message_peer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, true, true, "PhoneNumber")
+	return graphql.NewScalarFieldContext("Message", field, true, false, "PhoneNumber")
 }
 
 func (ec *executionContext) _Message_peerLid(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
@@ -11951,7 +11947,7 @@ func (ec *executionContext) _Message_waMessageId(ctx context.Context, field grap
 			return ec.fieldContext_Message_waMessageId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Message().WaMessageID(ctx, obj)
+			return obj.PublicWAMessageID(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -11962,7 +11958,7 @@ func (ec *executionContext) _Message_waMessageId(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Message_waMessageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Message", field, true, true, "String")
+	return graphql.NewScalarFieldContext("Message", field, true, false, "String")
 }
 
 func (ec *executionContext) _Message_clientReference(ctx context.Context, field graphql.CollectedField, obj *apiws.Message) (ret graphql.Marshaler) {
@@ -25043,11 +25039,10 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "peer":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Message_peer(ctx, field, obj)
-				})
+			out.Values[i] = ec._Message_peer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "peerLid":
 			out.Values[i] = ec._Message_peerLid(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -25070,11 +25065,10 @@ func (ec *executionContext) _Message(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "waMessageId":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Message_waMessageId(ctx, field, obj)
-				})
+			out.Values[i] = ec._Message_waMessageId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "clientReference":
 			out.Values[i] = ec._Message_clientReference(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
