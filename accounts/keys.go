@@ -26,7 +26,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 		}
 		return &apiws.Caller{Kind: apiws.CredentialSession, AccountID: sess.AccountID, SessionID: sess.ID}, nil
 	case apiKeyPrefix:
-		k, err := s.db.APIKeyByHash(ctx, hashToken(token))
+		hash := hashToken(token)
+		if c, ok := s.keys.get(string(hash), now); ok {
+			s.touch(c.APIKeyID, now)
+			return c, nil
+		}
+		k, err := s.db.APIKeyByHash(ctx, hash)
 		if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 			return nil, unauth
 		} else if err != nil {
@@ -36,7 +41,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 			return nil, unauth
 		}
 		s.touch(k.ID, now)
-		return &apiws.Caller{Kind: apiws.CredentialAPIKey, AccountID: k.AccountID, APIKeyID: k.ID, Scopes: k.Scopes}, nil
+		c := &apiws.Caller{Kind: apiws.CredentialAPIKey, AccountID: k.AccountID, APIKeyID: k.ID, Scopes: k.Scopes}
+		s.keys.put(string(hash), k, c, now)
+		return c, nil
 	case operatorPrefix:
 		k, err := s.db.OperatorKeyByHash(ctx, hashToken(token))
 		if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
@@ -122,8 +129,11 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*apiws.APIKey, e
 	k, err := s.db.RevokeAPIKey(ctx, c.AccountID, id, s.now(), audit(c.AccountID, c, "api_key.revoke", id))
 	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 		return nil, apiws.FieldError(apiws.ENOTFOUND, []string{"id"}, "no such API key")
+	} else if err != nil {
+		return nil, err
 	}
-	return k, err
+	s.KeysRevoked(ctx, c.AccountID, id)
+	return k, nil
 }
 
 // APIKeys implements apiws.KeyService.

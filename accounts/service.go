@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/storage"
 )
 
@@ -39,7 +40,10 @@ type Options struct {
 	SecretKey []byte
 	// MailQueued is called after mail was queued (to wake the sender).
 	MailQueued func()
-	Log        *slog.Logger
+	// Bus carries API key revocations to the other instances, which cache
+	// authenticated keys for up to a second; nil for a single process.
+	Bus events.Bus
+	Log *slog.Logger
 	// Hashes is how many password hashes (argon2id, 19 MiB each) may run at
 	// once; default one per CPU.
 	Hashes int
@@ -62,6 +66,9 @@ type Service struct {
 	// waits for that write; Flush writes them in one batch.
 	mu       sync.Mutex
 	lastUsed map[string]time.Time
+
+	// keys are the API keys authenticated in the last second.
+	keys *keyCache
 }
 
 var (
@@ -82,7 +89,7 @@ func New(db *storage.DB, opts Options) *Service {
 	}
 	return &Service{
 		db: db, limiter: opts.Limiter, opts: opts, log: opts.Log, now: func() time.Time { return time.Now().UTC() },
-		hashes: newHashGate(opts.Hashes, opts.HashWait), lastUsed: map[string]time.Time{},
+		hashes: newHashGate(opts.Hashes, opts.HashWait), lastUsed: map[string]time.Time{}, keys: newKeyCache(),
 		codeKey: apiws.DeriveKey(opts.SecretKey, emailCodePurpose),
 	}
 }
@@ -98,8 +105,20 @@ func (s *Service) mailQueued() {
 const lastUsedFlush = 5 * time.Second
 
 // Run writes API key use times every few seconds until ctx ends, then once
-// more: stop it before the database.
+// more: stop it before the database. With a bus it follows the API key
+// revocations of the other instances meanwhile.
 func (s *Service) Run(ctx context.Context) error {
+	if s.opts.Bus != nil {
+		followCtx, stop := context.WithCancel(ctx)
+		followed := make(chan struct{})
+		go func() {
+			defer close(followed)
+			if err := s.followRevocations(followCtx); err != nil {
+				s.log.Error("follow API key revocations", "err", err)
+			}
+		}()
+		defer func() { stop(); <-followed }()
+	}
 	t := time.NewTicker(lastUsedFlush)
 	defer t.Stop()
 	for {

@@ -529,3 +529,30 @@ func TestNumberCommandsReachTheOwner(t *testing.T) {
 		t.Fatalf("record %+v; want one transmission by the owner", record)
 	}
 }
+
+// TestRevokedKeyFailsOnEveryInstance: each instance caches the keys it
+// authenticates for up to a second; a key revoked through one instance is
+// refused by it at once and by the other within that second.
+func TestRevokedKeyFailsOnEveryInstance(t *testing.T) {
+	redisURL, _, _ := privateRedis(t)
+	env := sharedEnv(t, redisURL)
+	a := startProcess(t, env)
+	b := startProcess(t, env)
+	token, _ := signUp(t, a.base, "revoke-everywhere@example.com")
+	key, id := createAPIKey(t, a.base, token, "READ")
+	for _, p := range []*process{a, b} {
+		if r := gql(t, p.base, key, `{ viewer { id } }`, nil); r.code() != "" {
+			t.Fatalf("a new key on %s: %+v", p.base, r)
+		}
+	}
+	r := gql(t, a.base, token, `mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } userErrors { code } } }`, map[string]any{"id": id})
+	if get(r.Data, "revokeApiKey", "apiKey", "revokedAt") == nil {
+		t.Fatalf("revokeApiKey = %+v", r)
+	}
+	if r := gql(t, a.base, key, `{ viewer { id } }`, nil); r.code() != "UNAUTHENTICATED" {
+		t.Fatalf("the instance that revoked the key: %+v", r)
+	}
+	eventually(t, "the other instance to refuse the revoked key", time.Second, func() bool {
+		return gql(t, b.base, key, `{ viewer { id } }`, nil).code() == "UNAUTHENTICATED"
+	})
+}

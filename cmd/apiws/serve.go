@@ -232,7 +232,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		return nil, err
 	}
 	svc := &services{mailer: mail.NewSender(in.db, transport, mail.DefaultFrom(cfg.PublicURL), log)}
-	svc.accounts = accounts.New(in.db, accounts.Options{Limiter: in.limiter, SecretKey: cfg.SecretKey, MailQueued: svc.mailer.Notify, Log: log})
+	svc.accounts = accounts.New(in.db, accounts.Options{Limiter: in.limiter, SecretKey: cfg.SecretKey, MailQueued: svc.mailer.Notify, Bus: in.bus, Log: log})
 	svc.billing, err = openBilling(ctx, cfg, in.db, svc.mailer.Notify, log)
 	if err != nil {
 		return nil, err
@@ -291,7 +291,8 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 		SupportEmail: cfg.SupportEmail, PublicURL: cfg.PublicURL, Limiter: in.limiter, MailQueued: svc.mailer.Notify, Log: log,
 	})
 	svc.privacy = privacy.New(in.db, privacy.Options{
-		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify, Log: log,
+		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify,
+		KeysRevoked: svc.accounts.KeysRevoked, Log: log,
 	})
 	// Any instance delivers webhooks: a commit that queued deliveries wakes
 	// the deliverers of every instance through the bus.
