@@ -3,7 +3,9 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,6 +141,55 @@ func TestSandboxTransmissionDuplicates(t *testing.T) {
 		if ts[0].Duplicate || ts[1].Duplicate || !ts[2].Duplicate {
 			t.Fatalf("duplicates = %v %v %v; want only the second m1", ts[0].Duplicate, ts[1].Duplicate, ts[2].Duplicate)
 		}
+	})
+}
+
+// TestSandboxRecordsOfConcurrentSends: records made at once (written in
+// groups) are each written exactly once, and a message id recorded twice
+// is a duplicate once, whether in one group or two.
+func TestSandboxRecordsOfConcurrentSends(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		const senders, each = 8, 25
+		before := db.Statements()
+		var wg sync.WaitGroup
+		errs := make(chan error, senders*each)
+		for s := range senders {
+			wg.Go(func() {
+				for i := range each {
+					msg := fmt.Sprintf("m%d-%d", s, i)
+					if s == 1 && i == 0 {
+						msg = "m0-0" // sent by two senders
+					}
+					errs <- db.RecordSandboxTransmission(ctx, &storage.SandboxTransmission{NumberID: fmt.Sprint(s), MessageID: msg,
+						Recipient: "+15550100001", Kind: "TEXT", At: time.Now().UTC(), Instance: "i"})
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		statements := db.Statements() - before
+		ts, err := db.SandboxTransmissions(ctx)
+		if err != nil || len(ts) != senders*each {
+			t.Fatalf("%d records of %d, %v", len(ts), senders*each, err)
+		}
+		per := map[string]int{}
+		duplicates := 0
+		for _, tr := range ts {
+			per[tr.MessageID]++
+			if tr.Duplicate {
+				duplicates++
+			}
+		}
+		if len(per) != senders*each-1 || per["m0-0"] != 2 || duplicates != 1 {
+			t.Fatalf("%d ids, m0-0 %d times, %d duplicates; want %d, 2, 1", len(per), per["m0-0"], duplicates, senders*each-1)
+		}
+		t.Logf("%d records in %d statements", len(ts), statements)
 	})
 }
 

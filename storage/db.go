@@ -44,6 +44,8 @@ type DB struct {
 	// loss in a crash of PostgreSQL itself (not of apiws) is acceptable:
 	// the sandbox's. On SQLite it is Bun.
 	relaxed *bun.DB
+	// sandbox groups the sandbox's transmission records.
+	sandbox sandboxRecorder
 	// transit keeps the content of logged events (see KeepContent).
 	transit contentKeeper
 	// deliveriesQueued is called after a commit that queued webhook

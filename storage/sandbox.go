@@ -2,6 +2,9 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -31,11 +34,89 @@ type SandboxTransmission struct {
 // Sends go one after the other through a number, each waiting for its
 // record, so on PostgreSQL the record does not wait for its WAL flush: once
 // committed it survives a crash of apiws; only a crash of PostgreSQL itself
-// within a fraction of a second could lose it.
+// within a fraction of a second could lose it. The records of concurrent
+// sends (of other numbers) are written together, in one statement: the
+// first caller writes what is waiting, and whoever came meanwhile hands
+// the next group to one of its own.
 func (db *DB) RecordSandboxTransmission(ctx context.Context, t *SandboxTransmission) error {
-	_, err := db.relaxed.NewRaw(`INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
-		SELECT ?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate)`,
-		t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance, t.MessageID).Exec(ctx)
+	return db.sandbox.record(ctx, db, t)
+}
+
+// sandboxRecorder groups the records of concurrent sends.
+type sandboxRecorder struct {
+	mu      sync.Mutex
+	writing bool
+	pending []*recordReq
+}
+
+// recordReq is one caller's record; done gets the outcome of the write,
+// or errLead when the caller is to write the next group.
+type recordReq struct {
+	t    *SandboxTransmission
+	done chan error
+}
+
+var errLead = errors.New("storage: write the next group of sandbox records")
+
+func (r *sandboxRecorder) record(ctx context.Context, db *DB, t *SandboxTransmission) error {
+	me := &recordReq{t: t, done: make(chan error, 1)}
+	r.mu.Lock()
+	r.pending = append(r.pending, me)
+	lead := !r.writing
+	r.writing = true
+	r.mu.Unlock()
+	if !lead {
+		if err := <-me.done; !errors.Is(err, errLead) {
+			return err
+		}
+	}
+	// me is in the group: it was pending when it came to lead.
+	r.mu.Lock()
+	group := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	ts := make([]*SandboxTransmission, len(group))
+	for i, q := range group {
+		ts[i] = q.t
+	}
+	err := db.recordSandboxTransmissions(ctx, ts)
+	for _, q := range group {
+		if q != me {
+			q.done <- err
+		}
+	}
+	r.mu.Lock()
+	if len(r.pending) > 0 {
+		r.pending[0].done <- errLead
+	} else {
+		r.writing = false
+	}
+	r.mu.Unlock()
+	return err
+}
+
+// recordSandboxTransmissions appends ts in one statement; a transmission
+// of an id recorded before, or earlier in ts, is a duplicate.
+func (db *DB) recordSandboxTransmissions(ctx context.Context, ts []*SandboxTransmission) error {
+	var q strings.Builder
+	q.WriteString("INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate) VALUES ")
+	args := make([]any, 0, 7*len(ts))
+	seen := make(map[string]bool, len(ts))
+	for i, t := range ts {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		args = append(args, t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance)
+		if seen[t.MessageID] {
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, true)
+		} else {
+			q.WriteString("(?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate))")
+			args = append(args, t.MessageID)
+		}
+		seen[t.MessageID] = true
+	}
+	_, err := db.relaxed.NewRaw(q.String(), args...).Exec(ctx)
 	return translate(err)
 }
 
