@@ -17,8 +17,11 @@ func (db *DB) CreateDebugCapture(ctx context.Context, c *apiws.DebugCapture, aud
 // ActiveDebugCapture returns the number's capture in force at now, or nil.
 func (db *DB) ActiveDebugCapture(ctx context.Context, numberID string, now time.Time) (*apiws.DebugCapture, error) {
 	var cs []*apiws.DebugCapture
-	err := db.Bun.NewSelect().Model(&cs).Where("number_id = ? AND revoked_at IS NULL AND until > ?", numberID, now).
-		OrderExpr("until DESC").Limit(1).Scan(ctx)
+	q := db.hotQuery("ActiveDebugCapture", func() string {
+		return db.Bun.NewSelect().Model((*apiws.DebugCapture)(nil)).Where("number_id = ? AND revoked_at IS NULL AND until > ?", placeholder, placeholder).
+			OrderExpr("until DESC").Limit(1).String()
+	})
+	err := db.queryHot(ctx, q, &cs, numberID, now)
 	if err != nil || len(cs) == 0 {
 		return nil, translate(err)
 	}

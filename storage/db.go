@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,8 @@ type DB struct {
 	relaxed *bun.DB
 	// sandbox groups the sandbox's transmission records.
 	sandbox sandboxRecorder
+	// hot holds the text of the hot statements by name (see hotQuery).
+	hot sync.Map
 	// transit keeps the content of logged events (see KeepContent).
 	transit contentKeeper
 	// deliveriesQueued is called after a commit that queued webhook

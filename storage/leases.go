@@ -113,7 +113,11 @@ func (db *DB) ReleaseAll(ctx context.Context, owner string) error {
 // LeaseHeld reports whether owner holds the number's lease with token,
 // unexpired at now: the fencing check made before every send.
 func (db *DB) LeaseHeld(ctx context.Context, numberID, owner string, token int64, now time.Time) (bool, error) {
-	n, err := db.Bun.NewSelect().Model((*Lease)(nil)).
-		Where("number_id = ? AND owner = ? AND token = ? AND expires_at > ?", numberID, owner, token, now).Count(ctx)
+	var n int
+	q := db.hotQuery("LeaseHeld", func() string {
+		return db.Bun.NewSelect().Model((*Lease)(nil)).ColumnExpr("count(*)").
+			Where("number_id = ? AND owner = ? AND token = ? AND expires_at > ?", placeholder, placeholder, placeholder, placeholder).String()
+	})
+	err := db.queryHot(ctx, q, &n, numberID, owner, token, now)
 	return n == 1, translate(err)
 }

@@ -158,7 +158,10 @@ func (db *DB) LastEventSeq(ctx context.Context, accountID string) (int64, error)
 // NextOutbox returns the oldest outbox items of a number, in queue order.
 func (db *DB) NextOutbox(ctx context.Context, numberID string, limit int) ([]*OutboxItem, error) {
 	var items []*OutboxItem
-	err := db.Bun.NewSelect().Model(&items).Where("number_id = ?", numberID).OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
+	q := db.hotQuery("NextOutbox", func() string {
+		return db.Bun.NewSelect().Model((*OutboxItem)(nil)).Where("number_id = ?", placeholder).OrderExpr("message_id LIMIT ?", placeholder).String()
+	})
+	err := db.queryHot(ctx, q, &items, numberID, limit)
 	return items, translate(err)
 }
 
@@ -287,12 +290,17 @@ type SendCheck struct {
 // CheckSend reads the account's status and restriction and the status of
 // its number numberID; ENOTFOUND when the account does not exist.
 func (db *DB) CheckSend(ctx context.Context, accountID, numberID string) (*SendCheck, error) {
-	var c SendCheck
-	err := db.Bun.NewRaw(`SELECT a.status AS account_status, a.processing_restricted, n.status AS number_status
+	var cs []SendCheck
+	q := db.hotQuery("CheckSend", func() string {
+		return `SELECT a.status AS account_status, a.processing_restricted, n.status AS number_status
 		FROM accounts AS a LEFT JOIN numbers AS n ON n.id = ? AND n.account_id = a.id
-		WHERE a.id = ?`, numberID, accountID).Scan(ctx, &c)
-	if err != nil {
-		return nil, notFound(err, "account")
+		WHERE a.id = ?`
+	})
+	if err := db.queryHot(ctx, q, &cs, numberID, accountID); err != nil {
+		return nil, translate(err)
 	}
-	return &c, nil
+	if len(cs) == 0 {
+		return nil, notFound(sql.ErrNoRows, "account")
+	}
+	return &cs[0], nil
 }
