@@ -25,10 +25,10 @@ const (
 	EventNumberCommand EventKind = "number_command"
 	// EventWebhooks wakes the webhook deliverers: deliveries were queued.
 	EventWebhooks EventKind = "webhooks"
-	// EventKeysRevoked: API keys were revoked, the one with the id in Data
-	// or, with no Data, every key of AccountID; instances drop them from
-	// their authentication caches.
-	EventKeysRevoked EventKind = "keys_revoked"
+	// EventCredentialsRevoked: API keys or sessions were revoked, the one
+	// with the id in Data or, with no Data, every one of AccountID;
+	// instances drop them from their authentication caches.
+	EventCredentialsRevoked EventKind = "credentials_revoked"
 )
 
 // Event is something that happened in an account, as carried by the events

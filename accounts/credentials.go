@@ -56,6 +56,7 @@ may hold your account: tell the people who run this apiws at once.
 	if err := s.db.ChangePassword(ctx, acc.ID, hash, sess, notice, audit(acc.ID, nc, "account.password_change", "every other session ended")); err != nil {
 		return nil, "", err
 	}
+	s.CredentialsRevoked(ctx, acc.ID, "")
 	s.mailQueued()
 	acc.PasswordHash = hash
 	return acc, token, nil

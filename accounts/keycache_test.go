@@ -13,7 +13,7 @@ import (
 )
 
 // TestRevokedKeyFailsOnEveryInstance: two instances (services over one
-// database and one bus) cache the keys they authenticate. Their clocks
+// database and one bus) cache the keys and sessions they authenticate. Their clocks
 // stand still, so only a revocation pushed over the bus can end a cached
 // key early; one that is not pushed ends when the cache's second is over.
 func TestRevokedKeyFailsOnEveryInstance(t *testing.T) {
@@ -102,9 +102,35 @@ func TestRevokedKeyFailsOnEveryInstance(t *testing.T) {
 		first, _ := newKey()
 		second, _ := newKey()
 		revokeInDB("account_id = ?", acc.ID)
-		a.KeysRevoked(context.Background(), acc.ID, "")
+		a.CredentialsRevoked(context.Background(), acc.ID, "")
 		waitFor("the other instance refuses every key of the account", func() bool {
 			return !authenticates(b, first) && !authenticates(b, second)
 		})
+
+		// A session logged out through one instance ends on the other.
+		_, token, err := a.SignUp(context.Background(), apiws.SignUp{Name: "Bo", Email: "cache-session@example.com", Password: password,
+			BirthDate: time.Date(1990, 4, 1, 0, 0, 0, 0, time.UTC), AcceptPolicyVersion: "1.0", IP: "198.51.100.7"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessionOn := func(s *Service) *apiws.Caller {
+			t.Helper()
+			c, err := s.Authenticate(context.Background(), token)
+			if err != nil && apiws.ErrorCodeOf(err) != apiws.EUNAUTHENTICATED {
+				t.Fatal(err)
+			}
+			return c
+		}
+		caller := sessionOn(a)
+		if caller == nil || sessionOn(b) == nil {
+			t.Fatal("a new session is refused")
+		}
+		if err := a.LogOut(apiws.WithCaller(context.Background(), caller)); err != nil {
+			t.Fatal(err)
+		}
+		if sessionOn(a) != nil {
+			t.Fatal("the instance that ended the session still takes it")
+		}
+		waitFor("the other instance refuses the ended session", func() bool { return sessionOn(b) == nil })
 	})
 }

@@ -15,7 +15,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 	now := s.now()
 	switch tokenKind(token) {
 	case sessionPrefix:
-		sess, err := s.db.SessionByHash(ctx, hashToken(token))
+		hash := hashToken(token)
+		if c, ok := s.keys.get(string(hash), now); ok {
+			return c, nil
+		}
+		sess, err := s.db.SessionByHash(ctx, hash)
 		if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
 			return nil, unauth
 		} else if err != nil {
@@ -24,7 +28,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 		if sess.RevokedAt != nil || !now.Before(sess.ExpiresAt) {
 			return nil, unauth
 		}
-		return &apiws.Caller{Kind: apiws.CredentialSession, AccountID: sess.AccountID, SessionID: sess.ID}, nil
+		c := &apiws.Caller{Kind: apiws.CredentialSession, AccountID: sess.AccountID, SessionID: sess.ID}
+		s.keys.put(string(hash), &sess.ExpiresAt, c, now)
+		return c, nil
 	case apiKeyPrefix:
 		hash := hashToken(token)
 		if c, ok := s.keys.get(string(hash), now); ok {
@@ -42,7 +48,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*apiws.Caller
 		}
 		s.touch(k.ID, now)
 		c := &apiws.Caller{Kind: apiws.CredentialAPIKey, AccountID: k.AccountID, APIKeyID: k.ID, Scopes: k.Scopes}
-		s.keys.put(string(hash), k, c, now)
+		s.keys.put(string(hash), k.ExpiresAt, c, now)
 		return c, nil
 	case operatorPrefix:
 		k, err := s.db.OperatorKeyByHash(ctx, hashToken(token))
@@ -132,7 +138,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) (*apiws.APIKey, e
 	} else if err != nil {
 		return nil, err
 	}
-	s.KeysRevoked(ctx, c.AccountID, id)
+	s.CredentialsRevoked(ctx, c.AccountID, id)
 	return k, nil
 }
 

@@ -131,6 +131,7 @@ func (s *Service) LogOut(ctx context.Context) error {
 	if err := s.db.RevokeSession(ctx, c.SessionID, s.now()); err != nil {
 		return err
 	}
+	s.CredentialsRevoked(ctx, c.AccountID, c.SessionID)
 	return s.db.Audit(ctx, audit(c.AccountID, c, "account.logout", ""))
 }
 

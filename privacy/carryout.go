@@ -99,8 +99,8 @@ func (s *Service) erase(ctx context.Context, c *apiws.Caller, r *apiws.PrivacyRe
 	if err := s.db.ScheduleErasure(ctx, acc, r, now, scheduled, s.complete(r, resolution)); err != nil {
 		return err
 	}
-	if s.opts.KeysRevoked != nil {
-		s.opts.KeysRevoked(ctx, acc.ID, "")
+	if s.opts.CredentialsRevoked != nil {
+		s.opts.CredentialsRevoked(ctx, acc.ID, "")
 	}
 	if s.opts.Numbers != nil {
 		// The erasure stands even when a logout fails (WhatsApp

@@ -28,10 +28,11 @@ type Options struct {
 	Numbers Numbers
 	// MailQueued is called after mail was queued (to wake the sender).
 	MailQueued func()
-	// KeysRevoked is told when every API key of an account was revoked
-	// (an erasure), for the authentication caches; nil when there are none.
-	KeysRevoked func(ctx context.Context, accountID, keyID string)
-	Log         *slog.Logger
+	// CredentialsRevoked is told when every API key of an account was
+	// revoked (an erasure), for the authentication caches; nil when there
+	// are none.
+	CredentialsRevoked func(ctx context.Context, accountID, id string)
+	Log                *slog.Logger
 }
 
 // Service implements apiws.PrivacyService.

@@ -292,7 +292,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	})
 	svc.privacy = privacy.New(in.db, privacy.Options{
 		Limiter: in.limiter, SecretKey: cfg.SecretKey, Numbers: svc.numbers, MailQueued: svc.mailer.Notify,
-		KeysRevoked: svc.accounts.KeysRevoked, Log: log,
+		CredentialsRevoked: svc.accounts.CredentialsRevoked, Log: log,
 	})
 	// Any instance delivers webhooks: a commit that queued deliveries wakes
 	// the deliverers of every instance through the bus.
