@@ -95,6 +95,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			// round trip and memory for nothing.
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 		}
+		if _, set := cfg.RuntimeParams["jit"]; !set {
+			// apiws's statements read and write a few rows each; JIT
+			// compiling one costs milliseconds, and PostgreSQL chooses it
+			// when its estimates are far off, as they are while a fast
+			// growing table's statistics lag behind (a page of 50 messages'
+			// events: 0.2 ms to run, 3 ms to compile).
+			cfg.RuntimeParams["jit"] = "off"
+		}
 		if _, set := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
 			// No transaction of apiws waits between its statements; one
 			// that does belongs to an instance that hangs or was paused,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/apiws/apiws"
 )
@@ -130,6 +131,16 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 // EventsOfMessages returns the events of the messages, oldest first.
 func (db *DB) EventsOfMessages(ctx context.Context, ids []string) ([]*apiws.LogEvent, error) {
 	var evs []*apiws.LogEvent
+	if db.Dialect == Postgres {
+		// One index lookup per message, whatever the statistics say: with
+		// an IN list PostgreSQL estimated thousands of rows per message
+		// while the log's statistics lagged behind its growth, and read
+		// the whole log in a parallel scan for a page of 50 (23 ms against
+		// 0.3 ms; see BENCHMARKS.md, page of 50).
+		err := db.Bun.NewRaw(`SELECT e.* FROM unnest(?::text[]) AS m (id)
+			CROSS JOIN LATERAL (SELECT * FROM log_events WHERE message_id = m.id OFFSET 0) AS e ORDER BY e.seq`, pgdialect.Array(ids)).Scan(ctx, &evs)
+		return evs, translate(err)
+	}
 	err := db.Bun.NewSelect().Model(&evs).Where("message_id IN (?)", bun.List(ids)).OrderExpr("seq").Scan(ctx)
 	return evs, translate(err)
 }
