@@ -186,6 +186,9 @@ type KeyService interface {
 type Page struct {
 	First int
 	After string
+	// NoTotal says the caller does not read the list's Total: a service
+	// may leave it 0 and spare the count.
+	NoTotal bool
 }
 
 // MaxPageSize is the most items one page holds.

@@ -24,7 +24,7 @@ func TestInboundReplyQuotesOurMessage(t *testing.T) {
 		a.s.HandleConnectorEvent(&whatsapp.Inbound{NumberID: a.n.ID, WAMessageID: "3EB0ORPHAN", From: "+15550100002", Kind: apiws.KindText, Text: "and?", QuotedID: "3EB0UNKNOWN", At: at})
 
 		byWA := map[string]*apiws.Message{}
-		ms, _, err := db.ListMessages(context.Background(), a.n.AccountID, apiws.MessageFilter{}, 10, "")
+		ms, _, err := db.ListMessages(context.Background(), a.n.AccountID, apiws.MessageFilter{}, 10, "", true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func TestHiddenSenderLearnedAndUndecryptable(t *testing.T) {
 		s.HandleConnectorEvent(&whatsapp.Inbound{NumberID: n.ID, WAMessageID: "3EB0U", FromLID: "100014155552671", Kind: apiws.KindOther, Error: undecryptable, At: time.Now()})
 		byWA := func() map[string]*apiws.Message {
 			t.Helper()
-			ms, _, err := db.ListMessages(ctx, acc, apiws.MessageFilter{}, 10, "")
+			ms, _, err := db.ListMessages(ctx, acc, apiws.MessageFilter{}, 10, "", true)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -484,6 +484,6 @@ func (s *Service) Messages(ctx context.Context, accountID string, f apiws.Messag
 		f.Peer = &p
 	}
 	more := page.OneMore()
-	ms, total, err := s.db.ListMessages(ctx, accountID, f, more.First, more.After)
+	ms, total, err := s.db.ListMessages(ctx, accountID, f, more.First, more.After, !page.NoTotal)
 	return apiws.ListOf(ms, page, total), err
 }

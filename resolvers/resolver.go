@@ -101,6 +101,7 @@ func (r *Resolver) messagePage(ctx context.Context, accountID, numberID string, 
 	}
 	f := deref(filter)
 	f.NumberID = numberID
+	p.NoTotal = !wants(ctx, "totalCount")
 	l, err := r.svc.Messages.Messages(ctx, accountID, f, p)
 	if err != nil {
 		return nil, err

@@ -80,8 +80,9 @@ func (db *DB) MessagesByIDs(ctx context.Context, ids []string) ([]*apiws.Message
 }
 
 // ListMessages pages an account's messages, newest first; after is the id
-// of the last message of the previous page.
-func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.MessageFilter, first int, after string) ([]*apiws.Message, int, error) {
+// of the last message of the previous page. The total, of every page, is
+// counted only with count (else 0).
+func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.MessageFilter, first int, after string, count bool) ([]*apiws.Message, int, error) {
 	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
 		q = q.Where("account_id = ?", accountID)
 		if f.NumberID != "" {
@@ -113,9 +114,13 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 		}
 		return q
 	}
-	total, err := filter(db.Bun.NewSelect().Model((*apiws.Message)(nil))).Count(ctx)
-	if err != nil {
-		return nil, 0, translate(err)
+	var total int
+	if count {
+		n, err := filter(db.Bun.NewSelect().Model((*apiws.Message)(nil))).Count(ctx)
+		if err != nil {
+			return nil, 0, translate(err)
+		}
+		total = int(n)
 	}
 	var ms []*apiws.Message
 	q := filter(db.Bun.NewSelect().Model(&ms)).OrderExpr("id DESC").Limit(int64(first))
@@ -125,7 +130,7 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 	if err := q.Scan(ctx); err != nil {
 		return nil, 0, translate(err)
 	}
-	return ms, int(total), nil
+	return ms, total, nil
 }
 
 // EventsOfMessages returns the events of the messages, oldest first.

@@ -576,13 +576,17 @@ func TestStatementCountDoesNotGrowWithPageSize(t *testing.T) {
 	}
 	waitMessages(t, base, token, "all read", func(ms map[string]any) bool { return statusOf(ms, last) == "READ" })
 	page := `query($n: Int) { viewer { messages(first: $n) { edges { node { id status number { id phone } events { cursor status } } } } } }`
-	statements := func(n int) float64 {
+	counted := `query($n: Int) { viewer { messages(first: $n) { totalCount edges { node { id status number { id phone } events { cursor status } } } } } }`
+	statementsOf := func(query string, n int) float64 {
 		best := -1.0
 		for i := 0; i < 10; i++ { // the fewest of ten runs: background work (lease heartbeats, outbox scans) may add to some
 			before := metric(t, base, "apiws_db_statements_total")
-			r := gql(t, base, token, page, map[string]any{"n": n})
+			r := gql(t, base, token, query, map[string]any{"n": n})
 			if got := len(get(r.Data, "viewer", "messages", "edges").([]any)); got != n {
 				t.Fatalf("page of %d has %d edges", n, got)
+			}
+			if query == counted && get(r.Data, "viewer", "messages", "totalCount") != float64(50) {
+				t.Fatalf("totalCount = %v; want 50", get(r.Data, "viewer", "messages", "totalCount"))
 			}
 			d := metric(t, base, "apiws_db_statements_total") - before
 			if best < 0 || d < best {
@@ -591,9 +595,13 @@ func TestStatementCountDoesNotGrowWithPageSize(t *testing.T) {
 		}
 		return best
 	}
-	five, fifty := statements(5), statements(50)
+	five, fifty := statementsOf(page, 5), statementsOf(page, 50)
 	if five != fifty {
 		t.Fatalf("a page of 5 takes %v statements, a page of 50 %v", five, fifty)
+	}
+	// The messages are counted only when totalCount is asked for.
+	if c := statementsOf(counted, 5); c != five+1 {
+		t.Fatalf("a page of 5 with totalCount takes %v statements, without %v; want one more", c, five)
 	}
 	t.Logf("statements per page: %v", five)
 }
