@@ -99,7 +99,8 @@ func (a *actionTest) stored(dir apiws.Direction, kind apiws.MessageKind, status 
 	a.t.Helper()
 	now := time.Now().UTC()
 	waID := whatsapp.NewMessageID()
-	m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: a.n.AccountID, NumberID: a.n.ID, Direction: dir, Peer: "+15550100002",
+	lid := "100015550100002"
+	m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: a.n.AccountID, NumberID: a.n.ID, Direction: dir, Peer: "+15550100002", PeerLID: &lid,
 		Kind: kind, Status: status, WAMessageID: &waID, QueuedAt: &now}
 	if len(acc) > 0 {
 		m.AccountID = acc[0]
@@ -398,7 +399,20 @@ func TestInboundReactionsEditsRevokesVotes(t *testing.T) {
 			a.s.HandleConnectorEvent(&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "E1", TargetID: *theirs.WAMessageID, From: "+15550100002", Text: "hi (edited)", At: at})
 			a.s.HandleConnectorEvent(&whatsapp.Revoked{NumberID: a.n.ID, WAMessageID: "V1", TargetID: *theirs.WAMessageID, FromLID: "100015550100002", At: at})
 			a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P1", PollID: *poll.WAMessageID, FromLID: "100015550100002", Options: []string{"Yes"}, At: at})
-			a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P2", PollID: *poll.WAMessageID, From: "+15550100003", At: at})
+			a.s.HandleConnectorEvent(&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "P2", PollID: *poll.WAMessageID, From: "+15550100002", At: at})
+		}
+		// Forgeries are dropped: an edit or a revoke of a message by
+		// someone but its author, anything from another chat or a group.
+		for _, forged := range []whatsapp.Event{
+			&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "F1", TargetID: *ours.WAMessageID, From: "+15550100002", Text: "pay elsewhere", At: at},
+			&whatsapp.Revoked{NumberID: a.n.ID, WAMessageID: "F2", TargetID: *ours.WAMessageID, From: "+15550100002", At: at},
+			&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "F3", TargetID: *theirs.WAMessageID, FromMe: true, Text: "not mine", At: at},
+			&whatsapp.Edited{NumberID: a.n.ID, WAMessageID: "F4", TargetID: *theirs.WAMessageID, From: "+15550100009", Text: "stranger", At: at},
+			&whatsapp.Reacted{NumberID: a.n.ID, WAMessageID: "F5", TargetID: *ours.WAMessageID, From: "+15550100009", Emoji: "💩", At: at},
+			&whatsapp.PollVoted{NumberID: a.n.ID, WAMessageID: "F6", PollID: *poll.WAMessageID, From: "+15550100009", Options: []string{"No"}, At: at},
+			&whatsapp.Revoked{NumberID: a.n.ID, WAMessageID: "F7", TargetID: *theirs.WAMessageID, Group: "1203630@g.us", From: "+15550100002", At: at},
+		} {
+			a.s.HandleConnectorEvent(forged)
 		}
 		for _, unknown := range []whatsapp.Event{
 			&whatsapp.Reacted{NumberID: a.n.ID, TargetID: "UNKNOWN", From: "+15550100002", Emoji: "👍", At: at},

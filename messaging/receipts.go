@@ -28,7 +28,7 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 	case *whatsapp.Inbound:
 		s.receive(ctx, e)
 	case *whatsapp.Reacted:
-		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+		s.about(ctx, e.NumberID, e.TargetID, actor{e.Group, e.From, e.FromLID, e.FromMe, false}, func(n *apiws.Number, target *apiws.Message) error {
 			emoji := e.Emoji
 			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeReaction, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Detail:  &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)},
@@ -36,19 +36,19 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 			return s.logged(ev, s.db.LogEvent(ctx, ev))
 		})
 	case *whatsapp.Edited:
-		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+		s.about(ctx, e.NumberID, e.TargetID, actor{e.Group, e.From, e.FromLID, e.FromMe, true}, func(n *apiws.Number, target *apiws.Message) error {
 			text := e.Text
 			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageEdited, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Content: &apiws.MessageContent{Text: &text, Mentions: []apiws.Peer{}}}
 			return s.logged(ev, s.db.MarkEdited(ctx, target.ID, ev.At, ev))
 		})
 	case *whatsapp.Revoked:
-		s.about(ctx, e.NumberID, e.TargetID, func(n *apiws.Number, target *apiws.Message) error {
+		s.about(ctx, e.NumberID, e.TargetID, actor{e.Group, e.From, e.FromLID, e.FromMe, true}, func(n *apiws.Number, target *apiws.Message) error {
 			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypeMessageRevoked, NumberID: n.ID, MessageID: target.ID, WAMessageID: e.WAMessageID, At: e.At.UTC()}
 			return s.logged(ev, s.db.MarkRevoked(ctx, target.ID, ev.At, ev))
 		})
 	case *whatsapp.PollVoted:
-		s.about(ctx, e.NumberID, e.PollID, func(n *apiws.Number, poll *apiws.Message) error {
+		s.about(ctx, e.NumberID, e.PollID, actor{e.Group, e.From, e.FromLID, e.FromMe, false}, func(n *apiws.Number, poll *apiws.Message) error {
 			ev := &apiws.LogEvent{AccountID: n.AccountID, Type: apiws.EventTypePollVote, NumberID: n.ID, MessageID: poll.ID, WAMessageID: e.WAMessageID, At: e.At.UTC(),
 				Detail: &apiws.EventDetail{Peer: peerOf(n, e.From, e.FromLID, e.FromMe)}}
 			if e.Options != nil {
@@ -68,8 +68,10 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 // (a reaction, an edit, a revoke, a vote): log finds the number and the
 // message with the WhatsApp id waID. A message apiws does not know (sent
 // before the number was here, or gone with its retention) has nothing to
-// attach the event to: it is dropped.
-func (s *Service) about(ctx context.Context, numberID, waID string, log func(n *apiws.Number, target *apiws.Message) error) {
+// attach the event to: it is dropped; so is an event from outside the
+// message's chat, or an edit or a revoke by someone but its author (a
+// forgery: WhatsApp's ids are no secret to a chat's members).
+func (s *Service) about(ctx context.Context, numberID, waID string, who actor, log func(n *apiws.Number, target *apiws.Message) error) {
 	n, err := s.numbers.NumberByID(ctx, numberID)
 	if err != nil {
 		s.log.Warn("event for an unknown number", "number", numberID, "err", err)
@@ -83,9 +85,55 @@ func (s *Service) about(ctx context.Context, numberID, waID string, log func(n *
 		s.log.Error("find the message of an event", "number", n.ID, "err", err)
 		return
 	}
+	group := ""
+	if target.GroupID != nil {
+		g, err := s.db.Group(ctx, n.AccountID, *target.GroupID)
+		if err != nil {
+			s.log.Error("find the group of a message", "number", n.ID, "message", target.ID, "err", err)
+			return
+		}
+		group = g.JID
+	}
+	if !who.mayActOn(target, group) {
+		s.log.Warn("event about a message from outside its chat, or by someone but its author; dropped",
+			"number", n.ID, "message", target.ID)
+		return
+	}
 	if err := log(n, target); err != nil {
 		s.log.Error("record an event about a message", "number", n.ID, "message", target.ID, "err", err)
 	}
+}
+
+// actor is who did something to a message, and where: the chat's group
+// JID ("" one-to-one), the sender's phone and LID (or the number itself,
+// fromMe); author says the act is its author's alone (an edit, a revoke).
+type actor struct {
+	group         string
+	from, fromLID string
+	fromMe        bool
+	author        bool
+}
+
+// mayActOn reports whether the actor may act on target, whose group has
+// the JID group ("" one-to-one): it must be of target's chat, and for an
+// edit or a revoke its author. One-to-one, the chat is the other party:
+// anyone else is from another chat. The number's own acts (from another
+// of its devices) are of whichever chat they name.
+func (a actor) mayActOn(target *apiws.Message, group string) bool {
+	if a.group != group {
+		return false
+	}
+	peer := (a.from != "" && target.Peer == a.from) || (a.fromLID != "" && target.PeerLID != nil && *target.PeerLID == a.fromLID)
+	if group == "" && !a.fromMe && !peer {
+		return false
+	}
+	if !a.author {
+		return true
+	}
+	if a.fromMe {
+		return target.Direction == apiws.Outbound
+	}
+	return target.Direction == apiws.Inbound && peer
 }
 
 // logged publishes ev once err says it was logged; one WhatsApp

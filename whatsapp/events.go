@@ -112,6 +112,8 @@ type InboundMedia = apiws.InboundMedia
 // Reacted reports a reaction to a message of one of a number's chats.
 type Reacted struct {
 	NumberID string
+	// Group is the chat's group JID; "" in a one-to-one chat.
+	Group string
 	// WAMessageID is the reaction's own WhatsApp id.
 	WAMessageID string
 	// TargetID is the WhatsApp id of the message reacted to.
@@ -130,6 +132,8 @@ type Reacted struct {
 type Edited struct {
 	NumberID    string
 	WAMessageID string
+	// Group is the chat's group JID; "" in a one-to-one chat.
+	Group string
 	// TargetID is the WhatsApp id of the message edited.
 	TargetID      string
 	From, FromLID string
@@ -143,6 +147,8 @@ type Edited struct {
 type Revoked struct {
 	NumberID    string
 	WAMessageID string
+	// Group is the chat's group JID; "" in a one-to-one chat.
+	Group string
 	// TargetID is the WhatsApp id of the message deleted.
 	TargetID      string
 	From, FromLID string
@@ -154,6 +160,8 @@ type Revoked struct {
 type PollVoted struct {
 	NumberID    string
 	WAMessageID string
+	// Group is the chat's group JID; "" in a one-to-one chat.
+	Group string
 	// PollID is the WhatsApp id of the poll's message.
 	PollID        string
 	From, FromLID string

@@ -145,29 +145,55 @@ func mapMessage(numberID string, evt *events.Message, env messageEnv) (ev Event,
 		return nil, false
 	}
 	from, fromLID := senderPhone(info.MessageSource, env.phoneOf), senderLID(info.MessageSource)
+	group := ""
+	if info.IsGroup {
+		group = info.Chat.ToNonAD().String()
+	}
 	switch {
 	case msg.ReactionMessage != nil:
 		r := msg.GetReactionMessage()
 		if r.GetKey().GetID() == "" {
 			return nil, false
 		}
-		return &Reacted{NumberID: numberID, WAMessageID: string(info.ID), TargetID: r.GetKey().GetID(),
+		return &Reacted{NumberID: numberID, WAMessageID: string(info.ID), Group: group, TargetID: r.GetKey().GetID(),
 			From: from, FromLID: fromLID, FromMe: info.IsFromMe, Emoji: r.GetText(), At: info.Timestamp}, true
 	case msg.ProtocolMessage != nil:
-		return mapProtocol(numberID, info, msg.GetProtocolMessage(), from, fromLID)
+		ev, ok = mapProtocol(numberID, info, msg.GetProtocolMessage(), from, fromLID)
 	case msg.PollUpdateMessage != nil:
-		return mapPollVote(numberID, evt, env, from, fromLID)
+		ev, ok = mapPollVote(numberID, evt, env, from, fromLID)
 	case msg.SecretEncryptedMessage != nil:
-		return mapSecretEdit(numberID, evt, env, from, fromLID)
+		ev, ok = mapSecretEdit(numberID, evt, env, from, fromLID)
+	default:
+		return mapInbound(numberID, evt, from, fromLID, group)
 	}
+	if ok {
+		setGroup(ev, group)
+	}
+	return ev, ok
+}
+
+// setGroup names the group of the chat an Edited, Revoked or PollVoted
+// happened in.
+func setGroup(ev Event, group string) {
+	switch e := ev.(type) {
+	case *Edited:
+		e.Group = group
+	case *Revoked:
+		e.Group = group
+	case *PollVoted:
+		e.Group = group
+	}
+}
+
+// mapInbound turns a message someone wrote into an *Inbound; the number's
+// own (from another of its devices) and key-only messages are dropped.
+func mapInbound(numberID string, evt *events.Message, from, fromLID, group string) (Event, bool) {
+	info, msg := evt.Info, evt.Message
 	if info.IsFromMe || keysOnly(msg) {
 		return nil, false
 	}
 	in := &Inbound{NumberID: numberID, WAMessageID: string(info.ID), From: from, FromLID: fromLID,
-		PushName: info.PushName, At: info.Timestamp}
-	if info.IsGroup {
-		in.Group = info.Chat.ToNonAD().String()
-	}
+		PushName: info.PushName, Group: group, At: info.Timestamp}
 	if ctx := fillKind(in, msg); ctx != nil {
 		fillContext(in, ctx.GetContextInfo())
 	}
