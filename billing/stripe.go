@@ -125,7 +125,7 @@ func (s *Service) PayInvoice(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sess, err := s.stripe.V1CheckoutSessions.Create(ctx, &stripe.CheckoutSessionCreateParams{
+	params := &stripe.CheckoutSessionCreateParams{
 		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
 		Customer:          stripe.String(customer),
 		ClientReferenceID: stripe.String(inv.ID),
@@ -140,7 +140,11 @@ func (s *Service) PayInvoice(ctx context.Context, id string) (string, error) {
 		}},
 		SuccessURL: stripe.String(s.returnURL("paid")),
 		CancelURL:  stripe.String(s.returnURL("cancelled")),
-	})
+	}
+	// Paying again (another tab, a second click) within Stripe's day of
+	// idempotency opens the same session: one invoice, one charge.
+	params.SetIdempotencyKey("apiws-pay-" + inv.ID)
+	sess, err := s.stripe.V1CheckoutSessions.Create(ctx, params)
 	if err != nil {
 		return "", fmt.Errorf("create a stripe payment session: %w", err)
 	}

@@ -35,8 +35,17 @@ func (c persistedCache) Get(ctx context.Context, hash string) (string, bool) {
 	return c.cache.Get(ctx, hash)
 }
 
+// maxPersistedDocument bounds the documents the cache keeps: anyone may
+// register one (before it is parsed or authenticated), so a cache that
+// bounds only its entries would let huge ones fill memory or Redis. No
+// document the token limit lets run comes near it.
+const maxPersistedDocument = 64 << 10
+
 func (c persistedCache) Add(ctx context.Context, hash, document string) {
 	if _, listed := c.trusted[hash]; c.trusted != nil && !listed {
+		return
+	}
+	if len(document) > maxPersistedDocument {
 		return
 	}
 	c.cache.Add(ctx, hash, document)

@@ -353,7 +353,13 @@ func (db *DB) MarkInvoicePaid(ctx context.Context, p InvoicePaid) (changed bool,
 		}
 		at := p.At.UTC()
 		inv.Status, inv.PaidAt = apiws.InvoicePaid, &at
-		if _, err := tx.NewUpdate().Model(inv).Column("status", "paid_at").WherePK().Where("status = ?", apiws.InvoiceOpen).Exec(ctx); err != nil {
+		res, err := tx.NewUpdate().Model(inv).Column("status", "paid_at").WherePK().Where("status = ?", apiws.InvoiceOpen).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			// Another payment event marked it first, meanwhile: its
+			// audit entry and receipt are the only ones.
 			return err
 		}
 		changed = true

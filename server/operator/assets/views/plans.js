@@ -13,7 +13,8 @@ const UPDATE = `mutation UpdatePlan($id: ID!, $input: PlanInput!) { updatePlan(i
 function money(minor, currency) {
   if (minor === null || minor === undefined) return '—';
   try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(minor / 100);
+    const f = new Intl.NumberFormat(undefined, { style: 'currency', currency });
+    return f.format(minor / 10 ** f.resolvedOptions().maximumFractionDigits);
   } catch (e) {
     return `${minor} ${currency}`;
   }
