@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 
@@ -98,6 +99,7 @@ var mediaMutationTests = []struct {
 	{"another operation of the document", `{"query":"query Q { __typename } mutation M($i: SendMessageInput!) { sendMessage(input: $i) { userErrors { code } } }","operationName":"Q"}`, false},
 	{"several operations, none named", `{"query":"query Q { __typename } mutation M($i: SendMessageInput!) { sendMessage(input: $i) { userErrors { code } } }"}`, false},
 	{"a query naming media", `{"query":"{ privacyPolicy { version } } # media sendMessage"}`, false},
+	{"sendMessages", `{"query":"mutation($i: [SendMessageInput!]!) { sendMessages(inputs: $i) { results { userErrors { code } } } }"}`, true},
 	{"another mutation", `{"query":"mutation { logOut }"}`, false},
 	{"an alias does not make one", `{"query":"mutation { sendMessage: logOut }"}`, false},
 	{"not JSON", `{"query": media`, false},
@@ -106,7 +108,7 @@ var mediaMutationTests = []struct {
 
 func TestMediaMutation(t *testing.T) {
 	s := newTestServer(t, Config{})
-	if want := map[string]bool{"sendMessage": true}; len(s.mediaFields) != 1 || !s.mediaFields["sendMessage"] {
+	if want := map[string]bool{"sendMessage": true, "sendMessages": true}; !maps.Equal(s.mediaFields, want) {
 		t.Fatalf("media fields %v, want %v", s.mediaFields, want)
 	}
 	for _, tt := range mediaMutationTests {
