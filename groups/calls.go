@@ -134,17 +134,15 @@ func (s *Service) do(ctx context.Context, n *apiws.Number, c call) (*answer, err
 	return a, nil
 }
 
-// followCalls makes the group calls other instances send for the numbers
-// this instance holds, until ctx ends.
-func (s *Service) followCalls(ctx context.Context) error {
-	return events.Follow(ctx, s.bus, callTopic, func(ev apiws.Event) {
-		var c call
-		if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &c) != nil || !apiws.Owns(s.owner, c.NumberID) {
-			return
-		}
-		s.wg.Add(1)
-		go s.obey(c)
-	}, apiws.EventNumberCommand)
+// callRequested makes a group call another instance forwarded, when this
+// instance holds its number.
+func (s *Service) callRequested(ev apiws.Event) {
+	var c call
+	if ev.Kind != apiws.EventNumberCommand || json.Unmarshal(ev.Data, &c) != nil || !apiws.Owns(s.owner, c.NumberID) {
+		return
+	}
+	s.wg.Add(1)
+	go s.obey(c)
 }
 
 // obey makes a call for another instance and answers on its reply topic.

@@ -42,6 +42,10 @@ type Service struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+	// calls follows the calls other instances forward (callTopic), from
+	// New on: a call made once this instance holds a number is not missed.
+	calls    *events.Follower
+	callsErr error
 	wg     sync.WaitGroup
 }
 
@@ -71,6 +75,9 @@ func New(d Deps) *Service {
 	if d.Router != nil {
 		d.Router.HandleGroups(s.HandleGroupUpdated)
 	}
+	if d.Bus != nil {
+		s.calls, s.callsErr = events.NewFollower(ctx, d.Bus, callTopic, apiws.EventNumberCommand)
+	}
 	return s
 }
 
@@ -79,8 +86,21 @@ func New(d Deps) *Service {
 func (s *Service) Run(ctx context.Context) error {
 	defer s.wg.Wait()
 	defer s.cancel()
-	return s.followCalls(ctx)
+	if s.callsErr != nil {
+		return s.callsErr
+	}
+	if s.calls == nil {
+		<-ctx.Done()
+		return nil
+	}
+	stop := context.AfterFunc(ctx, s.cancel)
+	defer stop()
+	return s.calls.Serve(s.ctx, s.callRequested)
 }
+
+// Close stops following other instances' calls, for a service whose Run
+// never ran (a start that failed later on); after Run it does nothing.
+func (s *Service) Close() { s.cancel() }
 
 func field(p ...string) []string { return append([]string{"input"}, p...) }
 

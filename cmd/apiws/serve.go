@@ -277,6 +277,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	svc.events.LinkMedia(links)
 	svc.numbers = numbers.New(numbers.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Log: log, Router: router, Owner: svc.owners, Sandbox: sandbox, Real: wa, Plans: svc.billing})
 	svc.groups = groups.New(groups.Deps{DB: in.db, Bus: in.bus, Events: svc.events, Connectors: connectors, Router: router, Owner: svc.owners, Log: log})
+	a.closing(func() error { svc.groups.Close(); return nil })
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
