@@ -46,7 +46,7 @@ type Service struct {
 	// New on: a call made once this instance holds a number is not missed.
 	calls    *events.Follower
 	callsErr error
-	wg     sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 var _ apiws.GroupService = (*Service)(nil)
