@@ -81,9 +81,20 @@ func (s *Service) MediaFile(ctx context.Context, token string) (*apiws.MediaFile
 // errMediaGone answers a link whose file has left transit.
 var errMediaGone = apiws.Errorf(apiws.EEXPIRED, "the file of this media link is no longer available")
 
+// maxDownloads bounds the files this instance downloads at once: each is
+// held whole in memory while it is decrypted and sent, so many requests
+// for a large one at once must not multiply it without end.
+const maxDownloads = 4
+
 // downloadHere downloads a file through the number's connection on this
-// instance.
+// instance, once one of the maxDownloads turns is free (or ctx ends).
 func (s *Service) downloadHere(ctx context.Context, n *apiws.Number, ref []byte) ([]byte, error) {
+	select {
+	case s.downloads <- struct{}{}:
+		defer func() { <-s.downloads }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	data, err := s.connectors(n).Download(ctx, n, ref)
 	switch {
 	case err == nil:

@@ -177,3 +177,29 @@ func TestMediaFile(t *testing.T) {
 		})
 	})
 }
+
+// TestDownloadsAreBounded: with maxDownloads files being downloaded, one
+// more waits for a turn, and gives up with its context without asking the
+// connector; a freed turn lets it through.
+func TestDownloadsAreBounded(t *testing.T) {
+	conn := &downloadingConnector{}
+	s := &Service{downloads: make(chan struct{}, maxDownloads), connectors: func(*apiws.Number) whatsapp.Connector { return conn },
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	n := &apiws.Number{ID: "num_1"}
+	for range maxDownloads {
+		s.downloads <- struct{}{} // downloads under way
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.downloadHere(ctx, n, []byte("ref-1")); err == nil || conn.downloads.Load() != 0 {
+		t.Fatalf("a download past the bound: err %v, %d asked of the connector", err, conn.downloads.Load())
+	}
+	<-s.downloads // one ends
+	data, err := s.downloadHere(context.Background(), n, []byte("ref-1"))
+	if err != nil || !bytes.Equal(data, inboundFile) || conn.downloads.Load() != 1 {
+		t.Fatalf("a download with a free turn: %q, %v", data, err)
+	}
+	if len(s.downloads) != maxDownloads-1 {
+		t.Errorf("%d turns taken after the download; want %d", len(s.downloads), maxDownloads-1)
+	}
+}

@@ -107,6 +107,7 @@ type Service struct {
 	mu          sync.Mutex
 	dispatchers map[string]*dispatcher
 	lastSends   map[string]time.Time // a number's last send, when its dispatcher stopped
+	downloads   chan struct{}        // the inbound files being downloaded (maxDownloads)
 	accepted    map[string]bool      // sent, acceptance not yet recorded
 	depth       atomic.Int64         // outbox size at the last scan
 	journal     *journal             // group commit of sends, acceptances and receipts
@@ -182,7 +183,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, db: db, bus: d.Bus, events: d.Events, numbers: d.Numbers, groups: d.Groups, connectors: d.Connectors, usage: d.Usage, pace: d.Pace, log: d.Log, owner: d.Owner,
 		seal: seal, links: d.Links, relay: relay, fetcher: newMediaFetcher(cfg.AllowPrivateMediaURLs), now: func() time.Time { return time.Now().UTC() },
-		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, lastSends: map[string]time.Time{}, accepted: map[string]bool{},
+		ctx: ctx, stop: stop, dispatchers: map[string]*dispatcher{}, lastSends: map[string]time.Time{}, downloads: make(chan struct{}, maxDownloads), accepted: map[string]bool{},
 	}
 	// SQLite writes one transaction at a time anyway.
 	shards := journalShards
