@@ -392,7 +392,12 @@ func (s *Service) GroupOf(ctx context.Context, n *apiws.Number, jid string) (*ap
 	}
 	info, err := s.connectors(n).Group(ctx, n, jid)
 	if err != nil {
-		return nil, err
+		// The message must not be lost for want of the group's details:
+		// the group is stored as what the message tells (the number is a
+		// member, by its JID), and the next listing or group event fills
+		// in its name and participants.
+		s.log.Warn("read a group of an inbound message; stored by its JID until the next refresh", "number", n.ID, "group", jid, "err", err)
+		info = whatsapp.GroupInfo{JID: jid, Role: apiws.RoleMember}
 	}
 	return s.store(ctx, n, info, apiws.GroupJoined)
 }
