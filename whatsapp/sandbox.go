@@ -389,41 +389,53 @@ func (s *Sandbox) Send(ctx context.Context, n *apiws.Number, msg OutgoingMessage
 		return SendResult{}, sendErr(CodeTimeout, "send interrupted", true, err)
 	}
 
-	t, record, err := s.accept(n, msg, to)
+	t, steps, record, err := s.accept(n, msg, to)
 	if err != nil {
 		return SendResult{}, err
 	}
-	if record != nil {
-		record(t) // outside the lock: it may write to a database
-	}
+	s.recordThenPlay(record, t, steps)
 	return SendResult{WAMessageID: msg.ID, At: t.At}, nil
 }
 
-// accept applies the sandbox rules to one send and records the
-// transmission.
-func (s *Sandbox) accept(n *apiws.Number, msg OutgoingMessage, to string) (Transmission, func(Transmission), error) {
+// recordThenPlay hands t to the recorder (outside the lock: it may write to
+// a database), then plays what follows the send: no receipt or answer
+// comes before the record of its transmission.
+func (s *Sandbox) recordThenPlay(record func(Transmission), t Transmission, steps []sandboxStep) {
+	if record != nil {
+		record(t)
+	}
+	if len(steps) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.goLocked(func() { s.play(steps) })
+	}
+}
+
+// accept applies the sandbox rules to one send, records the transmission
+// and returns what follows it (receipts, answers) and the recorder.
+func (s *Sandbox) accept(n *apiws.Number, msg OutgoingMessage, to string) (Transmission, []sandboxStep, func(Transmission), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return Transmission{}, nil, sendErr(CodeNotConnected, "connector is closed", true, ErrClosed)
+		return Transmission{}, nil, nil, sendErr(CodeNotConnected, "connector is closed", true, ErrClosed)
 	}
 	if num := s.numbers[n.ID]; num == nil || !num.connected {
-		return Transmission{}, nil, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
+		return Transmission{}, nil, nil, sendErr(CodeNotConnected, "number is not connected", true, ErrNotConnected)
 	}
 	switch {
 	case strings.HasSuffix(to, "0000"):
-		return Transmission{}, nil, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not on WhatsApp", to), false, nil)
+		return Transmission{}, nil, nil, sendErr(CodeNotOnWhatsApp, fmt.Sprintf("%s is not on WhatsApp", to), false, nil)
 	case strings.HasSuffix(to, "0002") && !s.timedOut[msg.ID]:
 		s.timedOut[msg.ID] = true
-		return Transmission{}, nil, sendErr(CodeTimeout, "timed out waiting for WhatsApp to accept the message", true, nil)
+		return Transmission{}, nil, nil, sendErr(CodeTimeout, "timed out waiting for WhatsApp to accept the message", true, nil)
 	}
 
 	t := Transmission{NumberID: n.ID, MessageID: msg.ID, To: to, Kind: msg.Kind, At: time.Now()}
 	s.transmissions = append(s.transmissions, t)
-	if steps := story(n.ID, to, msg); len(steps) > 0 {
-		s.goLocked(func() { s.play(steps) })
-	}
-	return t, s.recorder, nil
+	return t, story(n.ID, to, msg), s.recorder, nil
 }
 
 // sandboxPhone is the phone behind a sandbox LID (SandboxLID), if lid is

@@ -370,14 +370,10 @@ func (s *Sandbox) sendToGroup(ctx context.Context, n *apiws.Number, msg Outgoing
 	}
 	t := Transmission{NumberID: n.ID, MessageID: msg.ID, To: msg.Group, Kind: msg.Kind, At: time.Now()}
 	s.transmissions = append(s.transmissions, t)
-	if steps := groupStory(n.ID, msg, g.roles[sandboxEchoer] != ""); len(steps) > 0 {
-		s.goLocked(func() { s.play(steps) })
-	}
+	steps := groupStory(n.ID, msg, g.roles[sandboxEchoer] != "")
 	record := s.recorder
 	s.mu.Unlock()
-	if record != nil {
-		record(t)
-	}
+	s.recordThenPlay(record, t, steps)
 	return SendResult{WAMessageID: msg.ID, At: t.At}, nil
 }
 

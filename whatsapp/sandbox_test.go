@@ -519,3 +519,47 @@ func TestSandboxEchoesLocationContactsAndPoll(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxRecordsBeforeReceipts: a transmission is handed to the
+// recorder before anything that follows it (its receipts), so whoever sees
+// a receipt finds the transmission recorded. The recorder gives a receipt
+// that would come too early the time to come: a correct Sandbox passes
+// whatever that time, and one that plays the receipts first is caught.
+func TestSandboxRecordsBeforeReceipts(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var mu sync.Mutex
+	recorded := map[string]bool{}
+	var early []string
+	receipt := make(chan struct{}, 16)
+	s := NewSandbox(func(e Event) {
+		if r, ok := e.(*Receipt); ok {
+			mu.Lock()
+			for _, id := range r.MessageIDs {
+				if !recorded[id] {
+					early = append(early, id)
+				}
+			}
+			mu.Unlock()
+			receipt <- struct{}{}
+		}
+	}, 0)
+	s.SetRecorder(func(tr Transmission) {
+		select {
+		case <-receipt:
+		case <-time.After(100 * time.Millisecond):
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		recorded[tr.MessageID] = true
+	})
+	n := pairSandbox(t, s, "num_1")
+	for range 3 {
+		if _, err := s.Send(context.Background(), n, OutgoingMessage{ID: NewMessageID(), To: "+14155550123", Kind: apiws.KindText, Text: "hi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	if len(early) > 0 {
+		t.Errorf("receipts of %v came before their transmissions were recorded", early)
+	}
+}
