@@ -8,6 +8,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/internal/poll"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 )
@@ -36,13 +37,7 @@ func TestRevokedKeyFailsOnEveryInstance(t *testing.T) {
 		t.Cleanup(func() { cancel(); running.Wait() })
 		waitFor := func(what string, ok func() bool) {
 			t.Helper()
-			deadline := time.Now().Add(time.Second)
-			for !ok() {
-				if time.Now().After(deadline) {
-					t.Fatalf("not within 1s: %s", what)
-				}
-				time.Sleep(time.Millisecond)
-			}
+			poll.Until(t, time.Second, what, ok)
 		}
 		waitFor("both instances follow revocations", func() bool { return bus.Stats().Subscribers == 2 })
 

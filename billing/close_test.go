@@ -10,6 +10,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/billing"
+	"github.com/apiws/apiws/internal/poll"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 )
@@ -259,20 +260,13 @@ func TestRunClosesLastMonth(t *testing.T) {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- s.Run(runCtx) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		poll.Until(t, 10*time.Second, "November closed", func() bool {
 			closed, err := db.PeriodClosed(ctx, nov)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if closed {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("November was not closed within 10s")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return closed
+		})
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)

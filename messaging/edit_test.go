@@ -12,6 +12,7 @@ import (
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/eventlog"
 	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/internal/poll"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 	"github.com/apiws/apiws/whatsapp"
@@ -234,13 +235,7 @@ func TestReactQueuesAReaction(t *testing.T) {
 		if _, err := a.s.React(a.caller, apiws.React{MessageID: target.ID, Emoji: "❤️", IdempotencyKey: ptr("r1")}); fieldErr(t, err) != "CONFLICT@input.idempotencyKey" {
 			t.Errorf("the key with another emoji = %v; want CONFLICT", err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for len(a.logged(apiws.EventTypeReaction)) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("no REACTION event")
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		poll.Until(t, 10*time.Second, "a REACTION event", func() bool { return len(a.logged(apiws.EventTypeReaction)) > 0 })
 		got, err := db.Message(context.Background(), a.n.AccountID, m.ID)
 		if err != nil || got.Status != apiws.StatusSent {
 			t.Fatalf("the reaction is %v (%v); want SENT", got, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/internal/poll"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 )
@@ -137,20 +138,13 @@ func TestSendManyAnswersEachAsSend(t *testing.T) {
 		if n := a.count("messages"); n != 6 {
 			t.Fatalf("%d messages; want 6", n)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		poll.Until(t, 10*time.Second, "6 messages SENT", func() bool {
 			sent, err := db.Bun.NewSelect().Model((*apiws.Message)(nil)).Where("status = ?", apiws.StatusSent).Count(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sent == 6 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d of 6 messages SENT", sent)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return sent == 6
+		})
 		a.conn.mu.Lock()
 		texts := map[string]int{}
 		for _, m := range a.conn.sends {

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/apiws/apiws"
 	"go.uber.org/goleak"
@@ -134,16 +133,15 @@ func TestSandboxGroupMessages(t *testing.T) {
 	if _, err := s.Send(ctx, n, msg); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	var echo *Inbound
-	for time.Now().Before(deadline) && (len(rec.statuses(msg.ID)) < 2 || echo == nil) {
+	eventually(t, "the group's receipts and echo", func() bool {
 		for _, ev := range rec.all() {
 			if in, ok := ev.(*Inbound); ok {
 				echo = in
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(rec.statuses(msg.ID)) >= 2 && echo != nil
+	})
 	if st := rec.statuses(msg.ID); !equalStatuses(st, []apiws.MessageStatus{apiws.StatusDelivered, apiws.StatusRead}) {
 		t.Errorf("statuses %v", st)
 	}

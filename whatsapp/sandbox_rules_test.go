@@ -242,10 +242,7 @@ func TestSandboxRuleTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rec.all()) < 1+3*2+1+2+2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually(t, "every answer", func() bool { return len(rec.all()) >= 1+3*2+1+2+2 })
 	s.Close()
 	readAt := map[string]time.Time{}
 	var echoAt, oopsAt time.Time
@@ -302,10 +299,7 @@ func TestSandboxHiddenSenderIsReachable(t *testing.T) {
 	if _, err := s.Send(ctx, n, OutgoingMessage{ID: NewMessageID(), To: "+15550100006", Kind: apiws.KindText, Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(hidden()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(t, "the hidden answer", func() bool { return len(hidden()) > 0 })
 	first := hidden()
 	if len(first) != 1 || first[0].From != "" || first[0].FromLID != "100015550100006" {
 		t.Fatalf("answers %+v, want one from the LID alone", first)

@@ -96,13 +96,9 @@ func billingCommand(ctx context.Context, cfg *Config, log *slog.Logger, args []s
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	at := time.Now().UTC()
-	if *asOf != "" {
-		t, err := time.Parse(time.RFC3339Nano, *asOf)
-		if err != nil {
-			return fmt.Errorf("--as-of must be RFC 3339, e.g. 2027-01-01T00:05:00Z: %w", err)
-		}
-		at = t.UTC()
+	at, err := asOfTime(*asOf, "2027-01-01T00:05:00Z")
+	if err != nil {
+		return err
 	}
 	start := apiws.Month.Truncate(at).AddDate(0, -1, 0)
 	if *period != "" {

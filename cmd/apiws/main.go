@@ -117,13 +117,9 @@ func retention(ctx context.Context, cfg *Config, args []string, stdout, stderr i
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	at := time.Now().UTC()
-	if *asOf != "" {
-		t, err := time.Parse(time.RFC3339Nano, *asOf)
-		if err != nil {
-			return fmt.Errorf("--as-of must be RFC 3339, e.g. 2027-01-02T15:04:05Z: %w", err)
-		}
-		at = t.UTC()
+	at, err := asOfTime(*asOf, "2027-01-02T15:04:05Z")
+	if err != nil {
+		return err
 	}
 	db, err := openMigrated(ctx, cfg)
 	if err != nil {
@@ -167,4 +163,17 @@ func openMigrated(ctx context.Context, cfg *Config) (*storage.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// asOfTime is the time an --as-of flag names (RFC 3339), or now when it
+// is empty; example shows the form in the error.
+func asOfTime(flag, example string) (time.Time, error) {
+	if flag == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, flag)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--as-of must be RFC 3339, e.g. %s: %w", example, err)
+	}
+	return t.UTC(), nil
 }
