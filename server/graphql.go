@@ -23,22 +23,22 @@ import (
 // speaks, its limits, and its error presentation.
 func (s *Server) graphqlHandler() http.Handler {
 	srv := handler.New(s.deps.Schema)
-	srv.AddTransport(transport.Websocket{
+	srv.AddTransport(&wsTransport{
 		// Idle subscriptions hold little: a small read buffer of the
 		// socket's own (reusing the HTTP server's would keep its whole
 		// connection state alive, buffers included, as long as the
 		// socket), and a write buffer taken from a pool only while a
 		// message is written. Clients send small messages (init,
 		// subscribe, pong); longer ones are read in several fills.
-		Implementation: gorillaWebsocket{upgrader: websocket.Upgrader{
+		upgrader: websocket.Upgrader{
 			CheckOrigin:     s.checkOrigin,
 			ReadBufferSize:  1024,
 			WriteBufferPool: &sync.Pool{},
-		}},
-		InitFunc:              s.wsInit,
-		InitTimeout:           10 * time.Second,
-		KeepAlivePingInterval: 15 * time.Second,
-		PayloadReadLimit:      ptr(int64(maxPlainBody)),
+		},
+		init:        s.wsInit,
+		initTimeout: s.cfg.WSInitTimeout,
+		keepAlive:   15 * time.Second,
+		readLimit:   maxPlainBody,
 	})
 	// Before POST, which would take an event stream's request too.
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: s.cfg.SSEKeepAlive})
@@ -96,7 +96,7 @@ func (s *Server) graphqlHandler() http.Handler {
 			s.serveEventStream(w, r, srv)
 			return
 		}
-		srv.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+		srv.ServeHTTP(w, r)
 	})))
 }
 
@@ -166,5 +166,3 @@ func (s *Server) presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr.Extensions = map[string]any{"code": string(apiws.EINTERNAL)}
 	return gqlErr
 }
-
-func ptr[T any](v T) *T { return &v }

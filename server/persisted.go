@@ -78,7 +78,7 @@ func (a allowList) MutateOperationParameters(ctx context.Context, params *graphq
 	op.RawQuery, op.OperationName = params.Query, params.OperationName
 	a.s.log.InfoContext(ctx, "document not allowed", "hash", hash, "operation", params.OperationName)
 	err := apiws.Errorf(apiws.EDOCUMENTNOTALLOWED, "this server runs only trusted documents, and this one is not among them")
-	// gqlgen's websocket transport sends such an error as it is, without
+	// Some of gqlgen's transports send such an error as it is, without
 	// the presenter: it carries its code itself.
 	return &gqlerror.Error{Err: err, Message: err.Message, Extensions: map[string]any{"code": string(err.Code)}}
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// ReadTimeout bounds the time to read a request's body, websockets
 	// aside (default 60s).
 	ReadTimeout time.Duration
+	// WSInitTimeout is how long a websocket may take to send its
+	// connection_init (default 10s); then it is closed with 4408.
+	WSInitTimeout time.Duration
 }
 
 // Pinger reports whether a dependency is reachable.
@@ -145,6 +148,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = 60 * time.Second
+	}
+	if cfg.WSInitTimeout <= 0 {
+		cfg.WSInitTimeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Log, metrics: newMetrics(), failures: newTokenFailures(deps.Limiter),
 		sockets: &sockets{open: map[string]int{}}}

@@ -110,7 +110,7 @@ func (s *Server) serveEventStream(w http.ResponseWriter, r *http.Request, gql ht
 		}
 	})
 	defer stop()
-	gql.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+	gql.ServeHTTP(sw, r)
 }
 
 // authorizationOf is the Authorization value that authenticated r's

@@ -1,62 +1,334 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/graph/generated"
+	"github.com/apiws/apiws/internal/poll"
 )
 
-// Shaped like gqlgen's websocket messages (both protocols).
-type kind string
-
-func (k kind) MarshalText() ([]byte, error) { return []byte(k), nil }
-
-type message struct {
-	Payload json.RawMessage `json:"payload,omitempty"`
-	ID      string          `json:"id,omitempty"`
-	Type    kind            `json:"type"`
-	noOp    bool            // gqlgen's have an unexported field too
+// wsServer is a test server whose pairing subscription streams what the
+// test sends, with an operator key to open sockets with.
+type wsServer struct {
+	t      *testing.T
+	url    string
+	secret string
+	feed   *pairingFeed
 }
 
-// Not shaped like them: encoding/json's.
-type (
-	extraField struct {
-		Payload json.RawMessage `json:"payload,omitempty"`
-		ID      string          `json:"id,omitempty"`
-		Type    kind            `json:"type"`
-		Label   string          `json:"label"`
-	}
-	otherTag struct {
-		Payload json.RawMessage `json:"data,omitempty"`
-		ID      string          `json:"id,omitempty"`
-		Type    kind            `json:"type"`
-	}
-	ownEncoding message
-)
+func newWSServer(t *testing.T, cfg Config) *wsServer {
+	t.Helper()
+	keys, secret := operatorKey(t)
+	feed := &pairingFeed{started: make(chan context.Context, 100), events: make(chan apiws.PairingEvent)}
+	srv := New(cfg, Deps{
+		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: feed}),
+		Keys:   keys,
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return &wsServer{t: t, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed}
+}
 
-func (ownEncoding) MarshalJSON() ([]byte, error) { return []byte(`{}`), nil }
+// wsClient is a test's side of a socket.
+type wsClient struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
 
-func TestEnvelopeIsWhatEncodingJSONWrites(t *testing.T) {
-	for _, m := range []message{
-		{Payload: json.RawMessage(`{"data":{"messageStatus":{"cursor":"7","at":"2026-11-26T00:00:00.000Z"}}}`), ID: "1", Type: "next"},
-		{Payload: json.RawMessage(`[{"message":"a \u003cb\u003e \"quoted\" error","extensions":{"code":"FORBIDDEN"}}]`), ID: `sub "<&>" ☃`, Type: "error"},
-		{ID: "2", Type: "complete"},
-		{Type: "ping", noOp: true},
-		{Payload: json.RawMessage(`null`), Type: "ka"},
-	} {
-		for _, v := range []any{m, &m} {
-			got, ok := encodeEnvelope(v)
-			want, err := json.Marshal(v)
-			if !ok || err != nil || string(got) != string(want) {
-				t.Errorf("%+v: got %s (%v), want %s", m, got, ok, want)
-			}
+// dial opens a socket speaking protocol ("" for none named).
+func (s *wsServer) dial(protocol string) *wsClient {
+	s.t.Helper()
+	d := websocket.Dialer{}
+	if protocol != "" {
+		d.Subprotocols = []string{protocol}
+	}
+	ws, _, err := d.Dial(s.url, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { ws.Close() })
+	return &wsClient{t: s.t, ws: ws}
+}
+
+// open dials and initialises a socket with the operator key.
+func (s *wsServer) open(protocol string) *wsClient {
+	s.t.Helper()
+	c := s.dial(protocol)
+	c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer ` + s.secret + `"}}`)
+	c.expect(`{"type":"connection_ack"}`)
+	return c
+}
+
+// started waits for the next pairing subscription to start.
+func (s *wsServer) started() context.Context {
+	s.t.Helper()
+	select {
+	case ctx := <-s.feed.started:
+		return ctx
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("the subscription did not start")
+	}
+	return nil
+}
+
+func (c *wsClient) send(msg string) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// next is the next message the server sends, "ka" skipped.
+func (c *wsClient) next() (string, error) {
+	for {
+		_ = c.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := c.ws.ReadMessage()
+		if err != nil || string(b) != `{"type":"ka"}` {
+			return string(b), err
 		}
 	}
-	for _, v := range []any{
-		extraField{Type: "next"}, otherTag{Type: "next"}, ownEncoding{Type: "next"}, &ownEncoding{Type: "next"},
-		map[string]string{"type": "next"}, "next", nil, (*message)(nil),
-	} {
-		if b, ok := encodeEnvelope(v); ok {
-			t.Errorf("%#v taken as a message: %s", v, b)
+}
+
+// expect fails unless the next message is want.
+func (c *wsClient) expect(want string) {
+	c.t.Helper()
+	got, err := c.next()
+	if err != nil {
+		c.t.Fatalf("waiting for %s: %v", want, err)
+	}
+	if !jsonEqual(got, want) {
+		c.t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// closed fails unless the server closes the socket with code, and nothing
+// else comes first.
+func (c *wsClient) closed(code int) {
+	c.t.Helper()
+	msg, err := c.next()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code {
+		c.t.Fatalf("got %q (%v); want close %d", msg, err, code)
+	}
+}
+
+func jsonEqual(a, b string) bool {
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	xb, _ := json.Marshal(x)
+	yb, _ := json.Marshal(y)
+	return string(xb) == string(yb)
+}
+
+// graphql-transport-ws: a subscription's events come as next; the client's
+// complete ends it with nothing more sent; a query is answered by next and
+// complete; ping is answered by pong with its payload.
+func TestTransportWS(t *testing.T) {
+	s := newWSServer(t, Config{})
+	c := s.open(protocolTransportWS)
+	c.send(`{"type":"ping","payload":{"n":1}}`)
+	c.expect(`{"type":"pong","payload":{"n":1}}`)
+	c.send(`{"type":"subscribe","id":"s1","payload":{"query":` + quote(pairingSub) + `}}`)
+	sub := s.started()
+	s.feed.events <- &apiws.PairingFailure{Reason: "TIMEOUT", Message: "no scan"}
+	c.expect(`{"type":"next","id":"s1","payload":{"data":{"pairing":{"reason":"TIMEOUT"}}}}`)
+	c.send(`{"type":"complete","id":"s1"}`)
+	<-sub.Done()
+	c.send(`{"type":"subscribe","id":"q1","payload":{"query":"{ __typename }"}}`)
+	// Nothing was sent for s1 after the client completed it.
+	c.expect(`{"type":"next","id":"q1","payload":{"data":{"__typename":"Query"}}}`)
+	c.expect(`{"type":"complete","id":"q1"}`)
+	// A document that does not validate: error, which ends the operation.
+	c.send(`{"type":"subscribe","id":"q2","payload":{"query":"{ nope }"}}`)
+	got, err := c.next()
+	var m struct {
+		Type, ID string
+		Payload  gqlerror.List
+	}
+	if err != nil || json.Unmarshal([]byte(got), &m) != nil || m.Type != "error" || m.ID != "q2" || len(m.Payload) != 1 ||
+		m.Payload[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" {
+		t.Fatalf("got %s (%v); want an error with GRAPHQL_VALIDATION_FAILED", got, err)
+	}
+	c.send(`{"type":"subscribe","id":"q3","payload":{"query":"{ __typename }"}}`)
+	c.expect(`{"type":"next","id":"q3","payload":{"data":{"__typename":"Query"}}}`)
+	c.expect(`{"type":"complete","id":"q3"}`)
+}
+
+// The older graphql-ws protocol (also when the client names none): ack
+// and keep-alives, data, and complete after the client's stop.
+func TestGraphQLWS(t *testing.T) {
+	for _, protocol := range []string{protocolGraphQLWS, ""} {
+		t.Run("protocol "+protocol, func(t *testing.T) {
+			s := newWSServer(t, Config{})
+			c := s.open(protocol)
+			c.send(`{"type":"start","id":"1","payload":{"query":` + quote(pairingSub) + `}}`)
+			sub := s.started()
+			s.feed.events <- &apiws.PairingFailure{Reason: "TIMEOUT", Message: "no scan"}
+			c.expect(`{"type":"data","id":"1","payload":{"data":{"pairing":{"reason":"TIMEOUT"}}}}`)
+			c.send(`{"type":"stop","id":"1"}`)
+			<-sub.Done()
+			c.expect(`{"type":"complete","id":"1"}`)
+			c.send(`{"type":"connection_terminate"}`)
+			c.closed(websocket.CloseNormalClosure)
+		})
+	}
+}
+
+// The protocol's refusals, each a close code with nothing sent first.
+func TestWebsocketRefusals(t *testing.T) {
+	s := newWSServer(t, Config{})
+	sub := `{"type":"subscribe","id":"1","payload":{"query":` + quote(pairingSub) + `}}`
+	t.Run("bad credentials", func(t *testing.T) {
+		c := s.dial(protocolTransportWS)
+		c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer apiwsk_nope"}}`)
+		c.closed(closeForbidden)
+	})
+	t.Run("no credentials", func(t *testing.T) {
+		c := s.dial(protocolTransportWS)
+		c.send(`{"type":"connection_init"}`)
+		c.closed(closeForbidden)
+	})
+	t.Run("subscribe before init", func(t *testing.T) {
+		c := s.dial(protocolTransportWS)
+		c.send(sub)
+		c.closed(closeUnauthorized)
+	})
+	t.Run("second init", func(t *testing.T) {
+		c := s.open(protocolTransportWS)
+		c.send(`{"type":"connection_init"}`)
+		c.closed(closeTooMany)
+	})
+	t.Run("not JSON", func(t *testing.T) {
+		c := s.open(protocolTransportWS)
+		c.send(`{"type":`)
+		c.closed(closeInvalidMessage)
+	})
+	t.Run("unknown type", func(t *testing.T) {
+		c := s.open(protocolTransportWS)
+		c.send(`{"type":"start","id":"1"}`) // the older protocol's
+		c.closed(closeInvalidMessage)
+	})
+	t.Run("subscribe without id", func(t *testing.T) {
+		c := s.open(protocolTransportWS)
+		c.send(`{"type":"subscribe","payload":{"query":"{ __typename }"}}`)
+		c.closed(closeInvalidMessage)
+	})
+	t.Run("duplicate id", func(t *testing.T) {
+		c := s.open(protocolTransportWS)
+		c.send(sub)
+		ctx := s.started()
+		c.send(sub)
+		c.closed(closeDuplicateID)
+		<-ctx.Done() // the socket's operations end with it
+	})
+}
+
+// A socket that sends no connection_init in time is closed with 4408.
+func TestWebsocketInitTimeout(t *testing.T) {
+	s := newWSServer(t, Config{WSInitTimeout: 50 * time.Millisecond})
+	s.dial(protocolTransportWS).closed(closeInitTimeout)
+}
+
+// An idle subscription costs two goroutines: its socket's reader and the
+// operation waiting for its events.
+func TestIdleSubscriptionGoroutines(t *testing.T) {
+	s := newWSServer(t, Config{})
+	base := runtime.NumGoroutine()
+	const n = 40
+	for i := range n {
+		c := s.open(protocolTransportWS)
+		c.send(`{"type":"subscribe","id":"` + string(rune('a'+i%26)) + `","payload":{"query":` + quote(pairingSub) + `}}`)
+		s.started()
+	}
+	poll.Until(t, 10*time.Second, "at most two goroutines per idle subscription", func() bool {
+		return runtime.NumGoroutine()-base <= 2*n+4
+	})
+}
+
+// Messages written while the socket is held go out in one write.
+func TestBatchConnWritesOnce(t *testing.T) {
+	conn := &countingConn{}
+	b := &batchConn{Conn: conn}
+	if _, err := b.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	b.hold()
+	for _, p := range []string{"b", "c", "d"} {
+		if _, err := b.Write([]byte(p)); err != nil {
+			t.Fatal(err)
 		}
 	}
+	if len(conn.writes) != 1 {
+		t.Fatalf("%d writes while held", len(conn.writes))
+	}
+	if err := b.release(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(conn.writes, "|") != "a|bcd" {
+		t.Fatalf("writes %q; want a, then bcd at once", conn.writes)
+	}
+}
+
+// A response is encoded as encoding/json would encode it, its data as it
+// is when it comes alone.
+func TestResponsePayload(t *testing.T) {
+	yes := true
+	for _, r := range []*graphql.Response{
+		{Data: json.RawMessage(`{"a":{"b":"<&>"}}`)},
+		{},
+		{Data: json.RawMessage(`null`), Errors: gqlerror.List{{Message: "x", Extensions: map[string]any{"code": "NOT_FOUND"}}}},
+		{Data: json.RawMessage(`{"a":1}`), HasNext: &yes, Label: "l", Extensions: map[string]any{"k": "v"}},
+	} {
+		want, _ := json.Marshal(r)
+		if got := appendResponse(nil, r); !jsonEqual(string(got), string(want)) {
+			t.Errorf("%+v: got %s, want %s", r, got, want)
+		}
+	}
+	for _, id := range []string{"1", `sub "<&>" ☃`, ""} {
+		got := appendMessage(nil, "next", id, []byte(`{"data":null}`))
+		want, _ := json.Marshal(map[string]any{"type": "next", "id": id, "payload": map[string]any{"data": nil}})
+		if id == "" {
+			want = []byte(`{"type":"next","payload":{"data":null}}`)
+		}
+		if !jsonEqual(string(got), string(want)) {
+			t.Errorf("id %q: got %s, want %s", id, got, want)
+		}
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes []string
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, string(p))
+	return len(p), nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -1,0 +1,567 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/gorilla/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// The websocket subprotocols: graphql-transport-ws (the graphql-ws
+// library's) and the older graphql-ws (subscriptions-transport-ws'). A
+// client that names neither speaks the older one, as gqlgen's transport
+// had it.
+const (
+	protocolTransportWS = "graphql-transport-ws"
+	protocolGraphQLWS   = "graphql-ws"
+)
+
+// Close codes of graphql-transport-ws.
+const (
+	closeInvalidMessage = 4400
+	closeUnauthorized   = 4401
+	closeInitTimeout    = 4408
+	closeDuplicateID    = 4409
+)
+
+// wsTransport speaks GraphQL over websockets, both subprotocols, on
+// gorilla/websocket. Operations go through gqlgen's executor as on every
+// other transport (parsing, validation, extensions, middlewares); what is
+// apiws's own is the socket:
+//
+//   - one goroutine per socket reads it, and one per running operation
+//     waits for its results; nothing else runs while a socket is idle (the
+//     older protocol's keep-alive is a timer);
+//   - a result is written as it comes, its data as the executor made it
+//     (for a shared rendering, the same bytes for every subscriber): no
+//     JSON encoding per subscriber;
+//   - writes are coalesced per socket: what comes while a write is under
+//     way goes out with the next one, in one system call.
+type wsTransport struct {
+	upgrader websocket.Upgrader
+	// init authenticates connection_init; its error closes the socket with
+	// its code, nothing sent.
+	init        func(ctx context.Context, r *http.Request, payload map[string]any) (context.Context, error)
+	initTimeout time.Duration
+	// keepAlive is the period of the older protocol's "ka" messages.
+	keepAlive time.Duration
+	readLimit int64
+}
+
+var _ graphql.Transport = (*wsTransport)(nil)
+
+// wsRefusal closes a socket at connection_init.
+type wsRefusal struct {
+	code   int
+	reason string
+}
+
+func (r *wsRefusal) Error() string { return r.reason }
+
+func (t *wsTransport) Supports(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
+
+func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	up := t.upgrader
+	up.Subprotocols = []string{protocolGraphQLWS, protocolTransportWS}
+	bc := &batchConn{}
+	ws, err := up.Upgrade(batchingHijacker{ResponseWriter: w, conn: bc}, r, nil)
+	if err != nil {
+		return // the upgrader answered over HTTP
+	}
+	ws.SetReadLimit(t.readLimit)
+	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r, headers: r.Header,
+		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
+	if st := wsStateFrom(r.Context()); st != nil {
+		st.conn.Store(c)
+	}
+	// A session ended from outside (the server stopping) closes the socket.
+	defer context.AfterFunc(r.Context(), func() { c.close(websocket.CloseGoingAway, "") })()
+	c.serve()
+}
+
+// batchingHijacker hands the upgrader a connection that can hold writes
+// back while a batch of messages is written.
+type batchingHijacker struct {
+	http.ResponseWriter
+	conn *batchConn
+}
+
+func (h batchingHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.conn.Conn = conn
+	return h.conn, rw, nil
+}
+
+func (h batchingHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// batchConn is a socket's connection. While held it keeps what is written
+// and sends it all at once on release: the messages of a batch go out in
+// one system call instead of one each.
+type batchConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held bool
+	buf  []byte
+}
+
+// batchLimit is the most a held connection keeps before it writes.
+const batchLimit = 64 << 10
+
+func (b *batchConn) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.held {
+		return b.Conn.Write(p)
+	}
+	if len(b.buf)+len(p) > batchLimit {
+		if err := b.flush(); err != nil {
+			return 0, err
+		}
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *batchConn) hold() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held = true
+}
+
+// release writes what was held and stops holding.
+func (b *batchConn) release() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.held = false
+	err := b.flush()
+	b.buf = nil // an idle socket keeps no buffer
+	return err
+}
+
+func (b *batchConn) flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.Conn.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
+}
+
+// wsConn is one socket.
+type wsConn struct {
+	t       *wsTransport
+	ws      *websocket.Conn
+	bc      *batchConn
+	exec    graphql.GraphExecutor
+	ctx     context.Context // the session's; the caller's once initialised
+	req     *http.Request
+	headers http.Header
+	legacy  bool // the older graphql-ws protocol
+
+	mu          sync.Mutex
+	initialised bool
+	ops         map[string]*wsOp
+	closed      bool
+	// out are the messages waiting to be written; writing is set while
+	// a goroutine writes them.
+	out     [][]byte
+	writing bool
+	ka      *time.Timer
+}
+
+// wsOp is a running operation of a socket.
+type wsOp struct {
+	cancel context.CancelFunc
+	// stopped is set when the client ended it: nothing more is sent for it.
+	stopped bool
+}
+
+// inMessage is a message from the client, in either protocol.
+type inMessage struct {
+	Type    string          `json:"type"`
+	ID      string          `json:"id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// serve reads the socket until it closes.
+func (c *wsConn) serve() {
+	defer c.close(websocket.CloseNormalClosure, "")
+	if c.t.initTimeout > 0 {
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.t.initTimeout))
+	}
+	for {
+		_, data, err := c.ws.ReadMessage()
+		start := graphql.Now()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.close(closeInitTimeout, "Connection initialisation timeout")
+			}
+			return
+		}
+		var m inMessage
+		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+			c.close(closeInvalidMessage, "Invalid message received")
+			return
+		}
+		if !c.handle(&m, start) {
+			return
+		}
+	}
+}
+
+// handle answers one message; false when the socket is to close.
+func (c *wsConn) handle(m *inMessage, start time.Time) bool {
+	c.mu.Lock()
+	initialised := c.initialised
+	c.mu.Unlock()
+	switch {
+	case m.Type == "connection_init":
+		if initialised {
+			c.close(closeTooMany, "Too many initialisation requests")
+			return false
+		}
+		return c.initialise(m.Payload)
+	case m.Type == "ping" && !c.legacy:
+		pong := []byte(`{"type":"pong"}`)
+		if len(m.Payload) > 0 && !bytes.Equal(m.Payload, []byte("null")) {
+			pong = appendMessage(nil, "pong", "", m.Payload)
+		}
+		c.write(pong)
+	case m.Type == "pong" && !c.legacy:
+	case m.Type == "connection_terminate" && c.legacy:
+		c.close(websocket.CloseNormalClosure, "terminated")
+		return false
+	case m.Type == "subscribe" && !c.legacy, m.Type == "start" && c.legacy:
+		if !initialised {
+			c.close(closeUnauthorized, "Unauthorized")
+			return false
+		}
+		return c.subscribe(m.ID, m.Payload, start)
+	case m.Type == "complete" && !c.legacy, m.Type == "stop" && c.legacy:
+		c.mu.Lock()
+		op := c.ops[m.ID]
+		if op != nil {
+			op.stopped = !c.legacy // the older protocol confirms a stop with complete
+		}
+		c.mu.Unlock()
+		if op != nil {
+			op.cancel()
+		}
+	default:
+		c.close(closeInvalidMessage, "Invalid message received")
+		return false
+	}
+	return true
+}
+
+// initialise authenticates the socket from connection_init's payload and
+// acknowledges it; false when it was refused.
+func (c *wsConn) initialise(payload json.RawMessage) bool {
+	var init map[string]any
+	if len(payload) > 0 {
+		if err := json.Unmarshal(payload, &init); err != nil {
+			c.close(closeInvalidMessage, "Invalid message received")
+			return false
+		}
+	}
+	ctx, err := c.t.init(c.ctx, c.req, init)
+	if err != nil {
+		code, reason := closeForbidden, "Forbidden"
+		var refusal *wsRefusal
+		if errors.As(err, &refusal) {
+			code, reason = refusal.code, refusal.reason
+		}
+		c.close(code, reason)
+		return false
+	}
+	_ = c.ws.SetReadDeadline(time.Time{})
+	c.mu.Lock()
+	c.ctx, c.initialised = ctx, true
+	c.mu.Unlock()
+	c.write([]byte(`{"type":"connection_ack"}`))
+	if c.legacy && c.t.keepAlive > 0 {
+		c.write([]byte(`{"type":"ka"}`))
+		c.mu.Lock()
+		c.ka = time.AfterFunc(c.t.keepAlive, c.keepAlive)
+		c.mu.Unlock()
+	}
+	return true
+}
+
+// keepAlive sends the older protocol's "ka" and arms the next one.
+func (c *wsConn) keepAlive() {
+	c.write([]byte(`{"type":"ka"}`))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.ka.Reset(c.t.keepAlive)
+	}
+}
+
+// subscribe starts an operation (a subscription, or a query or mutation
+// answered once); false when the socket is to close.
+func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) bool {
+	if id == "" {
+		c.close(closeInvalidMessage, "Invalid message received")
+		return false
+	}
+	c.mu.Lock()
+	_, dup := c.ops[id]
+	ctx := c.ctx
+	c.mu.Unlock()
+	if dup {
+		c.close(closeDuplicateID, "Subscriber for "+id+" already exists")
+		return false
+	}
+	ctx = graphql.StartOperationTrace(ctx)
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		c.fail(id, gqlerror.List{{Message: "invalid json"}})
+		return true
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	params.Headers = c.headers
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			c.fail(id, resp.Errors) // it did not start: a parse or validation error
+		} else {
+			c.sendResponse(id, &graphql.Response{Errors: resp.Errors})
+			c.complete(id)
+		}
+		return true
+	}
+	ctx, cancel := context.WithCancel(graphql.WithOperationContext(ctx, rc))
+	op := &wsOp{cancel: cancel}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		cancel()
+		return false
+	}
+	c.ops[id] = op
+	c.mu.Unlock()
+	go c.run(ctx, id, op, rc)
+	return true
+}
+
+// run sends an operation's results until it ends.
+func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.OperationContext) {
+	defer func() {
+		panicked := recover()
+		c.mu.Lock()
+		delete(c.ops, id)
+		stopped := op.stopped
+		c.mu.Unlock()
+		op.cancel()
+		switch {
+		case panicked != nil:
+			var gqlErr *gqlerror.Error
+			if err := rc.Recover(ctx, panicked); !errors.As(err, &gqlErr) {
+				gqlErr = &gqlerror.Error{Message: "internal error"}
+			}
+			c.fail(id, gqlerror.List{gqlErr})
+		case !stopped:
+			c.complete(id)
+		}
+	}()
+	responses, ctx := c.exec.DispatchOperation(ctx, rc)
+	for {
+		resp := responses(ctx)
+		if resp == nil {
+			return
+		}
+		c.mu.Lock()
+		stopped := op.stopped
+		c.mu.Unlock()
+		if stopped {
+			return
+		}
+		c.sendResponse(id, resp)
+	}
+}
+
+func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
+	typ := "next"
+	if c.legacy {
+		typ = "data"
+	}
+	b := appendHead(make([]byte, 0, len(resp.Data)+len(id)+48), typ, id)
+	b = append(b, `,"payload":`...)
+	c.write(append(appendResponse(b, resp), '}'))
+}
+
+// fail ends an operation with errors: graphql-transport-ws' error ends it,
+// the older protocol's is followed by complete.
+func (c *wsConn) fail(id string, errs gqlerror.List) {
+	b, err := json.Marshal(errs)
+	if err != nil {
+		b = []byte(`[{"message":"internal error"}]`)
+	}
+	c.write(appendMessage(nil, "error", id, b))
+	if c.legacy {
+		c.complete(id)
+	}
+}
+
+func (c *wsConn) complete(id string) {
+	c.write(appendMessage(nil, "complete", id, nil))
+}
+
+// appendResponse appends a response as JSON. The common one, data alone,
+// is written around the data's bytes as they are; encoding/json would
+// parse and compact them again, for every subscriber of every event.
+func appendResponse(b []byte, resp *graphql.Response) []byte {
+	if len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && len(resp.Extensions) == 0 {
+		b = append(b, `{"data":`...)
+		if len(resp.Data) == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, resp.Data...)
+		}
+		return append(b, '}')
+	}
+	enc, err := json.Marshal(resp)
+	if err != nil {
+		enc = []byte(`{"errors":[{"message":"internal error"}],"data":null}`)
+	}
+	return append(b, enc...)
+}
+
+// appendMessage appends {"type":…,"id":…,"payload":…}, id and payload
+// left out when empty.
+func appendMessage(b []byte, typ, id string, payload []byte) []byte {
+	b = appendHead(b, typ, id)
+	if len(payload) > 0 {
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
+	}
+	return append(b, '}')
+}
+
+// appendHead appends a message's start: {"type":…,"id":… (id left out
+// when empty).
+func appendHead(b []byte, typ, id string) []byte {
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, typ)
+	if id != "" {
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, id)
+	}
+	return b
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// wsWriteTimeout bounds a write to a socket: a client that does not read
+// for that long is closed.
+const wsWriteTimeout = 10 * time.Second
+
+// write queues a message. The first message of an idle socket starts a
+// goroutine that writes it; whatever comes meanwhile is written by it too,
+// all at once when it finds several waiting.
+func (c *wsConn) write(msg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.out = append(c.out, msg)
+	if !c.writing {
+		c.writing = true
+		go c.drain()
+	}
+}
+
+// drain writes the queued messages until none is left.
+func (c *wsConn) drain() {
+	for {
+		c.mu.Lock()
+		out := c.out
+		c.out = nil
+		if len(out) == 0 || c.closed {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if err := c.writeAll(out); err != nil {
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			c.close(websocket.CloseGoingAway, "")
+			return
+		}
+	}
+}
+
+func (c *wsConn) writeAll(out [][]byte) error {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+	if len(out) > 1 {
+		c.bc.hold()
+	}
+	var err error
+	for _, msg := range out {
+		if err = c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+			break
+		}
+	}
+	if len(out) > 1 {
+		if rerr := c.bc.release(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// close closes the socket with code (once), ending its operations.
+func (c *wsConn) close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.out = nil
+	cancels := make([]context.CancelFunc, 0, len(c.ops))
+	for _, op := range c.ops {
+		cancels = append(cancels, op.cancel)
+	}
+	if c.ka != nil {
+		c.ka.Stop()
+	}
+	c.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel()
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = c.ws.Close()
+}
