@@ -100,36 +100,33 @@ func (s *Server) graphqlHandler() http.Handler {
 	})))
 }
 
-// detachWebsockets runs each websocket session on a goroutine of its own
-// and returns from the HTTP handler as soon as the connection is
-// hijacked. The HTTP server then frees what it keeps per request (its
-// connection buffers, the request's goroutine and stack) while the socket
-// lives on: an idle subscription holds only what the websocket needs. The
-// session's context keeps the request's values but not its cancellation,
-// which comes when the handler returns: it is cancelled when the session
-// ends instead, as the request's was before.
+// detachWebsockets lets each websocket session outlive its HTTP handler:
+// the transport runs the session on a goroutine of its own once the
+// connection is upgraded, and the handler returns. The HTTP server then
+// frees what it keeps per request (its connection buffers, the request's
+// goroutine and its deep stack) while the socket lives on: an idle
+// subscription holds only what the websocket needs. The session's context
+// keeps the request's values but not its cancellation, which comes when the
+// handler returns: it is cancelled when the session ends instead (or with
+// the handler, when the request was refused before the upgrade).
 func detachWebsockets(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !websocket.IsWebSocketUpgrade(r) {
+		st := wsStateFrom(r.Context())
+		if !websocket.IsWebSocketUpgrade(r) || st == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		hw := wrapResponse(w)
 		hw.hijacked = make(chan struct{})
 		ctx, end := context.WithCancel(context.WithoutCancel(r.Context()))
+		st.end = end
 		r = r.WithContext(ctx)
 		// An upgrade has no body; the body limit's reader would keep the
 		// response, and through it the whole HTTP connection, alive.
 		r.Body = http.NoBody
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer end()
-			next.ServeHTTP(hw, r)
-		}()
-		select {
-		case <-hw.hijacked: // the session goes on without the handler
-		case <-done: // refused before the upgrade: answered over HTTP
+		next.ServeHTTP(hw, r)
+		if !st.adopted {
+			end()
 		}
 	})
 }

@@ -23,6 +23,10 @@ const closeForbidden = 4403
 // and its operations.
 type wsState struct {
 	conn atomic.Pointer[wsConn]
+	// end ends the session (see detachWebsockets); adopted is set when the
+	// transport took it over. Both belong to the request's goroutine.
+	end     context.CancelFunc
+	adopted bool
 
 	mu            sync.Mutex
 	subscriptions int // running on the socket

@@ -37,13 +37,32 @@ func newWSServer(t *testing.T, cfg Config) *wsServer {
 	keys, secret := operatorKey(t)
 	feed := &pairingFeed{started: make(chan context.Context, 100), events: make(chan apiws.PairingEvent)}
 	srv := New(cfg, Deps{
-		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: feed}),
+		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: panicky{feed}}),
 		Keys:   keys,
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AroundOperations: []graphql.OperationMiddleware{func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Name == "Panic" {
+				panic("a middleware's bug")
+			}
+			return next(ctx)
+		}},
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	return &wsServer{t: t, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed}
+}
+
+// panicky panics at the start of a pairing subscription of number
+// "panic".
+type panicky struct{ *pairingFeed }
+
+func (p panicky) Subscription() generated.SubscriptionResolver { return p }
+
+func (p panicky) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
+	if numberID == "panic" {
+		panic("a resolver's bug")
+	}
+	return p.pairingFeed.Pairing(ctx, numberID)
 }
 
 // wsClient is a test's side of a socket.
@@ -168,6 +187,14 @@ func TestTransportWS(t *testing.T) {
 		m.Payload[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" {
 		t.Fatalf("got %s (%v); want an error with GRAPHQL_VALIDATION_FAILED", got, err)
 	}
+	// A resolver that panics gets an internal error as its result; a
+	// panic outside resolvers ends its operation with one. The socket
+	// goes on.
+	c.send(`{"type":"subscribe","id":"p1","payload":{"query":"subscription { pairing(numberId: \"panic\") { __typename } }"}}`)
+	c.expect(`{"type":"next","id":"p1","payload":{"errors":[{"message":"internal error","path":["pairing"],"extensions":{"code":"INTERNAL"}}],"data":null}}`)
+	c.expect(`{"type":"complete","id":"p1"}`)
+	c.send(`{"type":"subscribe","id":"p2","payload":{"query":"query Panic { __typename }"}}`)
+	c.expect(`{"type":"error","id":"p2","payload":[{"message":"internal error"}]}`)
 	c.send(`{"type":"subscribe","id":"q3","payload":{"query":"{ __typename }"}}`)
 	c.expect(`{"type":"next","id":"q3","payload":{"data":{"__typename":"Query"}}}`)
 	c.expect(`{"type":"complete","id":"q3"}`)

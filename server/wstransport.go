@@ -81,11 +81,27 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	ws.SetReadLimit(t.readLimit)
 	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r, headers: r.Header,
 		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
+	end := func() {}
 	if st := wsStateFrom(r.Context()); st != nil {
 		st.conn.Store(c)
+		if st.end != nil {
+			// The session goes on without the request's goroutine, on a
+			// fresh one whose stack holds only what reading the socket
+			// takes.
+			st.adopted, end = true, st.end
+			go c.session(end)
+			return
+		}
 	}
+	c.session(end)
+}
+
+// session serves the socket until it closes; then end ends the session's
+// context.
+func (c *wsConn) session(end func()) {
+	defer end()
 	// A session ended from outside (the server stopping) closes the socket.
-	defer context.AfterFunc(r.Context(), func() { c.close(websocket.CloseGoingAway, "") })()
+	defer context.AfterFunc(c.ctx, func() { c.close(websocket.CloseGoingAway, "") })()
 	c.serve()
 }
 
@@ -217,10 +233,19 @@ func (c *wsConn) serve() {
 			c.close(closeInvalidMessage, "Invalid message received")
 			return
 		}
-		if !c.handle(&m, start) {
+		if !c.handleAside(&m, start) {
 			return
 		}
 	}
+}
+
+// handleAside handles a message on a goroutine of its own, and waits for
+// it. Authenticating, validating and starting an operation take a deep
+// stack; the reader keeps a shallow one for as long as the socket lives.
+func (c *wsConn) handleAside(m *inMessage, start time.Time) bool {
+	done := make(chan bool)
+	go func() { done <- c.handle(m, start) }()
+	return <-done
 }
 
 // handle answers one message; false when the socket is to close.
@@ -358,12 +383,42 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	}
 	c.ops[id] = op
 	c.mu.Unlock()
-	go c.run(ctx, id, op, rc)
+	// Started here, where the stack is deep anyway (a subscription's
+	// resolver runs now); the goroutine that waits for its results keeps
+	// a shallow one.
+	responses, started, panicked := c.dispatch(ctx, rc)
+	if panicked != nil {
+		c.mu.Lock()
+		delete(c.ops, id)
+		c.mu.Unlock()
+		cancel()
+		c.fail(id, recovered(ctx, rc, panicked))
+		return true
+	}
+	go c.run(started, id, op, rc, responses)
 	return true
 }
 
+// dispatch starts the operation; panicked is what a resolver panicked
+// with, if one did.
+func (c *wsConn) dispatch(ctx context.Context, rc *graphql.OperationContext) (responses graphql.ResponseHandler, started context.Context, panicked any) {
+	defer func() { panicked = recover() }()
+	responses, started = c.exec.DispatchOperation(ctx, rc)
+	return responses, started, nil
+}
+
+// recovered is the error a client is told of a panic: what the server's
+// recover function makes of it.
+func recovered(ctx context.Context, rc *graphql.OperationContext, v any) gqlerror.List {
+	var gqlErr *gqlerror.Error
+	if err := rc.Recover(ctx, v); !errors.As(err, &gqlErr) {
+		gqlErr = &gqlerror.Error{Message: "internal error"}
+	}
+	return gqlerror.List{gqlErr}
+}
+
 // run sends an operation's results until it ends.
-func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.OperationContext) {
+func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.OperationContext, responses graphql.ResponseHandler) {
 	defer func() {
 		panicked := recover()
 		c.mu.Lock()
@@ -373,16 +428,11 @@ func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.Opera
 		op.cancel()
 		switch {
 		case panicked != nil:
-			var gqlErr *gqlerror.Error
-			if err := rc.Recover(ctx, panicked); !errors.As(err, &gqlErr) {
-				gqlErr = &gqlerror.Error{Message: "internal error"}
-			}
-			c.fail(id, gqlerror.List{gqlErr})
+			c.fail(id, recovered(ctx, rc, panicked))
 		case !stopped:
 			c.complete(id)
 		}
 	}()
-	responses, ctx := c.exec.DispatchOperation(ctx, rc)
 	for {
 		resp := responses(ctx)
 		if resp == nil {
