@@ -20,6 +20,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/storage"
@@ -40,6 +42,10 @@ type Log struct {
 	ctx     context.Context   // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
+	// delays observes, per event published, the time from its at (when
+	// its write was asked for) to its publication: the wait for its commit,
+	// which subscribers wait too.
+	delays prometheus.Histogram
 }
 
 // New returns the event log of db, published on bus; secret (32 bytes)
@@ -50,7 +56,12 @@ func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop}
+	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop,
+		delays: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "apiws_event_publish_delay_seconds",
+			Help:    "Time from an event's at to its publication to subscribers (its commit), per event published by this instance.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		})}
 	db.KeepContent(l.Seal, l.sealMedia, transitTTL)
 	return l, nil
 }
@@ -166,7 +177,9 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 		return
 	}
 	batch := make([]events.Published, len(evs))
+	now := time.Now()
 	for i, ev := range evs {
+		l.delays.Observe(now.Sub(ev.At).Seconds())
 		data, _ := json.Marshal(published{LogEvent: ev, Sealed: l.Seal(ev)})
 		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
 			Kind: apiws.EventLogged, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
@@ -176,6 +189,9 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 		l.log.Warn("publish events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
 	}
 }
+
+// Collectors export the delay of the events published here.
+func (l *Log) Collectors() []prometheus.Collector { return []prometheus.Collector{l.delays} }
 
 // decode reads a published event; nil if it is not one.
 func (l *Log) decode(ev apiws.Event) *apiws.LogEvent {

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -257,4 +260,86 @@ func (a *api) rss(ctx context.Context, pid int) (float64, error) {
 		}
 	}
 	return a.metric(ctx, "process_resident_memory_bytes")
+}
+
+// publishDelayMetric is the server's histogram of the time from an event's
+// at to its publication.
+const publishDelayMetric = "apiws_event_publish_delay_seconds"
+
+// histogram is a Prometheus histogram's cumulative bucket counts, by upper
+// bound in seconds (+Inf included).
+type histogram map[float64]float64
+
+// histogram reads an unlabelled histogram's buckets from /metrics.
+func (a *api) histogram(ctx context.Context, name string) (histogram, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	h := histogram{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	prefix := name + `_bucket{le="`
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+		n, err2 := strconv.ParseFloat(strings.TrimSpace(count), 64)
+		if err1 == nil && err2 == nil {
+			h[bound] = n
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(h) == 0 {
+		return nil, fmt.Errorf("/metrics has no %s", name)
+	}
+	return h, nil
+}
+
+// minus is what was observed between before and h.
+func (h histogram) minus(before histogram) histogram {
+	out := histogram{}
+	for le, n := range h {
+		out[le] = n - before[le]
+	}
+	return out
+}
+
+// quantile is the q-quantile, interpolated linearly within its bucket as
+// Prometheus' histogram_quantile does; 0 when nothing was observed.
+func (h histogram) quantile(q float64) time.Duration {
+	bounds := slices.Sorted(maps.Keys(h))
+	if len(bounds) == 0 || h[bounds[len(bounds)-1]] == 0 {
+		return 0
+	}
+	rank := q * h[bounds[len(bounds)-1]]
+	lower, below := 0.0, 0.0
+	for _, le := range bounds {
+		if h[le] >= rank {
+			if math.IsInf(le, 1) {
+				return time.Duration(lower * float64(time.Second)) // past the last bound: its lower edge
+			}
+			inBucket := h[le] - below
+			at := lower
+			if inBucket > 0 {
+				at += (le - lower) * (rank - below) / inBucket
+			}
+			return time.Duration(at * float64(time.Second))
+		}
+		lower, below = le, h[le]
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,24 @@ func TestSmoke(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the report has no %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// Quantiles of a histogram's buckets are interpolated within the bucket
+// they fall in, as Prometheus' histogram_quantile does.
+func TestHistogramQuantile(t *testing.T) {
+	before := histogram{0.01: 10, 0.05: 10, 0.1: 10, math.Inf(1): 10}
+	after := histogram{0.01: 60, 0.05: 109, 0.1: 110, math.Inf(1): 110}
+	h := after.minus(before) // 50 under 10ms, 49 more under 50ms, 1 under 100ms
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 10 * time.Millisecond}, {0.25, 5 * time.Millisecond}, {0.99, 50 * time.Millisecond}, {1, 100 * time.Millisecond}} {
+		if got := h.quantile(c.q); got.Round(time.Microsecond) != c.want {
+			t.Errorf("q%.2f = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := (histogram{math.Inf(1): 0}).quantile(0.5); got != 0 {
+		t.Errorf("an empty histogram's median is %v", got)
 	}
 }

@@ -36,6 +36,10 @@ type fanoutResult struct {
 	goroutinesPerSub float64
 	heapPerSub       float64
 	stacksPerSub     float64
+	// publishDelay is the server's own account of the events' delay from
+	// their at to their publication (their commit), over the run's sends:
+	// what subscribers wait before any delivery starts.
+	publishDelay histogram
 }
 
 // goMemory reads the server's goroutines, its live Go heap (all of it right
@@ -187,6 +191,7 @@ func (b *bench) fanout(ctx context.Context, f followed, numberID string, n, mess
 		b.heapProfile(ctx, profile+"-idle-heap")
 	}
 
+	delaysBefore, delayErr := b.api.histogram(ctx, publishDelayMetric)
 	start := time.Now()
 	profiled := b.profile(ctx, profile, b.opts.profileFor)
 	var next atomic.Int64
@@ -215,5 +220,8 @@ func (b *bench) fanout(ctx context.Context, f followed, numberID string, n, mess
 		}
 	}
 	collect(r, start, clients, streams)
+	if after, err := b.api.histogram(ctx, publishDelayMetric); err == nil && delayErr == nil {
+		r.publishDelay = after.minus(delaysBefore)
+	}
 	return r, nil
 }

@@ -531,6 +531,13 @@ func (b *bench) fanoutScenario(ctx context.Context, numberID string, n int) (*fa
 		}
 		b.add(f)
 	}
+	if r.publishDelay != nil {
+		for _, p := range []float64{0.5, 0.99} {
+			b.add(figure{Scenario: scen, Name: fmt.Sprintf("of which at → published (commit), p%.0f", p*100), Value: ms(r.publishDelay.quantile(p)), Unit: "ms",
+				Baseline: "latency at → arrival", BaselineValue: ms(r.latency.quantile(p)),
+				Note: "the server's histogram, interpolated within its bucket"})
+		}
+	}
 	b.missingFigure(scen, r, fmt.Sprintf("relay: %d", rel.missing+rel.duplicated))
 	if r.rssPerSub != 0 {
 		kib := r.rssPerSub / 1024

@@ -359,6 +359,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	}, func() float64 { return float64(in.db.Statements()) }))
 	srv.Registry().MustRegister(ownershipCollectors(svc.owners, svc.messages)...)
 	srv.Registry().MustRegister(busCollectors(in.bus)...)
+	srv.Registry().MustRegister(svc.events.Collectors()...)
 	srv.Registry().MustRegister(svc.deliverer.Collectors()...)
 	return srv
 }
