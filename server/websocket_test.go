@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,4 +359,47 @@ func (c *countingConn) Write(p []byte) (int, error) {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// A socket whose client does not read holds at most maxQueued messages
+// waiting, besides those being written (at most as many): whoever writes
+// more waits for room, and goes on once the client reads.
+func TestSocketQueueIsBounded(t *testing.T) {
+	release := make(chan struct{})
+	var written atomic.Int64
+	c := &wsConn{ops: map[string]*wsOp{}}
+	c.room.L = &c.mu
+	c.send = func(msgs [][]byte) error {
+		<-release // a client that does not read, until released
+		written.Add(int64(len(msgs)))
+		return nil
+	}
+	const total = 3 * maxQueued
+	var queued atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range total {
+			c.write([]byte(`{"type":"next"}`))
+			queued.Add(1)
+		}
+	}()
+	// A batch is being written, maxQueued more wait; the writer waits
+	// with the rest.
+	poll.Until(t, 10*time.Second, "a full queue", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.out) == maxQueued
+	})
+	select {
+	case <-done:
+		t.Fatal("every message was queued while the client read none")
+	default:
+	}
+	if n := queued.Load(); n > 2*maxQueued {
+		t.Fatalf("%d messages queued while the client read none; want at most %d", n, 2*maxQueued)
+	}
+	close(release)
+	<-done
+	poll.Until(t, 10*time.Second, "every message written", func() bool { return written.Load() == total })
 }

@@ -81,6 +81,8 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	ws.SetReadLimit(t.readLimit)
 	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r, headers: r.Header,
 		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
+	c.room.L = &c.mu
+	c.send = c.writeAll
 	end := func() {}
 	if st := wsStateFrom(r.Context()); st != nil {
 		st.conn.Store(c)
@@ -192,10 +194,16 @@ type wsConn struct {
 	ops         map[string]*wsOp
 	closed      bool
 	// out are the messages waiting to be written; writing is set while
-	// a goroutine writes them.
+	// a goroutine writes them. room is signalled when out is taken to be
+	// written (or the socket closes): a writer waits for it while out is
+	// full.
 	out     [][]byte
 	writing bool
+	room    sync.Cond
 	ka      *time.Timer
+	// send writes messages to the socket (writeAll; tests stand in for a
+	// client).
+	send func(msgs [][]byte) error
 }
 
 // wsOp is a running operation of a socket.
@@ -535,12 +543,22 @@ func appendJSONString(b []byte, s string) []byte {
 // for that long is closed.
 const wsWriteTimeout = 10 * time.Second
 
-// write queues a message. The first message of an idle socket starts a
-// goroutine that writes it; whatever comes meanwhile is written by it too,
-// all at once when it finds several waiting.
+// maxQueued is the most messages a socket holds waiting (besides the
+// batch being written, at most as many). Past it, whoever writes waits: a subscription whose client reads slowly stops taking
+// events, falls behind its stream and catches up from the log later,
+// instead of piling its events up here.
+const maxQueued = 256
+
+// write queues a message, waiting while the queue is full. The first
+// message of an idle socket starts a goroutine that writes it; whatever
+// comes meanwhile is written by it too, all at once when it finds several
+// waiting.
 func (c *wsConn) write(msg []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for len(c.out) >= maxQueued && !c.closed {
+		c.room.Wait()
+	}
 	if c.closed {
 		return
 	}
@@ -557,13 +575,14 @@ func (c *wsConn) drain() {
 		c.mu.Lock()
 		out := c.out
 		c.out = nil
+		c.room.Broadcast()
 		if len(out) == 0 || c.closed {
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		if err := c.writeAll(out); err != nil {
+		if err := c.send(out); err != nil {
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()
@@ -601,6 +620,7 @@ func (c *wsConn) close(code int, reason string) {
 	}
 	c.closed = true
 	c.out = nil
+	c.room.Broadcast()
 	cancels := make([]context.CancelFunc, 0, len(c.ops))
 	for _, op := range c.ops {
 		cancels = append(cancels, op.cancel)
