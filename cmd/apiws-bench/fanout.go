@@ -203,6 +203,17 @@ func (b *bench) fanout(ctx context.Context, f followed, numberID string, n, mess
 				if i > messages || ctx.Err() != nil {
 					return
 				}
+				if rate := b.opts.fanoutRate; rate > 0 {
+					// Message i goes at its turn: events reach the
+					// subscribers at rate deliveries/s.
+					perMessage := float64(n*eventsPerMessage) / rate
+					wait := time.Until(start.Add(time.Duration(float64(i-1) * perMessage * float64(time.Second))))
+					select {
+					case <-time.After(wait):
+					case <-ctx.Done():
+						return
+					}
+				}
 				if _, err := b.api.send(ctx, numberID, recipient(i)); err != nil && ctx.Err() == nil {
 					b.report.fail("fan-out: sendMessage: %v", err)
 					return

@@ -75,14 +75,17 @@ type options struct {
 	numbers       int
 	subscribers   []int
 	deliveries    int // per fan-out run, over all subscribers
-	queryReps     int
-	settle        time.Duration // for idle subscriptions before reading memory
-	fanoutWait    time.Duration // for every delivery after the sends
-	profileDir    string
-	profileFor    time.Duration
-	timeout       time.Duration
-	dir           string // scratch files
-	serverLog     string
+	// fanoutRate paces a fan-out's sends to this many deliveries a
+	// second over all subscribers; 0 sends as fast as they go.
+	fanoutRate float64
+	queryReps  int
+	settle     time.Duration // for idle subscriptions before reading memory
+	fanoutWait time.Duration // for every delivery after the sends
+	profileDir string
+	profileFor time.Duration
+	timeout    time.Duration
+	dir        string // scratch files
+	serverLog  string
 }
 
 var allScenarios = []string{"baselines", "send", "bulk", "pernumber", "queries", "fanout", "events", "webhooks"}
@@ -106,6 +109,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.numbers, "numbers", 4, "sandbox numbers the send scenario spreads over")
 	subs := fs.String("subscribers", "1000,5000", "fan-out sizes")
 	fs.IntVar(&o.deliveries, "deliveries", 1_000_000, "deliveries per fan-out run (messages = deliveries / (4 × subscribers))")
+	fs.Float64Var(&o.fanoutRate, "fanout-rate", 0, "pace each fan-out's sends to this many deliveries/s over all subscribers (0: as fast as they go)")
 	fs.IntVar(&o.queryReps, "query-reps", 50, "runs of each query")
 	fs.StringVar(&o.profileDir, "profiles", "bench-profiles", "folder for CPU profiles of the send and fan-out paths (empty: none)")
 	fs.StringVar(&o.serverLog, "server-log", "", "keep the started server's log in this file (default: deleted with the scratch folder)")
