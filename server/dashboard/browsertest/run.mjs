@@ -529,6 +529,97 @@ test('messages', async ({ page, base, token, sockets }) => {
 });
 
 // feedCursors lists the cursors of the events feed's rows, top to bottom.
+// sends records the GraphQL requests that send messages (sendMessage or
+// sendMessages) while it is on; stop() turns it off.
+function sends(page) {
+  const got = [];
+  const on = (r) => {
+    if (!r.url().endsWith('/graphql') || r.method() !== 'POST') return;
+    const body = JSON.parse(r.postData() || '{}');
+    if (/\bsendMessages?\(/.test(body.query || '')) got.push(body);
+  };
+  page.on('request', on);
+  got.stop = () => page.off('request', on);
+  return got;
+}
+
+test('bulk-send', async ({ page, base }) => {
+  await page.goto(base + '/#/messages');
+  await page.locator('#send select[name=numberId] option[value^="num_"]').waitFor({ state: 'attached' });
+  // How To is read: one a line or separated by commas, semicolons or
+  // spaces; the spaces inside one number kept; each number once.
+  const cases = [
+    ['+1 415 555 0123', ['+1 415 555 0123']],
+    ['+14155550123\n+14155550124', ['+14155550123', '+14155550124']],
+    [' +14155550123 , +14155550124; +1 (415) 555-0125 \n\n', ['+14155550123', '+14155550124', '+1 (415) 555-0125']],
+    ['+1 415 555 0123 +44 20 7183 8750', ['+1 415 555 0123', '+44 20 7183 8750']],
+    ['+14155550123 4155550124', ['+14155550123', '4155550124']],
+    ['+14155550123, +1 415 555 0123,+1-415-555-0123', ['+14155550123']],
+    ['', []],
+  ];
+  const parsed = await page.evaluate(async (inputs) => {
+    const { recipients } = await import('/dashboard/assets/views/messages.js');
+    return inputs.map((t) => recipients(t));
+  }, cases.map(([text]) => text));
+  cases.forEach(([text, want], i) => {
+    if (JSON.stringify(parsed[i].list) !== JSON.stringify(want)) problem(`recipients(${JSON.stringify(text)}) = ${JSON.stringify(parsed[i].list)}, want ${JSON.stringify(want)}`);
+  });
+  if (parsed[5].twice !== 2) problem(`recipients counted ${parsed[5].twice} numbers given twice, want 2`);
+
+  // Three recipients (one given twice, one invalid) go in one sendMessages:
+  // the two valid ones join the feed, the invalid one is reported and
+  // stays in To.
+  await page.selectOption('#send select[name=kind]', 'text');
+  await page.fill('#send [name=to]', '+1 415 555 0141\n+14155550142, +1 415 12; +1 415 555 0141');
+  await waitText(page, '#to-count', '3 recipients (1 given twice, sent once)');
+  await waitText(page, '#send button[type=submit]', 'Send to 3');
+  await page.fill('#send [name=text]', 'Sale starts tomorrow');
+  const got = sends(page);
+  await page.click('#send button[type=submit]');
+  await waitText(page, '#send-refused', '2 of 3 queued, 1 refused');
+  await waitText(page, '#send-refused li', '+1 415 12: is not a valid phone number');
+  for (const phone of ['+14155550141', '+14155550142']) {
+    await page.locator('#messages tr[data-message-id]', { hasText: phone }).first().waitFor();
+  }
+  if (got.length !== 1 || !got[0].query.includes('sendMessages(')) problem(`a send to 3 made ${got.length} requests: ${got.map((b) => b.query.slice(0, 40)).join(' | ')}`);
+  else {
+    const inputs = got[0].variables.inputs;
+    const keys = new Set(inputs.map((i) => i.idempotencyKey));
+    if (inputs.length !== 3 || keys.size !== 3 || inputs.some((i) => !i.idempotencyKey || i.text !== 'Sale starts tomorrow')) problem(`sendMessages inputs: ${JSON.stringify(inputs)}`);
+  }
+  if ((await page.inputValue('#send [name=to]')) !== '+1 415 12') problem(`To holds ${JSON.stringify(await page.inputValue('#send [name=to]'))} after the send, want the refused recipient`);
+  if ((await page.inputValue('#send [name=text]')) !== 'Sale starts tomorrow') problem('the text was cleared though a recipient is left to send to');
+  await page.locator('#messages tr[data-status=READ]', { hasText: '+14155550142' }).first().waitFor({ timeout: 15000 });
+  await shot(page, 'bulk-send');
+
+  // One recipient, corrected, goes through sendMessage as before.
+  await page.fill('#send [name=to]', '+1 415 555 0143');
+  await waitText(page, '#to-count', '1 recipient');
+  await page.click('#send button[type=submit]');
+  await page.locator('#messages tr[data-message-id]', { hasText: '+14155550143' }).first().waitFor();
+  if (got.length !== 2 || !/\bsendMessage\(/.test(got[1].query)) problem(`a send to one went as ${got[1] ? got[1].query.slice(0, 40) : 'nothing'}`);
+  if (!(await page.locator('#send-refused').isHidden())) problem('the refused list stays after the next send');
+
+  // Over 100 recipients, and several for a reply, are refused in the form:
+  // no request.
+  const many = Array.from({ length: 101 }, (_, i) => `+1415555${String(1000 + i).padStart(4, '0')}`).join('\n');
+  await page.fill('#send [name=to]', many);
+  await waitText(page, '#to-count', '101 recipients: at most 100 at once.');
+  await page.fill('#send [name=text]', 'Too many');
+  await page.click('#send button[type=submit]');
+  const tooMany = await page.$eval('#send [name=to]', (el) => el.validationMessage);
+  if (!tooMany.includes('at most 100')) problem(`101 recipients: validation message ${JSON.stringify(tooMany)}`);
+  await page.locator('#messages tr[data-status=RECEIVED] button.reply').first().click();
+  await waitText(page, '#to-count', "empty: the quoted message's chat");
+  await page.fill('#send [name=to]', '+14155550151, +14155550152');
+  await waitText(page, '#to-count', 'A reply goes to one chat');
+  await page.click('#send button[type=submit]');
+  await page.click('#reply-note button');
+  await waitText(page, '#to-count', '2 recipients');
+  if (got.length !== 2) problem(`a refused form still sent ${got.length - 2} request(s)`);
+  got.stop();
+});
+
 async function feedCursors(page) {
   return page.locator('#events tr[data-cursor]').evaluateAll((rows) => rows.map((r) => r.dataset.cursor));
 }

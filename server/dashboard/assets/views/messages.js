@@ -3,9 +3,10 @@
 // subscription resumes with `after` set to the last cursor seen, so no
 // change is missed. Inbound messages arrive live from incomingMessages
 // (their text exists only in transit). A form sends a test message of any
-// kind (text, a file, location, contact, poll), or a reply to a message of
-// the feed; each message can be reacted to, and the number's own edited or
-// deleted.
+// kind (text, a file, location, contact, poll) to one recipient or the same
+// content to up to 100 at once (one sendMessages request), or a reply to a
+// message of the feed; each message can be reacted to, and the number's own
+// edited or deleted.
 import { gql, userErrorText } from '../api.js';
 import { h, field, formValues, replace, when, pill } from '../dom.js';
 
@@ -32,6 +33,22 @@ const INCOMING = `subscription IncomingMessages {
 const SEND = `mutation SendMessage($input: SendMessageInput!) {
   sendMessage(input: $input) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
 }`;
+
+const SEND_MANY = `mutation SendMessages($inputs: [SendMessageInput!]!) {
+  sendMessages(inputs: $inputs) {
+    results { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
+    userErrors { field code message }
+  }
+}`;
+
+// MAX_RECIPIENTS is how many inputs one sendMessages takes (apiws.MaxSendMany).
+const MAX_RECIPIENTS = 100;
+
+const TO_HINT = `one number, or up to ${MAX_RECIPIENTS}: one a line, or separated by commas`;
+
+// MAX_BODY is the largest request apiws reads from a caller that may send
+// media (server/body.go); a file repeated for many recipients can pass it.
+const MAX_BODY = 32 << 20;
 
 const REACT = `mutation React($input: ReactInput!) {
   reactToMessage(input: $input) { message { ${MESSAGE_FIELDS} } userErrors { field code message } }
@@ -95,6 +112,42 @@ const KINDS = {
     }),
   },
 };
+
+// recipients reads the To field: numbers one a line, or separated by
+// commas, semicolons or spaces, trimmed, each once (the first spelling
+// kept). Spaces also group the digits of one number ("+1 415 555 0123"),
+// so within a line a space separates numbers only before a "+" or when
+// every part is long enough to be a number of its own. It returns the
+// list and how many numbers were given again (twice).
+export function recipients(text) {
+  const digits = (t) => t.replace(/\D/g, '').length;
+  const list = [];
+  for (const piece of text.split(/[\n\r,;]+/)) {
+    for (const chunk of piece.split(/\s+(?=\+)/)) {
+      const parts = chunk.trim().split(/\s+/).filter(Boolean);
+      if (parts.length > 1 && parts.every((t) => digits(t) >= 7)) list.push(...parts);
+      else if (parts.length) list.push(parts.join(' '));
+    }
+  }
+  const seen = new Set();
+  const once = list.filter((r) => {
+    const key = r.replace(/[^\d+]/g, '') || r;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return { list: once, twice: list.length - once.length };
+}
+
+// refusal is why an input of sendMessages was refused: its userErrors, each
+// named by its field unless it is the recipient, the input's "to" (the list
+// names the recipient already).
+function refusal(result) {
+  return result.userErrors.map((e) => {
+    const name = e.field && e.field[e.field.length - 1];
+    return (name && name !== 'to' && !/^\d+$/.test(name) ? `${name}: ` : '') + e.message;
+  }).join('; ');
+}
 
 // sendInput is the sendMessage input of the form's values: the recipient
 // may be left out of a reply, which then goes to the quoted message's chat.
@@ -212,13 +265,14 @@ export function renderMessages(app) {
   const replyNote = h('div', { class: 'muted small', id: 'reply-note', hidden: true });
   function replyToMessage(m) {
     replyTo = m ? m.id : null;
-    const to = sendForm.querySelector('[name=to]');
-    to.required = !replyTo;
+    toInput.required = !replyTo;
     if (!m) {
       replyNote.hidden = true;
+      countRecipients();
       return;
     }
-    to.value = '';
+    toInput.value = '';
+    countRecipients();
     replace(replyNote, `Replying to ${peerName(m) || 'a hidden number'} (${m.kind.toLowerCase()}); leave To empty to answer in its chat. `,
       h('button', { type: 'button', class: 'ghost small', onclick: () => replyToMessage(null) }, 'Cancel'));
     replyNote.hidden = false;
@@ -263,39 +317,134 @@ export function renderMessages(app) {
     if (!have || RANK[m.status] >= RANK[have.status]) messages.set(m.id, m);
   }
 
+  // To takes one recipient or several; its hint counts them as they are
+  // typed, and a list the form cannot send is refused there (the control
+  // is invalid, so the form does not submit): over MAX_RECIPIENTS, or
+  // several for a reply. A reply quotes a message of one chat and apiws
+  // takes the quote in that chat only ("no such message in this chat"
+  // anywhere else), so sending it to each recipient would fail for all but
+  // one: a reply takes one recipient, or none for the quoted chat.
+  const toInput = h('textarea', {
+    name: 'to', rows: 1, class: 'recipients', placeholder: '+14155550123', required: true,
+    autocomplete: 'off', spellcheck: 'false', oninput: () => countRecipients(),
+  });
+  const toField = field('To', toInput, TO_HINT);
+  const toHint = toField.querySelector('small');
+  toHint.id = 'to-count';
+  const sendButton = h('button', { type: 'submit' }, 'Send');
+
+  // countRecipients reads To, shows what it holds and whether the form
+  // can send it, and returns the recipients.
+  function countRecipients() {
+    const { list, twice } = recipients(toInput.value);
+    const n = list.length;
+    toInput.rows = Math.min(6, Math.max(1, toInput.value.split('\n').length));
+    let problem = '';
+    if (n > MAX_RECIPIENTS) problem = `${n} recipients: at most ${MAX_RECIPIENTS} at once.`;
+    else if (replyTo && n > 1) problem = `A reply goes to one chat: give one recipient, or none for the quoted message's chat (${n} given).`;
+    toInput.setCustomValidity(problem);
+    toHint.classList.toggle('error', Boolean(problem));
+    toHint.classList.toggle('muted', !problem);
+    if (problem) toHint.textContent = problem;
+    else if (n === 0) toHint.textContent = replyTo ? 'empty: the quoted message\'s chat' : TO_HINT;
+    else toHint.textContent = `${n} recipient${n === 1 ? '' : 's'}${twice ? ` (${twice} given twice, sent once)` : ''}`;
+    sendButton.textContent = n > 1 && !problem ? `Send to ${n}` : 'Send';
+    return list;
+  }
+
+  // The outcome of the last send to several recipients: the refused ones,
+  // each with its reason.
+  const refusedList = h('div', { class: 'refused', id: 'send-refused', role: 'status', hidden: true });
+  function showRefused(refused, total) {
+    refusedList.hidden = !refused.length;
+    if (!refused.length) {
+      replace(refusedList);
+      return;
+    }
+    replace(refusedList,
+      h('div', { class: 'card-head' },
+        h('strong', {}, `${total - refused.length} of ${total} queued, ${refused.length} refused`),
+        h('button', { type: 'button', class: 'ghost small', onclick: () => showRefused([], 0) }, 'Dismiss')),
+      h('ul', {}, refused.map((r) => h('li', {}, h('span', { class: 'mono' }, r.to), `: ${r.why}`))),
+      refused.length < total ? h('p', { class: 'muted small' }, 'To now holds the refused recipients: correct them and send again.') : null);
+  }
+
+  // sendOne sends the form's content to one recipient (or, for a reply,
+  // none: the quoted message's chat) with sendMessage.
+  async function sendOne(v) {
+    const p = (await gql(SEND, { input: sendInput(v, replyTo) })).sendMessage;
+    const problem = userErrorText(p);
+    if (problem) {
+      app.toast(problem, 'error');
+      return;
+    }
+    apply(p.message);
+    draw();
+    sendForm.querySelector('[name=text]').value = '';
+    replyToMessage(null);
+  }
+
+  // sendMany sends the form's content to each recipient in one sendMessages
+  // request, each input with its own idempotency key (never a reply: see
+  // toInput). The accepted messages join the feed; the refused recipients
+  // are listed with their reasons and stay in To, to be corrected and sent
+  // again, with the content.
+  async function sendMany(v, to) {
+    const variables = { inputs: to.map((r) => sendInput({ ...v, to: r }, null)) };
+    const size = new TextEncoder().encode(JSON.stringify({ query: SEND_MANY, variables })).length;
+    if (size > MAX_BODY) {
+      app.toast(`Sent to ${to.length} recipients this content makes a request of ${(size / 2 ** 20).toFixed(1)} MiB, over apiws's 32 MiB: send it to fewer at once.`, 'error');
+      return;
+    }
+    const p = (await gql(SEND_MANY, variables)).sendMessages;
+    const problem = userErrorText(p);
+    if (problem) {
+      app.toast(problem, 'error');
+      return;
+    }
+    const refused = [];
+    p.results.forEach((r, i) => {
+      if (r.message) apply(r.message);
+      else refused.push({ to: to[i], why: refusal(r) });
+    });
+    draw();
+    showRefused(refused, to.length);
+    if (!refused.length) {
+      sendForm.querySelector('[name=text]').value = '';
+      app.toast(`Queued ${to.length} messages.`);
+    } else if (refused.length < to.length) {
+      toInput.value = refused.map((r) => r.to).join('\n');
+      countRecipients();
+    }
+  }
+
   const sendForm = h('form', {
     class: 'inline', id: 'send',
     onsubmit: async (e) => {
       e.preventDefault();
       const v = formValues(sendForm);
-      const button = sendForm.querySelector('button');
-      button.disabled = true;
+      const to = countRecipients();
+      sendButton.disabled = true;
+      showRefused([], 0);
       try {
         if (v.kind === 'file') Object.assign(v, await fileValues(sendForm.querySelector('[name=file]').files[0]));
-        const p = (await gql(SEND, { input: sendInput(v, replyTo) })).sendMessage;
-        const problem = userErrorText(p);
-        if (problem) {
-          app.toast(problem, 'error');
-          return;
-        }
-        apply(p.message);
-        draw();
-        sendForm.querySelector('[name=text]').value = '';
-        replyToMessage(null);
+        if (to.length > 1) await sendMany(v, to);
+        else await sendOne({ ...v, to: to[0] || '' });
       } catch (err) {
         app.toast(err.message, 'error');
       } finally {
-        button.disabled = false;
+        sendButton.disabled = false;
       }
     },
   },
   field('From', numberSelect),
-  field('To', h('input', { name: 'to', type: 'tel', placeholder: '+14155550123', required: true })),
+  toField,
   field('Kind', kindSelect),
   ...Object.values(kindFields).flat(),
-  h('button', { type: 'submit' }, 'Send'),
+  sendButton,
   replyNote);
   showKind('text');
+  countRecipients();
 
   // Subscribed before the first page is read, so nothing falls between.
   const stopStatus = app.rt.subscribe(STATUS, () => ({ after: lastCursor }), (data) => {
@@ -330,7 +479,7 @@ export function renderMessages(app) {
     el: h('section', {},
       h('div', { class: 'page-head' }, h('h1', {}, 'Messages'),
         h('p', { class: 'muted' }, 'Statuses change in place as WhatsApp reports them. Content is never stored: only who, when and status.')),
-      h('div', { class: 'card' }, h('h3', {}, 'Send a test message'), sendForm),
+      h('div', { class: 'card' }, h('h3', {}, 'Send a test message'), sendForm, refusedList),
       h('div', { class: 'grid feed' },
         h('div', { class: 'card' },
           h('div', { class: 'card-head' }, h('h3', {}, 'Feed'), cursorNote),
