@@ -327,6 +327,8 @@ export function renderMessages(app) {
   const toInput = h('textarea', {
     name: 'to', rows: 1, class: 'recipients', placeholder: '+14155550123', required: true,
     autocomplete: 'off', spellcheck: 'false', oninput: () => countRecipients(),
+    // Enter starts a new line of recipients; Ctrl+Enter (⌘+Enter) sends.
+    onkeydown: (e) => e.key === 'Enter' && (e.ctrlKey || e.metaKey) && sendForm.requestSubmit(),
   });
   const toField = field('To', toInput, TO_HINT);
   const toHint = toField.querySelector('small');
