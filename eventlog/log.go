@@ -42,9 +42,11 @@ type Log struct {
 	ctx     context.Context   // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
-	// delays observes, per event published, the time from its at (when
-	// its write was asked for) to its publication: the wait for its commit,
-	// which subscribers wait too.
+	// delays observes, per event published, the time from its at to its
+	// publication. For what apiws does (a send, a status it records) at is
+	// when the write was asked for, and this is the wait for its commit,
+	// which subscribers wait too; for what WhatsApp reports (receipts,
+	// inbound messages) at is WhatsApp's time, and this includes its lag.
 	delays prometheus.Histogram
 }
 
@@ -59,8 +61,8 @@ func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration
 	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop,
 		delays: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "apiws_event_publish_delay_seconds",
-			Help:    "Time from an event's at to its publication to subscribers (its commit), per event published by this instance.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Help:    "Time from an event's at to its publication to subscribers, per event this instance published: the commit's wait for what apiws did; for receipts and inbound messages, whose at is WhatsApp's, WhatsApp's lag too.",
+			Buckets: []float64{.001, .002, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .25, .5, 1, 2.5, 5, 10},
 		})}
 	db.KeepContent(l.Seal, l.sealMedia, transitTTL)
 	return l, nil
@@ -177,9 +179,7 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 		return
 	}
 	batch := make([]events.Published, len(evs))
-	now := time.Now()
 	for i, ev := range evs {
-		l.delays.Observe(now.Sub(ev.At).Seconds())
 		data, _ := json.Marshal(published{LogEvent: ev, Sealed: l.Seal(ev)})
 		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
 			Kind: apiws.EventLogged, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
@@ -187,6 +187,11 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 	}
 	if err := l.bus.PublishBatch(ctx, batch); err != nil {
 		l.log.Warn("publish events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
+		return
+	}
+	now := time.Now()
+	for _, ev := range evs {
+		l.delays.Observe(max(now.Sub(ev.At), 0).Seconds()) // another clock's at may be ahead
 	}
 }
 

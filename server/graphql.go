@@ -23,7 +23,7 @@ import (
 // speaks, its limits, and its error presentation.
 func (s *Server) graphqlHandler() http.Handler {
 	srv := handler.New(s.deps.Schema)
-	srv.AddTransport(&wsTransport{
+	s.websockets = &wsTransport{
 		// Idle subscriptions hold little: a small read buffer of the
 		// socket's own (reusing the HTTP server's would keep its whole
 		// connection state alive, buffers included, as long as the
@@ -39,7 +39,9 @@ func (s *Server) graphqlHandler() http.Handler {
 		initTimeout: s.cfg.WSInitTimeout,
 		keepAlive:   15 * time.Second,
 		readLimit:   maxPlainBody,
-	})
+		log:         s.log,
+	}
+	srv.AddTransport(s.websockets)
 	// Before POST, which would take an event stream's request too.
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: s.cfg.SSEKeepAlive})
 	srv.AddTransport(transport.Options{})

@@ -121,10 +121,20 @@ type Server struct {
 	metrics  *metrics
 	failures *tokenFailures
 	sockets  *sockets
+	// websockets is the GraphQL websocket transport, which closes the open
+	// sockets at shutdown.
+	websockets *wsTransport
 	// mediaFields are the mutation fields that take media (see limitBody).
 	mediaFields map[string]bool
 	handler     http.Handler
 }
+
+// CloseWebsockets closes every open websocket with 1001 (going away), and
+// any opened after at once: call it when the server starts to stop, before
+// the services its subscriptions follow stop. Clients reconnect elsewhere
+// or after the restart and resume from their cursors; their subscriptions
+// are not told they completed.
+func (s *Server) CloseWebsockets() { s.websockets.closeAll() }
 
 // New returns the server; mount it as the handler of an http.Server.
 func New(cfg Config, deps Deps) *Server {

@@ -66,7 +66,7 @@ func (s *Server) wsInit(ctx context.Context, r *http.Request, payload map[string
 	// its credentials are.
 	if s.deps.Usage != nil {
 		if err := s.deps.Usage.AllowAddress(ctx, s.clientIP(r)); err != nil {
-			return nil, &wsRefusal{code: closeTooMany, reason: "Too many requests"}
+			return nil, &wsRefusal{code: closeTryAgain, reason: "Too many requests"}
 		}
 	}
 	auth := transport.InitPayload(payload).Authorization()
@@ -87,7 +87,7 @@ func (s *Server) wsInit(ctx context.Context, r *http.Request, payload map[string
 		return nil, refuse
 	}
 	if !s.sockets.take(ctx, credentialOf(c), s.cfg.MaxSockets) {
-		return nil, &wsRefusal{code: closeTooMany, reason: "Too many sockets"}
+		return nil, &wsRefusal{code: closeTryAgain, reason: "Too many sockets"}
 	}
 	if st := wsStateFrom(ctx); st != nil {
 		s.recheck(ctx, r, auth, st.refuse, s.metrics.rechecks, s.metrics.rechecked)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -14,8 +15,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -28,6 +31,7 @@ import (
 // test sends, with an operator key to open sockets with.
 type wsServer struct {
 	t      *testing.T
+	srv    *Server
 	url    string
 	secret string
 	feed   *pairingFeed
@@ -50,7 +54,7 @@ func newWSServer(t *testing.T, cfg Config) *wsServer {
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &wsServer{t: t, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed}
+	return &wsServer{t: t, srv: srv, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed}
 }
 
 // panicky panics at the start of a pairing subscription of number
@@ -380,7 +384,7 @@ func TestSocketQueueIsBounded(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range total {
-			c.write([]byte(`{"type":"next"}`))
+			c.write(nil, []byte(`{"type":"next"}`))
 			queued.Add(1)
 		}
 	}()
@@ -402,4 +406,78 @@ func TestSocketQueueIsBounded(t *testing.T) {
 	close(release)
 	<-done
 	poll.Until(t, 10*time.Second, "every message written", func() bool { return written.Load() == total })
+}
+
+// An id the client completed may be used again at once; the older
+// protocol's start of a running id replaces it.
+func TestWebsocketIDsReused(t *testing.T) {
+	s := newWSServer(t, Config{})
+	sub := `"payload":{"query":` + quote(pairingSub) + `}}`
+	c := s.open(protocolTransportWS)
+	for range 3 {
+		c.send(`{"type":"subscribe","id":"x",` + sub)
+		ctx := s.started()
+		c.send(`{"type":"complete","id":"x"}`)
+		<-ctx.Done()
+	}
+	c.send(`{"type":"subscribe","id":"q","payload":{"query":"{ __typename }"}}`)
+	c.expect(`{"type":"next","id":"q","payload":{"data":{"__typename":"Query"}}}`)
+
+	legacy := s.open(protocolGraphQLWS)
+	legacy.send(`{"type":"start","id":"1",` + sub)
+	first := s.started()
+	legacy.send(`{"type":"start","id":"1",` + sub)
+	<-first.Done()
+	s.started()
+	s.feed.events <- &apiws.PairingFailure{Reason: "TIMEOUT", Message: "no scan"}
+	legacy.expect(`{"type":"data","id":"1","payload":{"data":{"pairing":{"reason":"TIMEOUT"}}}}`)
+}
+
+// A duplicate id too long to name in a close frame's reason still closes
+// the socket with 4409.
+func TestWebsocketLongDuplicateID(t *testing.T) {
+	s := newWSServer(t, Config{})
+	c := s.open(protocolTransportWS)
+	id := strings.Repeat("é", 100)
+	sub := `{"type":"subscribe","id":"` + id + `","payload":{"query":` + quote(pairingSub) + `}}`
+	c.send(sub)
+	s.started()
+	c.send(sub)
+	c.closed(closeDuplicateID)
+	if r := closeReason("Subscriber for " + id + " already exists"); len(r) > 123 || !utf8.ValidString(r) {
+		t.Fatalf("reason %q: %d bytes", r, len(r))
+	}
+}
+
+// Closing the websockets (the server stopping) closes each with 1001 and
+// nothing sent first, ends its operations, and closes later ones at once.
+func TestCloseWebsockets(t *testing.T) {
+	s := newWSServer(t, Config{})
+	c := s.open(protocolTransportWS)
+	c.send(`{"type":"subscribe","id":"1","payload":{"query":` + quote(pairingSub) + `}}`)
+	sub := s.started()
+	s.srv.CloseWebsockets()
+	c.closed(websocket.CloseGoingAway)
+	<-sub.Done()
+	s.dial(protocolTransportWS).closed(websocket.CloseGoingAway)
+}
+
+// A panic while a message is handled (here, authentication) closes the
+// socket with 4500; the process goes on.
+func TestWebsocketHandlerPanic(t *testing.T) {
+	tr := &wsTransport{
+		init: func(context.Context, *http.Request, map[string]any) (context.Context, error) {
+			panic("an authentication bug")
+		},
+		readLimit: 1 << 20,
+		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	gql := handler.New(generated.NewExecutableSchema(generated.Config{}))
+	gql.AddTransport(tr)
+	ts := httptest.NewServer(gql)
+	t.Cleanup(ts.Close)
+	s := &wsServer{t: t, url: "ws" + strings.TrimPrefix(ts.URL, "http")}
+	c := s.dial(protocolTransportWS)
+	c.send(`{"type":"connection_init"}`)
+	c.closed(closeInternalError)
 }

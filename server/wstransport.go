@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -32,7 +34,12 @@ const (
 	closeUnauthorized   = 4401
 	closeInitTimeout    = 4408
 	closeDuplicateID    = 4409
+	closeInternalError  = 4500
 )
+
+// closeTryAgain is the close code of a socket refused for a while (the
+// address's rate, the credential's socket cap): clients retry later.
+const closeTryAgain = websocket.CloseTryAgainLater
 
 // wsTransport speaks GraphQL over websockets, both subprotocols, on
 // gorilla/websocket. Operations go through gqlgen's executor as on every
@@ -56,6 +63,12 @@ type wsTransport struct {
 	// keepAlive is the period of the older protocol's "ka" messages.
 	keepAlive time.Duration
 	readLimit int64
+	log       *slog.Logger
+
+	// The open sockets, closed together when the server stops.
+	mu       sync.Mutex
+	sockets  map[*wsConn]struct{}
+	stopping bool
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
@@ -83,6 +96,10 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
 	c.room.L = &c.mu
 	c.send = c.writeAll
+	if !t.open(c) {
+		c.close(websocket.CloseGoingAway, "The server is stopping")
+		return
+	}
 	end := func() {}
 	if st := wsStateFrom(r.Context()); st != nil {
 		st.conn.Store(c)
@@ -102,9 +119,46 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 // context.
 func (c *wsConn) session(end func()) {
 	defer end()
-	// A session ended from outside (the server stopping) closes the socket.
-	defer context.AfterFunc(c.ctx, func() { c.close(websocket.CloseGoingAway, "") })()
+	defer c.t.forget(c)
 	c.serve()
+}
+
+// open counts a socket among the open ones; false when the server is
+// stopping.
+func (t *wsTransport) open(c *wsConn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.stopping {
+		return false
+	}
+	if t.sockets == nil {
+		t.sockets = map[*wsConn]struct{}{}
+	}
+	t.sockets[c] = struct{}{}
+	return true
+}
+
+func (t *wsTransport) forget(c *wsConn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.sockets, c)
+}
+
+// closeAll closes every open socket with 1001 (going away), their
+// operations ended with nothing more sent: clients reconnect, and resume
+// their subscriptions from their last cursor on another instance or after
+// the restart. Sockets opened later are closed at once.
+func (t *wsTransport) closeAll() {
+	t.mu.Lock()
+	t.stopping = true
+	open := make([]*wsConn, 0, len(t.sockets))
+	for c := range t.sockets {
+		open = append(open, c)
+	}
+	t.mu.Unlock()
+	for _, c := range open {
+		c.close(websocket.CloseGoingAway, "The server is stopping")
+	}
 }
 
 // batchingHijacker hands the upgrader a connection that can hold writes
@@ -127,13 +181,17 @@ func (h batchingHijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter
 
 // batchConn is a socket's connection. While held it keeps what is written
 // and sends it all at once on release: the messages of a batch go out in
-// one system call instead of one each.
+// one system call instead of one each (and a long message in one instead
+// of its header's and its payload's). The buffer is the pool's while
+// nothing is held.
 type batchConn struct {
 	net.Conn
 	mu   sync.Mutex
 	held bool
-	buf  []byte
+	buf  *[]byte
 }
+
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // batchLimit is the most a held connection keeps before it writes.
 const batchLimit = 64 << 10
@@ -144,37 +202,44 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	if !b.held {
 		return b.Conn.Write(p)
 	}
-	if len(b.buf)+len(p) > batchLimit {
+	if len(*b.buf)+len(p) > batchLimit {
 		if err := b.flush(); err != nil {
 			return 0, err
 		}
 	}
-	b.buf = append(b.buf, p...)
+	*b.buf = append(*b.buf, p...)
 	return len(p), nil
 }
 
 func (b *batchConn) hold() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.held = true
+	if !b.held {
+		b.held, b.buf = true, batchBuffers.Get().(*[]byte)
+	}
 }
 
 // release writes what was held and stops holding.
 func (b *batchConn) release() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.held = false
+	if !b.held {
+		return nil
+	}
 	err := b.flush()
-	b.buf = nil // an idle socket keeps no buffer
+	if cap(*b.buf) <= batchLimit {
+		batchBuffers.Put(b.buf)
+	}
+	b.held, b.buf = false, nil
 	return err
 }
 
 func (b *batchConn) flush() error {
-	if len(b.buf) == 0 {
+	if len(*b.buf) == 0 {
 		return nil
 	}
-	_, err := b.Conn.Write(b.buf)
-	b.buf = b.buf[:0]
+	_, err := b.Conn.Write(*b.buf)
+	*b.buf = (*b.buf)[:0]
 	return err
 }
 
@@ -250,9 +315,21 @@ func (c *wsConn) serve() {
 // handleAside handles a message on a goroutine of its own, and waits for
 // it. Authenticating, validating and starting an operation take a deep
 // stack; the reader keeps a shallow one for as long as the socket lives.
+// A panic there (a bug in authentication or an extension) closes the
+// socket with 4500.
 func (c *wsConn) handleAside(m *inMessage, start time.Time) bool {
 	done := make(chan bool)
-	go func() { done <- c.handle(m, start) }()
+	go func() {
+		ok := false
+		defer func() {
+			if v := recover(); v != nil {
+				c.t.log.Error("websocket message panic", "panic", v, "type", m.Type)
+				c.close(closeInternalError, "Internal server error")
+			}
+			done <- ok
+		}()
+		ok = c.handle(m, start)
+	}()
 	return <-done
 }
 
@@ -273,7 +350,7 @@ func (c *wsConn) handle(m *inMessage, start time.Time) bool {
 		if len(m.Payload) > 0 && !bytes.Equal(m.Payload, []byte("null")) {
 			pong = appendMessage(nil, "pong", "", m.Payload)
 		}
-		c.write(pong)
+		c.write(nil, pong)
 	case m.Type == "pong" && !c.legacy:
 	case m.Type == "connection_terminate" && c.legacy:
 		c.close(websocket.CloseNormalClosure, "terminated")
@@ -287,8 +364,13 @@ func (c *wsConn) handle(m *inMessage, start time.Time) bool {
 	case m.Type == "complete" && !c.legacy, m.Type == "stop" && c.legacy:
 		c.mu.Lock()
 		op := c.ops[m.ID]
-		if op != nil {
-			op.stopped = !c.legacy // the older protocol confirms a stop with complete
+		if op != nil && !c.legacy {
+			// Ended here: nothing more is sent for it, and its id may be
+			// used again at once. The older protocol confirms a stop with
+			// complete, when the operation has ended.
+			op.stopped = true
+			delete(c.ops, m.ID)
+			c.room.Broadcast()
 		}
 		c.mu.Unlock()
 		if op != nil {
@@ -325,9 +407,9 @@ func (c *wsConn) initialise(payload json.RawMessage) bool {
 	c.mu.Lock()
 	c.ctx, c.initialised = ctx, true
 	c.mu.Unlock()
-	c.write([]byte(`{"type":"connection_ack"}`))
+	c.write(nil, []byte(`{"type":"connection_ack"}`))
 	if c.legacy && c.t.keepAlive > 0 {
-		c.write([]byte(`{"type":"ka"}`))
+		c.write(nil, []byte(`{"type":"ka"}`))
 		c.mu.Lock()
 		c.ka = time.AfterFunc(c.t.keepAlive, c.keepAlive)
 		c.mu.Unlock()
@@ -337,7 +419,7 @@ func (c *wsConn) initialise(payload json.RawMessage) bool {
 
 // keepAlive sends the older protocol's "ka" and arms the next one.
 func (c *wsConn) keepAlive() {
-	c.write([]byte(`{"type":"ka"}`))
+	c.write(nil, []byte(`{"type":"ka"}`))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.closed {
@@ -352,11 +434,25 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 		c.close(closeInvalidMessage, "Invalid message received")
 		return false
 	}
+	// A client that does not read, or runs too much at once, is read no
+	// further until it does: the pressure goes back to it over TCP.
 	c.mu.Lock()
-	_, dup := c.ops[id]
-	ctx := c.ctx
+	for (len(c.out) >= maxQueued || len(c.ops) >= maxOps) && !c.closed {
+		c.room.Wait()
+	}
+	prev, closed, ctx := c.ops[id], c.closed, c.ctx
+	if prev != nil && c.legacy {
+		// The older protocol's clients start an id again to replace it.
+		prev.stopped = true
+		delete(c.ops, id)
+	}
 	c.mu.Unlock()
-	if dup {
+	switch {
+	case closed:
+		return false
+	case prev != nil && c.legacy:
+		prev.cancel()
+	case prev != nil:
 		c.close(closeDuplicateID, "Subscriber for "+id+" already exists")
 		return false
 	}
@@ -365,7 +461,7 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	if err := dec.Decode(params); err != nil {
-		c.fail(id, gqlerror.List{{Message: "invalid json"}})
+		c.fail(nil, id, gqlerror.List{{Message: "invalid json"}})
 		return true
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
@@ -374,10 +470,10 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	if errs != nil {
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
 		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
-			c.fail(id, resp.Errors) // it did not start: a parse or validation error
+			c.fail(nil, id, resp.Errors) // it did not start: a parse or validation error
 		} else {
-			c.sendResponse(id, &graphql.Response{Errors: resp.Errors})
-			c.complete(id)
+			c.sendResponse(nil, id, &graphql.Response{Errors: resp.Errors})
+			c.complete(nil, id)
 		}
 		return true
 	}
@@ -396,11 +492,8 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	// a shallow one.
 	responses, started, panicked := c.dispatch(ctx, rc)
 	if panicked != nil {
-		c.mu.Lock()
-		delete(c.ops, id)
-		c.mu.Unlock()
-		cancel()
-		c.fail(id, recovered(ctx, rc, panicked))
+		c.end(id, op)
+		c.fail(op, id, recovered(ctx, rc, panicked))
 		return true
 	}
 	go c.run(started, id, op, rc, responses)
@@ -429,16 +522,11 @@ func recovered(ctx context.Context, rc *graphql.OperationContext, v any) gqlerro
 func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.OperationContext, responses graphql.ResponseHandler) {
 	defer func() {
 		panicked := recover()
-		c.mu.Lock()
-		delete(c.ops, id)
-		stopped := op.stopped
-		c.mu.Unlock()
-		op.cancel()
-		switch {
-		case panicked != nil:
-			c.fail(id, recovered(ctx, rc, panicked))
-		case !stopped:
-			c.complete(id)
+		c.end(id, op)
+		if panicked != nil {
+			c.fail(op, id, recovered(ctx, rc, panicked))
+		} else {
+			c.complete(op, id)
 		}
 	}()
 	for {
@@ -446,41 +534,50 @@ func (c *wsConn) run(ctx context.Context, id string, op *wsOp, rc *graphql.Opera
 		if resp == nil {
 			return
 		}
-		c.mu.Lock()
-		stopped := op.stopped
-		c.mu.Unlock()
-		if stopped {
-			return
-		}
-		c.sendResponse(id, resp)
+		c.sendResponse(op, id, resp)
 	}
 }
 
-func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
+// end forgets a finished operation (unless its id already runs another)
+// and cancels its context.
+func (c *wsConn) end(id string, op *wsOp) {
+	c.mu.Lock()
+	if c.ops[id] == op {
+		delete(c.ops, id)
+		c.room.Broadcast()
+	}
+	c.mu.Unlock()
+	op.cancel()
+}
+
+// The messages of an operation (op nil: one refused before it started)
+// are sent unless the client ended it.
+
+func (c *wsConn) sendResponse(op *wsOp, id string, resp *graphql.Response) {
 	typ := "next"
 	if c.legacy {
 		typ = "data"
 	}
 	b := appendHead(make([]byte, 0, len(resp.Data)+len(id)+48), typ, id)
 	b = append(b, `,"payload":`...)
-	c.write(append(appendResponse(b, resp), '}'))
+	c.write(op, append(appendResponse(b, resp), '}'))
 }
 
 // fail ends an operation with errors: graphql-transport-ws' error ends it,
 // the older protocol's is followed by complete.
-func (c *wsConn) fail(id string, errs gqlerror.List) {
+func (c *wsConn) fail(op *wsOp, id string, errs gqlerror.List) {
 	b, err := json.Marshal(errs)
 	if err != nil {
 		b = []byte(`[{"message":"internal error"}]`)
 	}
-	c.write(appendMessage(nil, "error", id, b))
+	c.write(op, appendMessage(nil, "error", id, b))
 	if c.legacy {
-		c.complete(id)
+		c.complete(op, id)
 	}
 }
 
-func (c *wsConn) complete(id string) {
-	c.write(appendMessage(nil, "complete", id, nil))
+func (c *wsConn) complete(op *wsOp, id string) {
+	c.write(op, appendMessage(nil, "complete", id, nil))
 }
 
 // appendResponse appends a response as JSON. The common one, data alone,
@@ -549,17 +646,23 @@ const wsWriteTimeout = 10 * time.Second
 // instead of piling its events up here.
 const maxQueued = 256
 
-// write queues a message, waiting while the queue is full. The first
-// message of an idle socket starts a goroutine that writes it; whatever
-// comes meanwhile is written by it too, all at once when it finds several
-// waiting.
-func (c *wsConn) write(msg []byte) {
+// maxOps is the most operations a socket runs at once (subscriptions are
+// capped lower, by Config.MaxSubscriptions); one more is read when one
+// ends.
+const maxOps = 256
+
+// write queues a message of op (nil: of none), waiting while the queue is
+// full; it is dropped once the socket closed or the client ended op. The
+// first message of an idle socket starts a goroutine that writes it;
+// whatever comes meanwhile is written by it too, all at once when it finds
+// several waiting.
+func (c *wsConn) write(op *wsOp, msg []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.out) >= maxQueued && !c.closed {
+	for len(c.out) >= maxQueued && !c.closed && (op == nil || !op.stopped) {
 		c.room.Wait()
 	}
-	if c.closed {
+	if c.closed || (op != nil && op.stopped) {
 		return
 	}
 	c.out = append(c.out, msg)
@@ -594,21 +697,31 @@ func (c *wsConn) drain() {
 
 func (c *wsConn) writeAll(out [][]byte) error {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
-	if len(out) > 1 {
-		c.bc.hold()
-	}
+	c.bc.hold()
 	var err error
 	for _, msg := range out {
 		if err = c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
 			break
 		}
 	}
-	if len(out) > 1 {
-		if rerr := c.bc.release(); err == nil {
-			err = rerr
-		}
+	if rerr := c.bc.release(); err == nil {
+		err = rerr
 	}
 	return err
+}
+
+// closeReason is reason cut to what a close frame carries (123 bytes),
+// on a character boundary.
+func closeReason(reason string) string {
+	const most = 123
+	if len(reason) <= most {
+		return reason
+	}
+	cut := most - len("…")
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut] + "…"
 }
 
 // close closes the socket with code (once), ending its operations.
@@ -632,6 +745,11 @@ func (c *wsConn) close(code int, reason string) {
 	for _, cancel := range cancels {
 		cancel()
 	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, closeReason(reason)), time.Now().Add(time.Second))
+	// A batch being written may hold the close frame back: it goes now,
+	// before the connection closes.
+	if c.bc != nil {
+		_ = c.bc.release()
+	}
 	_ = c.ws.Close()
 }

@@ -225,8 +225,8 @@ func TestSocketsPerCredentialAreCapped(t *testing.T) {
 			}
 			w := dialWS(t, base, proto, nil)
 			w.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}})
-			if code, before := w.closed(10 * time.Second); code != 4429 || len(before) > 0 {
-				t.Fatalf("a fourth socket: close %d after %v, want 4429 and nothing sent", code, before)
+			if code, before := w.closed(10 * time.Second); code != websocket.CloseTryAgainLater || len(before) > 0 {
+				t.Fatalf("a fourth socket: close %d after %v, want 1013 and nothing sent", code, before)
 			}
 			// Another credential is not held back.
 			openWS(t, base, proto, other).close()
@@ -313,7 +313,7 @@ func TestConnectionInitIsRateLimited(t *testing.T) {
 	base := startServer(t, map[string]string{"APIWS_RATE_LIMIT_PER_SECOND": "1"})
 	// An address may make five requests a second; each socket is two (its
 	// upgrade and its connection_init), so the third socket is refused:
-	// at its upgrade (HTTP 429) or at its connection_init (close 4429),
+	// at its upgrade (HTTP 429) or at its connection_init (close 1013),
 	// before its token is looked at.
 	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}, HandshakeTimeout: 5 * time.Second}
 	for i := 0; ; i++ {
@@ -335,7 +335,7 @@ func TestConnectionInitIsRateLimited(t *testing.T) {
 		if !errors.As(err, &ce) {
 			t.Fatalf("socket %d: %v", i, err)
 		}
-		if ce.Code == 4429 {
+		if ce.Code == websocket.CloseTryAgainLater {
 			return
 		}
 		if ce.Code != 4403 {

@@ -392,7 +392,13 @@ func (a *app) openListeners(ctx context.Context, cfg *Config, log *slog.Logger, 
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 	}
-	return append([]worker{httpWorker("http", hs, ln, cfg.ShutdownGracePeriod, cancelBase)}, aside...), nil
+	beforeShutdown := func() {
+		// Websockets first, with nothing more sent on them: their clients
+		// reconnect and resume; then the requests and event streams.
+		srv.CloseWebsockets()
+		cancelBase()
+	}
+	return append([]worker{httpWorker("http", hs, ln, cfg.ShutdownGracePeriod, beforeShutdown)}, aside...), nil
 }
 
 // openConnectors makes the sandbox and the whatsmeow connector, both

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // sseStatusSub is statusSub with a name, to find its calls in the log.
@@ -176,8 +178,8 @@ func TestSSEStreamsCountAsSockets(t *testing.T) {
 	}
 	ws := dialWS(t, base, "graphql-transport-ws", nil)
 	ws.send(map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + key}})
-	if code, _ := ws.closed(5 * time.Second); code != 4429 {
-		t.Fatalf("a websocket over the cap closed with %d; want 4429", code)
+	if code, _ := ws.closed(5 * time.Second); code != websocket.CloseTryAgainLater {
+		t.Fatalf("a websocket over the cap closed with %d; want 1013", code)
 	}
 	if s := openSSE(t, base, other, sseStatusSub, nil); s.refused != nil {
 		t.Fatalf("another key's stream: %+v", s.refused)
@@ -242,4 +244,29 @@ func TestShutdownCutsEventStreamsWithoutComplete(t *testing.T) {
 	stop()
 	s.ended(20 * time.Second)
 	waitStopped(t, base)
+}
+
+// At shutdown a websocket is closed with 1001 (going away), nothing sent on
+// it first: a complete would end its client's subscription for good, where
+// a closed socket makes it reconnect and resume.
+func TestShutdownClosesWebsocketsWithoutComplete(t *testing.T) {
+	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(proto, func(t *testing.T) {
+			ctx, stop := context.WithCancel(t.Context())
+			base := startServerCtx(t, ctx, nil)
+			token, _ := signUp(t, base, proto+"-shutdown@example.com")
+			ws := openWS(t, base, proto, token)
+			ws.subscribe("status", sseStatusSub, nil)
+			// Operations start in order: once the query is answered, the
+			// subscription runs.
+			ws.subscribe("viewer", `{ viewer { id } }`, nil)
+			ws.data("viewer")
+			ws.complete("viewer")
+			stop()
+			if code, before := ws.closed(20 * time.Second); code != websocket.CloseGoingAway || len(before) > 0 {
+				t.Fatalf("closed with %d after %v; want 1001 and nothing sent", code, before)
+			}
+			waitStopped(t, base)
+		})
+	}
 }
