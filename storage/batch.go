@@ -91,7 +91,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		b.reset()
 		evs = nil
-		queued, err := insertQueued(ctx, tx, b.Queue)
+		queued, err := db.insertQueued(ctx, tx, b.Queue)
 		if err != nil {
 			return err
 		}
@@ -102,14 +102,14 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 		}
 		evs = append(evs, moved...)
 		for _, s := range b.Sent {
-			if err := moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
+			if err := db.moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
 				return err
 			}
-			if err := retainTransit(ctx, tx, s.Retain); err != nil {
+			if err := db.retainTransit(ctx, tx, s.Retain); err != nil {
 				return err
 			}
 		}
-		if err := dropTransit(ctx, tx, b.Receipts); err != nil {
+		if err := db.dropTransit(ctx, tx, b.Receipts); err != nil {
 			return err
 		}
 		return db.appendEvents(ctx, tx, evs)
@@ -130,7 +130,7 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 // insertQueued writes new messages, their outbox items and their QUEUED
 // events; a message whose idempotency key is taken is left out with
 // ErrDuplicate.
-func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.LogEvent, error) {
+func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.LogEvent, error) {
 	if len(qs) == 0 {
 		return nil, nil
 	}
@@ -139,7 +139,11 @@ func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.Lo
 		ms[i] = q.Message
 	}
 	var ids []string
-	if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
+	if db.fixedShape() {
+		if err := db.queryTx(ctx, tx, insertMessages.query, &ids, insertMessages.args(ms)...); err != nil {
+			return nil, err
+		}
+	} else if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	inserted := make(map[string]bool, len(ids))
@@ -158,7 +162,13 @@ func insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.Lo
 		q.Event = &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageStatus, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
 		evs = append(evs, q.Event)
 	}
-	if len(items) > 0 {
+	switch {
+	case len(items) == 0:
+	case db.fixedShape():
+		if err := db.execTx(ctx, tx, insertOutbox.query, insertOutbox.args(items)...); err != nil {
+			return nil, err
+		}
+	default:
 		if _, err := tx.NewInsert().Model(&items).Exec(ctx); err != nil {
 			return nil, err
 		}
@@ -184,16 +194,7 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 		waIDs = append(waIDs, r.WAIDs...)
 	}
 	var ms []*apiws.Message
-	q := tx.NewSelect().Model(&ms).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		if len(ids) > 0 {
-			q = q.WhereOr("id IN (?)", bun.List(ids))
-		}
-		if len(waIDs) > 0 {
-			q = q.WhereOr("number_id IN (?) AND wa_message_id IN (?) AND direction = ?", bun.List(numbers), bun.List(waIDs), apiws.Outbound)
-		}
-		return q
-	}).OrderExpr("id")
-	if err := db.forUpdate(q).Scan(ctx); err != nil {
+	if err := db.lockMessages(ctx, tx, ids, numbers, waIDs, &ms); err != nil {
 		return nil, err
 	}
 	byID := make(map[string]*apiws.Message, len(ms))
@@ -255,14 +256,39 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 			return m == nil || m.Status != apiws.StatusSent && m.Kind != apiws.KindPoll
 		})
 	}
-	return evs, updateStatuses(ctx, tx, changed)
+	return evs, db.updateStatuses(ctx, tx, changed)
+}
+
+// lockMessages reads and locks, ordered by id, the messages with the ids
+// and the outbound ones of the numbers with the WhatsApp ids. With none of
+// either it reads nothing.
+func (db *DB) lockMessages(ctx context.Context, tx bun.Tx, ids, numbers, waIDs []string, ms *[]*apiws.Message) error {
+	if len(ids) == 0 && len(waIDs) == 0 {
+		return nil
+	}
+	if db.fixedShape() {
+		return db.lockMessagesFixed(ctx, tx, ids, numbers, waIDs, ms)
+	}
+	q := tx.NewSelect().Model(ms).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		if len(ids) > 0 {
+			q = q.WhereOr("id IN (?)", bun.List(ids))
+		}
+		if len(waIDs) > 0 {
+			q = q.WhereOr("number_id IN (?) AND wa_message_id IN (?) AND direction = ?", bun.List(numbers), bun.List(waIDs), apiws.Outbound)
+		}
+		return q
+	}).OrderExpr("id")
+	return db.forUpdate(q).Scan(ctx)
 }
 
 // updateStatuses writes the status, its times and the error of messages
 // read and locked in this transaction, in one statement (see caseUpdate).
-func updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
+func (db *DB) updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
 	if len(ms) == 0 {
 		return nil
+	}
+	if db.fixedShape() {
+		return db.updateStatusesFixed(ctx, tx, ms)
 	}
 	u := newCaseUpdate("messages", ms, func(m *apiws.Message) string { return m.ID })
 	column := u.set
@@ -345,7 +371,7 @@ func (u *caseUpdate[T]) exec(ctx context.Context, tx bun.Tx, and string, args ..
 
 // moveContents deletes outbox items, keeping their content under a debug
 // capture when there is one.
-func moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID string, until time.Time) error {
+func (db *DB) moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID string, until time.Time) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -358,9 +384,16 @@ func moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, captureID
 		for i, it := range items {
 			cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
 		}
-		if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+		if db.fixedShape() {
+			if err := db.execTx(ctx, tx, insertCaptured.query, insertCaptured.args(cs)...); err != nil {
+				return err
+			}
+		} else if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
 			return err
 		}
+	}
+	if db.fixedShape() {
+		return db.execTx(ctx, tx, deleteOutboxText, texts(ids))
 	}
 	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
 	return err
@@ -385,9 +418,43 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	}
 	slices.Sort(accounts)
 	// Read before the counters are locked, which they stay until the commit.
-	endpoints, err := webhookEndpointsOf(ctx, tx, accounts)
+	endpoints, err := db.webhookEndpointsOf(ctx, tx, accounts)
 	if err != nil {
 		return err
+	}
+	if err := db.bumpCounters(ctx, tx, accounts, byAccount); err != nil {
+		return err
+	}
+	if db.fixedShape() {
+		if err := db.execTx(ctx, tx, insertEvents.query, insertEvents.args(evs)...); err != nil {
+			return err
+		}
+	} else if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {
+		return err
+	}
+	if err := keepContent(ctx, tx, db.transit, evs); err != nil {
+		return err
+	}
+	return enqueueDeliveries(ctx, tx, endpoints, evs)
+}
+
+// bumpCounters hands out the cursors of the events of each account,
+// consecutive in the order of its group, the accounts' counters bumped
+// (and locked) in the order of accounts.
+func (db *DB) bumpCounters(ctx context.Context, tx bun.Tx, accounts []string, byAccount map[string][]*apiws.LogEvent) error {
+	if db.fixedShape() {
+		n := make([]int64, len(accounts))
+		for i, acc := range accounts {
+			n[i] = int64(len(byAccount[acc]))
+		}
+		last, err := db.bumpCountersFixed(ctx, tx, texts(accounts), n)
+		if err != nil {
+			return err
+		}
+		for _, acc := range accounts {
+			numberFrom(byAccount[acc], last[sqlText(acc)])
+		}
+		return nil
 	}
 	for _, acc := range accounts {
 		group := byAccount[acc]
@@ -398,16 +465,15 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 		if err != nil {
 			return err
 		}
-		first := last - int64(len(group)) + 1
-		for i, ev := range group {
-			ev.Seq = first + int64(i)
-		}
+		numberFrom(group, last)
 	}
-	if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {
-		return err
+	return nil
+}
+
+// numberFrom gives the events of group the cursors up to last, in order.
+func numberFrom(group []*apiws.LogEvent, last int64) {
+	first := last - int64(len(group)) + 1
+	for i, ev := range group {
+		ev.Seq = first + int64(i)
 	}
-	if err := keepContent(ctx, tx, db.transit, evs); err != nil {
-		return err
-	}
-	return enqueueDeliveries(ctx, tx, endpoints, evs)
 }

@@ -49,6 +49,9 @@ type DB struct {
 	sandbox sandboxRecorder
 	// hot holds the text of the hot statements by name (see hotQuery).
 	hot sync.Map
+	// inlineBatch makes a batch's writes bun's on PostgreSQL too, for the
+	// tests that compare them with the fixed-shape ones (unnest.go).
+	inlineBatch bool
 	// transit keeps the content of logged events (see KeepContent).
 	transit contentKeeper
 	// deliveriesQueued is called after a commit that queued webhook

@@ -4,3 +4,7 @@ import "github.com/uptrace/bun"
 
 // Relaxed exposes the pool of records that do not wait for the WAL flush.
 func (db *DB) Relaxed() *bun.DB { return db.relaxed }
+
+// InlineBatch makes the batch's writes bun's on PostgreSQL too, as they
+// are on SQLite, so a test can compare them with the fixed-shape ones.
+func (db *DB) InlineBatch() { db.inlineBatch = true }

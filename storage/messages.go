@@ -218,11 +218,11 @@ func (db *DB) MarkFailed(ctx context.Context, item *OutboxItem, merr *apiws.Mess
 		}
 		if ev := m.Step(apiws.StatusFailed, at, merr); ev != nil {
 			evs = append(evs, ev)
-			if err := updateStatuses(ctx, tx, []*apiws.Message{m}); err != nil {
+			if err := db.updateStatuses(ctx, tx, []*apiws.Message{m}); err != nil {
 				return err
 			}
 		}
-		if err := moveContents(ctx, tx, []*OutboxItem{item}, captureID, captureUntil); err != nil {
+		if err := db.moveContents(ctx, tx, []*OutboxItem{item}, captureID, captureUntil); err != nil {
 			return err
 		}
 		return db.appendEvents(ctx, tx, evs)

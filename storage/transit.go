@@ -58,9 +58,12 @@ func (db *DB) DeleteExpiredTransit(ctx context.Context, now time.Time) (int, err
 }
 
 // retainTransit writes the transit content of messages just sent.
-func retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error {
+func (db *DB) retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error {
 	if len(ts) == 0 {
 		return nil
+	}
+	if db.fixedShape() {
+		return db.execTx(ctx, tx, insertTransit.query, insertTransit.args(ts)...)
 	}
 	_, err := tx.NewInsert().Model(&ts).On("CONFLICT DO NOTHING").Exec(ctx)
 	return err
@@ -68,7 +71,7 @@ func retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error {
 
 // dropTransit deletes the transit content of messages a receipt moved past
 // SENT: the recipient has them. Polls keep theirs (see Transit).
-func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
+func (db *DB) dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
 	var numbers, waIDs []string
 	for _, r := range rs {
 		switch r.Status {
@@ -79,6 +82,9 @@ func dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
 	}
 	if len(waIDs) == 0 {
 		return nil
+	}
+	if db.fixedShape() {
+		return db.execTx(ctx, tx, dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
 	}
 	_, err := tx.NewDelete().Model((*Transit)(nil)).
 		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).

@@ -80,10 +80,15 @@ func (db *DB) notifyDeliveriesQueued() {
 // webhookEndpointsOf returns the enabled webhook endpoints of the
 // accounts (their selections only), by account: one indexed query, made
 // before the events' cursors are handed out.
-func webhookEndpointsOf(ctx context.Context, tx bun.Tx, accounts []string) (map[string][]*apiws.WebhookEndpoint, error) {
+func (db *DB) webhookEndpointsOf(ctx context.Context, tx bun.Tx, accounts []string) (map[string][]*apiws.WebhookEndpoint, error) {
 	var eps []*WebhookEndpoint
-	err := tx.NewSelect().Model(&eps).Column("id", "account_id", "types", "number_ids").
-		Where("account_id IN (?) AND enabled", bun.List(accounts)).OrderExpr("id").Scan(ctx)
+	var err error
+	if db.fixedShape() {
+		err = db.queryTx(ctx, tx, db.webhookEndpointsQuery(), &eps, texts(accounts))
+	} else {
+		err = tx.NewSelect().Model(&eps).Column("id", "account_id", "types", "number_ids").
+			Where("account_id IN (?) AND enabled", bun.List(accounts)).OrderExpr("id").Scan(ctx)
+	}
 	if err != nil || len(eps) == 0 {
 		return nil, err
 	}

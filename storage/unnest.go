@@ -1,0 +1,405 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+)
+
+// The writes of a Batch (batch.go) name a different number of rows each
+// time: written by bun, with their values in the text, every one is new to
+// PostgreSQL, parsed and planned again. On PostgreSQL they are written here
+// instead with a text that depends on nothing but the table: each column's
+// values go as one array parameter (INSERT … SELECT * FROM unnest($1, $2,
+// …), UPDATE … FROM unnest(…), WHERE … = ANY($1)), so pgx prepares each
+// statement once per connection (QueryExecModeCacheStatement, as the hot
+// statements of prepared.go) and PostgreSQL plans it from its cache.
+//
+// They write what bun writes, byte for byte: the same columns, NULL where
+// bun writes NULL (a nil pointer, a zero nullzero field), texts as bun
+// turns them into literals (sqlText), JSON columns as bun encodes them
+// (bunJSON), times to the microsecond, rows in the order given. SQLite
+// keeps bun's statements: it parses a statement in microseconds.
+
+// fixedShape reports whether the batch's writes go through this file.
+func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBatch }
+
+// execTx runs a fixed-shape statement of tx, prepared once per connection.
+func (db *DB) execTx(ctx context.Context, tx bun.Tx, query string, args ...any) error {
+	db.queries.n.Add(1)
+	_, err := tx.Tx.ExecContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	return err
+}
+
+// queryTx runs a fixed-shape statement of tx, prepared once per
+// connection, and scans its rows into dest as bun would.
+func (db *DB) queryTx(ctx context.Context, tx bun.Tx, query string, dest any, args ...any) error {
+	rows, err := db.rowsTx(ctx, tx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return db.Bun.ScanRows(ctx, rows, dest)
+}
+
+// rowsTx runs a fixed-shape statement of tx, prepared once per
+// connection, and returns its rows.
+func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, query string, args ...any) (*sql.Rows, error) {
+	db.queries.n.Add(1)
+	return tx.Tx.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+}
+
+// arrayColumn is a column of an unnest write: its name, the PostgreSQL
+// type of its values, and how to make the array of the rows' values.
+type arrayColumn[T any] struct {
+	name, typ string
+	values    func(rows []T) any
+}
+
+// unnestWrite is an INSERT of rows of T of a fixed text.
+type unnestWrite[T any] struct {
+	query string
+	cols  []arrayColumn[T]
+}
+
+// newUnnestInsert returns the INSERT into table of the columns, followed
+// by tail (an ON CONFLICT or RETURNING clause, or "").
+func newUnnestInsert[T any](table, tail string, cols ...arrayColumn[T]) *unnestWrite[T] {
+	var names, params []string
+	for i, c := range cols {
+		names = append(names, c.name)
+		params = append(params, "$"+strconv.Itoa(i+1)+"::"+c.typ+"[]")
+	}
+	q := "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") SELECT * FROM unnest(" + strings.Join(params, ", ") + ")"
+	if tail != "" {
+		q += " " + tail
+	}
+	return &unnestWrite[T]{query: q, cols: cols}
+}
+
+// args returns the statement's parameters for rows: one array a column.
+func (w *unnestWrite[T]) args(rows []T) []any {
+	args := make([]any, len(w.cols))
+	for i, c := range w.cols {
+		args[i] = c.values(rows)
+	}
+	return args
+}
+
+func textColumn[T any](name string, get func(T) string) arrayColumn[T] {
+	return arrayColumn[T]{name, "text", func(rows []T) any {
+		vs := make([]string, len(rows))
+		for i, r := range rows {
+			vs[i] = sqlText(get(r))
+		}
+		return vs
+	}}
+}
+
+// nullTextColumn is a text column that is NULL where get gives nil.
+func nullTextColumn[T any](name string, get func(T) *string) arrayColumn[T] {
+	return arrayColumn[T]{name, "text", func(rows []T) any {
+		vs := make([]*string, len(rows))
+		for i, r := range rows {
+			if s := get(r); s != nil {
+				t := sqlText(*s)
+				vs[i] = &t
+			}
+		}
+		return vs
+	}}
+}
+
+// zeroNullTextColumn is the text column of a nullzero field: NULL for "".
+func zeroNullTextColumn[T any](name string, get func(T) string) arrayColumn[T] {
+	return nullTextColumn(name, func(r T) *string {
+		if s := get(r); s != "" {
+			return &s
+		}
+		return nil
+	})
+}
+
+// jsonColumn is a text column holding get's value as bun encodes it, NULL
+// where get gives nil.
+func jsonColumn[T any](name string, get func(T) any) arrayColumn[T] {
+	return arrayColumn[T]{name, "text", func(rows []T) any {
+		vs := make([]*string, len(rows))
+		for i, r := range rows {
+			vs[i] = bunJSON(get(r))
+		}
+		return vs
+	}}
+}
+
+func timeColumn[T any](name string, get func(T) time.Time) arrayColumn[T] {
+	return arrayColumn[T]{name, "timestamptz", func(rows []T) any {
+		vs := make([]time.Time, len(rows))
+		for i, r := range rows {
+			vs[i] = get(r)
+		}
+		return vs
+	}}
+}
+
+// nullTimeColumn is a timestamptz column that is NULL where get gives nil.
+func nullTimeColumn[T any](name string, get func(T) *time.Time) arrayColumn[T] {
+	return arrayColumn[T]{name, "timestamptz", func(rows []T) any {
+		vs := make([]*time.Time, len(rows))
+		for i, r := range rows {
+			vs[i] = get(r)
+		}
+		return vs
+	}}
+}
+
+// bytesColumn is a bytea column; a nil slice is NULL, as bun writes it.
+func bytesColumn[T any](name string, get func(T) []byte) arrayColumn[T] {
+	return arrayColumn[T]{name, "bytea", func(rows []T) any {
+		vs := make([][]byte, len(rows))
+		for i, r := range rows {
+			vs[i] = get(r)
+		}
+		return vs
+	}}
+}
+
+func int64Column[T any](name, typ string, get func(T) int64) arrayColumn[T] {
+	return arrayColumn[T]{name, typ, func(rows []T) any {
+		vs := make([]int64, len(rows))
+		for i, r := range rows {
+			vs[i] = get(r)
+		}
+		return vs
+	}}
+}
+
+// sqlText is s as bun writes it into a statement: each byte of s that is
+// not part of valid UTF-8 becomes U+FFFD.
+func sqlText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// bunJSON is v as bun writes a JSON column of a model: encoding/json's
+// text, where bun's writing of it as a literal drops NUL bytes and doubles
+// the backslash of \u0000; nil for a nil v.
+func bunJSON(v any) *string {
+	if v == nil {
+		return nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		// bun fails the statement; so does a value PostgreSQL cannot take.
+		s := "\x00"
+		return &s
+	}
+	var b strings.Builder
+	for i := 0; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == 0:
+		case c == '\\' && strings.HasPrefix(string(raw[i+1:]), "u0000"):
+			b.WriteString(`\\u0000`)
+			i += len("u0000")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	s := b.String()
+	return &s
+}
+
+// messageError is m's error as a JSON column's value: nil when it has
+// none (a nil *MessageError in an any would not be nil).
+func messageError(e *apiws.MessageError) any {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+var insertMessages = newUnnestInsert("messages", "ON CONFLICT DO NOTHING RETURNING id",
+	textColumn("id", func(m *apiws.Message) string { return m.ID }),
+	textColumn("account_id", func(m *apiws.Message) string { return m.AccountID }),
+	textColumn("number_id", func(m *apiws.Message) string { return m.NumberID }),
+	textColumn("direction", func(m *apiws.Message) string { return string(m.Direction) }),
+	textColumn("peer", func(m *apiws.Message) string { return m.Peer }),
+	nullTextColumn("peer_lid", func(m *apiws.Message) *string { return m.PeerLID }),
+	nullTextColumn("reply_to", func(m *apiws.Message) *string { return m.ReplyTo }),
+	nullTextColumn("group_id", func(m *apiws.Message) *string { return m.GroupID }),
+	textColumn("kind", func(m *apiws.Message) string { return string(m.Kind) }),
+	textColumn("status", func(m *apiws.Message) string { return string(m.Status) }),
+	nullTextColumn("wa_message_id", func(m *apiws.Message) *string { return m.WAMessageID }),
+	nullTextColumn("client_reference", func(m *apiws.Message) *string { return m.ClientReference }),
+	jsonColumn("error", func(m *apiws.Message) any { return messageError(m.Error) }),
+	nullTimeColumn("queued_at", func(m *apiws.Message) *time.Time { return m.QueuedAt }),
+	nullTimeColumn("sent_at", func(m *apiws.Message) *time.Time { return m.SentAt }),
+	nullTimeColumn("delivered_at", func(m *apiws.Message) *time.Time { return m.DeliveredAt }),
+	nullTimeColumn("read_at", func(m *apiws.Message) *time.Time { return m.ReadAt }),
+	nullTimeColumn("played_at", func(m *apiws.Message) *time.Time { return m.PlayedAt }),
+	nullTimeColumn("failed_at", func(m *apiws.Message) *time.Time { return m.FailedAt }),
+	nullTimeColumn("received_at", func(m *apiws.Message) *time.Time { return m.ReceivedAt }),
+	nullTimeColumn("edited_at", func(m *apiws.Message) *time.Time { return m.EditedAt }),
+	nullTimeColumn("revoked_at", func(m *apiws.Message) *time.Time { return m.RevokedAt }),
+	nullTextColumn("idempotency_key", func(m *apiws.Message) *string { return m.IdempotencyKey }),
+	bytesColumn("request_hash", func(m *apiws.Message) []byte { return m.RequestHash }),
+)
+
+var insertOutbox = newUnnestInsert("outbox", "",
+	textColumn("message_id", func(it *OutboxItem) string { return it.MessageID }),
+	textColumn("account_id", func(it *OutboxItem) string { return it.AccountID }),
+	textColumn("number_id", func(it *OutboxItem) string { return it.NumberID }),
+	bytesColumn("content", func(it *OutboxItem) []byte { return it.Content }),
+	int64Column("attempts", "integer", func(it *OutboxItem) int64 { return int64(it.Attempts) }),
+	timeColumn("next_attempt_at", func(it *OutboxItem) time.Time { return it.NextAttemptAt }),
+)
+
+var insertEvents = newUnnestInsert("log_events", "",
+	textColumn("account_id", func(ev *apiws.LogEvent) string { return ev.AccountID }),
+	int64Column("seq", "bigint", func(ev *apiws.LogEvent) int64 { return ev.Seq }),
+	textColumn("type", func(ev *apiws.LogEvent) string { return string(ev.Type) }),
+	textColumn("number_id", func(ev *apiws.LogEvent) string { return ev.NumberID }),
+	zeroNullTextColumn("message_id", func(ev *apiws.LogEvent) string { return ev.MessageID }),
+	zeroNullTextColumn("wa_message_id", func(ev *apiws.LogEvent) string { return ev.WAMessageID }),
+	zeroNullTextColumn("status", func(ev *apiws.LogEvent) string { return string(ev.Status) }),
+	jsonColumn("error", func(ev *apiws.LogEvent) any { return messageError(ev.Error) }),
+	jsonColumn("detail", func(ev *apiws.LogEvent) any {
+		if ev.Detail == nil {
+			return nil
+		}
+		return ev.Detail
+	}),
+	timeColumn("at", func(ev *apiws.LogEvent) time.Time { return ev.At }),
+)
+
+var insertTransit = newUnnestInsert("transit", "ON CONFLICT DO NOTHING",
+	textColumn("message_id", func(t *Transit) string { return t.MessageID }),
+	textColumn("number_id", func(t *Transit) string { return t.NumberID }),
+	textColumn("wa_message_id", func(t *Transit) string { return t.WAMessageID }),
+	bytesColumn("content", func(t *Transit) []byte { return t.Content }),
+	timeColumn("expires_at", func(t *Transit) time.Time { return t.ExpiresAt }),
+)
+
+var insertCaptured = newUnnestInsert("captured_contents", "ON CONFLICT (message_id) DO NOTHING",
+	textColumn("message_id", func(c *capturedContent) string { return c.MessageID }),
+	textColumn("capture_id", func(c *capturedContent) string { return c.CaptureID }),
+	textColumn("account_id", func(c *capturedContent) string { return c.AccountID }),
+	bytesColumn("content", func(c *capturedContent) []byte { return c.Content }),
+	timeColumn("until", func(c *capturedContent) time.Time { return c.Until }),
+)
+
+// bumpCounters hands out the cursors of all accounts of a batch in one
+// statement: PostgreSQL takes the rows, so the counters' locks, in the
+// order of the arrays (the accounts sorted).
+const bumpCounters = `INSERT INTO event_counters (account_id, last_seq) SELECT * FROM unnest($1::text[], $2::bigint[])
+	ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
+	RETURNING account_id, last_seq`
+
+// updateStatusesText sets the status, its times and the error of messages,
+// one row of the arrays a message.
+const updateStatusesText = `UPDATE messages SET status = v.status, sent_at = v.sent_at, delivered_at = v.delivered_at,
+	read_at = v.read_at, played_at = v.played_at, failed_at = v.failed_at, error = v.error
+	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+		AS v(id, status, sent_at, delivered_at, read_at, played_at, failed_at, error)
+	WHERE messages.id = v.id`
+
+const deleteOutboxText = `DELETE FROM outbox WHERE message_id = ANY($1::text[])`
+
+const dropTransitText = `DELETE FROM transit WHERE number_id = ANY($1::text[]) AND wa_message_id = ANY($2::text[])
+	AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = $3)`
+
+// bumpCountersFixed adds n[i] to the event counter of accounts[i] (sorted)
+// and returns the counters' new values by account.
+func (db *DB) bumpCountersFixed(ctx context.Context, tx bun.Tx, accounts []string, n []int64) (map[string]int64, error) {
+	rows, err := db.rowsTx(ctx, tx, bumpCounters, accounts, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	last := make(map[string]int64, len(accounts))
+	for rows.Next() {
+		var acc string
+		var seq int64
+		if err := rows.Scan(&acc, &seq); err != nil {
+			return nil, err
+		}
+		last[acc] = seq
+	}
+	return last, rows.Err()
+}
+
+// updateStatusesFixed is updateStatuses in one statement of a fixed text.
+func (db *DB) updateStatusesFixed(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
+	n := len(ms)
+	ids, statuses, errs := make([]string, n), make([]string, n), make([]*string, n)
+	times := [5][]*time.Time{}
+	for i := range times {
+		times[i] = make([]*time.Time, n)
+	}
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	for i, m := range ms {
+		ids[i], statuses[i] = sqlText(m.ID), sqlText(string(m.Status))
+		for j, t := range []*time.Time{m.SentAt, m.DeliveredAt, m.ReadAt, m.PlayedAt, m.FailedAt} {
+			times[j][i] = utc(t)
+		}
+		if m.Error != nil {
+			// As updateStatuses passes it to bun: a string, not a JSON value.
+			b, _ := json.Marshal(m.Error)
+			s := sqlText(string(b))
+			errs[i] = &s
+		}
+	}
+	return db.execTx(ctx, tx, updateStatusesText, ids, statuses, times[0], times[1], times[2], times[3], times[4], errs)
+}
+
+// lockMessagesFixed reads and locks, ordered by id, the messages with the
+// ids and the outbound ones of the numbers with the WhatsApp ids.
+func (db *DB) lockMessagesFixed(ctx context.Context, tx bun.Tx, ids, numbers, waIDs []string, ms *[]*apiws.Message) error {
+	q := db.hotQuery("LockMessages", func() string {
+		return db.Bun.NewSelect().Model((*apiws.Message)(nil)).
+			Where("id = ANY(?::text[]) OR (number_id = ANY(?::text[]) AND wa_message_id = ANY(?::text[]) AND direction = ?)",
+				placeholder, placeholder, placeholder, placeholder).
+			OrderExpr("id").For("UPDATE").String()
+	})
+	return db.queryTx(ctx, tx, q, ms, texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
+}
+
+// webhookEndpointsQuery is webhookEndpointsOf's statement, of a fixed
+// text.
+func (db *DB) webhookEndpointsQuery() string {
+	return db.hotQuery("WebhookEndpointsOf", func() string {
+		return db.Bun.NewSelect().Model((*WebhookEndpoint)(nil)).Column("id", "account_id", "types", "number_ids").
+			Where("account_id = ANY(?::text[]) AND enabled", placeholder).OrderExpr("id").String()
+	})
+}
+
+// texts is ss as an array parameter: empty, never NULL, when ss is nil,
+// and each text as bun would write it.
+func texts(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = sqlText(s)
+	}
+	return out
+}
