@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -197,8 +198,9 @@ func sqlText(s string) string {
 }
 
 // bunJSON is v as bun writes a JSON column of a model: encoding/json's
-// text, where bun's writing of it as a literal drops NUL bytes and doubles
-// the backslash of \u0000; nil for a nil v.
+// text, where bun's writing of it as a literal doubles the backslash of
+// each \u0000 (encoding/json writes no NUL byte, which bun would drop);
+// nil for a nil v.
 func bunJSON(v any) *string {
 	if v == nil {
 		return nil
@@ -209,18 +211,7 @@ func bunJSON(v any) *string {
 		s := "\x00"
 		return &s
 	}
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case c == 0:
-		case c == '\\' && strings.HasPrefix(string(raw[i+1:]), "u0000"):
-			b.WriteString(`\\u0000`)
-			i += len("u0000")
-		default:
-			b.WriteByte(c)
-		}
-	}
-	s := b.String()
+	s := string(bytes.ReplaceAll(raw, []byte(`\u0000`), []byte(`\\u0000`)))
 	return &s
 }
 

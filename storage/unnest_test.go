@@ -1,0 +1,300 @@
+package storage_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// The batch's fixed-shape writes on PostgreSQL (unnest.go) leave exactly
+// the rows bun's statements leave, and answer the same: one script of
+// batches run on two databases, one of them with bun's statements, gives
+// the same tables (every column, as PostgreSQL prints it), the same events
+// with the same cursors, the same duplicates and the same failures.
+func TestFixedShapeWritesAsBun(t *testing.T) {
+	bunDB := storagetest.Open(t, storage.Postgres)
+	bunDB.InlineBatch()
+	fixed := storagetest.Open(t, storage.Postgres)
+
+	bunLog, bunStatements := writeScript(t, bunDB)
+	fixedLog, fixedStatements := writeScript(t, fixed)
+	if d := firstDiff(bunLog, fixedLog); d != "" {
+		t.Fatalf("the fixed-shape writes differ from bun's:\n%s", d)
+	}
+	// One bump of the counters of every account of a batch, not one per
+	// account: fewer, never more.
+	if fixedStatements > bunStatements {
+		t.Fatalf("statements: %d with bun, %d fixed-shape; want no more", bunStatements, fixedStatements)
+	}
+	for _, table := range []string{"messages", "outbox", "log_events", "event_counters", "transit", "captured_contents"} {
+		if bun, fix := tableRows(t, bunDB, table), tableRows(t, fixed, table); !slices.Equal(bun, fix) {
+			t.Errorf("table %s differs:\nbun:   %q\nfixed: %q", table, bun, fix)
+		} else if len(bun) == 0 {
+			t.Errorf("table %s is empty: the script does not test it", table)
+		}
+	}
+}
+
+// writeScript runs the same batches on db and returns what they answered,
+// one line each, and how many statements they ran.
+func writeScript(t *testing.T, db *storage.DB) ([]string, uint64) {
+	t.Helper()
+	ctx := context.Background()
+	var log []string
+	record := func(what string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, what+": "+string(b))
+	}
+	at := func(sec int) *time.Time {
+		// Nanoseconds (bun writes microseconds) and a zone other than UTC.
+		v := time.Date(2026, 12, 4, 21, 0, sec, 123456789, time.FixedZone("X", 5*3600+1800))
+		return &v
+	}
+	accountWithID(t, db, "acc_fixed_a")
+	accountWithID(t, db, "acc_fixed_b")
+	capture := &apiws.DebugCapture{ID: "cap_fixed", AccountID: "acc_fixed_a", NumberID: "num_a", Reason: "r", CreatedAt: *at(0), Until: *at(50)}
+	if err := db.CreateDebugCapture(ctx, capture, &apiws.AuditEntry{AccountID: &capture.AccountID, Actor: "account", Action: "capture", At: *at(0)}); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(id, acc, number, wa string) *apiws.Message {
+		return &apiws.Message{ID: id, AccountID: acc, NumberID: number, Direction: apiws.Outbound, Peer: "+15550100001",
+			Kind: apiws.KindText, Status: apiws.StatusQueued, WAMessageID: &wa, QueuedAt: at(1)}
+	}
+	start := db.Statements()
+	write := func(what string, b *storage.Batch) []*apiws.LogEvent {
+		evs, err := db.Write(ctx, b)
+		record(what+" error", err != nil)
+		record(what+" events", cursors(evs))
+		for i, q := range b.Queue {
+			record(fmt.Sprintf("%s queue %d", what, i), []any{cursors([]*apiws.LogEvent{q.Event}), fmt.Sprint(q.Err)})
+		}
+		return evs
+	}
+
+	// Sends: one with no optional field (NULLs), one with every one, texts
+	// bun must turn into literals (quotes, bytes that are not UTF-8, NUL
+	// escapes in JSON), a key reused in the batch, an id reused, an
+	// inbound message twice under one WhatsApp id, an empty hash. (Not
+	// one id twice in a batch: both fail it, on its outbox items.)
+	key, other := "k'1", "k2"
+	bare := msg("msg_bare", "acc_fixed_a", "num_a", "WA1")
+	bare.WAMessageID, bare.Peer = nil, ""
+	full := msg("msg_full", "acc_fixed_a", "num_a", "WA2")
+	full.PeerLID, full.ReplyTo, full.GroupID = ptr("lid'\xff"), ptr("msg_bare"), ptr("grp_1")
+	full.ClientReference, full.IdempotencyKey, full.RequestHash = ptr("ref \"é\" \xc3"), &key, []byte{0, 1, 0xff}
+	full.Error = &apiws.MessageError{Code: "a'b", Message: "nul \x00, escaped \\u0000, 'quoted' \xff", Retryable: true}
+	full.SentAt, full.DeliveredAt, full.ReadAt, full.PlayedAt, full.FailedAt = at(2), at(3), at(4), at(5), at(6)
+	full.ReceivedAt, full.EditedAt, full.RevokedAt = at(7), at(8), at(9)
+	reused := msg("msg_reused_key", "acc_fixed_a", "num_a", "WA3")
+	reused.IdempotencyKey = &key
+	sameID := msg("msg_bare", "acc_fixed_a", "num_a", "WA4")
+	in1, in2 := msg("msg_in1", "acc_fixed_b", "num_b", "WAIN"), msg("msg_in2", "acc_fixed_b", "num_b", "WAIN")
+	in1.Direction, in2.Direction = apiws.Inbound, apiws.Inbound
+	emptyHash := msg("msg_empty_hash", "acc_fixed_b", "num_b", "WA5")
+	emptyHash.IdempotencyKey, emptyHash.RequestHash = &other, []byte{}
+	poll := msg("msg_poll", "acc_fixed_b", "num_b", "WA6")
+	poll.Kind = apiws.KindPoll
+	var qs []*storage.QueueWrite
+	for i, m := range []*apiws.Message{bare, full, reused, in1, in2, emptyHash, poll} {
+		qs = append(qs, &storage.QueueWrite{Message: m, Sealed: []byte{byte(i), 0}})
+	}
+	write("queue", &storage.Batch{Queue: qs})
+	// The id of a message written before.
+	write("queue again", &storage.Batch{Queue: []*storage.QueueWrite{{Message: sameID, Sealed: []byte("s")}}})
+
+	// A batch that fails as a whole (a message of no account), then its
+	// writes one by one, as the journal retries them: the rest land.
+	orphan := msg("msg_orphan", "acc_missing", "num_a", "WA7")
+	good := msg("msg_good", "acc_fixed_a", "num_a", "WA8")
+	failing := []*storage.QueueWrite{{Message: good, Sealed: []byte("g")}, {Message: orphan, Sealed: []byte("o")}}
+	write("failing", &storage.Batch{Queue: failing})
+	for i, q := range failing {
+		write(fmt.Sprintf("alone %d", i), &storage.Batch{Queue: []*storage.QueueWrite{q}})
+	}
+
+	// Acceptances: one kept under the capture, with transit content and
+	// a reaction logged after it; one of a poll; one already gone.
+	items, err := db.NextOutbox(ctx, "num_a", 10)
+	if err != nil || len(items) != 3 {
+		t.Fatalf("outbox of num_a = %d items, %v\n%s", len(items), err, strings.Join(log, "\n"))
+	}
+	pollItems, err := db.NextOutbox(ctx, "num_b", 10)
+	if err != nil || len(pollItems) != 3 {
+		t.Fatalf("outbox of num_b = %d items, %v", len(pollItems), err)
+	}
+	items[0].Then = []*apiws.LogEvent{{AccountID: "acc_fixed_a", Type: apiws.EventTypeReaction, NumberID: "num_a", MessageID: items[0].MessageID,
+		WAMessageID: "WAREACT", Detail: &apiws.EventDetail{Reason: ptr("it's \x00 \\u0000")}, At: *at(10)}}
+	retain := func(its []*storage.OutboxItem) []*storage.Transit {
+		var ts []*storage.Transit
+		for _, it := range its {
+			m, err := db.Message(ctx, it.AccountID, it.MessageID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.WAMessageID != nil {
+				ts = append(ts, &storage.Transit{MessageID: m.ID, NumberID: m.NumberID, WAMessageID: *m.WAMessageID, Content: it.Content, ExpiresAt: *at(40)})
+			}
+		}
+		return ts
+	}
+	gone := &storage.OutboxItem{MessageID: "msg_nowhere", AccountID: "acc_fixed_a", NumberID: "num_a"}
+	write("sent", &storage.Batch{Sent: []*storage.SentWrite{
+		{Items: items, At: *at(11), CaptureID: capture.ID, CaptureUntil: *at(50), Retain: retain(items)},
+		{Items: pollItems, At: *at(12), Retain: retain(pollItems)},
+		{Items: []*storage.OutboxItem{gone}, At: *at(12)},
+		{At: *at(12)},
+	}})
+
+	// Receipts: on, past and behind the status; of unknown, inbound and
+	// empty lists of ids; a failure with its error; the same again.
+	receipts := []*storage.ReceiptWrite{
+		{NumberID: "num_a", WAIDs: []string{"WA8", "WA-unknown"}, Status: apiws.StatusDelivered, At: *at(13)},
+		{NumberID: "num_a", WAIDs: []string{"WA8"}, Status: apiws.StatusRead, At: *at(14)},
+		{NumberID: "num_a", WAIDs: []string{"WA8"}, Status: apiws.StatusDelivered, At: *at(15)},
+		{NumberID: "num_b", WAIDs: []string{"WA5", "WAIN"}, Status: apiws.StatusFailed, At: *at(16),
+			Error: &apiws.MessageError{Code: "X", Message: "refused \x00 'now'", Retryable: false}},
+		{NumberID: "num_b", WAIDs: []string{"WA6"}, Status: apiws.StatusRead, At: *at(17)},
+		{NumberID: "num_b", Status: apiws.StatusRead, At: *at(18)},
+	}
+	write("receipts", &storage.Batch{Receipts: receipts})
+	for i, r := range receipts {
+		record(fmt.Sprintf("receipt %d events", i), cursors(r.Events))
+	}
+	write("receipts again", &storage.Batch{Receipts: receipts[:2]})
+	write("nothing", &storage.Batch{Sent: []*storage.SentWrite{{At: *at(19)}}, Receipts: []*storage.ReceiptWrite{{NumberID: "num_a", At: *at(19)}}})
+	write("last", &storage.Batch{Queue: []*storage.QueueWrite{
+		{Message: msg("msg_last_a", "acc_fixed_a", "num_a", "WA9"), Sealed: []byte{}},
+		{Message: msg("msg_last_b", "acc_fixed_b", "num_b", "WA10"), Sealed: []byte("left")},
+	}})
+	return log, db.Statements() - start
+}
+
+// cursors names each event by its account, cursor, type, message, status
+// and time. (Their error and detail are compared as logged: bun reads back
+// what it wrote into those of a batch's events when one of them has none,
+// which changes a text with NUL escapes in memory. The fixed-shape insert
+// leaves the events as they are.)
+func cursors(evs []*apiws.LogEvent) []string {
+	var out []string
+	for _, ev := range evs {
+		if ev == nil {
+			out = append(out, "nil")
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s/%d %s %s %s %s %s", ev.AccountID, ev.Seq, ev.Type, ev.MessageID, ev.WAMessageID, ev.Status, ev.At.UTC().Format(time.RFC3339Nano)))
+	}
+	return out
+}
+
+// accountWithID creates an active account with the id.
+func accountWithID(t *testing.T, db *storage.DB, id string) {
+	t.Helper()
+	acc, c, s, a := newAccount(id + "@example.com")
+	acc.ID, c.AccountID, s.AccountID, a.AccountID = id, id, id, &id
+	if err := db.CreateAccount(context.Background(), acc, c, s, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tableRows returns the rows of table as PostgreSQL prints them, sorted.
+func tableRows(t *testing.T, db *storage.DB, table string) []string {
+	t.Helper()
+	var rows []string
+	if err := db.Bun.NewRaw("SELECT t::text FROM ? AS t ORDER BY 1", bun.Ident(table)).Scan(context.Background(), &rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// firstDiff describes the first line where a and b differ, or "".
+func firstDiff(a, b []string) string {
+	for i := range max(len(a), len(b)) {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			return strings.Join([]string{"bun:   " + x, "fixed: " + y}, "\n")
+		}
+	}
+	return ""
+}
+
+// On PostgreSQL a batch's writes are prepared once per connection and run
+// from pgx's statement cache, whatever their number of rows: after batches
+// of 1 to 8 messages and then receipts of 1 to 8 on one connection, it
+// holds one prepared statement for each write, run once per batch.
+func TestFixedShapeWritesPreparedOnce(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	db.SQL().SetMaxOpenConns(1)
+	ctx := context.Background()
+	acc := storagetest.Account(t, db)
+	const batches = 8
+	var wa []string
+	for n := 1; n <= batches; n++ {
+		var qs []*storage.QueueWrite
+		for range n {
+			id := apiws.NewID(apiws.PrefixMessage)
+			wa = append(wa, "WA"+id)
+			now := time.Now().UTC()
+			qs = append(qs, &storage.QueueWrite{Sealed: []byte("s"), Message: &apiws.Message{ID: id, AccountID: acc, NumberID: "num_p",
+				Direction: apiws.Outbound, Kind: apiws.KindText, Status: apiws.StatusQueued, WAMessageID: &wa[len(wa)-1], QueuedAt: &now}})
+		}
+		if _, err := db.Write(ctx, &storage.Batch{Queue: qs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n, next := 1, 0; n <= batches; n, next = n+1, next+n {
+		r := &storage.ReceiptWrite{NumberID: "num_p", WAIDs: wa[next : next+n], Status: apiws.StatusDelivered, At: time.Now().UTC()}
+		if _, err := db.Write(ctx, &storage.Batch{Receipts: []*storage.ReceiptWrite{r}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var texts []string
+	var runs []int64
+	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements").Scan(ctx, &texts, &runs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		starts string
+		runs   int64
+	}{
+		{"INSERT INTO messages (", batches},
+		{"INSERT INTO outbox (", batches},
+		{"INSERT INTO event_counters (", 2 * batches},
+		{"INSERT INTO log_events (", 2 * batches},
+		{"SELECT \"message\".\"id\"", batches},
+		{"UPDATE messages SET status = v.status", batches},
+		{"DELETE FROM transit WHERE", batches},
+	} {
+		var found []int64
+		for i, text := range texts {
+			if strings.HasPrefix(text, w.starts) {
+				found = append(found, runs[i])
+			}
+		}
+		if !slices.Equal(found, []int64{w.runs}) {
+			t.Errorf("prepared statements %q… run %v times; want one, run %d times", w.starts, found, w.runs)
+		}
+	}
+}
