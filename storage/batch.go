@@ -140,7 +140,7 @@ func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]
 	}
 	var ids []string
 	if db.fixedShape() {
-		if err := db.queryTx(ctx, tx, insertMessages.query, &ids, insertMessages.args(ms)...); err != nil {
+		if err := db.queryTx(ctx, tx, planOnce, insertMessages.query, &ids, insertMessages.args(ms)...); err != nil {
 			return nil, err
 		}
 	} else if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
@@ -165,7 +165,7 @@ func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]
 	switch {
 	case len(items) == 0:
 	case db.fixedShape():
-		if err := db.execTx(ctx, tx, insertOutbox.query, insertOutbox.args(items)...); err != nil {
+		if err := db.execTx(ctx, tx, planOnce, insertOutbox.query, insertOutbox.args(items)...); err != nil {
 			return nil, err
 		}
 	default:
@@ -385,7 +385,7 @@ func (db *DB) moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, 
 			cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
 		}
 		if db.fixedShape() {
-			if err := db.execTx(ctx, tx, insertCaptured.query, insertCaptured.args(cs)...); err != nil {
+			if err := db.execTx(ctx, tx, planOnce, insertCaptured.query, insertCaptured.args(cs)...); err != nil {
 				return err
 			}
 		} else if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
@@ -393,7 +393,7 @@ func (db *DB) moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, 
 		}
 	}
 	if db.fixedShape() {
-		return db.execTx(ctx, tx, deleteOutboxText, texts(ids))
+		return db.execTx(ctx, tx, planEach, deleteOutboxText, texts(ids))
 	}
 	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
 	return err
@@ -426,7 +426,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 		return err
 	}
 	if db.fixedShape() {
-		if err := db.execTx(ctx, tx, insertEvents.query, insertEvents.args(evs)...); err != nil {
+		if err := db.execTx(ctx, tx, planOnce, insertEvents.query, insertEvents.args(evs)...); err != nil {
 			return err
 		}
 	} else if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {

@@ -63,7 +63,7 @@ func (db *DB) retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error
 		return nil
 	}
 	if db.fixedShape() {
-		return db.execTx(ctx, tx, insertTransit.query, insertTransit.args(ts)...)
+		return db.execTx(ctx, tx, planOnce, insertTransit.query, insertTransit.args(ts)...)
 	}
 	_, err := tx.NewInsert().Model(&ts).On("CONFLICT DO NOTHING").Exec(ctx)
 	return err
@@ -84,7 +84,7 @@ func (db *DB) dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) er
 		return nil
 	}
 	if db.fixedShape() {
-		return db.execTx(ctx, tx, dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
+		return db.execTx(ctx, tx, planEach, dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
 	}
 	_, err := tx.NewDelete().Model((*Transit)(nil)).
 		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).

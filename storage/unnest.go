@@ -21,9 +21,9 @@ import (
 // PostgreSQL, parsed and planned again. On PostgreSQL they are written here
 // instead with a text that depends on nothing but the table: each column's
 // values go as one array parameter (INSERT … SELECT * FROM unnest($1, $2,
-// …), UPDATE … FROM unnest(…), WHERE … = ANY($1)), so pgx prepares each
-// statement once per connection (QueryExecModeCacheStatement, as the hot
-// statements of prepared.go) and PostgreSQL plans it from its cache.
+// …), UPDATE … FROM unnest(…), WHERE … = ANY($1)), so pgx caches each
+// per connection, and PostgreSQL parses an insert once and plans it once
+// (see planOnce and planEach), as the hot statements of prepared.go.
 //
 // They write what bun writes, byte for byte: the same columns, NULL where
 // bun writes NULL (a nil pointer, a zero nullzero field), texts as bun
@@ -31,20 +31,35 @@ import (
 // (bunJSON), times to the microsecond, rows in the order given. SQLite
 // keeps bun's statements: it parses a statement in microseconds.
 
+// How a fixed-shape statement runs. An insert of arrays has one plan,
+// whatever its values and the table's size: pgx prepares it once per
+// connection and PostgreSQL plans it once (planOnce). A statement that
+// finds rows of a table (by key, or joined with its arrays) is planned
+// again each time with its values, its text described once (planEach, one
+// round trip): PostgreSQL would soon settle on a generic plan made with
+// the table's statistics of that moment, and keep it until the table is
+// next analyzed; made while the table was small, it scans the whole table
+// (measured: the messages' lock then cost five times as much once they
+// had grown to a few thousand).
+const (
+	planOnce = pgx.QueryExecModeCacheStatement
+	planEach = pgx.QueryExecModeCacheDescribe
+)
+
 // fixedShape reports whether the batch's writes go through this file.
 func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBatch }
 
-// execTx runs a fixed-shape statement of tx, prepared once per connection.
-func (db *DB) execTx(ctx context.Context, tx bun.Tx, query string, args ...any) error {
+// execTx runs a fixed-shape statement of tx in mode (planOnce, planEach).
+func (db *DB) execTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) error {
 	db.queries.n.Add(1)
-	_, err := tx.Tx.ExecContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	_, err := tx.Tx.ExecContext(ctx, query, append([]any{mode}, args...)...)
 	return err
 }
 
-// queryTx runs a fixed-shape statement of tx, prepared once per
-// connection, and scans its rows into dest as bun would.
-func (db *DB) queryTx(ctx context.Context, tx bun.Tx, query string, dest any, args ...any) error {
-	rows, err := db.rowsTx(ctx, tx, query, args...)
+// queryTx runs a fixed-shape statement of tx in mode and scans its rows
+// into dest as bun would.
+func (db *DB) queryTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, dest any, args ...any) error {
+	rows, err := db.rowsTx(ctx, tx, mode, query, args...)
 	if err != nil {
 		return err
 	}
@@ -52,11 +67,10 @@ func (db *DB) queryTx(ctx context.Context, tx bun.Tx, query string, dest any, ar
 	return db.Bun.ScanRows(ctx, rows, dest)
 }
 
-// rowsTx runs a fixed-shape statement of tx, prepared once per
-// connection, and returns its rows.
-func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, query string, args ...any) (*sql.Rows, error) {
+// rowsTx runs a fixed-shape statement of tx in mode and returns its rows.
+func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
 	db.queries.n.Add(1)
-	return tx.Tx.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+	return tx.Tx.QueryContext(ctx, query, append([]any{mode}, args...)...)
 }
 
 // arrayColumn is a column of an unnest write: its name, the PostgreSQL
@@ -317,7 +331,7 @@ const dropTransitText = `DELETE FROM transit WHERE number_id = ANY($1::text[]) A
 // bumpCountersFixed adds n[i] to the event counter of accounts[i] (sorted)
 // and returns the counters' new values by account.
 func (db *DB) bumpCountersFixed(ctx context.Context, tx bun.Tx, accounts []string, n []int64) (map[string]int64, error) {
-	rows, err := db.rowsTx(ctx, tx, bumpCounters, accounts, n)
+	rows, err := db.rowsTx(ctx, tx, planOnce, bumpCounters, accounts, n)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +375,7 @@ func (db *DB) updateStatusesFixed(ctx context.Context, tx bun.Tx, ms []*apiws.Me
 			errs[i] = &s
 		}
 	}
-	return db.execTx(ctx, tx, updateStatusesText, ids, statuses, times[0], times[1], times[2], times[3], times[4], errs)
+	return db.execTx(ctx, tx, planEach, updateStatusesText, ids, statuses, times[0], times[1], times[2], times[3], times[4], errs)
 }
 
 // lockMessagesFixed reads and locks, ordered by id, the messages with the
@@ -373,7 +387,7 @@ func (db *DB) lockMessagesFixed(ctx context.Context, tx bun.Tx, ids, numbers, wa
 				placeholder, placeholder, placeholder, placeholder).
 			OrderExpr("id").For("UPDATE").String()
 	})
-	return db.queryTx(ctx, tx, q, ms, texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
+	return db.queryTx(ctx, tx, planEach, q, ms, texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
 }
 
 // webhookEndpointsQuery is webhookEndpointsOf's statement, of a fixed

@@ -236,10 +236,12 @@ func firstDiff(a, b []string) string {
 	return ""
 }
 
-// On PostgreSQL a batch's writes are prepared once per connection and run
-// from pgx's statement cache, whatever their number of rows: after batches
-// of 1 to 8 messages and then receipts of 1 to 8 on one connection, it
-// holds one prepared statement for each write, run once per batch.
+// On PostgreSQL a batch's inserts are prepared once per connection and
+// run from pgx's statement cache, whatever their number of rows: after
+// batches of 1 to 8 messages and then receipts of 1 to 8 on one
+// connection, it holds one prepared statement for each insert, run once
+// per batch. The statements that find rows are planned each time
+// (planEach): none of them is prepared.
 func TestFixedShapeWritesPreparedOnce(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	db.SQL().SetMaxOpenConns(1)
@@ -283,9 +285,9 @@ func TestFixedShapeWritesPreparedOnce(t *testing.T) {
 		{"INSERT INTO outbox (", batches},
 		{"INSERT INTO event_counters (", 2 * batches},
 		{"INSERT INTO log_events (", 2 * batches},
-		{"SELECT \"message\".\"id\"", batches},
-		{"UPDATE messages SET status = v.status", batches},
-		{"DELETE FROM transit WHERE", batches},
+		{"SELECT \"message\".\"id\"", 0},
+		{"UPDATE messages SET status = v.status", 0},
+		{"DELETE FROM transit WHERE", 0},
 	} {
 		var found []int64
 		for i, text := range texts {
@@ -293,7 +295,10 @@ func TestFixedShapeWritesPreparedOnce(t *testing.T) {
 				found = append(found, runs[i])
 			}
 		}
-		if !slices.Equal(found, []int64{w.runs}) {
+		switch {
+		case w.runs == 0 && len(found) > 0:
+			t.Errorf("statement %q… prepared (run %v times); want it planned each time", w.starts, found)
+		case w.runs > 0 && !slices.Equal(found, []int64{w.runs}):
 			t.Errorf("prepared statements %q… run %v times; want one, run %d times", w.starts, found, w.runs)
 		}
 	}

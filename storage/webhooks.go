@@ -84,7 +84,7 @@ func (db *DB) webhookEndpointsOf(ctx context.Context, tx bun.Tx, accounts []stri
 	var eps []*WebhookEndpoint
 	var err error
 	if db.fixedShape() {
-		err = db.queryTx(ctx, tx, db.webhookEndpointsQuery(), &eps, texts(accounts))
+		err = db.queryTx(ctx, tx, planEach, db.webhookEndpointsQuery(), &eps, texts(accounts))
 	} else {
 		err = tx.NewSelect().Model(&eps).Column("id", "account_id", "types", "number_ids").
 			Where("account_id IN (?) AND enabled", bun.List(accounts)).OrderExpr("id").Scan(ctx)
