@@ -6,12 +6,13 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/graph/generated"
 	"github.com/apiws/apiws/graph/model"
 )
 
 // authPayload shapes the AuthPayload of a new session (signUp, logIn,
 // changePassword) and carries the session's caller in it, for
-// AuthPayloadSessions.
+// asPayloadSession.
 func (r *Resolver) authPayload(ctx context.Context, acc *apiws.Account, token string, err error) (*model.AuthPayload, error) {
 	ues, err := userErrors(err)
 	if err != nil || len(ues) > 0 {
@@ -26,16 +27,20 @@ func (r *Resolver) authPayload(ctx context.Context, acc *apiws.Account, token st
 	return &model.AuthPayload{Token: &token, Account: acc, UserErrors: ues, Session: sess}, nil
 }
 
-// AuthPayloadSessions is a field middleware: an AuthPayload's account, and
-// everything below it, resolves as the payload's new session sees it, not
-// with the request's credentials (signUp and logIn come with none;
-// changePassword's own session has just ended).
-func AuthPayloadSessions(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "AuthPayload" || fc.Field.Name != "account" || fc.Parent == nil {
-		return next(ctx)
-	}
-	if p, ok := fc.Parent.Result.(*model.AuthPayload); ok && p.Session != nil {
+// Directives implements the schema's directives.
+func Directives() generated.DirectiveRoot {
+	return generated.DirectiveRoot{AsPayloadSession: asPayloadSession}
+}
+
+// asPayloadSession is @asPayloadSession, on AuthPayload.account: the
+// account, and everything below it, resolves as the payload's new session
+// sees it, not with the request's credentials (signUp and logIn come with
+// none; changePassword's own session has just ended). A directive rather
+// than a field middleware: a middleware would run around every field of
+// every operation for this one field's sake (see BENCHMARKS.md, "Page of
+// 50").
+func asPayloadSession(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+	if p, ok := obj.(*model.AuthPayload); ok && p.Session != nil {
 		ctx = apiws.WithCaller(ctx, p.Session)
 	}
 	return next(ctx)

@@ -329,7 +329,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	}, server.Deps{
 		// messageStatus and events events are rendered once for all their
 		// subscribers.
-		Schema: renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res}),
+		Schema: renderonce.New(generated.NewExecutableSchema(generated.Config{Resolvers: res, Directives: resolvers.Directives()}),
 			renderonce.Follow{Status: res.Subscription().MessageStatus, Events: res.FollowEvents}),
 		Keys:       svc.accounts,
 		Log:        log,
@@ -346,7 +346,6 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 		AroundOperations: []graphql.OperationMiddleware{
 			dataloaders.Middleware(in.db),
 		},
-		AroundFields: []graphql.FieldMiddleware{resolvers.AuthPayloadSessions},
 
 		PersistedQueries: in.persisted,
 		// nil without APIWS_TRUSTED_DOCUMENTS: any document runs.

@@ -55,6 +55,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	AsPayloadSession func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -4180,10 +4181,13 @@ input ChangePasswordInput {
   newPassword: String!
 }
 
+"The field, and everything below it, resolves as the payload's new session sees it, not with the request's credentials."
+directive @asPayloadSession on FIELD_DEFINITION
+
 type AuthPayload {
   "Dashboard session token: send as 'Authorization: Bearer <token>'."
   token: String
-  account: Account
+  account: Account @asPayloadSession
   userErrors: [UserError!]!
 }
 
@@ -9544,7 +9548,20 @@ func (ec *executionContext) _AuthPayload_account(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return obj.Account, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.AsPayloadSession == nil {
+					var zeroVal *apiws.Account
+					return zeroVal, errors.New("directive asPayloadSession is not implemented")
+				}
+				return ec.Directives.AsPayloadSession(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *apiws.Account) graphql.Marshaler {
 			return ec.marshalOAccount2ᚖgithubᚗcomᚋapiwsᚋapiwsᚐAccount(ctx, selections, v)
 		},
