@@ -26,6 +26,9 @@ type Loaders struct {
 	WebhookEndpoint *dataloadgen.Loader[string, *apiws.WebhookEndpoint]
 	// Group loads the groups of a page of group messages.
 	Group *dataloadgen.Loader[string, *apiws.Group]
+
+	db    *storage.DB
+	cache bool
 }
 
 // wait is how long a loader collects keys before it queries: resolvers of
@@ -41,18 +44,9 @@ func New(db *storage.DB, cache bool) *Loaders {
 		opts = append(opts, dataloadgen.WithoutCache())
 	}
 	return &Loaders{
-		Number: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Number, error) {
-			ns, err := db.NumbersByIDs(ctx, ids)
-			return byID(ns, func(n *apiws.Number) string { return n.ID }), err
-		}, opts...),
-		Message: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Message, error) {
-			ms, err := db.MessagesByIDs(ctx, ids)
-			return byID(ms, func(m *apiws.Message) string { return m.ID }), err
-		}, opts...),
-		MessageEvents: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string][]*apiws.LogEvent, error) {
-			evs, err := db.EventsOfMessages(ctx, ids)
-			return eventsByMessage(ids, evs), err
-		}, opts...),
+		Number:        dataloadgen.NewMappedLoader(numbersFetch(db), opts...),
+		Message:       dataloadgen.NewMappedLoader(messagesFetch(db), opts...),
+		MessageEvents: dataloadgen.NewMappedLoader(eventsFetch(db), opts...),
 		APIKey: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
 			ks, err := db.APIKeysByIDs(ctx, ids)
 			return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
@@ -65,6 +59,64 @@ func New(db *storage.DB, cache bool) *Loaders {
 			gs, err := db.GroupsByIDs(ctx, ids)
 			return byID(gs, func(g *apiws.Group) string { return g.ID }), err
 		}, opts...),
+		db:    db,
+		cache: cache,
+	}
+}
+
+func numbersFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Number, error) {
+	return func(ctx context.Context, ids []string) (map[string]*apiws.Number, error) {
+		ns, err := db.NumbersByIDs(ctx, ids)
+		return byID(ns, func(n *apiws.Number) string { return n.ID }), err
+	}
+}
+
+func messagesFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Message, error) {
+	return func(ctx context.Context, ids []string) (map[string]*apiws.Message, error) {
+		ms, err := db.MessagesByIDs(ctx, ids)
+		return byID(ms, func(m *apiws.Message) string { return m.ID }), err
+	}
+}
+
+func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*apiws.LogEvent, error) {
+	return func(ctx context.Context, ids []string) (map[string][]*apiws.LogEvent, error) {
+		evs, err := db.EventsOfMessages(ctx, ids)
+		return eventsByMessage(ids, evs), err
+	}
+}
+
+// PrimeNumbers, PrimeMessages and PrimeMessageEvents read the values of
+// ids in one statement, at once, and keep them for the operation's loads
+// of those keys. They are for a page, which knows every key its fields
+// will ask for: a loader would first wait (wait) for more keys that are
+// not coming, each loader in turn, the same for a page of 5 as of 50. On
+// an error nothing is kept, and each field then loads, and reports, on
+// its own; a key not found is not kept either. Without a cache (a
+// subscription's loaders) they read nothing: nothing could be kept.
+func (l *Loaders) PrimeNumbers(ctx context.Context, ids []string) {
+	prime(ctx, l, l.Number, ids, numbersFetch(l.db))
+}
+
+// PrimeMessages: see PrimeNumbers.
+func (l *Loaders) PrimeMessages(ctx context.Context, ids []string) {
+	prime(ctx, l, l.Message, ids, messagesFetch(l.db))
+}
+
+// PrimeMessageEvents: see PrimeNumbers.
+func (l *Loaders) PrimeMessageEvents(ctx context.Context, ids []string) {
+	prime(ctx, l, l.MessageEvents, ids, eventsFetch(l.db))
+}
+
+func prime[V any](ctx context.Context, l *Loaders, loader *dataloadgen.Loader[string, V], ids []string, fetch func(context.Context, []string) (map[string]V, error)) {
+	if !l.cache || len(ids) == 0 {
+		return
+	}
+	found, err := fetch(ctx, ids)
+	if err != nil {
+		return
+	}
+	for id, v := range found {
+		loader.Prime(id, v)
 	}
 }
 

@@ -115,9 +115,10 @@ func (r *Resolver) loadNumber(ctx context.Context, id string) (*apiws.Number, er
 	return dataloaders.For(ctx).Number.Load(ctx, id)
 }
 
-// prefetch loads, in one batch each, what the page's selection asks of its
-// messages, so the count of statements does not depend on how many
-// resolvers reach their loader within its batching window.
+// prefetch loads, in one statement each, what the page's selection asks
+// of its messages, so the count of statements does not depend on how many
+// resolvers reach their loader within its batching window; and at once,
+// without that window's wait (dataloaders.Loaders.PrimeNumbers).
 func prefetch(ctx context.Context, ms []*apiws.Message) {
 	if len(ms) == 0 {
 		return
@@ -128,7 +129,7 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 		for i, m := range ms {
 			ids[i] = m.ID
 		}
-		_, _ = l.MessageEvents.LoadAll(ctx, ids) // errors come back to the field that loads
+		l.PrimeMessageEvents(ctx, ids)
 	}
 	if wants(ctx, "edges", "node", "number") {
 		seen := map[string]bool{}
@@ -139,7 +140,7 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 				ids = append(ids, m.NumberID)
 			}
 		}
-		_, _ = l.Number.LoadAll(ctx, ids)
+		l.PrimeNumbers(ctx, ids)
 	}
 	if wants(ctx, "edges", "node", "replyTo") {
 		seen := map[string]bool{}
@@ -150,9 +151,7 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 				ids = append(ids, *m.ReplyTo)
 			}
 		}
-		if len(ids) > 0 {
-			_, _ = l.Message.LoadAll(ctx, ids)
-		}
+		l.PrimeMessages(ctx, ids)
 	}
 }
 
