@@ -47,18 +47,12 @@ func New(db *storage.DB, cache bool) *Loaders {
 		Number:        dataloadgen.NewMappedLoader(numbersFetch(db), opts...),
 		Message:       dataloadgen.NewMappedLoader(messagesFetch(db), opts...),
 		MessageEvents: dataloadgen.NewMappedLoader(eventsFetch(db), opts...),
-		APIKey: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
-			ks, err := db.APIKeysByIDs(ctx, ids)
-			return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
-		}, opts...),
+		APIKey:        dataloadgen.NewMappedLoader(apiKeysFetch(db), opts...),
 		WebhookEndpoint: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.WebhookEndpoint, error) {
 			es, err := db.WebhookEndpointsByIDs(ctx, ids)
 			return byID(es, func(e *apiws.WebhookEndpoint) string { return e.ID }), err
 		}, opts...),
-		Group: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.Group, error) {
-			gs, err := db.GroupsByIDs(ctx, ids)
-			return byID(gs, func(g *apiws.Group) string { return g.ID }), err
-		}, opts...),
+		Group: dataloadgen.NewMappedLoader(groupsFetch(db), opts...),
 		db:    db,
 		cache: cache,
 	}
@@ -78,6 +72,20 @@ func messagesFetch(db *storage.DB) func(context.Context, []string) (map[string]*
 	}
 }
 
+func apiKeysFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.APIKey, error) {
+	return func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
+		ks, err := db.APIKeysByIDs(ctx, ids)
+		return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
+	}
+}
+
+func groupsFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Group, error) {
+	return func(ctx context.Context, ids []string) (map[string]*apiws.Group, error) {
+		gs, err := db.GroupsByIDs(ctx, ids)
+		return byID(gs, func(g *apiws.Group) string { return g.ID }), err
+	}
+}
+
 func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*apiws.LogEvent, error) {
 	return func(ctx context.Context, ids []string) (map[string][]*apiws.LogEvent, error) {
 		evs, err := db.EventsOfMessages(ctx, ids)
@@ -85,7 +93,7 @@ func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*
 	}
 }
 
-// PrimeNumbers, PrimeMessages and PrimeMessageEvents read the values of
+// PrimeNumbers (and the other Prime methods) read the values of
 // ids in one statement, at once, and keep them for the operation's loads
 // of those keys. They are for a page, which knows every key its fields
 // will ask for: a loader would first wait (wait) for more keys that are
@@ -105,6 +113,16 @@ func (l *Loaders) PrimeMessages(ctx context.Context, ids []string) {
 // PrimeMessageEvents: see PrimeNumbers.
 func (l *Loaders) PrimeMessageEvents(ctx context.Context, ids []string) {
 	prime(ctx, l, l.MessageEvents, ids, eventsFetch(l.db))
+}
+
+// PrimeAPIKeys: see PrimeNumbers.
+func (l *Loaders) PrimeAPIKeys(ctx context.Context, ids []string) {
+	prime(ctx, l, l.APIKey, ids, apiKeysFetch(l.db))
+}
+
+// PrimeGroups: see PrimeNumbers.
+func (l *Loaders) PrimeGroups(ctx context.Context, ids []string) {
+	prime(ctx, l, l.Group, ids, groupsFetch(l.db))
 }
 
 func prime[V any](ctx context.Context, l *Loaders, loader *dataloadgen.Loader[string, V], ids []string, fetch func(context.Context, []string) (map[string]V, error)) {

@@ -153,10 +153,21 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 		}
 		l.PrimeMessages(ctx, ids)
 	}
+	if wants(ctx, "edges", "node", "group") {
+		seen := map[string]bool{}
+		var ids []string
+		for _, m := range ms {
+			if m.GroupID != nil && !seen[*m.GroupID] {
+				seen[*m.GroupID] = true
+				ids = append(ids, *m.GroupID)
+			}
+		}
+		l.PrimeGroups(ctx, ids)
+	}
 }
 
-// prefetchAPIKeys loads the keys of a page of API calls in one batch, when
-// the selection asks for them.
+// prefetchAPIKeys reads the keys of a page of API calls in one statement,
+// when the selection asks for them (see prefetch).
 func prefetchAPIKeys(ctx context.Context, calls []*apiws.APICall) {
 	if len(calls) == 0 || !wants(ctx, "edges", "node", "apiKey") {
 		return
@@ -169,9 +180,7 @@ func prefetchAPIKeys(ctx context.Context, calls []*apiws.APICall) {
 			ids = append(ids, *c.APIKeyID)
 		}
 	}
-	if len(ids) > 0 {
-		_, _ = dataloaders.For(ctx).APIKey.LoadAll(ctx, ids) // errors come back to the field that loads
-	}
+	dataloaders.For(ctx).PrimeAPIKeys(ctx, ids)
 }
 
 // notFoundAsNil turns a loader's "no such key" into no error: the field
