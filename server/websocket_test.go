@@ -229,41 +229,30 @@ func TestGraphQLWS(t *testing.T) {
 func TestWebsocketRefusals(t *testing.T) {
 	s := newWSServer(t, Config{})
 	sub := `{"type":"subscribe","id":"1","payload":{"query":` + quote(pairingSub) + `}}`
-	t.Run("bad credentials", func(t *testing.T) {
-		c := s.dial(protocolTransportWS)
-		c.send(`{"type":"connection_init","payload":{"Authorization":"Bearer apiwsk_nope"}}`)
-		c.closed(closeForbidden)
-	})
-	t.Run("no credentials", func(t *testing.T) {
-		c := s.dial(protocolTransportWS)
-		c.send(`{"type":"connection_init"}`)
-		c.closed(closeForbidden)
-	})
-	t.Run("subscribe before init", func(t *testing.T) {
-		c := s.dial(protocolTransportWS)
-		c.send(sub)
-		c.closed(closeUnauthorized)
-	})
-	t.Run("second init", func(t *testing.T) {
-		c := s.open(protocolTransportWS)
-		c.send(`{"type":"connection_init"}`)
-		c.closed(closeTooMany)
-	})
-	t.Run("not JSON", func(t *testing.T) {
-		c := s.open(protocolTransportWS)
-		c.send(`{"type":`)
-		c.closed(closeInvalidMessage)
-	})
-	t.Run("unknown type", func(t *testing.T) {
-		c := s.open(protocolTransportWS)
-		c.send(`{"type":"start","id":"1"}`) // the older protocol's
-		c.closed(closeInvalidMessage)
-	})
-	t.Run("subscribe without id", func(t *testing.T) {
-		c := s.open(protocolTransportWS)
-		c.send(`{"type":"subscribe","payload":{"query":"{ __typename }"}}`)
-		c.closed(closeInvalidMessage)
-	})
+	for _, c := range []struct {
+		name        string
+		initialised bool // the socket was acknowledged before msg
+		msg         string
+		code        int
+	}{
+		{"bad credentials", false, `{"type":"connection_init","payload":{"Authorization":"Bearer apiwsk_nope"}}`, closeForbidden},
+		{"no credentials", false, `{"type":"connection_init"}`, closeForbidden},
+		{"subscribe before init", false, sub, closeUnauthorized},
+		{"second init", true, `{"type":"connection_init"}`, closeTooMany},
+		{"not JSON", true, `{"type":`, closeInvalidMessage},
+		{"unknown type", true, `{"type":"start","id":"1"}`, closeInvalidMessage}, // the older protocol's
+		{"subscribe without id", true, `{"type":"subscribe","payload":{"query":"{ __typename }"}}`, closeInvalidMessage},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			open := s.dial
+			if c.initialised {
+				open = s.open
+			}
+			ws := open(protocolTransportWS)
+			ws.send(c.msg)
+			ws.closed(c.code)
+		})
+	}
 	t.Run("duplicate id", func(t *testing.T) {
 		c := s.open(protocolTransportWS)
 		c.send(sub)
