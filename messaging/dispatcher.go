@@ -100,52 +100,106 @@ func (s *Service) dispatch(d *dispatcher) {
 	}
 }
 
-// pass sends one batch of a number's outbox, in order; it reports false when
-// the dispatcher must stop. Acceptances are recorded together (group
-// commit) when the pass ends, or before it waits long enough for that write
-// to matter.
+// pass sends one batch of a number's outbox; it reports false when the
+// dispatcher must stop. Up to Config.SendsInFlight sends run at once, never
+// two of one chat, and within a chat in queue order (see flight).
+// Acceptances are recorded together (group commit) when the pass ends, or
+// before it waits long enough for that write to matter.
 func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time.Duration, lastSend *time.Time) bool {
 	// What every item of the batch needs is read once for the batch: the
 	// messages, the number, its debug capture.
 	b := &batch{}
+	f := newFlight(s.cfg.SendsInFlight)
+	// Every send started is waited for, and its outcome taken, before the
+	// acceptances are recorded and before the pass returns: nothing of a
+	// pass is in flight once its dispatcher reads the outbox again or
+	// stops.
 	defer s.flushSent(b)
+	defer s.land(f, b)
+	// wait ends the pass's sending, then waits.
 	wait := func(dd *dispatcher, dur time.Duration) bool {
+		s.land(f, b)
 		if dur >= flushBeforeWait {
 			s.flushSent(b)
 		}
 		return s.sleep(dd, dur)
 	}
-	for _, item := range items {
-		// The queue is taken in order: the head waits out its backoff.
-		if w := item.NextAttemptAt.Sub(s.now()); w > 0 {
-			return wait(d, w) // then re-read: a nudge may have changed the head
+	next := 0
+	for {
+		s.settleReady(f, b)
+		if f.halted {
+			break
 		}
-		if w := jittered(s.interval(item.AccountID, interval), rand.Float64()) - time.Since(*lastSend); w > 0 {
-			if !wait(nil, w) {
+		if f.full() {
+			s.settle(f, b, <-f.done)
+			continue
+		}
+		q := f.startable()
+		if q == nil {
+			if next == len(items) {
+				if f.idle() {
+					break
+				}
+				s.settle(f, b, <-f.done)
+				continue
+			}
+			item := items[next]
+			next++
+			// The queue is taken in order: the head waits out its backoff.
+			if w := item.NextAttemptAt.Sub(s.now()); w > 0 {
+				return wait(d, w) // then re-read: a nudge may have changed the head
+			}
+			if !b.fence(s, d.numberID) {
+				s.land(f, b)
+				s.stopDispatcher(d)
+				return false
+			}
+			n, err := b.number(s, d.numberID)
+			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+				s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
+				continue
+			} else if err != nil {
+				return wait(d, time.Second)
+			}
+			if n.Status != apiws.NumberConnected {
+				return wait(d, notConnectedWait)
+			}
+			if err := b.load(s, items); err != nil {
+				return wait(d, time.Second)
+			}
+			var ok bool
+			if q, ok = s.prepare(n, item, b); !ok {
+				break // still queued (retry later): nothing behind it may overtake it
+			}
+			if q == nil {
+				continue // left the queue without a send
+			}
+			if !f.admit(q) {
+				continue // its chat is busy: it waits its turn in this pass
+			}
+		}
+		if w := jittered(s.interval(q.item.AccountID, interval), rand.Float64()) - time.Since(*lastSend); w > 0 {
+			if w >= flushBeforeWait {
+				s.settleReady(f, b)
+				s.flushSent(b)
+			}
+			if !s.sleep(nil, w) {
 				return false
 			}
 		}
 		if !b.fence(s, d.numberID) {
+			s.land(f, b)
 			s.stopDispatcher(d)
 			return false
 		}
-		n, err := b.number(s, d.numberID)
-		if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
-			s.fail(item, &apiws.MessageError{Code: apiws.MsgErrNotConnected, Message: "the number was removed"})
-			continue
-		} else if err != nil {
-			return wait(d, time.Second)
-		}
-		if n.Status != apiws.NumberConnected {
-			return wait(d, notConnectedWait)
-		}
-		if err := b.load(s, items); err != nil {
-			return wait(d, time.Second)
-		}
 		*lastSend = time.Now()
-		if !s.transmit(n, item, b) {
-			return true // still queued (retry later): nothing behind it may overtake it
-		}
+		s.launch(f, b.n, q)
+	}
+	s.land(f, b)
+	if f.retryWait > 0 {
+		// The retry could not be recorded: wait its backoff here instead,
+		// so it does not come at once.
+		return wait(nil, f.retryWait)
 	}
 	return true
 }
@@ -321,9 +375,11 @@ func (s *Service) sleep(d *dispatcher, dur time.Duration) bool {
 	return true
 }
 
-// transmit sends one message and records the outcome; it reports whether
-// the message left the queue.
-func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) bool {
+// prepare readies one item for sending. It reports false when the item
+// stays queued and nothing behind it may be sent in this pass; a nil
+// sendable when the item left the queue without a send (it failed, or an
+// acceptance found unrecorded was recorded now).
+func (s *Service) prepare(n *apiws.Number, item *storage.OutboxItem, b *batch) (*sendable, bool) {
 	plain, err := s.seal.open(item.MessageID, item.Content)
 	var body *content
 	if err == nil {
@@ -332,7 +388,7 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	if err != nil {
 		s.log.Error("outbox content unreadable", "message", item.MessageID, "err", err)
 		s.fail(item, &apiws.MessageError{Code: apiws.MsgErrMediaInvalid, Message: "the queued content could not be read"})
-		return true
+		return nil, true
 	}
 	m := b.messages[item.MessageID]
 	if m != nil {
@@ -341,55 +397,100 @@ func (s *Service) transmit(n *apiws.Number, item *storage.OutboxItem, b *batch) 
 	if s.wasAccepted(item.MessageID) {
 		// Sent before, but the acceptance could not be recorded: record it
 		// now, and never send the message again.
-		return s.recordSent(item, b.capture, b.until)
+		return nil, s.recordSent(item, b.capture, b.until)
 	}
 	if m == nil {
-		return false
+		return nil, false
 	}
 	msg := whatsapp.OutgoingMessage{ID: *m.WAMessageID, To: m.Peer, ToLID: lidOf(m), Kind: body.Kind, Text: body.Text, Media: body.Media,
 		Location: body.Location, Contacts: body.Contacts, Poll: body.Poll, ReplyTo: body.ReplyTo, Mentions: body.Mentions, Group: body.Group}
-	// Not cancelled when the service stops: Close waits for this send, so
-	// its outcome is recorded and a restart does not send it again.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
-	ctx, span := s.tracer.Start(ctx, "whatsapp.send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		attribute.String("apiws.message.id", item.MessageID), attribute.String("apiws.number.id", n.ID),
-		attribute.String("apiws.message.kind", string(body.Kind)), attribute.Bool("apiws.number.sandbox", n.Sandbox),
-		attribute.Int("apiws.send.attempt", item.Attempts+1)))
-	res, err := s.connectors(n).Send(ctx, n, msg)
-	endSpan(span, err)
-	cancel()
-	if err == nil {
-		s.setAccepted(item.MessageID, true)
-		b.sent = append(b.sent, item)
-		if len(res.Content) > 0 {
-			b.retain = append(b.retain, &storage.Transit{MessageID: item.MessageID, NumberID: item.NumberID,
-				WAMessageID: res.WAMessageID, Content: s.seal.seal(item.MessageID, res.Content), ExpiresAt: s.now().Add(s.cfg.TransitTTL)})
+	return &sendable{item: item, msg: msg, chats: chatsOf(m, body)}, true
+}
+
+// launch starts sending q in a goroutine of its own, whose outcome comes
+// back on f.done for the dispatcher to settle.
+func (s *Service) launch(f *flight, n *apiws.Number, q *sendable) {
+	f.take(q)
+	conn := s.connectors(n)
+	go func() {
+		// Not cancelled when the service stops: Close waits for this send
+		// (its dispatcher waits for every send it started), so its outcome
+		// is recorded and a restart does not send it again.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), 60*time.Second)
+		defer cancel()
+		ctx, span := s.tracer.Start(ctx, "whatsapp.send", trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
+			attribute.String("apiws.message.id", q.item.MessageID), attribute.String("apiws.number.id", n.ID),
+			attribute.String("apiws.message.kind", string(q.msg.Kind)), attribute.Bool("apiws.number.sandbox", n.Sandbox),
+			attribute.Int("apiws.send.attempt", q.item.Attempts+1)))
+		res, err := conn.Send(ctx, n, q.msg)
+		endSpan(span, err)
+		if err == nil {
+			// Remembered at once: from here on the message is never sent
+			// again by this process, recorded or not.
+			s.setAccepted(q.item.MessageID, true)
 		}
-		return true
+		f.done <- outcome{q: q, res: res, err: err}
+	}()
+}
+
+// settleReady settles the sends that have ended, without waiting.
+func (s *Service) settleReady(f *flight, b *batch) {
+	for {
+		select {
+		case o := <-f.done:
+			s.settle(f, b, o)
+		default:
+			return
+		}
+	}
+}
+
+// land waits for every send of f and settles it.
+func (s *Service) land(f *flight, b *batch) {
+	for !f.idle() {
+		s.settle(f, b, <-f.done)
+	}
+}
+
+// settle records the outcome of one send, on the dispatcher's goroutine
+// (which alone touches b): an acceptance joins the batch's, a retryable
+// failure is marked for retry and halts the pass, a permanent one ends the
+// message FAILED.
+func (s *Service) settle(f *flight, b *batch, o outcome) {
+	f.release(o.q)
+	item := o.q.item
+	if o.err == nil {
+		b.sent = append(b.sent, item)
+		if len(o.res.Content) > 0 {
+			b.retain = append(b.retain, &storage.Transit{MessageID: item.MessageID, NumberID: item.NumberID,
+				WAMessageID: o.res.WAMessageID, Content: s.seal.seal(item.MessageID, o.res.Content), ExpiresAt: s.now().Add(s.cfg.TransitTTL)})
+		}
+		return
 	}
 	if s.ctx.Err() != nil {
-		return false // stopping: the message stays queued for the next start
+		f.halted = true // stopping: the message stays queued for the next start
+		return
 	}
 	var se *whatsapp.SendError
 	merr := &apiws.MessageError{Code: "SEND_FAILED", Message: "sending failed", Retryable: true}
-	if errors.As(err, &se) {
+	if errors.As(o.err, &se) {
 		merr = se.MessageError()
 	}
 	attempts := item.Attempts + 1
 	if !merr.Retryable || attempts >= s.cfg.MaxAttempts {
 		merr.Retryable = false
 		s.fail(item, merr)
-		return true
+		return
 	}
+	// Still queued: nothing behind it may overtake it, so the pass starts
+	// no more sends; the next one finds it at the head with its backoff.
+	f.halted = true
 	backoff := min(s.cfg.RetryBase<<(attempts-1), s.cfg.RetryMax)
 	backoff += time.Duration(rand.Int64N(int64(backoff)/2 + 1)) // jitter spreads retries of many numbers
 	if err := s.db.MarkRetry(s.ctx, item.MessageID, attempts, s.now().Add(backoff), merr); err != nil {
-		// Not recorded: wait the backoff here instead, so the retry does not
-		// come at once.
 		s.log.Error("record retry", "message", item.MessageID, "err", err)
-		s.sleep(nil, backoff)
+		f.retryWait = max(f.retryWait, backoff)
 	}
-	return false
 }
 
 // lidOf is the recipient's LID, for a message to a sender WhatsApp hid.

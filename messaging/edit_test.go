@@ -68,6 +68,17 @@ type actionTest struct {
 }
 
 func newActionTest(t *testing.T, db *storage.DB) *actionTest {
+	conn := &actingConnector{}
+	s, n, caller := newSendingService(t, db, Config{SendsPerSecond: 1000}, conn)
+	return &actionTest{t: t, db: db, s: s, conn: conn, n: n, caller: caller, other: storagetest.Account(t, db)}
+}
+
+// newSendingService starts a service of cfg (its secret key and transit
+// TTL filled in) sending through conn, with one connected number of a new
+// account, and returns it with the number and a context of the account's
+// caller allowed to send.
+func newSendingService(t *testing.T, db *storage.DB, cfg Config, conn whatsapp.Connector) (*Service, *apiws.Number, context.Context) {
+	t.Helper()
 	ctx := context.Background()
 	acc := storagetest.Account(t, db)
 	now := time.Now().UTC()
@@ -77,21 +88,21 @@ func newActionTest(t *testing.T, db *storage.DB) *actionTest {
 		t.Fatal(err)
 	}
 	bus := events.NewMemory(events.Options{})
-	conn := &actingConnector{}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	evlog, err := eventlog.New(db, bus, make([]byte, 32), time.Hour, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(evlog.Close)
-	s, err := New(Config{SecretKey: make([]byte, 32), SendsPerSecond: 1000, TransitTTL: time.Hour}, Deps{DB: db, Bus: bus, Events: evlog, Numbers: db,
+	cfg.SecretKey, cfg.TransitTTL = make([]byte, 32), time.Hour
+	s, err := New(cfg, Deps{DB: db, Bus: bus, Events: evlog, Numbers: db,
 		Connectors: func(*apiws.Number) whatsapp.Connector { return conn }, Log: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.close(); _ = bus.Close() })
 	caller := apiws.WithCaller(ctx, &apiws.Caller{Kind: apiws.CredentialSession, AccountID: acc, Scopes: []apiws.Scope{apiws.ScopeSend}})
-	return &actionTest{t: t, db: db, s: s, conn: conn, n: n, caller: caller, other: storagetest.Account(t, db)}
+	return s, n, caller
 }
 
 // stored writes a message of the number (of account acc when given), as

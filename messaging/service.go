@@ -66,6 +66,9 @@ type Config struct {
 	SecretKey []byte
 	// SendsPerSecond paces each number's dispatcher.
 	SendsPerSecond float64
+	// SendsInFlight is how many messages of one number are being sent at
+	// once, never two of one chat (APIWS_SENDS_IN_FLIGHT). Default 8.
+	SendsInFlight int
 	// MaxAttempts bounds retries of retryable send errors.
 	MaxAttempts int
 	// RetryBase is the first retry's backoff; it doubles each time, with
@@ -166,6 +169,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if cfg.SendsPerSecond <= 0 {
 		cfg.SendsPerSecond = 5
+	}
+	if cfg.SendsInFlight <= 0 {
+		cfg.SendsInFlight = 8
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 5

@@ -57,6 +57,7 @@ type Config struct {
 	AllowPrivateURLs     bool
 	MaxSockets           int
 	MaxSubscriptions     int
+	SendsInFlight        int // messages of one number sent at once
 	secretKeyWasProvided bool
 
 	// WAVersion overrides the WhatsApp web version apiws presents.
@@ -151,6 +152,7 @@ func loadConfig(getenv func(string) string) (*Config, error) {
 	cfg.PlanNumbers = int(number("APIWS_PLAN_NUMBERS", 10))
 	cfg.Billing, errs = loadBillingConfig(get, errs)
 	cfg.MaxSockets = count("APIWS_MAX_SOCKETS", 100)
+	cfg.SendsInFlight = count("APIWS_SENDS_IN_FLIGHT", 8)
 	cfg.MaxSubscriptions = count("APIWS_MAX_SUBSCRIPTIONS", 100)
 	if s := get("APIWS_WS_AUTH_RECHECK", ""); s != "" {
 		d, err := time.ParseDuration(s)

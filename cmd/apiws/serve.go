@@ -281,6 +281,7 @@ func (a *app) openServices(ctx context.Context, cfg *Config, log *slog.Logger, i
 	svc.messages, err = messaging.New(messaging.Config{
 		SecretKey:      cfg.SecretKey,
 		SendsPerSecond: cfg.PlanSendsPerSecond,
+		SendsInFlight:  cfg.SendsInFlight,
 		TransitTTL:     cfg.TransitTTL,
 		// Development and tests only: see APIWS_ALLOW_PRIVATE_URLS.
 		AllowPrivateMediaURLs: cfg.AllowPrivateURLs,
