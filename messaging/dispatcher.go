@@ -69,7 +69,7 @@ func (s *Service) dispatch(d *dispatcher) {
 	lastSend := s.lastSends[d.numberID]
 	s.mu.Unlock()
 	for {
-		items, err := s.db.NextOutbox(s.ctx, d.numberID, 64)
+		items, err := s.db.NextOutbox(s.ctx, d.numberID, passSize)
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -100,6 +100,12 @@ func (s *Service) dispatch(d *dispatcher) {
 	}
 }
 
+// passSize is how many queued messages a dispatcher pass takes at most.
+// A pass waits for the record of its last acceptances before the next
+// reads the queue; records of earlier ones are written while it sends (see
+// flushAhead).
+const passSize = 256
+
 // pass sends one batch of a number's outbox; it reports false when the
 // dispatcher must stop. Up to Config.SendsInFlight sends run at once, never
 // two of one chat, and within a chat in queue order (see flight).
@@ -114,7 +120,10 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 	// acceptances are recorded and before the pass returns: nothing of a
 	// pass is in flight once its dispatcher reads the outbox again or
 	// stops.
-	defer s.flushSent(b)
+	defer func() {
+		b.awaitFlush()
+		s.flushSent(b)
+	}()
 	defer s.land(f, b)
 	// wait ends the pass's sending, then waits.
 	wait := func(dd *dispatcher, dur time.Duration) bool {
@@ -254,6 +263,43 @@ func (s *Service) flushSent(b *batch) {
 	}
 }
 
+// flushAheadAt is how many acceptances a pass holds before it has them
+// written in the background while it goes on sending.
+const flushAheadAt = 64
+
+// flushAhead has the acceptances b holds written in the background once
+// there are flushAheadAt of them and no such write of b runs. Written or
+// not, they are remembered as accepted until recorded, so none is sent
+// again; the pass waits for the write (awaitFlush) before it ends.
+func (s *Service) flushAhead(b *batch) {
+	if len(b.sent) < flushAheadAt {
+		return
+	}
+	if b.flushing != nil {
+		select {
+		case <-b.flushing:
+		default:
+			return
+		}
+	}
+	part := &batch{sent: b.sent, retain: b.retain, capture: b.capture, until: b.until}
+	b.sent, b.retain = nil, nil
+	done := make(chan struct{})
+	b.flushing = done
+	go func() {
+		defer close(done)
+		s.flushSent(part)
+	}()
+}
+
+// awaitFlush waits for the background write of b's acceptances, if any.
+func (b *batch) awaitFlush() {
+	if b.flushing != nil {
+		<-b.flushing
+		b.flushing = nil
+	}
+}
+
 // A failed write of acceptances is tried recordAttempts times, the first
 // retry after recordRetry, each next one after twice as long.
 const (
@@ -271,6 +317,9 @@ type batch struct {
 	// retain is their content kept for retry receipts.
 	sent   []*storage.OutboxItem
 	retain []*storage.Transit
+	// flushing is closed when the background write of earlier
+	// acceptances ends (flushAhead); nil when none was started.
+	flushing chan struct{}
 	// fencedAt is when the lease was last found held in the database.
 	fencedAt time.Time
 }
@@ -465,6 +514,7 @@ func (s *Service) settle(f *flight, b *batch, o outcome) {
 			b.retain = append(b.retain, &storage.Transit{MessageID: item.MessageID, NumberID: item.NumberID,
 				WAMessageID: o.res.WAMessageID, Content: s.seal.seal(item.MessageID, o.res.Content), ExpiresAt: s.now().Add(s.cfg.TransitTTL)})
 		}
+		s.flushAhead(b)
 		return
 	}
 	if s.ctx.Err() != nil {

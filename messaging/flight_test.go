@@ -301,3 +301,35 @@ func TestStopWaitsForSendsUnderWay(t *testing.T) {
 		}
 	})
 }
+
+// TestLongQueueSentOnce: a queue longer than a pass, its acceptances
+// written while the sending goes on, is sent and recorded once each.
+func TestLongQueueSentOnce(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		conn := newGatedConnector()
+		conn.releaseAll()
+		s, n, caller := newSendingService(t, db, Config{SendsPerSecond: 1e6}, conn)
+		const total = passSize + 3*flushAheadAt
+		var want []string
+		for i := 0; i < total; i += apiws.MaxSendMany {
+			var msgs [][2]string
+			for j := i; j < min(i+apiws.MaxSendMany, total); j++ {
+				text := fmt.Sprintf("m%03d", j)
+				msgs = append(msgs, [2]string{fmt.Sprintf("+1555011%04d", j), text})
+				want = append(want, text)
+			}
+			queue(t, s, caller, n.ID, msgs)
+		}
+		poll.Until(t, 30*time.Second, fmt.Sprintf("%d messages SENT", total), func() bool { return statusCount(t, db, apiws.StatusSent) == total })
+		_, accepted, _, _, _, _ := conn.state()
+		slices.Sort(accepted)
+		if !slices.Equal(accepted, want) {
+			t.Errorf("%d sends accepted; want each of the %d messages once", len(accepted), total)
+		}
+		poll.Until(t, 10*time.Second, "no acceptance left unrecorded", func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return len(s.accepted) == 0
+		})
+	})
+}
