@@ -3,7 +3,10 @@ package messaging
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -21,6 +24,8 @@ type dispatcher struct {
 	// woken records a nudge that came while the dispatcher was busy, so it
 	// looks at the outbox again before it stops.
 	woken bool
+	// records are the writes of acceptances under way (see record).
+	records recorder
 }
 
 // notConnectedWait is how long a dispatcher waits for its number to
@@ -68,8 +73,16 @@ func (s *Service) dispatch(d *dispatcher) {
 	s.mu.Lock()
 	lastSend := s.lastSends[d.numberID]
 	s.mu.Unlock()
+	// Every write of acceptances this dispatcher started has ended when it
+	// stops: Close waits for them, and no other dispatcher of the number
+	// finds their messages still queued.
+	defer d.records.wait()
 	for {
-		items, err := s.db.NextOutbox(s.ctx, d.numberID, passSize)
+		// Messages whose acceptance is being written are still in the
+		// outbox until that write commits: they are left out. Taken before
+		// the read: a write that ends later committed after it began.
+		recording := d.records.snapshot()
+		items, err := s.db.NextOutbox(s.ctx, d.numberID, passSize+len(recording))
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return
@@ -80,7 +93,14 @@ func (s *Service) dispatch(d *dispatcher) {
 			}
 			continue
 		}
+		read := len(items)
+		items = slices.DeleteFunc(items, func(it *storage.OutboxItem) bool { return recording[it.MessageID] })
+		if len(items) == 0 && read > 0 {
+			d.records.waitOne() // nothing but messages being recorded
+			continue
+		}
 		if len(items) == 0 {
+			d.records.wait()
 			s.mu.Lock()
 			if d.woken {
 				d.woken = false
@@ -101,29 +121,24 @@ func (s *Service) dispatch(d *dispatcher) {
 }
 
 // passSize is how many queued messages a dispatcher pass takes at most.
-// A pass waits for the record of its last acceptances before the next
-// reads the queue; records of earlier ones are written while it sends (see
-// flushAhead).
 const passSize = 256
 
 // pass sends one batch of a number's outbox; it reports false when the
 // dispatcher must stop. Up to Config.SendsInFlight sends run at once, never
 // two of one chat, and within a chat in queue order (see flight).
-// Acceptances are recorded together (group commit) when the pass ends, or
-// before it waits long enough for that write to matter.
+// Acceptances are recorded together (group commit), in the background
+// every flushAheadAt and when the pass ends, and at once before it waits
+// long enough for that write to matter.
 func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time.Duration, lastSend *time.Time) bool {
 	// What every item of the batch needs is read once for the batch: the
 	// messages, the number, its debug capture.
-	b := &batch{}
+	b := &batch{records: &d.records}
 	f := newFlight(s.cfg.SendsInFlight)
 	// Every send started is waited for, and its outcome taken, before the
-	// acceptances are recorded and before the pass returns: nothing of a
-	// pass is in flight once its dispatcher reads the outbox again or
-	// stops.
-	defer func() {
-		b.awaitFlush()
-		s.flushSent(b)
-	}()
+	// pass returns: nothing of a pass is in flight once its dispatcher
+	// reads the outbox again or stops. Its acceptances are written in the
+	// background meanwhile and after (flushAhead).
+	defer s.flushAhead(b, 1)
 	defer s.land(f, b)
 	// wait ends the pass's sending, then waits.
 	wait := func(dd *dispatcher, dur time.Duration) bool {
@@ -268,37 +283,87 @@ func (s *Service) flushSent(b *batch) {
 const flushAheadAt = 64
 
 // flushAhead has the acceptances b holds written in the background once
-// there are flushAheadAt of them and no such write of b runs. Written or
-// not, they are remembered as accepted until recorded, so none is sent
-// again; the pass waits for the write (awaitFlush) before it ends.
-func (s *Service) flushAhead(b *batch) {
-	if len(b.sent) < flushAheadAt {
+// there are at least least of them. Written or not, they stay remembered
+// as accepted until recorded (so none is sent again), and the dispatcher
+// leaves them out of its reads of the outbox until the write ends.
+func (s *Service) flushAhead(b *batch, least int) {
+	if len(b.sent) == 0 || len(b.sent) < least {
 		return
-	}
-	if b.flushing != nil {
-		select {
-		case <-b.flushing:
-		default:
-			return
-		}
 	}
 	part := &batch{sent: b.sent, retain: b.retain, capture: b.capture, until: b.until}
 	b.sent, b.retain = nil, nil
-	done := make(chan struct{})
-	b.flushing = done
+	b.records.start(part.sent, func() { s.flushSent(part) })
+}
+
+// recorder runs a dispatcher's writes of acceptances in the background, at
+// most maxRecords at once, and knows the messages they hold.
+type recorder struct {
+	mu      sync.Mutex
+	running map[string]bool // message ids
+	wg      sync.WaitGroup
+	slots   chan struct{}
+	ended   chan struct{} // a write ended
+}
+
+// maxRecords bounds the writes of one dispatcher under way: beyond it, the
+// dispatcher waits for one to end before it goes on.
+const maxRecords = 4
+
+func (r *recorder) init() {
+	if r.slots == nil {
+		r.running = map[string]bool{}
+		r.slots = make(chan struct{}, maxRecords)
+		r.ended = make(chan struct{}, maxRecords)
+	}
+}
+
+// start runs write for items in the background.
+func (r *recorder) start(items []*storage.OutboxItem, write func()) {
+	r.mu.Lock()
+	r.init()
+	for _, it := range items {
+		r.running[it.MessageID] = true
+	}
+	slots := r.slots
+	r.mu.Unlock()
+	slots <- struct{}{}
+	r.wg.Add(1)
 	go func() {
-		defer close(done)
-		s.flushSent(part)
+		defer r.wg.Done()
+		write()
+		r.mu.Lock()
+		for _, it := range items {
+			delete(r.running, it.MessageID)
+		}
+		r.mu.Unlock()
+		<-slots
+		select {
+		case r.ended <- struct{}{}:
+		default:
+		}
 	}()
 }
 
-// awaitFlush waits for the background write of b's acceptances, if any.
-func (b *batch) awaitFlush() {
-	if b.flushing != nil {
-		<-b.flushing
-		b.flushing = nil
+// snapshot returns the ids of the messages being recorded.
+func (r *recorder) snapshot() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.running)
+}
+
+// waitOne waits until a write ends (at once if none runs).
+func (r *recorder) waitOne() {
+	r.mu.Lock()
+	r.init()
+	idle := len(r.running) == 0
+	r.mu.Unlock()
+	if !idle {
+		<-r.ended
 	}
 }
+
+// wait waits for every write.
+func (r *recorder) wait() { r.wg.Wait() }
 
 // A failed write of acceptances is tried recordAttempts times, the first
 // retry after recordRetry, each next one after twice as long.
@@ -317,11 +382,10 @@ type batch struct {
 	// retain is their content kept for retry receipts.
 	sent   []*storage.OutboxItem
 	retain []*storage.Transit
-	// flushing is closed when the background write of earlier
-	// acceptances ends (flushAhead); nil when none was started.
-	flushing chan struct{}
 	// fencedAt is when the lease was last found held in the database.
 	fencedAt time.Time
+	// records writes acceptances in the background (flushAhead).
+	records *recorder
 }
 
 // fenceFor is how long a lease found held in the database is trusted
@@ -514,7 +578,7 @@ func (s *Service) settle(f *flight, b *batch, o outcome) {
 			b.retain = append(b.retain, &storage.Transit{MessageID: item.MessageID, NumberID: item.NumberID,
 				WAMessageID: o.res.WAMessageID, Content: s.seal.seal(item.MessageID, o.res.Content), ExpiresAt: s.now().Add(s.cfg.TransitTTL)})
 		}
-		s.flushAhead(b)
+		s.flushAhead(b, flushAheadAt)
 		return
 	}
 	if s.ctx.Err() != nil {
