@@ -323,3 +323,39 @@ func TestSandboxLookup(t *testing.T) {
 		t.Errorf("lookup through a disconnected number: %v", err)
 	}
 }
+
+// TestConcurrentSends: a number's dispatcher sends several messages at
+// once (to different chats); each reaches WhatsApp once, under its own id
+// (run with -race: the adapter's per-number state is shared by the sends).
+func TestConcurrentSends(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	n, fc := h.pair(t)
+	const sends = 8
+	ids := make([]string, sends)
+	errs := make(chan error, sends)
+	for i := range ids {
+		ids[i] = NewMessageID()
+		go func() {
+			lid := fmt.Sprintf("1110000000000%02d", i)
+			_, err := h.w.Send(ctx, n, OutgoingMessage{ID: ids[i], ToLID: lid, Kind: apiws.KindText, Text: "x"})
+			errs <- err
+		}()
+	}
+	for range ids {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	got := map[string]int{}
+	for _, s := range fc.sent {
+		got[string(s.id)]++
+	}
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Errorf("message %s reached WhatsApp %d times; want once", id, got[id])
+		}
+	}
+}
