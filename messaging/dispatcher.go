@@ -26,6 +26,9 @@ type dispatcher struct {
 	woken bool
 	// records are the writes of acceptances under way (see record).
 	records recorder
+	// done is closed once the dispatcher has stopped: its sends and its
+	// writes have ended, and it is out of Service.dispatchers.
+	done chan struct{}
 }
 
 // notConnectedWait is how long a dispatcher waits for its number to
@@ -56,7 +59,7 @@ func (s *Service) Nudge(numberID string) {
 		}
 		return
 	}
-	d := &dispatcher{numberID: numberID, wake: make(chan struct{}, 1)}
+	d := &dispatcher{numberID: numberID, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.dispatchers[numberID] = d
 	s.wg.Add(1)
 	go func() {
@@ -73,10 +76,27 @@ func (s *Service) dispatch(d *dispatcher) {
 	s.mu.Lock()
 	lastSend := s.lastSends[d.numberID]
 	s.mu.Unlock()
-	// Every write of acceptances this dispatcher started has ended when it
-	// stops: Close waits for them, and no other dispatcher of the number
-	// finds their messages still queued.
-	defer d.records.wait()
+	// Every write of acceptances this dispatcher started has ended before
+	// it leaves Service.dispatchers: Close waits for them, and no other
+	// dispatcher of the number (one a nudge starts once this one is gone)
+	// finds their messages still queued. A nudge that came while it was
+	// stopping starts the next one.
+	defer func() {
+		d.records.wait()
+		s.mu.Lock()
+		if s.dispatchers[d.numberID] == d {
+			delete(s.dispatchers, d.numberID)
+		}
+		if !lastSend.IsZero() {
+			s.lastSends[d.numberID] = lastSend
+		}
+		woken := d.woken
+		s.mu.Unlock()
+		close(d.done)
+		if woken && s.ctx.Err() == nil {
+			s.Nudge(d.numberID)
+		}
+	}()
 	for {
 		// Messages whose acceptance is being written are still in the
 		// outbox until that write commits: they are left out. Taken before
@@ -175,8 +195,7 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 			}
 			if !b.fence(s, d.numberID) {
 				s.land(f, b)
-				s.stopDispatcher(d)
-				return false
+				return false // the number is no longer this instance's to send through
 			}
 			n, err := b.number(s, d.numberID)
 			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
@@ -210,10 +229,15 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 			if !s.sleep(nil, w) {
 				return false
 			}
+			// A failure that came meanwhile stops the pass before q
+			// starts; q stays queued.
+			s.settleReady(f, b)
+			if f.halted {
+				break
+			}
 		}
 		if !b.fence(s, d.numberID) {
 			s.land(f, b)
-			s.stopDispatcher(d)
 			return false
 		}
 		*lastSend = time.Now()
@@ -460,15 +484,34 @@ func (s *Service) fenced(numberID string) bool {
 	return held
 }
 
-// stopDispatcher ends a dispatcher whose number is no longer this
-// instance's to send through.
-func (s *Service) stopDispatcher(d *dispatcher) {
+// Release waits, for at most releaseWait, until the number's dispatcher
+// has stopped: its sends under way ended and their acceptances recorded.
+// Call it once this instance no longer owns the number (its dispatcher
+// stops at its next lease check) and before the lease goes to another
+// instance, which would otherwise find those messages still queued and
+// send them again.
+func (s *Service) Release(numberID string) {
 	s.mu.Lock()
-	if s.dispatchers[d.numberID] == d {
-		delete(s.dispatchers, d.numberID)
-	}
+	d := s.dispatchers[numberID]
 	s.mu.Unlock()
+	if d == nil {
+		return
+	}
+	select {
+	case d.wake <- struct{}{}: // out of a wait, to find the lease gone
+	default:
+	}
+	t := time.NewTimer(releaseWait)
+	defer t.Stop()
+	select {
+	case <-d.done:
+	case <-t.C:
+		s.log.Warn("release a number: its dispatcher did not stop in time", "number", numberID)
+	}
 }
+
+// releaseWait bounds Release: a send under way may take 60 s.
+const releaseWait = 70 * time.Second
 
 // sleep waits for d, or for a nudge of d when d is set; it reports false
 // when the service is stopping.

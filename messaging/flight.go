@@ -14,8 +14,9 @@ type sendable struct {
 	item *storage.OutboxItem
 	msg  whatsapp.OutgoingMessage
 	// chats name the chat the message goes to (its group, or its peer by
-	// phone and by LID, so that either spelling of one person matches);
-	// none when that cannot be told, and then the message is sent alone.
+	// phone, and by LID too when it has one, so that either spelling of one
+	// person matches); none when that cannot be told (a peer known by its
+	// LID alone), and then the message is sent alone.
 	chats []string
 }
 
@@ -141,9 +142,12 @@ func chatsOf(m *apiws.Message, body *content) []string {
 	if len(chats) > 0 {
 		return chats
 	}
-	if m.Peer != "" {
-		chats = append(chats, "phone:"+m.Peer)
+	if m.Peer == "" {
+		// Known by its LID alone: the same person may be queued by phone
+		// too, which cannot be told here; such a message goes alone.
+		return nil
 	}
+	chats = append(chats, "phone:"+m.Peer)
 	if m.PeerLID != nil && *m.PeerLID != "" {
 		chats = append(chats, "lid:"+*m.PeerLID)
 	}

@@ -333,3 +333,50 @@ func TestLongQueueSentOnce(t *testing.T) {
 		})
 	})
 }
+
+// TestReleaseWaitsForSendsUnderWay: Release returns once the number's
+// send under way has ended and its acceptance is recorded, so the lease
+// can go to another instance without its message still queued there.
+func TestReleaseWaitsForSendsUnderWay(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		conn := newGatedConnector()
+		s, n, caller := newSendingService(t, db, Config{SendsPerSecond: 1e6, SendsInFlight: 2}, conn)
+		t.Cleanup(conn.releaseAll)
+		queue(t, s, caller, n.ID, [][2]string{{chatA, "a"}})
+		poll.Until(t, 10*time.Second, "the send under way", func() bool {
+			started, _, _, _, _, _ := conn.state()
+			return len(started) == 1
+		})
+		released := make(chan struct{})
+		go func() {
+			defer close(released)
+			s.Release(n.ID)
+		}()
+		conn.release("a")
+		<-released
+		if got := statusCount(t, db, apiws.StatusSent); got != 1 {
+			t.Fatalf("Release returned with %d messages SENT; want 1", got)
+		}
+	})
+}
+
+// A message's chat is its group, or its peer by phone (and LID); a peer
+// known by its LID alone cannot be told from one queued by phone, and its
+// message goes alone.
+func TestChatsOf(t *testing.T) {
+	lid, group := "1234@lid", "grp_1"
+	for _, c := range []struct {
+		m    apiws.Message
+		body content
+		want []string
+	}{
+		{apiws.Message{Peer: chatA}, content{}, []string{"phone:" + chatA}},
+		{apiws.Message{Peer: chatA, PeerLID: &lid}, content{}, []string{"phone:" + chatA, "lid:" + lid}},
+		{apiws.Message{PeerLID: &lid}, content{}, nil},
+		{apiws.Message{Peer: chatA, GroupID: &group}, content{}, []string{"group:" + group}},
+	} {
+		if got := chatsOf(&c.m, &c.body); !slices.Equal(got, c.want) {
+			t.Errorf("%+v: chats %v, want %v", c.m, got, c.want)
+		}
+	}
+}

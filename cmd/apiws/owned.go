@@ -24,6 +24,9 @@ func (o ownedNumbers) Acquired(ctx context.Context, n *apiws.Number) {
 }
 
 func (o ownedNumbers) Released(n *apiws.Number) {
+	// The number's sends under way end, and are recorded, before its lease
+	// can go to another instance.
+	o.messages.Release(n.ID)
 	o.numbers.DisconnectReleased(n)
 }
 
