@@ -510,8 +510,11 @@ func (s *Service) Release(numberID string) {
 	}
 }
 
-// releaseWait bounds Release: a send under way may take 60 s.
-const releaseWait = 70 * time.Second
+// releaseWait bounds Release. It runs on the lease manager's loop, whose
+// other leases must be renewed well within their TTL (6 s by default): a
+// send still under way after it (a slow WhatsApp send may take up to 60 s)
+// is left to finish, and the next owner may find its message queued.
+const releaseWait = time.Second
 
 // sleep waits for d, or for a nudge of d when d is set; it reports false
 // when the service is stopping.
