@@ -125,45 +125,31 @@ func prefetch(ctx context.Context, ms []*apiws.Message) {
 	}
 	l := dataloaders.For(ctx)
 	if wants(ctx, "edges", "node", "events") {
-		ids := make([]string, len(ms))
-		for i, m := range ms {
-			ids[i] = m.ID
-		}
-		l.PrimeMessageEvents(ctx, ids)
+		l.PrimeMessageEvents(ctx, distinct(ms, func(m *apiws.Message) string { return m.ID }))
 	}
 	if wants(ctx, "edges", "node", "number") {
-		seen := map[string]bool{}
-		var ids []string
-		for _, m := range ms {
-			if !seen[m.NumberID] {
-				seen[m.NumberID] = true
-				ids = append(ids, m.NumberID)
-			}
-		}
-		l.PrimeNumbers(ctx, ids)
+		l.PrimeNumbers(ctx, distinct(ms, func(m *apiws.Message) string { return m.NumberID }))
 	}
 	if wants(ctx, "edges", "node", "replyTo") {
-		seen := map[string]bool{}
-		var ids []string
-		for _, m := range ms {
-			if m.ReplyTo != nil && !seen[*m.ReplyTo] {
-				seen[*m.ReplyTo] = true
-				ids = append(ids, *m.ReplyTo)
-			}
-		}
-		l.PrimeMessages(ctx, ids)
+		l.PrimeMessages(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.ReplyTo) }))
 	}
 	if wants(ctx, "edges", "node", "group") {
-		seen := map[string]bool{}
-		var ids []string
-		for _, m := range ms {
-			if m.GroupID != nil && !seen[*m.GroupID] {
-				seen[*m.GroupID] = true
-				ids = append(ids, *m.GroupID)
-			}
-		}
-		l.PrimeGroups(ctx, ids)
+		l.PrimeGroups(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.GroupID) }))
 	}
+}
+
+// distinct is what key gives of the messages, each once, in order; empty
+// answers left out.
+func distinct(ms []*apiws.Message, key func(*apiws.Message) string) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for _, m := range ms {
+		if k := key(m); k != "" && !seen[k] {
+			seen[k] = true
+			ids = append(ids, k)
+		}
+	}
+	return ids
 }
 
 // prefetchAPIKeys reads the keys of a page of API calls in one statement,
