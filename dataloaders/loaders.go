@@ -44,46 +44,41 @@ func New(db *storage.DB, cache bool) *Loaders {
 		opts = append(opts, dataloadgen.WithoutCache())
 	}
 	return &Loaders{
-		Number:        dataloadgen.NewMappedLoader(numbersFetch(db), opts...),
-		Message:       dataloadgen.NewMappedLoader(messagesFetch(db), opts...),
-		MessageEvents: dataloadgen.NewMappedLoader(eventsFetch(db), opts...),
-		APIKey:        dataloadgen.NewMappedLoader(apiKeysFetch(db), opts...),
-		WebhookEndpoint: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []string) (map[string]*apiws.WebhookEndpoint, error) {
-			es, err := db.WebhookEndpointsByIDs(ctx, ids)
-			return byID(es, func(e *apiws.WebhookEndpoint) string { return e.ID }), err
-		}, opts...),
-		Group: dataloadgen.NewMappedLoader(groupsFetch(db), opts...),
-		db:    db,
-		cache: cache,
+		Number:          dataloadgen.NewMappedLoader(numbersFetch(db), opts...),
+		Message:         dataloadgen.NewMappedLoader(messagesFetch(db), opts...),
+		MessageEvents:   dataloadgen.NewMappedLoader(eventsFetch(db), opts...),
+		APIKey:          dataloadgen.NewMappedLoader(apiKeysFetch(db), opts...),
+		WebhookEndpoint: dataloadgen.NewMappedLoader(fetchByID(db.WebhookEndpointsByIDs, func(e *apiws.WebhookEndpoint) string { return e.ID }), opts...),
+		Group:           dataloadgen.NewMappedLoader(groupsFetch(db), opts...),
+		db:              db,
+		cache:           cache,
 	}
 }
 
-func numbersFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Number, error) {
-	return func(ctx context.Context, ids []string) (map[string]*apiws.Number, error) {
-		ns, err := db.NumbersByIDs(ctx, ids)
-		return byID(ns, func(n *apiws.Number) string { return n.ID }), err
+// fetchByID is a loader's fetch through read: the rows found, by their id.
+func fetchByID[T any](read func(context.Context, []string) ([]T, error), id func(T) string) func(context.Context, []string) (map[string]T, error) {
+	return func(ctx context.Context, ids []string) (map[string]T, error) {
+		rows, err := read(ctx, ids)
+		return byID(rows, id), err
 	}
+}
+
+// The fetches a loader and its Prime method share.
+
+func numbersFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Number, error) {
+	return fetchByID(db.NumbersByIDs, func(n *apiws.Number) string { return n.ID })
 }
 
 func messagesFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Message, error) {
-	return func(ctx context.Context, ids []string) (map[string]*apiws.Message, error) {
-		ms, err := db.MessagesByIDs(ctx, ids)
-		return byID(ms, func(m *apiws.Message) string { return m.ID }), err
-	}
+	return fetchByID(db.MessagesByIDs, func(m *apiws.Message) string { return m.ID })
 }
 
 func apiKeysFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.APIKey, error) {
-	return func(ctx context.Context, ids []string) (map[string]*apiws.APIKey, error) {
-		ks, err := db.APIKeysByIDs(ctx, ids)
-		return byID(ks, func(k *apiws.APIKey) string { return k.ID }), err
-	}
+	return fetchByID(db.APIKeysByIDs, func(k *apiws.APIKey) string { return k.ID })
 }
 
 func groupsFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Group, error) {
-	return func(ctx context.Context, ids []string) (map[string]*apiws.Group, error) {
-		gs, err := db.GroupsByIDs(ctx, ids)
-		return byID(gs, func(g *apiws.Group) string { return g.ID }), err
-	}
+	return fetchByID(db.GroupsByIDs, func(g *apiws.Group) string { return g.ID })
 }
 
 func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*apiws.LogEvent, error) {

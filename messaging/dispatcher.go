@@ -122,17 +122,13 @@ func (s *Service) dispatch(d *dispatcher) {
 		if len(items) == 0 {
 			d.records.wait()
 			s.mu.Lock()
-			if d.woken {
-				d.woken = false
-				s.mu.Unlock()
+			woken := d.woken
+			d.woken = false
+			s.mu.Unlock()
+			if woken {
 				continue
 			}
-			delete(s.dispatchers, d.numberID)
-			if !lastSend.IsZero() {
-				s.lastSends[d.numberID] = lastSend
-			}
-			s.mu.Unlock()
-			return
+			return // the deferred cleanup hands a later nudge to the next dispatcher
 		}
 		if !s.pass(d, items, interval, &lastSend) {
 			return
@@ -323,48 +319,50 @@ func (s *Service) flushAhead(b *batch, least int) {
 // most maxRecords at once, and knows the messages they hold.
 type recorder struct {
 	mu      sync.Mutex
+	ended   sync.Cond       // signalled when a write ends
 	running map[string]bool // message ids
+	writes  int             // under way
+	done    int             // writes ended so far
 	wg      sync.WaitGroup
-	slots   chan struct{}
-	ended   chan struct{} // a write ended
 }
 
 // maxRecords bounds the writes of one dispatcher under way: beyond it, the
 // dispatcher waits for one to end before it goes on.
 const maxRecords = 4
 
+// init readies r; r.mu must be held.
 func (r *recorder) init() {
-	if r.slots == nil {
+	if r.running == nil {
 		r.running = map[string]bool{}
-		r.slots = make(chan struct{}, maxRecords)
-		r.ended = make(chan struct{}, maxRecords)
+		r.ended.L = &r.mu
 	}
 }
 
-// start runs write for items in the background.
+// start runs write for items in the background, once fewer than
+// maxRecords writes are under way.
 func (r *recorder) start(items []*storage.OutboxItem, write func()) {
 	r.mu.Lock()
 	r.init()
+	for r.writes >= maxRecords {
+		r.ended.Wait()
+	}
+	r.writes++
 	for _, it := range items {
 		r.running[it.MessageID] = true
 	}
-	slots := r.slots
 	r.mu.Unlock()
-	slots <- struct{}{}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		write()
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, it := range items {
 			delete(r.running, it.MessageID)
 		}
-		r.mu.Unlock()
-		<-slots
-		select {
-		case r.ended <- struct{}{}:
-		default:
-		}
+		r.writes--
+		r.done++
+		r.ended.Broadcast()
 	}()
 }
 
@@ -378,11 +376,10 @@ func (r *recorder) snapshot() map[string]bool {
 // waitOne waits until a write ends (at once if none runs).
 func (r *recorder) waitOne() {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.init()
-	idle := len(r.running) == 0
-	r.mu.Unlock()
-	if !idle {
-		<-r.ended
+	for done := r.done; r.writes > 0 && r.done == done; {
+		r.ended.Wait()
 	}
 }
 

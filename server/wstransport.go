@@ -92,7 +92,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return // the upgrader answered over HTTP
 	}
 	ws.SetReadLimit(t.readLimit)
-	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r, headers: r.Header,
+	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r,
 		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
 	c.room.L = &c.mu
 	c.send = c.writeAll
@@ -245,14 +245,13 @@ func (b *batchConn) flush() error {
 
 // wsConn is one socket.
 type wsConn struct {
-	t       *wsTransport
-	ws      *websocket.Conn
-	bc      *batchConn
-	exec    graphql.GraphExecutor
-	ctx     context.Context // the session's; the caller's once initialised
-	req     *http.Request
-	headers http.Header
-	legacy  bool // the older graphql-ws protocol
+	t      *wsTransport
+	ws     *websocket.Conn
+	bc     *batchConn
+	exec   graphql.GraphExecutor
+	ctx    context.Context // the session's; the caller's once initialised
+	req    *http.Request   // the upgrade's
+	legacy bool            // the older graphql-ws protocol
 
 	mu          sync.Mutex
 	initialised bool
@@ -465,7 +464,7 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 		return true
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
-	params.Headers = c.headers
+	params.Headers = c.req.Header
 	rc, errs := c.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
 		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)

@@ -162,14 +162,8 @@ func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]
 		q.Event = &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageStatus, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
 		evs = append(evs, q.Event)
 	}
-	switch {
-	case len(items) == 0:
-	case db.fixedShape():
-		if err := db.execTx(ctx, tx, planOnce, insertOutbox.query, insertOutbox.args(items)...); err != nil {
-			return nil, err
-		}
-	default:
-		if _, err := tx.NewInsert().Model(&items).Exec(ctx); err != nil {
+	if len(items) > 0 {
+		if err := insertOutbox.exec(ctx, db, tx, items); err != nil {
 			return nil, err
 		}
 	}
@@ -384,11 +378,7 @@ func (db *DB) moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, 
 		for i, it := range items {
 			cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
 		}
-		if db.fixedShape() {
-			if err := db.execTx(ctx, tx, planOnce, insertCaptured.query, insertCaptured.args(cs)...); err != nil {
-				return err
-			}
-		} else if _, err := tx.NewInsert().Model(&cs).On("CONFLICT (message_id) DO NOTHING").Exec(ctx); err != nil {
+		if err := insertCaptured.exec(ctx, db, tx, cs); err != nil {
 			return err
 		}
 	}
@@ -425,11 +415,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	if err := db.bumpCounters(ctx, tx, accounts, byAccount); err != nil {
 		return err
 	}
-	if db.fixedShape() {
-		if err := db.execTx(ctx, tx, planOnce, insertEvents.query, insertEvents.args(evs)...); err != nil {
-			return err
-		}
-	} else if _, err := tx.NewInsert().Model(&evs).Exec(ctx); err != nil {
+	if err := insertEvents.exec(ctx, db, tx, evs); err != nil {
 		return err
 	}
 	if err := keepContent(ctx, tx, db.transit, evs); err != nil {

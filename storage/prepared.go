@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -40,8 +39,7 @@ func (db *DB) queryHot(ctx context.Context, query string, dest any, args ...any)
 	var rows *sql.Rows
 	var err error
 	if db.Dialect == Postgres {
-		db.queries.n.Add(1)
-		rows, err = db.Bun.DB.QueryContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+		rows, err = db.rowsIn(ctx, db.Bun.DB, planOnce, query, args...)
 	} else {
 		rows, err = db.Bun.QueryContext(ctx, query, args...)
 	}

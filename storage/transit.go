@@ -62,11 +62,7 @@ func (db *DB) retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error
 	if len(ts) == 0 {
 		return nil
 	}
-	if db.fixedShape() {
-		return db.execTx(ctx, tx, planOnce, insertTransit.query, insertTransit.args(ts)...)
-	}
-	_, err := tx.NewInsert().Model(&ts).On("CONFLICT DO NOTHING").Exec(ctx)
-	return err
+	return insertTransit.exec(ctx, db, tx, ts)
 }
 
 // dropTransit deletes the transit content of messages a receipt moved past

@@ -69,8 +69,16 @@ func (db *DB) queryTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, qu
 
 // rowsTx runs a fixed-shape statement of tx in mode and returns its rows.
 func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
+	return db.rowsIn(ctx, tx.Tx, mode, query, args...)
+}
+
+// rowsIn runs a statement of a fixed text on q (the database or a
+// transaction) in mode, and returns its rows.
+func (db *DB) rowsIn(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
 	db.queries.n.Add(1)
-	return tx.Tx.QueryContext(ctx, query, append([]any{mode}, args...)...)
+	return q.QueryContext(ctx, query, append([]any{mode}, args...)...)
 }
 
 // arrayColumn is a column of an unnest write: its name, the PostgreSQL
@@ -83,6 +91,7 @@ type arrayColumn[T any] struct {
 // unnestWrite is an INSERT of rows of T of a fixed text.
 type unnestWrite[T any] struct {
 	query string
+	tail  string // its ON CONFLICT (or RETURNING) clause
 	cols  []arrayColumn[T]
 }
 
@@ -98,7 +107,21 @@ func newUnnestInsert[T any](table, tail string, cols ...arrayColumn[T]) *unnestW
 	if tail != "" {
 		q += " " + tail
 	}
-	return &unnestWrite[T]{query: q, cols: cols}
+	return &unnestWrite[T]{query: q, tail: tail, cols: cols}
+}
+
+// exec writes rows: with w's statement on PostgreSQL, else with bun's
+// insert of the same rows and conflict clause.
+func (w *unnestWrite[T]) exec(ctx context.Context, db *DB, tx bun.Tx, rows []T) error {
+	if db.fixedShape() {
+		return db.execTx(ctx, tx, planOnce, w.query, w.args(rows)...)
+	}
+	q := tx.NewInsert().Model(&rows)
+	if conflict, ok := strings.CutPrefix(w.tail, "ON "); ok {
+		q = q.On(conflict)
+	}
+	_, err := q.Exec(ctx)
+	return err
 }
 
 // args returns the statement's parameters for rows: one array a column.

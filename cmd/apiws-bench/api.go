@@ -219,26 +219,38 @@ func recipient(i int) string {
 
 // metric reads one unlabelled sample from /metrics.
 func (a *api) metric(ctx context.Context, name string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
+	var value *string // the first sample's
+	err := a.scrape(ctx, func(line string) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok && value == nil {
+			value = &v
+		}
+	})
 	if err != nil {
 		return 0, err
 	}
+	if value == nil {
+		return 0, fmt.Errorf("/metrics has no %s", name)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(*value), 64)
+}
+
+// scrape hands each line of /metrics to line.
+func (a *api) scrape(ctx context.Context, line func(string)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
+	if err != nil {
+		return err
+	}
 	resp, err := a.http.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
+		line(sc.Text())
 	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("/metrics has no %s", name)
+	return sc.Err()
 }
 
 // rss returns the server's resident memory in bytes: from /proc when the
@@ -272,35 +284,24 @@ type histogram map[float64]float64
 
 // histogram reads an unlabelled histogram's buckets from /metrics.
 func (a *api) histogram(ctx context.Context, name string) (histogram, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
 	h := histogram{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	prefix := name + `_bucket{le="`
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), prefix)
+	err := a.scrape(ctx, func(line string) {
+		rest, ok := strings.CutPrefix(line, prefix)
 		if !ok {
-			continue
+			return
 		}
 		le, count, ok := strings.Cut(rest, `"} `)
 		if !ok {
-			continue
+			return
 		}
 		bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
 		n, err2 := strconv.ParseFloat(strings.TrimSpace(count), 64)
 		if err1 == nil && err2 == nil {
 			h[bound] = n
 		}
-	}
-	if err := sc.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(h) == 0 {
