@@ -82,38 +82,23 @@ func (b *Batch) reset() {
 
 // Write commits the batch in one transaction and returns its events in
 // cursor order (also set on each write). Only a failure of the whole batch
-// is returned; then nothing of it is written.
+// is returned; then nothing of it is written. On PostgreSQL the
+// transaction's statements go in three round trips (see writePipelined).
 func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 	if b.empty() {
 		return nil, nil
 	}
 	var evs []*apiws.LogEvent
-	err := db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		b.reset()
-		evs = nil
-		queued, err := db.insertQueued(ctx, tx, b.Queue)
-		if err != nil {
+	var err error
+	if db.fixedShape() {
+		evs, err = db.writePipelined(ctx, b)
+	} else {
+		err = db.RunInTx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			b.reset()
+			evs, err = db.writeTx(ctx, tx, b)
 			return err
-		}
-		evs = append(evs, queued...)
-		moved, err := db.advanceBatch(ctx, tx, b)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, moved...)
-		for _, s := range b.Sent {
-			if err := db.moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
-				return err
-			}
-			if err := db.retainTransit(ctx, tx, s.Retain); err != nil {
-				return err
-			}
-		}
-		if err := db.dropTransit(ctx, tx, b.Receipts); err != nil {
-			return err
-		}
-		return db.appendEvents(ctx, tx, evs)
-	})
+		})
+	}
 	if err != nil {
 		b.reset()
 		return nil, err
@@ -127,32 +112,66 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 	return evs, nil
 }
 
-// insertQueued writes new messages, their outbox items and their QUEUED
-// events; a message whose idempotency key is taken is left out with
-// ErrDuplicate.
-func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]*apiws.LogEvent, error) {
-	if len(qs) == 0 {
-		return nil, nil
-	}
-	ms := make([]*apiws.Message, len(qs))
-	for i, q := range qs {
-		ms[i] = q.Message
-	}
-	var ids []string
-	if db.fixedShape() {
-		if err := db.queryTx(ctx, tx, planOnce, insertMessages.query, &ids, insertMessages.args(ms)...); err != nil {
+// writeTx writes the batch with bun's statements, one after the other.
+func (db *DB) writeTx(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEvent, error) {
+	inserted := map[string]bool{}
+	if len(b.Queue) > 0 {
+		ms := b.messages()
+		var ids []string
+		if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
 			return nil, err
 		}
-	} else if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
+		for _, id := range ids {
+			inserted[id] = true
+		}
+	}
+	items, evs := b.queued(inserted)
+	if len(items) > 0 {
+		if err := insertOutbox.exec(ctx, db, tx, items); err != nil {
+			return nil, err
+		}
+	}
+	var ms []*apiws.Message
+	if ids, numbers, waIDs := b.moving(); len(ids)+len(waIDs) > 0 {
+		if err := db.lockMessages(ctx, tx, ids, numbers, waIDs, &ms); err != nil {
+			return nil, err
+		}
+	}
+	moved, changed := b.advance(ms)
+	evs = append(evs, moved...)
+	if err := db.updateStatuses(ctx, tx, changed); err != nil {
 		return nil, err
 	}
-	inserted := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		inserted[id] = true
+	for _, s := range b.Sent {
+		if err := db.moveContents(ctx, tx, s.Items, s.CaptureID, s.CaptureUntil); err != nil {
+			return nil, err
+		}
+		if err := db.retainTransit(ctx, tx, s.Retain); err != nil {
+			return nil, err
+		}
 	}
+	if err := db.dropTransit(ctx, tx, b.Receipts); err != nil {
+		return nil, err
+	}
+	return evs, db.appendEvents(ctx, tx, evs)
+}
+
+// messages returns the messages the batch queues.
+func (b *Batch) messages() []*apiws.Message {
+	ms := make([]*apiws.Message, len(b.Queue))
+	for i, q := range b.Queue {
+		ms[i] = q.Message
+	}
+	return ms
+}
+
+// queued returns the outbox items and QUEUED events of the batch's new
+// messages that were inserted; one whose idempotency key was taken is left
+// out with ErrDuplicate.
+func (b *Batch) queued(inserted map[string]bool) ([]*OutboxItem, []*apiws.LogEvent) {
 	var items []*OutboxItem
 	var evs []*apiws.LogEvent
-	for _, q := range qs {
+	for _, q := range b.Queue {
 		m := q.Message
 		if !inserted[m.ID] {
 			q.Err = ErrDuplicate
@@ -162,35 +181,40 @@ func (db *DB) insertQueued(ctx context.Context, tx bun.Tx, qs []*QueueWrite) ([]
 		q.Event = &apiws.LogEvent{AccountID: m.AccountID, Type: apiws.EventTypeMessageStatus, MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusQueued, At: *m.QueuedAt}
 		evs = append(evs, q.Event)
 	}
-	if len(items) > 0 {
-		if err := insertOutbox.exec(ctx, db, tx, items); err != nil {
-			return nil, err
-		}
-	}
-	return evs, nil
+	return items, evs
 }
 
-// advanceBatch applies the acceptances, then the receipts, of the batch to
-// the messages they name, read (and locked) once, and writes the messages
-// that moved in one statement.
-func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEvent, error) {
-	if len(b.Sent) == 0 && len(b.Receipts) == 0 {
-		return nil, nil
-	}
-	var ids, numbers, waIDs []string
+// moving returns what names the messages the batch's acceptances and
+// receipts move: their ids, and the number and WhatsApp id of each
+// message of the receipts (numbers[i] with waIDs[i]).
+func (b *Batch) moving() (ids, numbers, waIDs []string) {
 	for _, s := range b.Sent {
 		for _, it := range s.Items {
 			ids = append(ids, it.MessageID)
 		}
 	}
-	for _, r := range b.Receipts {
-		numbers = append(numbers, r.NumberID)
-		waIDs = append(waIDs, r.WAIDs...)
+	numbers, waIDs = receiptKeys(b.Receipts, func(*ReceiptWrite) bool { return true })
+	return ids, numbers, waIDs
+}
+
+// receiptKeys returns the number and WhatsApp id of each message of the
+// receipts that pass keep, in pairs.
+func receiptKeys(rs []*ReceiptWrite, keep func(*ReceiptWrite) bool) (numbers, waIDs []string) {
+	for _, r := range rs {
+		if keep(r) {
+			for _, wa := range r.WAIDs {
+				numbers = append(numbers, r.NumberID)
+				waIDs = append(waIDs, wa)
+			}
+		}
 	}
-	var ms []*apiws.Message
-	if err := db.lockMessages(ctx, tx, ids, numbers, waIDs, &ms); err != nil {
-		return nil, err
-	}
+	return numbers, waIDs
+}
+
+// advance applies the acceptances, then the receipts, of the batch to ms,
+// the messages they name (read and locked), and returns the events of the
+// steps taken and the messages that moved.
+func (b *Batch) advance(ms []*apiws.Message) ([]*apiws.LogEvent, []*apiws.Message) {
 	byID := make(map[string]*apiws.Message, len(ms))
 	byWA := make(map[[2]string]*apiws.Message, len(ms))
 	for _, m := range ms {
@@ -250,19 +274,12 @@ func (db *DB) advanceBatch(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.L
 			return m == nil || m.Status != apiws.StatusSent && m.Kind != apiws.KindPoll
 		})
 	}
-	return evs, db.updateStatuses(ctx, tx, changed)
+	return evs, changed
 }
 
 // lockMessages reads and locks, ordered by id, the messages with the ids
-// and the outbound ones of the numbers with the WhatsApp ids. With none of
-// either it reads nothing.
+// and the outbound ones of the numbers with the WhatsApp ids.
 func (db *DB) lockMessages(ctx context.Context, tx bun.Tx, ids, numbers, waIDs []string, ms *[]*apiws.Message) error {
-	if len(ids) == 0 && len(waIDs) == 0 {
-		return nil
-	}
-	if db.fixedShape() {
-		return db.lockMessagesFixed(ctx, tx, ids, numbers, waIDs, ms)
-	}
 	q := tx.NewSelect().Model(ms).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 		if len(ids) > 0 {
 			q = q.WhereOr("id IN (?)", bun.List(ids))
@@ -280,9 +297,6 @@ func (db *DB) lockMessages(ctx context.Context, tx bun.Tx, ids, numbers, waIDs [
 func (db *DB) updateStatuses(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
 	if len(ms) == 0 {
 		return nil
-	}
-	if db.fixedShape() {
-		return db.updateStatusesFixed(ctx, tx, ms)
 	}
 	u := newCaseUpdate("messages", ms, func(m *apiws.Message) string { return m.ID })
 	column := u.set
@@ -369,24 +383,30 @@ func (db *DB) moveContents(ctx context.Context, tx bun.Tx, items []*OutboxItem, 
 	if len(items) == 0 {
 		return nil
 	}
-	ids := make([]string, len(items))
-	for i, it := range items {
-		ids[i] = it.MessageID
-	}
-	if captureID != "" {
-		cs := make([]*capturedContent, len(items))
-		for i, it := range items {
-			cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
-		}
+	if cs := capturedOf(items, captureID, until); len(cs) > 0 {
 		if err := insertCaptured.exec(ctx, db, tx, cs); err != nil {
 			return err
 		}
 	}
-	if db.fixedShape() {
-		return db.execTx(ctx, tx, planEach, deleteOutboxText, texts(ids))
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.MessageID
 	}
 	_, err := tx.NewDelete().Model((*OutboxItem)(nil)).Where("message_id IN (?)", bun.List(ids)).Exec(ctx)
 	return err
+}
+
+// capturedOf returns the debug capture's copies of the content of items
+// (until the time given), none without a capture.
+func capturedOf(items []*OutboxItem, captureID string, until time.Time) []*capturedContent {
+	if captureID == "" {
+		return nil
+	}
+	cs := make([]*capturedContent, len(items))
+	for i, it := range items {
+		cs[i] = &capturedContent{MessageID: it.MessageID, CaptureID: captureID, AccountID: it.AccountID, Content: it.Content, Until: until}
+	}
+	return cs
 }
 
 // appendEvents adds events to their accounts' logs: one counter bump per
@@ -398,15 +418,7 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	if len(evs) == 0 {
 		return nil
 	}
-	byAccount := map[string][]*apiws.LogEvent{}
-	for _, ev := range evs {
-		byAccount[ev.AccountID] = append(byAccount[ev.AccountID], ev)
-	}
-	accounts := make([]string, 0, len(byAccount))
-	for acc := range byAccount {
-		accounts = append(accounts, acc)
-	}
-	slices.Sort(accounts)
+	accounts, byAccount := eventsByAccount(evs)
 	// Read before the counters are locked, which they stay until the commit.
 	endpoints, err := db.webhookEndpointsOf(ctx, tx, accounts)
 	if err != nil {
@@ -418,10 +430,25 @@ func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent
 	if err := insertEvents.exec(ctx, db, tx, evs); err != nil {
 		return err
 	}
-	if err := keepContent(ctx, tx, db.transit, evs); err != nil {
+	if err := db.keepContent(ctx, tx, evs); err != nil {
 		return err
 	}
 	return enqueueDeliveries(ctx, tx, endpoints, evs)
+}
+
+// eventsByAccount groups events by account, in their order, and returns
+// the accounts sorted.
+func eventsByAccount(evs []*apiws.LogEvent) ([]string, map[string][]*apiws.LogEvent) {
+	byAccount := map[string][]*apiws.LogEvent{}
+	for _, ev := range evs {
+		byAccount[ev.AccountID] = append(byAccount[ev.AccountID], ev)
+	}
+	accounts := make([]string, 0, len(byAccount))
+	for acc := range byAccount {
+		accounts = append(accounts, acc)
+	}
+	slices.Sort(accounts)
+	return accounts, byAccount
 }
 
 // bumpCounters hands out the cursors of the events of each account,

@@ -8,3 +8,6 @@ func (db *DB) Relaxed() *bun.DB { return db.relaxed }
 // InlineBatch makes the batch's writes bun's on PostgreSQL too, as they
 // are on SQLite, so a test can compare them with the fixed-shape ones.
 func (db *DB) InlineBatch() { db.inlineBatch = true }
+
+// PlanSettings are the settings of a pipelined transaction's plans.
+const PlanSettings = planSettings

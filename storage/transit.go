@@ -68,25 +68,28 @@ func (db *DB) retainTransit(ctx context.Context, tx bun.Tx, ts []*Transit) error
 // dropTransit deletes the transit content of messages a receipt moved past
 // SENT: the recipient has them. Polls keep theirs (see Transit).
 func (db *DB) dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) error {
-	var numbers, waIDs []string
-	for _, r := range rs {
-		switch r.Status {
-		case apiws.StatusDelivered, apiws.StatusRead, apiws.StatusPlayed, apiws.StatusFailed:
-			numbers = append(numbers, r.NumberID)
-			waIDs = append(waIDs, r.WAIDs...)
-		}
-	}
+	numbers, waIDs := delivered(rs)
 	if len(waIDs) == 0 {
 		return nil
-	}
-	if db.fixedShape() {
-		return db.execTx(ctx, tx, planEach, dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
 	}
 	_, err := tx.NewDelete().Model((*Transit)(nil)).
 		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).
 		Where("NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = ?)", apiws.KindPoll).
 		Exec(ctx)
 	return err
+}
+
+// delivered returns the number and WhatsApp id, in pairs, of each message
+// of the receipts that tell the recipient has it (DELIVERED or later, or
+// FAILED).
+func delivered(rs []*ReceiptWrite) (numbers, waIDs []string) {
+	return receiptKeys(rs, func(r *ReceiptWrite) bool {
+		switch r.Status {
+		case apiws.StatusDelivered, apiws.StatusRead, apiws.StatusPlayed, apiws.StatusFailed:
+			return true
+		}
+		return false
+	})
 }
 
 // InboundTransit is the sealed content that came with an event of the
@@ -108,7 +111,17 @@ type InboundTransit struct {
 
 // keepContent seals the content of events just logged into the transit
 // table, and the media reference of those with an inbound file apart.
-func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.LogEvent) error {
+func (db *DB) keepContent(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
+	rows, err := db.transit.rows(evs)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	return insertInboundTransit.exec(ctx, db, tx, rows)
+}
+
+// rows returns the transit rows of the events that carry content (and sets
+// MediaUntil of those with an inbound file).
+func (k contentKeeper) rows(evs []*apiws.LogEvent) ([]*InboundTransit, error) {
 	var rows []*InboundTransit
 	expires := time.Now().UTC().Add(k.ttl)
 	for _, ev := range evs {
@@ -116,7 +129,7 @@ func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.L
 			continue
 		}
 		if k.seal == nil {
-			return errors.New("storage: an event with content, and no transit to keep it in (KeepContent)")
+			return nil, errors.New("storage: an event with content, and no transit to keep it in (KeepContent)")
 		}
 		row := &InboundTransit{AccountID: ev.AccountID, Seq: ev.Seq, Content: k.seal(ev), ExpiresAt: expires}
 		if m := ev.Content.Media; m != nil && m.Ref != nil {
@@ -126,11 +139,7 @@ func keepContent(ctx context.Context, tx bun.Tx, k contentKeeper, evs []*apiws.L
 		}
 		rows = append(rows, row)
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
-	return err
+	return rows, nil
 }
 
 // HeldContent is what the transit table holds of an event.

@@ -51,7 +51,7 @@ func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBat
 
 // execTx runs a fixed-shape statement of tx in mode (planOnce, planEach).
 func (db *DB) execTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) error {
-	db.queries.n.Add(1)
+	db.queries.add(1)
 	_, err := tx.Tx.ExecContext(ctx, query, append([]any{mode}, args...)...)
 	return err
 }
@@ -77,7 +77,7 @@ func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, que
 func (db *DB) rowsIn(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
-	db.queries.n.Add(1)
+	db.queries.add(1)
 	return q.QueryContext(ctx, query, append([]any{mode}, args...)...)
 }
 
@@ -323,6 +323,14 @@ var insertTransit = newUnnestInsert("transit", "ON CONFLICT DO NOTHING",
 	timeColumn("expires_at", func(t *Transit) time.Time { return t.ExpiresAt }),
 )
 
+var insertInboundTransit = newUnnestInsert("inbound_transit", "",
+	textColumn("account_id", func(t *InboundTransit) string { return t.AccountID }),
+	int64Column("seq", "bigint", func(t *InboundTransit) int64 { return t.Seq }),
+	bytesColumn("content", func(t *InboundTransit) []byte { return t.Content }),
+	bytesColumn("media", func(t *InboundTransit) []byte { return t.Media }),
+	timeColumn("expires_at", func(t *InboundTransit) time.Time { return t.ExpiresAt }),
+)
+
 var insertCaptured = newUnnestInsert("captured_contents", "ON CONFLICT (message_id) DO NOTHING",
 	textColumn("message_id", func(c *capturedContent) string { return c.MessageID }),
 	textColumn("capture_id", func(c *capturedContent) string { return c.CaptureID }),
@@ -348,7 +356,10 @@ const updateStatusesText = `UPDATE messages SET status = v.status, sent_at = v.s
 
 const deleteOutboxText = `DELETE FROM outbox WHERE message_id = ANY($1::text[])`
 
-const dropTransitText = `DELETE FROM transit WHERE number_id = ANY($1::text[]) AND wa_message_id = ANY($2::text[])
+// dropTransitText deletes the transit content of the numbers $1 and
+// WhatsApp ids $2, in pairs, but a poll's ($3).
+const dropTransitText = `DELETE FROM transit USING unnest($1::text[], $2::text[]) AS k(number_id, wa_message_id)
+	WHERE transit.number_id = k.number_id AND transit.wa_message_id = k.wa_message_id
 	AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = $3)`
 
 // bumpCountersFixed adds n[i] to the event counter of accounts[i] (sorted)
@@ -371,8 +382,9 @@ func (db *DB) bumpCountersFixed(ctx context.Context, tx bun.Tx, accounts []strin
 	return last, rows.Err()
 }
 
-// updateStatusesFixed is updateStatuses in one statement of a fixed text.
-func (db *DB) updateStatusesFixed(ctx context.Context, tx bun.Tx, ms []*apiws.Message) error {
+// statusArgs returns updateStatusesText's parameters for ms: their status,
+// its times and their error, as bun's update would write them.
+func statusArgs(ms []*apiws.Message) []any {
 	n := len(ms)
 	ids, statuses, errs := make([]string, n), make([]string, n), make([]*string, n)
 	times := [5][]*time.Time{}
@@ -398,20 +410,20 @@ func (db *DB) updateStatusesFixed(ctx context.Context, tx bun.Tx, ms []*apiws.Me
 			errs[i] = &s
 		}
 	}
-	return db.execTx(ctx, tx, planEach, updateStatusesText, ids, statuses, times[0], times[1], times[2], times[3], times[4], errs)
+	return []any{ids, statuses, times[0], times[1], times[2], times[3], times[4], errs}
 }
 
-// lockMessagesFixed reads and locks, ordered by id, the messages with the
-// ids and the outbound ones of the numbers with the WhatsApp ids.
-func (db *DB) lockMessagesFixed(ctx context.Context, tx bun.Tx, ids, numbers, waIDs []string, ms *[]*apiws.Message) error {
-	q := db.hotQuery("LockMessages", func() string {
-		return db.Bun.NewSelect().Model((*apiws.Message)(nil)).
-			Where("id = ANY(?::text[]) OR (number_id = ANY(?::text[]) AND wa_message_id = ANY(?::text[]) AND direction = ?)",
-				placeholder, placeholder, placeholder, placeholder).
-			OrderExpr("id").For("UPDATE").String()
-	})
-	return db.queryTx(ctx, tx, planEach, q, ms, texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
-}
+// lockMessagesText reads and locks, ordered by id, the messages with the
+// ids $1 and the outbound ones of the numbers $2 with the WhatsApp ids $3,
+// in pairs ($4 is 'OUTBOUND'): the columns a batch reads and writes of
+// them (see scanMoving). Each is found through its key, whatever the plan.
+const lockMessagesText = `SELECT m.id, m.account_id, m.number_id, m.direction, m.kind, m.status, m.wa_message_id, m.error,
+		m.sent_at, m.delivered_at, m.read_at, m.played_at, m.failed_at
+	FROM messages m
+	WHERE m.id IN (SELECT unnest($1::text[]) UNION ALL
+		SELECT w.id FROM unnest($2::text[], $3::text[]) AS k(number_id, wa_message_id),
+			LATERAL (SELECT id FROM messages WHERE number_id = k.number_id AND wa_message_id = k.wa_message_id AND direction = $4 OFFSET 0) AS w)
+	ORDER BY m.id FOR UPDATE OF m`
 
 // webhookEndpointsQuery is webhookEndpointsOf's statement, of a fixed
 // text.

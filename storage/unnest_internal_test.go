@@ -25,6 +25,7 @@ func TestUnnestInsertsWriteEveryColumn(t *testing.T) {
 		{apiws.LogEvent{}, names(insertEvents.cols)},
 		{Transit{}, names(insertTransit.cols)},
 		{capturedContent{}, names(insertCaptured.cols)},
+		{InboundTransit{}, names(insertInboundTransit.cols)},
 	} {
 		var want []string
 		for _, f := range db.Table(reflect.TypeOf(c.model)).Fields {

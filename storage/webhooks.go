@@ -106,15 +106,7 @@ func enqueueDeliveries(ctx context.Context, tx bun.Tx, endpoints map[string][]*a
 	if len(endpoints) == 0 {
 		return nil
 	}
-	now := time.Now().UTC()
-	var ds []*apiws.WebhookDelivery
-	for _, ev := range evs {
-		for _, e := range endpoints[ev.AccountID] {
-			if e.Selects(ev.Type, ev.NumberID) {
-				ds = append(ds, newDelivery(e, ev, now, false))
-			}
-		}
-	}
+	ds := deliveriesOf(endpoints, evs, time.Now().UTC())
 	if len(ds) == 0 {
 		return nil
 	}
@@ -123,6 +115,20 @@ func enqueueDeliveries(ctx context.Context, tx bun.Tx, endpoints map[string][]*a
 	}
 	afterCommit(ctx, (*DB).notifyDeliveriesQueued)
 	return nil
+}
+
+// deliveriesOf returns a PENDING delivery, due at now, of each event to
+// each endpoint of its account that selects it.
+func deliveriesOf(endpoints map[string][]*apiws.WebhookEndpoint, evs []*apiws.LogEvent, now time.Time) []*apiws.WebhookDelivery {
+	var ds []*apiws.WebhookDelivery
+	for _, ev := range evs {
+		for _, e := range endpoints[ev.AccountID] {
+			if e.Selects(ev.Type, ev.NumberID) {
+				ds = append(ds, newDelivery(e, ev, now, false))
+			}
+		}
+	}
+	return ds
 }
 
 // newDelivery is a PENDING delivery of ev to e, due at now.

@@ -357,6 +357,9 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "apiws_db_statements_total", Help: "SQL statements run by this instance.",
 	}, func() float64 { return float64(in.db.Statements()) }))
+	srv.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "apiws_db_round_trips_total", Help: "Times this instance sent SQL statements and waited for their results (a pipelined transaction sends several at once).",
+	}, func() float64 { return float64(in.db.RoundTrips()) }))
 	srv.Registry().MustRegister(ownershipCollectors(svc.owners, svc.messages)...)
 	srv.Registry().MustRegister(busCollectors(in.bus)...)
 	srv.Registry().MustRegister(svc.events.Collectors()...)

@@ -1,0 +1,309 @@
+package storage
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/apiws/apiws"
+)
+
+// A batch's transaction on PostgreSQL, one statement after the other, cost
+// a round trip each: up to fifteen (begin, insert the messages, their
+// outbox items, lock the messages that move, update them, delete outbox
+// items, keep and drop transit content, read the webhook endpoints, bump
+// the counters, insert the events, commit), each a wake-up of apiws and of
+// the PostgreSQL backend. Under load the account's journal, which commits
+// one batch after the other, spent most of a transaction waiting on them.
+//
+// writePipelined sends them in three rounds instead: every statement of a
+// round goes in one message (pgx's batch: the extended protocol's
+// pipeline), and its results come back together. What a round needs from
+// the one before it is all it waits for:
+//
+//  1. begin; insert the new messages (which of them were inserted: an
+//     idempotency key may be taken); lock the messages that move.
+//  2. everything those decide: outbox items, statuses, outbox and transit
+//     rows, the webhook endpoints, and the counters bumped last (which
+//     events, so how many cursors, is known now).
+//  3. what the cursors decide: the events, their transit content and
+//     webhook deliveries; commit.
+//
+// The counters stay locked from round 2 to the commit, one round trip, as
+// before (appendEvents).
+//
+// Every statement with parameters is prepared once per connection and
+// planned once (see planSettings).
+
+// planSettings makes the transaction's statements run on the plan each got
+// when it was first prepared on the connection (a generic plan, made
+// without its values): planning, done again each time, was about 40% of
+// PostgreSQL's CPU for a batch (perf, BenchmarkBatchWrites). A generic
+// plan made while a table is small would scan it whole, and keep doing so
+// as it grows; but every statement here finds its rows through their keys
+// (lockMessagesText, dropTransitText are written so), so with sequential
+// scans, hash and merge joins ruled out each plan reaches each row through
+// an index, as a plan made with the values would. The settings end with
+// the transaction, and hold for the foreign keys' checks in it.
+const planSettings = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+
+// writePipelined is Write on PostgreSQL.
+func (db *DB) writePipelined(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
+	conn, err := db.Bun.DB.Conn(ctx)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer conn.Close()
+	var evs []*apiws.LogEvent
+	var deliveries bool
+	err = conn.Raw(func(dc any) error {
+		p := &pipeline{db: db, conn: dc.(*stdlib.Conn).Conn()}
+		var err error
+		if evs, deliveries, err = p.write(ctx, b); err != nil {
+			return p.abort(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	if deliveries {
+		db.notifyDeliveriesQueued()
+	}
+	return evs, nil
+}
+
+// pipeline is a transaction on one PostgreSQL connection whose statements
+// are sent in rounds.
+type pipeline struct {
+	db    *DB
+	conn  *pgx.Conn
+	round pgx.Batch
+}
+
+// exec adds a statement with the parameters args to the round.
+func (p *pipeline) exec(query string, args ...any) {
+	p.round.Queue(query, args...)
+}
+
+// query adds a statement with the parameters args to the round; read gets
+// its rows when the round is sent.
+func (p *pipeline) query(query string, read func(pgx.Rows) error, args ...any) {
+	p.round.Queue(query, args...).Query(func(rows pgx.Rows) error {
+		if err := read(rows); err != nil {
+			return err
+		}
+		return rows.Err()
+	})
+}
+
+// send runs the round's statements, in one round trip once each statement
+// with parameters is prepared on the connection, and hands the rows to
+// their readers. It returns the first failure; the statements after it
+// did not run.
+func (p *pipeline) send(ctx context.Context) error {
+	for _, q := range p.round.QueuedQueries {
+		if len(q.Arguments) > 0 {
+			// Named after its text: pgx finds it by its text in the round.
+			if _, err := p.conn.Prepare(ctx, q.SQL, q.SQL); err != nil {
+				return err
+			}
+		}
+	}
+	p.db.queries.add(p.round.Len())
+	err := p.conn.SendBatch(ctx, &p.round).Close()
+	p.round = pgx.Batch{}
+	return err
+}
+
+// abort rolls the transaction back after err. A connection left in a
+// transaction, or whose prepared statements no longer fit their tables
+// (PostgreSQL's "cached plan must not change result type", after a
+// migration), is given up.
+func (p *pipeline) abort(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+		return errors.Join(err, driver.ErrBadConn)
+	}
+	if p.conn.PgConn().TxStatus() == 'I' {
+		return err
+	}
+	// Not the write's context: a cancelled one would leave the transaction
+	// open.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, rbErr := p.conn.Exec(ctx, "ROLLBACK"); rbErr != nil || p.conn.PgConn().TxStatus() != 'I' {
+		return errors.Join(err, driver.ErrBadConn)
+	}
+	return err
+}
+
+// write runs the batch's transaction in three rounds and returns its
+// events, and whether it queued webhook deliveries.
+func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool, error) {
+	b.reset()
+
+	// Round 1: which new messages are inserted, which messages move.
+	p.exec("BEGIN")
+	p.exec(planSettings)
+	inserted := map[string]bool{}
+	if len(b.Queue) > 0 {
+		p.query(insertMessages.query, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				inserted[id] = true
+			}
+			return nil
+		}, insertMessages.args(b.messages())...)
+	}
+	var ms []*apiws.Message
+	if ids, numbers, waIDs := b.moving(); len(ids)+len(waIDs) > 0 {
+		p.query(lockMessagesText, scanMoving(&ms), texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
+	}
+	if err := p.send(ctx); err != nil {
+		return nil, false, err
+	}
+
+	// Round 2: what the messages decide, then the cursors.
+	items, evs := b.queued(inserted)
+	moved, changed := b.advance(ms)
+	evs = append(evs, moved...)
+	if len(items) > 0 {
+		p.exec(insertOutbox.query, insertOutbox.args(items)...)
+	}
+	if len(changed) > 0 {
+		p.exec(updateStatusesText, statusArgs(changed)...)
+	}
+	var left []string
+	var captured []*capturedContent
+	var retain []*Transit
+	for _, s := range b.Sent {
+		for _, it := range s.Items {
+			left = append(left, it.MessageID)
+		}
+		captured = append(captured, capturedOf(s.Items, s.CaptureID, s.CaptureUntil)...)
+		retain = append(retain, s.Retain...)
+	}
+	if len(captured) > 0 {
+		p.exec(insertCaptured.query, insertCaptured.args(captured)...)
+	}
+	if len(left) > 0 {
+		p.exec(deleteOutboxText, texts(left))
+	}
+	if len(retain) > 0 {
+		p.exec(insertTransit.query, insertTransit.args(retain)...)
+	}
+	if numbers, waIDs := delivered(b.Receipts); len(waIDs) > 0 {
+		p.exec(dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
+	}
+	accounts, byAccount := eventsByAccount(evs)
+	endpoints := map[string][]*apiws.WebhookEndpoint{}
+	last := map[string]int64{}
+	if len(evs) > 0 {
+		p.query(p.db.webhookEndpointsQuery(), scanSelections(endpoints), texts(accounts))
+		n := make([]int64, len(accounts))
+		for i, acc := range accounts {
+			n[i] = int64(len(byAccount[acc]))
+		}
+		p.query(bumpCounters, func(rows pgx.Rows) error {
+			for rows.Next() {
+				var acc string
+				var seq int64
+				if err := rows.Scan(&acc, &seq); err != nil {
+					return err
+				}
+				last[acc] = seq
+			}
+			return nil
+		}, texts(accounts), n)
+	}
+	if err := p.send(ctx); err != nil {
+		return nil, false, err
+	}
+
+	// Round 3: the events, under the cursors handed out; commit.
+	var ds []*apiws.WebhookDelivery
+	if len(evs) > 0 {
+		for _, acc := range accounts {
+			numberFrom(byAccount[acc], last[sqlText(acc)])
+		}
+		p.exec(insertEvents.query, insertEvents.args(evs)...)
+		held, err := p.db.transit.rows(evs)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(held) > 0 {
+			p.exec(insertInboundTransit.query, insertInboundTransit.args(held)...)
+		}
+		ds = deliveriesOf(endpoints, evs, time.Now().UTC())
+		for rest := ds; len(rest) > 0; {
+			rows := deliveryRows(rest[:min(len(rest), insertBatch)])
+			rest = rest[len(rows):]
+			// Rare (an account with webhook endpoints) and of any shape:
+			// bun writes it, values and all.
+			p.exec(p.db.Bun.NewInsert().Model(&rows).String())
+		}
+	}
+	p.exec("COMMIT")
+	if err := p.send(ctx); err != nil {
+		return nil, false, err
+	}
+	return evs, len(ds) > 0, nil
+}
+
+// scanMoving reads lockMessagesText's rows into ms.
+func scanMoving(ms *[]*apiws.Message) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			m := new(apiws.Message)
+			var direction, kind, status string
+			var merr *string
+			if err := rows.Scan(&m.ID, &m.AccountID, &m.NumberID, &direction, &kind, &status, &m.WAMessageID, &merr,
+				&m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.PlayedAt, &m.FailedAt); err != nil {
+				return err
+			}
+			m.Direction, m.Kind, m.Status = apiws.Direction(direction), apiws.MessageKind(kind), apiws.MessageStatus(status)
+			if merr != nil {
+				m.Error = new(apiws.MessageError)
+				if err := json.Unmarshal([]byte(*merr), m.Error); err != nil {
+					return err
+				}
+			}
+			*ms = append(*ms, m)
+		}
+		return nil
+	}
+}
+
+// scanSelections reads the rows of webhookEndpointsQuery (id, account,
+// types and numbers, the last two JSON as bun writes them) into
+// endpoints, by account.
+func scanSelections(endpoints map[string][]*apiws.WebhookEndpoint) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		for rows.Next() {
+			e := new(apiws.WebhookEndpoint)
+			var types, numbers string
+			if err := rows.Scan(&e.ID, &e.AccountID, &types, &numbers); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(types), &e.Types); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(numbers), &e.NumberIDs); err != nil {
+				return err
+			}
+			endpoints[e.AccountID] = append(endpoints[e.AccountID], e)
+		}
+		return nil
+	}
+}
