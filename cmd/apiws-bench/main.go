@@ -302,6 +302,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Met: pg.tps > 0 && r.sentPerSecond() >= 0.25*pg.tps && p99 < 50})
 		b.add(figure{Scenario: "send", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
+		b.addRoundTrips("send", r)
 		if r.cpuMeasured && r.accepted > 0 {
 			a, p, rd, l, busy := r.cpu.per(float64(r.accepted))
 			b.add(figure{Scenario: "send", Name: "machine CPU per message", Value: busy, Unit: "ms",
@@ -329,6 +330,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Met: pg.tps > 0 && r.sentPerSecond() >= pg.tps})
 		b.add(figure{Scenario: "bulk", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
+		b.addRoundTrips("bulk", r)
 		b.add(figure{Scenario: "bulk", Name: "request latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms"})
 		b.add(figure{Scenario: "bulk", Name: "request latency p99", Value: ms(r.acceptLatency.quantile(0.99)), Unit: "ms"})
 	}
@@ -394,6 +396,15 @@ func (b *bench) runScenarios(ctx context.Context) error {
 // quiesce waits (at most two minutes) until the server runs no SQL for a
 // second, so that the work one scenario left queued does not weigh on the
 // next one's figures.
+// addRoundTrips adds the scenario's round trips to PostgreSQL per message,
+// when the server counts them.
+func (b *bench) addRoundTrips(scenario string, r *sendResult) {
+	if r.trips >= 0 {
+		b.add(figure{Scenario: scenario, Name: "SQL round trips per message", Value: r.perMessage(r.trips),
+			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "a pipelined transaction's round counts once"})
+	}
+}
+
 func (b *bench) quiesce(ctx context.Context) {
 	deadline := time.Now().Add(2 * time.Minute)
 	last, err := b.api.metric(ctx, "apiws_db_statements_total")

@@ -18,17 +18,21 @@ type sendResult struct {
 	sentSpan         time.Duration // from the first send to the last SENT
 	drained          bool          // every accepted message reached SENT
 	statements       float64       // SQL statements the server ran meanwhile
+	trips            float64       // and its round trips to PostgreSQL (-1: not counted by that server)
 	cpu              cpuUse        // from the first send until the queue drained
 	cpuMeasured      bool
 }
 
 // statementsPerMessage is the server's SQL statements per accepted message,
 // through SENT, DELIVERED and READ (background work included).
-func (r *sendResult) statementsPerMessage() float64 {
+func (r *sendResult) statementsPerMessage() float64 { return r.perMessage(r.statements) }
+
+// perMessage is n per accepted message.
+func (r *sendResult) perMessage(n float64) float64 {
 	if r.accepted == 0 {
 		return 0
 	}
-	return r.statements / float64(r.accepted)
+	return n / float64(r.accepted)
 }
 
 func (r *sendResult) acceptedPerSecond() float64 { return float64(r.accepted) / r.elapsed.Seconds() }
@@ -76,6 +80,8 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	if err != nil {
 		return nil, err
 	}
+	// Older servers do not count their round trips.
+	tripsBefore, tripsErr := b.api.metric(ctx, "apiws_db_round_trips_total")
 	var accepted, failed, seq atomic.Int64
 	var firstErr sync.Once
 	cpuBefore := takeCPU(b.pid)
@@ -127,6 +133,10 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
 	if after, err := b.api.metric(ctx, "apiws_db_statements_total"); err == nil {
 		res.statements = after - statementsBefore
+	}
+	res.trips = -1
+	if after, err := b.api.metric(ctx, "apiws_db_round_trips_total"); err == nil && tripsErr == nil {
+		res.trips = after - tripsBefore
 	}
 	if last := lastSent.Load(); last > 0 {
 		res.sentSpan = time.Unix(0, last).Sub(start)
