@@ -41,7 +41,8 @@ func Normalize(s string) (string, bool) {
 		return a.e164, a.ok
 	}
 	a := parse(s)
-	answered.Add(s, a)
+	// A copy: s may be part of a larger string, which the key would keep.
+	answered.Add(strings.Clone(s), a)
 	return a.e164, a.ok
 }
 

@@ -278,18 +278,36 @@ func (b *Batch) advance(ms []*apiws.Message) ([]*apiws.LogEvent, []*apiws.Messag
 }
 
 // lockMessages reads and locks, ordered by id, the messages with the ids
-// and the outbound ones of the numbers with the WhatsApp ids.
+// and the outbound ones of the numbers with the WhatsApp ids, in pairs.
 func (db *DB) lockMessages(ctx context.Context, tx bun.Tx, ids, numbers, waIDs []string, ms *[]*apiws.Message) error {
 	q := tx.NewSelect().Model(ms).WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 		if len(ids) > 0 {
 			q = q.WhereOr("id IN (?)", bun.List(ids))
 		}
 		if len(waIDs) > 0 {
-			q = q.WhereOr("number_id IN (?) AND wa_message_id IN (?) AND direction = ?", bun.List(numbers), bun.List(waIDs), apiws.Outbound)
+			in, args := pairsIn(numbers, waIDs)
+			q = q.WhereOr("(number_id, wa_message_id) "+in+" AND direction = ?", append(args, apiws.Outbound)...)
 		}
 		return q
 	}).OrderExpr("id")
 	return db.forUpdate(q).Scan(ctx)
+}
+
+// pairsIn is the condition "IN (VALUES (a[0], b[0]), …)" on a pair of
+// columns, and its values.
+func pairsIn(a, b []string) (string, []any) {
+	var in strings.Builder
+	args := make([]any, 0, 2*len(a))
+	in.WriteString("IN (VALUES ")
+	for i := range a {
+		if i > 0 {
+			in.WriteString(", ")
+		}
+		in.WriteString("(?, ?)")
+		args = append(args, a[i], b[i])
+	}
+	in.WriteString(")")
+	return in.String(), args
 }
 
 // updateStatuses writes the status, its times and the error of messages

@@ -49,6 +49,10 @@ type DB struct {
 	sandbox sandboxRecorder
 	// hot holds the text of the hot statements by name (see hotQuery).
 	hot sync.Map
+	// pipelineNames are the names of the statements of a pipelined
+	// transaction, by text (see pipelined).
+	pipelineOnce  sync.Once
+	pipelineNames map[string]string
 	// inlineBatch makes a batch's writes bun's on PostgreSQL too, for the
 	// tests that compare them with the fixed-shape ones (unnest.go).
 	inlineBatch bool

@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"time"
@@ -38,8 +40,9 @@ import (
 // The counters stay locked from round 2 to the commit, one round trip, as
 // before (appendEvents).
 //
-// Every statement with parameters is prepared once per connection and
-// planned once (see planSettings).
+// Every statement with parameters is prepared once per connection (see
+// pipelined) and planned once (see planSettings). The preparation, before a
+// connection's first transaction, is not counted in apiws_db_round_trips.
 
 // planSettings makes the transaction's statements run on the plan each got
 // when it was first prepared on the connection (a generic plan, made
@@ -50,7 +53,8 @@ import (
 // (lockMessagesText, dropTransitText are written so), so with sequential
 // scans, hash and merge joins ruled out each plan reaches each row through
 // an index, as a plan made with the values would. The settings end with
-// the transaction, and hold for the foreign keys' checks in it.
+// the transaction. (The foreign keys' checks have plans of their own,
+// cached once per connection: by key, whatever the settings.)
 const planSettings = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
 	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
 
@@ -61,12 +65,19 @@ func (db *DB) writePipelined(ctx context.Context, b *Batch) ([]*apiws.LogEvent, 
 		return nil, translate(err)
 	}
 	defer conn.Close()
+	// Once begun, the transaction runs to its end: a commit cut off by a
+	// cancelled context may still have happened, which Write would report
+	// as nothing written.
+	ctx = context.WithoutCancel(ctx)
 	var evs []*apiws.LogEvent
 	var deliveries bool
 	err = conn.Raw(func(dc any) error {
 		p := &pipeline{db: db, conn: dc.(*stdlib.Conn).Conn()}
 		var err error
-		if evs, deliveries, err = p.write(ctx, b); err != nil {
+		if err = p.prepare(ctx); err == nil {
+			evs, deliveries, err = p.write(ctx, b)
+		}
+		if err != nil {
 			return p.abort(err)
 		}
 		return nil
@@ -80,6 +91,29 @@ func (db *DB) writePipelined(ctx context.Context, b *Batch) ([]*apiws.LogEvent, 
 	return evs, nil
 }
 
+// pipelined returns the names of the statements with parameters a
+// pipelined transaction runs, by their text: each is prepared on a
+// connection under a name of the pipeline's own, so that no other
+// statement of apiws with the same text runs on its plan, nor the pipeline
+// on another's (made under other settings). Empty when the connections
+// take no prepared statements (default_query_exec_mode=simple_protocol,
+// for a pooler): the statements then go with their values in their text.
+func (db *DB) pipelined(conn *pgx.Conn) map[string]string {
+	db.pipelineOnce.Do(func() {
+		db.pipelineNames = map[string]string{}
+		if conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
+			return
+		}
+		for _, text := range []string{insertMessages.query, lockMessagesText, insertOutbox.query, updateStatusesText,
+			insertCaptured.query, deleteOutboxText, insertTransit.query, dropTransitText, db.webhookEndpointsQuery(),
+			bumpCounters, insertEvents.query, insertInboundTransit.query} {
+			sum := sha256.Sum256([]byte(text))
+			db.pipelineNames[text] = "apiws_pipeline_" + hex.EncodeToString(sum[:12])
+		}
+	})
+	return db.pipelineNames
+}
+
 // pipeline is a transaction on one PostgreSQL connection whose statements
 // are sent in rounds.
 type pipeline struct {
@@ -88,15 +122,35 @@ type pipeline struct {
 	round pgx.Batch
 }
 
+// prepare prepares the pipeline's statements on the connection, before its
+// first transaction (pgx remembers them: after that, nothing is sent).
+func (p *pipeline) prepare(ctx context.Context) error {
+	for text, name := range p.db.pipelined(p.conn) {
+		if _, err := p.conn.Prepare(ctx, name, text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statement returns what to queue for query: the name it is prepared
+// under, or query itself.
+func (p *pipeline) statement(query string) string {
+	if name, ok := p.db.pipelined(p.conn)[query]; ok {
+		return name
+	}
+	return query
+}
+
 // exec adds a statement with the parameters args to the round.
 func (p *pipeline) exec(query string, args ...any) {
-	p.round.Queue(query, args...)
+	p.round.Queue(p.statement(query), args...)
 }
 
 // query adds a statement with the parameters args to the round; read gets
 // its rows when the round is sent.
 func (p *pipeline) query(query string, read func(pgx.Rows) error, args ...any) {
-	p.round.Queue(query, args...).Query(func(rows pgx.Rows) error {
+	p.round.Queue(p.statement(query), args...).Query(func(rows pgx.Rows) error {
 		if err := read(rows); err != nil {
 			return err
 		}
@@ -104,18 +158,12 @@ func (p *pipeline) query(query string, read func(pgx.Rows) error, args ...any) {
 	})
 }
 
-// send runs the round's statements, in one round trip once each statement
-// with parameters is prepared on the connection, and hands the rows to
-// their readers. It returns the first failure; the statements after it
+// send runs the round's statements in one round trip and hands the rows
+// to their readers. It returns the first failure; the statements after it
 // did not run.
 func (p *pipeline) send(ctx context.Context) error {
-	for _, q := range p.round.QueuedQueries {
-		if len(q.Arguments) > 0 {
-			// Named after its text: pgx finds it by its text in the round.
-			if _, err := p.conn.Prepare(ctx, q.SQL, q.SQL); err != nil {
-				return err
-			}
-		}
+	if p.round.Len() == 0 {
+		return nil
 	}
 	p.db.queries.add(p.round.Len())
 	err := p.conn.SendBatch(ctx, &p.round).Close()
@@ -130,6 +178,9 @@ func (p *pipeline) send(ctx context.Context) error {
 func (p *pipeline) abort(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "0A000" {
+		return errors.Join(err, driver.ErrBadConn)
+	}
+	if p.conn.IsClosed() {
 		return errors.Join(err, driver.ErrBadConn)
 	}
 	if p.conn.PgConn().TxStatus() == 'I' {
@@ -251,7 +302,11 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 			rest = rest[len(rows):]
 			// Rare (an account with webhook endpoints) and of any shape:
 			// bun writes it, values and all.
-			p.exec(p.db.Bun.NewInsert().Model(&rows).String())
+			q, err := p.db.Bun.NewInsert().Model(&rows).AppendQuery(p.db.Bun.QueryGen(), nil)
+			if err != nil {
+				return nil, false, err
+			}
+			p.exec(string(q))
 		}
 	}
 	p.exec("COMMIT")

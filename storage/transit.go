@@ -72,8 +72,9 @@ func (db *DB) dropTransit(ctx context.Context, tx bun.Tx, rs []*ReceiptWrite) er
 	if len(waIDs) == 0 {
 		return nil
 	}
+	in, args := pairsIn(numbers, waIDs)
 	_, err := tx.NewDelete().Model((*Transit)(nil)).
-		Where("number_id IN (?) AND wa_message_id IN (?)", bun.List(numbers), bun.List(waIDs)).
+		Where("(number_id, wa_message_id) "+in, args...).
 		Where("NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = ?)", apiws.KindPoll).
 		Exec(ctx)
 	return err

@@ -21,9 +21,12 @@ import (
 // PostgreSQL, parsed and planned again. On PostgreSQL they are written here
 // instead with a text that depends on nothing but the table: each column's
 // values go as one array parameter (INSERT … SELECT * FROM unnest($1, $2,
-// …), UPDATE … FROM unnest(…), WHERE … = ANY($1)), so pgx caches each
-// per connection, and PostgreSQL parses an insert once and plans it once
-// (see planOnce and planEach), as the hot statements of prepared.go.
+// …), UPDATE … FROM unnest(…), WHERE … = ANY($1)), so each is prepared
+// once per connection. A Batch's transaction runs them pipelined
+// (pipeline.go), each on its one generic plan; the other transactions that
+// log events (appendEvents: edits, inbound messages, groups, numbers) run
+// the event-writing ones through database/sql (see planOnce and planEach),
+// as the hot statements of prepared.go.
 //
 // They write what bun writes, byte for byte: the same columns, NULL where
 // bun writes NULL (a nil pointer, a zero nullzero field), texts as bun
@@ -31,7 +34,8 @@ import (
 // (bunJSON), times to the microsecond, rows in the order given. SQLite
 // keeps bun's statements: it parses a statement in microseconds.
 
-// How a fixed-shape statement runs. An insert of arrays has one plan,
+// How a fixed-shape statement runs through database/sql (the pipeline
+// has its own way, see planSettings). An insert of arrays has one plan,
 // whatever its values and the table's size: pgx prepares it once per
 // connection and PostgreSQL plans it once (planOnce). A statement that
 // finds rows of a table (by key, or joined with its arrays) is planned
@@ -46,7 +50,8 @@ const (
 	planEach = pgx.QueryExecModeCacheDescribe
 )
 
-// fixedShape reports whether the batch's writes go through this file.
+// fixedShape reports whether the batch's writes go through this file (and
+// the pipeline).
 func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBatch }
 
 // execTx runs a fixed-shape statement of tx in mode (planOnce, planEach).
