@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,14 +36,16 @@ type wsServer struct {
 	url    string
 	secret string
 	feed   *pairingFeed
+	hold   chan struct{} // closed: pairing subscriptions of "held" start
 }
 
 func newWSServer(t *testing.T, cfg Config) *wsServer {
 	t.Helper()
 	keys, secret := operatorKey(t)
 	feed := &pairingFeed{started: make(chan context.Context, 100), events: make(chan apiws.PairingEvent)}
+	hold := make(chan struct{})
 	srv := New(cfg, Deps{
-		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: panicky{feed}}),
+		Schema: generated.NewExecutableSchema(generated.Config{Resolvers: panicky{feed, hold}}),
 		Keys:   keys,
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		AroundOperations: []graphql.OperationMiddleware{func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -54,18 +57,28 @@ func newWSServer(t *testing.T, cfg Config) *wsServer {
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &wsServer{t: t, srv: srv, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed}
+	return &wsServer{t: t, srv: srv, url: "ws" + strings.TrimPrefix(ts.URL, "http") + "/graphql", secret: secret, feed: feed, hold: hold}
 }
 
 // panicky panics at the start of a pairing subscription of number
-// "panic".
-type panicky struct{ *pairingFeed }
+// "panic"; one of number "held" starts once hold is closed.
+type panicky struct {
+	*pairingFeed
+	hold chan struct{}
+}
 
 func (p panicky) Subscription() generated.SubscriptionResolver { return p }
 
 func (p panicky) Pairing(ctx context.Context, numberID string) (<-chan apiws.PairingEvent, error) {
-	if numberID == "panic" {
+	switch numberID {
+	case "panic":
 		panic("a resolver's bug")
+	case "held":
+		select {
+		case <-p.hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return p.pairingFeed.Pairing(ctx, numberID)
 }
@@ -226,6 +239,28 @@ func TestGraphQLWS(t *testing.T) {
 }
 
 // The protocol's refusals, each a close code with nothing sent first.
+// A subscription whose start takes its time (its resolver reads first)
+// holds up nothing else of the socket: a ping is answered, another
+// subscription starts; then it starts too.
+func TestSlowStartHoldsNothingElse(t *testing.T) {
+	s := newWSServer(t, Config{})
+	c := s.open("graphql-transport-ws")
+	c.send(`{"id":"held","type":"subscribe","payload":{"query":"subscription { pairing(numberId: \"held\") { ... on PairingFailure { reason } } }"}}`)
+	c.send(`{"type":"ping"}`)
+	c.expect(`{"type":"pong"}`)
+	c.send(`{"id":"other","type":"subscribe","payload":{"query":` + strconv.Quote(pairingSub) + `}}`)
+	s.started()
+	close(s.hold)
+	s.started()
+	// Both read the same feed: whichever gets the event sends it.
+	s.feed.events <- &apiws.PairingFailure{Reason: "TIMEOUT", Message: "no scan"}
+	msg, err := c.next()
+	var m struct{ ID, Type string }
+	if err != nil || json.Unmarshal([]byte(msg), &m) != nil || m.Type != "next" || (m.ID != "held" && m.ID != "other") {
+		t.Fatalf("got %s (%v); want next of held or other", msg, err)
+	}
+}
+
 func TestWebsocketRefusals(t *testing.T) {
 	s := newWSServer(t, Config{})
 	sub := `{"type":"subscribe","id":"1","payload":{"query":` + quote(pairingSub) + `}}`

@@ -486,16 +486,19 @@ func (c *wsConn) subscribe(id string, payload json.RawMessage, start time.Time) 
 	}
 	c.ops[id] = op
 	c.mu.Unlock()
-	// Started here, where the stack is deep anyway (a subscription's
-	// resolver runs now); the goroutine that waits for its results keeps
-	// a shallow one.
-	responses, started, panicked := c.dispatch(ctx, rc)
-	if panicked != nil {
-		c.end(id, op)
-		c.fail(op, id, recovered(ctx, rc, panicked))
-		return true
-	}
-	go c.run(started, id, op, rc, responses)
+	// Started on a goroutine of its own: a subscription's resolver runs
+	// now, and may read the database first; the socket's reader goes on
+	// meanwhile (a ping, this id's complete, other operations). The
+	// goroutine that then waits for its results keeps a shallow stack.
+	go func() {
+		responses, started, panicked := c.dispatch(ctx, rc)
+		if panicked != nil {
+			c.end(id, op)
+			c.fail(op, id, recovered(ctx, rc, panicked))
+			return
+		}
+		go c.run(started, id, op, rc, responses)
+	}()
 	return true
 }
 
