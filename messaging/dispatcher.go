@@ -481,37 +481,35 @@ func (s *Service) fenced(numberID string) bool {
 	return held
 }
 
-// Release waits, for at most releaseWait, until the number's dispatcher
-// has stopped: its sends under way ended and their acceptances recorded.
-// Call it once this instance no longer owns the number (its dispatcher
-// stops at its next lease check) and before the lease goes to another
-// instance, which would otherwise find those messages still queued and
-// send them again.
-func (s *Service) Release(numberID string) {
+// Release wakes the number's dispatcher, if one runs, and returns a
+// channel closed once it has stopped: its sends under way ended and their
+// acceptances recorded (closed at once when none runs). Call it once this
+// instance no longer owns the number (its dispatcher starts no send after
+// its next lease check), and let the lease go to another instance only
+// once the channel is closed: that instance would otherwise find those
+// messages still queued and send them again. Release does not wait: the
+// lease manager calls it from its loop, which must go on renewing the
+// other leases while a slow send (up to 60 s) ends.
+func (s *Service) Release(numberID string) <-chan struct{} {
 	s.mu.Lock()
 	d := s.dispatchers[numberID]
 	s.mu.Unlock()
 	if d == nil {
-		return
+		return stopped
 	}
 	select {
 	case d.wake <- struct{}{}: // out of a wait, to find the lease gone
 	default:
 	}
-	t := time.NewTimer(releaseWait)
-	defer t.Stop()
-	select {
-	case <-d.done:
-	case <-t.C:
-		s.log.Warn("release a number: its dispatcher did not stop in time", "number", numberID)
-	}
+	return d.done
 }
 
-// releaseWait bounds Release. It runs on the lease manager's loop, whose
-// other leases must be renewed well within their TTL (6 s by default): a
-// send still under way after it (a slow WhatsApp send may take up to 60 s)
-// is left to finish, and the next owner may find its message queued.
-const releaseWait = time.Second
+// stopped is a closed channel: no dispatcher to wait for.
+var stopped = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // sleep waits for d, or for a nudge of d when d is set; it reports false
 // when the service is stopping.

@@ -334,9 +334,10 @@ func TestLongQueueSentOnce(t *testing.T) {
 	})
 }
 
-// TestReleaseWaitsForSendsUnderWay: Release returns once the number's
-// send under way has ended and its acceptance is recorded, so the lease
-// can go to another instance without its message still queued there.
+// TestReleaseWaitsForSendsUnderWay: Release returns at once, with a
+// channel closed only once the number's send under way has ended and its
+// acceptance is recorded, so the lease can go to another instance then
+// without its message still queued there.
 func TestReleaseWaitsForSendsUnderWay(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		conn := newGatedConnector()
@@ -347,15 +348,25 @@ func TestReleaseWaitsForSendsUnderWay(t *testing.T) {
 			started, _, _, _, _, _ := conn.state()
 			return len(started) == 1
 		})
-		released := make(chan struct{})
-		go func() {
-			defer close(released)
-			s.Release(n.ID)
-		}()
+		released := s.Release(n.ID)
+		select {
+		case <-released:
+			t.Fatal("released with a send under way")
+		default:
+		}
 		conn.release("a")
-		<-released
+		select {
+		case <-released:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not released within 10s of the send's end")
+		}
 		if got := statusCount(t, db, apiws.StatusSent); got != 1 {
-			t.Fatalf("Release returned with %d messages SENT; want 1", got)
+			t.Fatalf("released with %d messages SENT; want 1", got)
+		}
+		select {
+		case <-s.Release(n.ID):
+		default:
+			t.Fatal("a number without a dispatcher is not released at once")
 		}
 	})
 }

@@ -9,6 +9,12 @@
 // the live instances), gives extras back when others have fewer, and hands
 // everything over at once on a graceful shutdown. When an instance dies its
 // leases expire and the others take its numbers within a TTL.
+//
+// A number given back stops being owned here at once (Owns reports false,
+// so nothing new starts through it), but its lease stays this instance's,
+// renewed, until the handler reports that the number's work under way here
+// has ended: a send still under way when the next owner took the number
+// would leave its message queued there, to be sent again.
 package ownership
 
 import (
@@ -25,13 +31,23 @@ import (
 )
 
 // Handler is told of the numbers this instance comes to own or stops
-// owning. Acquired connects the number (and starts sending its queue);
-// Released disconnects it here without touching its recorded state, since
-// its new owner carries on.
+// owning. Acquired connects the number (and starts sending its queue).
+// Released lets it go here without touching its recorded state, since its
+// new owner carries on: it must not block (it runs on the Manager's loop,
+// which renews the other leases), and returns a channel closed once the
+// number's work under way here has ended (sends finished and recorded, the
+// connection closed), or nil when there is none. The number's lease goes
+// to another instance only then, or after releaseAtMost; and this instance
+// does not take the number again before.
 type Handler interface {
 	Acquired(ctx context.Context, n *apiws.Number)
-	Released(n *apiws.Number)
+	Released(n *apiws.Number) <-chan struct{}
 }
+
+// releaseAtMost bounds how long a number given up waits for its handler's
+// channel: above the longest send (60 s) and the record of its outcome, so
+// reaching it means something is stuck, and the lease goes anyway.
+const releaseAtMost = 2 * time.Minute
 
 // Options tune a Manager.
 type Options struct {
@@ -62,7 +78,16 @@ type Manager struct {
 	mu      sync.Mutex
 	handler Handler // set by Run
 	owned   map[string]*lease
-	stats   Stats
+	// releasing are the numbers this instance stopped owning whose handler
+	// has not yet let them go (see Handler): not owned, not taken again, and
+	// their leases, unless lost, renewed and kept from other instances.
+	releasing map[string]*lease
+	stats     Stats
+
+	// handedBack carries to Run's loop the releases whose handler is done;
+	// watchers are the goroutines that wait for them.
+	handedBack chan *lease
+	watchers   sync.WaitGroup
 }
 
 type lease struct {
@@ -70,6 +95,14 @@ type lease struct {
 	token    int64
 	expires  time.Time
 	acquired time.Time
+
+	// Once released: since when, the handler's channel (closed when it is
+	// done), whether the lease was lost meanwhile (not ours to renew or
+	// give back), and ended, closed when the release ends.
+	since time.Time
+	over  <-chan struct{}
+	lost  bool
+	ended chan struct{}
 }
 
 // Stats are the Manager's counters, for metrics.
@@ -79,6 +112,9 @@ type Stats struct {
 	Takeovers uint64 // acquisitions of a lease that had another owner
 	Released  uint64
 	Lost      uint64 // leases that were not renewed in time
+	// Releasing are the numbers given up whose handler is not done yet
+	// (their leases still held, unless lost).
+	Releasing int
 }
 
 // New returns the Manager of this instance. It owns nothing until Run.
@@ -93,7 +129,8 @@ func New(db *storage.DB, log *slog.Logger, opts Options) *Manager {
 		opts.ID = NewInstanceID()
 	}
 	return &Manager{db: db, log: log, id: opts.ID, opts: opts,
-		now: func() time.Time { return time.Now().UTC() }, owned: map[string]*lease{}}
+		now: func() time.Time { return time.Now().UTC() }, owned: map[string]*lease{}, releasing: map[string]*lease{},
+		handedBack: make(chan *lease)}
 }
 
 // ID is this instance's id.
@@ -136,6 +173,7 @@ func (m *Manager) Stats() Stats {
 	defer m.mu.Unlock()
 	s := m.stats
 	s.Owned = len(m.owned)
+	s.Releasing = len(m.releasing)
 	return s
 }
 
@@ -161,14 +199,17 @@ func (m *Manager) Run(ctx context.Context, h Handler) error {
 		select {
 		case <-ctx.Done():
 			m.releaseAll()
+			m.watchers.Wait()
 			return nil
+		case l := <-m.handedBack:
+			m.handOver(ctx, l)
 		case <-t.C:
 			m.tick(ctx)
 		}
 	}
 }
 
-// tick renews, then balances.
+// tick renews, hands over the numbers let go of, then balances.
 func (m *Manager) tick(ctx context.Context) {
 	now := m.now()
 	if err := m.db.Heartbeat(ctx, m.id, now, now.Add(-3*m.opts.TTL)); err != nil {
@@ -177,16 +218,23 @@ func (m *Manager) tick(ctx context.Context) {
 		return
 	}
 	m.renew(ctx)
+	m.handOverReady(ctx)
 	m.balance(ctx)
 }
 
-// renew extends every held lease; one that can no longer be renewed is
-// lost (another instance took it after it expired).
+// renew extends every held lease, those of the numbers being released
+// too; one that can no longer be renewed is lost (another instance took it
+// after it expired).
 func (m *Manager) renew(ctx context.Context) {
 	m.mu.Lock()
-	tokens := make(map[string]int64, len(m.owned))
+	tokens := make(map[string]int64, len(m.owned)+len(m.releasing))
 	for id, l := range m.owned {
 		tokens[id] = l.token
+	}
+	for id, l := range m.releasing {
+		if !l.lost {
+			tokens[id] = l.token
+		}
 	}
 	m.mu.Unlock()
 	if len(tokens) == 0 {
@@ -199,16 +247,24 @@ func (m *Manager) renew(ctx context.Context) {
 		m.expire()
 		return
 	}
-	for id := range tokens {
+	for id, token := range tokens {
+		m.mu.Lock()
+		l, releasing := m.owned[id], false
+		if l == nil {
+			l, releasing = m.releasing[id], true
+		}
+		if l != nil && l.token == token && renewed[id] {
+			l.expires = expires
+		}
+		m.mu.Unlock()
 		if renewed[id] {
-			m.mu.Lock()
-			if l := m.owned[id]; l != nil {
-				l.expires = expires
-			}
-			m.mu.Unlock()
 			continue
 		}
-		m.drop(id, true)
+		if releasing {
+			m.loseReleasing(id)
+		} else {
+			m.drop(id, true)
+		}
 	}
 }
 
@@ -217,15 +273,40 @@ func (m *Manager) renew(ctx context.Context) {
 func (m *Manager) expire() {
 	now := m.now()
 	m.mu.Lock()
-	var gone []string
+	var gone, goneReleasing []string
 	for id, l := range m.owned {
 		if !now.Before(l.expires) {
 			gone = append(gone, id)
 		}
 	}
+	for id, l := range m.releasing {
+		if !l.lost && !now.Before(l.expires) {
+			goneReleasing = append(goneReleasing, id)
+		}
+	}
 	m.mu.Unlock()
 	for _, id := range gone {
 		m.drop(id, true)
+	}
+	for _, id := range goneReleasing {
+		m.loseReleasing(id)
+	}
+}
+
+// loseReleasing marks the lease of a number being released as lost: it is
+// no longer this instance's to renew or give back. The number still waits
+// for its handler before it can be taken here again.
+func (m *Manager) loseReleasing(id string) {
+	m.mu.Lock()
+	l := m.releasing[id]
+	lose := l != nil && !l.lost
+	if lose {
+		l.lost = true
+		m.stats.Lost++
+	}
+	m.mu.Unlock()
+	if lose {
+		m.log.Warn("lease lost while its number was being released", "number", id)
 	}
 }
 
@@ -249,8 +330,10 @@ func (m *Manager) balance(ctx context.Context) {
 	}
 	sh := divide(numbers, leases, m.Owned(), live, now)
 	// Numbers no longer to be connected (logged out, removed) are let go.
+	// Those being released count neither as owned nor as free: their
+	// leases are still this instance's.
 	for _, id := range sh.unwanted {
-		m.release(ctx, id)
+		m.release(id)
 	}
 	mine := len(m.Owned())
 	for _, c := range sh.free {
@@ -267,7 +350,7 @@ func (m *Manager) balance(ctx context.Context) {
 	// does not bounce.
 	if mine > sh.fair {
 		if id := m.settled(now); id != "" {
-			m.release(ctx, id)
+			m.release(id)
 		}
 	}
 }
@@ -334,6 +417,12 @@ func (m *Manager) settled(now time.Time) string {
 // acquire claims one lease and, unless the number is connected here
 // already, tells the handler.
 func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover, connected bool) bool {
+	m.mu.Lock()
+	_, releasing := m.releasing[n.ID]
+	m.mu.Unlock()
+	if releasing {
+		return false // not before its handler has let it go
+	}
 	now := m.now()
 	expires := now.Add(m.opts.TTL)
 	token, ok, err := m.db.ClaimLease(ctx, n.ID, m.id, now, expires)
@@ -368,22 +457,80 @@ func (m *Manager) acquire(ctx context.Context, n *apiws.Number, takeover, connec
 	return true
 }
 
-// release gives one lease back at once.
-func (m *Manager) release(ctx context.Context, id string) {
+// release gives one lease back: the number stops being owned here at
+// once, and its lease goes once the handler is done with it (handOver).
+func (m *Manager) release(id string) {
+	if l := m.drop(id, false); l != nil {
+		m.watch(l)
+	}
+}
+
+// watch signals Run's loop once the handler is done with the number of l
+// (sooner than the next tick would find it).
+func (m *Manager) watch(l *lease) {
+	m.watchers.Add(1)
+	go func() {
+		defer m.watchers.Done()
+		select {
+		case <-l.over:
+		case <-l.ended:
+			return
+		}
+		select {
+		case m.handedBack <- l:
+		case <-l.ended:
+		}
+	}()
+}
+
+// handOverReady hands over the numbers whose handler is done, and those
+// that waited for it releaseAtMost.
+func (m *Manager) handOverReady(ctx context.Context) {
+	now := m.now()
 	m.mu.Lock()
-	l := m.owned[id]
+	var ready []*lease
+	for _, l := range m.releasing {
+		select {
+		case <-l.over:
+			ready = append(ready, l)
+		default:
+			if now.Sub(l.since) >= releaseAtMost {
+				m.log.Error("a number given up is still in use here: no longer waited for",
+					"number", l.number.ID, "lost", l.lost, "after", now.Sub(l.since))
+				ready = append(ready, l)
+			}
+		}
+	}
 	m.mu.Unlock()
-	if l == nil {
+	for _, l := range ready {
+		m.handOver(ctx, l)
+	}
+}
+
+// handOver ends the release of l: its lease, unless lost meanwhile, is
+// given back so another instance can take the number at once.
+func (m *Manager) handOver(ctx context.Context, l *lease) {
+	id := l.number.ID
+	m.mu.Lock()
+	if m.releasing[id] != l {
+		m.mu.Unlock()
+		return // ended already
+	}
+	delete(m.releasing, id)
+	m.mu.Unlock()
+	close(l.ended)
+	if l.lost {
 		return
 	}
-	m.drop(id, false) // stop using it before anyone else may take it
 	if err := m.db.ReleaseLease(ctx, id, m.id, l.token); err != nil {
 		m.log.Warn("release lease", "number", id, "err", err)
 	}
 }
 
-// drop forgets a lease here and disconnects its number.
-func (m *Manager) drop(id string, lost bool) {
+// drop forgets a lease here and tells the handler, which lets the number
+// go. A lease given back (not lost) is returned, and stays among the
+// releasing until handOver; a lost one is not ours to keep.
+func (m *Manager) drop(id string, lost bool) *lease {
 	m.mu.Lock()
 	l := m.owned[id]
 	delete(m.owned, id)
@@ -393,22 +540,90 @@ func (m *Manager) drop(id string, lost bool) {
 		} else {
 			m.stats.Released++
 		}
+		// In the same critical section, so the number is never free here
+		// to be taken again meanwhile.
+		l.since, l.lost, l.ended = m.now(), lost, make(chan struct{})
+		m.releasing[id] = l
 	}
 	h := m.handler
 	m.mu.Unlock()
-	if l != nil {
-		m.log.Info("number released", "number", id, "lost", lost)
-		if h != nil {
-			h.Released(l.number)
-		}
+	if l == nil {
+		return nil
 	}
+	m.log.Info("number released", "number", id, "lost", lost)
+	var over <-chan struct{}
+	if h != nil {
+		over = h.Released(l.number)
+	}
+	if over == nil {
+		over = closed
+	}
+	m.mu.Lock()
+	l.over = over
+	m.mu.Unlock()
+	if lost {
+		// Nothing to give back, but the number is not taken again here
+		// before the handler is done with it (a late disconnect would cut
+		// the new connection).
+		m.watch(l)
+		return nil
+	}
+	return l
 }
 
-// releaseAll hands every number over at once (graceful shutdown).
+// closed is a channel that is closed: a handler done at once.
+var closed = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// releaseAll hands every number over at once (graceful shutdown). The
+// handlers' work under way is waited for while the leases still hold (at
+// most a TTL when none is held): by then the services that do it have
+// stopped or are stopping, so it ends soon.
 func (m *Manager) releaseAll() {
 	for _, id := range m.Owned() {
 		m.drop(id, false)
 	}
+	m.mu.Lock()
+	var ls []*lease
+	var until time.Time
+	for _, l := range m.releasing {
+		ls = append(ls, l)
+		if !l.lost && (until.IsZero() || l.expires.Before(until)) {
+			until = l.expires
+		}
+	}
+	m.mu.Unlock()
+	wait := m.opts.TTL
+	if !until.IsZero() {
+		// Past its lease, waiting protects nothing: any instance may take
+		// the number.
+		wait = min(wait, until.Sub(m.now()))
+	}
+	t := time.NewTimer(max(wait, 0))
+	defer t.Stop()
+waiting:
+	for _, l := range ls {
+		select {
+		case <-l.over:
+			continue // even when the time is up
+		default:
+		}
+		select {
+		case <-l.over:
+		case <-t.C:
+			m.log.Warn("numbers handed over at shutdown while still in use here", "after", wait)
+			break waiting
+		}
+	}
+	m.mu.Lock()
+	for _, l := range ls {
+		delete(m.releasing, l.number.ID)
+		close(l.ended)
+	}
+	m.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := m.db.ReleaseAll(ctx, m.id); err != nil {

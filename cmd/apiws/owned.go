@@ -23,11 +23,21 @@ func (o ownedNumbers) Acquired(ctx context.Context, n *apiws.Number) {
 	o.messages.Nudge(n.ID)
 }
 
-func (o ownedNumbers) Released(n *apiws.Number) {
-	// The number's sends under way end, and are recorded, before its lease
-	// can go to another instance.
-	o.messages.Release(n.ID)
-	o.numbers.DisconnectReleased(n)
+// Released lets the number go once its sends under way have ended and are
+// recorded, and closes the channel it returns after: only then may its
+// lease go to another instance (the Manager keeps it meanwhile), which
+// would otherwise find those messages still queued and send them again.
+// The connection stays until then, since a send cut by a disconnect may
+// have reached WhatsApp without this instance learning it.
+func (o ownedNumbers) Released(n *apiws.Number) <-chan struct{} {
+	sent := o.messages.Release(n.ID)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-sent // closes at the latest when the messaging service stops
+		o.numbers.DisconnectReleased(n)
+	}()
+	return done
 }
 
 // ownershipCollectors export the numbers this instance owns, its lease
