@@ -37,8 +37,10 @@ import (
 // which renews the other leases), and returns a channel closed once the
 // number's work under way here has ended (sends finished and recorded, the
 // connection closed), or nil when there is none. The number's lease goes
-// to another instance only then, or after releaseAtMost; and this instance
-// does not take the number again before.
+// to another instance only then, or after releaseAtMost (at shutdown, at
+// most while the lease holds); and this instance does not take the number
+// again before. A lost lease (not renewed in time) is not waited for: it
+// is no longer this instance's to keep.
 type Handler interface {
 	Acquired(ctx context.Context, n *apiws.Number)
 	Released(n *apiws.Number) <-chan struct{}
