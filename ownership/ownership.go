@@ -530,8 +530,10 @@ func (m *Manager) handOver(ctx context.Context, l *lease) {
 }
 
 // drop forgets a lease here and tells the handler, which lets the number
-// go. A lease given back (not lost) is returned, and stays among the
-// releasing until handOver; a lost one is not ours to keep.
+// go. The lease stays among the releasing until handOver: given back (not
+// lost), it is returned, renewed meanwhile and then released; lost, it is
+// not ours to keep, and stays only so that the number is not taken here
+// again before the handler is done.
 func (m *Manager) drop(id string, lost bool) *lease {
 	m.mu.Lock()
 	l := m.owned[id]
