@@ -8,9 +8,10 @@ import (
 )
 
 // TestHandoverWaitsForSendsUnderWay: a number an instance gives back to
-// even out the spread keeps its lease until its send under way (3 s each
-// here, longer than the old one-second wait) has ended and is recorded, so
-// the instance that takes it over never sends that message again.
+// even out the spread keeps its lease and its connection until its send
+// under way (6 s each here, far longer than the old one-second wait) has
+// ended and is recorded, so the instance that takes it over never sends
+// that message again, and the send is not cut short.
 func TestHandoverWaitsForSendsUnderWay(t *testing.T) {
 	redisURL, _, _ := privateRedis(t)
 	env := sharedEnv(t, redisURL)
@@ -24,8 +25,8 @@ func TestHandoverWaitsForSendsUnderWay(t *testing.T) {
 	}
 	_ = first.cmd.Wait()
 	// ...then sent through an instance whose WhatsApp accepts each send
-	// after 3 s (the sandbox's 100 ms, times 30), owning both numbers.
-	env["APIWS_SANDBOX_DELAY"] = "30"
+	// after 6 s (the sandbox's 100 ms, times 60), owning both numbers.
+	env["APIWS_SANDBOX_DELAY"] = "60"
 	a := startProcess(t, env)
 	eventually(t, "a owns both numbers", 20*time.Second, func() bool { return a.owned(t) == 2 })
 	var ids []string
@@ -57,6 +58,14 @@ func TestHandoverWaitsForSendsUnderWay(t *testing.T) {
 		}
 		return byStatus["QUEUED"] == 0 && byStatus["FAILED"] == 0 && byStatus[""] == 0
 	})
+	// None was cut short either: a number disconnected under a send fails
+	// it (NOT_CONNECTED), and WhatsApp may have taken it all the same.
+	ms := messagesByID(t, a.base, token)
+	for _, id := range ids {
+		if e := get(ms[id], "error"); e != nil {
+			t.Errorf("message %s: error %v", id, e)
+		}
+	}
 	once, dups, _ := sandboxRecord(t, env["APIWS_DATABASE_URL"])
 	wa := waIDs(t, env["APIWS_DATABASE_URL"], ids...)
 	for _, id := range ids {
