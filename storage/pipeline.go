@@ -45,8 +45,8 @@ import (
 // connection's first transaction, is not counted in apiws_db_round_trips.
 
 // planSettings makes the transaction's statements run on the plan each got
-// when it was first prepared on the connection (a generic plan, made
-// without its values): planning, done again each time, was about 40% of
+// when it first ran on the connection (a generic plan, made without its
+// values): planning, done again each time, was about 40% of
 // PostgreSQL's CPU for a batch (perf, BenchmarkBatchWrites). A generic
 // plan made while a table is small would scan it whole, and keep doing so
 // as it grows; but every statement here finds its rows through their keys
