@@ -18,16 +18,21 @@ import (
 // Loaders are one operation's batch loaders. Values are shared by every
 // field of the operation, never across operations or accounts.
 type Loaders struct {
-	Number        *dataloadgen.Loader[string, *apiws.Number]
-	Message       *dataloadgen.Loader[string, *apiws.Message]
-	MessageEvents *dataloadgen.Loader[string, []*apiws.LogEvent]
-	APIKey        *dataloadgen.Loader[string, *apiws.APIKey]
+	Number        Loader[*apiws.Number]
+	Message       Loader[*apiws.Message]
+	MessageEvents Loader[[]*apiws.LogEvent]
+	APIKey        Loader[*apiws.APIKey]
 	// WebhookEndpoint loads the endpoints of a page of deliveries.
-	WebhookEndpoint *dataloadgen.Loader[string, *apiws.WebhookEndpoint]
+	WebhookEndpoint Loader[*apiws.WebhookEndpoint]
 	// Group loads the groups of a page of group messages.
-	Group *dataloadgen.Loader[string, *apiws.Group]
+	Group Loader[*apiws.Group]
+}
 
-	db    *storage.DB
+// Loader batches the loads of one kind of value by id, and keeps its
+// fetch for PrimeAll.
+type Loader[V any] struct {
+	*dataloadgen.Loader[string, V]
+	fetch func(context.Context, []string) (map[string]V, error)
 	cache bool
 }
 
@@ -39,20 +44,22 @@ const wait = 500 * time.Microsecond
 // reads afresh: a subscription resolves its fields once per event, and each
 // event must see the data as it is then.
 func New(db *storage.DB, cache bool) *Loaders {
+	return &Loaders{
+		Number:          newLoader(cache, fetchByID(db.NumbersByIDs, func(n *apiws.Number) string { return n.ID })),
+		Message:         newLoader(cache, fetchByID(db.MessagesByIDs, func(m *apiws.Message) string { return m.ID })),
+		MessageEvents:   newLoader(cache, eventsFetch(db)),
+		APIKey:          newLoader(cache, fetchByID(db.APIKeysByIDs, func(k *apiws.APIKey) string { return k.ID })),
+		WebhookEndpoint: newLoader(cache, fetchByID(db.WebhookEndpointsByIDs, func(e *apiws.WebhookEndpoint) string { return e.ID })),
+		Group:           newLoader(cache, fetchByID(db.GroupsByIDs, func(g *apiws.Group) string { return g.ID })),
+	}
+}
+
+func newLoader[V any](cache bool, fetch func(context.Context, []string) (map[string]V, error)) Loader[V] {
 	opts := []dataloadgen.Option{dataloadgen.WithWait(wait)}
 	if !cache {
 		opts = append(opts, dataloadgen.WithoutCache())
 	}
-	return &Loaders{
-		Number:          dataloadgen.NewMappedLoader(numbersFetch(db), opts...),
-		Message:         dataloadgen.NewMappedLoader(messagesFetch(db), opts...),
-		MessageEvents:   dataloadgen.NewMappedLoader(eventsFetch(db), opts...),
-		APIKey:          dataloadgen.NewMappedLoader(apiKeysFetch(db), opts...),
-		WebhookEndpoint: dataloadgen.NewMappedLoader(fetchByID(db.WebhookEndpointsByIDs, func(e *apiws.WebhookEndpoint) string { return e.ID }), opts...),
-		Group:           dataloadgen.NewMappedLoader(groupsFetch(db), opts...),
-		db:              db,
-		cache:           cache,
-	}
+	return Loader[V]{Loader: dataloadgen.NewMappedLoader(fetch, opts...), fetch: fetch, cache: cache}
 }
 
 // fetchByID is a loader's fetch through read: the rows found, by their id.
@@ -63,24 +70,6 @@ func fetchByID[T any](read func(context.Context, []string) ([]T, error), id func
 	}
 }
 
-// The fetches a loader and its Prime method share.
-
-func numbersFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Number, error) {
-	return fetchByID(db.NumbersByIDs, func(n *apiws.Number) string { return n.ID })
-}
-
-func messagesFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Message, error) {
-	return fetchByID(db.MessagesByIDs, func(m *apiws.Message) string { return m.ID })
-}
-
-func apiKeysFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.APIKey, error) {
-	return fetchByID(db.APIKeysByIDs, func(k *apiws.APIKey) string { return k.ID })
-}
-
-func groupsFetch(db *storage.DB) func(context.Context, []string) (map[string]*apiws.Group, error) {
-	return fetchByID(db.GroupsByIDs, func(g *apiws.Group) string { return g.ID })
-}
-
 func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*apiws.LogEvent, error) {
 	return func(ctx context.Context, ids []string) (map[string][]*apiws.LogEvent, error) {
 		evs, err := db.EventsOfMessages(ctx, ids)
@@ -88,48 +77,24 @@ func eventsFetch(db *storage.DB) func(context.Context, []string) (map[string][]*
 	}
 }
 
-// PrimeNumbers (and the other Prime methods) read the values of
-// ids in one statement, at once, and keep them for the operation's loads
-// of those keys. They are for a page, which knows every key its fields
-// will ask for: a loader would first wait (wait) for more keys that are
-// not coming, each loader in turn, the same for a page of 5 as of 50. On
-// an error nothing is kept, and each field then loads, and reports, on
-// its own; a key not found is not kept either. Without a cache (a
-// subscription's loaders) they read nothing: nothing could be kept.
-func (l *Loaders) PrimeNumbers(ctx context.Context, ids []string) {
-	prime(ctx, l, l.Number, ids, numbersFetch(l.db))
-}
-
-// PrimeMessages: see PrimeNumbers.
-func (l *Loaders) PrimeMessages(ctx context.Context, ids []string) {
-	prime(ctx, l, l.Message, ids, messagesFetch(l.db))
-}
-
-// PrimeMessageEvents: see PrimeNumbers.
-func (l *Loaders) PrimeMessageEvents(ctx context.Context, ids []string) {
-	prime(ctx, l, l.MessageEvents, ids, eventsFetch(l.db))
-}
-
-// PrimeAPIKeys: see PrimeNumbers.
-func (l *Loaders) PrimeAPIKeys(ctx context.Context, ids []string) {
-	prime(ctx, l, l.APIKey, ids, apiKeysFetch(l.db))
-}
-
-// PrimeGroups: see PrimeNumbers.
-func (l *Loaders) PrimeGroups(ctx context.Context, ids []string) {
-	prime(ctx, l, l.Group, ids, groupsFetch(l.db))
-}
-
-func prime[V any](ctx context.Context, l *Loaders, loader *dataloadgen.Loader[string, V], ids []string, fetch func(context.Context, []string) (map[string]V, error)) {
+// PrimeAll reads the values of ids in one statement, at once, and keeps
+// them for the operation's loads of those keys. It is for a page, which
+// knows every key its fields will ask for: a loader would first wait
+// (wait) for more keys that are not coming, each loader in turn, the same
+// for a page of 5 as of 50. On an error nothing is kept, and each field
+// then loads, and reports, on its own; a key not found is not kept either.
+// Without a cache (a subscription's loaders) it reads nothing: nothing
+// could be kept.
+func (l Loader[V]) PrimeAll(ctx context.Context, ids []string) {
 	if !l.cache || len(ids) == 0 {
 		return
 	}
-	found, err := fetch(ctx, ids)
+	found, err := l.fetch(ctx, ids)
 	if err != nil {
 		return
 	}
 	for id, v := range found {
-		loader.Prime(id, v)
+		l.Prime(id, v)
 	}
 }
 

@@ -116,13 +116,13 @@ func TestPrimeReadsAPageInOneStatementAndKeepsWhatItFound(t *testing.T) {
 		}
 
 		l := New(db, true)
-		if s := statements(func() { l.PrimeMessageEvents(ctx, append(ids, missing)) }); s != 1 {
+		if s := statements(func() { l.MessageEvents.PrimeAll(ctx, append(ids, missing)) }); s != 1 {
 			t.Fatalf("priming the events of 3 messages took %d statements; want 1", s)
 		}
-		if s := statements(func() { l.PrimeNumbers(ctx, []string{n.ID, "num_missing"}) }); s != 1 {
+		if s := statements(func() { l.Number.PrimeAll(ctx, []string{n.ID, "num_missing"}) }); s != 1 {
 			t.Fatalf("priming 2 numbers took %d statements; want 1", s)
 		}
-		if s := statements(func() { l.PrimeMessages(ctx, ids) }); s != 1 {
+		if s := statements(func() { l.Message.PrimeAll(ctx, ids) }); s != 1 {
 			t.Fatalf("priming 2 messages took %d statements; want 1", s)
 		}
 		s := statements(func() {
@@ -156,7 +156,7 @@ func TestPrimeReadsAPageInOneStatementAndKeepsWhatItFound(t *testing.T) {
 		}
 
 		// A subscription's loaders keep nothing, so they read nothing.
-		if s := statements(func() { New(db, false).PrimeMessageEvents(ctx, ids) }); s != 0 {
+		if s := statements(func() { New(db, false).MessageEvents.PrimeAll(ctx, ids) }); s != 0 {
 			t.Fatalf("priming without a cache took %d statements; want 0", s)
 		}
 	})

@@ -24,7 +24,7 @@ type dispatcher struct {
 	// woken records a nudge that came while the dispatcher was busy, so it
 	// looks at the outbox again before it stops.
 	woken bool
-	// records are the writes of acceptances under way (see record).
+	// records are the writes of acceptances under way (see flushAhead).
 	records recorder
 	// done is closed once the dispatcher has stopped: its sends and its
 	// writes have ended, and it is out of Service.dispatchers.
@@ -190,8 +190,7 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 				return wait(d, w) // then re-read: a nudge may have changed the head
 			}
 			if !b.fence(s, d.numberID) {
-				s.land(f, b)
-				return false // the number is no longer this instance's to send through
+				return false // the number is no longer this instance's to send through (the deferred land settles what runs)
 			}
 			n, err := b.number(s, d.numberID)
 			if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
@@ -233,7 +232,6 @@ func (s *Service) pass(d *dispatcher, items []*storage.OutboxItem, interval time
 			}
 		}
 		if !b.fence(s, d.numberID) {
-			s.land(f, b)
 			return false
 		}
 		*lastSend = time.Now()
@@ -323,7 +321,6 @@ type recorder struct {
 	running map[string]bool // message ids
 	writes  int             // under way
 	done    int             // writes ended so far
-	wg      sync.WaitGroup
 }
 
 // maxRecords bounds the writes of one dispatcher under way: beyond it, the
@@ -351,9 +348,7 @@ func (r *recorder) start(items []*storage.OutboxItem, write func()) {
 		r.running[it.MessageID] = true
 	}
 	r.mu.Unlock()
-	r.wg.Add(1)
 	go func() {
-		defer r.wg.Done()
 		write()
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -384,7 +379,14 @@ func (r *recorder) waitOne() {
 }
 
 // wait waits for every write.
-func (r *recorder) wait() { r.wg.Wait() }
+func (r *recorder) wait() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.init()
+	for r.writes > 0 {
+		r.ended.Wait()
+	}
+}
 
 // A failed write of acceptances is tried recordAttempts times, the first
 // retry after recordRetry, each next one after twice as long.

@@ -148,8 +148,8 @@ func chatsOf(m *apiws.Message, body *content) []string {
 		return nil
 	}
 	chats = append(chats, "phone:"+m.Peer)
-	if m.PeerLID != nil && *m.PeerLID != "" {
-		chats = append(chats, "lid:"+*m.PeerLID)
+	if lid := lidOf(m); lid != "" {
+		chats = append(chats, "lid:"+lid)
 	}
 	return chats
 }

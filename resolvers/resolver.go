@@ -118,33 +118,33 @@ func (r *Resolver) loadNumber(ctx context.Context, id string) (*apiws.Number, er
 // prefetch loads, in one statement each, what the page's selection asks
 // of its messages, so the count of statements does not depend on how many
 // resolvers reach their loader within its batching window; and at once,
-// without that window's wait (dataloaders.Loaders.PrimeNumbers).
+// without that window's wait (dataloaders.Loader.PrimeAll).
 func prefetch(ctx context.Context, ms []*apiws.Message) {
 	if len(ms) == 0 {
 		return
 	}
 	l := dataloaders.For(ctx)
 	if wants(ctx, "edges", "node", "events") {
-		l.PrimeMessageEvents(ctx, distinct(ms, func(m *apiws.Message) string { return m.ID }))
+		l.MessageEvents.PrimeAll(ctx, distinct(ms, func(m *apiws.Message) string { return m.ID }))
 	}
 	if wants(ctx, "edges", "node", "number") {
-		l.PrimeNumbers(ctx, distinct(ms, func(m *apiws.Message) string { return m.NumberID }))
+		l.Number.PrimeAll(ctx, distinct(ms, func(m *apiws.Message) string { return m.NumberID }))
 	}
 	if wants(ctx, "edges", "node", "replyTo") {
-		l.PrimeMessages(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.ReplyTo) }))
+		l.Message.PrimeAll(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.ReplyTo) }))
 	}
 	if wants(ctx, "edges", "node", "group") {
-		l.PrimeGroups(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.GroupID) }))
+		l.Group.PrimeAll(ctx, distinct(ms, func(m *apiws.Message) string { return deref(m.GroupID) }))
 	}
 }
 
-// distinct is what key gives of the messages, each once, in order; empty
-// answers left out.
-func distinct(ms []*apiws.Message, key func(*apiws.Message) string) []string {
+// distinct is what key gives of xs, each once, in order; empty answers
+// left out.
+func distinct[T any](xs []T, key func(T) string) []string {
 	seen := map[string]bool{}
 	var ids []string
-	for _, m := range ms {
-		if k := key(m); k != "" && !seen[k] {
+	for _, x := range xs {
+		if k := key(x); k != "" && !seen[k] {
 			seen[k] = true
 			ids = append(ids, k)
 		}
@@ -158,15 +158,7 @@ func prefetchAPIKeys(ctx context.Context, calls []*apiws.APICall) {
 	if len(calls) == 0 || !wants(ctx, "edges", "node", "apiKey") {
 		return
 	}
-	seen := map[string]bool{}
-	var ids []string
-	for _, c := range calls {
-		if c.APIKeyID != nil && !seen[*c.APIKeyID] {
-			seen[*c.APIKeyID] = true
-			ids = append(ids, *c.APIKeyID)
-		}
-	}
-	dataloaders.For(ctx).PrimeAPIKeys(ctx, ids)
+	dataloaders.For(ctx).APIKey.PrimeAll(ctx, distinct(calls, func(c *apiws.APICall) string { return deref(c.APIKeyID) }))
 }
 
 // notFoundAsNil turns a loader's "no such key" into no error: the field

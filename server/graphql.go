@@ -34,6 +34,7 @@ func (s *Server) graphqlHandler() http.Handler {
 			CheckOrigin:     s.checkOrigin,
 			ReadBufferSize:  1024,
 			WriteBufferPool: &sync.Pool{},
+			Subprotocols:    []string{protocolGraphQLWS, protocolTransportWS},
 		},
 		init:        s.wsInit,
 		initTimeout: s.cfg.WSInitTimeout,
@@ -81,9 +82,6 @@ func (s *Server) graphqlHandler() http.Handler {
 	srv.AroundOperations(s.streamEnds)
 	for _, mw := range s.deps.AroundOperations {
 		srv.AroundOperations(mw)
-	}
-	for _, mw := range s.deps.AroundFields {
-		srv.AroundFields(mw)
 	}
 	srv.SetErrorPresenter(s.presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {

@@ -82,10 +82,6 @@ type Deps struct {
 	// AroundOperations run around every GraphQL operation (per-operation
 	// dataloaders, usage recording).
 	AroundOperations []graphql.OperationMiddleware
-	// AroundFields run around every field's resolver; a middleware may
-	// hand the field, and through it the field's children, a context of
-	// its own.
-	AroundFields []graphql.FieldMiddleware
 	// Exports serves GET /exports/{id}; nil answers 404.
 	Exports Exports
 	// Media serves GET /media/{token}, the links of inbound files; nil

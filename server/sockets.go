@@ -11,12 +11,6 @@ import (
 	"github.com/apiws/apiws"
 )
 
-// closeTooMany is graphql-transport-ws's close code for a second
-// connection_init. (A socket refused for the credential's socket cap or
-// the address's rate closes with 1013, try again later: graphql-ws's
-// client gives up for good on 4429.)
-const closeTooMany = 4429
-
 // sockets counts the open websockets and event streams of each credential,
 // in this process: across instances a credential may hold MaxSockets on
 // each.

@@ -34,11 +34,13 @@ const (
 	closeUnauthorized   = 4401
 	closeInitTimeout    = 4408
 	closeDuplicateID    = 4409
+	closeTooMany        = 4429 // a second connection_init
 	closeInternalError  = 4500
 )
 
 // closeTryAgain is the close code of a socket refused for a while (the
-// address's rate, the credential's socket cap): clients retry later.
+// address's rate, the credential's socket cap): clients retry later. (Not
+// 4429: graphql-ws's client gives up for good on it.)
 const closeTryAgain = websocket.CloseTryAgainLater
 
 // wsTransport speaks GraphQL over websockets, both subprotocols, on
@@ -84,10 +86,8 @@ func (r *wsRefusal) Error() string { return r.reason }
 func (t *wsTransport) Supports(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
 
 func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	up := t.upgrader
-	up.Subprotocols = []string{protocolGraphQLWS, protocolTransportWS}
 	bc := &batchConn{}
-	ws, err := up.Upgrade(batchingHijacker{ResponseWriter: w, conn: bc}, r, nil)
+	ws, err := t.upgrader.Upgrade(batchingHijacker{ResponseWriter: w, conn: bc}, r, nil)
 	if err != nil {
 		return // the upgrader answered over HTTP
 	}

@@ -474,17 +474,11 @@ func eventsByAccount(evs []*apiws.LogEvent) ([]string, map[string][]*apiws.LogEv
 // (and locked) in the order of accounts.
 func (db *DB) bumpCounters(ctx context.Context, tx bun.Tx, accounts []string, byAccount map[string][]*apiws.LogEvent) error {
 	if db.fixedShape() {
-		n := make([]int64, len(accounts))
-		for i, acc := range accounts {
-			n[i] = int64(len(byAccount[acc]))
-		}
-		last, err := db.bumpCountersFixed(ctx, tx, texts(accounts), n)
+		last, err := db.bumpCountersFixed(ctx, tx, bumpArgs(accounts, byAccount)...)
 		if err != nil {
 			return err
 		}
-		for _, acc := range accounts {
-			numberFrom(byAccount[acc], last[sqlText(acc)])
-		}
+		numberAll(accounts, byAccount, last)
 		return nil
 	}
 	for _, acc := range accounts {
@@ -499,6 +493,41 @@ func (db *DB) bumpCounters(ctx context.Context, tx bun.Tx, accounts []string, by
 		numberFrom(group, last)
 	}
 	return nil
+}
+
+// bumpArgs are the parameters of bumpCounters (the statement) for the
+// events of the accounts: the accounts, and how many events each.
+func bumpArgs(accounts []string, byAccount map[string][]*apiws.LogEvent) []any {
+	n := make([]int64, len(accounts))
+	for i, acc := range accounts {
+		n[i] = int64(len(byAccount[acc]))
+	}
+	return []any{texts(accounts), n}
+}
+
+// readCounters reads the rows of bumpCounters (the statement) into last:
+// each account's new counter.
+func readCounters(rows interface {
+	Next() bool
+	Scan(...any) error
+}, last map[string]int64) error {
+	for rows.Next() {
+		var acc string
+		var seq int64
+		if err := rows.Scan(&acc, &seq); err != nil {
+			return err
+		}
+		last[acc] = seq
+	}
+	return nil
+}
+
+// numberAll gives the events of each account the cursors up to its new
+// counter in last (keyed as PostgreSQL returned the accounts).
+func numberAll(accounts []string, byAccount map[string][]*apiws.LogEvent, last map[string]int64) {
+	for _, acc := range accounts {
+		numberFrom(byAccount[acc], last[sqlText(acc)])
+	}
 }
 
 // numberFrom gives the events of group the cursors up to last, in order.

@@ -262,21 +262,7 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	last := map[string]int64{}
 	if len(evs) > 0 {
 		p.query(p.db.webhookEndpointsQuery(), scanSelections(endpoints), texts(accounts))
-		n := make([]int64, len(accounts))
-		for i, acc := range accounts {
-			n[i] = int64(len(byAccount[acc]))
-		}
-		p.query(bumpCounters, func(rows pgx.Rows) error {
-			for rows.Next() {
-				var acc string
-				var seq int64
-				if err := rows.Scan(&acc, &seq); err != nil {
-					return err
-				}
-				last[acc] = seq
-			}
-			return nil
-		}, texts(accounts), n)
+		p.query(bumpCounters, func(rows pgx.Rows) error { return readCounters(rows, last) }, bumpArgs(accounts, byAccount)...)
 	}
 	if err := p.send(ctx); err != nil {
 		return nil, false, err
@@ -285,9 +271,7 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	// Round 3: the events, under the cursors handed out; commit.
 	var ds []*apiws.WebhookDelivery
 	if len(evs) > 0 {
-		for _, acc := range accounts {
-			numberFrom(byAccount[acc], last[sqlText(acc)])
-		}
+		numberAll(accounts, byAccount, last)
 		p.exec(insertEvents.query, insertEvents.args(evs)...)
 		held, err := p.db.transit.rows(evs)
 		if err != nil {

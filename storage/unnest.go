@@ -64,17 +64,12 @@ func (db *DB) execTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, que
 // queryTx runs a fixed-shape statement of tx in mode and scans its rows
 // into dest as bun would.
 func (db *DB) queryTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, dest any, args ...any) error {
-	rows, err := db.rowsTx(ctx, tx, mode, query, args...)
+	rows, err := db.rowsIn(ctx, tx.Tx, mode, query, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	return db.Bun.ScanRows(ctx, rows, dest)
-}
-
-// rowsTx runs a fixed-shape statement of tx in mode and returns its rows.
-func (db *DB) rowsTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
-	return db.rowsIn(ctx, tx.Tx, mode, query, args...)
 }
 
 // rowsIn runs a statement of a fixed text on q (the database or a
@@ -367,22 +362,17 @@ const dropTransitText = `DELETE FROM transit USING unnest($1::text[], $2::text[]
 	WHERE transit.number_id = k.number_id AND transit.wa_message_id = k.wa_message_id
 	AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.id = transit.message_id AND messages.kind = $3)`
 
-// bumpCountersFixed adds n[i] to the event counter of accounts[i] (sorted)
-// and returns the counters' new values by account.
-func (db *DB) bumpCountersFixed(ctx context.Context, tx bun.Tx, accounts []string, n []int64) (map[string]int64, error) {
-	rows, err := db.rowsTx(ctx, tx, planOnce, bumpCounters, accounts, n)
+// bumpCountersFixed runs bumpCounters with args (bumpArgs) and returns
+// the counters' new values by account.
+func (db *DB) bumpCountersFixed(ctx context.Context, tx bun.Tx, args ...any) (map[string]int64, error) {
+	rows, err := db.rowsIn(ctx, tx.Tx, planOnce, bumpCounters, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	last := make(map[string]int64, len(accounts))
-	for rows.Next() {
-		var acc string
-		var seq int64
-		if err := rows.Scan(&acc, &seq); err != nil {
-			return nil, err
-		}
-		last[acc] = seq
+	last := map[string]int64{}
+	if err := readCounters(rows, last); err != nil {
+		return nil, err
 	}
 	return last, rows.Err()
 }

@@ -219,19 +219,46 @@ func recipient(i int) string {
 
 // metric reads one unlabelled sample from /metrics.
 func (a *api) metric(ctx context.Context, name string) (float64, error) {
-	var value *string // the first sample's
+	values, err := a.metricValues(ctx, name)
+	if err == nil {
+		err = exported(values, name)
+	}
+	return values[name], err
+}
+
+// exported fails unless values hold every one of names.
+func exported(values map[string]float64, names ...string) error {
+	for _, name := range names {
+		if _, ok := values[name]; !ok {
+			return fmt.Errorf("/metrics has no %s", name)
+		}
+	}
+	return nil
+}
+
+// metricValues reads the first sample of each of the metrics names from
+// one scrape of /metrics, so they are taken together; a name the server
+// does not export is left out.
+func (a *api) metricValues(ctx context.Context, names ...string) (map[string]float64, error) {
+	values := map[string]float64{}
+	var bad error
 	err := a.scrape(ctx, func(line string) {
-		if v, ok := strings.CutPrefix(line, name+" "); ok && value == nil {
-			value = &v
+		for _, name := range names {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				if _, seen := values[name]; !seen {
+					f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					if err != nil && bad == nil {
+						bad = fmt.Errorf("%s: %w", name, err)
+					}
+					values[name] = f
+				}
+			}
 		}
 	})
-	if err != nil {
-		return 0, err
+	if err == nil {
+		err = bad
 	}
-	if value == nil {
-		return 0, fmt.Errorf("/metrics has no %s", name)
-	}
-	return strconv.ParseFloat(strings.TrimSpace(*value), 64)
+	return values, err
 }
 
 // scrape hands each line of /metrics to line.

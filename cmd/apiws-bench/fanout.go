@@ -45,14 +45,12 @@ type fanoutResult struct {
 // goMemory reads the server's goroutines, its live Go heap (all of it right
 // after a collection) and its stacks in use.
 func (a *api) goMemory(ctx context.Context) (goroutines, heap, stacks float64, err error) {
-	if goroutines, err = a.metric(ctx, "go_goroutines"); err != nil {
-		return 0, 0, 0, err
+	names := []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "go_memstats_stack_inuse_bytes"}
+	values, err := a.metricValues(ctx, names...)
+	if err == nil {
+		err = exported(values, names...)
 	}
-	if heap, err = a.metric(ctx, "go_memstats_heap_alloc_bytes"); err != nil {
-		return 0, 0, 0, err
-	}
-	stacks, err = a.metric(ctx, "go_memstats_stack_inuse_bytes")
-	return goroutines, heap, stacks, err
+	return values[names[0]], values[names[1]], values[names[2]], err
 }
 
 func (r *fanoutResult) deliveredPerSecond() float64 {

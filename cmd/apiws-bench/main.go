@@ -393,9 +393,6 @@ func (b *bench) runScenarios(ctx context.Context) error {
 	return nil
 }
 
-// quiesce waits (at most two minutes) until the server runs no SQL for a
-// second, so that the work one scenario left queued does not weigh on the
-// next one's figures.
 // addRoundTrips adds the scenario's round trips to PostgreSQL per message,
 // when the server counts them.
 func (b *bench) addRoundTrips(scenario string, r *sendResult) {
@@ -405,6 +402,9 @@ func (b *bench) addRoundTrips(scenario string, r *sendResult) {
 	}
 }
 
+// quiesce waits (at most two minutes) until the server runs no SQL for a
+// second, so that the work one scenario left queued does not weigh on the
+// next one's figures.
 func (b *bench) quiesce(ctx context.Context) {
 	deadline := time.Now().Add(2 * time.Minute)
 	last, err := b.api.metric(ctx, "apiws_db_statements_total")

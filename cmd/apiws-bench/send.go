@@ -27,6 +27,12 @@ type sendResult struct {
 // through SENT, DELIVERED and READ (background work included).
 func (r *sendResult) statementsPerMessage() float64 { return r.perMessage(r.statements) }
 
+// The server's counters of its SQL statements and round trips.
+const (
+	statementsMetric = "apiws_db_statements_total"
+	tripsMetric      = "apiws_db_round_trips_total"
+)
+
 // perMessage is n per accepted message.
 func (r *sendResult) perMessage(n float64) float64 {
 	if r.accepted == 0 {
@@ -76,12 +82,13 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	defer func() { ws.close(); <-observer.done }()
 
 	res := &sendResult{acceptLatency: &latencies{}}
-	statementsBefore, err := b.api.metric(ctx, "apiws_db_statements_total")
+	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric)
+	if err == nil {
+		err = exported(before, statementsMetric)
+	}
 	if err != nil {
 		return nil, err
 	}
-	// Older servers do not count their round trips.
-	tripsBefore, tripsErr := b.api.metric(ctx, "apiws_db_round_trips_total")
 	var accepted, failed, seq atomic.Int64
 	var firstErr sync.Once
 	cpuBefore := takeCPU(b.pid)
@@ -131,12 +138,13 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		time.Sleep(500 * time.Millisecond)
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
-	if after, err := b.api.metric(ctx, "apiws_db_statements_total"); err == nil {
-		res.statements = after - statementsBefore
-	}
 	res.trips = -1
-	if after, err := b.api.metric(ctx, "apiws_db_round_trips_total"); err == nil && tripsErr == nil {
-		res.trips = after - tripsBefore
+	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric); err == nil {
+		res.statements = after[statementsMetric] - before[statementsMetric]
+		// Older servers do not count their round trips.
+		if trips, ok := after[tripsMetric]; ok {
+			res.trips = trips - before[tripsMetric]
+		}
 	}
 	if last := lastSent.Load(); last > 0 {
 		res.sentSpan = time.Unix(0, last).Sub(start)
