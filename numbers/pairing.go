@@ -211,6 +211,10 @@ func (s *Service) pairingLinked(n *apiws.Number, l *whatsapp.PairSuccess) {
 func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
+	// The lease comes first: once the number reads CONNECTED, whoever
+	// reads it finds its owner here (a call on it is not asked over the
+	// bus for want of one).
+	claimed := s.owner == nil || s.owner.Claim(ctx, n)
 	at := s.now()
 	status, reason := apiws.NumberConnected, "paired"
 	if ok.Status != "" && ok.Status != apiws.NumberConnected {
@@ -235,7 +239,7 @@ func (s *Service) pairingSucceeded(n *apiws.Number, ok *whatsapp.PairSuccess) {
 		s.log.Error("record pairing success", "number", n.ID, "err", err)
 		return
 	}
-	if s.owner != nil && !s.owner.Claim(ctx, got) {
+	if !claimed {
 		// Another instance holds the number: two connections with the same
 		// keys would make WhatsApp drop one, so this one goes.
 		s.log.Warn("a number paired here is owned by another instance", "number", n.ID)

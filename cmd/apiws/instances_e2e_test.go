@@ -71,12 +71,16 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = nil
+	logs := &processLog{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd}
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the log of the process on %s ends with:\n%s", p.base, logs.tail())
+		}
 		_ = cmd.Process.Signal(syscall.SIGCONT)
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
@@ -105,6 +109,31 @@ func startProcess(t *testing.T, env map[string]string) *process {
 	waitHealthy(t, p.base)
 	servers.Store(p.base, &testServer{dbURL: full["APIWS_DATABASE_URL"]})
 	return p
+}
+
+// processLog keeps the end of a process's log, to show when its test fails.
+type processLog struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// processLogKept bounds what a processLog keeps.
+const processLogKept = 64 << 10
+
+func (l *processLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if over := len(l.buf) - processLogKept; over > 0 {
+		l.buf = append(l.buf[:0], l.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (l *processLog) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
 }
 
 // instanceID reads the instance's id from its owned-numbers metric.
