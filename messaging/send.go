@@ -40,6 +40,13 @@ func (s *Service) Send(ctx context.Context, in apiws.SendMessage) (*apiws.Messag
 	}
 	if s.usage != nil {
 		if err := s.usage.CheckQuota(ctx, c.AccountID); err != nil {
+			if p.out.guard {
+				// The number's check comes first, as when it is not
+				// left to the write.
+				if cerr := s.checkSend(ctx, c.AccountID, in.NumberID, field("numberId")); cerr != nil {
+					return nil, cerr
+				}
+			}
 			return nil, err
 		}
 	}
@@ -177,8 +184,13 @@ func (s *Service) check(ctx context.Context, accountID string, in apiws.SendMess
 		p.first = first
 		return p, err
 	}
-	if err := s.checkNumber(ctx, accountID, in.NumberID, b); err != nil {
-		return p, err
+	// A lone send that reads nothing more of its number leaves the
+	// number's check to its write (QueueWrite.Guard): one round trip less.
+	guard := b == nil && in.GroupID == nil && in.ReplyTo == nil && in.Media == nil
+	if !guard {
+		if err := s.checkNumber(ctx, accountID, in.NumberID, b); err != nil {
+			return p, err
+		}
 	}
 	var group *apiws.Group
 	if in.GroupID != nil {
@@ -195,7 +207,7 @@ func (s *Service) check(ctx context.Context, accountID string, in apiws.SendMess
 	body := &content{Kind: d.kind, Text: d.text, Location: d.location, Contacts: d.contacts, Poll: d.poll,
 		ReplyTo: quote, Mentions: d.mentions}
 	p.out = outgoing{accountID: accountID, numberID: in.NumberID, to: d.to, toLID: d.toLID, replyTo: in.ReplyTo,
-		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body}
+		clientReference: in.ClientReference, idempotencyKey: in.IdempotencyKey, hash: hash, body: body, guard: guard}
 	p.out.toGroup(group)
 	p.media = in.Media
 	return p, nil
@@ -333,6 +345,8 @@ type outgoing struct {
 	body                            *content
 	// groupID is the group it goes to (body.Group its JID).
 	groupID *string
+	// guard leaves checkSend to the write (see check).
+	guard bool
 }
 
 // queue writes outs as new QUEUED messages with their sealed content in the
@@ -350,7 +364,7 @@ func (s *Service) queue(ctx context.Context, outs ...outgoing) ([]apiws.SendResu
 			Peer: o.to, PeerLID: apiws.NilIfEmpty(o.toLID), Kind: o.body.Kind, Status: apiws.StatusQueued, WAMessageID: &waID,
 			ClientReference: o.clientReference, ReplyTo: o.replyTo, GroupID: o.groupID, QueuedAt: &now, IdempotencyKey: o.idempotencyKey, RequestHash: o.hash,
 		}
-		qs[i] = &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal())}
+		qs[i] = &storage.QueueWrite{Message: m, Sealed: s.seal.seal(m.ID, o.body.marshal()), Guard: o.guard}
 	}
 	if err := s.journal.write(&journalReq{account: outs[0].accountID, queue: qs}); err != nil {
 		return nil, err
@@ -360,6 +374,17 @@ func (s *Service) queue(ctx context.Context, outs ...outgoing) ([]apiws.SendResu
 	for i, q := range qs {
 		o := outs[i]
 		switch {
+		case errors.Is(q.Err, storage.ErrRefused):
+			// checkSend says why; should the account and number let it
+			// send by now, it is queued as it would have been then.
+			if rs[i].Err = s.checkSend(ctx, o.accountID, o.numberID, field("numberId")); rs[i].Err == nil {
+				o.guard = false
+				again, err := s.queue(ctx, o)
+				if err != nil {
+					return nil, err
+				}
+				rs[i] = again[0]
+			}
 		case errors.Is(q.Err, storage.ErrDuplicate) && o.idempotencyKey != nil:
 			// A concurrent send with the same key won the race.
 			first, err := s.db.MessageByIdempotencyKey(ctx, o.accountID, *o.idempotencyKey)

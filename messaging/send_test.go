@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,6 +188,101 @@ func TestSendManyQueuesInOneTransaction(t *testing.T) {
 		}
 		if len(cursors) != len(ins) || cursors[len(cursors)-1]-cursors[0] != int64(len(ins)-1) {
 			t.Fatalf("QUEUED at cursors %v; want %d consecutive ones", cursors, len(ins))
+		}
+	})
+}
+
+// TestSendChecksTheNumberInItsWrite: a lone text send leaves the check of
+// its account and number to its write (QueueWrite.Guard), and is answered
+// as when it read them first: the same errors, in the same order, nothing
+// written for a refused one.
+func TestSendChecksTheNumberInItsWrite(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		a := newActionTest(t, db)
+		quota := &countedQuota{limit: 1000}
+		a.s.usage = quota
+		setLimit := func(n int) { quota.mu.Lock(); quota.limit = n; quota.mu.Unlock() }
+		// afterRefusal, when set, runs once after the next commit that
+		// wrote nothing (a refused send's), before its writer is answered.
+		var afterRefusal atomic.Pointer[func()]
+		committed := a.s.journal.committed
+		a.s.journal.committed = func(evs []*apiws.LogEvent) {
+			if len(evs) == 0 {
+				if f := afterRefusal.Swap(nil); f != nil {
+					(*f)()
+				}
+			}
+			committed(evs)
+		}
+		to := "+15550100777"
+		send := func(numberID string) error {
+			text := "hi"
+			_, err := a.s.Send(a.caller, apiws.SendMessage{NumberID: numberID, To: &to, Text: &text})
+			return err
+		}
+		setStatus := func(s apiws.NumberStatus) {
+			if _, _, err := db.ChangeNumber(ctx, a.n.ID, func(n *apiws.Number) bool { n.Status = s; return true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		account := func(change func(*apiws.Account)) {
+			acc, err := db.Account(ctx, a.n.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			change(acc)
+			if err := db.UpdateAccountState(ctx, acc); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if err := send(a.n.ID); err != nil {
+			t.Fatalf("send through the connected number: %v", err)
+		}
+		if got := fieldErr(t, send(apiws.NewID(apiws.PrefixNumber))); got != "NOT_FOUND@input.numberId" {
+			t.Errorf("send through no such number: %s", got)
+		}
+		setStatus(apiws.NumberDisconnected)
+		if got := fieldErr(t, send(a.n.ID)); got != "NOT_CONNECTED@input.numberId" {
+			t.Errorf("send through the disconnected number: %s", got)
+		}
+		// The number's check comes before the quota's.
+		setLimit(0)
+		if got := fieldErr(t, send(a.n.ID)); got != "NOT_CONNECTED@input.numberId" {
+			t.Errorf("send through the disconnected number, no quota left: %s", got)
+		}
+		setStatus(apiws.NumberConnected)
+		if got := fieldErr(t, send(a.n.ID)); got != "QUOTA_EXCEEDED@input" {
+			t.Errorf("send with no quota left: %s", got)
+		}
+		setLimit(1000)
+		account(func(acc *apiws.Account) { acc.ProcessingRestricted = true })
+		if got := fieldErr(t, send(a.n.ID)); got != "RESTRICTED@input" {
+			t.Errorf("send of a restricted account: %s", got)
+		}
+		account(func(acc *apiws.Account) { acc.ProcessingRestricted, acc.Status = false, apiws.AccountPendingDeletion })
+		if got := fieldErr(t, send(a.n.ID)); got != "FORBIDDEN@" {
+			t.Errorf("send of an account pending deletion: %s", got)
+		}
+		if n := a.count("messages"); n != 1 {
+			t.Fatalf("%d messages written; want only the first", n)
+		}
+
+		// Refused in its write, then let through by the time it is asked
+		// why (the number connected meanwhile): it is queued after all.
+		account(func(acc *apiws.Account) { acc.Status = apiws.AccountActive })
+		setStatus(apiws.NumberDisconnected)
+		connect := func() { setStatus(apiws.NumberConnected) }
+		afterRefusal.Store(&connect)
+		if err := send(a.n.ID); err != nil {
+			t.Fatalf("send refused in its write, connected since: %v", err)
+		}
+		if afterRefusal.Load() != nil {
+			t.Fatal("the send was not refused in its write")
+		}
+		if n := a.count("messages"); n != 2 {
+			t.Fatalf("%d messages written; want 2", n)
 		}
 	})
 }

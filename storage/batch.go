@@ -28,9 +28,15 @@ type Batch struct {
 type QueueWrite struct {
 	Message *apiws.Message
 	Sealed  []byte
+	// Guard writes the message only if, read in the transaction, its
+	// account is active and unrestricted and its number is the account's
+	// and CONNECTED (what CheckSend reads): the send's check in the write
+	// instead of a round trip of its own.
+	Guard bool
 
-	// Set by Write: the QUEUED event, or Err = ErrDuplicate when the
-	// idempotency key was used before (then nothing of it is written).
+	// Set by Write: the QUEUED event; or Err = ErrDuplicate when the
+	// idempotency key was used before, ErrRefused when the guard did not
+	// hold (then nothing of it is written).
 	Event *apiws.LogEvent
 	Err   error
 }
@@ -115,8 +121,11 @@ func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 // writeTx writes the batch with bun's statements, one after the other.
 func (db *DB) writeTx(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEvent, error) {
 	inserted := map[string]bool{}
-	if len(b.Queue) > 0 {
-		ms := b.messages()
+	refused, err := db.refusedSends(ctx, tx, b.Queue)
+	if err != nil {
+		return nil, err
+	}
+	if ms := b.messages(refused); len(ms) > 0 {
 		var ids []string
 		if err := tx.NewInsert().Model(&ms).On("CONFLICT DO NOTHING").Returning("id").Scan(ctx, &ids); err != nil {
 			return nil, err
@@ -125,7 +134,7 @@ func (db *DB) writeTx(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEve
 			inserted[id] = true
 		}
 	}
-	items, evs := b.queued(inserted)
+	items, evs := b.queued(inserted, refused)
 	if len(items) > 0 {
 		if err := insertOutbox.exec(ctx, db, tx, items); err != nil {
 			return nil, err
@@ -156,24 +165,39 @@ func (db *DB) writeTx(ctx context.Context, tx bun.Tx, b *Batch) ([]*apiws.LogEve
 	return evs, db.appendEvents(ctx, tx, evs)
 }
 
-// messages returns the messages the batch queues.
-func (b *Batch) messages() []*apiws.Message {
-	ms := make([]*apiws.Message, len(b.Queue))
-	for i, q := range b.Queue {
-		ms[i] = q.Message
+// messages returns the messages the batch queues, but the refused ones.
+func (b *Batch) messages(refused map[string]bool) []*apiws.Message {
+	ms := make([]*apiws.Message, 0, len(b.Queue))
+	for _, q := range b.Queue {
+		if !refused[q.Message.ID] {
+			ms = append(ms, q.Message)
+		}
 	}
 	return ms
 }
 
+// guards returns whether each message of the batch is guarded.
+func (b *Batch) guards() []bool {
+	gs := make([]bool, len(b.Queue))
+	for i, q := range b.Queue {
+		gs[i] = q.Guard
+	}
+	return gs
+}
+
 // queued returns the outbox items and QUEUED events of the batch's new
-// messages that were inserted; one whose idempotency key was taken is left
-// out with ErrDuplicate.
-func (b *Batch) queued(inserted map[string]bool) ([]*OutboxItem, []*apiws.LogEvent) {
+// messages that were inserted; one its guard refused is left out with
+// ErrRefused, one whose id or idempotency key was taken with ErrDuplicate.
+func (b *Batch) queued(inserted, refused map[string]bool) ([]*OutboxItem, []*apiws.LogEvent) {
 	var items []*OutboxItem
 	var evs []*apiws.LogEvent
 	for _, q := range b.Queue {
 		m := q.Message
-		if !inserted[m.ID] {
+		switch {
+		case refused[m.ID]:
+			q.Err = ErrRefused
+			continue
+		case !inserted[m.ID]:
 			q.Err = ErrDuplicate
 			continue
 		}
@@ -291,6 +315,49 @@ func (db *DB) lockMessages(ctx context.Context, tx bun.Tx, ids, numbers, waIDs [
 		return q
 	}).OrderExpr("id")
 	return db.forUpdate(q).Scan(ctx)
+}
+
+// sendAllowed is the condition on an account a and a number n joined on
+// it that the account may send through the number: what CheckSend reads,
+// as a guard.
+const sendAllowed = `a.status = '` + string(apiws.AccountActive) + `' AND NOT a.processing_restricted
+	AND n.status = '` + string(apiws.NumberConnected) + `'`
+
+// refusedSends returns the guarded messages of qs whose account may not
+// send through their number, read in tx (the bun path's guard; the
+// pipeline's is in its insert).
+func (db *DB) refusedSends(ctx context.Context, tx bun.Tx, qs []*QueueWrite) (map[string]bool, error) {
+	type pair struct{ account, number string }
+	asked := map[pair]bool{}
+	var accounts, numbers []string
+	for _, q := range qs {
+		p := pair{q.Message.AccountID, q.Message.NumberID}
+		if q.Guard && !asked[p] {
+			asked[p] = true
+			accounts, numbers = append(accounts, p.account), append(numbers, p.number)
+		}
+	}
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	in, args := pairsIn(accounts, numbers)
+	var okAccounts, okNumbers []string
+	err := tx.NewRaw(`SELECT a.id, n.id FROM accounts AS a JOIN numbers AS n ON n.account_id = a.id
+		WHERE (a.id, n.id) `+in+` AND `+sendAllowed, args...).Scan(ctx, &okAccounts, &okNumbers)
+	if err != nil {
+		return nil, err
+	}
+	allowed := map[pair]bool{}
+	for i := range okAccounts {
+		allowed[pair{okAccounts[i], okNumbers[i]}] = true
+	}
+	refused := map[string]bool{}
+	for _, q := range qs {
+		if q.Guard && !allowed[pair{q.Message.AccountID, q.Message.NumberID}] {
+			refused[q.Message.ID] = true
+		}
+	}
+	return refused, nil
 }
 
 // pairsIn is the condition "IN (VALUES (a[0], b[0]), …)" on a pair of

@@ -270,3 +270,84 @@ func TestNoContentKeptForAMessageDeliveredBeforeItsAcceptance(t *testing.T) {
 		}
 	})
 }
+
+// A guarded send is written only if its account is active and unrestricted
+// and its number the account's and connected, read in the write's
+// transaction; the others of its batch are written all the same.
+func TestGuardedSends(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		acc := mustAccount(t, db, "guard@example.com")
+		restricted := mustAccount(t, db, "guard-restricted@example.com")
+		pending := mustAccount(t, db, "guard-pending@example.com")
+		restricted.ProcessingRestricted, pending.Status = true, apiws.AccountPendingDeletion
+		for _, a := range []*apiws.Account{restricted, pending} {
+			if err := db.UpdateAccountState(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		number := func(a *apiws.Account, status apiws.NumberStatus) string {
+			n := newNumber(a.ID, status)
+			if err := db.CreateNumber(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			return n.ID
+		}
+		on, off := number(acc, apiws.NumberConnected), number(acc, apiws.NumberDisconnected)
+		restrictedOn, pendingOn := number(restricted, apiws.NumberConnected), number(pending, apiws.NumberConnected)
+		key := "k"
+		taken := queued(acc, on, "WA0", &key)
+		if _, err := db.QueueMessage(ctx, taken, []byte("s")); err != nil {
+			t.Fatal(err)
+		}
+
+		cases := []struct {
+			name  string
+			m     *apiws.Message
+			guard bool
+			want  error
+		}{
+			{"connected", queued(acc, on, "WA1", nil), true, nil},
+			{"connected again", queued(acc, on, "WA2", nil), true, nil},
+			{"disconnected", queued(acc, off, "WA3", nil), true, storage.ErrRefused},
+			{"another account's number", queued(restricted, on, "WA4", nil), true, storage.ErrRefused},
+			{"no such number", queued(acc, "num_missing", "WA5", nil), true, storage.ErrRefused},
+			{"restricted account", queued(restricted, restrictedOn, "WA6", nil), true, storage.ErrRefused},
+			{"account pending deletion", queued(pending, pendingOn, "WA7", nil), true, storage.ErrRefused},
+			{"key taken", queued(acc, on, "WA8", &key), true, storage.ErrDuplicate},
+			{"disconnected, not guarded", queued(acc, off, "WA9", nil), false, nil},
+		}
+		var qs []*storage.QueueWrite
+		for _, c := range cases {
+			qs = append(qs, &storage.QueueWrite{Message: c.m, Sealed: []byte(c.name), Guard: c.guard})
+		}
+		evs, err := db.Write(ctx, &storage.Batch{Queue: qs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		written := 0
+		for i, c := range cases {
+			q := qs[i]
+			if !errors.Is(q.Err, c.want) || (c.want == nil) != (q.Err == nil) {
+				t.Errorf("%s: err %v; want %v", c.name, q.Err, c.want)
+			}
+			_, err := db.Message(ctx, c.m.AccountID, c.m.ID)
+			if got := err == nil; got != (c.want == nil) {
+				t.Errorf("%s: written %v; want %v (%v)", c.name, got, c.want == nil, err)
+			}
+			if (q.Event != nil) != (c.want == nil) {
+				t.Errorf("%s: event %v", c.name, q.Event)
+			}
+			if c.want == nil {
+				written++
+			}
+		}
+		if len(evs) != written {
+			t.Errorf("%d events; want one per message written (%d)", len(evs), written)
+		}
+		items, err := db.NextOutbox(ctx, on, 10)
+		if err != nil || len(items) != 3 { // taken, connected, connected again
+			t.Errorf("outbox of the connected number: %d items, %v; want 3", len(items), err)
+		}
+	})
+}

@@ -41,6 +41,10 @@ type capturedContent struct {
 // ErrDuplicate reports a send whose idempotency key was used before.
 var ErrDuplicate = errors.New("idempotency key used before")
 
+// ErrRefused reports a guarded send (QueueWrite.Guard) whose account or
+// number did not let it be sent when it was to be written.
+var ErrRefused = errors.New("the account or number does not send")
+
 // QueueMessage writes a new outbound message (QUEUED), its sealed content
 // in the outbox and its first event, in one transaction. A reused
 // idempotency key gives ErrDuplicate and writes nothing.

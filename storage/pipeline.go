@@ -104,7 +104,7 @@ func (db *DB) pipelined(conn *pgx.Conn) map[string]string {
 		if conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
 			return
 		}
-		for _, text := range []string{insertMessages.query, lockMessagesText, insertOutbox.query, updateStatusesText,
+		for _, text := range []string{queueMessagesText, lockMessagesText, insertOutbox.query, updateStatusesText,
 			insertCaptured.query, deleteOutboxText, insertTransit.query, dropTransitText, db.webhookEndpointsQuery(),
 			bumpCounters, insertEvents.query, insertInboundTransit.query} {
 			sum := sha256.Sum256([]byte(text))
@@ -204,18 +204,23 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	// Round 1: which new messages are inserted, which messages move.
 	p.exec("BEGIN")
 	p.exec(planSettings)
-	inserted := map[string]bool{}
+	inserted, refused := map[string]bool{}, map[string]bool{}
 	if len(b.Queue) > 0 {
-		p.query(insertMessages.query, func(rows pgx.Rows) error {
+		p.query(queueMessagesText, func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
-				if err := rows.Scan(&id); err != nil {
+				var no bool
+				if err := rows.Scan(&id, &no); err != nil {
 					return err
 				}
-				inserted[id] = true
+				if no {
+					refused[id] = true
+				} else {
+					inserted[id] = true
+				}
 			}
 			return nil
-		}, insertMessages.args(b.messages())...)
+		}, append(insertMessages.args(b.messages(nil)), b.guards())...)
 	}
 	var ms []*apiws.Message
 	if ids, numbers, waIDs := b.moving(); len(ids)+len(waIDs) > 0 {
@@ -226,7 +231,7 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	}
 
 	// Round 2: what the messages decide, then the cursors.
-	items, evs := b.queued(inserted)
+	items, evs := b.queued(inserted, refused)
 	moved, changed := b.advance(ms)
 	evs = append(evs, moved...)
 	if len(items) > 0 {

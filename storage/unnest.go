@@ -261,6 +261,7 @@ func messageError(e *apiws.MessageError) any {
 	return e
 }
 
+// insertMessages gives the columns and arrays of queueMessagesText.
 var insertMessages = newUnnestInsert("messages", "ON CONFLICT DO NOTHING RETURNING id",
 	textColumn("id", func(m *apiws.Message) string { return m.ID }),
 	textColumn("account_id", func(m *apiws.Message) string { return m.AccountID }),
@@ -287,6 +288,27 @@ var insertMessages = newUnnestInsert("messages", "ON CONFLICT DO NOTHING RETURNI
 	nullTextColumn("idempotency_key", func(m *apiws.Message) *string { return m.IdempotencyKey }),
 	bytesColumn("request_hash", func(m *apiws.Message) []byte { return m.RequestHash }),
 )
+
+// queueMessagesText inserts new messages as insertMessages does, with one
+// array more, whether each is guarded (QueueWrite.Guard): a guarded
+// message its account may not send through its number is not inserted.
+// It answers the id of each message inserted (false) and of each refused
+// (true); one in neither had its id or idempotency key taken.
+var queueMessagesText = func() string {
+	var names, params []string
+	for i, c := range insertMessages.cols {
+		names = append(names, c.name)
+		params = append(params, "$"+strconv.Itoa(i+1)+"::"+c.typ+"[]")
+	}
+	cols := strings.Join(names, ", ")
+	guards := "$" + strconv.Itoa(len(params)+1) + "::boolean[]"
+	return `WITH u AS (SELECT v.*, v.guarded AND NOT EXISTS (SELECT 1 FROM accounts AS a JOIN numbers AS n ON n.account_id = a.id
+			WHERE a.id = v.account_id AND n.id = v.number_id AND ` + sendAllowed + `) AS refused
+		FROM unnest(` + strings.Join(params, ", ") + `, ` + guards + `) AS v(` + cols + `, guarded)),
+	inserted AS (INSERT INTO messages (` + cols + `) SELECT ` + cols + ` FROM u WHERE NOT u.refused
+		ON CONFLICT DO NOTHING RETURNING id)
+	SELECT id, false FROM inserted UNION ALL SELECT id, true FROM u WHERE u.refused`
+}()
 
 var insertOutbox = newUnnestInsert("outbox", "",
 	textColumn("message_id", func(it *OutboxItem) string { return it.MessageID }),

@@ -182,6 +182,24 @@ func writeScript(t *testing.T, db *storage.DB) ([]string, uint64) {
 	}
 	write("receipts again", &storage.Batch{Receipts: receipts[:2]})
 	write("nothing", &storage.Batch{Sent: []*storage.SentWrite{{At: *at(19)}}, Receipts: []*storage.ReceiptWrite{{NumberID: "num_a", At: *at(19)}}})
+	// Guarded sends: through a connected number of the account, its
+	// disconnected one, another account's, with a key taken; and one not
+	// guarded through the disconnected number.
+	on, off := newNumber("acc_fixed_a", apiws.NumberConnected), newNumber("acc_fixed_a", apiws.NumberDisconnected)
+	on.ID, off.ID = "num_guard_on", "num_guard_off"
+	for _, n := range []*apiws.Number{on, off} {
+		if err := db.CreateNumber(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	takenKey := msg("msg_guard_key", "acc_fixed_a", on.ID, "WAG4")
+	takenKey.IdempotencyKey = &key
+	var guarded []*storage.QueueWrite
+	for i, m := range []*apiws.Message{msg("msg_guard_on", "acc_fixed_a", on.ID, "WAG1"), msg("msg_guard_off", "acc_fixed_a", off.ID, "WAG2"),
+		msg("msg_guard_other", "acc_fixed_b", on.ID, "WAG3"), takenKey, msg("msg_unguarded_off", "acc_fixed_a", off.ID, "WAG5")} {
+		guarded = append(guarded, &storage.QueueWrite{Message: m, Sealed: []byte{'g', byte(i)}, Guard: i < 4})
+	}
+	write("guarded", &storage.Batch{Queue: guarded})
 	write("last", &storage.Batch{Queue: []*storage.QueueWrite{
 		{Message: msg("msg_last_a", "acc_fixed_a", "num_a", "WA9"), Sealed: []byte{}},
 		{Message: msg("msg_last_b", "acc_fixed_b", "num_b", "WA10"), Sealed: []byte("left")},
@@ -295,7 +313,7 @@ func TestFixedShapeWritesPreparedOnce(t *testing.T) {
 		starts string
 		runs   int64
 	}{
-		{"INSERT INTO messages (", batches},
+		{"WITH u AS (SELECT v.*", batches},
 		{"INSERT INTO outbox (", batches},
 		{"INSERT INTO event_counters (", 2 * batches},
 		{"INSERT INTO log_events (", 2 * batches},

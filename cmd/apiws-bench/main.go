@@ -44,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,10 +83,12 @@ type options struct {
 	settle     time.Duration // for idle subscriptions before reading memory
 	fanoutWait time.Duration // for every delivery after the sends
 	profileDir string
-	profileFor time.Duration
-	timeout    time.Duration
-	dir        string // scratch files
-	serverLog  string
+	// selfProfile is where the load tool writes its own CPU profile.
+	selfProfile string
+	profileFor  time.Duration
+	timeout     time.Duration
+	dir         string // scratch files
+	serverLog   string
 }
 
 var allScenarios = []string{"baselines", "send", "bulk", "pernumber", "queries", "fanout", "events", "webhooks"}
@@ -112,6 +115,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Float64Var(&o.fanoutRate, "fanout-rate", 0, "pace each fan-out's sends to this many deliveries/s over all subscribers (0: as fast as they go)")
 	fs.IntVar(&o.queryReps, "query-reps", 50, "runs of each query")
 	fs.StringVar(&o.profileDir, "profiles", "bench-profiles", "folder for CPU profiles of the send and fan-out paths (empty: none)")
+	fs.StringVar(&o.selfProfile, "self-profile", "", "write this load tool's own CPU profile of the whole run to this file")
 	fs.StringVar(&o.serverLog, "server-log", "", "keep the started server's log in this file (default: deleted with the scratch folder)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	if err := fs.Parse(args); err != nil {
@@ -202,6 +206,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	if o.selfProfile != "" {
+		f, err := os.Create(o.selfProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	o.dir, err = os.MkdirTemp("", "apiws-bench-")
 	if err != nil {
 		return err
