@@ -204,13 +204,19 @@ func TestSendChecksTheNumberInItsWrite(t *testing.T) {
 		a.s.usage = quota
 		setLimit := func(n int) { quota.mu.Lock(); quota.limit = n; quota.mu.Unlock() }
 		// afterRefusal, when set, runs once after the next commit that
-		// wrote nothing (a refused send's), before its writer is answered.
-		var afterRefusal atomic.Pointer[func()]
+		// wrote nothing (a refused send's), before its writer is answered;
+		// refusals counts those commits.
+		var afterRefusal atomic.Pointer[func() error]
+		var refusals atomic.Int64
+		var hookErr atomic.Pointer[error]
 		committed := a.s.journal.committed
 		a.s.journal.committed = func(evs []*apiws.LogEvent) {
 			if len(evs) == 0 {
+				refusals.Add(1)
 				if f := afterRefusal.Swap(nil); f != nil {
-					(*f)()
+					if err := (*f)(); err != nil {
+						hookErr.Store(&err) // not t.Fatal: this is the committer's goroutine
+					}
 				}
 			}
 			committed(evs)
@@ -243,6 +249,13 @@ func TestSendChecksTheNumberInItsWrite(t *testing.T) {
 		if got := fieldErr(t, send(apiws.NewID(apiws.PrefixNumber))); got != "NOT_FOUND@input.numberId" {
 			t.Errorf("send through no such number: %s", got)
 		}
+		othersNumber := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: a.other, Status: apiws.NumberConnected, CreatedAt: time.Now().UTC()}
+		if err := db.CreateNumber(ctx, othersNumber); err != nil {
+			t.Fatal(err)
+		}
+		if got := fieldErr(t, send(othersNumber.ID)); got != "NOT_FOUND@input.numberId" {
+			t.Errorf("send through another account's connected number: %s", got)
+		}
 		setStatus(apiws.NumberDisconnected)
 		if got := fieldErr(t, send(a.n.ID)); got != "NOT_CONNECTED@input.numberId" {
 			t.Errorf("send through the disconnected number: %s", got)
@@ -273,16 +286,43 @@ func TestSendChecksTheNumberInItsWrite(t *testing.T) {
 		// why (the number connected meanwhile): it is queued after all.
 		account(func(acc *apiws.Account) { acc.Status = apiws.AccountActive })
 		setStatus(apiws.NumberDisconnected)
-		connect := func() { setStatus(apiws.NumberConnected) }
+		connect := func() error {
+			_, _, err := db.ChangeNumber(ctx, a.n.ID, func(n *apiws.Number) bool { n.Status = apiws.NumberConnected; return true })
+			return err
+		}
 		afterRefusal.Store(&connect)
+		before := refusals.Load()
 		if err := send(a.n.ID); err != nil {
 			t.Fatalf("send refused in its write, connected since: %v", err)
 		}
-		if afterRefusal.Load() != nil {
-			t.Fatal("the send was not refused in its write")
+		if err := hookErr.Load(); err != nil {
+			t.Fatal(*err)
+		}
+		if n := refusals.Load() - before; n != 1 || afterRefusal.Load() != nil {
+			t.Fatalf("%d refusals in the send's writes; want its first refused", n)
 		}
 		if n := a.count("messages"); n != 2 {
 			t.Fatalf("%d messages written; want 2", n)
+		}
+
+		// Refused, its key taken meanwhile by another send: the key's
+		// answer comes first, as it would have when read before.
+		setStatus(apiws.NumberDisconnected)
+		key := "raced"
+		takeKey := func() error {
+			now := time.Now().UTC()
+			_, err := db.QueueMessage(ctx, &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: a.n.AccountID, NumberID: a.n.ID,
+				Direction: apiws.Outbound, Kind: apiws.KindText, Status: apiws.StatusQueued, QueuedAt: &now, IdempotencyKey: &key}, []byte("s"))
+			return err
+		}
+		afterRefusal.Store(&takeKey)
+		text := "hi"
+		_, err := a.s.Send(a.caller, apiws.SendMessage{NumberID: a.n.ID, To: &to, Text: &text, IdempotencyKey: &key})
+		if err := hookErr.Load(); err != nil {
+			t.Fatal(*err)
+		}
+		if got := fieldErr(t, err); got != "CONFLICT@input.idempotencyKey" || afterRefusal.Load() != nil {
+			t.Errorf("send refused in its write, its key taken since: %s", got)
 		}
 	})
 }

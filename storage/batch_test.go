@@ -293,7 +293,8 @@ func TestGuardedSends(t *testing.T) {
 			}
 			return n.ID
 		}
-		on, off := number(acc, apiws.NumberConnected), number(acc, apiws.NumberDisconnected)
+		other := mustAccount(t, db, "guard-other@example.com")
+		on, off, othersOn := number(acc, apiws.NumberConnected), number(acc, apiws.NumberDisconnected), number(other, apiws.NumberConnected)
 		restrictedOn, pendingOn := number(restricted, apiws.NumberConnected), number(pending, apiws.NumberConnected)
 		key := "k"
 		taken := queued(acc, on, "WA0", &key)
@@ -310,7 +311,8 @@ func TestGuardedSends(t *testing.T) {
 			{"connected", queued(acc, on, "WA1", nil), true, nil},
 			{"connected again", queued(acc, on, "WA2", nil), true, nil},
 			{"disconnected", queued(acc, off, "WA3", nil), true, storage.ErrRefused},
-			{"another account's number", queued(restricted, on, "WA4", nil), true, storage.ErrRefused},
+			{"another account's number", queued(acc, othersOn, "WA4", nil), true, storage.ErrRefused},
+			{"a restricted account through another's number", queued(restricted, on, "WA10", nil), true, storage.ErrRefused},
 			{"no such number", queued(acc, "num_missing", "WA5", nil), true, storage.ErrRefused},
 			{"restricted account", queued(restricted, restrictedOn, "WA6", nil), true, storage.ErrRefused},
 			{"account pending deletion", queued(pending, pendingOn, "WA7", nil), true, storage.ErrRefused},

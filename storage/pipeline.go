@@ -50,7 +50,7 @@ import (
 // PostgreSQL's CPU for a batch (perf, BenchmarkBatchWrites). A generic
 // plan made while a table is small would scan it whole, and keep doing so
 // as it grows; but every statement here finds its rows through their keys
-// (lockMessagesText, dropTransitText are written so), so with sequential
+// (lockMessagesText, dropTransitText, queueMessagesText are written so), so with sequential
 // scans, hash and merge joins ruled out each plan reaches each row through
 // an index, as a plan made with the values would. The settings end with
 // the transaction. (The foreign keys' checks have plans of their own,

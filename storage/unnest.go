@@ -293,7 +293,10 @@ var insertMessages = newUnnestInsert("messages", "ON CONFLICT DO NOTHING RETURNI
 // array more, whether each is guarded (QueueWrite.Guard): a guarded
 // message its account may not send through its number is not inserted.
 // It answers the id of each message inserted (false) and of each refused
-// (true); one in neither had its id or idempotency key taken.
+// (true); one in neither had its id or idempotency key taken. A guarded
+// message finds its number and account by their keys (left joins, so that
+// the generic plan looks each up rather than reading every connected
+// number).
 var queueMessagesText = func() string {
 	var names, params []string
 	for i, c := range insertMessages.cols {
@@ -302,9 +305,10 @@ var queueMessagesText = func() string {
 	}
 	cols := strings.Join(names, ", ")
 	guards := "$" + strconv.Itoa(len(params)+1) + "::boolean[]"
-	return `WITH u AS (SELECT v.*, v.guarded AND NOT EXISTS (SELECT 1 FROM accounts AS a JOIN numbers AS n ON n.account_id = a.id
-			WHERE a.id = v.account_id AND n.id = v.number_id AND ` + sendAllowed + `) AS refused
-		FROM unnest(` + strings.Join(params, ", ") + `, ` + guards + `) AS v(` + cols + `, guarded)),
+	return `WITH u AS (SELECT v.*, v.guarded AND NOT COALESCE(` + sendAllowed + `, false) AS refused
+		FROM unnest(` + strings.Join(params, ", ") + `, ` + guards + `) AS v(` + cols + `, guarded)
+		LEFT JOIN numbers AS n ON v.guarded AND n.id = v.number_id AND n.account_id = v.account_id
+		LEFT JOIN accounts AS a ON v.guarded AND a.id = v.account_id),
 	inserted AS (INSERT INTO messages (` + cols + `) SELECT ` + cols + ` FROM u WHERE NOT u.refused
 		ON CONFLICT DO NOTHING RETURNING id)
 	SELECT id, false FROM inserted UNION ALL SELECT id, true FROM u WHERE u.refused`
