@@ -4,6 +4,8 @@ import (
 	"context"
 	"hash/fnv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
@@ -38,6 +40,16 @@ type journal struct {
 	published func([]*apiws.LogEvent)
 	pub       chan []*apiws.LogEvent
 	pubDone   chan struct{}
+
+	commits, writes, busy atomic.Int64 // for JournalStats; busy in nanoseconds
+}
+
+// JournalStats is what the journal committed: its transactions, the
+// writes (requests) they carried, and the time spent committing, summed
+// over its committers.
+type JournalStats struct {
+	Commits, Writes int64
+	Busy            time.Duration
 }
 
 // journalReq is one caller's part of a batch.
@@ -152,7 +164,12 @@ func (j *journal) run(reqs chan *journalReq) {
 				break gather
 			}
 		}
-		if evs := j.commit(batch); len(evs) > 0 {
+		start := time.Now()
+		evs := j.commit(batch)
+		j.busy.Add(int64(time.Since(start)))
+		j.commits.Add(1)
+		j.writes.Add(int64(len(batch)))
+		if len(evs) > 0 {
 			j.pub <- evs
 		}
 	}

@@ -305,6 +305,13 @@ func (s *Service) start(ctx context.Context) error {
 // sent at the last outbox scan: read for metrics without a query.
 func (s *Service) OutboxDepth() int64 { return s.depth.Load() }
 
+// JournalStats returns what this instance's journal committed so far. Its
+// busy time growing by about a second a second (a committer's worth)
+// means one account's writes wait on its committer.
+func (s *Service) JournalStats() JournalStats {
+	return JournalStats{Commits: s.journal.commits.Load(), Writes: s.journal.writes.Load(), Busy: time.Duration(s.journal.busy.Load())}
+}
+
 // outboxScan is how often an owner looks for queued messages it was not
 // told of.
 const outboxScan = 2 * time.Second

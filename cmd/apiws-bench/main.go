@@ -317,7 +317,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Met: pg.tps > 0 && r.sentPerSecond() >= 0.25*pg.tps && p99 < 50})
 		b.add(figure{Scenario: "send", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
-		b.addRoundTrips("send", r)
+		b.addServerCounts("send", r)
 		if r.cpuMeasured && r.accepted > 0 {
 			a, p, rd, l, busy := r.cpu.per(float64(r.accepted))
 			b.add(figure{Scenario: "send", Name: "machine CPU per message", Value: busy, Unit: "ms",
@@ -345,7 +345,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 			Met: pg.tps > 0 && r.sentPerSecond() >= pg.tps})
 		b.add(figure{Scenario: "bulk", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
-		b.addRoundTrips("bulk", r)
+		b.addServerCounts("bulk", r)
 		b.add(figure{Scenario: "bulk", Name: "request latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms"})
 		b.add(figure{Scenario: "bulk", Name: "request latency p99", Value: ms(r.acceptLatency.quantile(0.99)), Unit: "ms"})
 	}
@@ -408,12 +408,16 @@ func (b *bench) runScenarios(ctx context.Context) error {
 	return nil
 }
 
-// addRoundTrips adds the scenario's round trips to PostgreSQL per message,
-// when the server counts them.
-func (b *bench) addRoundTrips(scenario string, r *sendResult) {
+// addServerCounts adds the scenario's round trips to PostgreSQL per message
+// and its journal's busy share, when the server counts them.
+func (b *bench) addServerCounts(scenario string, r *sendResult) {
 	if r.trips >= 0 {
 		b.add(figure{Scenario: scenario, Name: "SQL round trips per message", Value: r.perMessage(r.trips),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "a pipelined transaction's round counts once"})
+	}
+	if r.journalBusy >= 0 {
+		b.add(figure{Scenario: scenario, Name: "journal busy (time committing / time of the run, one account: at most 100%)",
+			Value: 100 * r.journalBusy, Unit: "%"})
 	}
 }
 

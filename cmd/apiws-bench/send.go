@@ -19,6 +19,7 @@ type sendResult struct {
 	drained          bool          // every accepted message reached SENT
 	statements       float64       // SQL statements the server ran meanwhile
 	trips            float64       // and its round trips to PostgreSQL (-1: not counted by that server)
+	journalBusy      float64       // share of the time its journal's committers spent committing (-1: not counted)
 	cpu              cpuUse        // from the first send until the queue drained
 	cpuMeasured      bool
 }
@@ -29,8 +30,9 @@ func (r *sendResult) statementsPerMessage() float64 { return r.perMessage(r.stat
 
 // The server's counters of its SQL statements and round trips.
 const (
-	statementsMetric = "apiws_db_statements_total"
-	tripsMetric      = "apiws_db_round_trips_total"
+	statementsMetric  = "apiws_db_statements_total"
+	tripsMetric       = "apiws_db_round_trips_total"
+	journalBusyMetric = "apiws_journal_busy_seconds_total"
 )
 
 // perMessage is n per accepted message.
@@ -82,7 +84,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	defer func() { ws.close(); <-observer.done }()
 
 	res := &sendResult{acceptLatency: &latencies{}}
-	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric)
+	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric)
 	if err == nil {
 		err = exported(before, statementsMetric)
 	}
@@ -138,12 +140,16 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		time.Sleep(500 * time.Millisecond)
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
-	res.trips = -1
-	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric); err == nil {
+	res.trips, res.journalBusy = -1, -1
+	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric); err == nil {
 		res.statements = after[statementsMetric] - before[statementsMetric]
-		// Older servers do not count their round trips.
+		// Older servers count neither their round trips nor their
+		// journal's time.
 		if trips, ok := after[tripsMetric]; ok {
 			res.trips = trips - before[tripsMetric]
+		}
+		if busy, ok := after[journalBusyMetric]; ok {
+			res.journalBusy = (busy - before[journalBusyMetric]) / time.Since(start).Seconds()
 		}
 	}
 	if last := lastSent.Load(); last > 0 {

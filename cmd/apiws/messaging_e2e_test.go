@@ -575,6 +575,12 @@ func TestStatementCountDoesNotGrowWithPageSize(t *testing.T) {
 		last = send(t, base, token, map[string]any{"numberId": num, "to": "+14155550123", "text": "x"})
 	}
 	waitMessages(t, base, token, "all read", func(ms map[string]any) bool { return statusOf(ms, last) == "READ" })
+	// The journal committed the 50 sends, their acceptances and receipts,
+	// several writes a transaction at most.
+	commits, writes := metric(t, base, "apiws_journal_commits_total"), metric(t, base, "apiws_journal_writes_total")
+	if busy := metric(t, base, "apiws_journal_busy_seconds_total"); commits < 1 || writes < 50+3 || writes < commits || busy <= 0 {
+		t.Errorf("journal metrics: %v commits of %v writes, busy %v s; want at least the 50 sends and a receipt, in fewer commits, taking time", commits, writes, busy)
+	}
 	page := `query($n: Int) { viewer { messages(first: $n) { edges { node { id status number { id phone } events { cursor status } } } } } }`
 	counted := `query($n: Int) { viewer { messages(first: $n) { totalCount edges { node { id status number { id phone } events { cursor status } } } } } }`
 	statementsOf := func(query string, n int) float64 {
