@@ -417,7 +417,7 @@ func (b *bench) addServerCounts(scenario string, r *sendResult) {
 	}
 	if r.journalBusy >= 0 {
 		b.add(figure{Scenario: scenario, Name: "journal busy (time committing / time of the run, one account: at most 100%)",
-			Value: 100 * r.journalBusy, Unit: "%"})
+			Value: 100 * r.journalBusy, Unit: "%", Note: fmt.Sprintf("%.1f writes a commit", r.journalWrites)})
 	}
 }
 

@@ -20,6 +20,7 @@ type sendResult struct {
 	statements       float64       // SQL statements the server ran meanwhile
 	trips            float64       // and its round trips to PostgreSQL (-1: not counted by that server)
 	journalBusy      float64       // share of the time its journal's committers spent committing (-1: not counted)
+	journalWrites    float64       // writes per journal commit
 	cpu              cpuUse        // from the first send until the queue drained
 	cpuMeasured      bool
 }
@@ -33,6 +34,8 @@ const (
 	statementsMetric  = "apiws_db_statements_total"
 	tripsMetric       = "apiws_db_round_trips_total"
 	journalBusyMetric = "apiws_journal_busy_seconds_total"
+	commitsMetric     = "apiws_journal_commits_total"
+	writesMetric      = "apiws_journal_writes_total"
 )
 
 // perMessage is n per accepted message.
@@ -84,7 +87,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	defer func() { ws.close(); <-observer.done }()
 
 	res := &sendResult{acceptLatency: &latencies{}}
-	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric)
+	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric)
 	if err == nil {
 		err = exported(before, statementsMetric)
 	}
@@ -141,7 +144,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
 	res.trips, res.journalBusy = -1, -1
-	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric); err == nil {
+	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric); err == nil {
 		res.statements = after[statementsMetric] - before[statementsMetric]
 		// Older servers count neither their round trips nor their
 		// journal's time.
@@ -150,6 +153,9 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		}
 		if busy, ok := after[journalBusyMetric]; ok {
 			res.journalBusy = (busy - before[journalBusyMetric]) / time.Since(start).Seconds()
+			if commits := after[commitsMetric] - before[commitsMetric]; commits > 0 {
+				res.journalWrites = (after[writesMetric] - before[writesMetric]) / commits
+			}
 		}
 	}
 	if last := lastSent.Load(); last > 0 {
