@@ -21,7 +21,7 @@ func (s *Service) HandleConnectorEvent(ev whatsapp.Event) {
 			s.log.Warn("receipt for an unknown number", "number", e.NumberID, "err", err)
 			return
 		}
-		r := &storage.ReceiptWrite{NumberID: e.NumberID, WAIDs: e.MessageIDs, Status: e.Status, Error: e.Error, At: e.At.UTC()}
+		r := &storage.ReceiptWrite{AccountID: account, NumberID: e.NumberID, WAIDs: e.MessageIDs, Status: e.Status, Error: e.Error, At: e.At.UTC()}
 		if err := s.journal.write(&journalReq{account: account, receipt: r}); err != nil {
 			s.log.Error("apply receipt", "err", err, "number", e.NumberID)
 		}

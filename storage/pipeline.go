@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,21 +25,27 @@ import (
 // the PostgreSQL backend. Under load the account's journal, which commits
 // one batch after the other, spent most of a transaction waiting on them.
 //
-// writePipelined sends them in three rounds instead: every statement of a
-// round goes in one message (pgx's batch: the extended protocol's
-// pipeline), and its results come back together. What a round needs from
-// the one before it is all it waits for:
+// writePipelined sends them in two or three rounds instead: every
+// statement of a round goes in one message (pgx's batch: the extended
+// protocol's pipeline), and its results come back together. What a round
+// needs from the one before it is all it waits for:
 //
 //  1. begin; insert the new messages (which of them were inserted: an
-//     idempotency key may be taken); lock the messages that move.
+//     idempotency key may be taken); lock the messages that move; read the
+//     webhook endpoints of the batch's accounts, when every write names
+//     its account.
 //  2. everything those decide: outbox items, statuses, outbox and transit
-//     rows, the webhook endpoints, and the counters bumped last (which
-//     events, so how many cursors, is known now).
-//  3. what the cursors decide: the events, their transit content and
-//     webhook deliveries; commit.
+//     rows, and the counters bumped last (which events, so how many
+//     cursors, is known now). When the events' accounts have no webhook
+//     endpoint and no event has content to keep, the events go with the
+//     bump, numbered in PostgreSQL (bumpAndLogText), and the transaction
+//     commits: two rounds.
+//  3. else, what the cursors decide: the events, their transit content
+//     and webhook deliveries (the endpoints read here when round 1 could
+//     not); commit.
 //
-// The counters stay locked from round 2 to the commit, one round trip, as
-// before (appendEvents).
+// The counters stay locked from their bump to the commit: within one
+// round, or one round trip, as before (appendEvents).
 //
 // Every statement with parameters is prepared once per connection (see
 // pipelined) and planned once (see planSettings). The preparation, before a
@@ -106,7 +113,7 @@ func (db *DB) pipelined(conn *pgx.Conn) map[string]string {
 		}
 		for _, text := range []string{queueMessagesText, lockMessagesText, insertOutbox.query, updateStatusesText,
 			insertCaptured.query, deleteOutboxText, insertTransit.query, dropTransitText, db.webhookEndpointsQuery(),
-			bumpCounters, insertEvents.query, insertInboundTransit.query} {
+			bumpCounters, bumpAndLogText, insertEvents.query, insertInboundTransit.query} {
 			sum := sha256.Sum256([]byte(text))
 			db.pipelineNames[text] = "apiws_pipeline_" + hex.EncodeToString(sum[:12])
 		}
@@ -196,7 +203,7 @@ func (p *pipeline) abort(err error) error {
 	return err
 }
 
-// write runs the batch's transaction in three rounds and returns its
+// write runs the batch's transaction in two or three rounds and returns its
 // events, and whether it queued webhook deliveries.
 func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool, error) {
 	b.reset()
@@ -225,6 +232,14 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	var ms []*apiws.Message
 	if ids, numbers, waIDs := b.moving(); len(ids)+len(waIDs) > 0 {
 		p.query(lockMessagesText, scanMoving(&ms), texts(ids), texts(numbers), texts(waIDs), string(apiws.Outbound))
+	}
+	// The webhook endpoints of the batch's accounts, when they are known
+	// ahead: with none, and no content to keep, round 2 logs the events
+	// and commits.
+	endpoints := map[string][]*apiws.WebhookEndpoint{}
+	batchAccounts, known := b.accounts()
+	if known {
+		p.query(p.db.webhookEndpointsQuery(), scanSelections(endpoints), texts(batchAccounts))
 	}
 	if err := p.send(ctx); err != nil {
 		return nil, false, err
@@ -263,11 +278,26 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 		p.exec(dropTransitText, texts(numbers), texts(waIDs), string(apiws.KindPoll))
 	}
 	accounts, byAccount := eventsByAccount(evs)
-	endpoints := map[string][]*apiws.WebhookEndpoint{}
 	last := map[string]int64{}
+	readLast := func(rows pgx.Rows) error { return readCounters(rows, last) }
+	hooked := slices.ContainsFunc(accounts, func(acc string) bool { return len(endpoints[acc]) > 0 })
+	if len(evs) == 0 || (known && !hooked && !withContent(evs)) {
+		// Two rounds: the events go with their cursors' bump.
+		if len(evs) > 0 {
+			p.query(bumpAndLogText, readLast, bumpAndLogArgs(evs, accounts, byAccount)...)
+		}
+		p.exec("COMMIT")
+		if err := p.send(ctx); err != nil {
+			return nil, false, err
+		}
+		numberAll(accounts, byAccount, last)
+		return evs, false, nil
+	}
 	if len(evs) > 0 {
-		p.query(p.db.webhookEndpointsQuery(), scanSelections(endpoints), texts(accounts))
-		p.query(bumpCounters, func(rows pgx.Rows) error { return readCounters(rows, last) }, bumpArgs(accounts, byAccount)...)
+		if !known {
+			p.query(p.db.webhookEndpointsQuery(), scanSelections(endpoints), texts(accounts))
+		}
+		p.query(bumpCounters, readLast, bumpArgs(accounts, byAccount)...)
 	}
 	if err := p.send(ctx); err != nil {
 		return nil, false, err
@@ -303,6 +333,12 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 		return nil, false, err
 	}
 	return evs, len(ds) > 0, nil
+}
+
+// withContent reports whether an event of evs carries content to keep in
+// transit (which is sealed under its cursor: a third round).
+func withContent(evs []*apiws.LogEvent) bool {
+	return slices.ContainsFunc(evs, func(ev *apiws.LogEvent) bool { return ev.Content != nil })
 }
 
 // scanMoving reads lockMessagesText's rows into ms.

@@ -372,6 +372,50 @@ const bumpCounters = `INSERT INTO event_counters (account_id, last_seq) SELECT *
 	ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
 	RETURNING account_id, last_seq`
 
+// bumpAndLogText is bumpCounters and insertEvents in one statement: the
+// events' cursors are handed out in PostgreSQL, each event's the last of
+// its account's bumped counter less the account's events after it (its
+// arrays: insertEvents's but seq, then each event's place in its
+// account's group, from 1, and the group's size). It answers what
+// bumpCounters answers, so that the events are numbered alike in memory
+// (numberAll).
+var bumpAndLogText = func() string {
+	var names, params []string
+	for _, c := range insertEvents.cols {
+		if c.name != "seq" {
+			names = append(names, c.name)
+			params = append(params, "$"+strconv.Itoa(len(params)+3)+"::"+c.typ+"[]")
+		}
+	}
+	n := len(params)
+	params = append(params, "$"+strconv.Itoa(n+3)+"::bigint[]", "$"+strconv.Itoa(n+4)+"::bigint[]")
+	cols := strings.Join(names, ", ")
+	return `WITH bump AS (` + bumpCounters + `),
+	logged AS (INSERT INTO log_events (seq, ` + cols + `)
+		SELECT b.last_seq - e.group_size + e.place, e.` + strings.Join(names, ", e.") + `
+		FROM unnest(` + strings.Join(params, ", ") + `) AS e(` + cols + `, place, group_size)
+		JOIN bump AS b ON b.account_id = e.account_id)
+	SELECT account_id, last_seq FROM bump`
+}()
+
+// bumpAndLogArgs returns bumpAndLogText's parameters for the events of
+// each account (byAccount, as numberAll numbers them).
+func bumpAndLogArgs(evs []*apiws.LogEvent, accounts []string, byAccount map[string][]*apiws.LogEvent) []any {
+	args := bumpArgs(accounts, byAccount)
+	for _, c := range insertEvents.cols {
+		if c.name != "seq" {
+			args = append(args, c.values(evs))
+		}
+	}
+	place, size := make([]int64, len(evs)), make([]int64, len(evs))
+	seen := map[string]int64{}
+	for i, ev := range evs {
+		seen[ev.AccountID]++
+		place[i], size[i] = seen[ev.AccountID], int64(len(byAccount[ev.AccountID]))
+	}
+	return append(args, place, size)
+}
+
 // updateStatusesText sets the status, its times and the error of messages,
 // one row of the arrays a message.
 const updateStatusesText = `UPDATE messages SET status = v.status, sent_at = v.sent_at, delivered_at = v.delivered_at,
