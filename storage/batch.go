@@ -124,7 +124,7 @@ func (b *Batch) reset() {
 // Write commits the batch in one transaction and returns its events in
 // cursor order (also set on each write). Only a failure of the whole batch
 // is returned; then nothing of it is written. On PostgreSQL the
-// transaction's statements go in three round trips (see writePipelined).
+// transaction's statements go in two or three round trips (see writePipelined).
 func (db *DB) Write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
 	if b.empty() {
 		return nil, nil

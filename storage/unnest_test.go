@@ -31,7 +31,8 @@ func TestFixedShapeWritesAsBun(t *testing.T) {
 	if d := firstDiff(bunLog, fixedLog); d != "" {
 		t.Fatalf("the fixed-shape writes differ from bun's:\n%s", d)
 	}
-	// Three rounds a transaction (pipeline.go), against one a statement.
+	// Two or three rounds a transaction (pipeline.go), against one a
+	// statement.
 	if fixedTrips*2 > bunTrips {
 		t.Fatalf("round trips: %d with bun, %d fixed-shape; want under half", bunTrips, fixedTrips)
 	}
@@ -204,8 +205,21 @@ func writeScript(t *testing.T, db *storage.DB) ([]string, uint64) {
 		{Message: msg("msg_last_a", "acc_fixed_a", "num_a", "WA9"), Sealed: []byte{}},
 		{Message: msg("msg_last_b", "acc_fixed_b", "num_b", "WA10"), Sealed: []byte("left")},
 	}})
+	// Sends of two accounts without webhook endpoints, interleaved (their
+	// cursors handed out in PostgreSQL, each account's in its order).
+	accountWithID(t, db, "acc_fixed_c")
+	var mixed []*storage.QueueWrite
+	for i := range 5 {
+		acc := []string{"acc_fixed_b", "acc_fixed_c"}[i%2]
+		mixed = append(mixed, &storage.QueueWrite{Message: msg(fmt.Sprintf("msg_mixed_%d", i), acc, "num_mixed", fmt.Sprintf("WAM%d", i)), Sealed: []byte{byte(i)}})
+	}
+	write("mixed", &storage.Batch{Queue: mixed})
 	// Receipts naming their account: of one without webhook endpoints (two
-	// rounds on PostgreSQL), of one with (three).
+	// rounds on PostgreSQL), of one with (three), and one naming another
+	// account than its messages' (three: its events' endpoints are read
+	// when the cursors are).
+	write("misnamed receipt", &storage.Batch{Receipts: []*storage.ReceiptWrite{
+		{AccountID: "acc_fixed_b", NumberID: "num_a", WAIDs: []string{"WA8"}, Status: apiws.StatusPlayed, At: *at(19)}}})
 	write("named receipt", &storage.Batch{Receipts: []*storage.ReceiptWrite{
 		{AccountID: "acc_fixed_b", NumberID: "num_b", WAIDs: []string{"WA10"}, Status: apiws.StatusDelivered, At: *at(20)}}})
 	write("named receipt, hooked", &storage.Batch{Receipts: []*storage.ReceiptWrite{
@@ -272,8 +286,8 @@ func firstDiff(a, b []string) string {
 }
 
 // On PostgreSQL a batch's statements are prepared once per connection,
-// whatever their number of rows, and each batch takes three round trips
-// (pipeline.go): after batches of 1 to 8 messages and then receipts of 1
+// whatever their number of rows, and each batch takes two round trips, or
+// three when its cursors are needed in apiws (pipeline.go): after batches of 1 to 8 messages and then receipts of 1
 // to 8 on one connection, it holds one prepared statement for each, run
 // once per batch on its generic plan, never planned again.
 func TestFixedShapeWritesPreparedOnce(t *testing.T) {
