@@ -41,15 +41,10 @@ type journal struct {
 	pub       chan []*apiws.LogEvent
 	pubDone   chan struct{}
 
-	commits, writes, busy atomic.Int64 // for JournalStats; busy in nanoseconds
-}
-
-// JournalStats is what the journal committed: its transactions, the
-// writes (requests) they carried, and the time spent committing, summed
-// over its committers.
-type JournalStats struct {
-	Commits, Writes int64
-	Busy            time.Duration
+	// What the journal committed, for its metrics: transactions, the
+	// writes they carried, nanoseconds spent committing (summed over the
+	// committers).
+	commits, writes, busy atomic.Int64
 }
 
 // journalReq is one caller's part of a batch.

@@ -377,14 +377,9 @@ func (s *Service) queue(ctx context.Context, outs ...outgoing) ([]apiws.SendResu
 		case errors.Is(q.Err, storage.ErrRefused):
 			// A key taken meanwhile (or by this very write, committed but
 			// its answer lost, then retried) is answered as taken.
-			if o.idempotencyKey != nil {
-				first, err := s.db.MessageByIdempotencyKey(ctx, o.accountID, *o.idempotencyKey)
-				if err == nil {
-					rs[i].Message, rs[i].Err = s.replay(first, o.hash)
-					continue
-				} else if apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
-					return nil, err
-				}
+			if first, err := s.replayed(ctx, o.accountID, o.idempotencyKey, o.hash); first != nil || err != nil {
+				rs[i].Message, rs[i].Err = first, err
+				continue
 			}
 			// checkSend says why; should the account and number let it
 			// send by now, it is queued as it would have been then.

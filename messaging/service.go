@@ -5,6 +5,7 @@ package messaging
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -305,11 +306,22 @@ func (s *Service) start(ctx context.Context) error {
 // sent at the last outbox scan: read for metrics without a query.
 func (s *Service) OutboxDepth() int64 { return s.depth.Load() }
 
-// JournalStats returns what this instance's journal committed so far. Its
-// busy time growing by about a second a second (a committer's worth)
-// means one account's writes wait on its committer.
-func (s *Service) JournalStats() JournalStats {
-	return JournalStats{Commits: s.journal.commits.Load(), Writes: s.journal.writes.Load(), Busy: time.Duration(s.journal.busy.Load())}
+// Collectors are the journal's metrics, for the server's registry. Its
+// busy time growing by about a second a second (a committer's worth) means
+// one account's writes wait on its committer.
+func (s *Service) Collectors() []prometheus.Collector {
+	j := s.journal
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "apiws_journal_commits_total", Help: "Transactions of the message journal (group commits of sends, acceptances and receipts).",
+		}, func() float64 { return float64(j.commits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "apiws_journal_writes_total", Help: "Writes (sends, acceptances, receipts) the journal's transactions carried.",
+		}, func() float64 { return float64(j.writes.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "apiws_journal_busy_seconds_total", Help: "Time the journal's committers spent committing, summed over them: growing by about 1 s/s, one account's writes wait on its committer.",
+		}, func() float64 { return time.Duration(j.busy.Load()).Seconds() }),
+	}
 }
 
 // outboxScan is how often an owner looks for queued messages it was not

@@ -81,16 +81,15 @@ func (b *Batch) empty() bool { return len(b.Queue)+len(b.Sent)+len(b.Receipts) =
 // when a receipt does not name its account (then they are not known
 // before its messages are read).
 func (b *Batch) accounts() ([]string, bool) {
-	seen := map[string]bool{}
-	add := func(acc string) { seen[acc] = true }
+	var accounts []string
 	for _, q := range b.Queue {
-		add(q.Message.AccountID)
+		accounts = append(accounts, q.Message.AccountID)
 	}
 	for _, s := range b.Sent {
 		for _, it := range s.Items {
-			add(it.AccountID)
+			accounts = append(accounts, it.AccountID)
 			for _, ev := range it.Then {
-				add(ev.AccountID)
+				accounts = append(accounts, ev.AccountID)
 			}
 		}
 	}
@@ -98,14 +97,10 @@ func (b *Batch) accounts() ([]string, bool) {
 		if r.AccountID == "" {
 			return nil, false
 		}
-		add(r.AccountID)
-	}
-	accounts := make([]string, 0, len(seen))
-	for acc := range seen {
-		accounts = append(accounts, acc)
+		accounts = append(accounts, r.AccountID)
 	}
 	slices.Sort(accounts)
-	return accounts, true
+	return slices.Compact(accounts), true
 }
 
 // reset clears what a previous, rolled back attempt set.

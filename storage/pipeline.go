@@ -283,7 +283,10 @@ func (p *pipeline) write(ctx context.Context, b *Batch) ([]*apiws.LogEvent, bool
 	// An event of an account the writes did not name (a receipt naming
 	// another account than its messages') had no endpoints read: round 3
 	// reads them.
-	known = known && !slices.ContainsFunc(accounts, func(acc string) bool { _, ok := slices.BinarySearch(batchAccounts, acc); return !ok })
+	known = known && !slices.ContainsFunc(accounts, func(acc string) bool {
+		_, named := slices.BinarySearch(batchAccounts, acc)
+		return !named
+	})
 	hooked := slices.ContainsFunc(accounts, func(acc string) bool { return len(endpoints[acc]) > 0 })
 	if len(evs) == 0 || (known && !hooked && !withContent(evs)) {
 		// Two rounds: the events go with their cursors' bump.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,16 +99,29 @@ type unnestWrite[T any] struct {
 // newUnnestInsert returns the INSERT into table of the columns, followed
 // by tail (an ON CONFLICT or RETURNING clause, or "").
 func newUnnestInsert[T any](table, tail string, cols ...arrayColumn[T]) *unnestWrite[T] {
-	var names, params []string
-	for i, c := range cols {
-		names = append(names, c.name)
-		params = append(params, "$"+strconv.Itoa(i+1)+"::"+c.typ+"[]")
-	}
-	q := "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") SELECT * FROM unnest(" + strings.Join(params, ", ") + ")"
+	w := &unnestWrite[T]{tail: tail, cols: cols}
+	names, params := w.columns(1)
+	w.query = "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") SELECT * FROM unnest(" + strings.Join(params, ", ") + ")"
 	if tail != "" {
-		q += " " + tail
+		w.query += " " + tail
 	}
-	return &unnestWrite[T]{query: q, tail: tail, cols: cols}
+	return w
+}
+
+// columns returns the names of w's columns and the parameters of their
+// arrays, numbered from first.
+func (w *unnestWrite[T]) columns(first int) (names, params []string) {
+	for i, c := range w.cols {
+		names = append(names, c.name)
+		params = append(params, "$"+strconv.Itoa(first+i)+"::"+c.typ+"[]")
+	}
+	return names, params
+}
+
+// without is w's columns but the one named name (no statement of its own).
+func (w *unnestWrite[T]) without(name string) *unnestWrite[T] {
+	cols := slices.DeleteFunc(slices.Clone(w.cols), func(c arrayColumn[T]) bool { return c.name == name })
+	return &unnestWrite[T]{cols: cols}
 }
 
 // exec writes rows: with w's statement on PostgreSQL, else with bun's
@@ -298,11 +312,7 @@ var insertMessages = newUnnestInsert("messages", "ON CONFLICT DO NOTHING RETURNI
 // the generic plan looks each up rather than reading every connected
 // number).
 var queueMessagesText = func() string {
-	var names, params []string
-	for i, c := range insertMessages.cols {
-		names = append(names, c.name)
-		params = append(params, "$"+strconv.Itoa(i+1)+"::"+c.typ+"[]")
-	}
+	names, params := insertMessages.columns(1)
 	cols := strings.Join(names, ", ")
 	guards := "$" + strconv.Itoa(len(params)+1) + "::boolean[]"
 	return `WITH u AS (SELECT v.*, v.guarded AND NOT COALESCE(` + sendAllowed + `, false) AS refused
@@ -372,6 +382,10 @@ const bumpCounters = `INSERT INTO event_counters (account_id, last_seq) SELECT *
 	ON CONFLICT (account_id) DO UPDATE SET last_seq = event_counters.last_seq + EXCLUDED.last_seq
 	RETURNING account_id, last_seq`
 
+// unnumberedEvents are insertEvents's columns but seq, which
+// bumpAndLogText hands out.
+var unnumberedEvents = insertEvents.without("seq")
+
 // bumpAndLogText is bumpCounters and insertEvents in one statement: the
 // events' cursors are handed out in PostgreSQL, each event's the last of
 // its account's bumped counter less the account's events after it (its
@@ -380,13 +394,7 @@ const bumpCounters = `INSERT INTO event_counters (account_id, last_seq) SELECT *
 // bumpCounters answers, so that the events are numbered alike in memory
 // (numberAll).
 var bumpAndLogText = func() string {
-	var names, params []string
-	for _, c := range insertEvents.cols {
-		if c.name != "seq" {
-			names = append(names, c.name)
-			params = append(params, "$"+strconv.Itoa(len(params)+3)+"::"+c.typ+"[]")
-		}
-	}
+	names, params := unnumberedEvents.columns(3)
 	n := len(params)
 	params = append(params, "$"+strconv.Itoa(n+3)+"::bigint[]", "$"+strconv.Itoa(n+4)+"::bigint[]")
 	cols := strings.Join(names, ", ")
@@ -401,12 +409,7 @@ var bumpAndLogText = func() string {
 // bumpAndLogArgs returns bumpAndLogText's parameters for the events of
 // each account (byAccount, as numberAll numbers them).
 func bumpAndLogArgs(evs []*apiws.LogEvent, accounts []string, byAccount map[string][]*apiws.LogEvent) []any {
-	args := bumpArgs(accounts, byAccount)
-	for _, c := range insertEvents.cols {
-		if c.name != "seq" {
-			args = append(args, c.values(evs))
-		}
-	}
+	args := append(bumpArgs(accounts, byAccount), unnumberedEvents.args(evs)...)
 	place, size := make([]int64, len(evs)), make([]int64, len(evs))
 	seen := map[string]int64{}
 	for i, ev := range evs {

@@ -29,7 +29,8 @@ type sendResult struct {
 // through SENT, DELIVERED and READ (background work included).
 func (r *sendResult) statementsPerMessage() float64 { return r.perMessage(r.statements) }
 
-// The server's counters of its SQL statements and round trips.
+// The server's counters of its SQL statements and round trips, and of its
+// journal.
 const (
 	statementsMetric  = "apiws_db_statements_total"
 	tripsMetric       = "apiws_db_round_trips_total"
@@ -37,6 +38,9 @@ const (
 	commitsMetric     = "apiws_journal_commits_total"
 	writesMetric      = "apiws_journal_writes_total"
 )
+
+// serverCounters are the counters a send load reads before and after.
+var serverCounters = []string{statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric}
 
 // perMessage is n per accepted message.
 func (r *sendResult) perMessage(n float64) float64 {
@@ -87,7 +91,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	defer func() { ws.close(); <-observer.done }()
 
 	res := &sendResult{acceptLatency: &latencies{}}
-	before, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric)
+	before, err := b.api.metricValues(ctx, serverCounters...)
 	if err == nil {
 		err = exported(before, statementsMetric)
 	}
@@ -144,7 +148,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
 	res.trips, res.journalBusy = -1, -1
-	if after, err := b.api.metricValues(ctx, statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric); err == nil {
+	if after, err := b.api.metricValues(ctx, serverCounters...); err == nil {
 		res.statements = after[statementsMetric] - before[statementsMetric]
 		// Older servers count neither their round trips nor their
 		// journal's time.

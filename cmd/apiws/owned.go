@@ -57,14 +57,5 @@ func ownershipCollectors(m *ownership.Manager, messages *messaging.Service) []pr
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "apiws_outbox_depth", Help: "Messages queued for sending, over every instance, as of the last outbox scan (every 2s).",
 		}, func() float64 { return float64(messages.OutboxDepth()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "apiws_journal_commits_total", Help: "Transactions of the message journal (group commits of sends, acceptances and receipts).",
-		}, func() float64 { return float64(messages.JournalStats().Commits) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "apiws_journal_writes_total", Help: "Writes (sends, acceptances, receipts) the journal's transactions carried.",
-		}, func() float64 { return float64(messages.JournalStats().Writes) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "apiws_journal_busy_seconds_total", Help: "Time the journal's committers spent committing, summed over them: growing by about 1 s/s, one account's writes wait on its committer.",
-		}, func() float64 { return messages.JournalStats().Busy.Seconds() }),
 	}
 }

@@ -364,6 +364,7 @@ func newHandler(cfg *Config, log *slog.Logger, in *infra, svc *services) *server
 	srv.Registry().MustRegister(busCollectors(in.bus)...)
 	srv.Registry().MustRegister(svc.events.Collectors()...)
 	srv.Registry().MustRegister(svc.deliverer.Collectors()...)
+	srv.Registry().MustRegister(svc.messages.Collectors()...)
 	return srv
 }
 
