@@ -293,7 +293,10 @@ func TestMediaLinkWhileHeld(t *testing.T) {
 		}
 
 		l.Publish(ctx, ev)
-		published := l.decode(<-sub.C())
+		var published *apiws.LogEvent
+		if evs := l.decode(<-sub.C()); len(evs) == 1 {
+			published = evs[0]
+		}
 		if published == nil || published.Content == nil || published.Content.Media == nil || published.Content.Media.URL == nil ||
 			*published.Content.Media.URL != want || published.Content.Media.Ref != nil {
 			t.Fatalf("published %+v", published)

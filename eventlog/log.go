@@ -14,9 +14,11 @@
 package eventlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -42,6 +44,9 @@ type Log struct {
 	ctx     context.Context   // the streams' life; ends at Close
 	stop    context.CancelFunc
 	streams streams
+	// spillLimit is how many events a follower may have waiting for room
+	// in its channel before it reads the log (defaultSpillLimit).
+	spillLimit int
 	// delays observes, per event published, the time from its at to its
 	// publication. For what apiws does (a send, a status it records) at is
 	// when the write was asked for, and this is the wait for its commit,
@@ -58,7 +63,7 @@ func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop,
+	l := &Log{db: db, bus: bus, log: log, sealer: sealer, ctx: ctx, stop: stop, spillLimit: defaultSpillLimit,
 		delays: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "apiws_event_publish_delay_seconds",
 			Help:    "Time from an event's at to its publication to subscribers, per event this instance published: the commit's wait for what apiws did; for receipts and inbound messages, whose at is WhatsApp's, WhatsApp's lag too.",
@@ -171,19 +176,35 @@ type published struct {
 	Sealed []byte `json:"sealed,omitempty"`
 }
 
-// Publish announces committed events on the Bus, in one round trip. A Bus
-// failure is logged, not returned: the log is the source of truth, and
-// followers read it again when the Bus is back.
+// maxPublished bounds the events one Bus message carries.
+const maxPublished = 128
+
+// Publish announces committed events on the Bus, in one round trip. An
+// account's consecutive events travel in one Bus message (up to
+// maxPublished): a commit of a hundred events reaches each instance as one
+// message, not a hundred that overflow its subscription's buffer and send
+// its stream back to the log. A Bus failure is logged, not returned: the
+// log is the source of truth, and followers read it again when the Bus is
+// back.
 func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 	if len(evs) == 0 {
 		return
 	}
-	batch := make([]events.Published, len(evs))
-	for i, ev := range evs {
-		data, _ := json.Marshal(published{LogEvent: ev, Sealed: l.Seal(ev)})
-		batch[i] = events.Published{Topic: ev.AccountID, Event: apiws.Event{
-			Kind: apiws.EventLogged, AccountID: ev.AccountID, NumberID: ev.NumberID, Cursor: ev.Seq, Data: data,
-		}}
+	var batch []events.Published
+	for run := range runs(evs) {
+		items := make([]published, len(run))
+		numberID := run[0].NumberID
+		for i, ev := range run {
+			items[i] = published{LogEvent: ev, Sealed: l.Seal(ev)}
+			if ev.NumberID != numberID {
+				numberID = ""
+			}
+		}
+		data, _ := json.Marshal(items)
+		last := run[len(run)-1]
+		batch = append(batch, events.Published{Topic: last.AccountID, Event: apiws.Event{
+			Kind: apiws.EventLogged, AccountID: last.AccountID, NumberID: numberID, Cursor: last.Seq, Data: data,
+		}})
 	}
 	if err := l.bus.PublishBatch(ctx, batch); err != nil {
 		l.log.Warn("publish events", "err", err, "events", len(evs), "account", evs[0].AccountID, "cursor", evs[0].Seq)
@@ -195,21 +216,53 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 	}
 }
 
+// runs splits evs into runs of one account's consecutive events, each of
+// at most maxPublished.
+func runs(evs []*apiws.LogEvent) iter.Seq[[]*apiws.LogEvent] {
+	return func(yield func([]*apiws.LogEvent) bool) {
+		for len(evs) > 0 {
+			n := 1
+			for n < len(evs) && n < maxPublished && evs[n].AccountID == evs[0].AccountID {
+				n++
+			}
+			if !yield(evs[:n]) {
+				return
+			}
+			evs = evs[n:]
+		}
+	}
+}
+
 // Collectors export the delay of the events published here.
 func (l *Log) Collectors() []prometheus.Collector { return []prometheus.Collector{l.delays} }
 
-// decode reads a published event; nil if it is not one.
-func (l *Log) decode(ev apiws.Event) *apiws.LogEvent {
-	var p published
-	if json.Unmarshal(ev.Data, &p) != nil || p.LogEvent == nil {
+// decode reads the events of a Bus message, in the order they were
+// published: a list, or one event alone as versions before lists published
+// them (an instance not yet upgraded); none if it is neither.
+func (l *Log) decode(ev apiws.Event) []*apiws.LogEvent {
+	var items []published
+	data := bytes.TrimLeft(ev.Data, " \t\r\n")
+	if len(data) > 0 && data[0] == '{' {
+		items = make([]published, 1)
+		if json.Unmarshal(data, &items[0]) != nil {
+			return nil
+		}
+	} else if json.Unmarshal(data, &items) != nil {
 		return nil
 	}
-	if p.Sealed != nil {
-		if err := l.open(p.LogEvent, p.Sealed); err != nil {
-			l.log.Warn("open published content", "err", err, "account", ev.AccountID, "cursor", ev.Cursor)
+	evs := make([]*apiws.LogEvent, 0, len(items))
+	for _, p := range items {
+		if p.LogEvent == nil {
+			continue
 		}
+		if p.Sealed != nil {
+			if err := l.open(p.LogEvent, p.Sealed); err != nil {
+				l.log.Warn("open published content", "err", err, "account", ev.AccountID, "cursor", p.Seq)
+			}
+		}
+		evs = append(evs, p.LogEvent)
 	}
-	return p.LogEvent
+	return evs
 }
 
 // read returns up to limit logged events of the account after cursor

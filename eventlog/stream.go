@@ -25,17 +25,22 @@ type accountStream struct {
 	last      int64                     // newest cursor handed out, in order
 	held      map[int64]*apiws.LogEvent // arrived ahead of last+1
 	followers map[*follower]struct{}    // live ones
+	spilling  map[*follower]struct{}    // live ones with a spill
 	ended     bool
 }
 
 // A follower is one Follow subscription. While live, its stream hands
-// it events; when its channel is full it falls behind, and a goroutine of
-// its own reads the log until it has caught up with the stream.
+// it events; what its full channel cannot take waits in its spill (a
+// commit's burst is larger than the channel), and only when that is full
+// too does it fall behind, and a goroutine of its own reads the log until
+// it has caught up with the stream.
 type follower struct {
 	ctx    context.Context
 	filter Filter
 	out    chan *apiws.LogEvent
-	last   int64 // newest cursor it has had (or skipped); guarded by the stream's mu
+	// Guarded by the stream's mu.
+	last   int64             // newest cursor in out (or skipped)
+	spill  []*apiws.LogEvent // selected events after last, waiting for room in out
 	live   bool
 	closed bool
 }
@@ -44,9 +49,18 @@ type follower struct {
 // before the log is read.
 const gapWait = 50 * time.Millisecond
 
-// followerBuffer is how many events a follower may have undelivered before
-// it falls behind and reads the log.
+// followerBuffer is how many events a follower's channel holds. It is
+// allocated with every subscription, idle ones included; bursts wait in
+// the follower's spill, which takes memory only while it is used.
 const followerBuffer = 64
+
+// defaultSpillLimit is how many events may wait in a follower's spill
+// before it falls behind and reads the log (Log.spillLimit).
+const defaultSpillLimit = 4096
+
+// spillWait is how soon a stream tries again to move spilled events into
+// their followers' channels when no new event comes to do it.
+const spillWait = time.Millisecond
 
 // streams are this process's account streams, by account id, with how
 // many followers use each.
@@ -145,7 +159,7 @@ func (l *Log) startStream(account string) (*accountStream, error) {
 		return nil, err
 	}
 	st := &accountStream{l: l, account: account, bus: f, stop: stop, last: last,
-		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}}
+		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}, spilling: map[*follower]struct{}{}}
 	go st.run(ctx)
 	return st, nil
 }
@@ -157,11 +171,20 @@ func (st *accountStream) run(ctx context.Context) {
 	gap := time.NewTimer(time.Hour)
 	gap.Stop()
 	defer gap.Stop()
-	armed := false // the gap timer runs: something is held
+	drain := time.NewTimer(time.Hour)
+	drain.Stop()
+	defer drain.Stop()
+	armed := false    // the gap timer runs: something is held
+	draining := false // the drain timer runs: something is spilled
 	arm := func() {
-		if !armed && st.holding() {
+		held, spilled := st.waiting()
+		if !armed && held {
 			gap.Reset(gapWait)
 			armed = true
+		}
+		if !draining && spilled {
+			drain.Reset(spillWait)
+			draining = true
 		}
 	}
 	for {
@@ -170,9 +193,13 @@ func (st *accountStream) run(ctx context.Context) {
 			return
 		case <-gap.C:
 			armed = false
-			if st.holding() {
+			if held, _ := st.waiting(); held {
 				st.fill(ctx)
 			}
+			arm()
+		case <-drain.C:
+			draining = false
+			st.drain()
 			arm()
 		case ev, ok := <-st.bus.C():
 			if !ok {
@@ -187,7 +214,7 @@ func (st *accountStream) run(ctx context.Context) {
 			case apiws.EventResync:
 				st.fill(ctx)
 			case apiws.EventLogged:
-				if le := st.l.decode(ev); le != nil {
+				for _, le := range st.l.decode(ev) {
 					st.offer(le)
 				}
 			}
@@ -196,10 +223,22 @@ func (st *accountStream) run(ctx context.Context) {
 	}
 }
 
-func (st *accountStream) holding() bool {
+// waiting reports whether events are held for a missing cursor, and
+// whether some are spilled for a follower.
+func (st *accountStream) waiting() (held, spilled bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return len(st.held) > 0
+	return len(st.held) > 0, len(st.spilling) > 0
+}
+
+// drain moves spilled events into their followers' channels, as far as
+// there is room.
+func (st *accountStream) drain() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for f := range st.spilling {
+		st.drainLocked(f)
+	}
 }
 
 func (st *accountStream) isEnded() bool {
@@ -261,8 +300,9 @@ func (st *accountStream) fill(ctx context.Context) {
 	}
 }
 
-// deliverLocked hands ev to the live followers; one whose channel is full
-// falls behind and catches up from the log.
+// deliverLocked hands ev to the live followers, through the spill of one
+// whose channel is full; one whose spill is full too falls behind and
+// catches up from the log.
 func (st *accountStream) deliverLocked(ev *apiws.LogEvent) {
 	st.last = ev.Seq
 	for f := range st.followers {
@@ -270,18 +310,53 @@ func (st *accountStream) deliverLocked(ev *apiws.LogEvent) {
 			continue
 		}
 		if !f.filter.selects(ev) {
-			f.last = ev.Seq
+			if len(f.spill) == 0 {
+				f.last = ev.Seq
+			}
 			continue
 		}
+		if st.drainLocked(f) {
+			select {
+			case f.out <- ev:
+				f.last = ev.Seq
+				continue
+			default:
+			}
+		}
+		if len(f.spill) < st.l.spillLimit {
+			f.spill = append(f.spill, ev)
+			st.spilling[f] = struct{}{}
+			continue
+		}
+		st.unspillLocked(f)
+		f.live = false
+		delete(st.followers, f)
+		go st.catchUp(f)
+	}
+}
+
+// drainLocked moves f's spilled events into its channel while there is
+// room; it reports whether none is left.
+func (st *accountStream) drainLocked(f *follower) bool {
+	for len(f.spill) > 0 {
 		select {
-		case f.out <- ev:
-			f.last = ev.Seq
+		case f.out <- f.spill[0]:
+			f.last = f.spill[0].Seq
+			f.spill[0] = nil
+			f.spill = f.spill[1:]
 		default:
-			f.live = false
-			delete(st.followers, f)
-			go st.catchUp(f)
+			return false
 		}
 	}
+	st.unspillLocked(f)
+	return true
+}
+
+// unspillLocked forgets f's spill: delivered, or to be read from the log
+// again (f.last is still before it).
+func (st *accountStream) unspillLocked(f *follower) {
+	f.spill = nil
+	delete(st.spilling, f)
 }
 
 // end closes the channels of the live followers; followers catching up
@@ -295,6 +370,7 @@ func (st *accountStream) end() {
 		f.closeLocked()
 	}
 	clear(st.followers)
+	clear(st.spilling)
 }
 
 // closeLocked ends the follower's stream; unless its client left, with an
@@ -338,6 +414,7 @@ func (st *accountStream) follow(ctx context.Context, filter Filter, after *int64
 		defer st.mu.Unlock()
 		if f.live {
 			delete(st.followers, f)
+			st.unspillLocked(f)
 			f.closeLocked()
 		}
 	})

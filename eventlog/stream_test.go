@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -129,11 +130,13 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 	})
 }
 
-// A follower that does not read falls behind, then gets every event from
-// the log, in order, while the others stay live.
+// A follower that does not read falls behind once its channel and its
+// spill are full, then gets every event from the log, in order, while the
+// others stay live.
 func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		fx := newStreamFixture(t, db)
+		fx.s.spillLimit = followerBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		slow, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
@@ -159,6 +162,58 @@ func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 		waitNoStreams(t, fx.s)
 		for range slow {
 		}
+	})
+}
+
+// A burst larger than a follower's channel waits in its spill and reaches
+// it whole, in order, once it reads: the events are in no log here, so
+// falling behind to read the log would lose them.
+func TestAccountStreamSpillsABurst(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		other, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_2"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_1"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(3 * followerBuffer)
+		var evs []*apiws.LogEvent
+		for seq := int64(1); seq <= n; seq++ {
+			number := "num_1"
+			if seq%10 == 0 {
+				number = "num_2" // not slow's: skipped while it spills
+			}
+			evs = append(evs, &apiws.LogEvent{AccountID: fx.acc, Seq: seq, Type: apiws.EventTypeMessageStatus,
+				NumberID: number, Status: apiws.StatusSent, At: time.Now().UTC()})
+		}
+		fx.s.Publish(context.Background(), evs...)
+		var twos []int64
+		for seq := int64(10); seq <= n; seq += 10 {
+			twos = append(twos, seq)
+		}
+		receive(t, other, twos...)
+		deadline := time.Now().Add(5 * time.Second)
+		for len(slow) < followerBuffer && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if len(slow) < followerBuffer {
+			t.Fatalf("the follower's channel holds %d events; want it full", len(slow))
+		}
+		var ones []int64
+		for seq := int64(1); seq <= n; seq++ {
+			if seq%10 != 0 {
+				ones = append(ones, seq)
+			}
+		}
+		receive(t, slow, ones...)
+		fx.s.Publish(context.Background(), &apiws.LogEvent{AccountID: fx.acc, Seq: n + 1, Type: apiws.EventTypeMessageStatus,
+			NumberID: "num_1", Status: apiws.StatusSent, At: time.Now().UTC()})
+		receive(t, slow, n+1)
 	})
 }
 
@@ -212,4 +267,80 @@ func waitNoStreams(t *testing.T, s *Log) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// Publish sends an account's consecutive events in one bus message (at
+// most maxPublished), so a commit's burst larger than a subscription's
+// buffer arrives whole instead of dropping the subscriber. (The fixture's
+// publish sends one event alone, as earlier versions did: the tests above
+// read that form.)
+func TestPublishSendsAnAccountsEventsTogether(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		other := storagetest.Account(t, db)
+		subscribe := func(account string) *events.Subscription {
+			sub, err := fx.bus.Subscribe(t.Context(), account, apiws.EventLogged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(sub.Close)
+			return sub
+		}
+		mine, theirs := subscribe(fx.acc), subscribe(other)
+		event := func(account string, seq int64, number string) *apiws.LogEvent {
+			return &apiws.LogEvent{AccountID: account, Seq: seq, Type: apiws.EventTypeMessageStatus, NumberID: number,
+				Status: apiws.StatusSent, At: time.Now().UTC()}
+		}
+		n := int64(maxPublished + events.DefaultBufferSize)
+		var evs []*apiws.LogEvent
+		for seq := range n - 1 {
+			evs = append(evs, event(fx.acc, seq+1, "num_1"))
+		}
+		evs = append(evs, event(other, 1, "num_1"), event(fx.acc, n, "num_2"))
+		fx.s.Publish(t.Context(), evs...)
+
+		next := func(sub *events.Subscription) apiws.Event {
+			t.Helper()
+			select {
+			case ev, ok := <-sub.C():
+				if !ok {
+					t.Fatalf("subscription ended: %v", sub.Err())
+				}
+				return ev
+			case <-time.After(5 * time.Second):
+				t.Fatal("no bus message")
+			}
+			return apiws.Event{}
+		}
+		var got []int64
+		for _, want := range []struct {
+			events int
+			number string
+		}{{maxPublished, "num_1"}, {int(n) - 1 - maxPublished, "num_1"}, {1, "num_2"}} {
+			msg := next(mine)
+			decoded := fx.s.decode(msg)
+			if len(decoded) != want.events || msg.NumberID != want.number || msg.Cursor != decoded[len(decoded)-1].Seq {
+				t.Fatalf("a message of %d events, number %q, cursor %d; want %d events of %q ending at its cursor",
+					len(decoded), msg.NumberID, msg.Cursor, want.events, want.number)
+			}
+			for _, ev := range decoded {
+				got = append(got, ev.Seq)
+			}
+		}
+		if !slices.Equal(got, seqs(1, n)) {
+			t.Fatalf("cursors %v; want 1…%d in order", got, n)
+		}
+		if decoded := fx.s.decode(next(theirs)); len(decoded) != 1 || decoded[0].AccountID != other {
+			t.Fatalf("the other account's message: %+v", decoded)
+		}
+		if dropped := fx.bus.Stats().Dropped; dropped != 0 {
+			t.Fatalf("%d subscribers dropped", dropped)
+		}
+
+		// A mixed message names no number.
+		fx.s.Publish(t.Context(), event(fx.acc, n+1, "num_1"), event(fx.acc, n+2, "num_2"))
+		if msg := next(mine); msg.NumberID != "" || len(fx.s.decode(msg)) != 2 {
+			t.Fatalf("mixed numbers: %q, %d events", msg.NumberID, len(fx.s.decode(msg)))
+		}
+	})
 }

@@ -419,6 +419,9 @@ func (b *bench) addServerCounts(scenario string, r *sendResult) {
 		b.add(figure{Scenario: scenario, Name: "journal busy (time committing / time of the run, one account: at most 100%)",
 			Value: 100 * r.journalBusy, Unit: "%", Note: fmt.Sprintf("%.1f writes a commit", r.journalWrites)})
 	}
+	if r.busDropped >= 0 {
+		b.add(figure{Scenario: scenario, Name: "bus subscriptions dropped as too slow (each reads the log again)", Value: r.busDropped})
+	}
 }
 
 // quiesce waits (at most two minutes) until the server runs no SQL for a

@@ -21,6 +21,7 @@ type sendResult struct {
 	trips            float64       // and its round trips to PostgreSQL (-1: not counted by that server)
 	journalBusy      float64       // share of the time its journal's committers spent committing (-1: not counted)
 	journalWrites    float64       // writes per journal commit
+	busDropped       float64       // bus subscriptions the server dropped as too slow (-1: not counted)
 	cpu              cpuUse        // from the first send until the queue drained
 	cpuMeasured      bool
 }
@@ -37,10 +38,11 @@ const (
 	journalBusyMetric = "apiws_journal_busy_seconds_total"
 	commitsMetric     = "apiws_journal_commits_total"
 	writesMetric      = "apiws_journal_writes_total"
+	busDroppedMetric  = "apiws_bus_dropped_subscribers_total"
 )
 
 // serverCounters are the counters a send load reads before and after.
-var serverCounters = []string{statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric}
+var serverCounters = []string{statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric, busDroppedMetric}
 
 // perMessage is n per accepted message.
 func (r *sendResult) perMessage(n float64) float64 {
@@ -147,13 +149,16 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		time.Sleep(500 * time.Millisecond)
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
-	res.trips, res.journalBusy = -1, -1
+	res.trips, res.journalBusy, res.busDropped = -1, -1, -1
 	if after, err := b.api.metricValues(ctx, serverCounters...); err == nil {
 		res.statements = after[statementsMetric] - before[statementsMetric]
 		// Older servers count neither their round trips nor their
 		// journal's time.
 		if trips, ok := after[tripsMetric]; ok {
 			res.trips = trips - before[tripsMetric]
+		}
+		if dropped, ok := after[busDroppedMetric]; ok {
+			res.busDropped = dropped - before[busDroppedMetric]
 		}
 		if busy, ok := after[journalBusyMetric]; ok {
 			res.journalBusy = (busy - before[journalBusyMetric]) / time.Since(start).Seconds()
