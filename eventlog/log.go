@@ -183,9 +183,10 @@ const maxPublished = 128
 // account's consecutive events travel in one Bus message (up to
 // maxPublished): a commit of a hundred events reaches each instance as one
 // message, not a hundred that overflow its subscription's buffer and send
-// its stream back to the log. A Bus failure is logged, not returned: the
-// log is the source of truth, and followers read it again when the Bus is
-// back.
+// its stream back to the log. This process's stream of the account gets
+// them at once, as the Bus would deliver them, and skips the Bus's copy.
+// A Bus failure is logged, not returned: the log is the source of truth,
+// and followers read it again when the Bus is back.
 func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 	if len(evs) == 0 {
 		return
@@ -200,6 +201,7 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 				numberID = ""
 			}
 		}
+		l.deliverHere(items)
 		data, _ := json.Marshal(items)
 		last := run[len(run)-1]
 		batch = append(batch, events.Published{Topic: last.AccountID, Event: apiws.Event{
@@ -252,17 +254,41 @@ func (l *Log) decode(ev apiws.Event) []*apiws.LogEvent {
 	}
 	evs := make([]*apiws.LogEvent, 0, len(items))
 	for _, p := range items {
-		if p.LogEvent == nil {
-			continue
+		if p.LogEvent != nil {
+			evs = append(evs, l.received(p))
 		}
-		if p.Sealed != nil {
-			if err := l.open(p.LogEvent, p.Sealed); err != nil {
-				l.log.Warn("open published content", "err", err, "account", ev.AccountID, "cursor", p.Seq)
-			}
-		}
-		evs = append(evs, p.LogEvent)
 	}
 	return evs
+}
+
+// received is the event a follower gets for p: what the Bus does not carry
+// left out, the content opened from its seal.
+func (l *Log) received(p published) *apiws.LogEvent {
+	ev := *p.LogEvent
+	ev.WAMessageID, ev.Content = "", nil
+	if p.Sealed != nil {
+		if err := l.open(&ev, p.Sealed); err != nil {
+			l.log.Warn("open published content", "err", err, "account", ev.AccountID, "cursor", ev.Seq)
+		}
+	}
+	return &ev
+}
+
+// deliverHere hands a run of one account's events to the account's stream
+// in this process, if one runs.
+func (l *Log) deliverHere(run []published) {
+	var st *accountStream
+	l.streams.mu.Lock()
+	if ref := l.streams.m[run[0].AccountID]; ref != nil {
+		st = ref.st
+	}
+	l.streams.mu.Unlock()
+	if st == nil {
+		return
+	}
+	for _, p := range run {
+		st.offer(l.received(p))
+	}
 }
 
 // read returns up to limit logged events of the account after cursor

@@ -214,6 +214,9 @@ func (st *accountStream) run(ctx context.Context) {
 			case apiws.EventResync:
 				st.fill(ctx)
 			case apiws.EventLogged:
+				if st.had(ev.Cursor) {
+					break // published here, and handed out then
+				}
 				for _, le := range st.l.decode(ev) {
 					st.offer(le)
 				}
@@ -221,6 +224,14 @@ func (st *accountStream) run(ctx context.Context) {
 			arm()
 		}
 	}
+}
+
+// had reports whether the stream has handed out cursor and every one
+// before it.
+func (st *accountStream) had(cursor int64) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return cursor <= st.last
 }
 
 // waiting reports whether events are held for a missing cursor, and

@@ -217,6 +217,83 @@ func TestAccountStreamSpillsABurst(t *testing.T) {
 	})
 }
 
+// A follower in the process that publishes gets the events at once, as a
+// follower elsewhere gets them from the Bus: the same fields, the content
+// opened, what the Bus does not carry left out.
+func TestPublishedHereAsFromTheBus(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		links, err := apiws.NewMediaLinks(make([]byte, 32), "https://apiws.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.s.LinkMedia(links)
+		here, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		elsewhere, err := fx.bus.Subscribe(ctx, fx.acc, apiws.EventLogged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer elsewhere.Close()
+
+		now := time.Now().UTC()
+		n := &apiws.Number{ID: apiws.NewID(apiws.PrefixNumber), AccountID: fx.acc, Status: apiws.NumberConnected, CreatedAt: now}
+		if err := db.CreateNumber(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		waID := "3EB0HERE"
+		in := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: fx.acc, NumberID: n.ID, Direction: apiws.Inbound,
+			Peer: "+15550100002", Kind: apiws.KindImage, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+		received, err := db.InsertInbound(ctx, in, apiws.ContentOf(apiws.KindImage, "a caption",
+			&apiws.InboundMedia{MimeType: "image/png", FileName: "a.png", Size: 70, Ref: []byte("the ref")}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		queued := fx.write(n.ID, 1)[0]
+		fx.s.Publish(ctx, received, queued)
+
+		var fromBus []*apiws.LogEvent
+		select {
+		case msg := <-elsewhere.C():
+			fromBus = fx.s.decode(msg)
+		case <-time.After(5 * time.Second):
+			t.Fatal("nothing on the bus")
+		}
+		if len(fromBus) != 2 {
+			t.Fatalf("the bus carried %d events; want 2", len(fromBus))
+		}
+		shown := func(ev *apiws.LogEvent) string {
+			c := *ev
+			c.At = c.At.UTC()
+			b, err := json.Marshal(struct {
+				Event   apiws.LogEvent
+				Content *apiws.MessageContent
+			}{c, c.Content})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		for _, want := range fromBus {
+			select {
+			case got := <-here:
+				if shown(got) != shown(want) {
+					t.Fatalf("here:\n%s\nfrom the bus:\n%s", shown(got), shown(want))
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("no event here; want cursor %d", want.Seq)
+			}
+		}
+		if c := fromBus[0].Content; c == nil || c.Media == nil || c.Media.URL == nil || c.Media.Ref != nil {
+			t.Fatalf("the content as followers get it: %+v", c)
+		}
+	})
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // Followers coming and going at once share one stream, and when the last

@@ -193,6 +193,65 @@ func TestSandboxRecordsOfConcurrentSends(t *testing.T) {
 	})
 }
 
+// TestSandboxRecordsOfTwoInstances: instances recording the same message
+// ids at once, each through its own connections, leave exactly one first
+// transmission of each id, whichever wrote it.
+func TestSandboxRecordsOfTwoInstances(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			u := storagetest.URL(t, d)
+			var dbs [2]*storage.DB
+			for i := range dbs {
+				db, err := storage.Open(ctx, u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = db.Close() })
+				dbs[i] = db
+			}
+			if _, err := dbs[0].Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const ids, senders = 40, 4 // senders per instance, each sending every id
+			var wg sync.WaitGroup
+			errs := make(chan error, len(dbs)*senders*ids)
+			for i, db := range dbs {
+				for s := range senders {
+					wg.Go(func() {
+						for m := range ids {
+							errs <- db.RecordSandboxTransmission(ctx, &storage.SandboxTransmission{NumberID: fmt.Sprintf("n%d-%d", i, s),
+								MessageID: fmt.Sprintf("m%d", m), Recipient: "+15550100001", Kind: "TEXT", At: time.Now().UTC(), Instance: fmt.Sprint(i)})
+						}
+					})
+				}
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			ts, err := dbs[1].SandboxTransmissions(ctx)
+			if err != nil || len(ts) != len(dbs)*senders*ids {
+				t.Fatalf("%d records of %d, %v", len(ts), len(dbs)*senders*ids, err)
+			}
+			firsts := map[string]int{}
+			for _, tr := range ts {
+				if !tr.Duplicate {
+					firsts[tr.MessageID]++
+				}
+			}
+			for m := range ids {
+				if n := firsts[fmt.Sprintf("m%d", m)]; n != 1 {
+					t.Fatalf("m%d has %d first transmissions; want 1", m, n)
+				}
+			}
+		})
+	}
+}
+
 func TestCheckSend(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
 		ctx := context.Background()

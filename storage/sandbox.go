@@ -98,26 +98,64 @@ func (r *sandboxRecorder) record(ctx context.Context, db *DB, t *SandboxTransmis
 // recordSandboxTransmissions appends ts in one statement; a transmission
 // of an id recorded before, or earlier in ts, is a duplicate.
 func (db *DB) recordSandboxTransmissions(ctx context.Context, ts []*SandboxTransmission) error {
+	again := make([]bool, len(ts))
+	seen := make(map[string]bool, len(ts))
+	for i, t := range ts {
+		again[i] = seen[t.MessageID]
+		seen[t.MessageID] = true
+	}
+	if db.fixedShape() {
+		return translate(db.recordTransmissionsOnce(ctx, ts, again))
+	}
 	var q strings.Builder
 	q.WriteString("INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate) VALUES ")
 	args := make([]any, 0, 7*len(ts))
-	seen := make(map[string]bool, len(ts))
 	for i, t := range ts {
 		if i > 0 {
 			q.WriteString(", ")
 		}
 		args = append(args, t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance)
-		if seen[t.MessageID] {
+		if again[i] {
 			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 			args = append(args, true)
 		} else {
 			q.WriteString("(?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM sandbox_transmissions WHERE message_id = ? AND NOT duplicate))")
 			args = append(args, t.MessageID)
 		}
-		seen[t.MessageID] = true
 	}
 	_, err := db.relaxed.NewRaw(q.String(), args...).Exec(ctx)
 	return translate(err)
+}
+
+// recordTransmissionsText writes a group of records on PostgreSQL with a
+// text of its own, prepared and planned once per connection: it looks
+// nothing up. A record is its message id's first unless the unique index
+// of the firsts holds the id already (ON CONFLICT: recorded before, by any
+// instance, or by a transaction it waits for) or the group has it earlier
+// ($7, again); the rest are inserted as duplicates.
+const recordTransmissionsText = `WITH v AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::boolean[])
+    WITH ORDINALITY AS v(number_id, message_id, recipient, kind, at, instance, again, ord)
+), first AS (
+  INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
+  SELECT number_id, message_id, recipient, kind, at, instance, FALSE FROM v WHERE NOT again ORDER BY ord
+  ON CONFLICT (message_id) WHERE NOT duplicate DO NOTHING
+  RETURNING message_id
+)
+INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
+SELECT number_id, message_id, recipient, kind, at, instance, TRUE FROM v
+WHERE again OR message_id NOT IN (SELECT message_id FROM first) ORDER BY ord`
+
+func (db *DB) recordTransmissionsOnce(ctx context.Context, ts []*SandboxTransmission, again []bool) error {
+	n := len(ts)
+	numbers, messages, recipients, kinds, instances := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	at := make([]time.Time, n)
+	for i, t := range ts {
+		numbers[i], messages[i], recipients[i], kinds[i], at[i], instances[i] = t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance
+	}
+	db.queries.add(1)
+	_, err := db.relaxed.DB.ExecContext(ctx, recordTransmissionsText, planOnce, numbers, messages, recipients, kinds, at, instances, again)
+	return err
 }
 
 // SandboxTransmissions returns the record, oldest first.
