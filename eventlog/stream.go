@@ -55,8 +55,10 @@ const gapWait = 50 * time.Millisecond
 const followerBuffer = 64
 
 // defaultSpillLimit is how many events may wait in a follower's spill
-// before it falls behind and reads the log (Log.spillLimit).
-const defaultSpillLimit = 4096
+// before it falls behind and reads the log (Log.spillLimit): five or more
+// commits' events at the bench's heaviest load (about 180 a commit), 8 KiB
+// of pointers at most, the events shared with the other followers.
+const defaultSpillLimit = 1024
 
 // spillWait is how soon a stream tries again to move spilled events into
 // their followers' channels when no new event comes to do it.
