@@ -5,8 +5,9 @@ type EventKind string
 
 // Event kinds.
 const (
-	// EventLogged: an event was written to the account's log; Cursor is
-	// its place there, Data the event (package eventlog).
+	// EventLogged: events were written to the account's log; Cursor is
+	// the place there of the last of them, Data the events (package
+	// eventlog).
 	EventLogged EventKind = "logged"
 	// EventIncoming: a message arrived; Data carries its content in transit.
 	EventIncoming EventKind = "incoming"

@@ -14,7 +14,6 @@
 package eventlog
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -174,6 +173,10 @@ func (l *Log) open(ev *apiws.LogEvent, sealed []byte) error {
 type published struct {
 	*apiws.LogEvent
 	Sealed []byte `json:"sealed,omitempty"`
+	// More are the events published with it, after it: a run of the
+	// account's. Versions before runs read the first event alone and fill
+	// the gap the others leave from the log.
+	More []published `json:"more,omitempty"`
 }
 
 // maxPublished bounds the events one Bus message carries.
@@ -202,7 +205,9 @@ func (l *Log) Publish(ctx context.Context, evs ...*apiws.LogEvent) {
 			}
 		}
 		l.deliverHere(items)
-		data, _ := json.Marshal(items)
+		first := items[0]
+		first.More = items[1:]
+		data, _ := json.Marshal(first)
 		last := run[len(run)-1]
 		batch = append(batch, events.Published{Topic: last.AccountID, Event: apiws.Event{
 			Kind: apiws.EventLogged, AccountID: last.AccountID, NumberID: numberID, Cursor: last.Seq, Data: data,
@@ -239,21 +244,14 @@ func runs(evs []*apiws.LogEvent) iter.Seq[[]*apiws.LogEvent] {
 func (l *Log) Collectors() []prometheus.Collector { return []prometheus.Collector{l.delays} }
 
 // decode reads the events of a Bus message, in the order they were
-// published: a list, or one event alone as versions before lists published
-// them (an instance not yet upgraded); none if it is neither.
+// published (one alone from versions before runs); none if it is not one.
 func (l *Log) decode(ev apiws.Event) []*apiws.LogEvent {
-	var items []published
-	data := bytes.TrimLeft(ev.Data, " \t\r\n")
-	if len(data) > 0 && data[0] == '{' {
-		items = make([]published, 1)
-		if json.Unmarshal(data, &items[0]) != nil {
-			return nil
-		}
-	} else if json.Unmarshal(data, &items) != nil {
+	var first published
+	if json.Unmarshal(ev.Data, &first) != nil || first.LogEvent == nil {
 		return nil
 	}
-	evs := make([]*apiws.LogEvent, 0, len(items))
-	for _, p := range items {
+	evs := []*apiws.LogEvent{l.received(first)}
+	for _, p := range first.More {
 		if p.LogEvent != nil {
 			evs = append(evs, l.received(p))
 		}
@@ -288,6 +286,9 @@ func (l *Log) deliverHere(run []published) {
 	}
 	for _, p := range run {
 		st.offer(l.received(p))
+	}
+	if held, spilled := st.waiting(); held || spilled {
+		st.wake()
 	}
 }
 

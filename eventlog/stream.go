@@ -27,6 +27,10 @@ type accountStream struct {
 	followers map[*follower]struct{}    // live ones
 	spilling  map[*follower]struct{}    // live ones with a spill
 	ended     bool
+
+	// kick wakes run to arm its timers for what was held or spilled
+	// outside it (events published here).
+	kick chan struct{}
 }
 
 // A follower is one Follow subscription. While live, its stream hands
@@ -61,8 +65,13 @@ const followerBuffer = 64
 const defaultSpillLimit = 1024
 
 // spillWait is how soon a stream tries again to move spilled events into
-// their followers' channels when no new event comes to do it.
-const spillWait = time.Millisecond
+// their followers' channels when no new event comes to do it; after a try
+// that moved none (a follower that stopped reading) it waits twice as
+// long, up to maxSpillWait.
+const (
+	spillWait    = time.Millisecond
+	maxSpillWait = 50 * time.Millisecond
+)
 
 // streams are this process's account streams, by account id, with how
 // many followers use each.
@@ -161,7 +170,8 @@ func (l *Log) startStream(account string) (*accountStream, error) {
 		return nil, err
 	}
 	st := &accountStream{l: l, account: account, bus: f, stop: stop, last: last,
-		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}, spilling: map[*follower]struct{}{}}
+		held: map[int64]*apiws.LogEvent{}, followers: map[*follower]struct{}{}, spilling: map[*follower]struct{}{},
+		kick: make(chan struct{}, 1)}
 	go st.run(ctx)
 	return st, nil
 }
@@ -178,6 +188,7 @@ func (st *accountStream) run(ctx context.Context) {
 	defer drain.Stop()
 	armed := false    // the gap timer runs: something is held
 	draining := false // the drain timer runs: something is spilled
+	drainWait := spillWait
 	arm := func() {
 		held, spilled := st.waiting()
 		if !armed && held {
@@ -185,7 +196,7 @@ func (st *accountStream) run(ctx context.Context) {
 			armed = true
 		}
 		if !draining && spilled {
-			drain.Reset(spillWait)
+			drain.Reset(drainWait)
 			draining = true
 		}
 	}
@@ -201,7 +212,13 @@ func (st *accountStream) run(ctx context.Context) {
 			arm()
 		case <-drain.C:
 			draining = false
-			st.drain()
+			if st.drain() {
+				drainWait = spillWait
+			} else {
+				drainWait = min(2*drainWait, maxSpillWait)
+			}
+			arm()
+		case <-st.kick:
 			arm()
 		case ev, ok := <-st.bus.C():
 			if !ok {
@@ -245,12 +262,23 @@ func (st *accountStream) waiting() (held, spilled bool) {
 }
 
 // drain moves spilled events into their followers' channels, as far as
-// there is room.
-func (st *accountStream) drain() {
+// there is room, and reports whether it moved any.
+func (st *accountStream) drain() (moved bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for f := range st.spilling {
+		before := len(f.spill)
 		st.drainLocked(f)
+		moved = moved || len(f.spill) < before
+	}
+	return moved
+}
+
+// wake has run arm its timers.
+func (st *accountStream) wake() {
+	select {
+	case st.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -255,6 +255,9 @@ func TestPublishedHereAsFromTheBus(t *testing.T) {
 		}
 		queued := fx.write(n.ID, 1)[0]
 		fx.s.Publish(ctx, received, queued)
+		if len(here) != 2 {
+			t.Fatalf("%d events here when Publish returned; want both, handed over before the bus", len(here))
+		}
 
 		var fromBus []*apiws.LogEvent
 		select {
@@ -291,6 +294,26 @@ func TestPublishedHereAsFromTheBus(t *testing.T) {
 		if c := fromBus[0].Content; c == nil || c.Media == nil || c.Media.URL == nil || c.Media.Ref != nil {
 			t.Fatalf("the content as followers get it: %+v", c)
 		}
+	})
+}
+
+// Events published here that wait for a missing cursor are filled from
+// the log even when the bus does not carry them (its publish failed): the
+// stream's timers are armed for them, not only for what the bus brings.
+func TestPublishedHereFillsItsGaps(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *storage.DB) {
+		fx := newStreamFixture(t, db)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		all, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := fx.write("num_1", 3)
+		failing, fail := context.WithCancel(context.Background())
+		fail()
+		fx.s.Publish(failing, evs[1], evs[2]) // 1 is in the log alone
+		receive(t, all, 1, 2, 3)
 	})
 }
 
@@ -399,6 +422,15 @@ func TestPublishSendsAnAccountsEventsTogether(t *testing.T) {
 			if len(decoded) != want.events || msg.NumberID != want.number || msg.Cursor != decoded[len(decoded)-1].Seq {
 				t.Fatalf("a message of %d events, number %q, cursor %d; want %d events of %q ending at its cursor",
 					len(decoded), msg.NumberID, msg.Cursor, want.events, want.number)
+			}
+			// A version before runs reads the first event (and fills the
+			// gap of the others from the log).
+			var earlier struct {
+				*apiws.LogEvent
+				Sealed []byte `json:"sealed,omitempty"`
+			}
+			if err := json.Unmarshal(msg.Data, &earlier); err != nil || earlier.LogEvent == nil || earlier.Seq != decoded[0].Seq {
+				t.Fatalf("an earlier version reads %+v, %v; want cursor %d", earlier.LogEvent, err, decoded[0].Seq)
 			}
 			for _, ev := range decoded {
 				got = append(got, ev.Seq)

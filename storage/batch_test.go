@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -200,19 +201,7 @@ func TestSandboxRecordsOfTwoInstances(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			u := storagetest.URL(t, d)
-			var dbs [2]*storage.DB
-			for i := range dbs {
-				db, err := storage.Open(ctx, u)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = db.Close() })
-				dbs[i] = db
-			}
-			if _, err := dbs[0].Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			dbs := twoInstances(t, d)
 			const ids, senders = 40, 4 // senders per instance, each sending every id
 			var wg sync.WaitGroup
 			errs := make(chan error, len(dbs)*senders*ids)
@@ -250,6 +239,83 @@ func TestSandboxRecordsOfTwoInstances(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSandboxGroupsInOppositeOrders: two instances writing groups of the
+// same message ids at once, in opposite orders, neither deadlock (which
+// would lose a group) nor record an id's first transmission twice.
+func TestSandboxGroupsInOppositeOrders(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			dbs := twoInstances(t, d)
+			const rounds, size = 40, 8
+			for round := range rounds {
+				start := make(chan struct{})
+				errs := make(chan error, len(dbs))
+				for i, db := range dbs {
+					group := make([]*storage.SandboxTransmission, size)
+					for k := range group {
+						id := k
+						if i == 1 {
+							id = size - 1 - k
+						}
+						group[k] = &storage.SandboxTransmission{NumberID: fmt.Sprint(i), MessageID: fmt.Sprintf("r%d-m%d", round, id),
+							Recipient: "+15550100001", Kind: "TEXT", At: time.Now().UTC(), Instance: fmt.Sprint(i)}
+					}
+					go func() {
+						<-start
+						errs <- db.RecordSandboxGroup(ctx, group)
+					}()
+				}
+				close(start)
+				for range dbs {
+					if err := <-errs; err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				}
+			}
+			ts, err := dbs[0].SandboxTransmissions(ctx)
+			if err != nil || len(ts) != len(dbs)*rounds*size {
+				t.Fatalf("%d records of %d, %v", len(ts), len(dbs)*rounds*size, err)
+			}
+			firsts := map[string]int{}
+			for _, tr := range ts {
+				if !tr.Duplicate {
+					firsts[tr.MessageID]++
+				}
+			}
+			if len(firsts) != rounds*size {
+				t.Fatalf("%d ids with a first transmission; want %d", len(firsts), rounds*size)
+			}
+			for id, n := range firsts {
+				if n != 1 {
+					t.Fatalf("%s has %d first transmissions; want 1", id, n)
+				}
+			}
+		})
+	}
+}
+
+// twoInstances opens a new database of the dialect twice, as two
+// instances of apiws would, migrated once.
+func twoInstances(t *testing.T, d storage.Dialect) [2]*storage.DB {
+	t.Helper()
+	ctx := context.Background()
+	u := storagetest.URL(t, d)
+	var dbs [2]*storage.DB
+	for i := range dbs {
+		db, err := storage.Open(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		dbs[i] = db
+	}
+	if _, err := dbs[0].Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return dbs
 }
 
 func TestCheckSend(t *testing.T) {
@@ -411,4 +477,51 @@ func TestGuardedSends(t *testing.T) {
 			t.Errorf("outbox of the connected number: %d items, %v; want 3", len(items), err)
 		}
 	})
+}
+
+// TestSimpleProtocolConnections: with connections that take no prepared
+// statements (default_query_exec_mode=simple_protocol, as behind a
+// transaction pooler; no statement cache at all), the statements apiws
+// otherwise prepares run with their values in their text: the sandbox's
+// record, the hot reads, a journal batch.
+func TestSimpleProtocolConnections(t *testing.T) {
+	ctx := context.Background()
+	u, err := url.Parse(storagetest.URL(t, storage.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := u.Query()
+	params.Set("default_query_exec_mode", "simple_protocol")
+	params.Set("statement_cache_capacity", "0")
+	u.RawQuery = params.Encode()
+	db, err := storage.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"m1", "m2", "m1"} {
+		if err := db.RecordSandboxTransmission(ctx, &storage.SandboxTransmission{NumberID: "n", MessageID: msg, Recipient: "+15550100001",
+			Kind: "TEXT", At: time.Now().UTC(), Instance: "i"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts, err := db.SandboxTransmissions(ctx)
+	if err != nil || len(ts) != 3 || ts[0].Duplicate || ts[1].Duplicate || !ts[2].Duplicate {
+		t.Fatalf("records %+v, %v; want the second m1 alone a duplicate", ts, err)
+	}
+	if held, err := db.LeaseHeld(ctx, "num_none", "inst", 1, time.Now()); err != nil || held {
+		t.Fatalf("LeaseHeld = %v, %v", held, err)
+	}
+	acc := mustAccount(t, db, "simple@example.com")
+	n := newNumber(acc.ID, apiws.NumberConnected)
+	if err := db.CreateNumber(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	q := &storage.QueueWrite{Message: queued(acc, n.ID, "WA1", nil), Sealed: []byte("s"), Guard: true}
+	if _, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{q}}); err != nil || q.Err != nil {
+		t.Fatalf("queue write: %v, %v", err, q.Err)
+	}
 }

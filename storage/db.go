@@ -53,6 +53,9 @@ type DB struct {
 	// transaction, by text (see pipelined).
 	pipelineOnce  sync.Once
 	pipelineNames map[string]string
+	// simpleProtocol: the PostgreSQL connections take no prepared
+	// statements (default_query_exec_mode=simple_protocol, for a pooler).
+	simpleProtocol bool
 	// inlineBatch makes a batch's writes bun's on PostgreSQL too, for the
 	// tests that compare them with the fixed-shape ones (unnest.go).
 	inlineBatch bool
@@ -117,11 +120,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			// outbox) would hold every other instance back.
 			cfg.RuntimeParams["idle_in_transaction_session_timeout"] = IdleInTransactionTimeout
 		}
+		simple := cfg.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
 		sqldb := stdlib.OpenDB(*cfg)
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(20)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{Bun: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres}
+		db = &DB{Bun: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, simpleProtocol: simple}
 		rcfg := cfg.Copy()
 		rcfg.RuntimeParams["synchronous_commit"] = "off"
 		rdb := stdlib.OpenDB(*rcfg)

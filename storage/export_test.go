@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/uptrace/bun"
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+)
 
 // Relaxed exposes the pool of records that do not wait for the WAL flush.
 func (db *DB) Relaxed() *bun.DB { return db.relaxed }
@@ -11,3 +15,9 @@ func (db *DB) InlineBatch() { db.inlineBatch = true }
 
 // PlanSettings are the settings of a pipelined transaction's plans.
 const PlanSettings = planSettings
+
+// RecordSandboxGroup writes ts as one group of the sandbox's record, as
+// the recorder does with the records that wait together.
+func (db *DB) RecordSandboxGroup(ctx context.Context, ts []*SandboxTransmission) error {
+	return db.recordSandboxTransmissions(ctx, ts)
+}

@@ -132,13 +132,16 @@ func (db *DB) recordSandboxTransmissions(ctx context.Context, ts []*SandboxTrans
 // nothing up. A record is its message id's first unless the unique index
 // of the firsts holds the id already (ON CONFLICT: recorded before, by any
 // instance, or by a transaction it waits for) or the group has it earlier
-// ($7, again); the rest are inserted as duplicates.
+// ($7, again); the rest are inserted as duplicates. The firsts are
+// inserted in the order of their ids, so that two groups naming the same
+// ids (other instances') wait on each other's in one order, never in a
+// cycle; their record ids follow that order, not the group's.
 const recordTransmissionsText = `WITH v AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::boolean[])
     WITH ORDINALITY AS v(number_id, message_id, recipient, kind, at, instance, again, ord)
 ), first AS (
   INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, instance, duplicate)
-  SELECT number_id, message_id, recipient, kind, at, instance, FALSE FROM v WHERE NOT again ORDER BY ord
+  SELECT number_id, message_id, recipient, kind, at, instance, FALSE FROM v WHERE NOT again ORDER BY message_id
   ON CONFLICT (message_id) WHERE NOT duplicate DO NOTHING
   RETURNING message_id
 )
@@ -154,13 +157,14 @@ func (db *DB) recordTransmissionsOnce(ctx context.Context, ts []*SandboxTransmis
 		numbers[i], messages[i], recipients[i], kinds[i], at[i], instances[i] = t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance
 	}
 	db.queries.add(1)
-	_, err := db.relaxed.DB.ExecContext(ctx, recordTransmissionsText, planOnce, numbers, messages, recipients, kinds, at, instances, again)
+	_, err := db.relaxed.DB.ExecContext(ctx, recordTransmissionsText, db.execMode(planOnce), numbers, messages, recipients, kinds, at, instances, again)
 	return err
 }
 
-// SandboxTransmissions returns the record, oldest first.
+// SandboxTransmissions returns the record, oldest first (by the time of
+// each transmission; a group's records are not written in their order).
 func (db *DB) SandboxTransmissions(ctx context.Context) ([]*SandboxTransmission, error) {
 	var ts []*SandboxTransmission
-	err := db.Bun.NewSelect().Model(&ts).OrderExpr("id").Scan(ctx)
+	err := db.Bun.NewSelect().Model(&ts).OrderExpr("at, id").Scan(ctx)
 	return ts, translate(err)
 }

@@ -51,6 +51,16 @@ const (
 	planEach = pgx.QueryExecModeCacheDescribe
 )
 
+// execMode is how a fixed-shape statement runs: as mode says or, when the
+// connections take no prepared statements (simpleProtocol), with its
+// values in its text like every other statement.
+func (db *DB) execMode(mode pgx.QueryExecMode) pgx.QueryExecMode {
+	if db.simpleProtocol {
+		return pgx.QueryExecModeSimpleProtocol
+	}
+	return mode
+}
+
 // fixedShape reports whether the batch's writes go through this file (and
 // the pipeline).
 func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBatch }
@@ -58,7 +68,7 @@ func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBat
 // execTx runs a fixed-shape statement of tx in mode (planOnce, planEach).
 func (db *DB) execTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) error {
 	db.queries.add(1)
-	_, err := tx.Tx.ExecContext(ctx, query, append([]any{mode}, args...)...)
+	_, err := tx.Tx.ExecContext(ctx, query, append([]any{db.execMode(mode)}, args...)...)
 	return err
 }
 
@@ -79,7 +89,7 @@ func (db *DB) rowsIn(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, mode pgx.QueryExecMode, query string, args ...any) (*sql.Rows, error) {
 	db.queries.add(1)
-	return q.QueryContext(ctx, query, append([]any{mode}, args...)...)
+	return q.QueryContext(ctx, query, append([]any{db.execMode(mode)}, args...)...)
 }
 
 // arrayColumn is a column of an unnest write: its name, the PostgreSQL

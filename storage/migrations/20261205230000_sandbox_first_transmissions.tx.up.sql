@@ -1,6 +1,9 @@
 -- A message id's first transmission is unique: the record's writes find
 -- an earlier one through this index (ON CONFLICT), with no lookup to plan.
--- Any earlier pair of firsts (a race before this index) keeps its oldest.
+-- The table is locked against instances still recording the old way;
+-- any earlier pair of firsts (a race of those) keeps its oldest.
+{{if .Postgres}}LOCK TABLE sandbox_transmissions IN SHARE ROW EXCLUSIVE MODE{{else}}SELECT 1{{end}};
+--bun:split
 UPDATE sandbox_transmissions SET duplicate = TRUE
 WHERE NOT duplicate AND EXISTS (
   SELECT 1 FROM sandbox_transmissions o
