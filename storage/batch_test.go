@@ -201,7 +201,7 @@ func TestSandboxRecordsOfTwoInstances(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			dbs := twoInstances(t, d)
+			dbs := storagetest.Instances(t, d, 2)
 			const ids, senders = 40, 4 // senders per instance, each sending every id
 			var wg sync.WaitGroup
 			errs := make(chan error, len(dbs)*senders*ids)
@@ -248,7 +248,7 @@ func TestSandboxGroupsInOppositeOrders(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			dbs := twoInstances(t, d)
+			dbs := storagetest.Instances(t, d, 2)
 			const rounds, size = 40, 8
 			for round := range rounds {
 				start := make(chan struct{})
@@ -295,27 +295,6 @@ func TestSandboxGroupsInOppositeOrders(t *testing.T) {
 			}
 		})
 	}
-}
-
-// twoInstances opens a new database of the dialect twice, as two
-// instances of apiws would, migrated once.
-func twoInstances(t *testing.T, d storage.Dialect) [2]*storage.DB {
-	t.Helper()
-	ctx := context.Background()
-	u := storagetest.URL(t, d)
-	var dbs [2]*storage.DB
-	for i := range dbs {
-		db, err := storage.Open(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		dbs[i] = db
-	}
-	if _, err := dbs[0].Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return dbs
 }
 
 func TestCheckSend(t *testing.T) {

@@ -244,19 +244,7 @@ func TestConcurrentUpgrades(t *testing.T) {
 		t.Run(string(dialect), func(t *testing.T) {
 			for round := range 3 {
 				ctx := context.Background()
-				url := storagetest.URL(t, dialect)
-				var dbs [3]*storage.DB
-				for i := range dbs {
-					db, err := storage.Open(ctx, url)
-					if err != nil {
-						t.Fatal(err)
-					}
-					t.Cleanup(func() { _ = db.Close() })
-					dbs[i] = db
-				}
-				if _, err := dbs[0].Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
+				dbs := storagetest.Instances(t, dialect, 3)
 				errs := make(chan error, len(dbs))
 				for _, db := range dbs {
 					go func() {

@@ -83,6 +83,27 @@ func Open(tb testing.TB, d storage.Dialect) *storage.DB {
 	return db
 }
 
+// Instances returns n handles of a new database of the dialect, migrated
+// once, as n instances of apiws would open it; closed when the test ends.
+func Instances(tb testing.TB, d storage.Dialect, n int) []*storage.DB {
+	tb.Helper()
+	ctx := context.Background()
+	u := URL(tb, d)
+	dbs := make([]*storage.DB, n)
+	for i := range dbs {
+		db, err := storage.Open(ctx, u)
+		if err != nil {
+			tb.Fatalf("open %s: %v", d, err)
+		}
+		tb.Cleanup(func() { _ = db.Close() })
+		dbs[i] = db
+	}
+	if _, err := dbs[0].Migrate(ctx); err != nil {
+		tb.Fatalf("migrate %s: %v", d, err)
+	}
+	return dbs
+}
+
 // Each runs fn as a subtest on every dialect.
 func Each(t *testing.T, fn func(t *testing.T, db *storage.DB)) {
 	t.Helper()
