@@ -43,6 +43,7 @@ type Schema struct {
 	graphql.ExecutableSchema
 	follow Follow
 	cache  *cache
+	shapes shapes
 }
 
 // New wraps es.
@@ -93,8 +94,10 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 		// reports any other; a refused subscription starts nothing.
 		return s.ExecutableSchema.Exec(ctx)
 	}
-	alias := root.Alias
-	shape := alias + "\x00" + sels.key()
+	// What the handler keeps for the subscription's life: no more than it
+	// needs of the collected field, the shared selection.
+	alias, eventsField := root.Alias, root.Name == "events"
+	shape, sels := s.shapes.intern(alias+"\x00"+sels.key(), sels)
 	return func(ctx context.Context) *graphql.Response {
 		for {
 			select {
@@ -103,7 +106,7 @@ func (s *Schema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 				typ := "MessageStatusEvent" // messageStatus shows every event as one
-				if root.Name == "events" {
+				if eventsField {
 					typ = typeName[ev.Type]
 				}
 				sel, known := sels[typ]
@@ -363,6 +366,38 @@ func object(w io.Writer, sel selection, value func(field) graphql.Marshaler) {
 
 // cache keeps the rendering of recent events, per selection: bounded, the
 // oldest entries go first.
+// shapes are the compiled selections of subscriptions, by their shape:
+// the subscriptions of one selection (a dashboard's, open many times)
+// share one copy of it instead of each holding its own for its life.
+type shapes struct {
+	mu sync.Mutex
+	m  map[string]shaped
+}
+
+type shaped struct {
+	shape string
+	sels  selections
+}
+
+// maxShapes bounds the shapes kept: past it, a subscription keeps its own.
+const maxShapes = 1024
+
+// intern returns the copy of shape and sels that subscriptions share.
+func (s *shapes) intern(shape string, sels selections) (string, selections) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if kept, ok := s.m[shape]; ok {
+		return kept.shape, kept.sels
+	}
+	if s.m == nil {
+		s.m = map[string]shaped{}
+	}
+	if len(s.m) < maxShapes {
+		s.m[shape] = shaped{shape, sels}
+	}
+	return shape, sels
+}
+
 type cache struct {
 	mu    sync.Mutex
 	m     map[cacheKey][]byte
