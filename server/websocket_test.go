@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -504,4 +505,36 @@ func TestWebsocketHandlerPanic(t *testing.T) {
 	c := s.dial(protocolTransportWS)
 	c.send(`{"type":"connection_init"}`)
 	c.closed(closeInternalError)
+}
+
+// A socket keeps of its upgrade request only its address, context and the
+// headers that authenticate it and name its caller.
+func TestSocketRequestKeepsLittle(t *testing.T) {
+	type key struct{}
+	r := httptest.NewRequest(http.MethodGet, "/graphql?x=1", nil)
+	r = r.WithContext(context.WithValue(r.Context(), key{}, "v"))
+	r.RemoteAddr = "192.0.2.1:5000"
+	r.Header.Set("Authorization", "Bearer k")
+	r.Header.Set("User-Agent", "ua")
+	r.Header.Add("X-Forwarded-For", "198.51.100.1")
+	r.Header.Add("X-Forwarded-For", "198.51.100.2")
+	r.Header.Set("Cookie", "apiws_session=s")
+	r.Header.Set("Accept-Language", "en")
+	r.Header.Set("Sec-Websocket-Key", "k")
+	kept := socketRequest(r)
+	want := http.Header{"Authorization": {"Bearer k"}, "User-Agent": {"ua"}, "X-Forwarded-For": {"198.51.100.1", "198.51.100.2"},
+		"Cookie": {"apiws_session=s"}}
+	if !reflect.DeepEqual(kept.Header, want) {
+		t.Fatalf("headers %v; want %v", kept.Header, want)
+	}
+	if kept.RemoteAddr != r.RemoteAddr || kept.Context().Value(key{}) != "v" || kept.URL != nil || kept.UserAgent() != "ua" {
+		t.Fatalf("kept %+v", kept)
+	}
+	if ck, err := kept.Cookie("apiws_session"); err != nil || ck.Value != "s" {
+		t.Fatalf("cookie %v, %v", ck, err)
+	}
+	r.Header.Set("Authorization", "Bearer changed")
+	if kept.Header.Get("Authorization") != "Bearer k" {
+		t.Fatal("the kept headers share the request's")
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -85,6 +86,25 @@ func (r *wsRefusal) Error() string { return r.reason }
 
 func (t *wsTransport) Supports(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
 
+// socketHeaders are the upgrade request's headers a socket keeps for its
+// life: those that authenticate it (connection_init, the rechecks) and
+// name its caller's address and client (clientIP, callerFor).
+var socketHeaders = []string{"Authorization", "Cookie", "User-Agent", "X-Forwarded-For"}
+
+// socketRequest is what a socket keeps of its upgrade request: its address
+// and socketHeaders, not the whole request (a browser's headers, its URL),
+// which an idle subscription would hold as long as it lives.
+func socketRequest(r *http.Request) *http.Request {
+	kept := &http.Request{Method: r.Method, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		RemoteAddr: r.RemoteAddr, Host: r.Host, Header: make(http.Header, len(socketHeaders)), Body: http.NoBody}
+	for _, h := range socketHeaders {
+		if v := r.Header.Values(h); len(v) > 0 {
+			kept.Header[h] = slices.Clone(v)
+		}
+	}
+	return kept.WithContext(r.Context())
+}
+
 func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	bc := &batchConn{}
 	ws, err := t.upgrader.Upgrade(batchingHijacker{ResponseWriter: w, conn: bc}, r, nil)
@@ -92,7 +112,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		return // the upgrader answered over HTTP
 	}
 	ws.SetReadLimit(t.readLimit)
-	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: r,
+	c := &wsConn{t: t, ws: ws, bc: bc, exec: exec, ctx: r.Context(), req: socketRequest(r),
 		legacy: ws.Subprotocol() != protocolTransportWS, ops: map[string]*wsOp{}}
 	c.room.L = &c.mu
 	c.send = c.writeAll
