@@ -364,8 +364,6 @@ func object(w io.Writer, sel selection, value func(field) graphql.Marshaler) {
 	_, _ = w.Write([]byte{'}'})
 }
 
-// cache keeps the rendering of recent events, per selection: bounded, the
-// oldest entries go first.
 // shapes are the compiled selections of subscriptions, by their shape:
 // the subscriptions of one selection (a dashboard's, open many times)
 // share one copy of it instead of each holding its own for its life.
@@ -398,6 +396,8 @@ func (s *shapes) intern(shape string, sels selections) (string, selections) {
 	return shape, sels
 }
 
+// cache keeps the rendering of recent events, per selection: bounded, the
+// oldest entries go first.
 type cache struct {
 	mu    sync.Mutex
 	m     map[cacheKey][]byte

@@ -149,6 +149,8 @@ INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at, i
 SELECT number_id, message_id, recipient, kind, at, instance, TRUE FROM v
 WHERE again OR message_id NOT IN (SELECT message_id FROM first) ORDER BY ord`
 
+// recordTransmissionsOnce runs recordTransmissionsText for ts, again
+// marking those the group has earlier.
 func (db *DB) recordTransmissionsOnce(ctx context.Context, ts []*SandboxTransmission, again []bool) error {
 	n := len(ts)
 	numbers, messages, recipients, kinds, instances := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
