@@ -12,6 +12,7 @@ import (
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
+	"github.com/apiws/apiws/internal/poll"
 	"github.com/apiws/apiws/storage"
 	"github.com/apiws/apiws/storage/storagetest"
 )
@@ -57,6 +58,16 @@ func (fx *streamFixture) write(number string, n int) []*apiws.LogEvent {
 	return evs
 }
 
+// follow follows the fixture's account, failing the test if it cannot.
+func (fx *streamFixture) follow(ctx context.Context, filter Filter, after *int64) <-chan *apiws.LogEvent {
+	fx.t.Helper()
+	ch, err := fx.s.Follow(ctx, fx.acc, filter, after)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return ch
+}
+
 func (fx *streamFixture) publish(evs ...*apiws.LogEvent) {
 	for _, ev := range evs {
 		data, _ := json.Marshal(published{LogEvent: ev})
@@ -98,14 +109,8 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 		fx := newStreamFixture(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		all, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		two, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_2"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		all := fx.follow(ctx, Filter{}, nil)
+		two := fx.follow(ctx, Filter{NumberID: "num_2"}, nil)
 		evs := fx.write("num_1", 3)
 		evs = append(evs, fx.write("num_2", 1)...)
 		evs = append(evs, fx.write("num_1", 1)...)
@@ -115,10 +120,7 @@ func TestAccountStreamOrdersAndFillsGaps(t *testing.T) {
 		receive(t, two, 4)
 
 		// A follower joining with an old cursor reads the log, then lives.
-		late, err := fx.s.Follow(ctx, fx.acc, Filter{}, ptr(int64(2)))
-		if err != nil {
-			t.Fatal(err)
-		}
+		late := fx.follow(ctx, Filter{}, ptr(int64(2)))
 		receive(t, late, 3, 4, 5)
 		fx.publish(fx.write("num_1", 1)...)
 		receive(t, late, 6)
@@ -139,14 +141,8 @@ func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 		fx.s.spillLimit = followerBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		slow, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fast, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		slow := fx.follow(ctx, Filter{}, nil)
+		fast := fx.follow(ctx, Filter{}, nil)
 		n := int64(3 * followerBuffer)
 		for _, ev := range fx.write("num_1", int(n)) {
 			fx.publish(ev)
@@ -173,14 +169,8 @@ func TestAccountStreamSpillsABurst(t *testing.T) {
 		fx := newStreamFixture(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		other, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_2"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slow, err := fx.s.Follow(ctx, fx.acc, Filter{NumberID: "num_1"}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		other := fx.follow(ctx, Filter{NumberID: "num_2"}, nil)
+		slow := fx.follow(ctx, Filter{NumberID: "num_1"}, nil)
 		n := int64(3 * followerBuffer)
 		var evs []*apiws.LogEvent
 		for seq := int64(1); seq <= n; seq++ {
@@ -197,13 +187,7 @@ func TestAccountStreamSpillsABurst(t *testing.T) {
 			twos = append(twos, seq)
 		}
 		receive(t, other, twos...)
-		deadline := time.Now().Add(5 * time.Second)
-		for len(slow) < followerBuffer && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if len(slow) < followerBuffer {
-			t.Fatalf("the follower's channel holds %d events; want it full", len(slow))
-		}
+		poll.Until(t, 5*time.Second, "the follower's channel full", func() bool { return len(slow) == followerBuffer })
 		var ones []int64
 		for seq := int64(1); seq <= n; seq++ {
 			if seq%10 != 0 {
@@ -230,10 +214,7 @@ func TestPublishedHereAsFromTheBus(t *testing.T) {
 			t.Fatal(err)
 		}
 		fx.s.LinkMedia(links)
-		here, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		here := fx.follow(ctx, Filter{}, nil)
 		elsewhere, err := fx.bus.Subscribe(ctx, fx.acc, apiws.EventLogged)
 		if err != nil {
 			t.Fatal(err)
@@ -305,10 +286,7 @@ func TestPublishedHereFillsItsGaps(t *testing.T) {
 		fx := newStreamFixture(t, db)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		all, err := fx.s.Follow(ctx, fx.acc, Filter{}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		all := fx.follow(ctx, Filter{}, nil)
 		evs := fx.write("num_1", 3)
 		failing, fail := context.WithCancel(context.Background())
 		fail()

@@ -222,16 +222,7 @@ func TestSandboxRecordsOfTwoInstances(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			ts, err := dbs[1].SandboxTransmissions(ctx)
-			if err != nil || len(ts) != len(dbs)*senders*ids {
-				t.Fatalf("%d records of %d, %v", len(ts), len(dbs)*senders*ids, err)
-			}
-			firsts := map[string]int{}
-			for _, tr := range ts {
-				if !tr.Duplicate {
-					firsts[tr.MessageID]++
-				}
-			}
+			firsts := firstTransmissions(t, dbs[1], len(dbs)*senders*ids)
 			for m := range ids {
 				if n := firsts[fmt.Sprintf("m%d", m)]; n != 1 {
 					t.Fatalf("m%d has %d first transmissions; want 1", m, n)
@@ -275,16 +266,7 @@ func TestSandboxGroupsInOppositeOrders(t *testing.T) {
 					}
 				}
 			}
-			ts, err := dbs[0].SandboxTransmissions(ctx)
-			if err != nil || len(ts) != len(dbs)*rounds*size {
-				t.Fatalf("%d records of %d, %v", len(ts), len(dbs)*rounds*size, err)
-			}
-			firsts := map[string]int{}
-			for _, tr := range ts {
-				if !tr.Duplicate {
-					firsts[tr.MessageID]++
-				}
-			}
+			firsts := firstTransmissions(t, dbs[0], len(dbs)*rounds*size)
 			if len(firsts) != rounds*size {
 				t.Fatalf("%d ids with a first transmission; want %d", len(firsts), rounds*size)
 			}
@@ -295,6 +277,23 @@ func TestSandboxGroupsInOppositeOrders(t *testing.T) {
 			}
 		})
 	}
+}
+
+// firstTransmissions reads the sandbox's record, checks it holds want
+// records, and counts each message id's first transmissions.
+func firstTransmissions(t *testing.T, db *storage.DB, want int) map[string]int {
+	t.Helper()
+	ts, err := db.SandboxTransmissions(context.Background())
+	if err != nil || len(ts) != want {
+		t.Fatalf("%d records of %d, %v", len(ts), want, err)
+	}
+	firsts := map[string]int{}
+	for _, tr := range ts {
+		if !tr.Duplicate {
+			firsts[tr.MessageID]++
+		}
+	}
+	return firsts
 }
 
 func TestCheckSend(t *testing.T) {

@@ -105,10 +105,10 @@ func (db *DB) writePipelined(ctx context.Context, b *Batch) ([]*apiws.LogEvent, 
 // on another's (made under other settings). Empty when the connections
 // take no prepared statements (default_query_exec_mode=simple_protocol,
 // for a pooler): the statements then go with their values in their text.
-func (db *DB) pipelined(conn *pgx.Conn) map[string]string {
+func (db *DB) pipelined() map[string]string {
 	db.pipelineOnce.Do(func() {
 		db.pipelineNames = map[string]string{}
-		if conn.Config().DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
+		if db.simpleProtocol {
 			return
 		}
 		for _, text := range []string{queueMessagesText, lockMessagesText, insertOutbox.query, updateStatusesText,
@@ -132,7 +132,7 @@ type pipeline struct {
 // prepare prepares the pipeline's statements on the connection, before its
 // first transaction (pgx remembers them: after that, nothing is sent).
 func (p *pipeline) prepare(ctx context.Context) error {
-	for text, name := range p.db.pipelined(p.conn) {
+	for text, name := range p.db.pipelined() {
 		if _, err := p.conn.Prepare(ctx, name, text); err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (p *pipeline) prepare(ctx context.Context) error {
 // statement returns what to queue for query: the name it is prepared
 // under, or query itself.
 func (p *pipeline) statement(query string) string {
-	if name, ok := p.db.pipelined(p.conn)[query]; ok {
+	if name, ok := p.db.pipelined()[query]; ok {
 		return name
 	}
 	return query
