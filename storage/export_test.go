@@ -21,3 +21,6 @@ const PlanSettings = planSettings
 func (db *DB) RecordSandboxGroup(ctx context.Context, ts []*SandboxTransmission) error {
 	return db.recordSandboxTransmissions(ctx, ts)
 }
+
+// EnteredAt is a message's age as the statements compare it.
+const EnteredAt = enteredAt

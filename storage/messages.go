@@ -38,6 +38,11 @@ type capturedContent struct {
 	Until         time.Time `bun:"until,notnull"`
 }
 
+// enteredAt is when a message came in, queued or received: its age for the
+// retention, the time filters and the queue's expiry, as indexed
+// (messages_entered_at).
+const enteredAt = "COALESCE(queued_at, received_at)"
+
 // ErrDuplicate reports a send whose idempotency key was used before.
 var ErrDuplicate = errors.New("idempotency key used before")
 
@@ -67,7 +72,7 @@ func (db *DB) MessageByIdempotencyKey(ctx context.Context, accountID, key string
 func (db *DB) ForgetIdempotencyKeys(ctx context.Context, before time.Time) error {
 	_, err := db.Bun.NewUpdate().Model((*apiws.Message)(nil)).
 		Set("idempotency_key = NULL").Set("request_hash = NULL").
-		Where("idempotency_key IS NOT NULL AND queued_at < ?", before).Exec(ctx)
+		Where("idempotency_key IS NOT NULL AND "+enteredAt+" < ?", before).Exec(ctx)
 	return translate(err)
 }
 
@@ -111,10 +116,10 @@ func (db *DB) ListMessages(ctx context.Context, accountID string, f apiws.Messag
 			q = q.Where("group_id = ?", *f.GroupID)
 		}
 		if f.Since != nil {
-			q = q.Where("COALESCE(queued_at, received_at) >= ?", f.Since.UTC())
+			q = q.Where(enteredAt+" >= ?", f.Since.UTC())
 		}
 		if f.Until != nil {
-			q = q.Where("COALESCE(queued_at, received_at) < ?", f.Until.UTC())
+			q = q.Where(enteredAt+" < ?", f.Until.UTC())
 		}
 		return q
 	}
@@ -295,7 +300,7 @@ func (db *DB) UnsendableOutbox(ctx context.Context, queuedBefore time.Time, limi
 	err := db.Bun.NewSelect().Model(&items).
 		Where("NOT EXISTS (SELECT 1 FROM numbers n WHERE n.id = ?TableAlias.number_id AND n.status NOT IN (?))",
 			bun.List([]apiws.NumberStatus{apiws.NumberLoggedOut, apiws.NumberBanned})).
-		WhereOr("message_id IN (SELECT id FROM messages WHERE status = ? AND queued_at < ?)", apiws.StatusQueued, queuedBefore).
+		WhereOr("message_id IN (SELECT id FROM messages WHERE status = ? AND "+enteredAt+" < ?)", apiws.StatusQueued, queuedBefore).
 		OrderExpr("message_id").Limit(int64(limit)).Scan(ctx)
 	return items, translate(err)
 }

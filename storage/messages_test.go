@@ -3,9 +3,13 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
@@ -185,4 +189,84 @@ func TestReplyToIsKept(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A message's status updates stay on the page its row was written to
+// (heap-only tuples: no index of messages changes), even when all the
+// messages of a page move at once, as a batch's receipts move them.
+func TestStatusUpdatesStayOnTheirPage(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
+	b := &storage.Batch{}
+	var waIDs []string
+	for i := range 200 {
+		waID := fmt.Sprintf("WA%03d", i)
+		waIDs = append(waIDs, waID)
+		b.Queue = append(b.Queue, &storage.QueueWrite{Message: queued(acc, "num_1", waID, nil), Sealed: []byte("sealed")})
+	}
+	if _, err := db.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	pages := func() map[string]string {
+		var rows []struct {
+			ID   string `bun:"id"`
+			Page string `bun:"page"`
+		}
+		err := db.Bun.NewRaw("SELECT id, (ctid::text::point)[0]::text AS page FROM messages WHERE account_id = ?", acc.ID).Scan(ctx, &rows)
+		if err != nil || len(rows) != len(waIDs) {
+			t.Fatalf("%d rows, %v", len(rows), err)
+		}
+		out := map[string]string{}
+		for _, r := range rows {
+			out[r.ID] = r.Page
+		}
+		return out
+	}
+	written := pages()
+	for _, status := range []apiws.MessageStatus{apiws.StatusDelivered, apiws.StatusRead} {
+		if evs, err := db.ApplyReceipt(ctx, "num_1", waIDs, status, nil, time.Now()); err != nil || len(evs) < len(waIDs) {
+			t.Fatalf("%s: %d events, %v", status, len(evs), err)
+		}
+		moved := 0
+		for id, page := range pages() {
+			if page != written[id] {
+				moved++
+			}
+		}
+		if moved > 0 {
+			t.Fatalf("after %s, %d of %d messages are on another page than the one written", status, moved, len(waIDs))
+		}
+	}
+}
+
+// The statements that look messages and events up by age or key can reach
+// them through an index: an expression index serves only the expression
+// it was made of, a partial index only the statements implying its
+// condition.
+func TestLookupsFindTheirIndexes(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	for query, index := range map[string]string{
+		"SELECT t.id FROM messages t WHERE " + storage.EnteredAt + " < now()":            "messages_entered_at",
+		"SELECT id FROM messages WHERE account_id = 'acc_1' AND idempotency_key = 'k1'": "messages_idempotency",
+		"DELETE FROM log_events WHERE message_id IS NULL AND at < now()":                 "log_events_unrelated_at",
+	} {
+		err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+				return err
+			}
+			var plan []string
+			if err := tx.NewRaw("EXPLAIN " + query).Scan(ctx, &plan); err != nil {
+				return err
+			}
+			if !strings.Contains(strings.Join(plan, "\n"), index) {
+				t.Errorf("%s:\n%s\nuses no %s", query, strings.Join(plan, "\n"), index)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -95,7 +95,7 @@ func (db *DB) DeleteUsageBefore(ctx context.Context, cutoff time.Time) (int, err
 // before cutoff, with everything kept about them (events, outbox, captured
 // content, sandbox record), except those of accounts under a legal hold.
 func (db *DB) DeleteMessagesBefore(ctx context.Context, cutoff time.Time) (int, error) {
-	return db.deleteMessages(ctx, "COALESCE(t.queued_at, t.received_at) < ? AND "+notHeld, cutoff)
+	return db.deleteMessages(ctx, enteredAt+" < ? AND "+notHeld, cutoff)
 }
 
 // deleteMessages deletes, in batches, the messages (aliased t) matching
