@@ -248,16 +248,16 @@ func TestLookupsFindTheirIndexes(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	for query, index := range map[string]string{
-		"SELECT t.id FROM messages t WHERE " + storage.EnteredAt + " < now()":            "messages_entered_at",
+		"SELECT t.id FROM messages t WHERE " + storage.EnteredAt + " < now()":           "messages_entered_at",
 		"SELECT id FROM messages WHERE account_id = 'acc_1' AND idempotency_key = 'k1'": "messages_idempotency",
-		"DELETE FROM log_events WHERE message_id IS NULL AND at < now()":                 "log_events_unrelated_at",
+		"DELETE FROM log_events WHERE message_id IS NULL AND at < now()":                "log_events_unrelated_at",
 	} {
 		err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 			if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
 				return err
 			}
 			var plan []string
-			if err := tx.NewRaw("EXPLAIN " + query).Scan(ctx, &plan); err != nil {
+			if err := tx.NewRaw("EXPLAIN "+query).Scan(ctx, &plan); err != nil {
 				return err
 			}
 			if !strings.Contains(strings.Join(plan, "\n"), index) {
