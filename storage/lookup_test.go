@@ -2,7 +2,11 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/storage"
@@ -52,4 +56,49 @@ func TestLookupsAnswerNotFound(t *testing.T) {
 			t.Fatalf("Account(other) = %+v, %v", acct, err)
 		}
 	})
+}
+
+// The reads of every dispatcher pass and every send's quota are prepared
+// once per connection, whatever their values (the number of messages
+// read included), and run on that one statement after.
+func TestPassReadsPreparedOnce(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	db.SQL().SetMaxOpenConns(1)
+	ctx := context.Background()
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
+	var ids []string
+	for i := range 3 {
+		m := queued(acc, "num_1", fmt.Sprintf("WA%d", i), nil)
+		if _, err := db.QueueMessage(ctx, m, []byte("s")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	for n := 1; n <= 3; n++ {
+		if ms, err := db.MessagesByIDs(ctx, ids[:n]); err != nil || len(ms) != n {
+			t.Fatalf("MessagesByIDs(%d ids) = %d messages, %v", n, len(ms), err)
+		}
+		if _, err := db.NumberByID(ctx, fmt.Sprintf("num_%d", n)); apiws.ErrorCodeOf(err) != apiws.ENOTFOUND {
+			t.Fatalf("NumberByID of no number: %v", err)
+		}
+		if _, err := db.AcceptedMessages(ctx, acc.ID, time.Now().AddDate(0, 0, -n), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var texts []string
+	var runs []int64
+	if err := db.Bun.NewRaw("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements").Scan(ctx, &texts, &runs); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{`FROM "messages" AS "message" WHERE (id = ANY(`, `FROM "numbers" AS "number" WHERE (id = `, `FROM "usage_rollups"`} {
+		var found []int64
+		for i, text := range texts {
+			if strings.Contains(text, from) {
+				found = append(found, runs[i])
+			}
+		}
+		if !slices.Equal(found, []int64{3}) {
+			t.Errorf("statements %q… prepared and run %v times; want one, run 3 times", from, found)
+		}
+	}
 }

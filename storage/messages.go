@@ -84,7 +84,15 @@ func (db *DB) Message(ctx context.Context, accountID, id string) (*apiws.Message
 // MessagesByIDs returns the messages with the ids; missing ones are left out.
 func (db *DB) MessagesByIDs(ctx context.Context, ids []string) ([]*apiws.Message, error) {
 	var ms []*apiws.Message
-	err := db.Bun.NewSelect().Model(&ms).Where("id IN (?)", bun.List(ids)).Scan(ctx)
+	if db.Dialect != Postgres {
+		err := db.Bun.NewSelect().Model(&ms).Where("id IN (?)", bun.List(ids)).Scan(ctx)
+		return ms, translate(err)
+	}
+	// Read at every dispatcher pass: a hot statement, the ids one array.
+	q := db.hotQuery("MessagesByIDs", func() string {
+		return db.Bun.NewSelect().Model((*apiws.Message)(nil)).Where("id = ANY(?::text[])", placeholder).String()
+	})
+	err := db.queryHot(ctx, q, &ms, texts(ids))
 	return ms, translate(err)
 }
 

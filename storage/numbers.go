@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -79,7 +80,19 @@ func (db *DB) Number(ctx context.Context, accountID, id string) (*apiws.Number, 
 // NumberByID returns the number with id whatever its account, or
 // ENOTFOUND; for events that name a number only.
 func (db *DB) NumberByID(ctx context.Context, id string) (*apiws.Number, error) {
-	return selectOne[apiws.Number](ctx, db.Bun, "number", "id = ?", id)
+	// Read at every dispatcher pass: a hot statement.
+	q := db.hotQuery("NumberByID", func() string {
+		return db.Bun.NewSelect().Model((*apiws.Number)(nil)).Where("id = ?", placeholder).String()
+	})
+	var ns []*apiws.Number
+	err := db.queryHot(ctx, q, &ns, id)
+	if err == nil && len(ns) == 0 {
+		err = sql.ErrNoRows
+	}
+	if err != nil {
+		return nil, notFound(err, "number")
+	}
+	return ns[0], nil
 }
 
 // ListNumbers pages through an account's numbers, newest first, optionally
