@@ -33,7 +33,7 @@ const pgbenchTable = `CREATE TABLE %[1]s.messages (
 CREATE INDEX ON %[1]s.messages (account_id, id);
 CREATE INDEX ON %[1]s.messages (number_id, id);
 CREATE INDEX ON %[1]s.messages (number_id, wa_message_id);
-CREATE UNIQUE INDEX ON %[1]s.messages (account_id, idempotency_key)`
+CREATE UNIQUE INDEX ON %[1]s.messages (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL`
 
 // pgbenchScript inserts one row per transaction.
 const pgbenchScript = `INSERT INTO %s.messages (id, account_id, number_id, direction, peer, kind, status, wa_message_id, queued_at)
