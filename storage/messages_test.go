@@ -191,10 +191,15 @@ func TestReplyToIsKept(t *testing.T) {
 	})
 }
 
-// A message's status updates stay on the page its row was written to
-// (heap-only tuples: no index of messages changes), even when all the
-// messages of a page move at once, as a batch's receipts move them.
-func TestStatusUpdatesStayOnTheirPage(t *testing.T) {
+// A message's first status update stays on the page its row was written
+// to (a heap-only tuple: no index of messages changes), even when every
+// message of the page moves at once, as a batch of receipts moves them:
+// the room the table's fillfactor leaves holds a new version of each row,
+// larger than the first (its times filled in). Later updates fit as well
+// once PostgreSQL has pruned the versions they replace from the page, which
+// it does when no older snapshot may still read them: that depends on the
+// other sessions of the database, so this checks the first one only.
+func TestFirstStatusUpdateStaysOnItsPage(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	acc := &apiws.Account{ID: storagetest.Account(t, db)}
@@ -224,19 +229,17 @@ func TestStatusUpdatesStayOnTheirPage(t *testing.T) {
 		return out
 	}
 	written := pages()
-	for _, status := range []apiws.MessageStatus{apiws.StatusDelivered, apiws.StatusRead} {
-		if evs, err := db.ApplyReceipt(ctx, "num_1", waIDs, status, nil, time.Now()); err != nil || len(evs) < len(waIDs) {
-			t.Fatalf("%s: %d events, %v", status, len(evs), err)
+	if evs, err := db.ApplyReceipt(ctx, "num_1", waIDs, apiws.StatusDelivered, nil, time.Now()); err != nil || len(evs) != 2*len(waIDs) {
+		t.Fatalf("receipts: %d events, %v", len(evs), err)
+	}
+	moved := 0
+	for id, page := range pages() {
+		if page != written[id] {
+			moved++
 		}
-		moved := 0
-		for id, page := range pages() {
-			if page != written[id] {
-				moved++
-			}
-		}
-		if moved > 0 {
-			t.Fatalf("after %s, %d of %d messages are on another page than the one written", status, moved, len(waIDs))
-		}
+	}
+	if moved > 0 {
+		t.Fatalf("%d of %d messages are on another page than the one written", moved, len(waIDs))
 	}
 }
 
@@ -249,7 +252,7 @@ func TestLookupsFindTheirIndexes(t *testing.T) {
 	ctx := context.Background()
 	for query, index := range map[string]string{
 		"SELECT t.id FROM messages t WHERE " + storage.EnteredAt + " < now()":           "messages_entered_at",
-		"SELECT id FROM messages WHERE account_id = 'acc_1' AND idempotency_key = 'k1'": "messages_idempotency",
+		"SELECT id FROM messages WHERE account_id = 'acc_1' AND idempotency_key = 'k1'": "messages_idempotency_key",
 		"DELETE FROM log_events WHERE message_id IS NULL AND at < now()":                "log_events_unrelated_at",
 	} {
 		err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
