@@ -158,9 +158,7 @@ func (db *DB) recordTransmissionsOnce(ctx context.Context, ts []*SandboxTransmis
 	for i, t := range ts {
 		numbers[i], messages[i], recipients[i], kinds[i], at[i], instances[i] = t.NumberID, t.MessageID, t.Recipient, t.Kind, t.At, t.Instance
 	}
-	db.queries.add(1)
-	_, err := db.relaxed.DB.ExecContext(ctx, recordTransmissionsText, db.execMode(planOnce), numbers, messages, recipients, kinds, at, instances, again)
-	return err
+	return db.execIn(ctx, db.relaxed.DB, planOnce, recordTransmissionsText, numbers, messages, recipients, kinds, at, instances, again)
 }
 
 // SandboxTransmissions returns the record, oldest first (by the time of

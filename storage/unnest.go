@@ -67,8 +67,16 @@ func (db *DB) fixedShape() bool { return db.Dialect == Postgres && !db.inlineBat
 
 // execTx runs a fixed-shape statement of tx in mode (planOnce, planEach).
 func (db *DB) execTx(ctx context.Context, tx bun.Tx, mode pgx.QueryExecMode, query string, args ...any) error {
+	return db.execIn(ctx, tx.Tx, mode, query, args...)
+}
+
+// execIn runs a statement of a fixed text on q (the database or a
+// transaction) in mode.
+func (db *DB) execIn(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, mode pgx.QueryExecMode, query string, args ...any) error {
 	db.queries.add(1)
-	_, err := tx.Tx.ExecContext(ctx, query, append([]any{db.execMode(mode)}, args...)...)
+	_, err := q.ExecContext(ctx, query, append([]any{db.execMode(mode)}, args...)...)
 	return err
 }
 

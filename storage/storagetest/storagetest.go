@@ -71,16 +71,7 @@ func URL(tb testing.TB, d storage.Dialect) string {
 // Open returns a migrated database of the dialect, closed when the test ends.
 func Open(tb testing.TB, d storage.Dialect) *storage.DB {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := storage.Open(ctx, URL(tb, d))
-	if err != nil {
-		tb.Fatalf("open %s: %v", d, err)
-	}
-	tb.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate %s: %v", d, err)
-	}
-	return db
+	return Instances(tb, d, 1)[0]
 }
 
 // Instances returns n handles of a new database of the dialect, migrated
