@@ -243,9 +243,18 @@ func TestSendChecksTheNumberInItsWrite(t *testing.T) {
 			}
 		}
 
+		// A commit that refuses a send runs the hooks above only when it
+		// writes nothing else: each queued message is let reach SENT (out
+		// of the outbox) before a refusal is waited for, so that its SENT
+		// event does not share the refusal's commit.
+		sent := func() {
+			t.Helper()
+			poll.Until(t, 10*time.Second, "the queued messages SENT", func() bool { return a.count("outbox") == 0 })
+		}
 		if err := send(a.n.ID); err != nil {
 			t.Fatalf("send through the connected number: %v", err)
 		}
+		sent()
 		if got := fieldErr(t, send(apiws.NewID(apiws.PrefixNumber))); got != "NOT_FOUND@input.numberId" {
 			t.Errorf("send through no such number: %s", got)
 		}
@@ -307,6 +316,7 @@ func TestSendChecksTheNumberInItsWrite(t *testing.T) {
 
 		// Refused, its key taken meanwhile by another send: the key's
 		// answer comes first, as it would have when read before.
+		sent()
 		setStatus(apiws.NumberDisconnected)
 		key := "raced"
 		takeKey := func() error {
