@@ -45,6 +45,9 @@ type DB struct {
 	// loss in a crash of PostgreSQL itself (not of apiws) is acceptable:
 	// the sandbox's. On SQLite it is Bun.
 	relaxed *bun.DB
+	// lookups runs the hot statements on PostgreSQL, on connections whose
+	// plans reach rows through indexes (lookupSettings); nil on SQLite.
+	lookups *sql.DB
 	// sandbox groups the sandbox's transmission records.
 	sandbox sandboxRecorder
 	// hot holds the text of the hot statements by name (see hotQuery).
@@ -133,6 +136,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		rdb.SetMaxIdleConns(4)
 		rdb.SetConnMaxIdleTime(5 * time.Minute)
 		db.relaxed = bun.NewDB(rdb, pgdialect.New())
+		lcfg := cfg.Copy()
+		for _, s := range lookupSettings {
+			lcfg.RuntimeParams[s.name] = s.value
+		}
+		db.lookups = stdlib.OpenDB(*lcfg)
+		db.lookups.SetMaxOpenConns(6)
+		db.lookups.SetMaxIdleConns(6)
+		db.lookups.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		path := strings.TrimPrefix(url, "sqlite://")
 		if err := createPrivate(path); err != nil {
@@ -191,6 +202,9 @@ func (db *DB) Close() error {
 	err := db.Bun.Close()
 	if db.relaxed.DB != db.Bun.DB {
 		err = errors.Join(err, db.relaxed.Close())
+	}
+	if db.lookups != nil {
+		err = errors.Join(err, db.lookups.Close())
 	}
 	return err
 }

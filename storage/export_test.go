@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/uptrace/bun"
 )
@@ -9,12 +10,15 @@ import (
 // Relaxed exposes the pool of records that do not wait for the WAL flush.
 func (db *DB) Relaxed() *bun.DB { return db.relaxed }
 
+// Lookups exposes the connections of the hot statements (PostgreSQL).
+func (db *DB) Lookups() *sql.DB { return db.lookups }
+
 // InlineBatch makes the batch's writes bun's on PostgreSQL too, as they
 // are on SQLite, so a test can compare them with the fixed-shape ones.
 func (db *DB) InlineBatch() { db.inlineBatch = true }
 
 // PlanSettings are the settings of a pipelined transaction's plans.
-const PlanSettings = planSettings
+var PlanSettings = planSettings
 
 // RecordSandboxGroup writes ts as one group of the sandbox's record, as
 // the recorder does with the records that wait together.

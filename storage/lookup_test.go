@@ -63,7 +63,7 @@ func TestLookupsAnswerNotFound(t *testing.T) {
 // read included), and run on that one statement after.
 func TestPassReadsPreparedOnce(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
-	db.SQL().SetMaxOpenConns(1)
+	db.Lookups().SetMaxOpenConns(1)
 	ctx := context.Background()
 	acc := &apiws.Account{ID: storagetest.Account(t, db)}
 	var ids []string
@@ -87,7 +87,11 @@ func TestPassReadsPreparedOnce(t *testing.T) {
 	}
 	var texts []string
 	var runs []int64
-	if err := db.Bun.NewRaw("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements").Scan(ctx, &texts, &runs); err != nil {
+	rows, err := db.Lookups().QueryContext(ctx, "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Bun.ScanRows(ctx, rows, &texts, &runs); err != nil {
 		t.Fatal(err)
 	}
 	for _, from := range []string{`FROM "messages" AS "message" WHERE (id = ANY(`, `FROM "numbers" AS "number" WHERE (id = `, `FROM "usage_rollups"`} {
@@ -101,4 +105,82 @@ func TestPassReadsPreparedOnce(t *testing.T) {
 			t.Errorf("statements %q… prepared and run %v times; want one, run 3 times", from, found)
 		}
 	}
+}
+
+// Every hot statement reaches its rows through an index, whatever the
+// table's size when it was planned: planned once, without its values, on
+// tables of a row or two just analyzed (with their statistics alone, a
+// plan would scan them whole, and keep doing so as they grow).
+func TestHotReadsPlanThroughIndexes(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	lookups := db.Lookups()
+	lookups.SetMaxOpenConns(1)
+	ctx := context.Background()
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
+	m := queued(acc, "num_1", "WA1", nil)
+	if _, err := db.QueueMessage(ctx, m, []byte("s")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Bun.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	// The one session of the lookups plans every statement once, now.
+	if _, err := lookups.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, read := range []func() error{
+		func() error { _, err := db.MessagesByIDs(ctx, []string{m.ID}); return err },
+		func() error { _, err := db.NextOutbox(ctx, "num_1", 10); return err },
+		func() error { _, err := db.CheckSend(ctx, acc.ID, "num_1"); return err },
+		func() error { _, err := db.AcceptedMessages(ctx, acc.ID, now.AddDate(0, 0, -1), now); return err },
+		func() error { _, err := db.LeaseHeld(ctx, "num_1", "owner", 1, now); return err },
+		func() error {
+			_, err := db.NumberByID(ctx, "num_1")
+			return ignoreNotFound(err)
+		},
+		func() error {
+			_, err := db.ActiveDebugCapture(ctx, "num_1", now)
+			return ignoreNotFound(err)
+		},
+	} {
+		if err := read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names, texts []string
+	var params []int
+	rows, err := lookups.QueryContext(ctx, "SELECT name, statement, cardinality(parameter_types) FROM pg_prepared_statements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Bun.ScanRows(ctx, rows, &names, &texts, &params); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) < 7 {
+		t.Fatalf("%d statements prepared; want the 7 hot ones: %q", len(names), texts)
+	}
+	for i, name := range names {
+		// The values do not matter: the plan is the one made without them.
+		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", params[i]), ", ")
+		rows, err := lookups.QueryContext(ctx, "EXPLAIN EXECUTE "+name+"("+nulls+")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		if err := db.Bun.ScanRows(ctx, rows, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if p := strings.Join(plan, "\n"); strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s\nscans a table whole:\n%s", texts[i], p)
+		}
+	}
+}
+
+// ignoreNotFound is err unless it is ENOTFOUND.
+func ignoreNotFound(err error) error {
+	if apiws.ErrorCodeOf(err) == apiws.ENOTFOUND {
+		return nil
+	}
+	return err
 }

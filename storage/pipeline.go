@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,9 +62,15 @@ import (
 // scans, hash and merge joins ruled out each plan reaches each row through
 // an index, as a plan made with the values would. The settings end with
 // the transaction. (The foreign keys' checks have plans of their own,
-// cached once per connection: by key, whatever the settings.)
-const planSettings = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
-	set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`
+// cached once per connection: by key, whatever the settings.) They are the
+// hot statements' (lookupSettings).
+var planSettings = func() string {
+	sets := make([]string, len(lookupSettings))
+	for i, s := range lookupSettings {
+		sets[i] = "set_config('" + s.name + "', '" + s.value + "', true)"
+	}
+	return "SELECT " + strings.Join(sets, ", ")
+}()
 
 // writePipelined is Write on PostgreSQL.
 func (db *DB) writePipelined(ctx context.Context, b *Batch) ([]*apiws.LogEvent, error) {
