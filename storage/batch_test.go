@@ -490,6 +490,9 @@ func TestSimpleProtocolConnections(t *testing.T) {
 	if err != nil || len(ts) != 3 || ts[0].Duplicate || ts[1].Duplicate || !ts[2].Duplicate {
 		t.Fatalf("records %+v, %v; want the second m1 alone a duplicate", ts, err)
 	}
+	if db.Lookups() != db.SQL() {
+		t.Error("the hot reads have connections of their own, with settings a pooler may refuse")
+	}
 	if held, err := db.LeaseHeld(ctx, "num_none", "inst", 1, time.Now()); err != nil || held {
 		t.Fatalf("LeaseHeld = %v, %v", held, err)
 	}

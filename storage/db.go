@@ -136,14 +136,21 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		rdb.SetMaxIdleConns(4)
 		rdb.SetConnMaxIdleTime(5 * time.Minute)
 		db.relaxed = bun.NewDB(rdb, pgdialect.New())
-		lcfg := cfg.Copy()
-		for _, s := range lookupSettings {
-			lcfg.RuntimeParams[s.name] = s.value
+		if simple {
+			// Through a pooler statements go with their values in their
+			// text, planned each time: the hot ones need no settings of
+			// their own (which a pooler may refuse at connection).
+			db.lookups = sqldb
+		} else {
+			lcfg := cfg.Copy()
+			for _, s := range lookupSettings {
+				lcfg.RuntimeParams[s.name] = s.value
+			}
+			db.lookups = stdlib.OpenDB(*lcfg)
+			db.lookups.SetMaxOpenConns(6)
+			db.lookups.SetMaxIdleConns(6)
+			db.lookups.SetConnMaxIdleTime(5 * time.Minute)
 		}
-		db.lookups = stdlib.OpenDB(*lcfg)
-		db.lookups.SetMaxOpenConns(6)
-		db.lookups.SetMaxIdleConns(6)
-		db.lookups.SetConnMaxIdleTime(5 * time.Minute)
 	} else {
 		path := strings.TrimPrefix(url, "sqlite://")
 		if err := createPrivate(path); err != nil {
@@ -203,7 +210,7 @@ func (db *DB) Close() error {
 	if db.relaxed.DB != db.Bun.DB {
 		err = errors.Join(err, db.relaxed.Close())
 	}
-	if db.lookups != nil {
+	if db.lookups != nil && db.lookups != db.Bun.DB {
 		err = errors.Join(err, db.lookups.Close())
 	}
 	return err
