@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -124,32 +125,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 			cfg.RuntimeParams["idle_in_transaction_session_timeout"] = IdleInTransactionTimeout
 		}
 		simple := cfg.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol
-		sqldb := stdlib.OpenDB(*cfg)
-		sqldb.SetMaxOpenConns(20)
-		sqldb.SetMaxIdleConns(20)
-		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		sqldb := openPool(cfg, 20, nil)
 		db = &DB{Bun: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, simpleProtocol: simple}
-		rcfg := cfg.Copy()
-		rcfg.RuntimeParams["synchronous_commit"] = "off"
-		rdb := stdlib.OpenDB(*rcfg)
-		rdb.SetMaxOpenConns(4)
-		rdb.SetMaxIdleConns(4)
-		rdb.SetConnMaxIdleTime(5 * time.Minute)
-		db.relaxed = bun.NewDB(rdb, pgdialect.New())
+		db.relaxed = bun.NewDB(openPool(cfg, 4, map[string]string{"synchronous_commit": "off"}), pgdialect.New())
 		if simple {
 			// Through a pooler statements go with their values in their
 			// text, planned each time: the hot ones need no settings of
 			// their own (which a pooler may refuse at connection).
 			db.lookups = sqldb
 		} else {
-			lcfg := cfg.Copy()
-			for _, s := range lookupSettings {
-				lcfg.RuntimeParams[s.name] = s.value
-			}
-			db.lookups = stdlib.OpenDB(*lcfg)
-			db.lookups.SetMaxOpenConns(6)
-			db.lookups.SetMaxIdleConns(6)
-			db.lookups.SetConnMaxIdleTime(5 * time.Minute)
+			db.lookups = openPool(cfg, 6, lookupSettings)
 		}
 	} else {
 		path := strings.TrimPrefix(url, "sqlite://")
@@ -180,6 +165,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// openPool opens a pool of up to n connections to cfg's database, with
+// the session settings params over cfg's, each closed after 5 idle minutes.
+func openPool(cfg *pgx.ConnConfig, n int, params map[string]string) *sql.DB {
+	cfg = cfg.Copy()
+	maps.Copy(cfg.RuntimeParams, params)
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	return pool
 }
 
 // createPrivate creates the SQLite file at path, if it is not there yet,

@@ -88,13 +88,7 @@ func TestPassReadsPreparedOnce(t *testing.T) {
 	}
 	var texts []string
 	var runs []int64
-	rows, err := db.Lookups().QueryContext(ctx, "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Bun.ScanRows(ctx, rows, &texts, &runs); err != nil {
-		t.Fatal(err)
-	}
+	onLookups(t, db, "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements", &texts, &runs)
 	for _, from := range []string{`FROM "messages" AS "message" WHERE (id = ANY(`, `FROM "numbers" AS "number" WHERE (id = `, `FROM "usage_rollups"`} {
 		var found []int64
 		for i, text := range texts {
@@ -195,31 +189,32 @@ func TestHotReadsPlanThroughIndexes(t *testing.T) {
 // one connection, by its text.
 func hotPlans(t *testing.T, db *storage.DB) map[string]string {
 	t.Helper()
-	ctx := context.Background()
 	var names, texts []string
 	var params []int
-	rows, err := db.Lookups().QueryContext(ctx, "SELECT name, statement, cardinality(parameter_types) FROM pg_prepared_statements")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Bun.ScanRows(ctx, rows, &names, &texts, &params); err != nil {
-		t.Fatal(err)
-	}
+	onLookups(t, db, "SELECT name, statement, cardinality(parameter_types) FROM pg_prepared_statements", &names, &texts, &params)
 	plans := map[string]string{}
 	for i, name := range names {
 		// The values do not matter: the plan is the one made without them.
 		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", params[i]), ", ")
-		rows, err := db.Lookups().QueryContext(ctx, "EXPLAIN EXECUTE "+name+"("+nulls+")")
-		if err != nil {
-			t.Fatal(err)
-		}
 		var plan []string
-		if err := db.Bun.ScanRows(ctx, rows, &plan); err != nil {
-			t.Fatal(err)
-		}
+		onLookups(t, db, "EXPLAIN EXECUTE "+name+"("+nulls+")", &plan)
 		plans[texts[i]] = strings.Join(plan, "\n")
 	}
 	return plans
+}
+
+// onLookups runs query on the lookups' connection and scans its rows into
+// dest, one slice a column.
+func onLookups(t *testing.T, db *storage.DB, query string, dest ...any) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.Lookups().QueryContext(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Bun.ScanRows(ctx, rows, dest...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ignoreNotFound is err unless it is ENOTFOUND.

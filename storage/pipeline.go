@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -65,9 +66,9 @@ import (
 // cached once per connection: by key, whatever the settings.) They are the
 // hot statements' (lookupSettings).
 var planSettings = func() string {
-	sets := make([]string, len(lookupSettings))
-	for i, s := range lookupSettings {
-		sets[i] = "set_config('" + s.name + "', '" + s.value + "', true)"
+	var sets []string
+	for _, name := range slices.Sorted(maps.Keys(lookupSettings)) {
+		sets = append(sets, "set_config('"+name+"', '"+lookupSettings[name]+"', true)")
 	}
 	return "SELECT " + strings.Join(sets, ", ")
 }()

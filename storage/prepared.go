@@ -31,11 +31,11 @@ import (
 // (planSettings), rule out sequential scans, hash and merge joins: each
 // reaches its rows through an index, whatever the table's size when it
 // was planned.
-var lookupSettings = []struct{ name, value string }{
-	{"plan_cache_mode", "force_generic_plan"},
-	{"enable_seqscan", "off"},
-	{"enable_hashjoin", "off"},
-	{"enable_mergejoin", "off"},
+var lookupSettings = map[string]string{
+	"plan_cache_mode":  "force_generic_plan",
+	"enable_seqscan":   "off",
+	"enable_hashjoin":  "off",
+	"enable_mergejoin": "off",
 }
 
 // hotQuery returns the text of the hot statement name, built once with
