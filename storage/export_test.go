@@ -5,6 +5,8 @@ import (
 	"database/sql"
 
 	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
 )
 
 // Relaxed exposes the pool of records that do not wait for the WAL flush.
@@ -28,3 +30,9 @@ func (db *DB) RecordSandboxGroup(ctx context.Context, ts []*SandboxTransmission)
 
 // EnteredAt is a message's age as the statements compare it.
 const EnteredAt = enteredAt
+
+// AppendEventsIn logs evs in tx as every writer of events does: their
+// account's counter bumped first, then the events.
+func (db *DB) AppendEventsIn(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
+	return db.appendEvents(ctx, tx, evs)
+}

@@ -1,0 +1,91 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/apiws/apiws"
+	"github.com/apiws/apiws/internal/poll"
+	"github.com/apiws/apiws/storage"
+	"github.com/apiws/apiws/storage/storagetest"
+)
+
+// TestPurgeTakesEventsInFlight: on PostgreSQL an event names its account
+// without a foreign key; purging the account while a transaction is
+// logging one of its events still leaves none behind, whether that
+// transaction bumped an existing counter or made the account's first, and
+// a transaction that comes after the purge logs nothing.
+func TestPurgeTakesEventsInFlight(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	event := func(acc string) []*apiws.LogEvent {
+		return []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeNumberStatus, NumberID: "num_purged", At: time.Now().UTC()}}
+	}
+	count := func(table, column, acc string) int {
+		t.Helper()
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE "+column+" = $1", acc).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		before int // events logged before the one in flight
+	}{{"counter bumped", 2}, {"first counter", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			acc := storagetest.Account(t, db)
+			for range tc.before {
+				if err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					return db.AppendEventsIn(ctx, tx, event(acc))
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx, err := db.Bun.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			if err := db.AppendEventsIn(ctx, tx, event(acc)); err != nil {
+				t.Fatal(err)
+			}
+			purged := make(chan error, 1)
+			go func() {
+				purged <- db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()})
+			}()
+			// The purge waits for the transaction (its counter's lock, or
+			// the account's key share) before it can take the account.
+			poll.Until(t, 10*time.Second, "the purge waiting for the transaction logging an event", func() bool {
+				var waiting int
+				err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+				return err == nil && waiting > 0
+			})
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-purged; err != nil {
+				t.Fatal(err)
+			}
+			for table, column := range map[string]string{"log_events": "account_id", "event_counters": "account_id", "accounts": "id"} {
+				if n := count(table, column, acc); n != 0 {
+					t.Errorf("%s: %d rows of the purged account left", table, n)
+				}
+			}
+
+			err = db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				return db.AppendEventsIn(ctx, tx, event(acc))
+			})
+			if err == nil {
+				t.Error("an event of the purged account was logged")
+			}
+			if n := count("log_events", "account_id", acc); n != 0 {
+				t.Errorf("%d events of the purged account after a write", n)
+			}
+		})
+	}
+}
