@@ -530,11 +530,12 @@ func capturedOf(items []*OutboxItem, captureID string, until time.Time) []*captu
 // then one insert writes them all. Call it last in the transaction: the
 // counter row stays locked until the commit.
 //
-// Every event is logged so, after its account's counter was bumped in the
-// same transaction (here, in the pipeline, and in bumpAndLogText): on
-// PostgreSQL an event has no foreign key to its account, and the
-// account's deletion relies on the counter to wait for the events in
-// flight (migration account_checks).
+// Every event is logged so, its account's counter bumped in the same
+// transaction (here, in the pipeline, and in bumpAndLogText), and every
+// message is inserted with its first event: on PostgreSQL neither has a
+// foreign key to its account, and the account's deletion relies on the
+// counter to wait for the messages and events in flight (migration
+// account_checks).
 func (db *DB) appendEvents(ctx context.Context, tx bun.Tx, evs []*apiws.LogEvent) error {
 	if len(evs) == 0 {
 		return nil

@@ -108,7 +108,7 @@ func TestWriteBatchFailsWhole(t *testing.T) {
 		a := mustAccount(t, db, "batch-fail@example.com")
 		good := queued(a, "num_a", "WA1", nil)
 		orphan := queued(a, "num_a", "WA2", nil)
-		orphan.AccountID = "acc_missing" // violates the foreign key
+		orphan.AccountID = "acc_missing" // no such account: its message (SQLite) or its event counter (PostgreSQL) has no key
 		qs := []*storage.QueueWrite{{Message: good, Sealed: []byte("1")}, {Message: orphan, Sealed: []byte("2")}}
 		if _, err := db.Write(ctx, &storage.Batch{Queue: qs}); err == nil {
 			t.Fatal("a batch with a message of no account was written")

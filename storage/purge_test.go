@@ -13,16 +13,21 @@ import (
 	"github.com/apiws/apiws/storage/storagetest"
 )
 
-// TestPurgeTakesEventsInFlight: on PostgreSQL an event names its account
-// without a foreign key; purging the account while a transaction is
-// logging one of its events still leaves none behind, whether that
-// transaction bumped an existing counter or made the account's first, and
-// a transaction that comes after the purge logs nothing.
+// TestPurgeTakesEventsInFlight: on PostgreSQL a message and an event name
+// their account without a foreign key; purging the account while a
+// transaction is writing a message and its event still leaves neither
+// behind, whether that transaction bumped an existing counter or made the
+// account's first, and a message that comes after the purge is refused.
 func TestPurgeTakesEventsInFlight(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	event := func(acc string) []*apiws.LogEvent {
 		return []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeNumberStatus, NumberID: "num_purged", At: time.Now().UTC()}}
+	}
+	inbound := func(acc string) *apiws.Message {
+		now, waID := time.Now().UTC(), apiws.NewID("wa")
+		return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
+			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
 	}
 	count := func(table, column, acc string) int {
 		t.Helper()
@@ -50,7 +55,13 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = tx.Rollback() }()
-			if err := db.AppendEventsIn(ctx, tx, event(acc)); err != nil {
+			// As InsertInbound writes a message: the message, then its event.
+			m := inbound(acc)
+			if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeMessageReceived,
+				MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}}); err != nil {
 				t.Fatal(err)
 			}
 			purged := make(chan error, 1)
@@ -59,7 +70,7 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			}()
 			// The purge waits for the transaction (its counter's lock, or
 			// the account's key share) before it can take the account.
-			poll.Until(t, 10*time.Second, "the purge waiting for the transaction logging an event", func() bool {
+			poll.Until(t, 10*time.Second, "the purge waiting for the transaction writing a message", func() bool {
 				var waiting int
 				err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
 					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
@@ -71,20 +82,19 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			if err := <-purged; err != nil {
 				t.Fatal(err)
 			}
-			for table, column := range map[string]string{"log_events": "account_id", "event_counters": "account_id", "accounts": "id"} {
+			for table, column := range map[string]string{"messages": "account_id", "log_events": "account_id", "event_counters": "account_id", "accounts": "id"} {
 				if n := count(table, column, acc); n != 0 {
 					t.Errorf("%s: %d rows of the purged account left", table, n)
 				}
 			}
 
-			err = db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-				return db.AppendEventsIn(ctx, tx, event(acc))
-			})
-			if err == nil {
-				t.Error("an event of the purged account was logged")
+			if _, err := db.InsertInbound(ctx, inbound(acc), nil); err == nil {
+				t.Error("a message of the purged account was written")
 			}
-			if n := count("log_events", "account_id", acc); n != 0 {
-				t.Errorf("%d events of the purged account after a write", n)
+			for _, table := range []string{"messages", "log_events"} {
+				if n := count(table, "account_id", acc); n != 0 {
+					t.Errorf("%s: %d rows of the purged account after a write", table, n)
+				}
 			}
 		})
 	}
