@@ -58,7 +58,11 @@ type journalReq struct {
 
 // maxJournalBatch bounds the work of one transaction: requests and the
 // messages they queue (a request of many queues them all, however many).
-const maxJournalBatch = 256
+// Under bulk sends a transaction is full, the rest waiting: at 256, two
+// requests of 100 and some receipts made a transaction; at 1024 a
+// transaction carries about three times the writes, and the same work
+// takes fewer commits (BENCHMARKS.md, "Journal batches of 1024").
+const maxJournalBatch = 1024
 
 // size is the work of r for maxJournalBatch.
 func (r *journalReq) size() int { return max(len(r.queue), 1) }
