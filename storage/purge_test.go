@@ -99,3 +99,102 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 		})
 	}
 }
+
+// TestPurgeBetweenMessageAndEvent: a transaction that inserted a message
+// before the purge and bumps its account's counter after it fails whole.
+func TestPurgeBetweenMessageAndEvent(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	acc := storagetest.Account(t, db)
+	now, waID := time.Now().UTC(), apiws.NewID("wa")
+	m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
+		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+	tx, err := db.Bun.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	err = db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeMessageReceived,
+		MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: now}})
+	if err == nil {
+		t.Fatal("the event of a purged account's message was logged")
+	}
+	_ = tx.Rollback()
+	var n int
+	if err := db.SQL().QueryRowContext(ctx, "SELECT (SELECT count(*) FROM messages WHERE account_id = $1) + (SELECT count(*) FROM log_events WHERE account_id = $1)", acc).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d messages and events of the purged account (%v)", n, err)
+	}
+}
+
+// TestPurgeWaitsForInboundContent: an inbound message's transaction keeps
+// its content (a row with a key to the account) after bumping the
+// account's counter. A purge that comes between the two waits for it to
+// end, and takes everything; it must not take the account first and wait
+// on the counter while the transaction waits on the account (a deadlock).
+func TestPurgeWaitsForInboundContent(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	db.KeepContent(func(*apiws.LogEvent) []byte { return []byte("sealed") }, func(*apiws.LogEvent) []byte { return nil }, time.Hour)
+	acc := storagetest.Account(t, db)
+	text := "hello"
+	inbound := func() error {
+		now, waID := time.Now().UTC(), apiws.NewID("wa")
+		_, err := db.InsertInbound(ctx, &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged",
+			Direction: apiws.Inbound, Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID,
+			ReceivedAt: &now}, &apiws.MessageContent{Text: &text})
+		return err
+	}
+	if err := inbound(); err != nil { // the account's counter exists
+		t.Fatal(err)
+	}
+	waiting := func(n int) func() bool {
+		return func() bool {
+			var k int
+			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&k)
+			return err == nil && k >= n
+		}
+	}
+	// Another session holds the content's table: the inbound transaction
+	// stops there, after its counter's bump.
+	blocker, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback() }()
+	if _, err := blocker.ExecContext(ctx, "LOCK TABLE inbound_transit IN SHARE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	inserted := make(chan error, 1)
+	go func() { inserted <- inbound() }()
+	poll.Until(t, 10*time.Second, "the inbound transaction waiting to keep its content", waiting(1))
+	purged := make(chan error, 1)
+	go func() {
+		purged <- db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()})
+	}()
+	poll.Until(t, 10*time.Second, "the purge waiting for the inbound transaction", waiting(2))
+	if err := blocker.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-inserted; err != nil {
+		t.Errorf("inbound message: %v", err)
+	}
+	if err := <-purged; err != nil {
+		t.Errorf("purge: %v", err)
+	}
+	for _, table := range []string{"messages", "log_events", "inbound_transit", "event_counters"} {
+		var n int
+		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE account_id = $1", acc).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s: %d rows of the purged account left", table, n)
+		}
+	}
+}

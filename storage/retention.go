@@ -208,8 +208,20 @@ func (db *DB) PurgeAccount(ctx context.Context, accountID string, audit *apiws.A
 		if _, err := tx.NewRaw("DELETE FROM audit_entries WHERE account_id = ?", accountID).Exec(ctx); err != nil {
 			return err
 		}
+		if db.Dialect == Postgres {
+			// A transaction writing the account's messages and events
+			// holds its counter from its bump to its commit, and may still
+			// insert a row that checks its key to the account (its inbound
+			// content's): the account is taken once it has ended, not
+			// while it waits on the account (a deadlock). One that bumps
+			// after this waits for the purge, and then fails.
+			if _, err := tx.NewRaw("SELECT account_id FROM event_counters WHERE account_id = ? FOR UPDATE", accountID).Exec(ctx); err != nil {
+				return err
+			}
+		}
 		// Every other table of the account hangs off it with ON DELETE
-		// CASCADE.
+		// CASCADE, or on PostgreSQL goes with it by trigger (messages and
+		// events: migration account_checks).
 		if _, err := tx.NewDelete().Model((*apiws.Account)(nil)).Where("id = ?", accountID).Exec(ctx); err != nil {
 			return err
 		}

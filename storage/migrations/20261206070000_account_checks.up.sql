@@ -24,6 +24,12 @@
 --   holds it to that.
 --
 -- SQLite writes one transaction at a time and keeps its keys.
+--
+-- Not in a transaction: each statement locks its tables alone and
+-- briefly, not all of them until the end, which writers running meanwhile
+-- (another version's) would wait on in another order. Each can run again:
+-- a step that failed is retried with the migration, the trigger and the
+-- keys' cascades meanwhile doing the same deletes twice.
 {{if .Postgres}}CREATE OR REPLACE FUNCTION apiws_delete_account_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	DELETE FROM event_counters WHERE account_id = OLD.id;
@@ -33,11 +39,17 @@ BEGIN
 END
 $${{else}}SELECT 1{{end}};
 --bun:split
-{{if .Postgres}}CREATE TRIGGER accounts_delete_rows AFTER DELETE ON accounts
-	FOR EACH ROW EXECUTE FUNCTION apiws_delete_account_rows(){{else}}SELECT 1{{end}};
+{{if .Postgres}}DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND tgname = 'accounts_delete_rows') THEN
+		CREATE TRIGGER accounts_delete_rows AFTER DELETE ON accounts
+			FOR EACH ROW EXECUTE FUNCTION apiws_delete_account_rows();
+	END IF;
+END
+$${{else}}SELECT 1{{end}};
 --bun:split
-{{if .Postgres}}ALTER TABLE log_events DROP CONSTRAINT log_events_account_id_fkey{{else}}SELECT 1{{end}};
+{{if .Postgres}}ALTER TABLE log_events DROP CONSTRAINT IF EXISTS log_events_account_id_fkey{{else}}SELECT 1{{end}};
 --bun:split
-{{if .Postgres}}ALTER TABLE outbox DROP CONSTRAINT outbox_account_id_fkey{{else}}SELECT 1{{end}};
+{{if .Postgres}}ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_account_id_fkey{{else}}SELECT 1{{end}};
 --bun:split
-{{if .Postgres}}ALTER TABLE messages DROP CONSTRAINT messages_account_id_fkey{{else}}SELECT 1{{end}};
+{{if .Postgres}}ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_account_id_fkey{{else}}SELECT 1{{end}};
