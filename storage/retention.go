@@ -212,9 +212,11 @@ func (db *DB) PurgeAccount(ctx context.Context, accountID string, audit *apiws.A
 			// A transaction writing the account's messages and events
 			// holds its counter from its bump to its commit, and may still
 			// insert a row that checks its key to the account (its inbound
-			// content's): the account is taken once it has ended, not
-			// while it waits on the account (a deadlock). One that bumps
-			// after this waits for the purge, and then fails.
+			// content's). Taking the counter first, the purge waits for
+			// it to end; taking the account first, it would wait on the
+			// counter while the transaction waits on the account (a
+			// deadlock). One that bumps after this waits for the purge,
+			// then fails.
 			if _, err := tx.NewRaw("SELECT account_id FROM event_counters WHERE account_id = ? FOR UPDATE", accountID).Exec(ctx); err != nil {
 				return err
 			}
