@@ -13,30 +13,70 @@ import (
 	"github.com/apiws/apiws/storage/storagetest"
 )
 
-// TestPurgeTakesEventsInFlight: on PostgreSQL a message and an event name
-// their account without a foreign key; purging the account while a
-// transaction is writing a message and its event still leaves neither
-// behind, whether that transaction bumped an existing counter or made the
+// On PostgreSQL a message and an event name their account without a
+// foreign key (migration account_checks): these tests purge an account
+// while a transaction is writing them.
+
+// purgeInbound is a new inbound message of the account.
+func purgeInbound(acc string) *apiws.Message {
+	now, waID := time.Now().UTC(), apiws.NewID("wa")
+	return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
+		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+}
+
+// received is m's MESSAGE_RECEIVED event.
+func received(m *apiws.Message) []*apiws.LogEvent {
+	return []*apiws.LogEvent{{AccountID: m.AccountID, Type: apiws.EventTypeMessageReceived, MessageID: m.ID, NumberID: m.NumberID,
+		Status: apiws.StatusReceived, At: *m.ReceivedAt}}
+}
+
+// purgeAsync purges the account in the background; its outcome comes on
+// the channel.
+func purgeAsync(db *storage.DB, acc string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- db.PurgeAccount(context.Background(), acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()})
+	}()
+	return done
+}
+
+// waitForLockWaiters waits until n sessions of the database wait on a lock.
+func waitForLockWaiters(t *testing.T, db *storage.DB, n int, what string) {
+	t.Helper()
+	poll.Until(t, 10*time.Second, what, func() bool {
+		var k int
+		err := db.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&k)
+		return err == nil && k >= n
+	})
+}
+
+// noRowsOf fails the test for each table that holds rows of the account
+// (by account_id; accounts by id).
+func noRowsOf(t *testing.T, db *storage.DB, acc, when string, tables ...string) {
+	t.Helper()
+	for _, table := range tables {
+		column := "account_id"
+		if table == "accounts" {
+			column = "id"
+		}
+		var n int
+		if err := db.SQL().QueryRow("SELECT count(*) FROM "+table+" WHERE "+column+" = $1", acc).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s: %d rows of the purged account %s", table, n, when)
+		}
+	}
+}
+
+// TestPurgeTakesEventsInFlight: purging the account while a transaction
+// is writing a message and its event still leaves neither behind,
+// whether that transaction bumped an existing counter or made the
 // account's first, and a message that comes after the purge is refused.
 func TestPurgeTakesEventsInFlight(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
-	event := func(acc string) []*apiws.LogEvent {
-		return []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeNumberStatus, NumberID: "num_purged", At: time.Now().UTC()}}
-	}
-	inbound := func(acc string) *apiws.Message {
-		now, waID := time.Now().UTC(), apiws.NewID("wa")
-		return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
-			Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
-	}
-	count := func(table, column, acc string) int {
-		t.Helper()
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE "+column+" = $1", acc).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	for _, tc := range []struct {
 		name   string
 		before int // events logged before the one in flight
@@ -45,7 +85,8 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			acc := storagetest.Account(t, db)
 			for range tc.before {
 				if err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-					return db.AppendEventsIn(ctx, tx, event(acc))
+					return db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeNumberStatus,
+						NumberID: "num_purged", At: time.Now().UTC()}})
 				}); err != nil {
 					t.Fatal(err)
 				}
@@ -56,46 +97,29 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			}
 			defer func() { _ = tx.Rollback() }()
 			// As InsertInbound writes a message: the message, then its event.
-			m := inbound(acc)
+			m := purgeInbound(acc)
 			if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeMessageReceived,
-				MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: *m.ReceivedAt}}); err != nil {
+			if err := db.AppendEventsIn(ctx, tx, received(m)); err != nil {
 				t.Fatal(err)
 			}
-			purged := make(chan error, 1)
-			go func() {
-				purged <- db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()})
-			}()
+			purged := purgeAsync(db, acc)
 			// The purge waits for the transaction (its counter's lock, or
 			// the account's key share) before it can take the account.
-			poll.Until(t, 10*time.Second, "the purge waiting for the transaction writing a message", func() bool {
-				var waiting int
-				err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
-				return err == nil && waiting > 0
-			})
+			waitForLockWaiters(t, db, 1, "the purge waiting for the transaction writing a message")
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
 			if err := <-purged; err != nil {
 				t.Fatal(err)
 			}
-			for table, column := range map[string]string{"messages": "account_id", "log_events": "account_id", "event_counters": "account_id", "accounts": "id"} {
-				if n := count(table, column, acc); n != 0 {
-					t.Errorf("%s: %d rows of the purged account left", table, n)
-				}
-			}
+			noRowsOf(t, db, acc, "left", "messages", "log_events", "event_counters", "accounts")
 
-			if _, err := db.InsertInbound(ctx, inbound(acc), nil); err == nil {
+			if _, err := db.InsertInbound(ctx, purgeInbound(acc), nil); err == nil {
 				t.Error("a message of the purged account was written")
 			}
-			for _, table := range []string{"messages", "log_events"} {
-				if n := count(table, "account_id", acc); n != 0 {
-					t.Errorf("%s: %d rows of the purged account after a write", table, n)
-				}
-			}
+			noRowsOf(t, db, acc, "after a write", "messages", "log_events")
 		})
 	}
 }
@@ -106,9 +130,7 @@ func TestPurgeBetweenMessageAndEvent(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	acc := storagetest.Account(t, db)
-	now, waID := time.Now().UTC(), apiws.NewID("wa")
-	m := &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
-		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+	m := purgeInbound(acc)
 	tx, err := db.Bun.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -117,19 +139,14 @@ func TestPurgeBetweenMessageAndEvent(t *testing.T) {
 	if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()}); err != nil {
+	if err := <-purgeAsync(db, acc); err != nil {
 		t.Fatal(err)
 	}
-	err = db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeMessageReceived,
-		MessageID: m.ID, NumberID: m.NumberID, Status: apiws.StatusReceived, At: now}})
-	if err == nil {
+	if err := db.AppendEventsIn(ctx, tx, received(m)); err == nil {
 		t.Fatal("the event of a purged account's message was logged")
 	}
 	_ = tx.Rollback()
-	var n int
-	if err := db.SQL().QueryRowContext(ctx, "SELECT (SELECT count(*) FROM messages WHERE account_id = $1) + (SELECT count(*) FROM log_events WHERE account_id = $1)", acc).Scan(&n); err != nil || n != 0 {
-		t.Errorf("%d messages and events of the purged account (%v)", n, err)
-	}
+	noRowsOf(t, db, acc, "left", "messages", "log_events")
 }
 
 // TestPurgeWaitsForInboundContent: an inbound message's transaction keeps
@@ -144,22 +161,11 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	acc := storagetest.Account(t, db)
 	text := "hello"
 	inbound := func() error {
-		now, waID := time.Now().UTC(), apiws.NewID("wa")
-		_, err := db.InsertInbound(ctx, &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged",
-			Direction: apiws.Inbound, Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID,
-			ReceivedAt: &now}, &apiws.MessageContent{Text: &text})
+		_, err := db.InsertInbound(ctx, purgeInbound(acc), &apiws.MessageContent{Text: &text})
 		return err
 	}
 	if err := inbound(); err != nil { // the account's counter exists
 		t.Fatal(err)
-	}
-	waiting := func(n int) func() bool {
-		return func() bool {
-			var k int
-			err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&k)
-			return err == nil && k >= n
-		}
 	}
 	// Another session holds the content's table: the inbound transaction
 	// stops there, after its counter's bump.
@@ -173,12 +179,9 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	}
 	inserted := make(chan error, 1)
 	go func() { inserted <- inbound() }()
-	poll.Until(t, 10*time.Second, "the inbound transaction waiting to keep its content", waiting(1))
-	purged := make(chan error, 1)
-	go func() {
-		purged <- db.PurgeAccount(ctx, acc, &apiws.AuditEntry{Actor: "system", Action: "purge", At: time.Now().UTC()})
-	}()
-	poll.Until(t, 10*time.Second, "the purge waiting for the inbound transaction", waiting(2))
+	waitForLockWaiters(t, db, 1, "the inbound transaction waiting to keep its content")
+	purged := purgeAsync(db, acc)
+	waitForLockWaiters(t, db, 2, "the purge waiting for the inbound transaction")
 	if err := blocker.Rollback(); err != nil {
 		t.Fatal(err)
 	}
@@ -188,13 +191,5 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	if err := <-purged; err != nil {
 		t.Errorf("purge: %v", err)
 	}
-	for _, table := range []string{"messages", "log_events", "inbound_transit", "event_counters"} {
-		var n int
-		if err := db.SQL().QueryRowContext(ctx, "SELECT count(*) FROM "+table+" WHERE account_id = $1", acc).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
-			t.Errorf("%s: %d rows of the purged account left", table, n)
-		}
-	}
+	noRowsOf(t, db, acc, "left", "messages", "log_events", "inbound_transit", "event_counters")
 }
