@@ -20,8 +20,10 @@
 --   transaction's commit. A transaction that comes to bump the counter
 --   after the delete waits for it, then finds no account for a new
 --   counter and fails whole: no message or event outlives its account, as
---   the keys' ON DELETE CASCADE ensured. TestPurgeTakesEventsInFlight
---   holds it to that.
+--   the keys' ON DELETE CASCADE ensured. apiws's purge takes the counter
+--   itself before the account (storage.PurgeAccount): a writer may still
+--   check another key to the account after its bump. The tests of
+--   storage/purge_test.go hold it to all that.
 --
 -- SQLite writes one transaction at a time and keeps its keys.
 --
