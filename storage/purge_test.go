@@ -193,3 +193,45 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	}
 	noRowsOf(t, db, acc, "left", "messages", "log_events", "inbound_transit", "event_counters")
 }
+
+// TestPurgeWaitsForPipelinedQueue: the journal's pipelined transaction
+// queues its messages in one round and bumps their account's counter in
+// the next. Stopped between the two (another session holds the counter)
+// while the account is purged, it leaves nothing of the account behind,
+// whichever of the two gets the counter first.
+func TestPurgeWaitsForPipelinedQueue(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	ctx := context.Background()
+	acc := mustAccount(t, db, "purge-pipeline@example.com")
+	// The account's counter exists, for the other session to hold.
+	if _, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{{Message: queued(acc, "num_purged", "WA0", nil), Sealed: []byte("0")}}}); err != nil {
+		t.Fatal(err)
+	}
+	blocker, err := db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback() }()
+	if _, err := blocker.ExecContext(ctx, "SELECT last_seq FROM event_counters WHERE account_id = $1 FOR UPDATE", acc.ID); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() {
+		_, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{
+			{Message: queued(acc, "num_purged", "WA1", nil), Sealed: []byte("1")},
+			{Message: queued(acc, "num_purged", "WA2", nil), Sealed: []byte("2")}}})
+		written <- err
+	}()
+	waitForLockWaiters(t, db, 1, "the queue's transaction waiting for the counter")
+	purged := purgeAsync(db, acc.ID)
+	waitForLockWaiters(t, db, 2, "the purge waiting for the counter")
+	if err := blocker.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-purged; err != nil {
+		t.Errorf("purge: %v", err)
+	}
+	err = <-written
+	t.Logf("the queue's transaction: %v", err)
+	noRowsOf(t, db, acc.ID, "left", "messages", "outbox", "log_events", "event_counters", "accounts")
+}
