@@ -18,10 +18,8 @@ import (
 // while a transaction is writing them.
 
 // purgeInbound is a new inbound message of the account.
-func purgeInbound(acc string) *apiws.Message {
-	now, waID := time.Now().UTC(), apiws.NewID("wa")
-	return &apiws.Message{ID: apiws.NewID(apiws.PrefixMessage), AccountID: acc, NumberID: "num_purged", Direction: apiws.Inbound,
-		Peer: "+15550100001", Kind: apiws.KindText, Status: apiws.StatusReceived, WAMessageID: &waID, ReceivedAt: &now}
+func purgeInbound(acc *apiws.Account) *apiws.Message {
+	return inbound(acc, "num_purged", apiws.NewID("wa"))
 }
 
 // received is m's MESSAGE_RECEIVED event.
@@ -82,10 +80,10 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 		before int // events logged before the one in flight
 	}{{"counter bumped", 2}, {"first counter", 0}} {
 		t.Run(tc.name, func(t *testing.T) {
-			acc := storagetest.Account(t, db)
+			acc := &apiws.Account{ID: storagetest.Account(t, db)}
 			for range tc.before {
 				if err := db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-					return db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc, Type: apiws.EventTypeNumberStatus,
+					return db.AppendEventsIn(ctx, tx, []*apiws.LogEvent{{AccountID: acc.ID, Type: apiws.EventTypeNumberStatus,
 						NumberID: "num_purged", At: time.Now().UTC()}})
 				}); err != nil {
 					t.Fatal(err)
@@ -104,7 +102,7 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			if err := db.AppendEventsIn(ctx, tx, received(m)); err != nil {
 				t.Fatal(err)
 			}
-			purged := purgeAsync(db, acc)
+			purged := purgeAsync(db, acc.ID)
 			// The purge waits for the transaction (its counter's lock, or
 			// the account's key share) before it can take the account.
 			waitForLockWaiters(t, db, 1, "the purge waiting for the transaction writing a message")
@@ -114,12 +112,12 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 			if err := <-purged; err != nil {
 				t.Fatal(err)
 			}
-			noRowsOf(t, db, acc, "left", "messages", "log_events", "event_counters", "accounts")
+			noRowsOf(t, db, acc.ID, "left", "messages", "log_events", "event_counters", "accounts")
 
 			if _, err := db.InsertInbound(ctx, purgeInbound(acc), nil); err == nil {
 				t.Error("a message of the purged account was written")
 			}
-			noRowsOf(t, db, acc, "after a write", "messages", "log_events")
+			noRowsOf(t, db, acc.ID, "after a write", "messages", "log_events")
 		})
 	}
 }
@@ -129,7 +127,7 @@ func TestPurgeTakesEventsInFlight(t *testing.T) {
 func TestPurgeBetweenMessageAndEvent(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
-	acc := storagetest.Account(t, db)
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
 	m := purgeInbound(acc)
 	tx, err := db.Bun.BeginTx(ctx, nil)
 	if err != nil {
@@ -139,14 +137,14 @@ func TestPurgeBetweenMessageAndEvent(t *testing.T) {
 	if _, err := tx.NewInsert().Model(m).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-purgeAsync(db, acc); err != nil {
+	if err := <-purgeAsync(db, acc.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.AppendEventsIn(ctx, tx, received(m)); err == nil {
 		t.Fatal("the event of a purged account's message was logged")
 	}
 	_ = tx.Rollback()
-	noRowsOf(t, db, acc, "left", "messages", "log_events")
+	noRowsOf(t, db, acc.ID, "left", "messages", "log_events")
 }
 
 // TestPurgeWaitsForInboundContent: an inbound message's transaction keeps
@@ -158,13 +156,13 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	db.KeepContent(func(*apiws.LogEvent) []byte { return []byte("sealed") }, func(*apiws.LogEvent) []byte { return nil }, time.Hour)
-	acc := storagetest.Account(t, db)
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
 	text := "hello"
-	inbound := func() error {
+	insert := func() error {
 		_, err := db.InsertInbound(ctx, purgeInbound(acc), &apiws.MessageContent{Text: &text})
 		return err
 	}
-	if err := inbound(); err != nil { // the account's counter exists
+	if err := insert(); err != nil { // the account's counter exists
 		t.Fatal(err)
 	}
 	// Another session holds the content's table: the inbound transaction
@@ -178,9 +176,9 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	inserted := make(chan error, 1)
-	go func() { inserted <- inbound() }()
+	go func() { inserted <- insert() }()
 	waitForLockWaiters(t, db, 1, "the inbound transaction waiting to keep its content")
-	purged := purgeAsync(db, acc)
+	purged := purgeAsync(db, acc.ID)
 	waitForLockWaiters(t, db, 2, "the purge waiting for the inbound transaction")
 	if err := blocker.Rollback(); err != nil {
 		t.Fatal(err)
@@ -191,7 +189,7 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	if err := <-purged; err != nil {
 		t.Errorf("purge: %v", err)
 	}
-	noRowsOf(t, db, acc, "left", "messages", "log_events", "inbound_transit", "event_counters")
+	noRowsOf(t, db, acc.ID, "left", "messages", "log_events", "inbound_transit", "event_counters")
 }
 
 // TestPurgeWaitsForPipelinedQueue: the journal's pipelined transaction
@@ -202,7 +200,7 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 func TestPurgeWaitsForPipelinedQueue(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
-	acc := mustAccount(t, db, "purge-pipeline@example.com")
+	acc := &apiws.Account{ID: storagetest.Account(t, db)}
 	// The account's counter exists, for the other session to hold.
 	if _, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{{Message: queued(acc, "num_purged", "WA0", nil), Sealed: []byte("0")}}}); err != nil {
 		t.Fatal(err)
