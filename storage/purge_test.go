@@ -147,6 +147,31 @@ func TestPurgeBetweenMessageAndEvent(t *testing.T) {
 	noRowsOf(t, db, acc.ID, "left", "messages", "log_events")
 }
 
+// purgeMeanwhile holds another session's lock (lock, with args) so that
+// write stops on it, purges the account while write waits, then lets
+// write go on; it returns write's outcome and the purge's.
+func purgeMeanwhile(t *testing.T, db *storage.DB, acc string, lock string, args []any, write func() error) (writeErr, purgeErr error) {
+	t.Helper()
+	blocker, err := db.SQL().BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback() }()
+	if _, err := blocker.Exec(lock, args...); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() { written <- write() }()
+	waitForLockWaiters(t, db, 1, "the write waiting for the other session")
+	purged := purgeAsync(db, acc)
+	waitForLockWaiters(t, db, 2, "the purge waiting for the write")
+	if err := blocker.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	purgeErr = <-purged
+	return <-written, purgeErr
+}
+
 // TestPurgeWaitsForInboundContent: an inbound message's transaction keeps
 // its content (a row with a key to the account) after bumping the
 // account's counter. A purge that comes between the two waits for it to
@@ -165,29 +190,14 @@ func TestPurgeWaitsForInboundContent(t *testing.T) {
 	if err := insert(); err != nil { // the account's counter exists
 		t.Fatal(err)
 	}
-	// Another session holds the content's table: the inbound transaction
+	// The other session holds the content's table: the inbound transaction
 	// stops there, after its counter's bump.
-	blocker, err := db.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	inserted, purged := purgeMeanwhile(t, db, acc.ID, "LOCK TABLE inbound_transit IN SHARE MODE", nil, insert)
+	if inserted != nil {
+		t.Errorf("inbound message: %v", inserted)
 	}
-	defer func() { _ = blocker.Rollback() }()
-	if _, err := blocker.ExecContext(ctx, "LOCK TABLE inbound_transit IN SHARE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	inserted := make(chan error, 1)
-	go func() { inserted <- insert() }()
-	waitForLockWaiters(t, db, 1, "the inbound transaction waiting to keep its content")
-	purged := purgeAsync(db, acc.ID)
-	waitForLockWaiters(t, db, 2, "the purge waiting for the inbound transaction")
-	if err := blocker.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-inserted; err != nil {
-		t.Errorf("inbound message: %v", err)
-	}
-	if err := <-purged; err != nil {
-		t.Errorf("purge: %v", err)
+	if purged != nil {
+		t.Errorf("purge: %v", purged)
 	}
 	noRowsOf(t, db, acc.ID, "left", "messages", "log_events", "inbound_transit", "event_counters")
 }
@@ -201,35 +211,22 @@ func TestPurgeWaitsForPipelinedQueue(t *testing.T) {
 	db := storagetest.Open(t, storage.Postgres)
 	ctx := context.Background()
 	acc := &apiws.Account{ID: storagetest.Account(t, db)}
-	// The account's counter exists, for the other session to hold.
-	if _, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{{Message: queued(acc, "num_purged", "WA0", nil), Sealed: []byte("0")}}}); err != nil {
+	queue := func(waIDs ...string) error {
+		b := &storage.Batch{}
+		for _, waID := range waIDs {
+			b.Queue = append(b.Queue, &storage.QueueWrite{Message: queued(acc, "num_purged", waID, nil), Sealed: []byte(waID)})
+		}
+		_, err := db.Write(ctx, b)
+		return err
+	}
+	if err := queue("WA0"); err != nil { // the account's counter exists, for the other session to hold
 		t.Fatal(err)
 	}
-	blocker, err := db.SQL().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
+	written, purged := purgeMeanwhile(t, db, acc.ID, "SELECT last_seq FROM event_counters WHERE account_id = $1 FOR UPDATE",
+		[]any{acc.ID}, func() error { return queue("WA1", "WA2") })
+	if purged != nil {
+		t.Errorf("purge: %v", purged)
 	}
-	defer func() { _ = blocker.Rollback() }()
-	if _, err := blocker.ExecContext(ctx, "SELECT last_seq FROM event_counters WHERE account_id = $1 FOR UPDATE", acc.ID); err != nil {
-		t.Fatal(err)
-	}
-	written := make(chan error, 1)
-	go func() {
-		_, err := db.Write(ctx, &storage.Batch{Queue: []*storage.QueueWrite{
-			{Message: queued(acc, "num_purged", "WA1", nil), Sealed: []byte("1")},
-			{Message: queued(acc, "num_purged", "WA2", nil), Sealed: []byte("2")}}})
-		written <- err
-	}()
-	waitForLockWaiters(t, db, 1, "the queue's transaction waiting for the counter")
-	purged := purgeAsync(db, acc.ID)
-	waitForLockWaiters(t, db, 2, "the purge waiting for the counter")
-	if err := blocker.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-purged; err != nil {
-		t.Errorf("purge: %v", err)
-	}
-	err = <-written
-	t.Logf("the queue's transaction: %v", err)
+	t.Logf("the queue's transaction: %v", written)
 	noRowsOf(t, db, acc.ID, "left", "messages", "outbox", "log_events", "event_counters", "accounts")
 }
