@@ -52,6 +52,9 @@ type Log struct {
 	// which subscribers wait too; for what WhatsApp reports (receipts,
 	// inbound messages) at is WhatsApp's time, and this includes its lag.
 	delays prometheus.Histogram
+	// behind counts the followers that fell behind their stream (their
+	// channel and spill full) and read the log again.
+	behind prometheus.Counter
 }
 
 // New returns the event log of db, published on bus; secret (32 bytes)
@@ -67,6 +70,10 @@ func New(db *storage.DB, bus events.Bus, secret []byte, transitTTL time.Duration
 			Name:    "apiws_event_publish_delay_seconds",
 			Help:    "Time from an event's at to its publication to subscribers, per event this instance published: the commit's wait for what apiws did; for receipts and inbound messages, whose at is WhatsApp's, WhatsApp's lag too.",
 			Buckets: []float64{.001, .002, .005, .0075, .01, .015, .02, .03, .05, .075, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		behind: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "apiws_event_followers_behind_total",
+			Help: "Subscriptions to events that fell behind their stream (more events waiting than they hold) and read the log again to catch up.",
 		})}
 	db.KeepContent(l.Seal, l.sealMedia, transitTTL)
 	return l, nil
@@ -240,8 +247,9 @@ func runs(evs []*apiws.LogEvent) iter.Seq[[]*apiws.LogEvent] {
 	}
 }
 
-// Collectors export the delay of the events published here.
-func (l *Log) Collectors() []prometheus.Collector { return []prometheus.Collector{l.delays} }
+// Collectors export the delay of the events published here and how often
+// a subscription fell behind.
+func (l *Log) Collectors() []prometheus.Collector { return []prometheus.Collector{l.delays, l.behind} }
 
 // decode reads the events of a Bus message, in the order they were
 // published (one alone from versions before runs); none if it is not one.

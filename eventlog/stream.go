@@ -59,10 +59,13 @@ const gapWait = 50 * time.Millisecond
 const followerBuffer = 64
 
 // defaultSpillLimit is how many events may wait in a follower's spill
-// before it falls behind and reads the log (Log.spillLimit): five or more
-// commits' events at the bench's heaviest load (about 180 a commit), 8 KiB
-// of pointers at most, the events shared with the other followers.
-const defaultSpillLimit = 1024
+// before it falls behind and reads the log (Log.spillLimit): four commits
+// of the journal's largest batch (1,024 writes, an event each at most),
+// which `sendMessages` fills (apiws-bench's bulk scenario: 660 writes a
+// commit; at 1,024 its subscriber fell behind 140 to 180 times in 10 s,
+// at 2,048 ten times, at 4,096 none). 32 KiB of pointers at most, while
+// the follower spills, the events shared with the other followers.
+const defaultSpillLimit = 4096
 
 // spillWait is how soon a stream tries again to move spilled events into
 // their followers' channels when no new event comes to do it; after a try
@@ -372,6 +375,7 @@ func (st *accountStream) deliverLocked(ev *apiws.LogEvent) {
 		st.unspillLocked(f)
 		f.live = false
 		delete(st.followers, f)
+		st.l.behind.Inc()
 		go st.catchUp(f)
 	}
 }

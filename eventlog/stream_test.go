@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/apiws/apiws"
 	"github.com/apiws/apiws/events"
 	"github.com/apiws/apiws/internal/poll"
@@ -152,6 +155,9 @@ func TestAccountStreamSlowFollowerCatchesUp(t *testing.T) {
 		fx.publish(fx.write("num_1", 1)...)
 		receive(t, slow, n+1)
 		receive(t, fast, n+1)
+		if behind := counted(t, fx.s.behind); behind != 1 {
+			t.Fatalf("followers counted behind: %v, want 1", behind)
+		}
 
 		// The last follower gone, the account's stream stops.
 		cancel()
@@ -198,6 +204,9 @@ func TestAccountStreamSpillsABurst(t *testing.T) {
 		fx.s.Publish(context.Background(), &apiws.LogEvent{AccountID: fx.acc, Seq: n + 1, Type: apiws.EventTypeMessageStatus,
 			NumberID: "num_1", Status: apiws.StatusSent, At: time.Now().UTC()})
 		receive(t, slow, n+1)
+		if behind := counted(t, fx.s.behind); behind != 0 {
+			t.Fatalf("followers counted behind: %v, want 0", behind)
+		}
 	})
 }
 
@@ -430,4 +439,14 @@ func TestPublishSendsAnAccountsEventsTogether(t *testing.T) {
 			t.Fatalf("mixed numbers: %q, %d events", msg.NumberID, len(fx.s.decode(msg)))
 		}
 	})
+}
+
+// counted is a counter's value.
+func counted(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

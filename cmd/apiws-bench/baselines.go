@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -57,13 +58,117 @@ func (b *bench) pgbench(ctx context.Context, clients int, dur time.Duration) (*p
 			b.report.note("drop schema %s: %v", schema, err)
 		}
 	}()
-	script := filepath.Join(b.opts.dir, "pgbench-insert.sql")
-	if err := os.WriteFile(script, []byte(fmt.Sprintf(pgbenchScript, schema)), 0o600); err != nil {
+	return b.runPgbench(ctx, b.opts.postgresURL, "pgbench-insert.sql", fmt.Sprintf(pgbenchScript, schema), clients, dur, 1)
+}
+
+// writesFloorMessages is how many messages one run of writesFloorScript
+// sends.
+const writesFloorMessages = 100
+
+// writesFloorScript is the least PostgreSQL can be asked to write for
+// messages sent as sendMessages sends them, on apiws's own tables: 100
+// messages queued (their rows, outbox items and QUEUED events, the
+// account's event counter bumped) in one transaction, then moved to SENT
+// (the outbox emptied, the sandbox's record of the transmission),
+// DELIVERED and READ, a transaction each with its events. Each
+// transaction is a single statement over the 100 rows, with none of the
+// reads apiws makes to decide (the journal's lock of the moving messages,
+// the dispatcher's pass, idempotency, quota), no API call log and no
+// usage. Each client has an account and a number of its own, so no two
+// share a counter.
+const writesFloorScript = `SELECT nextval('bench_floor_seq') AS run \gset
+BEGIN;
+WITH m AS (
+  INSERT INTO messages (id, account_id, number_id, direction, peer, kind, status, queued_at)
+  SELECT 'msg_floor_' || :run || '_' || g, ('acc_floor_' || :client_id), ('num_floor_' || :client_id), 'OUTBOUND', '+1415555' || lpad(g::text, 4, '0'), 'TEXT', 'QUEUED', now()
+  FROM generate_series(1, 100) g RETURNING id, queued_at),
+o AS (
+  INSERT INTO outbox (message_id, account_id, number_id, content, next_attempt_at)
+  SELECT id, ('acc_floor_' || :client_id), ('num_floor_' || :client_id), '\x0a0568656c6c6f'::bytea, now() FROM m),
+c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
+INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
+SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), m.id, 'QUEUED', m.queued_at FROM m, c;
+COMMIT;
+BEGIN;
+WITH d AS (
+  DELETE FROM outbox WHERE message_id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g)
+  RETURNING message_id),
+u AS (
+  UPDATE messages SET status = 'SENT', sent_at = now(), wa_message_id = '3EB0' || md5(id)
+  FROM d WHERE messages.id = d.message_id RETURNING messages.id, messages.sent_at),
+s AS (
+  INSERT INTO sandbox_transmissions (number_id, message_id, recipient, kind, at)
+  SELECT ('num_floor_' || :client_id), id, '+14155550000', 'TEXT', sent_at FROM u),
+c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
+INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
+SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'SENT', u.sent_at FROM u, c;
+COMMIT;
+BEGIN;
+WITH u AS (
+  UPDATE messages SET status = 'DELIVERED', delivered_at = now()
+  WHERE id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g) RETURNING id, delivered_at),
+c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
+INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
+SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'DELIVERED', u.delivered_at FROM u, c;
+COMMIT;
+BEGIN;
+WITH u AS (
+  UPDATE messages SET status = 'READ', read_at = now()
+  WHERE id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g) RETURNING id, read_at),
+c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
+INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
+SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'READ', u.read_at FROM u, c;
+COMMIT;
+`
+
+// writesFloor runs writesFloorScript with clients connections for dur, in
+// a database of its own made by apiws's migrations, which it drops
+// afterwards. Its figures are per message.
+func (b *bench) writesFloor(ctx context.Context, clients int, dur time.Duration) (*pgbenchResult, error) {
+	if b.binary == "" {
+		return nil, errors.New("no apiws binary to migrate its database with (-target)")
+	}
+	database := "apiws_floor_" + randomHex(6)
+	if err := pgExec(ctx, b.opts.postgresURL, "CREATE DATABASE "+database); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := pgExec(context.WithoutCancel(ctx), b.opts.postgresURL, "DROP DATABASE IF EXISTS "+database+" WITH (FORCE)"); err != nil {
+			b.report.note("drop database %s: %v", database, err)
+		}
+	}()
+	dbURL, err := withPath(b.opts.postgresURL, database)
+	if err != nil {
+		return nil, err
+	}
+	migrate := exec.CommandContext(ctx, b.binary, "migrate")
+	migrate.Env = append(os.Environ(), "APIWS_DATABASE_URL="+dbURL)
+	if out, err := migrate.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("apiws migrate: %w: %s", err, out)
+	}
+	if err := pgExec(ctx, dbURL,
+		"CREATE SEQUENCE bench_floor_seq",
+		fmt.Sprintf(`INSERT INTO accounts (id, name, email, status, password_hash, created_at, age_checked_at)
+			SELECT 'acc_floor_' || c, 'floor', 'floor' || c || '@example.com', 'ACTIVE', '-', now(), now()
+			FROM generate_series(0, %d) c`, clients-1),
+		fmt.Sprintf(`INSERT INTO event_counters (account_id, last_seq) SELECT 'acc_floor_' || c, 0 FROM generate_series(0, %d) c`, clients-1),
+	); err != nil {
+		return nil, err
+	}
+	return b.runPgbench(ctx, dbURL, "pgbench-floor.sql", writesFloorScript, clients, dur, writesFloorMessages)
+}
+
+// runPgbench runs script with clients connections for dur and reads its
+// throughput, mean latency and the CPU it took, each per unit: a script's
+// run counts as units of them.
+func (b *bench) runPgbench(ctx context.Context, dbURL, name, script string, clients int, dur time.Duration, units float64) (*pgbenchResult, error) {
+	path := filepath.Join(b.opts.dir, name)
+	if err := os.WriteFile(path, []byte(script), 0o600); err != nil {
 		return nil, err
 	}
 	secs := max(1, int(dur.Round(time.Second)/time.Second))
-	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-f", script, "-c", strconv.Itoa(clients), "-j", "2",
-		"-T", strconv.Itoa(secs), b.opts.postgresURL)
+	cmd := exec.CommandContext(ctx, "pgbench", "-n", "-f", path, "-c", strconv.Itoa(clients), "-j", "2",
+		"-T", strconv.Itoa(secs), dbURL)
 	before, start := takeCPU(0), time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -76,10 +181,11 @@ func (b *bench) pgbench(ctx context.Context, clients int, dur time.Duration) (*p
 	}
 	r := &pgbenchResult{}
 	r.tps, _ = strconv.ParseFloat(string(tps[1]), 64)
+	r.tps *= units
 	r.latencyMs, _ = strconv.ParseFloat(string(lat[1]), 64)
-	if txs := r.tps * float64(secs); measured && txs > 0 {
-		_, r.cpuPostgres, _, _, r.cpuBusy = use.per(txs)
-		r.cpuClient = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() * 1000 / txs
+	if n := r.tps * float64(secs); measured && n > 0 {
+		_, r.cpuPostgres, _, _, r.cpuBusy = use.per(n)
+		r.cpuClient = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() * 1000 / n
 		r.cores = use.cores()
 	}
 	return r, nil

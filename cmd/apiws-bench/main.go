@@ -26,8 +26,10 @@
 //	webhooks   webhook deliveries of status events to 1 and 100 endpoints
 //	           on a loopback receiver: deliveries/s against a bare Go client
 //	           posting the same signed bodies, latency event → receipt
-//	baselines  pgbench single-row INSERT, a bare Redis publish loop; the
-//	           bare Redis → websocket relay runs with each fan-out
+//	baselines  pgbench single-row INSERT, a bare Redis publish loop, and
+//	           pgbench writing only what messages sent 100 at a time must
+//	           write (writesFloorScript); the bare Redis → websocket relay
+//	           runs with each fan-out
 //
 // Load goes to loopback addresses only; every loop is bounded in count and
 // time, and the whole run by -timeout.
@@ -270,7 +272,7 @@ func (b *bench) want(s string) bool { return slices.Contains(b.opts.scenarios, s
 // figures to the report.
 func (b *bench) runScenarios(ctx context.Context) error {
 	o := b.opts
-	var pg *pgbenchResult
+	var pg, floor *pgbenchResult
 	var loop float64
 	var err error
 	if b.want("baselines") {
@@ -289,6 +291,21 @@ func (b *bench) runScenarios(ctx context.Context) error {
 				Note: fmt.Sprintf("PostgreSQL %.3f ms, pgbench %.3f ms; %.2f cores busy", pg.cpuPostgres, pg.cpuClient, pg.cores)})
 		}
 		b.add(figure{Scenario: "baseline", Name: "Redis publish loop, one goroutine", Value: loop, Unit: "publishes/s"})
+		clients := bulkClients(o.clients)
+		b.logf("baseline: pgbench, a message's writes 100 at a time, %d clients, %s", clients, o.duration)
+		if floor, err = b.writesFloor(ctx, clients, o.duration); err != nil {
+			b.report.note("writes' floor not measured: %v", err)
+			floor = nil
+		} else {
+			b.add(figure{Scenario: "baseline", Name: "pgbench: a message's writes, 100 a transaction, nothing else", Value: floor.tps, Unit: "msg/s",
+				Baseline: "pgbench INSERT", BaselineValue: pg.tps,
+				Note: fmt.Sprintf("%d clients; queued, SENT, DELIVERED, READ: 4 transactions of one statement each", clients)})
+			if floor.cpuBusy > 0 {
+				b.add(figure{Scenario: "baseline", Name: "a message's writes: machine CPU per message", Value: floor.cpuBusy, Unit: "ms",
+					Baseline: "pgbench per transaction", BaselineValue: pg.cpuBusy,
+					Note: fmt.Sprintf("PostgreSQL %.3f ms, pgbench %.3f ms; %.2f cores busy", floor.cpuPostgres, floor.cpuClient, floor.cores)})
+			}
+		}
 	}
 	if pg == nil {
 		pg = &pgbenchResult{}
@@ -318,12 +335,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		b.add(figure{Scenario: "send", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
 		b.addServerCounts("send", r)
-		if r.cpuMeasured && r.accepted > 0 {
-			a, p, rd, l, busy := r.cpu.per(float64(r.accepted))
-			b.add(figure{Scenario: "send", Name: "machine CPU per message", Value: busy, Unit: "ms",
-				Baseline: "pgbench per transaction", BaselineValue: pg.cpuBusy,
-				Note: fmt.Sprintf("apiws %.2f ms, PostgreSQL %.2f ms, Redis %.2f ms, load clients %.2f ms; %.2f cores busy", a, p, rd, l, r.cpu.cores())})
-		}
+		b.addCPU("send", r, pg, nil)
 		b.add(figure{Scenario: "send", Name: "accept latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms",
 			Baseline: "pgbench mean latency", BaselineValue: pg.latencyMs})
 		b.add(figure{Scenario: "send", Name: "accept latency p99", Value: p99, Unit: "ms",
@@ -331,7 +343,7 @@ func (b *bench) runScenarios(ctx context.Context) error {
 	}
 	if b.want("bulk") {
 		b.quiesce(ctx)
-		clients := max(o.clients/8, 1)
+		clients := bulkClients(o.clients)
 		b.logf("bulk: %d clients sending 100 messages a request over %d numbers, %s", clients, o.numbers, o.duration)
 		r, err := b.sendLoad(ctx, sendNumbers, clients, 100, o.duration, "bulk")
 		if err != nil {
@@ -343,9 +355,14 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		b.add(figure{Scenario: "bulk", Name: "accepted → SENT", Value: r.sentPerSecond(), Unit: "msg/s",
 			Baseline: "pgbench INSERT", BaselineValue: pg.tps, Target: "≥ 1.0 × baseline",
 			Met: pg.tps > 0 && r.sentPerSecond() >= pg.tps})
+		if floor != nil {
+			b.add(figure{Scenario: "bulk", Name: "accepted → SENT, against PostgreSQL writing only", Value: r.sentPerSecond(), Unit: "msg/s",
+				Baseline: "a message's writes", BaselineValue: floor.tps})
+		}
 		b.add(figure{Scenario: "bulk", Name: "SQL statements per message", Value: r.statementsPerMessage(),
 			Baseline: "pgbench INSERT", BaselineValue: 1, Note: "queue, SENT, DELIVERED, READ; background work included"})
 		b.addServerCounts("bulk", r)
+		b.addCPU("bulk", r, pg, floor)
 		b.add(figure{Scenario: "bulk", Name: "request latency p50", Value: ms(r.acceptLatency.quantile(0.5)), Unit: "ms"})
 		b.add(figure{Scenario: "bulk", Name: "request latency p99", Value: ms(r.acceptLatency.quantile(0.99)), Unit: "ms"})
 	}
@@ -408,6 +425,27 @@ func (b *bench) runScenarios(ctx context.Context) error {
 	return nil
 }
 
+// bulkClients is how many clients send 100 messages a request when
+// sendMessage has clients: one for eight.
+func bulkClients(clients int) int { return max(clients/8, 1) }
+
+// addCPU adds the machine's CPU per message of a send scenario, each
+// part's in its note, against pgbench's per transaction and, when
+// measured, PostgreSQL's for a message's writes alone.
+func (b *bench) addCPU(scenario string, r *sendResult, pg, floor *pgbenchResult) {
+	if !r.cpuMeasured || r.accepted == 0 {
+		return
+	}
+	a, p, rd, l, busy := r.cpu.per(float64(r.accepted))
+	note := fmt.Sprintf("apiws %.3f ms, PostgreSQL %.3f ms, Redis %.3f ms, load clients %.3f ms; %.2f cores busy", a, p, rd, l, r.cpu.cores())
+	b.add(figure{Scenario: scenario, Name: "machine CPU per message", Value: busy, Unit: "ms",
+		Baseline: "pgbench per transaction", BaselineValue: pg.cpuBusy, Note: note})
+	if floor != nil && floor.cpuPostgres > 0 {
+		b.add(figure{Scenario: scenario, Name: "PostgreSQL CPU per message", Value: p, Unit: "ms",
+			Baseline: "a message's writes alone", BaselineValue: floor.cpuPostgres})
+	}
+}
+
 // addServerCounts adds the scenario's round trips to PostgreSQL per message
 // and its journal's busy share, when the server counts them.
 func (b *bench) addServerCounts(scenario string, r *sendResult) {
@@ -421,6 +459,9 @@ func (b *bench) addServerCounts(scenario string, r *sendResult) {
 	}
 	if r.busDropped >= 0 {
 		b.add(figure{Scenario: scenario, Name: "bus subscriptions dropped as too slow (each reads the log again)", Value: r.busDropped})
+	}
+	if r.behind >= 0 {
+		b.add(figure{Scenario: scenario, Name: "event subscriptions fallen behind (each reads the log again)", Value: r.behind})
 	}
 }
 

@@ -22,6 +22,7 @@ type sendResult struct {
 	journalBusy      float64       // share of the time its journal's committers spent committing (-1: not counted)
 	journalWrites    float64       // writes per journal commit
 	busDropped       float64       // bus subscriptions the server dropped as too slow (-1: not counted)
+	behind           float64       // event subscriptions that fell behind and read the log (-1: not counted)
 	cpu              cpuUse        // from the first send until the queue drained
 	cpuMeasured      bool
 }
@@ -39,10 +40,11 @@ const (
 	commitsMetric     = "apiws_journal_commits_total"
 	writesMetric      = "apiws_journal_writes_total"
 	busDroppedMetric  = "apiws_bus_dropped_subscribers_total"
+	behindMetric      = "apiws_event_followers_behind_total"
 )
 
 // serverCounters are the counters a send load reads before and after.
-var serverCounters = []string{statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric, busDroppedMetric}
+var serverCounters = []string{statementsMetric, tripsMetric, journalBusyMetric, commitsMetric, writesMetric, busDroppedMetric, behindMetric}
 
 // perMessage is n per accepted message.
 func (r *sendResult) perMessage(n float64) float64 {
@@ -149,7 +151,7 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		time.Sleep(500 * time.Millisecond)
 	}
 	res.cpu, res.cpuMeasured = cpuBetween(cpuBefore, takeCPU(b.pid), time.Since(start))
-	res.trips, res.journalBusy, res.busDropped = -1, -1, -1
+	res.trips, res.journalBusy, res.busDropped, res.behind = -1, -1, -1, -1
 	if after, err := b.api.metricValues(ctx, serverCounters...); err == nil {
 		res.statements = after[statementsMetric] - before[statementsMetric]
 		// Older servers count neither their round trips nor their
@@ -159,6 +161,9 @@ func (b *bench) sendLoad(ctx context.Context, numbers []string, clients, batch i
 		}
 		if dropped, ok := after[busDroppedMetric]; ok {
 			res.busDropped = dropped - before[busDroppedMetric]
+		}
+		if behind, ok := after[behindMetric]; ok {
+			res.behind = behind - before[behindMetric]
 		}
 		if busy, ok := after[journalBusyMetric]; ok {
 			res.journalBusy = (busy - before[journalBusyMetric]) / time.Since(start).Seconds()
