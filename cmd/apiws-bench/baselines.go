@@ -76,7 +76,7 @@ const writesFloorMessages = 100
 // the dispatcher's pass, idempotency, quota), no API call log and no
 // usage. Each client has an account and a number of its own, so no two
 // share a counter.
-const writesFloorScript = `SELECT nextval('bench_floor_seq') AS run \gset
+var writesFloorScript = `SELECT nextval('bench_floor_seq') AS run \gset
 BEGIN;
 WITH m AS (
   INSERT INTO messages (id, account_id, number_id, direction, peer, kind, status, queued_at)
@@ -103,23 +103,21 @@ c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('a
 INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
 SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'SENT', u.sent_at FROM u, c;
 COMMIT;
-BEGIN;
+` + writesFloorReceipt("DELIVERED", "delivered_at") + writesFloorReceipt("READ", "read_at")
+
+// writesFloorReceipt is writesFloorScript's transaction that moves its 100
+// messages to status, setting column, with their events.
+func writesFloorReceipt(status, column string) string {
+	return fmt.Sprintf(`BEGIN;
 WITH u AS (
-  UPDATE messages SET status = 'DELIVERED', delivered_at = now()
-  WHERE id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g) RETURNING id, delivered_at),
+  UPDATE messages SET status = '%[1]s', %[2]s = now()
+  WHERE id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g) RETURNING id, %[2]s AS at),
 c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
 INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
-SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'DELIVERED', u.delivered_at FROM u, c;
+SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, '%[1]s', u.at FROM u, c;
 COMMIT;
-BEGIN;
-WITH u AS (
-  UPDATE messages SET status = 'READ', read_at = now()
-  WHERE id IN (SELECT 'msg_floor_' || :run || '_' || g FROM generate_series(1, 100) g) RETURNING id, read_at),
-c AS (UPDATE event_counters SET last_seq = last_seq + 100 WHERE account_id = ('acc_floor_' || :client_id) RETURNING last_seq)
-INSERT INTO log_events (account_id, seq, type, number_id, message_id, status, at)
-SELECT ('acc_floor_' || :client_id), c.last_seq - 100 + row_number() OVER (), 'MESSAGE_STATUS', ('num_floor_' || :client_id), u.id, 'READ', u.read_at FROM u, c;
-COMMIT;
-`
+`, status, column)
+}
 
 // writesFloor runs writesFloorScript with clients connections for dur, in
 // a database of its own made by apiws's migrations, which it drops
