@@ -126,19 +126,15 @@ func (b *bench) writesFloor(ctx context.Context, clients int, dur time.Duration)
 	if b.binary == "" {
 		return nil, errors.New("no apiws binary to migrate its database with (-target)")
 	}
-	database := "apiws_floor_" + randomHex(6)
-	if err := pgExec(ctx, b.opts.postgresURL, "CREATE DATABASE "+database); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err := pgExec(context.WithoutCancel(ctx), b.opts.postgresURL, "DROP DATABASE IF EXISTS "+database+" WITH (FORCE)"); err != nil {
-			b.report.note("drop database %s: %v", database, err)
-		}
-	}()
-	dbURL, err := withPath(b.opts.postgresURL, database)
+	database, dbURL, err := createDatabase(ctx, b.opts.postgresURL, "apiws_floor_")
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err := dropDatabase(context.WithoutCancel(ctx), b.opts.postgresURL, database); err != nil {
+			b.report.note("%v", err)
+		}
+	}()
 	migrate := exec.CommandContext(ctx, b.binary, "migrate")
 	migrate.Env = append(os.Environ(), "APIWS_DATABASE_URL="+dbURL)
 	if out, err := migrate.CombinedOutput(); err != nil {

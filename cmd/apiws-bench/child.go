@@ -58,12 +58,9 @@ func startChild(ctx context.Context, o childOptions) (*child, error) {
 	}
 	// A database of its own, not a schema: whatsmeow's device store looks
 	// its tables up database-wide.
-	c.schema = "apiws_bench_" + randomHex(6)
-	if err := pgExec(ctx, o.PostgresURL, "CREATE DATABASE "+c.schema); err != nil {
-		return nil, err
-	}
-	dbURL, err := withPath(o.PostgresURL, c.schema)
-	if err != nil {
+	var dbURL string
+	var err error
+	if c.schema, dbURL, err = createDatabase(ctx, o.PostgresURL, "apiws_bench_"); err != nil {
 		return nil, err
 	}
 	pprofAddr, err := freeAddr()
@@ -161,9 +158,31 @@ func (c *child) stop() {
 func (c *child) dropSchema() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := pgExec(ctx, c.pgURL, "DROP DATABASE IF EXISTS "+c.schema+" WITH (FORCE)"); err != nil {
-		fmt.Fprintf(os.Stderr, "apiws-bench: drop database %s: %v\n", c.schema, err)
+	if err := dropDatabase(ctx, c.pgURL, c.schema); err != nil {
+		fmt.Fprintf(os.Stderr, "apiws-bench: %v\n", err)
 	}
+}
+
+// createDatabase creates a database named prefix and a random suffix on
+// pgURL's server, and returns its name and URL.
+func createDatabase(ctx context.Context, pgURL, prefix string) (name, url string, err error) {
+	name = prefix + randomHex(6)
+	if url, err = withPath(pgURL, name); err != nil {
+		return "", "", err
+	}
+	if err := pgExec(ctx, pgURL, "CREATE DATABASE "+name); err != nil {
+		return "", "", err
+	}
+	return name, url, nil
+}
+
+// dropDatabase drops the database name of pgURL's server, ending its
+// sessions.
+func dropDatabase(ctx context.Context, pgURL, name string) error {
+	if err := pgExec(ctx, pgURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
 }
 
 // pgExec runs statements on a connection of its own.

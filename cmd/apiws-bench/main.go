@@ -295,7 +295,6 @@ func (b *bench) runScenarios(ctx context.Context) error {
 		b.logf("baseline: pgbench, a message's writes 100 at a time, %d clients, %s", clients, o.duration)
 		if floor, err = b.writesFloor(ctx, clients, o.duration); err != nil {
 			b.report.note("writes' floor not measured: %v", err)
-			floor = nil
 		} else {
 			b.add(figure{Scenario: "baseline", Name: "pgbench: a message's writes, 100 a transaction, nothing else", Value: floor.tps, Unit: "msg/s",
 				Baseline: "pgbench INSERT", BaselineValue: pg.tps,
